@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { OutpostError } from '../../errors/index.js';
+
+/**
+ * Reads a deployment manifest as Azure writes it ({"modulesContent": {"$edgeAgent": …,
+ * "$edgeHub": …}}) and checks its envelope: the parts every later stage relies on. Module-level
+ * validation (types, restart policies, createOptions, Azure's status codes) belongs to the
+ * planner's validator and builds on this.
+ */
+
+export interface ManifestProblem {
+  /** JSON path, e.g. "modulesContent.$edgeAgent['properties.desired'].schemaVersion". */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface DeploymentManifest {
+  readonly file: string;
+  readonly agent: Readonly<Record<string, unknown>>;
+  readonly hub: Readonly<Record<string, unknown>>;
+  /** Module ids declared under $edgeAgent modules, in manifest order. */
+  readonly moduleIds: readonly string[];
+}
+
+export type ManifestResult = { ok: true; manifest: DeploymentManifest } | { ok: false; problems: ManifestProblem[] };
+
+const AGENT = "modulesContent.$edgeAgent['properties.desired']";
+const HUB = "modulesContent.$edgeHub['properties.desired']";
+
+export function readManifest(file: string): ManifestResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return fail('', `cannot read the deployment manifest ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return fail('', `not valid JSON: ${jsonPosition(text, error)}`);
+  }
+  return checkEnvelope(file, data);
+}
+
+export function checkEnvelope(file: string, data: unknown): ManifestResult {
+  const problems: ManifestProblem[] = [];
+  const content = objectAt(data, 'modulesContent');
+  if (content === undefined) return fail('modulesContent', 'required object is missing');
+  const agent = objectAt(objectAt(content, '$edgeAgent'), 'properties.desired');
+  const hub = objectAt(objectAt(content, '$edgeHub'), 'properties.desired');
+  if (agent === undefined) problems.push({ path: AGENT, message: 'required object is missing' });
+  if (hub === undefined) problems.push({ path: HUB, message: 'required object is missing' });
+  if (agent !== undefined) {
+    // $edgeAgent: major 1 and at most 1.1 (Azure answers 412 otherwise).
+    checkSchemaVersion(agent.schemaVersion, `${AGENT}.schemaVersion`, ['1.0', '1.1'], problems);
+    for (const key of ['runtime', 'systemModules'] as const) {
+      if (objectAt(agent, key) === undefined) problems.push({ path: `${AGENT}.${key}`, message: 'required object is missing' });
+    }
+    if (agent.modules !== undefined && objectAt(agent, 'modules') === undefined) {
+      problems.push({ path: `${AGENT}.modules`, message: 'must be an object of module id to module' });
+    }
+  }
+  if (hub !== undefined) {
+    // $edgeHub: major 1, minor 0 to 3.
+    checkSchemaVersion(hub.schemaVersion, `${HUB}.schemaVersion`, ['1.0', '1.1', '1.2', '1.3'], problems);
+    if (hub.routes !== undefined && objectAt(hub, 'routes') === undefined) {
+      problems.push({ path: `${HUB}.routes`, message: 'must be an object of route name to route' });
+    }
+  }
+  if (problems.length > 0 || agent === undefined || hub === undefined) return { ok: false, problems };
+  return { ok: true, manifest: { file, agent, hub, moduleIds: Object.keys(objectAt(agent, 'modules') ?? {}) } };
+}
+
+function checkSchemaVersion(value: unknown, path: string, allowed: readonly string[], problems: ManifestProblem[]): void {
+  if (typeof value !== 'string') {
+    problems.push({ path, message: `required string is missing (one of ${allowed.join(', ')})` });
+    return;
+  }
+  const match = /^(\d+)\.(\d+)(?:\.0)?$/.exec(value.trim());
+  if (match === null || !allowed.includes(`${match[1]}.${match[2]}`)) {
+    problems.push({ path, message: `unsupported schema version "${value}" (expected one of ${allowed.join(', ')})` });
+  }
+}
+
+function objectAt(parent: unknown, key: string): Record<string, unknown> | undefined {
+  if (typeof parent !== 'object' || parent === null) return undefined;
+  const value = (parent as Record<string, unknown>)[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function fail(path: string, message: string): ManifestResult {
+  return { ok: false, problems: [{ path, message }] };
+}
+
+/** JSON.parse reports a character offset; operators need a line and column. */
+function jsonPosition(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const offset = /position (\d+)/.exec(message);
+  if (offset === null) return message;
+  const before = text.slice(0, Number(offset[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${column}`;
+}
+
+export function manifestError(file: string, problems: readonly ManifestProblem[]): OutpostError {
+  const lines = problems.map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
+  return new OutpostError('OUTPOST_DEPLOYMENT_INVALID', `deployment manifest ${file} is invalid:\n${lines.join('\n')}`, {
+    details: { file, problems },
+  });
+}

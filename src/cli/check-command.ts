@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { describeOrigin, leaves, ConfigSchema } from '../config/index.js';
+import { deploymentFileOf, readManifest } from '../agent/index.js';
+import { formatProblem, type ConfigProblem } from '../config/index.js';
+import { addConfigOptions } from './config-options.js';
+import { loadCliConfig } from './load-cli-config.js';
+
+/**
+ * `outpost check`: validates the configuration and the deployment manifest, prints every
+ * problem (not just the first), and exits 2 when there is any.
+ */
+export function checkCommand(program: Command, setExit: (code: number) => void): void {
+  const command = program.command('check').description('validate the configuration and the deployment manifest, print every problem');
+  addConfigOptions(command);
+  command.addOption(new Option('--print', 'print each effective configuration value and where it came from'));
+  command.action(() => setExit(check(command)));
+}
+
+function check(command: Command): number {
+  const out: string[] = [];
+  const errors: string[] = [];
+  const result = loadCliConfig(command);
+  let deploymentFile: string | undefined;
+  if (result.ok) {
+    const { config, origins, warnings, configFile } = result.loaded;
+    out.push(`configuration: ok${configFile === null ? ' (no config file)' : ` (${configFile})`}`);
+    for (const warning of warnings) out.push(`  warning: ${warning}`);
+    if (command.opts().print === true) {
+      for (const leaf of leaves(ConfigSchema)) {
+        const value = leaf.segments.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+        out.push(`  ${leaf.path} = ${JSON.stringify(value)}  (${describeOrigin(origins.get(leaf.path) ?? { source: 'default', origin: 'default' })})`);
+      }
+    }
+    deploymentFile = deploymentFileOf(config);
+  } else {
+    const problems = (result.error.details?.problems as ConfigProblem[] | undefined) ?? [];
+    errors.push(`configuration: ${problems.length === 0 ? result.message : `${problems.length} problem(s)`}`);
+    for (const problem of problems) errors.push(`  - ${formatProblem(problem)} (${problem.code})`);
+    // Still check a manifest named on the command line, so one run reports everything it can.
+    const named = command.opts().deployment;
+    if (typeof named === 'string') deploymentFile = named;
+  }
+  if (deploymentFile !== undefined) {
+    const manifest = readManifest(deploymentFile);
+    if (manifest.ok) out.push(`deployment: ok (${deploymentFile}; modules: ${manifest.manifest.moduleIds.join(', ') || 'none'})`);
+    else {
+      errors.push(`deployment: ${manifest.problems.length} problem(s) in ${deploymentFile}`);
+      for (const problem of manifest.problems) errors.push(`  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message} (OUTPOST_DEPLOYMENT_INVALID)`);
+    }
+  }
+  if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+  if (errors.length > 0) {
+    process.stderr.write(errors.join('\n') + '\n');
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { checkCommand } from './check-command.js';
+import { serveCommand } from './serve-command.js';
+
+/** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
+export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('outpost')
+    .description('Outpost: an IoT Edge runtime (edge hub and edge agent) with Azure IoT Edge wire contracts')
+    .version(VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  serveCommand(program, 'run', 'run the hub and the agent in one process', { hub: true, agent: true }, setExit);
+  serveCommand(program, 'hub', 'run the edge hub alone', { hub: true, agent: false }, setExit);
+  serveCommand(program, 'agent', 'run the edge agent alone', { hub: false, agent: true }, setExit);
+  checkCommand(program, setExit);
+  program
+    .command('version')
+    .description('print the version of Outpost and Node.js')
+    .action(() => {
+      process.stdout.write(`outpost ${VERSION} (node ${process.version})\n`);
+    });
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0; parse errors were already printed.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}

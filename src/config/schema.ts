@@ -1,0 +1,192 @@
+import type { StaticDecode } from '@sinclair/typebox';
+
+import {
+  Bool,
+  Bytes,
+  Duration,
+  Enum,
+  EnumList,
+  Int,
+  OptionalPath,
+  OptionalStr,
+  Path,
+  Port,
+  Section,
+  Str,
+  type AliasSpec,
+} from './schema-helpers.js';
+
+/** Azure writes whole seconds where we write durations with a unit. */
+const seconds = (text: string): string => (/^\s*\d+\s*$/.test(text) ? `${text.trim()}s` : text);
+
+/** Azure's RuntimeLogLevel uses Serilog's names. */
+const azureLogLevel = (text: string): string => {
+  const level = text.trim().toLowerCase();
+  const map: Record<string, string> = { verbose: 'trace', information: 'info', warning: 'warn', critical: 'fatal' };
+  return map[level] ?? level;
+};
+
+/** Azure's SslProtocols accepts "tls1.2,tls1.3" and also .NET's "Tls12, Tls13". */
+const azureSslProtocols = (text: string): string =>
+  text
+    .split(',')
+    .map((p) => p.trim().toLowerCase().replace(/^tls(\d)(\d)$/, 'tls$1.$2').replace(/^tlsv/, 'tls'))
+    .join(',');
+
+const alias = (name: string, toValue?: (text: string) => string, note?: string): AliasSpec =>
+  toValue === undefined ? { name, ...(note ? { note } : {}) } : { name, toValue, ...(note ? { note } : {}) };
+
+const listener = (name: string, description: string, defaults: { port: number; enabledAlias?: string; portAlias?: string; flag: string }) =>
+  Section(description, {
+    enabled: Bool(true, {
+      description: `Serve ${name}.`,
+      ...(defaults.enabledAlias ? { aliases: [alias(defaults.enabledAlias)] } : {}),
+    }),
+    host: OptionalStr({
+      description: `Address the ${name} listener binds.`,
+      defaultNote: 'all interfaces (IPv6 and IPv4)',
+    }),
+    port: Port(defaults.port, {
+      description: `TCP port of the ${name} listener; 0 picks a free port (the actual port is in the hub.ready log line).`,
+      flag: defaults.flag,
+      ...(defaults.portAlias ? { aliases: [alias(defaults.portAlias)] } : {}),
+    }),
+    connectTimeout: Duration('60s', {
+      description: `Time a new ${name} connection has to complete the TLS handshake and send its first bytes before it is closed.`,
+      ...(name === 'MQTT' ? { aliases: [alias('MqttSettings__ConnectArrivalTimeout')] } : {}),
+    }),
+  });
+
+export const ConfigSchema = Section('Outpost configuration', {
+  dataDir: Path('./data', {
+    description: 'Directory for everything Outpost keeps: the development CA, the store, identities and agent state.',
+    flag: '--data-dir',
+  }),
+  logLevel: Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'], 'info', {
+    description: 'Minimum level of the JSON log lines written to standard output.',
+    flag: '--log-level',
+    aliases: [alias('RuntimeLogLevel', azureLogLevel, 'Serilog names (verbose, information, warning) are mapped.')],
+  }),
+  native: Enum(['auto', 'off', 'require'], 'auto', {
+    description: 'Native addon for the hottest paths: `auto` uses it when it loads, `off` never, `require` fails to start without it.',
+  }),
+  deviceId: Str('outpost-edge', {
+    description: 'Device id of this edge device in its IoT hub.',
+    aliases: [alias('IOTEDGE_DEVICEID')],
+  }),
+  iotHubHostname: Str('outpost.local', {
+    description: 'Host name of the IoT hub this edge device belongs to; accepted as the audience of SAS tokens.',
+    aliases: [alias('IOTEDGE_IOTHUBHOSTNAME')],
+  }),
+  gatewayHostname: OptionalStr({
+    description: 'Host name clients use to reach this gateway (GatewayHostName in their connection strings); put in the development server certificate and accepted as a SAS audience.',
+    flag: '--gateway-hostname',
+    aliases: [alias('EdgeDeviceHostName')],
+    defaultNote: "this machine's host name",
+  }),
+  maxConnectedClients: Int(10_000, { min: 1, max: 1_000_000 }, {
+    description: 'Connections accepted at once across all listeners; further connections are refused with a clear reason.',
+    aliases: [alias('MaxConnectedClients')],
+  }),
+  shutdownTimeout: Duration('30s', {
+    description: 'On SIGTERM or SIGINT, time allowed to finish in-flight work and close connections before they are destroyed.',
+    aliases: [alias('ShutdownWaitPeriod', seconds, 'Whole seconds.')],
+  }),
+  tls: Section('Server certificate and TLS versions for every TLS listener.', {
+    certFile: OptionalPath({
+      description: 'PEM file with the server certificate followed by its intermediates. Set together with tls.keyFile.',
+      defaultNote: 'a development CA and server certificate generated into <dataDir>/certs',
+    }),
+    keyFile: OptionalPath({
+      description: 'PEM file with the private key of tls.certFile.',
+      defaultNote: 'generated with the development certificate',
+    }),
+    caFile: OptionalPath({
+      description: 'PEM trust bundle handed to modules and clients to verify this gateway.',
+      defaultNote: 'the last certificate of tls.certFile, or the development CA',
+    }),
+    protocols: EnumList(['tls1.2', 'tls1.3'], ['tls1.2', 'tls1.3'], {
+      description: 'TLS versions accepted (comma-separated in the environment). Older versions are not supported.',
+      aliases: [alias('SslProtocols', azureSslProtocols, 'Also accepts .NET names (Tls12, Tls13).')],
+    }),
+  }),
+  mqtt: listener('MQTT', 'MQTT over TLS (the IoT Hub device and module dialect and the general broker).', {
+    port: 8883,
+    enabledAlias: 'MqttSettings__Enabled',
+    flag: '--mqtt-port',
+  }),
+  mqttPlain: Section('Plain-TCP MQTT listener for local clients. Off by default; bound to loopback unless configured otherwise.', {
+    enabled: Bool(false, {
+      description: 'Serve MQTT without TLS. Setting mqttPlain.port (or --mqtt-plain-port) turns this on unless it is set explicitly.',
+    }),
+    host: Str('127.0.0.1', { description: 'Address the plain MQTT listener binds.' }),
+    port: Port(1883, {
+      description: 'TCP port of the plain MQTT listener; 0 picks a free port.',
+      flag: '--mqtt-plain-port',
+      implies: { 'mqttPlain.enabled': true },
+    }),
+  }),
+  amqp: listener('AMQP', 'AMQP 1.0 over TLS.', {
+    port: 5671,
+    enabledAlias: 'AmqpSettings__Enabled',
+    portAlias: 'AmqpSettings__Port',
+    flag: '--amqp-port',
+  }),
+  https: Section('HTTPS and WebSocket listener (MQTT and AMQP over WebSocket, health, the local API).', {
+    enabled: Bool(true, { description: 'Serve HTTPS and WebSocket.', aliases: [alias('HttpSettings__Enabled')] }),
+    host: OptionalStr({ description: 'Address the HTTPS listener binds.', defaultNote: 'all interfaces (IPv6 and IPv4)' }),
+    port: Port(443, {
+      description: 'TCP port of the HTTPS listener; 0 picks a free port.',
+      flag: '--https-port',
+      aliases: [alias('HttpSettings__Port')],
+    }),
+  }),
+  store: Section('Store-and-forward.', {
+    persistent: Bool(true, {
+      description: 'Keep messages in RocksDB on disk; false keeps them in memory only (lost on restart).',
+      aliases: [alias('UsePersistentStorage')],
+    }),
+    dir: OptionalPath({
+      description: 'Directory of the message store.',
+      aliases: [alias('StorageFolder')],
+      defaultNote: '<dataDir>/store',
+    }),
+    cleanupInterval: Duration('60s', {
+      description: 'Period of the sweep that removes expired messages and reclaims their space.',
+      aliases: [alias('MessageCleanupIntervalSecs', seconds, 'Whole seconds.')],
+    }),
+    maxSize: Bytes('8GiB', { description: 'Largest size the store may reach on disk.' }),
+  }),
+  upstream: Section('The link to the IoT hub or a parent gateway.', {
+    maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
+      description: 'Largest number of messages sent upstream in one batch.',
+      aliases: [alias('MaxUpstreamBatchSize')],
+    }),
+    fanOutFactor: Int(10, { min: 1, max: 1_000 }, {
+      description: 'Number of client identities whose messages are sent upstream concurrently.',
+      aliases: [alias('UpstreamFanOutFactor')],
+    }),
+  }),
+  agent: Section('The edge agent.', {
+    runtime: Enum(['process', 'docker'], 'process', {
+      description: 'Module runtime: supervised OS processes, or containers through a Docker Engine API (Docker, Moby, podman).',
+      flag: '--runtime',
+    }),
+    dockerSocket: Path('/var/run/docker.sock', { description: 'Unix socket of the Docker Engine API, for the docker runtime.' }),
+    deployment: OptionalPath({
+      description: 'Deployment manifest (JSON) the agent applies at start.',
+      flag: '--deployment',
+      defaultNote: 'the embedded default manifest (deployment/default.json): the hub alone, routing every message upstream',
+    }),
+  }),
+});
+
+/** The schema's decoded shape: durations in milliseconds, sizes in bytes, paths absolute. */
+export type DecodedConfig = StaticDecode<typeof ConfigSchema>;
+
+/** The configuration every component receives: computed defaults are filled in by the loader. */
+export type OutpostConfig = Omit<DecodedConfig, 'gatewayHostname' | 'store'> & {
+  readonly gatewayHostname: string;
+  readonly store: Omit<DecodedConfig['store'], 'dir'> & { readonly dir: string };
+};
+

@@ -1,0 +1,122 @@
+/**
+ * The one registry of error codes. Codes are stable and never reused: a code that is retired stays
+ * here with `retired: true`. docs/errors.md is generated from this table and a test keeps the two
+ * in sync, so operators can look up any code they find in a log line.
+ */
+
+/** Who is at fault, which decides retry behaviour and log level. */
+export type ErrorKind = 'client' | 'transient' | 'internal' | 'config';
+
+export interface ErrorSpec {
+  readonly kind: ErrorKind;
+  /** One sentence for the operator: what happened and what to do. */
+  readonly summary: string;
+  /** MQTT 5 reason code sent to the client, where the error reaches one. */
+  readonly mqttReason?: number;
+  /** AMQP 1.0 error condition sent to the peer, where the error reaches one. */
+  readonly amqpCondition?: string;
+  readonly retired?: boolean;
+}
+
+// MQTT 5.0 reason codes used below (MQTT 5.0 section 2.4).
+const MQTT_UNSPECIFIED_ERROR = 0x80;
+const MQTT_NOT_AUTHORIZED = 0x87;
+const MQTT_SERVER_UNAVAILABLE = 0x88;
+const MQTT_SERVER_SHUTTING_DOWN = 0x8b;
+const MQTT_QUOTA_EXCEEDED = 0x97;
+
+export const ErrorRegistry = {
+  OUTPOST_CONFIG_INVALID: {
+    kind: 'config',
+    summary: 'One or more configuration values are invalid; each problem is listed with its source and path.',
+  },
+  OUTPOST_CONFIG_FILE_UNREADABLE: {
+    kind: 'config',
+    summary: 'The configuration file named by --config or OUTPOST_CONFIG cannot be read.',
+  },
+  OUTPOST_CONFIG_FILE_SYNTAX: {
+    kind: 'config',
+    summary: 'The configuration file is not valid JSON or YAML; the message gives the line and column.',
+  },
+  OUTPOST_CONFIG_UNKNOWN_KEY: {
+    kind: 'config',
+    summary: 'A configuration file key, OUTPOST_* environment variable or flag does not exist in the schema (usually a typo).',
+  },
+  OUTPOST_CLI_USAGE: {
+    kind: 'client',
+    summary: 'The command line could not be understood; run the command with --help.',
+  },
+  OUTPOST_TLS_CERT_UNREADABLE: {
+    kind: 'config',
+    summary: 'A configured certificate, key or CA file cannot be read or parsed.',
+  },
+  OUTPOST_TLS_KEY_MISMATCH: {
+    kind: 'config',
+    summary: 'The configured private key does not belong to the configured server certificate.',
+  },
+  OUTPOST_TLS_CERT_EXPIRED: {
+    kind: 'config',
+    summary: 'The configured server certificate is expired or not yet valid.',
+  },
+  OUTPOST_TLS_DEV_CA_FAILED: {
+    kind: 'internal',
+    summary: 'The development CA or server certificate could not be generated or written into the data directory.',
+  },
+  OUTPOST_LISTENER_BIND_FAILED: {
+    kind: 'config',
+    summary: 'A listener could not bind its address and port (in use, not permitted, or no such address).',
+    mqttReason: MQTT_SERVER_UNAVAILABLE,
+  },
+  OUTPOST_LISTENER_TOO_MANY_CLIENTS: {
+    kind: 'transient',
+    summary: 'A connection was refused because MaxConnectedClients connections are already open.',
+    mqttReason: MQTT_QUOTA_EXCEEDED,
+    amqpCondition: 'amqp:resource-limit-exceeded',
+  },
+  OUTPOST_LISTENER_CONNECT_TIMEOUT: {
+    kind: 'client',
+    summary: 'A client opened a connection but sent nothing within the connect-arrival timeout.',
+  },
+  OUTPOST_PROTOCOL_UNAVAILABLE: {
+    kind: 'internal',
+    summary: 'A listener accepted a connection for a protocol whose adapter is not part of this build yet; the connection is closed.',
+    mqttReason: MQTT_SERVER_UNAVAILABLE,
+    amqpCondition: 'amqp:not-implemented',
+  },
+  OUTPOST_SHUTDOWN_IN_PROGRESS: {
+    kind: 'transient',
+    summary: 'The runtime is shutting down; the client should reconnect later.',
+    mqttReason: MQTT_SERVER_SHUTTING_DOWN,
+    amqpCondition: 'amqp:connection:forced',
+  },
+  OUTPOST_SHUTDOWN_TIMEOUT: {
+    kind: 'internal',
+    summary: 'Graceful shutdown did not finish within shutdownTimeout; remaining connections were destroyed.',
+  },
+  OUTPOST_AUTH_NOT_AUTHORIZED: {
+    kind: 'client',
+    summary: 'The identity is not allowed to perform this operation.',
+    mqttReason: MQTT_NOT_AUTHORIZED,
+    amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_DEPLOYMENT_UNREADABLE: {
+    kind: 'config',
+    summary: 'The deployment manifest file cannot be read.',
+  },
+  OUTPOST_DEPLOYMENT_INVALID: {
+    kind: 'config',
+    summary: 'The deployment manifest is not valid; each problem names its JSON path.',
+  },
+  OUTPOST_INTERNAL: {
+    kind: 'internal',
+    summary: 'An unexpected internal error; the log line carries the cause.',
+    mqttReason: MQTT_UNSPECIFIED_ERROR,
+    amqpCondition: 'amqp:internal-error',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ErrorRegistry;
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ErrorRegistry[code];
+}

@@ -1,0 +1,121 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import type { Logger } from '../../../log/index.js';
+import { bindError } from '../bind-error.js';
+import type { ConnectionRegistry } from '../connection-registry.js';
+
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface HttpsListenerOptions {
+  readonly host: string | null;
+  readonly port: number;
+  readonly tls: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
+  readonly connectTimeoutMs: number;
+  readonly registry: ConnectionRegistry;
+  readonly logger: Logger;
+}
+
+/**
+ * HTTPS on 443 with Node's https module. The WebSocket upgrade (MQTT and AMQP over WebSocket) and
+ * the optional uWebSockets.js backend plug in here later behind the same surface; routes are
+ * exact method + path matches, which is all the local API needs.
+ */
+export class HttpsListener {
+  private server: Server | undefined;
+  private readonly routes = new Map<string, RequestHandler>();
+  private stopping = false;
+  private inFlight = 0;
+  private onIdle: (() => void) | undefined;
+
+  constructor(private readonly options: HttpsListenerOptions) {}
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  route(method: string, path: string, handler: RequestHandler): void {
+    this.routes.set(`${method} ${path}`, handler);
+  }
+
+  async listen(): Promise<number> {
+    const { options } = this;
+    const server = createServer({ ...options.tls, handshakeTimeout: options.connectTimeoutMs }, (request, response) =>
+      this.dispatch(request, response),
+    );
+    server.headersTimeout = options.connectTimeoutMs;
+    server.requestTimeout = options.connectTimeoutMs;
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket: Socket) => {
+      if (!options.registry.admit(socket, 'https')) return;
+      socket.on('error', () => socket.destroy());
+    });
+    server.on('tlsClientError', (error, socket) => {
+      options.logger.debug({ event: 'transport.tls_handshake_failed', listener: 'https', remoteAddress: socket.remoteAddress, reason: error.message }, 'TLS handshake failed');
+      socket.destroy();
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: unknown) => reject(bindError('https', options.host, options.port, '--https-port', error));
+      server.once('error', onError);
+      const listenOptions = options.host === null ? { port: options.port } : { port: options.port, host: options.host };
+      server.listen(listenOptions, () => {
+        server.off('error', onError);
+        server.on('error', (error) => options.logger.error({ event: 'transport.listener_error', listener: 'https', err: error }, 'listener error'));
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  private dispatch(request: IncomingMessage, response: ServerResponse): void {
+    this.inFlight += 1;
+    response.once('close', () => {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.onIdle?.();
+    });
+    if (this.stopping) response.setHeader('connection', 'close');
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    const handler = this.routes.get(`${request.method ?? 'GET'} ${path}`);
+    if (handler === undefined) {
+      sendJson(response, 404, { error: 'not found', path });
+      return;
+    }
+    try {
+      handler(request, response);
+    } catch (error) {
+      this.options.logger.error({ event: 'https.handler_failed', path, err: error }, 'request handler failed');
+      if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+      else response.destroy();
+    }
+  }
+
+  stopAccepting(): void {
+    this.stopping = true;
+    if (this.server?.listening === true) this.server.close();
+    // Idle keep-alive connections would hold the server open; requests in flight finish first.
+    this.server?.closeIdleConnections();
+  }
+
+  /** Waits until in-flight requests are answered, or the deadline passes. */
+  async shutdown(deadlineMs: number): Promise<void> {
+    this.stopAccepting();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadlineMs - Date.now()));
+        this.onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.server?.closeAllConnections();
+  }
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}

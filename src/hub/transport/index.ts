@@ -1,0 +1,5 @@
+export type { ConnectionInfo, ProtocolAdapter } from './protocol-adapter.js';
+export { UnavailableProtocolAdapter } from './unavailable-adapter.js';
+export { ConnectionRegistry } from './connection-registry.js';
+export { SocketListener, type SocketListenerOptions } from './socket-listener.js';
+export { HttpsListener, sendJson, type RequestHandler } from './https/https-listener.js';

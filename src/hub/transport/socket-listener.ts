@@ -1,0 +1,97 @@
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import type { Logger } from '../../log/index.js';
+import { bindError } from './bind-error.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import type { ProtocolAdapter } from './protocol-adapter.js';
+
+export interface SocketListenerOptions {
+  /** Configuration section name ("mqtt", "mqttPlain", "amqp"), used in logs and errors. */
+  readonly name: string;
+  readonly host: string | null;
+  readonly port: number;
+  /** Flag that sets the port, named in bind errors. */
+  readonly flag?: string;
+  /** TLS settings; absent for a plain-TCP listener. */
+  readonly tls?: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
+  readonly connectTimeoutMs: number;
+  readonly adapter: ProtocolAdapter;
+  readonly registry: ConnectionRegistry;
+  readonly logger: Logger;
+}
+
+/**
+ * A TCP or TLS listener that hands every accepted stream to its protocol adapter. It owns only
+ * accepting, the connection limit and TLS; everything after the handshake is the adapter's.
+ */
+export class SocketListener {
+  private server: Server | undefined;
+
+  constructor(private readonly options: SocketListenerOptions) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Binds and resolves with the actual port (useful when the configured port is 0). */
+  async listen(): Promise<number> {
+    const { options } = this;
+    const server = options.tls === undefined ? this.plainServer() : this.tlsServer(options.tls);
+    this.server = server;
+    // Count connections at TCP accept, before any TLS work (tls.Server emits 'connection' too).
+    server.on('connection', (socket: Socket) => {
+      if (!options.registry.admit(socket, options.name)) return;
+      socket.setNoDelay(true);
+      // A socket error before the adapter owns the stream (reset during the handshake) is routine.
+      socket.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: unknown) => reject(bindError(options.name, options.host, options.port, options.flag, error));
+      server.once('error', onError);
+      const listenOptions = options.host === null ? { port: options.port } : { port: options.port, host: options.host };
+      server.listen(listenOptions, () => {
+        server.off('error', onError);
+        server.on('error', (error) => options.logger.error({ event: 'transport.listener_error', listener: options.name, err: error }, 'listener error'));
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  private plainServer(): Server {
+    return createTcpServer({ noDelay: true }, (socket) => {
+      if (socket.destroyed) return;
+      this.handOver(socket, socket.remoteAddress, socket.remotePort, false);
+    });
+  }
+
+  private tlsServer(tls: NonNullable<SocketListenerOptions['tls']>): Server {
+    const server = createTlsServer({ ...tls, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+      this.handOver(socket, socket.remoteAddress, socket.remotePort, true);
+    });
+    server.on('tlsClientError', (error, socket) => {
+      this.options.logger.debug(
+        { event: 'transport.tls_handshake_failed', listener: this.options.name, remoteAddress: socket.remoteAddress, reason: error.message },
+        'TLS handshake failed',
+      );
+      socket.destroy();
+    });
+    return server;
+  }
+
+  private handOver(socket: Socket, remoteAddress: string | undefined, remotePort: number | undefined, secure: boolean): void {
+    this.options.adapter.handle(socket, {
+      listener: this.options.name,
+      remoteAddress: remoteAddress ?? '',
+      remotePort: remotePort ?? 0,
+      secure,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+    });
+  }
+
+  /** Stops accepting; open connections stay with their adapter until it shuts them down. */
+  stopAccepting(): void {
+    // close() calls back only once every connection has ended; shutdown does not wait on that.
+    if (this.server?.listening === true) this.server.close();
+  }
+}

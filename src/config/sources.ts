@@ -61,14 +61,14 @@ export function readFile(schema: TObject, file: string): SourceResult {
     return empty([{ ...origin, path: '', code: 'OUTPOST_CONFIG_FILE_UNREADABLE', message: `cannot read the configuration file (${reason})` }]);
   }
   // YAML 1.2 is a superset of JSON, so one parser serves both and gives line and column.
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     return empty(
       doc.errors.map((e) => ({
         ...origin,
         path: '',
         code: 'OUTPOST_CONFIG_FILE_SYNTAX' as const,
-        message: `syntax error at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`,
+        message: `syntax error at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
       })),
     );
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { OutpostError } from '../../errors/index.js';
+import { jsonErrorOffset } from './json-error-offset.js';
 
 /**
  * Reads a deployment manifest as Azure writes it ({"modulesContent": {"$edgeAgent": …,
@@ -93,15 +94,13 @@ function fail(path: string, message: string): ManifestResult {
   return { ok: false, problems: [{ path, message }] };
 }
 
-/** JSON.parse reports a character offset; operators need a line and column. */
+/** Node's JSON.parse often gives no position; operators need a line and column. */
 function jsonPosition(text: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const offset = /position (\d+)/.exec(message);
-  if (offset === null) return message;
-  const before = text.slice(0, Number(offset[1]));
-  const line = before.split('\n').length;
-  const column = before.length - before.lastIndexOf('\n');
-  return `${message.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${column}`;
+  const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/, (?:\.\.\.)?".*$/s, '').replace(/ in JSON at position \d+.*$/, '');
+  const offset = jsonErrorOffset(text);
+  if (offset === undefined) return reason;
+  const before = text.slice(0, offset);
+  return `${reason} at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
 }
 
 export function manifestError(file: string, problems: readonly ManifestProblem[]): OutpostError {

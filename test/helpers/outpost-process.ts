@@ -1,0 +1,149 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The CLI launcher, as a user runs it. */
+export const OUTPOST_BIN = fileURLToPath(new URL('../../../bin/outpost.js', import.meta.url));
+
+export type LogLine = Record<string, unknown> & { event?: string; level?: string; msg?: string };
+
+export interface OutpostProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly lines: LogLine[];
+  stderr(): string;
+  /** Resolves with the first log line matching the predicate (already seen or future). */
+  waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the exit code (or signal name). */
+  exited(timeoutMs?: number): Promise<number | string>;
+}
+
+/** Environment for a child: the parent's, minus any OUTPOST_* that would leak in, plus overrides. */
+export function childEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('OUTPOST_')) env[key] = value;
+  }
+  return { ...env, ...overrides };
+}
+
+export function spawnOutpost(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): OutpostProcess {
+  const child = spawn(process.execPath, [OUTPOST_BIN, ...args], {
+    env: options.env ?? childEnv(),
+    cwd: options.cwd ?? process.cwd(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let stdoutBuffer = '';
+  let stderrText = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdoutBuffer += chunk;
+    let newline = stdoutBuffer.indexOf('\n');
+    while (newline >= 0) {
+      const text = stdoutBuffer.slice(0, newline);
+      stdoutBuffer = stdoutBuffer.slice(newline + 1);
+      try {
+        lines.push(JSON.parse(text) as LogLine);
+      } catch {
+        lines.push({ msg: text, event: 'non-json' });
+      }
+      newline = stdoutBuffer.indexOf('\n');
+    }
+    for (const wake of waiters) wake();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderrText += chunk;
+  });
+  let exitValue: number | string | undefined;
+  const exitPromise = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitValue = code ?? signal ?? -1;
+      for (const wake of waiters) wake();
+      resolve(exitValue);
+    });
+  });
+
+  return {
+    child,
+    lines,
+    stderr: () => stderrText,
+    waitFor(predicate, timeoutMs = 15_000) {
+      return new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const found = lines.find(predicate);
+          if (found !== undefined) {
+            done();
+            resolve(found);
+          } else if (exitValue !== undefined) {
+            done();
+            reject(new Error(`outpost exited (${String(exitValue)}) before the awaited log line; stderr: ${stderrText}\nlines: ${JSON.stringify(lines.slice(-5))}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; stderr: ${stderrText}\nlines: ${JSON.stringify(lines.slice(-5))}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    exited(timeoutMs = 15_000) {
+      return new Promise<number | string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`outpost did not exit within ${timeoutMs} ms`)), timeoutMs);
+        void exitPromise.then((value) => {
+          clearTimeout(timer);
+          resolve(value);
+        });
+      });
+    },
+  };
+}
+
+export interface HubPorts {
+  mqtt: number | null;
+  amqp: number | null;
+  https: number | null;
+  mqttPlain: number | null;
+}
+
+/** Starts `outpost <command>` on ephemeral ports and waits for hub.ready. */
+export async function startHub(
+  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string> },
+): Promise<{ outpost: OutpostProcess; ports: HubPorts; ready: LogLine }> {
+  const outpost = spawnOutpost(
+    [options.command ?? 'hub', '--data-dir', options.dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', ...(options.args ?? [])],
+    { env: childEnv(options.env) },
+  );
+  const ready = await outpost.waitFor((line) => line.event === 'hub.ready');
+  return { outpost, ports: ready.ports as HubPorts, ready };
+}
+
+/** Stops a child and waits for it; used in `after` hooks so a failed test leaves nothing running. */
+export async function stopQuietly(outpost: OutpostProcess | undefined): Promise<void> {
+  if (outpost === undefined || outpost.child.exitCode !== null || outpost.child.signalCode !== null) return;
+  outpost.child.kill('SIGKILL');
+  await outpost.exited().catch(() => undefined);
+}
+
+export function tempDir(prefix = 'outpost-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runOutpost(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | string; stdout: string; stderr: string; lines: LogLine[] }> {
+  const outpost = spawnOutpost(args, { env: childEnv(options.env), ...(options.cwd ? { cwd: options.cwd } : {}) });
+  let stdout = '';
+  outpost.child.stdout.on('data', (chunk: string) => (stdout += chunk));
+  const code = await outpost.exited(options.timeoutMs ?? 15_000);
+  return { code, stdout, stderr: outpost.stderr(), lines: outpost.lines };
+}

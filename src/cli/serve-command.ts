@@ -41,38 +41,45 @@ async function serve(command: Command, components: { hub: boolean; agent: boolea
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
 
-  let runtime: Runtime;
+  // Signal handlers go in before anything starts: a stop requested during start-up is honoured
+  // as soon as the components are up, instead of killing the process half-initialised.
+  let stopRequested: NodeJS.Signals | undefined;
+  let startedRuntime: Runtime | undefined;
+  let resolveStopped: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  const beginStop = (runtime: Runtime, signal: NodeJS.Signals) => {
+    // If graceful shutdown itself hangs, leave anyway: supervisors expect a bounded stop.
+    setTimeout(() => {
+      logger.error({ event: 'runtime.shutdown_hung', code: 'OUTPOST_SHUTDOWN_TIMEOUT' }, 'shutdown did not complete; exiting');
+      process.exit(1);
+    }, config.shutdownTimeout + HARD_EXIT_GRACE_MS).unref();
+    runtime.stop(signal).then(
+      () => resolveStopped(0),
+      (error: unknown) => {
+        logger.error({ event: 'runtime.stop_failed', err: error }, 'error during shutdown');
+        resolveStopped(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested !== undefined) {
+      logger.warn({ event: 'runtime.interrupted', signal }, 'second signal: exiting at once');
+      process.exit(EXIT_INTERRUPTED);
+    }
+    stopRequested = signal;
+    if (startedRuntime !== undefined) beginStop(startedRuntime, signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   try {
-    runtime = await Runtime.start({ config, logger, ...components });
+    startedRuntime = await Runtime.start({ config, logger, ...components });
   } catch (error) {
     reportStartFailure(logger, error);
     return isOutpostError(error) && error.kind === 'config' ? 2 : 1;
   }
-
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        logger.warn({ event: 'runtime.interrupted', signal }, 'second signal: exiting at once');
-        process.exit(EXIT_INTERRUPTED);
-      }
-      // If graceful shutdown itself hangs, leave anyway: supervisors expect a bounded stop.
-      setTimeout(() => {
-        logger.error({ event: 'runtime.shutdown_hung', code: 'OUTPOST_SHUTDOWN_TIMEOUT' }, 'shutdown did not complete; exiting');
-        process.exit(1);
-      }, config.shutdownTimeout + HARD_EXIT_GRACE_MS).unref();
-      runtime.stop(signal).then(
-        () => resolve(0),
-        (error: unknown) => {
-          logger.error({ event: 'runtime.stop_failed', err: error }, 'error during shutdown');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  if (stopRequested !== undefined) beginStop(startedRuntime, stopRequested);
+  return stopped;
 }
 
 function reportStartFailure(logger: Logger, error: unknown): void {

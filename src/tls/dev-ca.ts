@@ -103,7 +103,14 @@ export function ensureDevCertificates(options: DevCertificatesOptions): DevCerti
       writeFileAtomic(files.keyFile, server.keyPem, PRIVATE_FILE_MODE);
       writeFileAtomic(files.certFile, server.certPem, PUBLIC_FILE_MODE);
       options.logger.info(
-        { event: 'tls.dev_server_cert_issued', certFile: files.certFile, reason: loadedServer.reason, dnsNames: names.dns, ipAddresses: names.ip },
+        {
+          event: 'tls.dev_server_cert_issued',
+          certFile: files.certFile,
+          reason: loadedServer.reason,
+          dnsNames: names.dns,
+          ipAddresses: names.ip,
+          notAfter: readCertificateFields(new X509Certificate(server.certPem)).notAfter,
+        },
         'development server certificate issued',
       );
     }

@@ -170,3 +170,12 @@ test('a data directory that cannot hold certs fails with OUTPOST_TLS_DEV_CA_FAIL
     (error: unknown) => isOutpostError(error) && error.code === 'OUTPOST_TLS_DEV_CA_FAILED' && error.message.includes(join(file, 'certs')),
   );
 });
+
+test('host names that cannot go into a certificate are left out with a warning', (t) => {
+  const { result, log } = ensure(tempDir(t), ['bad name!', '  ', 'fe80::1%eth0', 'ok.example']);
+  const leaf = leafOf(result);
+  assert.equal(leaf.checkHost('ok.example'), 'ok.example');
+  assert.doesNotMatch(leaf.subjectAltName ?? '', /bad|FE80/i);
+  const warning = log.lines.find((line) => line.event === 'tls.dev_hostname_skipped');
+  assert.deepEqual(warning?.hostnames, ['bad name!', '  ', 'fe80::1%eth0']);
+});

@@ -48,7 +48,7 @@ export class Hub {
 
   static async start(options: HubOptions): Promise<Hub> {
     const { config, logger } = options;
-    const credentials = await loadServerCredentials({
+    const credentials = loadServerCredentials({
       certFile: config.tls.certFile,
       keyFile: config.tls.keyFile,
       caFile: config.tls.caFile,

@@ -32,7 +32,6 @@ async function serve(command: Command, components: { hub: boolean; agent: boolea
   const { config, warnings, configFile } = result.loaded;
   const logger = createLogger({ level: config.logLevel });
   for (const warning of warnings) logger.warn({ event: 'config.warning' }, warning);
-  logger.info({ event: 'runtime.starting', command: command.name(), configFile, dataDir: config.dataDir }, 'starting');
 
   const onFatal = (error: unknown) => {
     logger.fatal({ event: 'runtime.fatal', err: error }, 'unexpected error; exiting');
@@ -71,6 +70,7 @@ async function serve(command: Command, components: { hub: boolean; agent: boolea
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  logger.info({ event: 'runtime.starting', command: command.name(), configFile, dataDir: config.dataDir }, 'starting');
 
   try {
     startedRuntime = await Runtime.start({ config, logger, ...components });

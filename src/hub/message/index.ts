@@ -1,0 +1,1 @@
+export { SystemProperty, messageSource, TWIN_CHANGE_SOURCE, type HubMessage, type SystemPropertyName } from './hub-message.js';

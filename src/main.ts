@@ -1,6 +1,9 @@
 import type { OutpostConfig } from './config/index.js';
 import { Agent } from './agent/index.js';
+import { AnonymousAuthenticator } from './hub/auth/index.js';
+import { Broker, MemoryBrokerStore } from './hub/broker/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
+import { MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { VERSION } from './version.js';
 
@@ -28,7 +31,7 @@ export class Runtime {
 
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const { config, logger } = options;
-    const hub = options.hub ? await Hub.start({ config, logger: logger.child({ component: 'hub' }), version: VERSION }) : undefined;
+    const hub = options.hub ? await startHub(config, logger.child({ component: 'hub' })) : undefined;
     let agent: Agent | undefined;
     try {
       agent = options.agent ? await Agent.start({ config, logger: logger.child({ component: 'agent' }) }) : undefined;
@@ -57,4 +60,27 @@ export class Runtime {
     await this.hub?.stop(deadlineMs);
     logger.info({ event: 'runtime.stopped', reason }, 'stopped');
   }
+}
+
+async function startHub(config: OutpostConfig, logger: Logger): Promise<Hub> {
+  const broker = new Broker({
+    limits: { maxInflight: config.mqtt.maxInflight, maxQueued: config.mqtt.maxQueuedMessages },
+    store: new MemoryBrokerStore(),
+    logger: logger.child({ component: 'broker' }),
+  });
+  await broker.start();
+  const mqtt = new MqttAdapter({
+    broker,
+    authenticator: new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, undefined),
+    limits: {
+      maxPacketBytes: config.mqtt.maxPacketSize,
+      receiveMaximum: config.mqtt.receiveMaximum,
+      maxConnectionBufferBytes: config.mqtt.maxConnectionBuffer,
+      maxKeepAliveSec: Math.floor(config.mqtt.maxKeepAlive / 1000),
+      maxSessionExpirySec: Math.floor(config.mqtt.maxSessionExpiry / 1000),
+      topicAliasMaximum: config.mqtt.topicAliasMaximum,
+    },
+    logger,
+  });
+  return Hub.start({ config, logger, version: VERSION, adapters: { mqtt } });
 }

@@ -13,7 +13,9 @@ export function addConfigOptions(command: Command): Command {
   command.addOption(new Option('-c, --config <file>', 'configuration file, JSON or YAML (env OUTPOST_CONFIG)'));
   for (const leaf of FLAGGED) {
     const valueName = leaf.options.kind === 'int' ? 'n' : leaf.options.kind === 'enum' ? (leaf.options.values ?? []).join('|') : leaf.options.kind === 'path' ? 'path' : 'value';
-    const option = new Option(`${leaf.options.flag} <${valueName}>`, `${leaf.options.description} (env ${envName(leaf.segments)})`);
+    // A boolean flag is a switch: present means true.
+    const spec = leaf.options.kind === 'bool' ? leaf.options.flag! : `${leaf.options.flag} <${valueName}>`;
+    const option = new Option(spec, `${leaf.options.description} (env ${envName(leaf.segments)})`);
     command.addOption(option);
   }
   command.addOption(
@@ -44,6 +46,7 @@ export function configArgs(command: Command): ConfigArgs {
     const key = optionKey(leaf.options.flag!);
     const value = opts[key];
     if (typeof value === 'string') flags.push({ flag: leaf.options.flag!, path: leaf.path, text: value });
+    else if (value === true) flags.push({ flag: leaf.options.flag!, path: leaf.path, text: 'true' });
   }
   return { configFile: typeof opts.config === 'string' ? opts.config : null, flags, problems };
 }

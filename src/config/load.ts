@@ -104,6 +104,14 @@ function crossChecks(config: DecodedConfig, origins: ReadonlyMap<string, Origin>
     const set = config.tls.certFile === null ? 'tls.keyFile' : 'tls.certFile';
     problems.push({ ...at(set), path: set, code: 'OUTPOST_CONFIG_INVALID', message: 'tls.certFile and tls.keyFile must be set together' });
   }
+  if (config.mqttPlain.allowAnonymous && !config.mqttPlain.forceAnonymous && !isLoopback(config.mqttPlain.host)) {
+    problems.push({
+      ...at('mqttPlain.allowAnonymous'),
+      path: 'mqttPlain.allowAnonymous',
+      code: 'OUTPOST_CONFIG_INVALID',
+      message: `anonymous clients on the non-loopback address ${config.mqttPlain.host} need mqttPlain.forceAnonymous=true`,
+    });
+  }
   const listeners = [
     { path: 'mqtt', enabled: config.mqtt.enabled, port: config.mqtt.port },
     { path: 'mqttPlain', enabled: config.mqttPlain.enabled, port: config.mqttPlain.port },
@@ -123,6 +131,10 @@ function crossChecks(config: DecodedConfig, origins: ReadonlyMap<string, Origin>
     } else seen.set(listener.port, listener.path);
   }
   return problems;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export function describeOrigin(origin: Origin): string {

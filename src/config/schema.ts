@@ -36,26 +36,25 @@ const azureSslProtocols = (text: string): string =>
 const alias = (name: string, toValue?: (text: string) => string, note?: string): AliasSpec =>
   toValue === undefined ? { name, ...(note ? { note } : {}) } : { name, toValue, ...(note ? { note } : {}) };
 
-const listener = (name: string, description: string, defaults: { port: number; enabledAlias?: string; portAlias?: string; flag: string }) =>
-  Section(description, {
-    enabled: Bool(true, {
-      description: `Serve ${name}.`,
-      ...(defaults.enabledAlias ? { aliases: [alias(defaults.enabledAlias)] } : {}),
-    }),
-    host: OptionalStr({
-      description: `Address the ${name} listener binds.`,
-      defaultNote: 'all interfaces (IPv6 and IPv4)',
-    }),
-    port: Port(defaults.port, {
-      description: `TCP port of the ${name} listener; 0 picks a free port (the actual port is in the hub.ready log line).`,
-      flag: defaults.flag,
-      ...(defaults.portAlias ? { aliases: [alias(defaults.portAlias)] } : {}),
-    }),
-    connectTimeout: Duration('60s', {
-      description: `Time a new ${name} connection has to complete the TLS handshake and send its first bytes before it is closed.`,
-      ...(name === 'MQTT' ? { aliases: [alias('MqttSettings__ConnectArrivalTimeout')] } : {}),
-    }),
-  });
+const listenerLeaves = (name: string, defaults: { port: number; enabledAlias?: string; portAlias?: string; flag: string }) => ({
+  enabled: Bool(true, {
+    description: `Serve ${name}.`,
+    ...(defaults.enabledAlias ? { aliases: [alias(defaults.enabledAlias)] } : {}),
+  }),
+  host: OptionalStr({
+    description: `Address the ${name} listener binds.`,
+    defaultNote: 'all interfaces (IPv6 and IPv4)',
+  }),
+  port: Port(defaults.port, {
+    description: `TCP port of the ${name} listener; 0 picks a free port (the actual port is in the hub.ready log line).`,
+    flag: defaults.flag,
+    ...(defaults.portAlias ? { aliases: [alias(defaults.portAlias)] } : {}),
+  }),
+  connectTimeout: Duration('60s', {
+    description: `Time a new ${name} connection has to complete the TLS handshake and its protocol handshake (CONNECT, AMQP open) before it is closed.`,
+    ...(name === 'MQTT' ? { aliases: [alias('MqttSettings__ConnectArrivalTimeout')] } : {}),
+  }),
+});
 
 export const ConfigSchema = Section('Outpost configuration', {
   dataDir: Path('./data', {
@@ -110,10 +109,35 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('SslProtocols', azureSslProtocols, 'Also accepts .NET names (Tls12, Tls13).')],
     }),
   }),
-  mqtt: listener('MQTT', 'MQTT over TLS (the IoT Hub device and module dialect and the general broker).', {
-    port: 8883,
-    enabledAlias: 'MqttSettings__Enabled',
-    flag: '--mqtt-port',
+  mqtt: Section('MQTT over TLS (the IoT Hub device and module dialect and the general broker); the limits apply to the plain listener too.', {
+    ...listenerLeaves('MQTT', { port: 8883, enabledAlias: 'MqttSettings__Enabled', flag: '--mqtt-port' }),
+    maxPacketSize: Bytes('256KiB', {
+      description: 'Largest MQTT packet accepted; a larger one is refused from its header (MQTT 5 reason 0x95) and the connection closed.',
+      aliases: [alias('MqttSettings__MaxInboundMessageSize')],
+    }),
+    receiveMaximum: Int(1024, { min: 1, max: 65_535 }, {
+      description: 'QoS 1/2 PUBLISHes a client may have unacknowledged towards the hub (advertised to MQTT 5 clients as Receive Maximum).',
+      aliases: [alias('MqttSettings__MaxPendingInboundAcknowledgements')],
+    }),
+    maxInflight: Int(64, { min: 1, max: 65_535 }, {
+      description: 'QoS 1/2 messages sent to one client and not yet acknowledged (also capped by the client\'s own Receive Maximum).',
+    }),
+    maxQueuedMessages: Int(10_000, { min: 0, max: 10_000_000 }, {
+      description: 'QoS 1/2 messages queued per session behind the in-flight window (offline persistent sessions included); when full, the oldest is dropped with a warning.',
+    }),
+    maxConnectionBuffer: Bytes('1MiB', {
+      description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others.',
+    }),
+    maxKeepAlive: Duration('10m', {
+      description: 'Longest keep-alive a client may ask for; MQTT 5 clients asking for more (or for none) are told this value.',
+      aliases: [alias('MqttSettings__MaxKeepAliveTimeout')],
+    }),
+    maxSessionExpiry: Duration('7d', {
+      description: 'Longest time a disconnected persistent session (and its queued messages) is kept.',
+    }),
+    topicAliasMaximum: Int(64, { min: 0, max: 65_535 }, {
+      description: 'Topic aliases an MQTT 5 client may use towards the hub.',
+    }),
   }),
   mqttPlain: Section('Plain-TCP MQTT listener for local clients. Off by default; bound to loopback unless configured otherwise.', {
     enabled: Bool(false, {
@@ -125,13 +149,16 @@ export const ConfigSchema = Section('Outpost configuration', {
       flag: '--mqtt-plain-port',
       implies: { 'mqttPlain.enabled': true },
     }),
+    allowAnonymous: Bool(false, {
+      description: 'For local development and conformance tests only: clients without credentials may connect to the plain listener and use user topics. Refused on a non-loopback host unless mqttPlain.forceAnonymous is set. Turns the plain listener on.',
+      flag: '--allow-anonymous',
+      implies: { 'mqttPlain.enabled': true },
+    }),
+    forceAnonymous: Bool(false, {
+      description: 'Allow mqttPlain.allowAnonymous on a non-loopback address (anyone who can reach the port can then publish and subscribe).',
+    }),
   }),
-  amqp: listener('AMQP', 'AMQP 1.0 over TLS.', {
-    port: 5671,
-    enabledAlias: 'AmqpSettings__Enabled',
-    portAlias: 'AmqpSettings__Port',
-    flag: '--amqp-port',
-  }),
+  amqp: Section('AMQP 1.0 over TLS.', listenerLeaves('AMQP', { port: 5671, enabledAlias: 'AmqpSettings__Enabled', portAlias: 'AmqpSettings__Port', flag: '--amqp-port' })),
   https: Section('HTTPS and WebSocket listener (MQTT and AMQP over WebSocket, health, the local API).', {
     enabled: Bool(true, { description: 'Serve HTTPS and WebSocket.', aliases: [alias('HttpSettings__Enabled')] }),
     host: OptionalStr({ description: 'Address the HTTPS listener binds.', defaultNote: 'all interfaces (IPv6 and IPv4)' }),

@@ -3,3 +3,4 @@ export { UnavailableProtocolAdapter } from './unavailable-adapter.js';
 export { ConnectionRegistry } from './connection-registry.js';
 export { SocketListener, type SocketListenerOptions } from './socket-listener.js';
 export { HttpsListener, sendJson, type RequestHandler } from './https/https-listener.js';
+export { MqttAdapter, type MqttAdapterOptions, type MqttLimits } from './mqtt/index.js';

@@ -1,0 +1,2 @@
+export type { Authenticator, AuthResult, ClientIdentity, ConnectCredentials } from './authenticator.js';
+export { AnonymousAuthenticator } from './anonymous-authenticator.js';

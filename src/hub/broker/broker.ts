@@ -1,0 +1,313 @@
+import type { Logger } from '../../log/index.js';
+import { RateLimitedLog } from '../../log/index.js';
+import type { BrokerMessage, QoS, Subscription } from './broker-message.js';
+import type { BrokerStore, StoredSession } from './broker-store.js';
+import { RetainedStore } from './retained-store.js';
+import { Session, type Outgoing, type SessionEvents, type SessionLimits, type SessionLink } from './session.js';
+import { SubscriptionTrie } from './subscription-trie.js';
+
+export interface BrokerOptions {
+  readonly limits: SessionLimits;
+  readonly store: BrokerStore;
+  readonly logger: Logger;
+}
+
+export interface BrokerCounters {
+  published: number;
+  delivered: number;
+  droppedQueueFull: number;
+  droppedCongested: number;
+  droppedExpired: number;
+}
+
+/** One shared-subscription group on one filter; members take turns (MQTT 5 section 4.8.2). */
+interface ShareGroup {
+  readonly members: Map<string, Subscription>;
+  next: number;
+}
+
+interface Delivery {
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds: number[];
+}
+
+/**
+ * The general MQTT broker: sessions, the subscription trie, shared subscriptions and retained
+ * messages. It knows nothing of sockets or packets (the MQTT adapter owns those), so the same core
+ * serves TCP, TLS and WebSocket clients. Message path: publish → trie match → per session one
+ * delivery at the highest matching QoS capped by the publish QoS, carrying every matching
+ * subscription identifier.
+ */
+export class Broker {
+  readonly counters: BrokerCounters = { published: 0, delivered: 0, droppedQueueFull: 0, droppedCongested: 0, droppedExpired: 0 };
+  private readonly sessions = new Map<string, Session>();
+  private readonly trie = new SubscriptionTrie<Subscription>();
+  private readonly shared = new SubscriptionTrie<ShareGroup>();
+  private readonly retained = new RetainedStore();
+  /** Shared groups by `group NUL filter`; the `shared` trie indexes them by filter. */
+  private readonly sharedGroups = new Map<string, ShareGroup>();
+  private readonly dropLog: RateLimitedLog;
+  private readonly events: SessionEvents;
+  private seq = 0;
+
+  constructor(private readonly options: BrokerOptions) {
+    this.dropLog = new RateLimitedLog(options.logger);
+    const store = options.store;
+    this.events = {
+      dropped: (session, reason, message) => {
+        if (reason === 'queue_full') this.counters.droppedQueueFull += 1;
+        else if (reason === 'congested') this.counters.droppedCongested += 1;
+        else this.counters.droppedExpired += 1;
+        if (reason !== 'expired') {
+          this.dropLog.warn(`drop:${reason}`, { event: 'broker.message_dropped', reason, clientId: session.clientId, topic: message.topic });
+        }
+      },
+      queued: (session, outgoing) => {
+        if (outgoing.seq === 0) outgoing.seq = ++this.seq;
+        store.putQueued(session.clientId, outgoing);
+      },
+      acknowledged: (session, outgoing) => {
+        if (outgoing.seq !== 0) store.deleteQueued(session.clientId, outgoing.seq);
+      },
+    };
+  }
+
+  /** Restores persistent sessions, their queues and retained messages. */
+  async start(): Promise<void> {
+    const state = await this.options.store.load();
+    this.seq = state.lastSeq;
+    const nowMs = Date.now();
+    for (const stored of state.sessions) {
+      const session = new Session(stored.clientId, stored.expiryIntervalSec, this.options.limits, this.events);
+      this.sessions.set(stored.clientId, session);
+      for (const subscription of stored.subscriptions) this.index(session, subscription);
+      this.scheduleExpiry(session, (stored.disconnectedAtMs ?? nowMs) + stored.expiryIntervalSec * 1000 - nowMs);
+    }
+    for (const queue of state.queues) {
+      const session = this.sessions.get(queue.clientId);
+      if (session === undefined) for (const item of queue.items) this.options.store.deleteQueued(queue.clientId, item.seq);
+      else for (const item of queue.items) session.restore(item);
+    }
+    for (const message of state.retained) this.retained.set(message);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  session(clientId: string): Session | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  /**
+   * Opens (or resumes) the session for a client. The caller has already disconnected any
+   * previous connection with the same client id (session takeover).
+   */
+  connect(clientId: string, cleanStart: boolean, expiryIntervalSec: number, link: SessionLink, receiveMaximum: number | undefined): { session: Session; sessionPresent: boolean } {
+    let session = this.sessions.get(clientId);
+    if (session !== undefined && cleanStart) {
+      this.discard(session);
+      session = undefined;
+    }
+    const sessionPresent = session !== undefined;
+    if (session === undefined) {
+      session = new Session(clientId, expiryIntervalSec, this.options.limits, this.events);
+      this.sessions.set(clientId, session);
+    }
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    session.expiryIntervalSec = expiryIntervalSec;
+    this.persistSession(session, undefined);
+    session.attach(link, receiveMaximum);
+    return { session, sessionPresent };
+  }
+
+  /** The connection of a session ended; a non-persistent session ends with it. */
+  disconnect(session: Session, expiryIntervalSec?: number): void {
+    if (this.sessions.get(session.clientId) !== session) return;
+    session.detach();
+    if (expiryIntervalSec !== undefined) session.expiryIntervalSec = expiryIntervalSec;
+    if (!session.persistent) {
+      this.discard(session);
+      return;
+    }
+    this.persistSession(session, Date.now());
+    this.scheduleExpiry(session, session.expiryIntervalSec * 1000);
+  }
+
+  publish(message: BrokerMessage): void {
+    this.counters.published += 1;
+    if (message.retain) {
+      // MQTT-3.3.1-6/7: an empty retained message deletes; any other replaces.
+      if (message.payload.length === 0) {
+        if (this.retained.delete(message.topic)) this.options.store.deleteRetained(message.topic);
+      } else {
+        this.retained.set(message);
+        this.options.store.putRetained(message);
+      }
+    }
+    const deliveries = new Map<Session, Delivery>();
+    this.trie.match(message.topic, (subscription) => this.collect(deliveries, subscription, message));
+    this.shared.match(message.topic, (group) => {
+      const subscription = this.pickShareMember(group);
+      if (subscription !== undefined) this.collect(deliveries, subscription, message);
+    });
+    for (const [session, delivery] of deliveries) {
+      this.counters.delivered += 1;
+      session.deliver({ message, qos: delivery.qos, retain: delivery.retain, subscriptionIds: delivery.subscriptionIds, seq: 0 });
+    }
+  }
+
+  /** Adds or replaces subscriptions; sends retained messages per Retain Handling. */
+  subscribe(session: Session, subscriptions: readonly Subscription[]): void {
+    for (const subscription of subscriptions) {
+      const existed = session.subscriptions.has(subscription.filter);
+      if (existed) this.unindex(session, session.subscriptions.get(subscription.filter)!);
+      this.index(session, subscription);
+      // Shared subscriptions never receive retained messages (MQTT 5 section 4.8.2).
+      const sendRetained = subscription.shareGroup === undefined && (subscription.retainHandling === 0 || (subscription.retainHandling === 1 && !existed));
+      if (sendRetained) {
+        this.retained.forEachMatch(subscription.filter, (message) => {
+          if (subscription.noLocal && message.senderClientId === session.clientId) return;
+          session.deliver({
+            message,
+            qos: Math.min(message.qos, subscription.qos) as QoS,
+            retain: true, // MQTT-3.3.1-8: retained on subscribe keeps the flag
+            subscriptionIds: subscription.subscriptionId === undefined ? [] : [subscription.subscriptionId],
+            seq: 0,
+          });
+        });
+      }
+    }
+    if (session.persistent) this.persistSession(session, undefined);
+  }
+
+  /** Returns, per filter, whether a subscription existed. */
+  unsubscribe(session: Session, filters: readonly string[]): boolean[] {
+    const found = filters.map((filter) => {
+      const subscription = session.subscriptions.get(filter);
+      if (subscription === undefined) return false;
+      this.unindex(session, subscription);
+      return true;
+    });
+    if (session.persistent) this.persistSession(session, undefined);
+    return found;
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.sessions.values()) {
+      if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+      if (session.persistent && session.connected) this.persistSession(session, Date.now());
+    }
+    await this.options.store.flush();
+    await this.options.store.close();
+  }
+
+  private collect(deliveries: Map<Session, Delivery>, subscription: Subscription, message: BrokerMessage): void {
+    const session = this.sessions.get(subscription.clientId);
+    if (session === undefined) return;
+    if (subscription.noLocal && message.senderClientId === subscription.clientId) return;
+    const qos = Math.min(message.qos, subscription.qos) as QoS;
+    // MQTT-3.3.1-9 (v3 and v5 without Retain As Published): forwarded messages lose the retain flag.
+    const retain = subscription.retainAsPublished && message.retain;
+    const existing = deliveries.get(session);
+    if (existing === undefined) {
+      deliveries.set(session, { qos, retain, subscriptionIds: subscription.subscriptionId === undefined ? [] : [subscription.subscriptionId] });
+      return;
+    }
+    if (qos > existing.qos) existing.qos = qos;
+    existing.retain ||= retain;
+    if (subscription.subscriptionId !== undefined) existing.subscriptionIds.push(subscription.subscriptionId);
+  }
+
+  private pickShareMember(group: ShareGroup): Subscription | undefined {
+    const members = [...group.members.values()];
+    // Prefer connected members; an offline persistent member gets messages only if none is online.
+    for (let i = 0; i < members.length; i++) {
+      const candidate = members[(group.next + i) % members.length]!;
+      if (this.sessions.get(candidate.clientId)?.connected === true) {
+        group.next = (group.next + i + 1) % members.length;
+        return candidate;
+      }
+    }
+    if (members.length === 0) return undefined;
+    group.next = (group.next + 1) % members.length;
+    return members[group.next % members.length];
+  }
+
+  private index(session: Session, subscription: Subscription): void {
+    session.subscriptions.set(subscription.filter, subscription);
+    if (subscription.shareGroup === undefined) {
+      this.trie.set(subscription.filter, session.clientId, subscription);
+      return;
+    }
+    const inner = innerFilter(subscription);
+    const groupKey = `${subscription.shareGroup}\u0000${inner}`;
+    let group = this.sharedGroups.get(groupKey);
+    if (group === undefined) {
+      group = { members: new Map(), next: 0 };
+      this.sharedGroups.set(groupKey, group);
+      this.shared.set(inner, subscription.shareGroup, group);
+    }
+    group.members.set(session.clientId, subscription);
+  }
+
+  private unindex(session: Session, subscription: Subscription): void {
+    session.subscriptions.delete(subscription.filter);
+    if (subscription.shareGroup === undefined) {
+      this.trie.delete(subscription.filter, session.clientId);
+      return;
+    }
+    const inner = innerFilter(subscription);
+    const groupKey = `${subscription.shareGroup}\u0000${inner}`;
+    const group = this.sharedGroups.get(groupKey);
+    if (group === undefined) return;
+    group.members.delete(session.clientId);
+    if (group.members.size === 0) {
+      this.sharedGroups.delete(groupKey);
+      this.shared.delete(inner, subscription.shareGroup);
+    }
+  }
+
+  private discard(session: Session): void {
+    for (const subscription of [...session.subscriptions.values()]) this.unindex(session, subscription);
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    this.sessions.delete(session.clientId);
+    this.options.store.deleteSession(session.clientId);
+  }
+
+  private scheduleExpiry(session: Session, delayMs: number): void {
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    // setTimeout overflows past ~24.8 days; longer expiries are re-armed when they come due.
+    const capped = Math.max(0, Math.min(delayMs, 2 ** 31 - 1));
+    session.expiryTimer = setTimeout(() => {
+      session.expiryTimer = undefined;
+      if (session.connected || this.sessions.get(session.clientId) !== session) return;
+      if (capped < delayMs) this.scheduleExpiry(session, delayMs - capped);
+      else {
+        this.options.logger.debug({ event: 'broker.session_expired', clientId: session.clientId }, 'session expired');
+        this.discard(session);
+      }
+    }, capped);
+    session.expiryTimer.unref();
+  }
+
+  private persistSession(session: Session, disconnectedAtMs: number | undefined): void {
+    if (!session.persistent) return;
+    const stored: StoredSession = {
+      clientId: session.clientId,
+      expiryIntervalSec: session.expiryIntervalSec,
+      disconnectedAtMs,
+      subscriptions: [...session.subscriptions.values()],
+    };
+    this.options.store.saveSession(stored);
+  }
+}
+
+function innerFilter(subscription: Subscription): string {
+  // `$share/{group}/{filter}` → `{filter}`
+  return subscription.filter.slice('$share/'.length + subscription.shareGroup!.length + 1);
+}
+
+export type { Outgoing };

@@ -1,0 +1,6 @@
+export { Broker, type BrokerOptions, type BrokerCounters } from './broker.js';
+export { Session, type SessionLink, type SessionLimits, type Outgoing } from './session.js';
+export type { BrokerMessage, ForwardedProperties, QoS, Subscription } from './broker-message.js';
+export { MemoryBrokerStore, type BrokerStore, type StoredSession, type LoadedBrokerState } from './broker-store.js';
+export { checkTopicFilter, checkTopicName, parseSharedFilter, topicMatches, type TopicCheck } from './topic.js';
+export { SubscriptionTrie } from './subscription-trie.js';

@@ -1,0 +1,214 @@
+import type { BrokerMessage, QoS, Subscription } from './broker-message.js';
+
+/** What a session needs from the connection currently attached to it. */
+export interface SessionLink {
+  readonly protocolVersion: 3 | 4 | 5;
+  /** Sends a PUBLISH; returns false when the socket is congested (bytes queued past the limit). */
+  sendPublish(message: BrokerMessage, qos: QoS, packetId: number | undefined, dup: boolean, retain: boolean, subscriptionIds: readonly number[]): boolean;
+  sendPubrel(packetId: number): void;
+  isCongested(): boolean;
+}
+
+/** One message waiting for delivery or acknowledgement to this session. */
+export interface Outgoing {
+  readonly message: BrokerMessage;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: readonly number[];
+  /** Durable sequence number when the session is persistent (store key), else 0. */
+  seq: number;
+}
+
+interface Inflight extends Outgoing {
+  /** 'ack': waiting for PUBACK/PUBREC; 'comp': PUBREL sent, waiting for PUBCOMP. */
+  state: 'ack' | 'comp';
+}
+
+export interface SessionLimits {
+  /** Outbound QoS 1/2 messages in flight at once (also capped by the client's Receive Maximum). */
+  readonly maxInflight: number;
+  /** Messages queued beyond the in-flight window; past it the oldest is dropped. */
+  readonly maxQueued: number;
+}
+
+export interface SessionEvents {
+  /** A queued message was dropped because the queue was full (QoS 1/2) or the link congested (QoS 0). */
+  dropped(session: Session, reason: 'queue_full' | 'congested' | 'expired', message: BrokerMessage): void;
+  /** A QoS 1/2 message to a persistent session was acknowledged: its durable copy can go. */
+  acknowledged(session: Session, outgoing: Outgoing): void;
+  /** A QoS 1/2 message to a persistent session was accepted into its queue: persist it. */
+  queued(session: Session, outgoing: Outgoing): void;
+}
+
+const MAX_PACKET_ID = 65_535;
+
+/**
+ * A client's session: its subscriptions and its outbound QoS 1/2 state, which outlive the
+ * connection when the session is persistent. Delivery keeps a window of unacknowledged messages in
+ * flight (never one-at-a-time) and a bounded queue behind it, so a slow subscriber costs only its
+ * own memory and never slows the publishers or the other subscribers.
+ */
+export class Session {
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3). */
+  readonly inboundQos2 = new Set<number>();
+  private readonly inflight = new Map<number, Inflight>();
+  private queue: Outgoing[] = [];
+  private queueHead = 0;
+  private nextPacketId = 1;
+  private link: SessionLink | undefined;
+  private clientReceiveMaximum = MAX_PACKET_ID;
+  /** Session expiry in seconds after disconnect; 0 = ends with the connection. */
+  expiryIntervalSec: number;
+  expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly clientId: string,
+    expiryIntervalSec: number,
+    private readonly limits: SessionLimits,
+    private readonly events: SessionEvents,
+  ) {
+    this.expiryIntervalSec = expiryIntervalSec;
+  }
+
+  get persistent(): boolean {
+    return this.expiryIntervalSec > 0;
+  }
+
+  get connected(): boolean {
+    return this.link !== undefined;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /** Attaches a connection; resends what was in flight (DUP) and drains the queue (MQTT-4.4.0-1). */
+  attach(link: SessionLink, receiveMaximum: number | undefined): void {
+    this.link = link;
+    this.clientReceiveMaximum = receiveMaximum ?? MAX_PACKET_ID;
+    for (const [packetId, item] of this.inflight) {
+      if (item.state === 'comp') link.sendPubrel(packetId);
+      else link.sendPublish(item.message, item.qos, packetId, true, item.retain, item.subscriptionIds);
+    }
+    this.drain();
+  }
+
+  detach(): void {
+    this.link = undefined;
+    // QoS 0 is never kept for an offline client; QoS 1/2 stays (queued and in flight).
+  }
+
+  /** Offers a message. QoS 0 goes out now or is dropped; QoS 1/2 is sent or queued. */
+  deliver(outgoing: Outgoing): void {
+    const link = this.link;
+    if (outgoing.qos === 0) {
+      if (link === undefined) return;
+      if (isExpired(outgoing.message)) return this.events.dropped(this, 'expired', outgoing.message);
+      if (link.isCongested()) return this.events.dropped(this, 'congested', outgoing.message);
+      link.sendPublish(outgoing.message, 0, undefined, false, outgoing.retain, outgoing.subscriptionIds);
+      return;
+    }
+    if (this.persistent) this.events.queued(this, outgoing);
+    if (link !== undefined && this.queuedCount === 0 && this.hasWindow() && !link.isCongested()) {
+      this.send(link, outgoing);
+      return;
+    }
+    this.enqueue(outgoing);
+  }
+
+  /** Restores a message from the durable store after a restart (already persisted). */
+  restore(outgoing: Outgoing): void {
+    this.enqueue(outgoing);
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for an outbound message. */
+  complete(packetId: number): boolean {
+    const item = this.inflight.get(packetId);
+    if (item === undefined) return false;
+    this.inflight.delete(packetId);
+    if (this.persistent) this.events.acknowledged(this, item);
+    this.drain();
+    return true;
+  }
+
+  /** PUBREC for an outbound QoS 2 message: answer PUBREL and wait for PUBCOMP. */
+  received(packetId: number): boolean {
+    const item = this.inflight.get(packetId);
+    if (item === undefined || item.qos !== 2) return false;
+    item.state = 'comp';
+    this.link?.sendPubrel(packetId);
+    return true;
+  }
+
+  /** Everything still owed to this client, for persisting or inspection. */
+  pending(): Outgoing[] {
+    return [...this.inflight.values(), ...this.queue.slice(this.queueHead)];
+  }
+
+  /** Moves queued messages into the in-flight window while it has room. */
+  drain(): void {
+    const link = this.link;
+    if (link === undefined) return;
+    while (this.queueHead < this.queue.length && this.hasWindow() && !link.isCongested()) {
+      const next = this.queue[this.queueHead]!;
+      this.queue[this.queueHead] = undefined as unknown as Outgoing;
+      this.queueHead += 1;
+      if (isExpired(next.message)) {
+        this.events.dropped(this, 'expired', next.message);
+        if (this.persistent) this.events.acknowledged(this, next);
+        continue;
+      }
+      this.send(link, next);
+    }
+    this.compactQueue();
+  }
+
+  private hasWindow(): boolean {
+    return this.inflight.size < Math.min(this.limits.maxInflight, this.clientReceiveMaximum);
+  }
+
+  private send(link: SessionLink, outgoing: Outgoing): void {
+    const packetId = this.allocatePacketId();
+    this.inflight.set(packetId, { ...outgoing, state: 'ack' });
+    link.sendPublish(outgoing.message, outgoing.qos, packetId, false, outgoing.retain, outgoing.subscriptionIds);
+  }
+
+  private enqueue(outgoing: Outgoing): void {
+    if (this.queuedCount >= this.limits.maxQueued) {
+      // Bounded memory per session: the oldest message gives way (documented in docs/mqtt.md).
+      const oldest = this.queue[this.queueHead]!;
+      this.queue[this.queueHead] = undefined as unknown as Outgoing;
+      this.queueHead += 1;
+      this.events.dropped(this, 'queue_full', oldest.message);
+      if (this.persistent) this.events.acknowledged(this, oldest);
+    }
+    this.queue.push(outgoing);
+    this.compactQueue();
+  }
+
+  private compactQueue(): void {
+    // Amortized O(1) dequeue without shifting on every message.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private allocatePacketId(): number {
+    // Packet ids in use are at most maxInflight, far below 65535, so this loop ends quickly.
+    for (;;) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+}
+
+function isExpired(message: BrokerMessage): boolean {
+  return message.expiresAtMs !== undefined && message.expiresAtMs <= Date.now();
+}

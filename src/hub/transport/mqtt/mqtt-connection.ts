@@ -1,0 +1,437 @@
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
+import type { Logger } from '../../../log/index.js';
+import type { ClientIdentity } from '../../auth/index.js';
+import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type SessionLink, type Subscription } from '../../broker/index.js';
+import type { ConnectionInfo } from '../protocol-adapter.js';
+import type { LiveConnection, MqttContext } from './mqtt-context.js';
+import { PacketFramer } from './packet-framer.js';
+import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
+
+type Will = { message: BrokerMessage; delaySec: number };
+
+/**
+ * One MQTT connection: the CONNECT handshake, keep-alive, and the translation between packets
+ * and the broker core. Every protocol violation ends the connection with the MQTT 5 reason code
+ * where there is one, a log line naming the client and the reason, and nothing else disturbed.
+ */
+export class MqttConnection implements SessionLink, LiveConnection {
+  protocolVersion: 3 | 4 | 5 = 4;
+  private readonly framer: PacketFramer;
+  private parser = mqttPacket.parser({ protocolVersion: 4 });
+  private parsed: Packet | undefined;
+  private parseError: Error | undefined;
+  private session: Session | undefined;
+  private clientId = '';
+  private identity: ClientIdentity | undefined;
+  private will: Will | undefined;
+  private keepAliveMs = 0;
+  private lastPacketAtMs = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly inboundAliases = new Map<number, string>();
+  private inboundInflight = 0;
+  private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
+  private log: Logger;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly info: ConnectionInfo,
+    private readonly ctx: MqttContext,
+  ) {
+    this.framer = new PacketFramer(ctx.limits.maxPacketBytes);
+    this.log = ctx.logger.child({ remoteAddress: info.remoteAddress, listener: info.listener });
+    this.parser.on('packet', (packet: Packet) => (this.parsed = packet));
+    this.parser.on('error', (error: Error) => (this.parseError = error));
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('drain', () => this.session?.drain());
+    stream.on('error', () => this.close('socket-error', true));
+    stream.on('close', () => this.close('socket-closed', true));
+    this.timer = setTimeout(() => this.protocolError('connect timeout', undefined), info.connectTimeoutMs);
+  }
+
+  // ---- SessionLink -------------------------------------------------------------------------
+
+  isCongested(): boolean {
+    return this.stream.writableLength > this.ctx.limits.maxConnectionBufferBytes;
+  }
+
+  sendPublish(message: BrokerMessage, qos: QoS, packetId: number | undefined, dup: boolean, retain: boolean, subscriptionIds: readonly number[]): boolean {
+    const packet: IPublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos, dup, retain };
+    if (packetId !== undefined) packet.messageId = packetId;
+    if (this.protocolVersion === 5) {
+      const properties: NonNullable<IPublishPacket['properties']> = { ...message.properties };
+      if (subscriptionIds.length > 0) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0]! : [...subscriptionIds];
+      if (message.expiresAtMs !== undefined) properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAtMs - Date.now()) / 1000));
+      if (Object.keys(properties).length > 0) packet.properties = properties;
+    }
+    const bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    if (bytes.length > this.clientMaxPacketBytes) {
+      // MQTT-3.1.2-25: never send a packet larger than the client accepts; it counts as delivered.
+      this.log.warn({ event: 'mqtt.publish_too_large_for_client', clientId: this.clientId, bytes: bytes.length }, 'message larger than the client accepts: discarded');
+      if (packetId !== undefined) queueMicrotask(() => this.session?.complete(packetId));
+      return true;
+    }
+    return this.write(bytes);
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ cmd: 'pubrel', messageId: packetId });
+  }
+
+  takeOver(): void {
+    this.log.info({ event: 'mqtt.session_taken_over', clientId: this.clientId }, 'another connection took over this client id');
+    this.disconnectWith(ReasonCode.SessionTakenOver, true);
+  }
+
+  /** Graceful shutdown: tell MQTT 5 clients why, persist the session state, close. */
+  shutdown(): void {
+    this.disconnectWith(ReasonCode.ServerShuttingDown, false);
+  }
+
+  // ---- inbound -----------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastPacketAtMs = Date.now();
+    this.framer.push(chunk);
+    for (;;) {
+      const frame = this.framer.next();
+      if (frame.kind === 'need-more') return;
+      if (frame.kind === 'too-large') return this.protocolError(`packet of ${frame.bytes} bytes exceeds the maximum`, ReasonCode.PacketTooLarge);
+      if (frame.kind === 'malformed') return this.protocolError(frame.reason, ReasonCode.MalformedPacket);
+      const packet = this.parse(frame.packet);
+      if (packet === undefined) return;
+      this.dispatch(packet);
+      if (this.closed) return;
+    }
+  }
+
+  private parse(bytes: Buffer): Packet | undefined {
+    if (this.session === undefined && this.identity === undefined) {
+      // The CONNECT's protocol level decides how every later packet is parsed.
+      const level = protocolLevel(bytes);
+      if (level !== 3 && level !== 4 && level !== 5) {
+        if (level !== undefined && bytes[0] === 0x10) this.write(Buffer.from([0x20, 0x02, 0x00, ConnackReturnCode.UnacceptableProtocolVersion]));
+        this.protocolError(`unsupported protocol level ${String(level)}`, undefined);
+        return undefined;
+      }
+    }
+    this.parsed = undefined;
+    this.parseError = undefined;
+    this.parser.parse(bytes);
+    // The parser reports through the callbacks above, synchronously within parse().
+    const error = this.parseError as Error | undefined;
+    const parsed = this.parsed as Packet | undefined;
+    if (error !== undefined || parsed === undefined) {
+      this.protocolError(`malformed packet: ${error?.message ?? 'incomplete'}`, ReasonCode.MalformedPacket);
+      return undefined;
+    }
+    return parsed;
+  }
+
+  private dispatch(packet: Packet): void {
+    if (this.session === undefined) {
+      if (packet.cmd !== 'connect') return this.protocolError(`first packet must be CONNECT, got ${packet.cmd}`, ReasonCode.ProtocolError); // MQTT-3.1.0-1
+      if (this.identity !== undefined) return; // authentication in progress: MQTT-3.1.0-2 forbids pipelining past CONNECT
+      void this.onConnect(packet);
+      return;
+    }
+    switch (packet.cmd) {
+      case 'publish':
+        return this.onPublish(packet);
+      case 'puback':
+      case 'pubcomp':
+        if (!this.session.complete(packet.messageId ?? 0)) this.log.debug({ event: 'mqtt.unknown_ack', clientId: this.clientId, packetId: packet.messageId }, 'ack for an unknown packet id');
+        return;
+      case 'pubrec':
+        this.session.received(packet.messageId ?? 0);
+        return;
+      case 'pubrel':
+        this.session.inboundQos2.delete(packet.messageId ?? 0);
+        this.send({ cmd: 'pubcomp', messageId: packet.messageId ?? 0 });
+        return;
+      case 'subscribe':
+        return this.onSubscribe(packet);
+      case 'unsubscribe': {
+        const found = this.ctx.broker.unsubscribe(this.session, packet.unsubscriptions);
+        // mqtt-packet carries MQTT 5 UNSUBACK reason codes in `granted`.
+        const granted = found.map((f) => (f ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted));
+        this.send({ cmd: 'unsuback', messageId: packet.messageId ?? 0, granted });
+        return;
+      }
+      case 'pingreq':
+        this.send({ cmd: 'pingresp' });
+        return;
+      case 'disconnect': {
+        const reason = packet.reasonCode ?? ReasonCode.NormalDisconnection;
+        const expiry = packet.properties?.sessionExpiryInterval;
+        if (expiry !== undefined && this.session.expiryIntervalSec === 0 && expiry > 0) {
+          return this.protocolError('session expiry changed from 0 at DISCONNECT', ReasonCode.ProtocolError); // MQTT-3.14.2-2
+        }
+        if (expiry !== undefined) this.session.expiryIntervalSec = Math.min(expiry, this.ctx.limits.maxSessionExpirySec);
+        // MQTT-3.14.4-3: a normal DISCONNECT discards the will; 0x04 asks for it.
+        if (reason !== ReasonCode.DisconnectWithWill) this.will = undefined;
+        this.close('client-disconnect', reason === ReasonCode.DisconnectWithWill);
+        return;
+      }
+      case 'connect':
+        return this.protocolError('second CONNECT', ReasonCode.ProtocolError); // MQTT-3.1.0-2
+      default:
+        return this.protocolError(`unexpected ${packet.cmd} from a client`, ReasonCode.ProtocolError);
+    }
+  }
+
+  private async onConnect(packet: IConnectPacket): Promise<void> {
+    this.protocolVersion = (packet.protocolVersion ?? 4) as 3 | 4 | 5;
+    this.parser = mqttPacket.parser({ protocolVersion: this.protocolVersion });
+    this.parser.on('packet', (p: Packet) => (this.parsed = p));
+    this.parser.on('error', (error: Error) => (this.parseError = error));
+    const v5 = this.protocolVersion === 5;
+    const clean = packet.clean !== false;
+    let clientId = packet.clientId;
+    let assigned: string | undefined;
+    if (clientId === '') {
+      if (!v5 && !clean) return this.refuse(ConnackReturnCode.IdentifierRejected, ReasonCode.ClientIdentifierNotValid, 'empty client id with a persistent session'); // MQTT-3.1.3-8
+      clientId = assigned = `outpost-${randomUUID()}`;
+    }
+    if (this.ctx.stopping) return this.refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.ServerShuttingDown, 'shutting down');
+    this.identity = { kind: 'anonymous' }; // placeholder while authenticating: blocks pipelined CONNECTs
+    const auth = await this.ctx.authenticator.authenticate({
+      protocol: 'mqtt',
+      listener: this.info.listener,
+      secure: this.info.secure,
+      remoteAddress: this.info.remoteAddress,
+      clientId,
+      username: packet.username,
+      password: packet.password,
+      peerCertificate: this.info.secure ? (this.stream as TLSSocket).getPeerCertificate?.() : undefined,
+    });
+    if (this.closed) return;
+    if (!auth.ok) {
+      const bad = auth.reason === 'bad-credentials';
+      this.log.info({ event: 'mqtt.auth_failed', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId, reason: auth.detail }, 'authentication failed');
+      return this.refuse(bad ? ConnackReturnCode.BadUserNameOrPassword : ConnackReturnCode.NotAuthorized, bad ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized, auth.detail);
+    }
+    this.identity = auth.identity;
+    this.clientId = clientId;
+    this.log = this.log.child({ clientId });
+    if (packet.will !== undefined) {
+      const check = checkTopicName(packet.will.topic);
+      if (!check.ok) return this.protocolError(`will topic: ${check.reason}`, ReasonCode.TopicNameInvalid);
+      this.will = { message: this.toMessage(packet.will.topic, toBuffer(packet.will.payload), packet.will.qos ?? 0, packet.will.retain ?? false, packet.will.properties), delaySec: packet.will.properties?.willDelayInterval ?? 0 };
+    }
+    const limits = this.ctx.limits;
+    const requestedKeepAlive = packet.keepalive ?? 0;
+    const keepAliveSec = requestedKeepAlive === 0 || requestedKeepAlive > limits.maxKeepAliveSec ? (v5 ? limits.maxKeepAliveSec : requestedKeepAlive) : requestedKeepAlive;
+    this.keepAliveMs = keepAliveSec * 1000;
+    this.clientMaxPacketBytes = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    const expirySec = Math.min(v5 ? (packet.properties?.sessionExpiryInterval ?? 0) : clean ? 0 : limits.maxSessionExpirySec, limits.maxSessionExpirySec);
+
+    // Session takeover (MQTT-3.1.4-3) and a pending delayed will of the same client (cancelled).
+    this.ctx.live.get(clientId)?.takeOver();
+    const pendingWill = this.ctx.pendingWills.get(clientId);
+    if (pendingWill !== undefined) clearTimeout(pendingWill);
+    this.ctx.pendingWills.delete(clientId);
+    this.ctx.live.set(clientId, this);
+
+    const sessionPresent = !clean && this.ctx.broker.session(clientId) !== undefined;
+    const connack: Packet = { cmd: 'connack', sessionPresent };
+    if (v5) {
+      connack.reasonCode = ReasonCode.Success;
+      connack.properties = {
+        receiveMaximum: limits.receiveMaximum,
+        maximumPacketSize: limits.maxPacketBytes,
+        topicAliasMaximum: limits.topicAliasMaximum,
+        retainAvailable: true,
+        wildcardSubscriptionAvailable: true,
+        subscriptionIdentifiersAvailable: true,
+        sharedSubscriptionAvailable: true,
+        ...(assigned !== undefined ? { assignedClientIdentifier: assigned } : {}),
+        ...(keepAliveSec !== requestedKeepAlive ? { serverKeepAlive: keepAliveSec } : {}),
+        ...(expirySec !== (packet.properties?.sessionExpiryInterval ?? 0) ? { sessionExpiryInterval: expirySec } : {}),
+      };
+    } else connack.returnCode = ConnackReturnCode.Accepted;
+    this.send(connack);
+    const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined);
+    this.session = session;
+    this.armKeepAlive();
+    this.log.debug({ event: 'mqtt.connected', protocolVersion: this.protocolVersion, clean, keepAliveSec, sessionPresent }, 'client connected');
+  }
+
+  private onPublish(packet: IPublishPacket): void {
+    const session = this.session!;
+    let topic = packet.topic;
+    const alias = packet.properties?.topicAlias;
+    if (alias !== undefined) {
+      if (alias === 0 || alias > this.ctx.limits.topicAliasMaximum) return this.protocolError(`topic alias ${alias} out of range`, ReasonCode.TopicAliasInvalid);
+      if (topic === '') {
+        const known = this.inboundAliases.get(alias);
+        if (known === undefined) return this.protocolError(`unknown topic alias ${alias}`, ReasonCode.ProtocolError);
+        topic = known;
+      } else this.inboundAliases.set(alias, topic);
+    }
+    const check = checkTopicName(topic);
+    if (!check.ok) return this.protocolError(`publish topic: ${check.reason}`, ReasonCode.TopicNameInvalid);
+    const packetId = packet.messageId ?? 0;
+    if (packet.qos === 2 && session.inboundQos2.has(packetId)) {
+      // A retransmitted QoS 2 PUBLISH: acknowledge again, deliver once (MQTT-4.3.3-10).
+      this.send({ cmd: 'pubrec', messageId: packetId });
+      return;
+    }
+    if (packet.qos > 0 && this.protocolVersion === 5 && session.inboundQos2.size >= this.ctx.limits.receiveMaximum) {
+      return this.protocolError('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
+    }
+    this.ctx.broker.publish(this.toMessage(topic, toBuffer(packet.payload), packet.qos, packet.retain, packet.properties));
+    if (packet.qos === 1) this.send({ cmd: 'puback', messageId: packetId });
+    else if (packet.qos === 2) {
+      session.inboundQos2.add(packetId);
+      this.send({ cmd: 'pubrec', messageId: packetId });
+    }
+  }
+
+  private onSubscribe(packet: ISubscribePacket): void {
+    const session = this.session!;
+    const subscriptionId = packet.properties?.subscriptionIdentifier;
+    if (subscriptionId === 0) return this.protocolError('subscription identifier 0', ReasonCode.ProtocolError); // MQTT-3.8.2-1... (0 is invalid)
+    const granted: number[] = [];
+    const accepted: Subscription[] = [];
+    for (const request of packet.subscriptions) {
+      const shared = parseSharedFilter(request.topic);
+      const inner = shared.ok && shared.shared !== undefined ? shared.shared.filter : request.topic;
+      const check = shared.ok ? checkTopicFilter(inner) : shared;
+      if (!check.ok || (shared.ok && shared.shared !== undefined && request.nl === true)) {
+        // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error; we refuse the filter alone.
+        granted.push(this.protocolVersion === 5 ? ReasonCode.TopicFilterInvalid : SUBACK_FAILURE_V3);
+        this.log.info({ event: 'mqtt.subscribe_refused', filter: request.topic, reason: check.ok ? 'no local on a shared subscription' : check.reason }, 'subscription refused');
+        continue;
+      }
+      accepted.push({
+        clientId: this.clientId,
+        filter: request.topic,
+        qos: request.qos,
+        noLocal: request.nl === true,
+        retainAsPublished: request.rap === true,
+        retainHandling: (request.rh ?? 0) as 0 | 1 | 2,
+        subscriptionId,
+        shareGroup: shared.ok ? shared.shared?.group : undefined,
+      });
+      granted.push(request.qos);
+    }
+    this.send({ cmd: 'suback', messageId: packet.messageId ?? 0, granted });
+    // MQTT-3.8.4: retained messages follow the SUBACK.
+    this.ctx.broker.subscribe(session, accepted);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private toMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: IPublishPacket['properties']): BrokerMessage {
+    let forwarded: BrokerMessage['properties'];
+    let expiresAtMs: number | undefined;
+    if (properties !== undefined) {
+      const { topicAlias: _alias, subscriptionIdentifier: _ids, messageExpiryInterval, ...rest } = properties as NonNullable<IPublishPacket['properties']> & { willDelayInterval?: number };
+      delete (rest as { willDelayInterval?: number }).willDelayInterval;
+      if (messageExpiryInterval !== undefined) expiresAtMs = Date.now() + messageExpiryInterval * 1000;
+      forwarded = Object.keys(rest).length > 0 ? rest : undefined;
+    }
+    return { topic, payload, qos, retain, properties: forwarded, expiresAtMs, senderClientId: this.clientId };
+  }
+
+  private armKeepAlive(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.keepAliveMs === 0) return;
+    // MQTT-3.1.2-24: one and a half keep-alive periods without a packet closes the connection.
+    const limitMs = this.keepAliveMs * 1.5;
+    const check = () => {
+      const idleMs = Date.now() - this.lastPacketAtMs;
+      if (idleMs >= limitMs) return this.protocolError('keep-alive timeout', ReasonCode.KeepAliveTimeout);
+      this.timer = setTimeout(check, limitMs - idleMs);
+    };
+    this.timer = setTimeout(check, limitMs);
+  }
+
+  private send(packet: Packet): void {
+    this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+  }
+
+  private write(bytes: Buffer): boolean {
+    if (this.closed) return false;
+    return this.stream.write(bytes);
+  }
+
+  private refuse(v3Code: number, v5Code: number, detail: string): void {
+    const connack: Packet = { cmd: 'connack', sessionPresent: false };
+    if (this.protocolVersion === 5) {
+      connack.reasonCode = v5Code;
+      connack.properties = { reasonString: detail };
+    } else connack.returnCode = v3Code;
+    this.send(connack);
+    this.will = undefined;
+    this.close('refused', false);
+  }
+
+  private protocolError(reason: string, code: number | undefined): void {
+    if (this.closed) return;
+    this.ctx.protocolErrors.set(reason.split(':')[0]!, (this.ctx.protocolErrors.get(reason.split(':')[0]!) ?? 0) + 1);
+    this.log.info({ event: 'mqtt.protocol_error', clientId: this.clientId || undefined, reason, reasonCode: code }, 'closing connection');
+    if (code !== undefined) this.disconnectWith(code, true);
+    else this.close('protocol-error', true);
+  }
+
+  private disconnectWith(code: number, publishWill: boolean): void {
+    if (this.closed) return;
+    // Only MQTT 5 has a server DISCONNECT, and only after CONNACK (MQTT-3.14.0-1).
+    if (this.protocolVersion === 5 && this.session !== undefined) this.send({ cmd: 'disconnect', reasonCode: code });
+    this.close('server-disconnect', publishWill);
+  }
+
+  private close(why: string, publishWill: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.session !== undefined) {
+      if (this.ctx.live.get(this.clientId) === this) this.ctx.live.delete(this.clientId);
+      this.ctx.broker.disconnect(this.session);
+    }
+    if (publishWill && this.will !== undefined) this.publishWill(this.will);
+    this.will = undefined;
+    this.stream.end();
+    // Give the final packets a moment to leave, then make sure the socket is gone.
+    setTimeout(() => this.stream.destroy(), 1_000).unref();
+    this.log.debug({ event: 'mqtt.disconnected', why }, 'connection closed');
+  }
+
+  private publishWill(will: Will): void {
+    const delaySec = Math.min(will.delaySec, this.session?.expiryIntervalSec ?? 0);
+    if (delaySec <= 0) {
+      this.ctx.broker.publish(will.message);
+      return;
+    }
+    const clientId = this.clientId;
+    const timer = setTimeout(() => {
+      this.ctx.pendingWills.delete(clientId);
+      this.ctx.broker.publish(will.message);
+    }, delaySec * 1000);
+    timer.unref();
+    this.ctx.pendingWills.set(clientId, timer);
+  }
+}
+
+function toBuffer(payload: string | Buffer): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}
+
+/** Protocol level byte of a framed CONNECT (after the protocol name), or undefined. */
+function protocolLevel(packet: Buffer): number | undefined {
+  if (packet[0] !== 0x10) return undefined;
+  let offset = 1;
+  while (offset < packet.length && (packet[offset]! & 0x80) !== 0) offset += 1;
+  offset += 1;
+  if (offset + 2 > packet.length) return undefined;
+  const nameLength = packet.readUInt16BE(offset);
+  const levelAt = offset + 2 + nameLength;
+  return levelAt < packet.length ? packet[levelAt] : undefined;
+}

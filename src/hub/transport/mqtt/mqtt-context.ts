@@ -1,0 +1,34 @@
+import type { Logger } from '../../../log/index.js';
+import type { Authenticator } from '../../auth/index.js';
+import type { Broker } from '../../broker/index.js';
+
+/** Limits of the MQTT adapter, in the units of the resolved configuration. */
+export interface MqttLimits {
+  readonly maxPacketBytes: number;
+  readonly receiveMaximum: number;
+  readonly maxConnectionBufferBytes: number;
+  readonly maxKeepAliveSec: number;
+  readonly maxSessionExpirySec: number;
+  readonly topicAliasMaximum: number;
+}
+
+/** A live connection as other connections see it: for session takeover. */
+export interface LiveConnection {
+  takeOver(): void;
+}
+
+/** What every MQTT connection shares. */
+export interface MqttContext {
+  readonly broker: Broker;
+  readonly authenticator: Authenticator;
+  readonly limits: MqttLimits;
+  readonly logger: Logger;
+  /** Connected clients by client id (at most one each: MQTT-3.1.4-3). */
+  readonly live: Map<string, LiveConnection>;
+  /** Wills waiting out their delay, by client id; a reconnect cancels them (MQTT 5 section 3.1.3.2.2). */
+  readonly pendingWills: Map<string, NodeJS.Timeout>;
+  /** Counts protocol errors by reason, for metrics and tests. */
+  readonly protocolErrors: Map<string, number>;
+  /** True once shutdown began: new CONNECTs are refused. */
+  stopping: boolean;
+}

@@ -99,6 +99,16 @@ export const ErrorRegistry = {
     mqttReason: MQTT_NOT_AUTHORIZED,
     amqpCondition: 'amqp:unauthorized-access',
   },
+  OUTPOST_MQTT_PROTOCOL_ERROR: {
+    kind: 'client',
+    summary: 'An MQTT client broke the protocol (malformed or oversized packet, bad topic, wrong packet order, keep-alive timeout); the log line names the client, the reason and the MQTT 5 reason code sent.',
+    mqttReason: 0x82,
+  },
+  OUTPOST_MQTT_MESSAGE_DROPPED: {
+    kind: 'transient',
+    summary: "A message to a subscriber was dropped: its session queue was full (the oldest goes) or, for QoS 0, its connection was congested. Rate-limited; raise mqtt.maxQueuedMessages or fix the slow subscriber.",
+    mqttReason: MQTT_QUOTA_EXCEEDED,
+  },
   OUTPOST_DEPLOYMENT_UNREADABLE: {
     kind: 'config',
     summary: 'The deployment manifest file cannot be read.',

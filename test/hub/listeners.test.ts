@@ -223,8 +223,8 @@ describe('listener settings and failures', () => {
     const socket = await tlsOpen(ports.mqtt!, { rejectUnauthorized: false });
     const elapsedMs = await closedWithin(socket, 5_000);
     assert.ok(elapsedMs >= 200, `closed after ${elapsedMs} ms`);
-    const line = await outpost.waitFor((l) => l.event === 'transport.connect_timeout');
-    assert.equal(line.code, 'OUTPOST_LISTENER_CONNECT_TIMEOUT');
+    const line = await outpost.waitFor((l) => l.code === 'OUTPOST_LISTENER_CONNECT_TIMEOUT');
+    assert.equal(line.event, 'mqtt.protocol_error');
   });
 
   it('closes a connection for a protocol that is not in this build, with a log line naming it', async () => {

@@ -60,7 +60,7 @@ export class Broker {
         else if (reason === 'congested') this.counters.droppedCongested += 1;
         else this.counters.droppedExpired += 1;
         if (reason !== 'expired') {
-          this.dropLog.warn(`drop:${reason}`, { event: 'broker.message_dropped', reason, clientId: session.clientId, topic: message.topic });
+          this.dropLog.warn(`drop:${reason}`, { event: 'broker.message_dropped', code: 'OUTPOST_MQTT_MESSAGE_DROPPED', reason, clientId: session.clientId, topic: message.topic });
         }
       },
       queued: (session, outgoing) => {

@@ -40,10 +40,15 @@ export class MqttAdapter implements ProtocolAdapter {
     return this.ctx.protocolErrors;
   }
 
+  private onIdle: (() => void) | undefined;
+
   handle(stream: Duplex, info: ConnectionInfo): void {
     const connection = new MqttConnection(stream, info, this.ctx);
     this.connections.add(connection);
-    stream.once('close', () => this.connections.delete(connection));
+    stream.once('close', () => {
+      this.connections.delete(connection);
+      if (this.connections.size === 0) this.onIdle?.();
+    });
   }
 
   /**
@@ -54,6 +59,11 @@ export class MqttAdapter implements ProtocolAdapter {
     this.ctx.stopping = true;
     for (const connection of this.connections) connection.shutdown();
     for (const timer of this.ctx.pendingWills.values()) clearTimeout(timer);
-    await Promise.race([this.ctx.broker.close(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadlineMs - Date.now())).unref())]);
+    const untilDeadline = () => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadlineMs - Date.now())).unref());
+    if (this.connections.size > 0) {
+      // Clients close their side after our DISCONNECT/FIN; the deadline bounds a client that does not.
+      await Promise.race([new Promise<void>((resolve) => (this.onIdle = resolve)), untilDeadline()]);
+    }
+    await Promise.race([this.ctx.broker.close(), untilDeadline()]);
   }
 }

@@ -376,7 +376,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private protocolError(reason: string, code: number | undefined): void {
     if (this.closed) return;
     this.ctx.protocolErrors.set(reason.split(':')[0]!, (this.ctx.protocolErrors.get(reason.split(':')[0]!) ?? 0) + 1);
-    this.log.info({ event: 'mqtt.protocol_error', clientId: this.clientId || undefined, reason, reasonCode: code }, 'closing connection');
+    const errorCode = reason === 'connect timeout' ? 'OUTPOST_LISTENER_CONNECT_TIMEOUT' : 'OUTPOST_MQTT_PROTOCOL_ERROR';
+    this.log.info({ event: 'mqtt.protocol_error', code: errorCode, clientId: this.clientId || undefined, reason, reasonCode: code }, 'closing connection');
     if (code !== undefined) this.disconnectWith(code, true);
     else this.close('protocol-error', true);
   }
@@ -398,9 +399,15 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     if (publishWill && this.will !== undefined) this.publishWill(this.will);
     this.will = undefined;
-    this.stream.end();
-    // Give the final packets a moment to leave, then make sure the socket is gone.
-    setTimeout(() => this.stream.destroy(), 1_000).unref();
+    if (this.session === undefined) {
+      // Nothing was ever owed to this peer (no CONNACK yet beyond a refusal): close at once.
+      this.stream.end();
+      this.stream.destroy();
+    } else {
+      this.stream.end();
+      // Give the final packets a moment to leave, then make sure the socket is gone.
+      setTimeout(() => this.stream.destroy(), 1_000).unref();
+    }
     this.log.debug({ event: 'mqtt.disconnected', why }, 'connection closed');
   }
 

@@ -1,0 +1,86 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { AnonymousAuthenticator } from '../../src/hub/auth/index.js';
+import { Broker, MemoryBrokerStore, type BrokerStore } from '../../src/hub/broker/index.js';
+import { ConnectionRegistry, MqttAdapter, SocketListener, type MqttLimits } from '../../src/hub/transport/index.js';
+import { createLogger } from '../../src/log/index.js';
+
+export const TEST_LIMITS: MqttLimits = {
+  maxPacketBytes: 256 * 1024,
+  receiveMaximum: 1024,
+  maxConnectionBufferBytes: 1024 * 1024,
+  maxKeepAliveSec: 600,
+  maxSessionExpirySec: 7 * 86_400,
+  topicAliasMaximum: 16,
+};
+
+export interface TestBroker {
+  readonly port: number;
+  readonly url: string;
+  readonly broker: Broker;
+  readonly adapter: MqttAdapter;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real broker in-process: the Broker core, the MQTT adapter and a plain-TCP SocketListener on
+ * an ephemeral loopback port, exactly as the hub wires them, without TLS or a child process.
+ */
+export async function startTestBroker(options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number } = {}): Promise<TestBroker> {
+  const logger = createLogger({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
+  const broker = new Broker({
+    limits: { maxInflight: options.maxInflight ?? 64, maxQueued: options.maxQueued ?? 1000 },
+    store: options.store ?? new MemoryBrokerStore(),
+    logger,
+  });
+  await broker.start();
+  const adapter = new MqttAdapter({
+    broker,
+    authenticator: new AnonymousAuthenticator(true, undefined),
+    limits: { ...TEST_LIMITS, ...options.limits },
+    logger,
+  });
+  const listener = new SocketListener({
+    name: 'mqttPlain',
+    host: '127.0.0.1',
+    port: 0,
+    connectTimeoutMs: 5_000,
+    adapter,
+    registry: new ConnectionRegistry(10_000, logger),
+    logger,
+  });
+  const port = await listener.listen();
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    broker,
+    adapter,
+    async stop() {
+      listener.stopAccepting();
+      await adapter.shutdown(Date.now() + 2_000);
+    },
+  };
+}
+
+/** A raw TCP client for sending hand-made bytes. */
+export function rawClient(port: number): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    socket.on('error', () => undefined);
+    socket.once('connect', () => resolve({ socket, received: () => Buffer.concat(chunks), closed }));
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves with the value the predicate returns once it returns non-undefined; polls on a short interval. */
+export async function eventually<T>(probe: () => T | undefined, timeoutMs = 5_000, what = 'condition'): Promise<T> {
+  const startedMs = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() - startedMs > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

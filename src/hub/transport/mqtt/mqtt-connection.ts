@@ -31,6 +31,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private lastPacketAtMs = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private authenticating = false;
   private readonly inboundAliases = new Map<number, string>();
   private inboundInflight = 0;
   private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
@@ -97,7 +98,13 @@ export class MqttConnection implements SessionLink, LiveConnection {
     if (this.closed) return;
     this.lastPacketAtMs = Date.now();
     this.framer.push(chunk);
-    for (;;) {
+    this.processFrames();
+  }
+
+  private processFrames(): void {
+    // Packets pipelined behind CONNECT wait in the framer until authentication is done
+    // (3.1.1 section 3.1.4 lets clients send them before CONNACK).
+    while (!this.authenticating && !this.closed) {
       const frame = this.framer.next();
       if (frame.kind === 'need-more') return;
       if (frame.kind === 'too-large') return this.protocolError(`packet of ${frame.bytes} bytes exceeds the maximum`, ReasonCode.PacketTooLarge);
@@ -105,12 +112,11 @@ export class MqttConnection implements SessionLink, LiveConnection {
       const packet = this.parse(frame.packet);
       if (packet === undefined) return;
       this.dispatch(packet);
-      if (this.closed) return;
     }
   }
 
   private parse(bytes: Buffer): Packet | undefined {
-    if (this.session === undefined && this.identity === undefined) {
+    if (this.session === undefined) {
       // The CONNECT's protocol level decides how every later packet is parsed.
       const level = protocolLevel(bytes);
       if (level !== 3 && level !== 4 && level !== 5) {
@@ -135,8 +141,14 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private dispatch(packet: Packet): void {
     if (this.session === undefined) {
       if (packet.cmd !== 'connect') return this.protocolError(`first packet must be CONNECT, got ${packet.cmd}`, ReasonCode.ProtocolError); // MQTT-3.1.0-1
-      if (this.identity !== undefined) return; // authentication in progress: MQTT-3.1.0-2 forbids pipelining past CONNECT
-      void this.onConnect(packet);
+      this.authenticating = true;
+      this.stream.pause();
+      void this.onConnect(packet).finally(() => {
+        this.authenticating = false;
+        if (this.closed) return;
+        this.stream.resume();
+        this.processFrames();
+      });
       return;
     }
     switch (packet.cmd) {
@@ -198,7 +210,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
       clientId = assigned = `outpost-${randomUUID()}`;
     }
     if (this.ctx.stopping) return this.refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.ServerShuttingDown, 'shutting down');
-    this.identity = { kind: 'anonymous' }; // placeholder while authenticating: blocks pipelined CONNECTs
     const auth = await this.ctx.authenticator.authenticate({
       protocol: 'mqtt',
       listener: this.info.listener,

@@ -20,9 +20,12 @@ export interface ErrorSpec {
 
 // MQTT 5.0 reason codes used below (MQTT 5.0 section 2.4).
 const MQTT_UNSPECIFIED_ERROR = 0x80;
+const MQTT_CLIENT_IDENTIFIER_NOT_VALID = 0x85;
+const MQTT_BAD_USERNAME_OR_PASSWORD = 0x86;
 const MQTT_NOT_AUTHORIZED = 0x87;
 const MQTT_SERVER_UNAVAILABLE = 0x88;
 const MQTT_SERVER_SHUTTING_DOWN = 0x8b;
+const MQTT_TOPIC_NAME_INVALID = 0x90;
 const MQTT_QUOTA_EXCEEDED = 0x97;
 
 export const ErrorRegistry = {
@@ -116,6 +119,46 @@ export const ErrorRegistry = {
   OUTPOST_DEPLOYMENT_INVALID: {
     kind: 'config',
     summary: 'The deployment manifest is not valid; each problem names its JSON path.',
+  },
+  OUTPOST_MQTT_BAD_USERNAME: {
+    kind: 'client',
+    summary: 'An IoT Hub client sent a CONNECT username that is not {hub}/{device}[/{module}]/?api-version=…; the connection is refused.',
+    mqttReason: MQTT_BAD_USERNAME_OR_PASSWORD,
+  },
+  OUTPOST_MQTT_CLIENT_ID_MISMATCH: {
+    kind: 'client',
+    summary: 'An IoT Hub client\'s CONNECT client id is not the device or device/module named in its username; the connection is refused.',
+    mqttReason: MQTT_CLIENT_IDENTIFIER_NOT_VALID,
+  },
+  OUTPOST_MQTT_BAD_TOPIC: {
+    kind: 'client',
+    summary: 'An IoT Hub client published to a devices/… telemetry or $iothub/… topic that fits no IoT Hub template; that message is rejected.',
+    mqttReason: MQTT_TOPIC_NAME_INVALID,
+  },
+  OUTPOST_MQTT_BAD_PROPERTY_BAG: {
+    kind: 'client',
+    summary: 'The property bag of a telemetry topic is malformed (empty name, trailing \'&\', \'=\' inside a value); that message is rejected.',
+    mqttReason: MQTT_TOPIC_NAME_INVALID,
+  },
+  OUTPOST_MQTT_OUTBOUND_TOPIC_INVALID: {
+    kind: 'client',
+    summary: 'A message could not be given an IoT Hub topic for its receiver (a name with \'/\', \'+\', \'#\' or U+0000, or over 65535 bytes with its properties); that delivery fails.',
+  },
+  OUTPOST_ROUTE_SYNTAX: {
+    kind: 'config',
+    summary: 'A route statement or its condition cannot be parsed; the error names the offset, line and column and the reason. Only that route is rejected.',
+  },
+  OUTPOST_ROUTE_TYPE: {
+    kind: 'config',
+    summary: 'A route condition is not well typed (operand or argument types, unknown function, invalid $body path); the error names the position. Only that route is rejected.',
+  },
+  OUTPOST_ROUTE_INVALID_SINK: {
+    kind: 'config',
+    summary: 'A route sink is neither $upstream nor BrokeredEndpoint("/modules/<module>/inputs/<input>"). Only that route is rejected.',
+  },
+  OUTPOST_ROUTE_INVALID_SPEC: {
+    kind: 'config',
+    summary: 'A route entry of $edgeHub routes is malformed (empty, bad name, priority outside 0-9, timeToLiveSecs outside 0-4294967295, unknown key). Only that route is rejected.',
   },
   OUTPOST_INTERNAL: {
     kind: 'internal',

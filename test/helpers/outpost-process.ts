@@ -120,8 +120,14 @@ export async function startHub(
     [options.command ?? 'hub', '--data-dir', options.dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', ...(options.args ?? [])],
     { env: childEnv(options.env) },
   );
-  const ready = await outpost.waitFor((line) => line.event === 'hub.ready');
-  return { outpost, ports: ready.ports as HubPorts, ready };
+  try {
+    const ready = await outpost.waitFor((line) => line.event === 'hub.ready');
+    return { outpost, ports: ready.ports as HubPorts, ready };
+  } catch (error) {
+    // Never leave a child running behind a failed start: it would hold the test file open.
+    await stopQuietly(outpost);
+    throw error;
+  }
 }
 
 /** Stops a child and waits for it; used in `after` hooks so a failed test leaves nothing running. */

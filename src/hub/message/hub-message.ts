@@ -14,7 +14,9 @@
 /** System property names, as the route language spells them after `$` (section 4.8 of the notes). */
 export const SystemProperty = {
   MessageId: 'messageId',
-  CorrelationId: 'correlationId',
+  // EdgeHub stores the correlation id under `cid` (MQTT `$.cid`, AMQP correlation-id), so routes
+  // query it as `$cid`; `$correlationId` is undefined on the edge (section 4.8 of the notes).
+  CorrelationId: 'cid',
   To: 'to',
   UserId: 'userId',
   ContentType: 'contentType',

@@ -68,7 +68,14 @@ export class MqttConnection implements SessionLink, LiveConnection {
       if (message.expiresAtMs !== undefined) properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAtMs - Date.now()) / 1000));
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
-    const bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    let bytes: Buffer;
+    try {
+      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    } catch (error) {
+      this.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
+      if (packetId !== undefined) queueMicrotask(() => this.session?.complete(packetId));
+      return true;
+    }
     if (bytes.length > this.clientMaxPacketBytes) {
       // MQTT-3.1.2-25: never send a packet larger than the client accepts; it counts as delivered.
       this.log.warn({ event: 'mqtt.publish_too_large_for_client', clientId: this.clientId, bytes: bytes.length }, 'message larger than the client accepts: discarded');
@@ -168,6 +175,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
       case 'subscribe':
         return this.onSubscribe(packet);
       case 'unsubscribe': {
+        if (packet.unsubscriptions.length === 0) return this.protocolError('UNSUBSCRIBE without topic filters', ReasonCode.ProtocolError); // MQTT-3.10.3-2
         const found = this.ctx.broker.unsubscribe(this.session, packet.unsubscriptions);
         // mqtt-packet carries MQTT 5 UNSUBACK reason codes in `granted`.
         const granted = found.map((f) => (f ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted));
@@ -305,6 +313,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
 
   private onSubscribe(packet: ISubscribePacket): void {
     const session = this.session!;
+    if (packet.subscriptions.length === 0) return this.protocolError('SUBSCRIBE without topic filters', ReasonCode.ProtocolError); // MQTT-3.8.3-3
     const subscriptionId = packet.properties?.subscriptionIdentifier;
     if (subscriptionId === 0) return this.protocolError('subscription identifier 0', ReasonCode.ProtocolError); // MQTT-3.8.2-1... (0 is invalid)
     const granted: number[] = [];
@@ -365,7 +374,16 @@ export class MqttConnection implements SessionLink, LiveConnection {
   }
 
   private send(packet: Packet): void {
-    this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+    let bytes: Buffer;
+    try {
+      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    } catch (error) {
+      // An encoding failure is our defect, but it must cost one connection, never the process.
+      this.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: packet.cmd, err: error }, 'cannot encode a packet; closing the connection');
+      this.close('encode-failed', true);
+      return;
+    }
+    this.write(bytes);
   }
 
   private write(bytes: Buffer): boolean {

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import type { OutpostConfig } from './config/index.js';
 import { Agent } from './agent/index.js';
 import { AnonymousAuthenticator } from './hub/auth/index.js';
-import { Broker, MemoryBrokerStore } from './hub/broker/index.js';
+import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
 import { MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
@@ -65,7 +66,7 @@ export class Runtime {
 async function startHub(config: OutpostConfig, logger: Logger): Promise<Hub> {
   const broker = new Broker({
     limits: { maxInflight: config.mqtt.maxInflight, maxQueued: config.mqtt.maxQueuedMessages },
-    store: new MemoryBrokerStore(),
+    store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger) : new MemoryBrokerStore(),
     logger: logger.child({ component: 'broker' }),
   });
   await broker.start();

@@ -30,6 +30,8 @@ export interface LoadedBrokerState {
  */
 export interface BrokerStore {
   readonly durable: boolean;
+  /** True while writes wait for the next batch (an acknowledgement should wait for flush()). */
+  readonly hasPending: boolean;
   load(): Promise<LoadedBrokerState>;
   saveSession(session: StoredSession): void;
   deleteSession(clientId: string): void;
@@ -44,6 +46,7 @@ export interface BrokerStore {
 /** Without persistence (`store.persistent=false`): state lives only as long as the process. */
 export class MemoryBrokerStore implements BrokerStore {
   readonly durable = false;
+  readonly hasPending = false;
   async load(): Promise<LoadedBrokerState> {
     return { sessions: [], queues: [], retained: [], lastSeq: 0 };
   }

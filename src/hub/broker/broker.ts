@@ -136,6 +136,14 @@ export class Broker {
     this.scheduleExpiry(session, session.expiryIntervalSec * 1000);
   }
 
+  /**
+   * When the last publish wrote durable state (retained, or queued for a persistent session), the
+   * promise to wait for before acknowledging it; undefined when nothing is pending.
+   */
+  durability(): Promise<void> | undefined {
+    return this.options.store.hasPending ? this.options.store.flush() : undefined;
+  }
+
   publish(message: BrokerMessage): void {
     this.counters.published += 1;
     if (message.retain) {

@@ -4,3 +4,4 @@ export type { BrokerMessage, ForwardedProperties, QoS, Subscription } from './br
 export { MemoryBrokerStore, type BrokerStore, type StoredSession, type LoadedBrokerState } from './broker-store.js';
 export { checkTopicFilter, checkTopicName, parseSharedFilter, topicMatches, type TopicCheck } from './topic.js';
 export { SubscriptionTrie } from './subscription-trie.js';
+export { RocksBrokerStore } from './rocks-broker-store.js';

@@ -32,6 +32,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private authenticating = false;
+  private pendingAcks = 0;
+  private ackChain: Promise<void> = Promise.resolve();
   private readonly inboundAliases = new Map<number, string>();
   private inboundInflight = 0;
   private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
@@ -304,11 +306,24 @@ export class MqttConnection implements SessionLink, LiveConnection {
       return this.protocolError('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
     }
     this.ctx.broker.publish(this.toMessage(topic, toBuffer(packet.payload), packet.qos, packet.retain, packet.properties));
-    if (packet.qos === 1) this.send({ cmd: 'puback', messageId: packetId });
-    else if (packet.qos === 2) {
-      session.inboundQos2.add(packetId);
-      this.send({ cmd: 'pubrec', messageId: packetId });
+    if (packet.qos === 0) return;
+    if (packet.qos === 2) session.inboundQos2.add(packetId);
+    // Acknowledge only once what the publish made durable (retained, queued for an offline
+    // persistent session) is in the write-ahead log.
+    this.acknowledge({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId }, this.ctx.broker.durability());
+  }
+
+  /** Sends an acknowledgement after `wait`, keeping acknowledgements in PUBLISH order (MQTT-4.6.0-2). */
+  private acknowledge(ack: Packet, wait: Promise<void> | undefined): void {
+    if (wait === undefined && this.pendingAcks === 0) {
+      this.send(ack);
+      return;
     }
+    this.pendingAcks += 1;
+    this.ackChain = this.ackChain.then(() => wait).then(() => {
+      this.pendingAcks -= 1;
+      this.send(ack);
+    });
   }
 
   private onSubscribe(packet: ISubscribePacket): void {

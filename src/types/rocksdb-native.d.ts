@@ -1,0 +1,61 @@
+// Minimal typings for rocksdb-native 3.x (the package ships none): only what Outpost uses.
+declare module 'rocksdb-native' {
+  type Key = Buffer | string;
+  type Value = Buffer | string;
+
+  interface WriteBatch {
+    put(key: Key, value: Value): Promise<void>;
+    delete(key: Key): Promise<void>;
+    tryPut(key: Key, value: Value): void;
+    tryDelete(key: Key): void;
+    tryDeleteRange(start: Key, end: Key): void;
+    flush(): Promise<void>;
+    destroy(): void;
+  }
+
+  interface ReadBatch {
+    get(key: Key): Promise<Buffer | null>;
+    flush(): Promise<void>;
+    tryFlush(): void;
+    destroy(): void;
+  }
+
+  interface Range {
+    gt?: Key;
+    gte?: Key;
+    lt?: Key;
+    lte?: Key;
+    reverse?: boolean;
+    limit?: number;
+  }
+
+  interface Entry {
+    key: Buffer;
+    value: Buffer;
+  }
+
+  interface Options {
+    readOnly?: boolean;
+    createIfMissing?: boolean;
+    maxOpenFiles?: number;
+    keyEncoding?: unknown;
+    valueEncoding?: unknown;
+  }
+
+  class RocksDB {
+    constructor(path: string, options?: Options);
+    readonly opened: boolean;
+    readonly closed: boolean;
+    ready(): Promise<void>;
+    close(options?: { force?: boolean }): Promise<void>;
+    read(options?: unknown): ReadBatch;
+    write(options?: unknown): WriteBatch;
+    flush(options?: unknown): Promise<void>;
+    iterator(range?: Range, options?: unknown): AsyncIterable<Entry> & { destroy(): void };
+    get(key: Key): Promise<Buffer | null>;
+    put(key: Key, value: Value): Promise<void>;
+    delete(key: Key): Promise<void>;
+  }
+
+  export default RocksDB;
+}

@@ -7,12 +7,17 @@ set -euo pipefail
 # command -> Debian package
 declare -A needed=(
   [openssl]=openssl
+  [mosquitto_pub]=mosquitto-clients
+  [mosquitto_sub]=mosquitto-clients
 )
 
 missing=()
 for cmd in "${!needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
 done
+# Python paho from Debian, for the system interpreter (not any pyenv one on PATH).
+/usr/bin/python3 -c 'import paho.mqtt.client' >/dev/null 2>&1 || missing+=(python3-paho-mqtt)
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 echo "install-test-deps: installing ${missing[*]}" >&2

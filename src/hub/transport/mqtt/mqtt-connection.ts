@@ -88,7 +88,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
   }
 
   sendPubrel(packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId });
+    this.send({ cmd: 'pubrel', messageId: packetId, reasonCode: ReasonCode.Success });
   }
 
   takeOver(): void {
@@ -172,7 +172,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
         return;
       case 'pubrel':
         this.session.inboundQos2.delete(packet.messageId ?? 0);
-        this.send({ cmd: 'pubcomp', messageId: packet.messageId ?? 0 });
+        this.send({ cmd: 'pubcomp', messageId: packet.messageId ?? 0, reasonCode: ReasonCode.Success });
         return;
       case 'subscribe':
         return this.onSubscribe(packet);
@@ -299,7 +299,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const packetId = packet.messageId ?? 0;
     if (packet.qos === 2 && session.inboundQos2.has(packetId)) {
       // A retransmitted QoS 2 PUBLISH: acknowledge again, deliver once (MQTT-4.3.3-10).
-      this.send({ cmd: 'pubrec', messageId: packetId });
+      this.send({ cmd: 'pubrec', messageId: packetId, reasonCode: ReasonCode.Success });
       return;
     }
     if (packet.qos > 0 && this.protocolVersion === 5 && session.inboundQos2.size >= this.ctx.limits.receiveMaximum) {
@@ -310,7 +310,9 @@ export class MqttConnection implements SessionLink, LiveConnection {
     if (packet.qos === 2) session.inboundQos2.add(packetId);
     // Acknowledge only once what the publish made durable (retained, queued for an offline
     // persistent session) is in the write-ahead log.
-    this.acknowledge({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId }, this.ctx.broker.durability());
+    // Reason code 0 lets mqtt-packet use the 2-byte MQTT 5 form (MQTT-3.4.2-1), which some clients
+    // (Debian's paho 1.6) require for PUBREL and which every client accepts.
+    this.acknowledge({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode: ReasonCode.Success }, this.ctx.broker.durability());
   }
 
   /** Sends an acknowledgement after `wait`, keeping acknowledgements in PUBLISH order (MQTT-4.6.0-2). */

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { OutpostConfig } from './config/index.js';
-import { Agent } from './agent/index.js';
+import { Agent, deploymentFileOf, manifestError, readManifest } from './agent/index.js';
+import { InterimRouter, type MessageSink } from './hub/endpoints/index.js';
+import { LocalTwinStore } from './hub/twin/index.js';
 import { AnonymousAuthenticator } from './hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
@@ -70,6 +72,13 @@ async function startHub(config: OutpostConfig, logger: Logger): Promise<Hub> {
     logger: logger.child({ component: 'broker' }),
   });
   await broker.start();
+  // Routes come from the deployment's $edgeHub part; the router and the MQTT adapter need each
+  // other (messages in, module inputs out), so the sink is bound once both exist.
+  const deploymentFile = deploymentFileOf(config);
+  const manifest = readManifest(deploymentFile);
+  if (!manifest.ok) throw manifestError(deploymentFile, manifest.problems);
+  let router: InterimRouter | undefined;
+  const sink: MessageSink = { submit: (message) => router!.submit(message) };
   const mqtt = new MqttAdapter({
     broker,
     authenticator: new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, undefined),
@@ -82,6 +91,8 @@ async function startHub(config: OutpostConfig, logger: Logger): Promise<Hub> {
       topicAliasMaximum: config.mqtt.topicAliasMaximum,
     },
     logger,
+    iotHub: { edgeDeviceId: config.deviceId, sink, twins: new LocalTwinStore() },
   });
+  router = new InterimRouter((manifest.manifest.hub.routes ?? {}) as Record<string, unknown>, mqtt, logger.child({ component: 'router' }));
   return Hub.start({ config, logger, version: VERSION, adapters: { mqtt } });
 }

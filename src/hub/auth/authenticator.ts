@@ -1,12 +1,18 @@
 import type { PeerCertificate } from 'node:tls';
+import type { ErrorCode } from '../../errors/index.js';
+
+/** How an IoT Hub identity proved who it is. */
+export type AuthMethod = 'sas' | 'x509-thumbprint' | 'x509-ca';
 
 /**
  * Who a connected client is. IoT Hub identities (devices and modules) use only their own IoT Hub
  * topics; anonymous and user identities use the general broker under the authorization policy.
+ * `authMethod` is set by the identity registry's authenticator; it is optional so other sources
+ * (tests, the anonymous mode) need not invent one.
  */
 export type ClientIdentity =
-  | { readonly kind: 'device'; readonly deviceId: string }
-  | { readonly kind: 'module'; readonly deviceId: string; readonly moduleId: string }
+  | { readonly kind: 'device'; readonly deviceId: string; readonly authMethod?: AuthMethod }
+  | { readonly kind: 'module'; readonly deviceId: string; readonly moduleId: string; readonly authMethod?: AuthMethod }
   | { readonly kind: 'anonymous' };
 
 export interface ConnectCredentials {
@@ -17,12 +23,29 @@ export interface ConnectCredentials {
   readonly clientId: string;
   readonly username: string | undefined;
   readonly password: Buffer | undefined;
+  /**
+   * The TLS client certificate, if the client sent one. Pass `getPeerCertificate(true)` so the
+   * intermediates the client sent (`issuerCertificate`) are available for X.509 CA chains; Node
+   * returns `{}` when there is no certificate, which counts as none.
+   */
   readonly peerCertificate: PeerCertificate | undefined;
 }
 
 export type AuthResult =
   | { readonly ok: true; readonly identity: ClientIdentity }
-  | { readonly ok: false; readonly reason: 'bad-credentials' | 'not-authorized'; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: 'bad-credentials' | 'not-authorized';
+      /** Short text safe to send to the client: never a key, token, signature or certificate. */
+      readonly detail: string;
+      /** A registered code for the log line and metrics, when the authenticator knows one. */
+      readonly code?: ErrorCode;
+      /**
+       * More precise text for the log only (for example "no such device" where the client is told
+       * only that its credentials did not verify, so ids cannot be probed). Never secrets either.
+       */
+      readonly logDetail?: string;
+    };
 
 /**
  * The one authentication interface every transport calls. The identity registry (SAS tokens,

@@ -8,6 +8,7 @@ export interface StoredSession {
   /** Epoch ms of the last disconnect; the session expires expiryIntervalSec after it. */
   readonly disconnectedAtMs: number | undefined;
   readonly subscriptions: readonly Subscription[];
+  readonly iotHub?: readonly string[];
 }
 
 export interface StoredQueue {

@@ -82,6 +82,7 @@ export class Broker {
       const session = new Session(stored.clientId, stored.expiryIntervalSec, this.options.limits, this.events);
       this.sessions.set(stored.clientId, session);
       for (const subscription of stored.subscriptions) this.index(session, subscription);
+      for (const kind of stored.iotHub ?? []) session.iotHub.add(kind);
       this.scheduleExpiry(session, (stored.disconnectedAtMs ?? nowMs) + stored.expiryIntervalSec * 1000 - nowMs);
     }
     for (const queue of state.queues) {
@@ -165,6 +166,25 @@ export class Broker {
       this.counters.delivered += 1;
       session.deliver({ message, qos: delivery.qos, retain: delivery.retain, subscriptionIds: delivery.subscriptionIds, seq: 0 });
     }
+  }
+
+  /** Records an IoT Hub subscription (not indexed in the trie; see Session.iotHub). */
+  subscribeIotHub(session: Session, kind: string): void {
+    if (session.iotHub.has(kind)) return;
+    session.iotHub.add(kind);
+    if (session.persistent) this.persistSession(session, undefined);
+  }
+
+  /**
+   * Delivers straight to one session (module inputs, C2D, twin and method messages), with the
+   * session's in-flight window, queue and persistence. False when there is no such session.
+   */
+  deliverTo(clientId: string, message: BrokerMessage, qos: QoS): boolean {
+    const session = this.sessions.get(clientId);
+    if (session === undefined) return false;
+    this.counters.delivered += 1;
+    session.deliver({ message, qos, retain: false, subscriptionIds: [], seq: 0 });
+    return true;
   }
 
   /** Adds or replaces subscriptions; sends retained messages per Retain Handling. */
@@ -308,6 +328,7 @@ export class Broker {
       expiryIntervalSec: session.expiryIntervalSec,
       disconnectedAtMs,
       subscriptions: [...session.subscriptions.values()],
+      iotHub: [...session.iotHub],
     };
     this.options.store.saveSession(stored);
   }

@@ -50,6 +50,12 @@ const MAX_PACKET_ID = 65_535;
  */
 export class Session {
   readonly subscriptions = new Map<string, Subscription>();
+  /**
+   * IoT Hub subscriptions of a device or module (module-inputs, methods, desired-properties,
+   * twin-responses, c2d). They are not in the subscription trie: the hub delivers to them directly,
+   * so no general-broker publish can reach a module input.
+   */
+  readonly iotHub = new Set<string>();
   /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3). */
   readonly inboundQos2 = new Set<number>();
   private readonly inflight = new Map<number, Inflight>();

@@ -2,7 +2,11 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../../../log/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import type { Broker } from '../../broker/index.js';
+import type { ModuleInputSink } from '../../endpoints/index.js';
+import type { HubMessage } from '../../message/index.js';
 import type { ConnectionInfo, ProtocolAdapter } from '../protocol-adapter.js';
+import { moduleInputMessage, type IotHubServices } from './iothub-handler.js';
+import { OutboundTopic } from './iothub/index.js';
 import { MqttConnection } from './mqtt-connection.js';
 import type { MqttContext, MqttLimits } from './mqtt-context.js';
 
@@ -11,10 +15,11 @@ export interface MqttAdapterOptions {
   readonly authenticator: Authenticator;
   readonly limits: MqttLimits;
   readonly logger: Logger;
+  readonly iotHub?: IotHubServices;
 }
 
 /** Serves MQTT 3.1.1 and 5.0 on every listener it is attached to (TLS, plain, later WebSocket). */
-export class MqttAdapter implements ProtocolAdapter {
+export class MqttAdapter implements ProtocolAdapter, ModuleInputSink {
   readonly protocol = 'mqtt';
   private readonly connections = new Set<MqttConnection>();
   private readonly ctx: MqttContext;
@@ -25,6 +30,7 @@ export class MqttAdapter implements ProtocolAdapter {
       authenticator: options.authenticator,
       limits: options.limits,
       logger: options.logger.child({ protocol: 'mqtt' }),
+      iotHub: options.iotHub,
       live: new Map(),
       pendingWills: new Map(),
       protocolErrors: new Map(),
@@ -41,6 +47,20 @@ export class MqttAdapter implements ProtocolAdapter {
   }
 
   private onIdle: (() => void) | undefined;
+
+  /** Module inputs over MQTT: `devices/{edge}/modules/{m}/inputs/{input}/{bag}` at QoS 1 to the module's session. */
+  deliverToModuleInput(moduleId: string, inputName: string, message: HubMessage): boolean {
+    const edgeDeviceId = this.ctx.iotHub?.edgeDeviceId;
+    if (edgeDeviceId === undefined) return false;
+    const clientId = `${edgeDeviceId}/${moduleId}`;
+    if (this.ctx.broker.session(clientId)?.iotHub.has('module-inputs') !== true) return false;
+    const topic = OutboundTopic.moduleInput(edgeDeviceId, moduleId, inputName, message);
+    if (!topic.ok) {
+      this.ctx.logger.warn({ event: 'iothub.module_input_topic_invalid', moduleId, inputName, reason: topic.reason }, 'cannot build a module input topic');
+      return false;
+    }
+    return this.ctx.broker.deliverTo(clientId, moduleInputMessage(topic.topic, message.body), 1);
+  }
 
   handle(stream: Duplex, info: ConnectionInfo): void {
     const connection = new MqttConnection(stream, info, this.ctx);

@@ -7,6 +7,8 @@ import type { ClientIdentity } from '../../auth/index.js';
 import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type SessionLink, type Subscription } from '../../broker/index.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
+import { IotHubHandler } from './iothub-handler.js';
+import { parseIotHubUsername } from './iothub/index.js';
 import { PacketFramer } from './packet-framer.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
@@ -26,6 +28,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private session: Session | undefined;
   private clientId = '';
   private identity: ClientIdentity | undefined;
+  private iotHub: IotHubHandler | undefined;
   private will: Will | undefined;
   private keepAliveMs = 0;
   private lastPacketAtMs = Date.now();
@@ -239,6 +242,11 @@ export class MqttConnection implements SessionLink, LiveConnection {
     this.identity = auth.identity;
     this.clientId = clientId;
     this.log = this.log.child({ clientId });
+    if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
+      const parsed = packet.username === undefined ? undefined : parseIotHubUsername(packet.username, clientId);
+      const identity = auth.identity.kind === 'module' ? { deviceId: auth.identity.deviceId, moduleId: auth.identity.moduleId } : { deviceId: auth.identity.deviceId };
+      this.iotHub = new IotHubHandler(identity, this.ctx.iotHub, this.ctx.broker, this.log, (topic, payload) => this.reply(topic, payload), parsed?.ok === true ? parsed.connect.modelId : undefined);
+    }
     if (packet.will !== undefined) {
       const check = checkTopicName(packet.will.topic);
       if (!check.ok) return this.protocolError(`will topic: ${check.reason}`, ReasonCode.TopicNameInvalid);
@@ -305,6 +313,22 @@ export class MqttConnection implements SessionLink, LiveConnection {
     if (packet.qos > 0 && this.protocolVersion === 5 && session.inboundQos2.size >= this.ctx.limits.receiveMaximum) {
       return this.protocolError('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
     }
+    if (this.iotHub !== undefined) {
+      const outcome = this.iotHub.onPublish(topic, packet, toBuffer(packet.payload));
+      if (outcome.kind !== 'general') {
+        // IoT Hub takes QoS 0 and 1 only: it closes the connection on QoS 2 (section 5.3).
+        if (packet.qos === 2) return this.protocolError('QoS 2 on an IoT Hub topic', ReasonCode.QoSNotSupported);
+        if (outcome.kind === 'refused') {
+          this.log.info({ event: 'iothub.publish_refused', code: outcome.notAuthorized ? 'OUTPOST_AUTH_NOT_AUTHORIZED' : 'OUTPOST_MQTT_BAD_TOPIC', topic, reason: outcome.reason }, 'publish refused');
+          if (this.protocolVersion !== 5) return this.protocolError(`refused IoT Hub publish: ${outcome.reason}`, undefined);
+          if (packet.qos === 1) this.send({ cmd: 'puback', messageId: packetId, reasonCode: outcome.notAuthorized ? ReasonCode.NotAuthorized : ReasonCode.TopicNameInvalid });
+          return;
+        }
+        if (packet.qos === 1) this.acknowledge({ cmd: 'puback', messageId: packetId, reasonCode: ReasonCode.Success }, outcome.accepted);
+        else outcome.accepted.catch(() => undefined);
+        return;
+      }
+    }
     this.ctx.broker.publish(this.toMessage(topic, toBuffer(packet.payload), packet.qos, packet.retain, packet.properties));
     if (packet.qos === 0) return;
     if (packet.qos === 2) session.inboundQos2.add(packetId);
@@ -336,6 +360,12 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const granted: number[] = [];
     const accepted: Subscription[] = [];
     for (const request of packet.subscriptions) {
+      const iotHub = this.iotHub?.onSubscribe(session, request.topic) ?? 'general';
+      if (iotHub !== 'general') {
+        // IoT Hub grants at most QoS 1 (section 5.3).
+        granted.push(iotHub === 'granted' ? Math.min(request.qos, 1) : this.protocolVersion === 5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE_V3);
+        continue;
+      }
       const shared = parseSharedFilter(request.topic);
       const inner = shared.ok && shared.shared !== undefined ? shared.shared.filter : request.topic;
       const check = shared.ok ? checkTopicFilter(inner) : shared;
@@ -363,6 +393,11 @@ export class MqttConnection implements SessionLink, LiveConnection {
   }
 
   // ---- helpers -----------------------------------------------------------------------------
+
+  /** A QoS 0 message to this connection alone (twin and method responses). */
+  private reply(topic: string, payload: Buffer): void {
+    this.sendPublish({ topic, payload, qos: 0, retain: false, properties: undefined, expiresAtMs: undefined, senderClientId: '' }, 0, undefined, false, false, []);
+  }
 
   private toMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: IPublishPacket['properties']): BrokerMessage {
     let forwarded: BrokerMessage['properties'];

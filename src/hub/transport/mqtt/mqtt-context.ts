@@ -1,6 +1,7 @@
 import type { Logger } from '../../../log/index.js';
 import type { Authenticator } from '../../auth/index.js';
 import type { Broker } from '../../broker/index.js';
+import type { IotHubServices } from './iothub-handler.js';
 
 /** Limits of the MQTT adapter, in the units of the resolved configuration. */
 export interface MqttLimits {
@@ -23,6 +24,8 @@ export interface MqttContext {
   readonly authenticator: Authenticator;
   readonly limits: MqttLimits;
   readonly logger: Logger;
+  /** The IoT Hub dialect for device and module identities; absent in a bare broker. */
+  readonly iotHub: IotHubServices | undefined;
   /** Connected clients by client id (at most one each: MQTT-3.1.4-3). */
   readonly live: Map<string, LiveConnection>;
   /** Wills waiting out their delay, by client id; a reconnect cancels them (MQTT 5 section 3.1.3.2.2). */

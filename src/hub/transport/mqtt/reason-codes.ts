@@ -28,6 +28,7 @@ export const ReasonCode = {
   TopicAliasInvalid: 0x94,
   PacketTooLarge: 0x95,
   QuotaExceeded: 0x97,
+  QoSNotSupported: 0x9b,
   PayloadFormatInvalid: 0x99,
   SharedSubscriptionsNotSupported: 0x9e,
   SubscriptionIdentifiersNotSupported: 0xa1,

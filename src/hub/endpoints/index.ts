@@ -1,0 +1,2 @@
+export type { MessageSink, ModuleInputSink } from './message-sink.js';
+export { InterimRouter, type RouterCounters } from './interim-router.js';

@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { CompiledRouteTableData } from './route-compiler.js';
+
+/** What the compiler worker (workers/route-compiler.ts) receives. */
+export interface RouteCompileTask {
+  /** `$edgeHub` desired properties `routes`: name → route string or {route, priority, timeToLiveSecs}. */
+  readonly routes: unknown;
+  readonly schemaVersion?: string;
+}
+
+const WORKER_FILE = fileURLToPath(new URL('../../../workers/route-compiler.js', import.meta.url));
+
+/**
+ * Compiles route tables off the main thread (DESIGN: "filter compilation runs off the main
+ * thread"). The result is plain data; each shard worker turns it into functions with
+ * `RouteTable.fromData` and swaps its table reference. One thread is plenty: tables change
+ * only on deployment, and parsing a hundred routes takes milliseconds.
+ */
+export class RouteCompilerPool {
+  private readonly pool: Piscina<RouteCompileTask, CompiledRouteTableData>;
+
+  constructor(options: { idleTimeoutMs?: number } = {}) {
+    this.pool = new Piscina<RouteCompileTask, CompiledRouteTableData>({
+      filename: WORKER_FILE,
+      minThreads: 0,
+      maxThreads: 1,
+      // A deployment change is rare; do not keep an idle thread around for it.
+      idleTimeout: options.idleTimeoutMs ?? 5_000,
+    });
+  }
+
+  compile(routes: unknown, schemaVersion?: string): Promise<CompiledRouteTableData> {
+    return this.pool.run(schemaVersion === undefined ? { routes } : { routes, schemaVersion });
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

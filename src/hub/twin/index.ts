@@ -1,0 +1,1 @@
+export { LocalTwinStore } from './local-twin-store.js';

@@ -20,6 +20,9 @@ export interface BrokerCounters {
   droppedExpired: number;
 }
 
+/** Distinct topics whose matches are cached; past this the cache starts over. */
+const MATCH_CACHE_LIMIT = 10_000;
+
 /** One shared-subscription group on one filter; members take turns (MQTT 5 section 4.8.2). */
 interface ShareGroup {
   readonly members: Map<string, Subscription>;
@@ -47,6 +50,7 @@ export class Broker {
   private readonly retained = new RetainedStore();
   /** Shared groups by `group NUL filter`; the `shared` trie indexes them by filter. */
   private readonly sharedGroups = new Map<string, ShareGroup>();
+  private readonly matchCache = new Map<string, { subscriptions: Subscription[]; groups: ShareGroup[] }>();
   private readonly dropLog: RateLimitedLog;
   private readonly events: SessionEvents;
   private seq = 0;
@@ -157,11 +161,12 @@ export class Broker {
       }
     }
     const deliveries = new Map<Session, Delivery>();
-    this.trie.match(message.topic, (subscription) => this.collect(deliveries, subscription, message));
-    this.shared.match(message.topic, (group) => {
+    const matched = this.matchesOf(message.topic);
+    for (const subscription of matched.subscriptions) this.collect(deliveries, subscription, message);
+    for (const group of matched.groups) {
       const subscription = this.pickShareMember(group);
       if (subscription !== undefined) this.collect(deliveries, subscription, message);
-    });
+    }
     for (const [session, delivery] of deliveries) {
       this.counters.delivered += 1;
       session.deliver({ message, qos: delivery.qos, retain: delivery.retain, subscriptionIds: delivery.subscriptionIds, seq: 0 });
@@ -232,6 +237,24 @@ export class Broker {
     await this.options.store.close();
   }
 
+  /**
+   * Trie matches by topic, cached: gateways publish to a small set of topics over and over, so a
+   * lookup replaces the walk. Any subscription change empties the cache.
+   */
+  private matchesOf(topic: string): { subscriptions: Subscription[]; groups: ShareGroup[] } {
+    let matched = this.matchCache.get(topic);
+    if (matched === undefined) {
+      const subscriptions: Subscription[] = [];
+      const groups: ShareGroup[] = [];
+      this.trie.match(topic, (subscription) => subscriptions.push(subscription));
+      this.shared.match(topic, (group) => groups.push(group));
+      matched = { subscriptions, groups };
+      if (this.matchCache.size >= MATCH_CACHE_LIMIT) this.matchCache.clear();
+      this.matchCache.set(topic, matched);
+    }
+    return matched;
+  }
+
   private collect(deliveries: Map<Session, Delivery>, subscription: Subscription, message: BrokerMessage): void {
     const session = this.sessions.get(subscription.clientId);
     if (session === undefined) return;
@@ -265,6 +288,7 @@ export class Broker {
   }
 
   private index(session: Session, subscription: Subscription): void {
+    this.matchCache.clear();
     session.subscriptions.set(subscription.filter, subscription);
     if (subscription.shareGroup === undefined) {
       this.trie.set(subscription.filter, session.clientId, subscription);
@@ -282,6 +306,7 @@ export class Broker {
   }
 
   private unindex(session: Session, subscription: Subscription): void {
+    this.matchCache.clear();
     session.subscriptions.delete(subscription.filter);
     if (subscription.shareGroup === undefined) {
       this.trie.delete(subscription.filter, session.clientId);

@@ -5,6 +5,7 @@ import { deploymentFileOf, readManifest } from '../agent/index.js';
 import { formatProblem, type ConfigProblem } from '../config/index.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
+import { checkDeploymentRoutes } from './routes-command.js';
 
 /**
  * `outpost check`: validates the configuration and the deployment manifest, prints every
@@ -43,8 +44,12 @@ function check(command: Command): number {
   }
   if (deploymentFile !== undefined) {
     const manifest = readManifest(deploymentFile);
-    if (manifest.ok) out.push(`deployment: ok (${deploymentFile}; modules: ${manifest.manifest.moduleIds.join(', ') || 'none'})`);
-    else {
+    if (manifest.ok) {
+      out.push(`deployment: ok (${deploymentFile}; modules: ${manifest.manifest.moduleIds.join(', ') || 'none'})`);
+      const routes = checkDeploymentRoutes(manifest.manifest.hub);
+      out.push(...routes.out);
+      errors.push(...routes.errors);
+    } else {
       errors.push(`deployment: ${manifest.problems.length} problem(s) in ${deploymentFile}`);
       for (const problem of manifest.problems) errors.push(`  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message} (OUTPOST_DEPLOYMENT_INVALID)`);
     }

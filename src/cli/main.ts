@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { checkCommand } from './check-command.js';
+import { routesCommand } from './routes-command.js';
 import { serveCommand } from './serve-command.js';
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
@@ -17,6 +18,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   serveCommand(program, 'hub', 'run the edge hub alone', { hub: true, agent: false }, setExit);
   serveCommand(program, 'agent', 'run the edge agent alone', { hub: false, agent: true }, setExit);
   checkCommand(program, setExit);
+  routesCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

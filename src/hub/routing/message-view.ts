@@ -102,6 +102,11 @@ export class MessageView {
     return this;
   }
 
+  /** Drops the last message (and its parsed body) so a table does not keep it alive between batches. */
+  clear(): void {
+    this.reset(EMPTY);
+  }
+
   /** `name`: an application property. */
   p(name: string, upper: string): string | null | undefined {
     return this.app.get(name, upper);

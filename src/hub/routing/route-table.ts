@@ -73,18 +73,32 @@ export class RouteTable {
   private constructor(data: CompiledRouteTableData) {
     const endpointIds = new Map<string, number>();
     const endpoints: RouteEndpoint[] = [];
-    this.routes = data.routes.map((route) => {
+    const routes: TableRoute[] = [];
+    const conditions: (ConditionFn | null)[] = [];
+    const rejected = [...data.rejected];
+    for (const route of data.routes) {
+      let condition: ConditionFn | null = null;
+      try {
+        condition = route.compiled.alwaysTrue ? null : instantiateCondition(route.compiled);
+      } catch (error) {
+        // Only corrupted data gets here (the compiler never emits such code); drop this route alone.
+        const message = `route "${route.name}": compiled condition refused: ${error instanceof Error ? error.message : String(error)}`;
+        rejected.push({ name: route.name, text: route.text, error: { code: 'OUTPOST_INTERNAL', message } });
+        continue;
+      }
       let endpointIndex = endpointIds.get(route.endpoint.id);
       if (endpointIndex === undefined) {
         endpointIndex = endpoints.push(route.endpoint) - 1;
         endpointIds.set(route.endpoint.id, endpointIndex);
       }
-      return { name: route.name, text: route.text, source: route.source, endpoint: route.endpoint, endpointIndex, priority: route.priority, ttlSec: route.ttlSec };
-    });
-    this.conditions = data.routes.map((route) => (route.compiled.alwaysTrue ? null : instantiateCondition(route.compiled)));
-    this.sourcePrefixes = data.routes.map((route) => route.source.toLowerCase());
+      routes.push({ name: route.name, text: route.text, source: route.source, endpoint: route.endpoint, endpointIndex, priority: route.priority, ttlSec: route.ttlSec });
+      conditions.push(condition);
+    }
+    this.routes = routes;
+    this.conditions = conditions;
+    this.sourcePrefixes = routes.map((route) => route.source.toLowerCase());
     this.endpoints = endpoints;
-    this.rejected = data.rejected;
+    this.rejected = rejected;
     this.chosen = new Int32Array(endpoints.length);
     this.stamp = new Float64Array(endpoints.length);
     this.touched = new Uint32Array(endpoints.length);
@@ -140,6 +154,7 @@ export class RouteTable {
       for (let t = 0; t < touchedCount; t++) this.scratch[count++] = chosen[touched[t]!]!;
       offsets[i + 1] = count;
     }
+    view.clear();
     return { offsets, routeIndexes: this.scratch.slice(0, count), undefinedResults, errors };
   }
 
@@ -162,11 +177,13 @@ export class RouteTable {
   explain(message: HubMessage): { route: string; sourceMatches: boolean; result: Tri }[] {
     this.view.reset(message);
     const key = messageSourceKey(message.source).toLowerCase();
-    return this.routes.map((route, index) => {
+    const verdicts = this.routes.map((route, index) => {
       const sourceMatches = key.startsWith(this.sourcePrefixes[index]!);
       const condition = this.conditions[index]!;
-      return { route: route.name, sourceMatches, result: condition === null ? 1 : condition(this.view) };
+      return { route: route.name, sourceMatches, result: condition === null ? (1 as const) : condition(this.view) };
     });
+    this.view.clear();
+    return verdicts;
   }
 
   private candidatesFor(source: string): Uint32Array {

@@ -128,7 +128,9 @@ describe('fuzzing a running broker', () => {
     assert.equal(outpost.child.exitCode, null, `the hub exited: ${outpost.stderr()} ${JSON.stringify(outpost.lines.filter((l) => l.level === "fatal" || l.level === "error"))}`);
     assert.ok(connections > 50, `only ${connections} fuzz connections ran`);
 
-    const sub = await connectClient(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 });
+    const sub = await connectClient(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5 }).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last hub lines: ${JSON.stringify(outpost!.lines.filter((l) => l.event !== "mqtt.protocol_error").slice(-6))}`);
+    });
     await sub.client.subscribeAsync('after/fuzz', { qos: 1 });
     const pub = await connectClient(`mqtt://127.0.0.1:${port}`);
     await pub.client.publishAsync('after/fuzz', 'ok', { qos: 1 });

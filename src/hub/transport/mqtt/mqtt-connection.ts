@@ -3,13 +3,14 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import type { Logger } from '../../../log/index.js';
-import type { ClientIdentity } from '../../auth/index.js';
+import type { AuthResult, ClientIdentity } from '../../auth/index.js';
 import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type SessionLink, type Subscription } from '../../broker/index.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
 import { IotHubHandler } from './iothub-handler.js';
 import { parseIotHubUsername } from './iothub/index.js';
 import { PacketFramer } from './packet-framer.js';
+import { parsePacket } from './packet-parser.js';
 import { decodePublish, encodePublishHeader } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
@@ -23,9 +24,6 @@ type Will = { message: BrokerMessage; delaySec: number };
 export class MqttConnection implements SessionLink, LiveConnection {
   protocolVersion: 3 | 4 | 5 = 4;
   private readonly framer: PacketFramer;
-  private parser = mqttPacket.parser({ protocolVersion: 4 });
-  private parsed: Packet | undefined;
-  private parseError: Error | undefined;
   private session: Session | undefined;
   private clientId = '';
   private identity: ClientIdentity | undefined;
@@ -41,7 +39,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private readonly inboundAliases = new Map<number, string>();
   private inboundInflight = 0;
   private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
-  private log: Logger;
+  private logger: Logger | undefined;
+  private logBindings: Record<string, unknown>;
 
   constructor(
     private readonly stream: Duplex,
@@ -49,14 +48,18 @@ export class MqttConnection implements SessionLink, LiveConnection {
     private readonly ctx: MqttContext,
   ) {
     this.framer = new PacketFramer(ctx.limits.maxPacketBytes);
-    this.log = ctx.logger.child({ remoteAddress: info.remoteAddress, listener: info.listener });
-    this.parser.on('packet', (packet: Packet) => (this.parsed = packet));
-    this.parser.on('error', (error: Error) => (this.parseError = error));
+    this.logBindings = { remoteAddress: info.remoteAddress, listener: info.listener };
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('drain', () => this.session?.drain());
     stream.on('error', () => this.close('socket-error', true));
     stream.on('close', () => this.close('socket-closed', true));
     this.timer = setTimeout(() => this.protocolError('connect timeout', undefined), info.connectTimeoutMs);
+  }
+
+  /** The connection's child logger, made on first use: most connections never log. */
+  private get log(): Logger {
+    this.logger ??= this.ctx.logger.child(this.logBindings);
+    return this.logger;
   }
 
   // ---- SessionLink -------------------------------------------------------------------------
@@ -147,30 +150,18 @@ export class MqttConnection implements SessionLink, LiveConnection {
       const fast = decodePublish(bytes, this.protocolVersion);
       if (fast !== undefined) return { cmd: 'publish', topic: fast.topic, payload: fast.payload, qos: fast.qos, dup: fast.dup, retain: fast.retain, messageId: fast.messageId };
     }
-    this.parsed = undefined;
-    this.parseError = undefined;
-    this.parser.parse(bytes);
-    // The parser reports through the callbacks above, synchronously within parse().
-    const error = this.parseError as Error | undefined;
-    const parsed = this.parsed as Packet | undefined;
-    if (error !== undefined || parsed === undefined) {
-      this.protocolError(`malformed packet: ${error?.message ?? 'incomplete'}`, ReasonCode.MalformedPacket);
+    const result = parsePacket(bytes, this.protocolVersion);
+    if (!result.ok) {
+      this.protocolError(`malformed packet: ${result.reason}`, ReasonCode.MalformedPacket);
       return undefined;
     }
-    return parsed;
+    return result.packet;
   }
 
   private dispatch(packet: Packet): void {
     if (this.session === undefined) {
       if (packet.cmd !== 'connect') return this.protocolError(`first packet must be CONNECT, got ${packet.cmd}`, ReasonCode.ProtocolError); // MQTT-3.1.0-1
-      this.authenticating = true;
-      this.stream.pause();
-      void this.onConnect(packet).finally(() => {
-        this.authenticating = false;
-        if (this.closed) return;
-        this.stream.resume();
-        this.processFrames();
-      });
+      this.onConnect(packet);
       return;
     }
     switch (packet.cmd) {
@@ -219,11 +210,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
   }
 
-  private async onConnect(packet: IConnectPacket): Promise<void> {
+  private onConnect(packet: IConnectPacket): void {
     this.protocolVersion = (packet.protocolVersion ?? 4) as 3 | 4 | 5;
-    this.parser = mqttPacket.parser({ protocolVersion: this.protocolVersion });
-    this.parser.on('packet', (p: Packet) => (this.parsed = p));
-    this.parser.on('error', (error: Error) => (this.parseError = error));
     const v5 = this.protocolVersion === 5;
     const clean = packet.clean !== false;
     let clientId = packet.clientId;
@@ -233,7 +221,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
       clientId = assigned = `outpost-${randomUUID()}`;
     }
     if (this.ctx.stopping) return this.refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.ServerShuttingDown, 'shutting down');
-    const auth = await this.ctx.authenticator.authenticate({
+    const auth = this.ctx.authenticator.authenticate({
       protocol: 'mqtt',
       listener: this.info.listener,
       secure: this.info.secure,
@@ -243,7 +231,32 @@ export class MqttConnection implements SessionLink, LiveConnection {
       password: packet.password,
       peerCertificate: this.info.secure ? (this.stream as TLSSocket).getPeerCertificate?.() : undefined,
     });
+    if (!(auth instanceof Promise)) {
+      this.completeConnect(packet, clientId, assigned, auth);
+      return;
+    }
+    // An asynchronous check (a registry lookup): packets pipelined behind CONNECT wait in the
+    // framer, and the socket stops reading, until it is done.
+    this.authenticating = true;
+    this.stream.pause();
+    auth.then(
+      (result) => this.completeConnect(packet, clientId, assigned, result),
+      (error: unknown) => {
+        this.log.error({ event: 'mqtt.auth_error', code: 'OUTPOST_INTERNAL', err: error }, 'authentication failed unexpectedly');
+        this.refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.UnspecifiedError, 'authentication unavailable');
+      },
+    ).finally(() => {
+      this.authenticating = false;
+      if (this.closed) return;
+      this.stream.resume();
+      this.processFrames();
+    });
+  }
+
+  private completeConnect(packet: IConnectPacket, clientId: string, assigned: string | undefined, auth: AuthResult): void {
     if (this.closed) return;
+    const v5 = this.protocolVersion === 5;
+    const clean = packet.clean !== false;
     if (!auth.ok) {
       const bad = auth.reason === 'bad-credentials';
       this.log.info({ event: 'mqtt.auth_failed', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId, reason: auth.detail }, 'authentication failed');
@@ -251,7 +264,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     this.identity = auth.identity;
     this.clientId = clientId;
-    this.log = this.log.child({ clientId });
+    this.logBindings.clientId = clientId;
+    this.logger = undefined;
     if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
       const parsed = packet.username === undefined ? undefined : parseIotHubUsername(packet.username, clientId);
       const identity = auth.identity.kind === 'module' ? { deviceId: auth.identity.deviceId, moduleId: auth.identity.moduleId } : { deviceId: auth.identity.deviceId };

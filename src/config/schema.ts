@@ -104,9 +104,21 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'PEM trust bundle handed to modules and clients to verify this gateway.',
       defaultNote: 'the last certificate of tls.certFile, or the development CA',
     }),
+    clientCaFile: OptionalPath({
+      description: 'PEM bundle of the CAs that sign device client certificates, for identities with X.509 CA authentication (`outpost identity add <id> --auth ca`). Devices with self-signed certificates need no CA; they are matched by thumbprint.',
+      defaultNote: 'none: only self-signed (thumbprint) client certificates are accepted',
+    }),
     protocols: EnumList(['tls1.2', 'tls1.3'], ['tls1.2', 'tls1.3'], {
       description: 'TLS versions accepted (comma-separated in the environment). Older versions are not supported.',
       aliases: [alias('SslProtocols', azureSslProtocols, 'Also accepts .NET names (Tls12, Tls13).')],
+    }),
+  }),
+  auth: Section('Authentication of devices and modules against the local identity registry (<dataDir>/identities).', {
+    sasClockSkew: Duration('5m', {
+      description: 'How long after its expiry (se) a SAS token is still accepted, to absorb clock differences between devices and the gateway.',
+    }),
+    tokenCacheSize: Int(20_000, { min: 0, max: 10_000_000 }, {
+      description: 'Verified SAS tokens remembered until they expire, so reconnect storms skip the HMAC; 0 turns the cache off. Entries are keyed by a hash of the token.',
     }),
   }),
   mqtt: Section('MQTT over TLS (the IoT Hub device and module dialect and the general broker); the limits apply to the plain listener too.', {
@@ -119,8 +131,8 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'QoS 1/2 PUBLISHes a client may have unacknowledged towards the hub (advertised to MQTT 5 clients as Receive Maximum).',
       aliases: [alias('MqttSettings__MaxPendingInboundAcknowledgements')],
     }),
-    maxInflight: Int(64, { min: 1, max: 65_535 }, {
-      description: 'QoS 1/2 messages sent to one client and not yet acknowledged (also capped by the client\'s own Receive Maximum).',
+    maxInflight: Int(1024, { min: 1, max: 65_535 }, {
+      description: 'QoS 1/2 messages sent to one client and not yet acknowledged (also capped by the client\'s own Receive Maximum). A wide window keeps a subscriber at full speed: one message in flight caps it at one round trip per message.',
     }),
     maxQueuedMessages: Int(10_000, { min: 0, max: 10_000_000 }, {
       description: 'QoS 1/2 messages queued per session behind the in-flight window (offline persistent sessions included); when full, the oldest is dropped with a warning.',

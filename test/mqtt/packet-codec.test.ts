@@ -107,4 +107,19 @@ describe('packet framing and the shared parser', () => {
     const parsed = parsePacket(suback, 5);
     assert.ok(parsed.ok);
   });
+
+  it('decodes and encodes short acknowledgements exactly as mqtt-packet does', async () => {
+    const { decodeShortAck, encodeShortAck } = await import('../../src/hub/transport/mqtt/publish-codec.js');
+    for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
+      for (const messageId of [1, 255, 256, 65_535]) {
+        for (const version of [4, 5] as const) {
+          const reference = mqttPacket.generate({ cmd, messageId, reasonCode: 0 }, { protocolVersion: version });
+          assert.ok(encodeShortAck(cmd, messageId).equals(reference), `${cmd} ${messageId} v${version}`);
+          assert.deepEqual(decodeShortAck(reference), { cmd, messageId });
+        }
+      }
+    }
+    // A PUBREL with wrong flags is left to the general parser, which rejects it.
+    assert.equal(decodeShortAck(Buffer.from([0x60, 0x02, 0x00, 0x01])), undefined);
+  });
 });

@@ -11,7 +11,7 @@ import { IotHubHandler } from './iothub-handler.js';
 import { parseIotHubUsername } from './iothub/index.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
-import { decodePublish, encodePublishHeader } from './publish-codec.js';
+import { decodePublish, decodeShortAck, encodePublishHeader, encodeShortAck } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
 type Will = { message: BrokerMessage; delaySec: number };
@@ -146,9 +146,15 @@ export class MqttConnection implements SessionLink, LiveConnection {
         return undefined;
       }
     }
-    if (this.session !== undefined && bytes[0]! >> 4 === 3) {
-      const fast = decodePublish(bytes, this.protocolVersion);
-      if (fast !== undefined) return { cmd: 'publish', topic: fast.topic, payload: fast.payload, qos: fast.qos, dup: fast.dup, retain: fast.retain, messageId: fast.messageId };
+    if (this.session !== undefined) {
+      const type = bytes[0]! >> 4;
+      if (type === 3) {
+        const fast = decodePublish(bytes, this.protocolVersion);
+        if (fast !== undefined) return { cmd: 'publish', topic: fast.topic, payload: fast.payload, qos: fast.qos, dup: fast.dup, retain: fast.retain, messageId: fast.messageId };
+      } else if (type >= 4 && type <= 7) {
+        const ack = decodeShortAck(bytes);
+        if (ack !== undefined) return ack as Packet;
+      }
     }
     const result = parsePacket(bytes, this.protocolVersion);
     if (!result.ok) {
@@ -163,6 +169,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
       if (packet.cmd !== 'connect') return this.protocolError(`first packet must be CONNECT, got ${packet.cmd}`, ReasonCode.ProtocolError); // MQTT-3.1.0-1
       this.onConnect(packet);
       return;
+    }
+    // MQTT-2.2.1-3: packets that carry a packet identifier need a non-zero one.
+    if (needsPacketId(packet) && !(Number.isInteger(packet.messageId) && packet.messageId! > 0 && packet.messageId! <= 0xffff)) {
+      return this.protocolError(`${packet.cmd} without a valid packet identifier`, ReasonCode.ProtocolError);
     }
     switch (packet.cmd) {
       case 'publish':
@@ -450,6 +460,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
   }
 
   private send(packet: Packet): void {
+    if ((packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubrel' || packet.cmd === 'pubcomp') && (packet.reasonCode ?? 0) === 0 && packet.properties === undefined) {
+      this.write(encodeShortAck(packet.cmd, packet.messageId ?? 0));
+      return;
+    }
     let bytes: Buffer;
     try {
       bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
@@ -542,6 +556,22 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }, delaySec * 1000);
     timer.unref();
     this.ctx.pendingWills.set(clientId, timer);
+  }
+}
+
+function needsPacketId(packet: Packet): boolean {
+  switch (packet.cmd) {
+    case 'publish':
+      return packet.qos > 0;
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'subscribe':
+    case 'unsubscribe':
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -74,3 +74,29 @@ export function encodePublishHeader(topic: string, payloadBytes: number, qos: Qo
   if (protocolVersion === 5) header[offset] = 0;
   return header;
 }
+
+const ACK_COMMANDS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
+export type AckCommand = (typeof ACK_COMMANDS)[number];
+
+/**
+ * PUBACK, PUBREC, PUBREL and PUBCOMP in their 2-byte form (any version; in MQTT 5 the form that
+ * omits reason code 0 and properties, MQTT-3.4.2-1). One per QoS 1 message each way, so worth
+ * not building a packet object for.
+ */
+export function decodeShortAck(packet: Buffer): { cmd: AckCommand; messageId: number } | undefined {
+  if (packet.length !== 4 || packet[1] !== 2) return undefined;
+  const type = packet[0]! >> 4;
+  if (type < 4 || type > 7) return undefined;
+  // PUBREL's fixed-header flags must be 0b0010, the others' 0 (MQTT-2.2.2-1): else the general parser rejects it.
+  if ((packet[0]! & 0x0f) !== (type === 6 ? 0x02 : 0)) return undefined;
+  return { cmd: ACK_COMMANDS[type - 4]!, messageId: packet.readUInt16BE(2) };
+}
+
+export function encodeShortAck(cmd: AckCommand, messageId: number): Buffer {
+  const type = ACK_COMMANDS.indexOf(cmd) + 4;
+  const bytes = Buffer.allocUnsafe(4);
+  bytes[0] = (type << 4) | (cmd === 'pubrel' ? 0x02 : 0);
+  bytes[1] = 2;
+  bytes.writeUInt16BE(messageId, 2);
+  return bytes;
+}

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { checkCommand } from './check-command.js';
+import { identityCommand } from './identity-command.js';
 import { routesCommand } from './routes-command.js';
 import { serveCommand } from './serve-command.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   serveCommand(program, 'agent', 'run the edge agent alone', { hub: false, agent: true }, setExit);
   checkCommand(program, setExit);
   routesCommand(program, setExit);
+  identityCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

@@ -160,6 +160,48 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'A route entry of $edgeHub routes is malformed (empty, bad name, priority outside 0-9, timeToLiveSecs outside 0-4294967295, unknown key). Only that route is rejected.',
   },
+  OUTPOST_AUTH_BAD_CREDENTIALS: {
+    kind: 'client',
+    summary: 'Credentials did not verify: a malformed or wrongly signed SAS token, a token for another identity or host, an unknown identity, or a client certificate that is untrusted or not bound to the identity. The log line says which; it never holds the token, key or signature.',
+    mqttReason: MQTT_BAD_USERNAME_OR_PASSWORD,
+    amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_AUTH_TOKEN_EXPIRED: {
+    kind: 'client',
+    summary: 'A SAS token expired (its se plus auth.sasClockSkew is in the past); the client must sign a new one. Check the clocks of the device and the gateway if this repeats.',
+    mqttReason: MQTT_BAD_USERNAME_OR_PASSWORD,
+    amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_AUTH_IDENTITY_DISABLED: {
+    kind: 'client',
+    summary: 'The device or module (or the device a module belongs to) is disabled in the identity registry; enable it with `outpost identity enable`.',
+    mqttReason: MQTT_NOT_AUTHORIZED,
+    amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_AUTH_POLICY_INVALID: {
+    kind: 'config',
+    summary: 'A broker authorization policy was rejected; each problem names its statement, rule and field. The previous policy stays in force.',
+  },
+  OUTPOST_IDENTITY_STORE_UNREADABLE: {
+    kind: 'config',
+    summary: 'The identity registry file (<dataDir>/identities/identities.json) cannot be read or is not valid; it is left untouched so no key is lost. Restore it from a backup or fix the named entry.',
+  },
+  OUTPOST_IDENTITY_INVALID: {
+    kind: 'client',
+    summary: 'An identity is invalid: an id with characters IoT Hub does not allow, a key that is not base64 of 16-64 bytes, a thumbprint that is not SHA-1 or SHA-256 hex, or an unknown parent.',
+  },
+  OUTPOST_IDENTITY_NOT_FOUND: {
+    kind: 'client',
+    summary: 'No device or module with this id is in the identity registry (`outpost identity list` shows them).',
+  },
+  OUTPOST_IDENTITY_EXISTS: {
+    kind: 'client',
+    summary: 'A device or module with this id is already in the identity registry.',
+  },
+  OUTPOST_WORKLOAD_LISTEN_FAILED: {
+    kind: 'config',
+    summary: 'The workload API socket for modules could not be created: the path is too long for a unix socket, another running Outpost holds it, or it is not permitted.',
+  },
   OUTPOST_INTERNAL: {
     kind: 'internal',
     summary: 'An unexpected internal error; the log line carries the cause.',

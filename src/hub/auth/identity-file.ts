@@ -17,9 +17,10 @@ const DIR_MODE = 0o700;
 
 /** What the file looked like when last read or written; a different stamp means someone changed it. */
 export interface FileStamp {
-  readonly mtimeMs: number;
-  readonly size: number;
-  readonly ino: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly size: bigint;
+  readonly ino: bigint;
 }
 
 export function identitiesFile(dataDir: string): string {
@@ -28,8 +29,10 @@ export function identitiesFile(dataDir: string): string {
 
 export function stampOf(file: string): FileStamp | undefined {
   try {
-    const stat = statSync(file);
-    return { mtimeMs: stat.mtimeMs, size: stat.size, ino: stat.ino };
+    // Nanoseconds and the inode: two writes in the same millisecond with the same size (a key
+    // rotation) must still look different.
+    const stat = statSync(file, { bigint: true });
+    return { mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, size: stat.size, ino: stat.ino };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw unreadable(file, (error as Error).message, error);
@@ -37,7 +40,7 @@ export function stampOf(file: string): FileStamp | undefined {
 }
 
 export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino);
+  return a === b || (a !== undefined && b !== undefined && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size && a.ino === b.ino);
 }
 
 /** Reads every record; a missing file is an empty registry. Any problem fails the whole read. */

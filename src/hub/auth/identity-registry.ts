@@ -192,7 +192,9 @@ export class IdentityRegistry implements DeviceScope {
       }
       seen.add(key);
       const before = this.entries.get(key);
-      if (this.set(record)) before === undefined ? added++ : updated++;
+      if (!this.set(record)) continue;
+      if (before === undefined) added++;
+      else updated++;
     }
     if (options.removeMissing === true) {
       for (const [key, entry] of [...this.entries]) {

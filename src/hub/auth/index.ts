@@ -1,2 +1,38 @@
-export type { Authenticator, AuthResult, ClientIdentity, ConnectCredentials } from './authenticator.js';
+export type { Authenticator, AuthMethod, AuthResult, ClientIdentity, ConnectCredentials } from './authenticator.js';
 export { AnonymousAuthenticator } from './anonymous-authenticator.js';
+export { IdentityAuthenticator, type IdentityAuthenticatorOptions } from './identity-authenticator.js';
+export { AuthFailureLimiter, type AuthFailureLimiterOptions } from './auth-failure-limiter.js';
+export { IdentityRegistry, type IdentityRegistryOptions, type KeyRotation, type NewIdentity, type RegistryEntry, type UpsertResult } from './identity-registry.js';
+export {
+  generateKey,
+  identityKey,
+  normalizeThumbprint,
+  type IdentityAuthentication,
+  type IdentityRecord,
+  type IdentitySource,
+  type IdentityStatus,
+} from './identity-record.js';
+export { identitiesFile } from './identity-file.js';
+export { buildConnectionString, type ConnectionStringOptions } from './connection-string.js';
+export { parseSasToken, type SasToken, type SasTokenParse } from './sas-token.js';
+export { SasVerifier, type SasVerifierOptions } from './sas-verifier.js';
+export { TokenCache } from './token-cache.js';
+export { X509Verifier, type X509VerifierOptions } from './x509-verifier.js';
+export { mayActFor, type DeviceScope } from './may-act-for.js';
+export {
+  Authorizer,
+  DEFAULT_POLICY,
+  type AuthorizerOptions,
+  type ConnectedClient,
+  type PolicyReplacement,
+  type Revocation,
+} from './policy/authorizer.js';
+export { parsePolicy, OPERATIONS, type Operation, type PolicyParse, type PolicyProblem, type PolicyRule } from './policy/parse-policy.js';
+export { WorkloadServer, type WorkloadServerOptions } from './workload/workload-server.js';
+export {
+  moduleEnvironment,
+  connectionStringEnvironment,
+  WORKLOAD_API_VERSION,
+  type ModuleEnvironmentOptions,
+  type ConnectionStringEnvironmentOptions,
+} from './workload/module-environment.js';

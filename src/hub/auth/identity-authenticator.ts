@@ -1,0 +1,143 @@
+/**
+ * The Authenticator for devices and modules of the local identity registry, so clients keep
+ * connecting with no upstream link. MQTT: the identity comes from the IoT Hub username (checked
+ * against the client id), the proof from the password (a SAS token) or, with no password, the
+ * TLS client certificate. Other transports pass the identity as the client id (`device` or
+ * `device/module`) or call `verifySasToken` / `verifyCertificate` directly (AMQP CBS put-token,
+ * the HTTPS Authorization header).
+ *
+ * Failures name their reason without secrets. Repeated failures from one address are slowed
+ * down (AuthFailureLimiter); other addresses are not affected.
+ */
+import { readFileSync } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
+import type { OutpostConfig } from '../../config/index.js';
+import { OutpostError } from '../../errors/index.js';
+import { parseIotHubUsername } from '../transport/mqtt/iothub/index.js';
+import type { AuthResult, Authenticator, ConnectCredentials } from './authenticator.js';
+import { authFailure } from './auth-failure.js';
+import { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { IdentityRegistry } from './identity-registry.js';
+import { SasVerifier } from './sas-verifier.js';
+import { X509Verifier } from './x509-verifier.js';
+
+export interface IdentityAuthenticatorOptions {
+  readonly registry: IdentityRegistry;
+  readonly iotHubHostname: string;
+  readonly gatewayHostname: string;
+  /** CAs for `certificateAuthority` identities; none means only thumbprint certificates work. */
+  readonly clientCas?: readonly X509Certificate[];
+  /** Default 5 minutes (auth.sasClockSkew). Also applies to certificate validity. */
+  readonly clockSkewMs?: number;
+  /** Default 20,000 (auth.tokenCacheSize); 0 disables the cache. */
+  readonly tokenCacheSize?: number;
+  readonly limiter?: AuthFailureLimiter;
+  /** Clock and timer, replaceable in tests. */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
+const DEFAULT_TOKEN_CACHE_SIZE = 20_000;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export class IdentityAuthenticator implements Authenticator {
+  readonly sas: SasVerifier;
+  readonly x509: X509Verifier;
+  readonly limiter: AuthFailureLimiter;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(options: IdentityAuthenticatorOptions) {
+    const now = options.now ?? Date.now;
+    const clockSkewMs = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+    this.sas = new SasVerifier({
+      registry: options.registry,
+      hostnames: [options.iotHubHostname, options.gatewayHostname],
+      clockSkewMs,
+      cacheSize: options.tokenCacheSize ?? DEFAULT_TOKEN_CACHE_SIZE,
+      now,
+    });
+    this.x509 = new X509Verifier({ registry: options.registry, trustedCas: options.clientCas ?? [], clockSkewMs, now });
+    this.limiter = options.limiter ?? new AuthFailureLimiter({ now });
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /**
+   * From the configuration: host names, auth.sasClockSkew, auth.tokenCacheSize and the CAs of
+   * tls.clientCaFile. Throws OUTPOST_TLS_CERT_UNREADABLE when that file cannot be used.
+   */
+  static fromConfig(config: OutpostConfig, registry: IdentityRegistry): IdentityAuthenticator {
+    return new IdentityAuthenticator({
+      registry,
+      iotHubHostname: config.iotHubHostname,
+      gatewayHostname: config.gatewayHostname,
+      clientCas: config.tls.clientCaFile === null ? [] : readClientCas(config.tls.clientCaFile),
+      clockSkewMs: config.auth.sasClockSkew,
+      tokenCacheSize: config.auth.tokenCacheSize,
+    });
+  }
+
+  /**
+   * Synchronous (no promise, no tick) unless the address is being slowed down: the MQTT adapter
+   * takes a plain result on its fast path, which matters in a reconnect storm.
+   */
+  authenticate(credentials: ConnectCredentials): Promise<AuthResult> | AuthResult {
+    const delayMs = this.limiter.delayMs(credentials.remoteAddress);
+    if (delayMs > 0) return this.sleep(delayMs).then(() => this.verifyAndCount(credentials));
+    return this.verifyAndCount(credentials);
+  }
+
+  /** A SAS token for a device (or a module): AMQP CBS put-token, the HTTPS Authorization header. */
+  verifySasToken(token: string, deviceId: string, moduleId?: string): AuthResult {
+    return this.sas.verify(token, deviceId, moduleId);
+  }
+
+  /** A TLS client certificate for a device (or a module). */
+  verifyCertificate(peer: PeerCertificate, deviceId: string, moduleId?: string): AuthResult {
+    return this.x509.verify(peer, deviceId, moduleId);
+  }
+
+  private verifyAndCount(credentials: ConnectCredentials): AuthResult {
+    const result = this.verify(credentials);
+    if (!result.ok) this.limiter.recordFailure(credentials.remoteAddress);
+    return result;
+  }
+
+  private verify(credentials: ConnectCredentials): AuthResult {
+    let deviceId: string;
+    let moduleId: string | undefined;
+    if (credentials.protocol === 'mqtt') {
+      if (credentials.username === undefined) {
+        return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'an IoT Hub client must send a username {hub}/{device}[/{module}]/?api-version=…');
+      }
+      const parsed = parseIotHubUsername(credentials.username, credentials.clientId);
+      if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
+      deviceId = parsed.connect.deviceId;
+      moduleId = parsed.connect.moduleId;
+    } else {
+      const slash = credentials.clientId.indexOf('/');
+      deviceId = slash === -1 ? credentials.clientId : credentials.clientId.slice(0, slash);
+      moduleId = slash === -1 ? undefined : credentials.clientId.slice(slash + 1);
+      if (deviceId.length === 0 || moduleId?.length === 0) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'client id must be {device} or {device}/{module}');
+    }
+    if (credentials.password !== undefined && credentials.password.length > 0) {
+      return this.sas.verify(credentials.password.toString('utf8'), deviceId, moduleId);
+    }
+    const peer = credentials.peerCertificate;
+    if (peer !== undefined && peer !== null && peer.raw !== undefined) return this.x509.verify(peer, deviceId, moduleId);
+    return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'no SAS token (password) and no client certificate');
+  }
+}
+
+function readClientCas(file: string): X509Certificate[] {
+  let certificates: X509Certificate[];
+  try {
+    certificates = X509Verifier.parseBundle(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new OutpostError('OUTPOST_TLS_CERT_UNREADABLE', `tls.clientCaFile ${file}: ${(error as Error).message}`, { details: { file }, cause: error });
+  }
+  if (certificates.length === 0) throw new OutpostError('OUTPOST_TLS_CERT_UNREADABLE', `tls.clientCaFile ${file} holds no PEM certificate`, { details: { file } });
+  return certificates;
+}

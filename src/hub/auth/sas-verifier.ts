@@ -1,0 +1,119 @@
+/**
+ * Verifies SAS tokens against the local identity registry, exactly as IoT Hub and EdgeHub do
+ * (notes 5.2): HMAC-SHA256 of `sr_raw + "\n" + se_raw` with the base64-decoded key, the primary
+ * key then the secondary, compared in constant time; expiry with a bounded clock skew; the
+ * audience host is the IoT hub or this gateway (case-insensitive); the ids are the connecting
+ * identity's (case-insensitive); a device-scope token is accepted for a module of that device.
+ *
+ * The connecting identity (from the MQTT username, the AMQP CBS audience or the HTTP header)
+ * chooses the key; the token's ids only have to agree with it. So a token can never select a
+ * key of an identity other than the one connecting.
+ */
+import crypto from 'node:crypto';
+import type { AuthResult } from './authenticator.js';
+import { authFailure, GENERIC_DETAIL } from './auth-failure.js';
+import { identityKey } from './identity-record.js';
+import type { IdentityRegistry, RegistryEntry } from './identity-registry.js';
+import { parseSasToken, type SasToken } from './sas-token.js';
+import { TokenCache } from './token-cache.js';
+
+export interface SasVerifierOptions {
+  readonly registry: IdentityRegistry;
+  /** Accepted audience hosts: the IoT hub host name and the gateway host name. */
+  readonly hostnames: readonly string[];
+  readonly clockSkewMs: number;
+  /** 0 disables the cache. */
+  readonly cacheSize: number;
+  readonly now: () => number;
+}
+
+const HMAC_BYTES = 32;
+const DECOY_KEY = crypto.randomBytes(HMAC_BYTES);
+const DECOY = { keys: { primary: DECOY_KEY, secondary: DECOY_KEY } };
+
+export class SasVerifier {
+  readonly cache: TokenCache;
+  private readonly hostnames: ReadonlySet<string>;
+
+  constructor(private readonly options: SasVerifierOptions) {
+    this.cache = new TokenCache(options.cacheSize);
+    this.hostnames = new Set(options.hostnames.map((host) => host.toLowerCase()));
+  }
+
+  /** Verifies `tokenText` for the connecting device (or module, with `moduleId`). */
+  verify(tokenText: string, deviceId: string, moduleId?: string): AuthResult {
+    const nowMs = this.options.now();
+    const cacheKey = this.options.cacheSize > 0 ? TokenCache.keyOf(tokenText) : undefined;
+    const cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey, nowMs);
+    let token: SasToken;
+    if (cached !== undefined) token = cached.token;
+    else {
+      const parsed = parseSasToken(tokenText);
+      if (!parsed.ok) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `malformed SAS token: ${parsed.reason}`);
+      token = parsed.token;
+    }
+
+    const expiresAtMs = token.expirySec * 1000 + this.options.clockSkewMs;
+    if (nowMs > expiresAtMs) return authFailure('OUTPOST_AUTH_TOKEN_EXPIRED', 'SAS token expired');
+    if (!this.hostnames.has(token.hostname.toLowerCase())) {
+      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token audience is neither the IoT hub nor this gateway', `audience host ${token.hostname}`);
+    }
+    if (!matchesId(token.deviceIds, deviceId)) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another device');
+    if (token.moduleIds !== undefined) {
+      if (moduleId === undefined) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'a module SAS token cannot authenticate a device');
+      if (!matchesId(token.moduleIds, moduleId)) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another module');
+    }
+
+    const key = identityKey(deviceId, moduleId);
+    const target = this.options.registry.entry(deviceId, moduleId);
+    if (target === undefined) {
+      // Spend what a wrong key would cost, so the answer's timing does not tell ids apart either.
+      checkSignature(token, DECOY);
+      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `${key} is not in the identity registry`);
+    }
+    const device = moduleId === undefined ? target : this.options.registry.entry(deviceId);
+    if (target.record.status !== 'enabled' || (device !== undefined && device.record.status !== 'enabled')) {
+      return authFailure('OUTPOST_AUTH_IDENTITY_DISABLED', `${device?.record.status === 'disabled' ? deviceId : key} is disabled`);
+    }
+    // A device-scope token is signed with the device's key, also when a module presents it.
+    const signer = token.moduleIds === undefined ? device : target;
+    if (signer === undefined) {
+      checkSignature(token, DECOY);
+      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `device ${deviceId} is not in the identity registry`);
+    }
+    const signerKey = identityKey(signer.record.deviceId, signer.record.moduleId);
+    if (signer.keys === undefined) {
+      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `${signerKey} does not authenticate with SAS keys`, `${signerKey} uses ${signer.record.authentication.type}`);
+    }
+    if (cached !== undefined && cached.signerKey === signerKey && cached.revision === signer.revision) {
+      return { ok: true, identity: identityOf(deviceId, moduleId) };
+    }
+    const check = checkSignature(token, signer);
+    if (check !== undefined) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', check === 'malformed' ? 'SAS token signature is not base64 of an HMAC-SHA256' : GENERIC_DETAIL, check === 'mismatch' ? `signature matches neither key of ${signerKey}` : undefined);
+    if (cacheKey !== undefined) this.cache.set(cacheKey, { token, signerKey, revision: signer.revision, expiresAtMs });
+    return { ok: true, identity: identityOf(deviceId, moduleId) };
+  }
+}
+
+function identityOf(deviceId: string, moduleId: string | undefined): Extract<AuthResult, { ok: true }>['identity'] {
+  return moduleId === undefined ? { kind: 'device', deviceId, authMethod: 'sas' } : { kind: 'module', deviceId, moduleId, authMethod: 'sas' };
+}
+
+function matchesId(spellings: readonly string[], id: string): boolean {
+  const wanted = id.toLowerCase();
+  return spellings.some((spelling) => spelling.toLowerCase() === wanted);
+}
+
+/** undefined when the signature verifies with the primary or the secondary key. */
+function checkSignature(token: SasToken, signer: Pick<RegistryEntry, 'keys'>): 'malformed' | 'mismatch' | undefined {
+  const provided = Buffer.from(token.signature, 'base64');
+  // Only canonical base64 of 32 bytes can match; the length of a signature is no secret, so
+  // refusing other lengths early leaks nothing and keeps timingSafeEqual's inputs equal-sized.
+  if (provided.length !== HMAC_BYTES || provided.toString('base64') !== token.signature) return 'malformed';
+  const signed = `${token.resourceRaw}\n${token.expiryRaw}`;
+  for (const key of [signer.keys!.primary, signer.keys!.secondary]) {
+    const expected = crypto.createHmac('sha256', key).update(signed, 'utf8').digest();
+    if (crypto.timingSafeEqual(expected, provided)) return undefined;
+  }
+  return 'mismatch';
+}

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { loadConfig } from '../../src/config/index.js';
+import { OutpostError } from '../../src/errors/index.js';
+import {
+  AnonymousAuthenticator,
+  AuthFailureLimiter,
+  IdentityAuthenticator,
+  generateKey,
+  type AuthResult,
+  type ConnectCredentials,
+  type IdentityRegistry,
+} from '../../src/hub/auth/index.js';
+import { GATEWAY, HUB, makeCertificate, NOW_MS, NOW_SEC, openRegistry, peerCertificate, sasToken, tempDir } from './auth-test-helpers.js';
+
+const USERNAME_QUERY = '?api-version=2021-04-12&DeviceClientType=azure-iot-device%2F1.18.4';
+
+function credentials(overrides: Partial<ConnectCredentials>): ConnectCredentials {
+  return {
+    protocol: 'mqtt',
+    listener: 'mqtt',
+    secure: true,
+    remoteAddress: '10.0.0.1',
+    clientId: 'dev1',
+    username: `${HUB}/dev1/${USERNAME_QUERY}`,
+    password: undefined,
+    peerCertificate: undefined,
+    ...overrides,
+  };
+}
+
+function setup(t: TestContext, options: { sleep?: (ms: number) => Promise<void> } = {}) {
+  const { registry } = openRegistry(t);
+  const key = generateKey();
+  registry.add({ deviceId: 'dev1', authentication: { type: 'sas', primaryKey: key, secondaryKey: generateKey() } });
+  registry.add({ deviceId: 'dev1', moduleId: 'mod1', authentication: { type: 'sas', primaryKey: key, secondaryKey: generateKey() } });
+  const delays: number[] = [];
+  const authenticator = new IdentityAuthenticator({
+    registry,
+    iotHubHostname: HUB,
+    gatewayHostname: GATEWAY,
+    now: () => NOW_MS,
+    limiter: new AuthFailureLimiter({ now: () => NOW_MS, freeFailures: 5, baseDelayMs: 250, maxDelayMs: 5000 }),
+    sleep:
+      options.sleep ??
+      (async (ms) => {
+        delays.push(ms);
+      }),
+  });
+  return { registry, authenticator, key, delays };
+}
+
+const password = (token: string) => Buffer.from(token);
+
+function accepted(result: AuthResult): Extract<AuthResult, { ok: true }>['identity'] {
+  assert.ok(result.ok, result.ok ? '' : `${result.code}: ${result.detail} / ${result.logDetail}`);
+  return result.identity;
+}
+
+function refused(result: AuthResult, code: string): Extract<AuthResult, { ok: false }> {
+  assert.ok(!result.ok, 'expected a refusal');
+  assert.equal(result.code, code, result.detail);
+  return result;
+}
+
+describe('IdentityAuthenticator over MQTT', () => {
+  it('answers synchronously (no promise) when the address is not slowed down', (t) => {
+    const { authenticator, key } = setup(t);
+    const result = authenticator.authenticate(credentials({ password: password(sasToken({ key, deviceId: 'dev1' })) }));
+    assert.ok(!(result instanceof Promise));
+    assert.ok(result.ok);
+  });
+
+  it('authenticates a device and a module by username and SAS password', async (t) => {
+    const { authenticator, key } = setup(t);
+    assert.deepEqual(accepted(await authenticator.authenticate(credentials({ password: password(sasToken({ key, deviceId: 'dev1' })) }))), {
+      kind: 'device',
+      deviceId: 'dev1',
+      authMethod: 'sas',
+    });
+    const module = await authenticator.authenticate(
+      credentials({ clientId: 'dev1/mod1', username: `${HUB}/dev1/mod1/${USERNAME_QUERY}`, password: password(sasToken({ key, deviceId: 'dev1', moduleId: 'mod1' })) }),
+    );
+    assert.deepEqual(accepted(module), { kind: 'module', deviceId: 'dev1', moduleId: 'mod1', authMethod: 'sas' });
+  });
+
+  it('refuses malformed usernames and a client id that names someone else', async (t) => {
+    const { authenticator, key } = setup(t);
+    const token = password(sasToken({ key, deviceId: 'dev1' }));
+    refused(await authenticator.authenticate(credentials({ username: `${HUB}/dev1`, password: token })), 'OUTPOST_MQTT_BAD_USERNAME');
+    refused(await authenticator.authenticate(credentials({ username: '', password: token })), 'OUTPOST_MQTT_BAD_USERNAME');
+    refused(await authenticator.authenticate(credentials({ username: `${HUB}/dev1/?DeviceClientType=x`, password: token })), 'OUTPOST_MQTT_BAD_USERNAME');
+    refused(await authenticator.authenticate(credentials({ clientId: 'dev2', password: token })), 'OUTPOST_MQTT_CLIENT_ID_MISMATCH');
+    refused(await authenticator.authenticate(credentials({ username: undefined, password: token })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+  });
+
+  it('refuses a token for device A presented as device B (username and client id say B)', async (t) => {
+    const { authenticator, key, registry } = setup(t);
+    registry.add({ deviceId: 'dev2' });
+    const result = refused(
+      await authenticator.authenticate(credentials({ clientId: 'dev2', username: `${HUB}/dev2/${USERNAME_QUERY}`, password: password(sasToken({ key, deviceId: 'dev1' })) })),
+      'OUTPOST_AUTH_BAD_CREDENTIALS',
+    );
+    assert.equal(result.reason, 'bad-credentials');
+  });
+
+  it('needs a password or a client certificate; an empty certificate object is none', async (t) => {
+    const { authenticator } = setup(t);
+    refused(await authenticator.authenticate(credentials({})), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    refused(await authenticator.authenticate(credentials({ peerCertificate: {} as never, password: Buffer.alloc(0) })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+  });
+
+  it('authenticates a client certificate when there is no password', async (t) => {
+    const { authenticator, registry } = setup(t);
+    const certificate = makeCertificate({ commonName: 'x509-dev' });
+    registry.add({ deviceId: 'x509-dev', authentication: { type: 'selfSigned', primaryThumbprint: createHash('sha1').update(certificate.x509.raw).digest('hex').toUpperCase() } });
+    const result = await authenticator.authenticate(credentials({ clientId: 'x509-dev', username: `${HUB}/x509-dev/${USERNAME_QUERY}`, peerCertificate: peerCertificate(certificate) }));
+    assert.deepEqual(accepted(result), { kind: 'device', deviceId: 'x509-dev', authMethod: 'x509-thumbprint' });
+  });
+
+  it('takes the identity from the client id on other transports, and verifies tokens directly', async (t) => {
+    const { authenticator, key } = setup(t);
+    const token = sasToken({ key, deviceId: 'dev1', moduleId: 'mod1' });
+    accepted(await authenticator.authenticate(credentials({ protocol: 'amqp', clientId: 'dev1/mod1', username: undefined, password: password(token) })));
+    refused(await authenticator.authenticate(credentials({ protocol: 'amqp', clientId: '/mod1', username: undefined, password: password(token) })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    accepted(authenticator.verifySasToken(token, 'dev1', 'mod1'));
+  });
+
+  it('sits behind AnonymousAuthenticator: anonymous only where allowed, everyone else verified', async (t) => {
+    const { authenticator, key } = setup(t);
+    const chain = new AnonymousAuthenticator(true, authenticator);
+    assert.deepEqual(accepted(await chain.authenticate(credentials({ listener: 'mqttPlain', username: undefined, clientId: 'anon' }))), { kind: 'anonymous' });
+    refused(await chain.authenticate(credentials({ username: undefined, clientId: 'anon' })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    accepted(await chain.authenticate(credentials({ password: password(sasToken({ key, deviceId: 'dev1' })) })));
+  });
+
+  it('never puts a key, token or signature in a refusal', async (t) => {
+    const { authenticator, key, registry } = setup(t);
+    registry.setStatus('dev1', 'mod1', 'disabled');
+    const tokens = [
+      sasToken({ key: generateKey(), deviceId: 'dev1' }),
+      sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC - 3600 }),
+      sasToken({ key, deviceId: 'dev1', host: 'evil.example' }),
+      sasToken({ key, deviceId: 'ghost' }),
+      sasToken({ key, deviceId: 'dev1' }).replace('se=', 'se=x'),
+      sasToken({ key, deviceId: 'dev1' }).replace(' ', '  '),
+      sasToken({ key, deviceId: 'dev1', moduleId: 'mod1' }),
+    ];
+    for (const [i, token] of tokens.entries()) {
+      const clientId = i === tokens.length - 1 ? 'dev1/mod1' : 'dev1';
+      const username = i === tokens.length - 1 ? `${HUB}/dev1/mod1/${USERNAME_QUERY}` : `${HUB}/dev1/${USERNAME_QUERY}`;
+      const result = await authenticator.authenticate(credentials({ clientId, username, password: password(token) }));
+      assert.ok(!result.ok, `token ${i} must be refused`);
+      const text = JSON.stringify(result);
+      const sig = decodeURIComponent(/sig=([^&]+)/.exec(token)![1]!);
+      for (const secret of [key, token, sig, /sig=([^&]+)/.exec(token)![1]!]) assert.ok(!text.includes(secret), `refusal ${i} leaks a secret: ${text}`);
+    }
+  });
+});
+
+describe('repeated failures from one address', () => {
+  it('are slowed down, doubling after five, capped; other addresses are not', async (t) => {
+    const { authenticator, key, delays } = setup(t);
+    const bad = credentials({ password: password(sasToken({ key: generateKey(), deviceId: 'dev1' })) });
+    for (let i = 0; i < 10; i++) await authenticator.authenticate(bad);
+    assert.deepEqual(delays, [250, 500, 1000, 2000, 4000]);
+    delays.length = 0;
+    accepted(await authenticator.authenticate(credentials({ remoteAddress: '10.0.0.2', password: password(sasToken({ key, deviceId: 'dev1' })) })));
+    assert.deepEqual(delays, [], 'another address is answered at once');
+    accepted(await authenticator.authenticate(credentials({ password: password(sasToken({ key, deviceId: 'dev1' })) })));
+    assert.deepEqual(delays, [5000], 'the guessing address waits even when it is right');
+  });
+
+  it('a held address does not hold anyone else', async (t) => {
+    const held: (() => void)[] = [];
+    const { authenticator, key } = setup(t, { sleep: () => new Promise<void>((resolve) => held.push(resolve)) });
+    const bad = credentials({ password: password(sasToken({ key: generateKey(), deviceId: 'dev1' })) });
+    for (let i = 0; i < 5; i++) await authenticator.authenticate(bad);
+    let guesserAnswered = false;
+    const held0 = authenticator.authenticate(bad);
+    assert.ok(held0 instanceof Promise, 'a slowed-down address gets a promise');
+    const guess = held0.then(() => (guesserAnswered = true));
+    const other = await authenticator.authenticate(credentials({ remoteAddress: '192.168.1.9', password: password(sasToken({ key, deviceId: 'dev1' })) }));
+    accepted(other);
+    assert.equal(guesserAnswered, false);
+    assert.equal(held.length, 1);
+    held[0]!();
+    await guess;
+    assert.equal(guesserAnswered, true);
+  });
+
+  it('forgets an address after a quiet window and bounds how many it remembers', () => {
+    const clock = { ms: 0 };
+    const limiter = new AuthFailureLimiter({ now: () => clock.ms, freeFailures: 1, windowMs: 1000, maxAddresses: 2 });
+    limiter.recordFailure('a');
+    assert.equal(limiter.delayMs('a'), 250);
+    limiter.recordFailure('a');
+    assert.equal(limiter.delayMs('a'), 500);
+    clock.ms = 1001;
+    assert.equal(limiter.delayMs('a'), 0);
+    for (const address of ['x', 'y', 'z']) limiter.recordFailure(address);
+    assert.equal(limiter.delayMs('x'), 0, 'the oldest address was forgotten');
+    assert.equal(limiter.delayMs('z'), 250);
+  });
+});
+
+describe('IdentityAuthenticator.fromConfig', () => {
+  it('reads tls.clientCaFile and refuses an unusable one with OUTPOST_TLS_CERT_UNREADABLE', (t) => {
+    const dir = tempDir(t);
+    const { registry } = openRegistry(t) as { registry: IdentityRegistry };
+    const ca = makeCertificate({ commonName: 'Client CA', isCa: true });
+    const caFile = join(dir, 'clients-ca.pem');
+    writeFileSync(caFile, ca.pem);
+    const config = loadConfig({ env: {}, flags: [{ flag: '--set', path: 'tls.clientCaFile', text: caFile }, { flag: '--set', path: 'auth.sasClockSkew', text: '1m' }] }).config;
+    assert.equal(config.auth.sasClockSkew, 60_000);
+    IdentityAuthenticator.fromConfig(config, registry);
+    const empty = join(dir, 'empty.pem');
+    writeFileSync(empty, 'no certificates here');
+    const bad = loadConfig({ env: {}, flags: [{ flag: '--set', path: 'tls.clientCaFile', text: empty }] }).config;
+    assert.throws(() => IdentityAuthenticator.fromConfig(bad, registry), (error: unknown) => error instanceof OutpostError && error.code === 'OUTPOST_TLS_CERT_UNREADABLE');
+  });
+});

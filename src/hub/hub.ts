@@ -57,6 +57,9 @@ export class Hub {
       logger,
     });
     const tls = { cert: credentials.cert, key: credentials.key, ...tlsVersionRange(config.tls.protocols) };
+    // Devices may authenticate with a client certificate: ask for one, and let the authenticator
+    // (thumbprint or CA chain) decide instead of the TLS layer.
+    const clientCertTls = { ...tls, requestCert: true, rejectUnauthorized: false };
     const registry = new ConnectionRegistry(config.maxConnectedClients, logger);
     const mqttAdapter = options.adapters?.mqtt ?? new UnavailableProtocolAdapter('mqtt', logger);
     const amqpAdapter = options.adapters?.amqp ?? new UnavailableProtocolAdapter('amqp', logger);
@@ -66,7 +69,7 @@ export class Hub {
     if (config.mqtt.enabled) {
       names.push('mqtt');
       socketListeners.push(
-        new SocketListener({ name: 'mqtt', host: config.mqtt.host, port: config.mqtt.port, flag: '--mqtt-port', tls, connectTimeoutMs: config.mqtt.connectTimeout, adapter: mqttAdapter, registry, logger }),
+        new SocketListener({ name: 'mqtt', host: config.mqtt.host, port: config.mqtt.port, flag: '--mqtt-port', tls: clientCertTls, connectTimeoutMs: config.mqtt.connectTimeout, adapter: mqttAdapter, registry, logger }),
       );
     }
     if (config.mqttPlain.enabled) {
@@ -78,7 +81,7 @@ export class Hub {
     if (config.amqp.enabled) {
       names.push('amqp');
       socketListeners.push(
-        new SocketListener({ name: 'amqp', host: config.amqp.host, port: config.amqp.port, flag: '--amqp-port', tls, connectTimeoutMs: config.amqp.connectTimeout, adapter: amqpAdapter, registry, logger }),
+        new SocketListener({ name: 'amqp', host: config.amqp.host, port: config.amqp.port, flag: '--amqp-port', tls: clientCertTls, connectTimeoutMs: config.amqp.connectTimeout, adapter: amqpAdapter, registry, logger }),
       );
     }
     const https = config.https.enabled

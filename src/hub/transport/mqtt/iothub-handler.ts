@@ -1,5 +1,6 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Logger } from '../../../log/index.js';
+import { mayActFor, type ClientIdentity as AuthIdentity, type DeviceScope } from '../../auth/index.js';
 import type { Broker, BrokerMessage, Session } from '../../broker/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
 import type { LocalTwinStore } from '../../twin/index.js';
@@ -33,9 +34,11 @@ export class IotHubHandler {
   private readonly identity: ClientIdentity;
 
   constructor(
+    private readonly authIdentity: AuthIdentity,
     identity: ClientIdentity,
     private readonly services: IotHubServices,
     private readonly broker: Broker,
+    private readonly scope: DeviceScope | undefined,
     private readonly log: Logger,
     private readonly reply: (topic: string, payload: Buffer) => void,
     private readonly modelId: string | undefined,
@@ -55,10 +58,16 @@ export class IotHubHandler {
       case 'general':
         return { kind: 'general' };
       case 'telemetry': {
+        let sender = this.identity;
         if (!inbound.matchesIdentity) {
-          return { kind: 'refused', reason: `topic names ${inbound.deviceId}${inbound.moduleId ? `/${inbound.moduleId}` : ''}, not the connected identity`, notAuthorized: true };
+          // A parent (or the edge hub module) may send for its children; the message then
+          // carries the child's connection ids, as it would had the child connected itself.
+          if (this.scope === undefined || !mayActFor(this.authIdentity, inbound.deviceId, inbound.moduleId, this.scope)) {
+            return { kind: 'refused', reason: `topic names ${inbound.deviceId}${inbound.moduleId ? `/${inbound.moduleId}` : ''}, which this identity may not act for`, notAuthorized: true };
+          }
+          sender = inbound.moduleId === undefined ? { deviceId: inbound.deviceId } : { deviceId: inbound.deviceId, moduleId: inbound.moduleId };
         }
-        const message = toHubMessage(this.identity, inbound, payload, Date.now(), { edgeDeviceId: this.services.edgeDeviceId, retain: packet.retain, modelId: this.modelId });
+        const message = toHubMessage(sender, inbound, payload, Date.now(), { edgeDeviceId: this.services.edgeDeviceId, retain: packet.retain, modelId: this.modelId });
         return { kind: 'accepted', accepted: this.services.sink.submit(message) };
       }
       case 'twin-get':

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../../log/index.js';
-import type { Authenticator } from '../../auth/index.js';
+import type { Authenticator, Authorizer, DeviceScope } from '../../auth/index.js';
+import { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { ModuleInputSink } from '../../endpoints/index.js';
 import type { HubMessage } from '../../message/index.js';
@@ -16,6 +17,8 @@ export interface MqttAdapterOptions {
   readonly limits: MqttLimits;
   readonly logger: Logger;
   readonly iotHub?: IotHubServices;
+  readonly authorizer?: Authorizer;
+  readonly scope?: DeviceScope;
 }
 
 /** Serves MQTT 3.1.1 and 5.0 on every listener it is attached to (TLS, plain, later WebSocket). */
@@ -31,6 +34,9 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink {
       limits: options.limits,
       logger: options.logger.child({ protocol: 'mqtt' }),
       iotHub: options.iotHub,
+      authorizer: options.authorizer,
+      scope: options.scope,
+      refusals: new RateLimitedLog(options.logger),
       live: new Map(),
       pendingWills: new Map(),
       protocolErrors: new Map(),

@@ -239,7 +239,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
       clientId,
       username: packet.username,
       password: packet.password,
-      peerCertificate: this.info.secure ? (this.stream as TLSSocket).getPeerCertificate?.() : undefined,
+      peerCertificate: this.info.secure ? (this.stream as TLSSocket).getPeerCertificate?.(true) : undefined,
     });
     if (!(auth instanceof Promise)) {
       this.completeConnect(packet, clientId, assigned, auth);
@@ -269,8 +269,12 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const clean = packet.clean !== false;
     if (!auth.ok) {
       const bad = auth.reason === 'bad-credentials';
-      this.log.info({ event: 'mqtt.auth_failed', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId, reason: auth.detail }, 'authentication failed');
+      this.log.info({ event: 'mqtt.auth_failed', code: auth.code ?? 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId, reason: auth.logDetail ?? auth.detail }, 'authentication failed');
       return this.refuse(bad ? ConnackReturnCode.BadUserNameOrPassword : ConnackReturnCode.NotAuthorized, bad ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized, auth.detail);
+    }
+    if (this.ctx.authorizer !== undefined && !this.ctx.authorizer.canConnect(auth.identity, clientId)) {
+      this.log.info({ event: 'mqtt.connect_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId }, 'the authorization policy does not allow this client to connect');
+      return this.refuse(ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized, 'not authorized to connect');
     }
     this.identity = auth.identity;
     this.clientId = clientId;
@@ -279,7 +283,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
     if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
       const parsed = packet.username === undefined ? undefined : parseIotHubUsername(packet.username, clientId);
       const identity = auth.identity.kind === 'module' ? { deviceId: auth.identity.deviceId, moduleId: auth.identity.moduleId } : { deviceId: auth.identity.deviceId };
-      this.iotHub = new IotHubHandler(identity, this.ctx.iotHub, this.ctx.broker, this.log, (topic, payload) => this.reply(topic, payload), parsed?.ok === true ? parsed.connect.modelId : undefined);
+      this.iotHub = new IotHubHandler(auth.identity, identity, this.ctx.iotHub, this.ctx.broker, this.ctx.scope, this.log, (topic, payload) => this.reply(topic, payload), parsed?.ok === true ? parsed.connect.modelId : undefined);
     }
     if (packet.will !== undefined) {
       const check = checkTopicName(packet.will.topic);
@@ -363,6 +367,15 @@ export class MqttConnection implements SessionLink, LiveConnection {
         return;
       }
     }
+    if (this.ctx.authorizer !== undefined && !this.ctx.authorizer.canPublish(this.identity!, this.clientId, topic)) {
+      this.ctx.refusals.warn(`publish:${this.clientId}`, { event: 'mqtt.publish_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId: this.clientId, topic }, 'publish not allowed by the authorization policy');
+      if (packet.qos === 0) return;
+      // MQTT 5 says why; a 3.1.1 client cannot be told, so its message is acknowledged and dropped.
+      const reasonCode = this.protocolVersion === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success;
+      if (packet.qos === 2) session.inboundQos2.add(packetId);
+      this.send({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode });
+      return;
+    }
     this.ctx.broker.publish(this.toMessage(topic, toBuffer(packet.payload), packet.qos, packet.retain, packet.properties));
     if (packet.qos === 0) return;
     if (packet.qos === 2) session.inboundQos2.add(packetId);
@@ -403,6 +416,11 @@ export class MqttConnection implements SessionLink, LiveConnection {
       const shared = parseSharedFilter(request.topic);
       const inner = shared.ok && shared.shared !== undefined ? shared.shared.filter : request.topic;
       const check = shared.ok ? checkTopicFilter(inner) : shared;
+      if (check.ok && this.ctx.authorizer !== undefined && !this.ctx.authorizer.canSubscribe(this.identity!, this.clientId, request.topic)) {
+        granted.push(this.protocolVersion === 5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE_V3);
+        this.log.info({ event: 'mqtt.subscribe_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', filter: request.topic }, 'subscription not allowed by the authorization policy');
+        continue;
+      }
       if (!check.ok || (shared.ok && shared.shared !== undefined && request.nl === true)) {
         // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error; we refuse the filter alone.
         granted.push(this.protocolVersion === 5 ? ReasonCode.TopicFilterInvalid : SUBACK_FAILURE_V3);

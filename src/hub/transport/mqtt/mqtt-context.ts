@@ -1,5 +1,6 @@
 import type { Logger } from '../../../log/index.js';
-import type { Authenticator } from '../../auth/index.js';
+import type { Authenticator, Authorizer, DeviceScope } from '../../auth/index.js';
+import type { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { IotHubServices } from './iothub-handler.js';
 
@@ -26,6 +27,12 @@ export interface MqttContext {
   readonly logger: Logger;
   /** The IoT Hub dialect for device and module identities; absent in a bare broker. */
   readonly iotHub: IotHubServices | undefined;
+  /** The broker's authorization policy for general topics; absent: every authenticated client may use them. */
+  readonly authorizer: Authorizer | undefined;
+  /** Parent/child relations, so a parent may act for its children on IoT Hub topics. */
+  readonly scope: DeviceScope | undefined;
+  /** Rate-limited warnings for refusals that repeat per message. */
+  readonly refusals: RateLimitedLog;
   /** Connected clients by client id (at most one each: MQTT-3.1.4-3). */
   readonly live: Map<string, LiveConnection>;
   /** Wills waiting out their delay, by client id; a reconnect cancels them (MQTT 5 section 3.1.3.2.2). */

@@ -84,6 +84,7 @@ export class Broker {
     const nowMs = Date.now();
     for (const stored of state.sessions) {
       const session = new Session(stored.clientId, stored.expiryIntervalSec, this.options.limits, this.events);
+      session.stored = true;
       this.sessions.set(stored.clientId, session);
       for (const subscription of stored.subscriptions) this.index(session, subscription);
       for (const kind of stored.iotHub ?? []) session.iotHub.add(kind);
@@ -327,7 +328,8 @@ export class Broker {
     for (const subscription of [...session.subscriptions.values()]) this.unindex(session, subscription);
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     this.sessions.delete(session.clientId);
-    this.options.store.deleteSession(session.clientId);
+    // Only a session that was ever written has anything to delete (clean sessions never are).
+    if (session.stored) this.options.store.deleteSession(session.clientId);
   }
 
   private scheduleExpiry(session: Session, delayMs: number): void {
@@ -356,6 +358,7 @@ export class Broker {
       iotHub: [...session.iotHub],
     };
     this.options.store.saveSession(stored);
+    session.stored = true;
   }
 }
 

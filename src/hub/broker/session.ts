@@ -67,6 +67,8 @@ export class Session {
   /** Session expiry in seconds after disconnect; 0 = ends with the connection. */
   expiryIntervalSec: number;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** True once the session has been written to the broker store (so discarding must delete it). */
+  stored = false;
 
   constructor(
     readonly clientId: string,

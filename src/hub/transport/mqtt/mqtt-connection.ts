@@ -325,7 +325,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined);
     this.session = session;
     this.armKeepAlive();
-    this.log.debug({ event: 'mqtt.connected', protocolVersion: this.protocolVersion, clean, keepAliveSec, sessionPresent }, 'client connected');
+    // Guarded: building the child logger costs more than a whole CONNECT when debug is off.
+    if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ event: 'mqtt.connected', protocolVersion: this.protocolVersion, clean, keepAliveSec, sessionPresent }, 'client connected');
   }
 
   private onPublish(packet: IPublishPacket): void {
@@ -558,7 +559,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
       // Give the final packets a moment to leave, then make sure the socket is gone.
       setTimeout(() => this.stream.destroy(), 1_000).unref();
     }
-    this.log.debug({ event: 'mqtt.disconnected', why }, 'connection closed');
+    if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ event: 'mqtt.disconnected', why }, 'connection closed');
   }
 
   private publishWill(will: Will): void {

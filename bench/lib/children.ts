@@ -1,0 +1,150 @@
+// The harness side of the load generator: starts child processes (the C generator, or the Node
+// one in bench/loadgen/child.ts), waits for their messages with deadlines, and makes sure none
+// outlives the run. Both kinds speak the messages of bench/loadgen/protocol.ts: the Node one over
+// Node's IPC channel, the C one as JSON lines on stdout with commands as lines on stdin.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildConfig, ChildMessage, ChildReport, ParentMessage, StormReport } from '../loadgen/protocol.js';
+import { buildCLoadgen, cLoadgenArgs } from './c-loadgen.js';
+
+export type LoadgenKind = 'c' | 'node';
+const NODE_CHILD = fileURLToPath(new URL('../loadgen/child.js', import.meta.url));
+
+export class LoadgenChild {
+  readonly process: ChildProcess;
+  private readonly inbox: ChildMessage[] = [];
+  private readonly waiters = new Set<() => void>();
+  private exitInfo: string | undefined;
+  private stderrText = '';
+
+  constructor(readonly name: string, readonly kind: LoadgenKind, config: ChildConfig) {
+    if (kind === 'node') {
+      this.process = fork(NODE_CHILD, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+      this.process.on('message', (message: ChildMessage) => this.receive(message));
+    } else {
+      const binary = buildCLoadgen();
+      if (binary instanceof Error) throw binary;
+      this.process = spawn(binary, cLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
+      let buffer = '';
+      this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          try {
+            this.receive(JSON.parse(line) as ChildMessage);
+          } catch {
+            this.receive({ type: 'error', message: `unreadable line from the C load generator: ${line.slice(0, 200)}` });
+          }
+        }
+      });
+      // A write after the child died must not crash the harness; the exit is reported instead.
+      this.process.stdin?.on('error', () => undefined);
+    }
+    this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderrText = (this.stderrText + chunk).slice(-4000);
+    });
+    // 'close', not 'exit': 'exit' can come before the last stdout data (the final report) is read.
+    this.process.on('close', (code, signal) => {
+      this.exitInfo = `exited with ${String(code ?? signal)}`;
+      this.wake();
+    });
+  }
+
+  get pid(): number {
+    const pid = this.process.pid;
+    if (pid === undefined) throw new Error(`${this.name}: not started`);
+    return pid;
+  }
+
+  send(message: ParentMessage): void {
+    if (this.exitInfo !== undefined) return;
+    if (this.kind === 'node') {
+      if (this.process.connected) this.process.send(message);
+    } else {
+      this.process.stdin?.write(message.type === 'mark' ? `mark ${message.phase}\n` : `${message.type}\n`);
+    }
+  }
+
+  /** Resolves with the first message of `type`; rejects on an 'error' message, exit or deadline. */
+  waitFor<T extends ChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const index = this.inbox.findIndex((m) => m.type === type || m.type === 'error');
+        if (index >= 0) {
+          const [message] = this.inbox.splice(index, 1);
+          done();
+          if (message?.type === 'error') reject(new Error(`${this.name}: ${message.message}`));
+          else resolve(message as Extract<ChildMessage, { type: T }>);
+        } else if (this.exitInfo !== undefined) {
+          done();
+          reject(new Error(`${this.name} ${this.exitInfo} before '${type}'${this.stderrText ? `: ${this.stderrText.trim()}` : ''}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name}: no '${type}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  kill(): void {
+    if (this.exitInfo === undefined) this.process.kill('SIGKILL');
+  }
+
+  private receive(message: ChildMessage): void {
+    this.inbox.push(message);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** A set of load generator processes run together. */
+export class LoadgenGroup {
+  readonly children: LoadgenChild[] = [];
+
+  constructor(readonly kind: LoadgenKind) {}
+
+  add(name: string, config: ChildConfig): LoadgenChild {
+    const child = new LoadgenChild(name, this.kind, config);
+    this.children.push(child);
+    return child;
+  }
+
+  get pids(): number[] {
+    return this.children.map((c) => c.pid);
+  }
+
+  async allReady(children: readonly LoadgenChild[], timeoutMs = 30_000): Promise<void> {
+    await Promise.all(children.map((c) => c.waitFor('ready', timeoutMs)));
+  }
+
+  broadcast(message: ParentMessage, children: readonly LoadgenChild[] = this.children): void {
+    for (const child of children) child.send(message);
+  }
+
+  /** Sends 'stop' and collects one report from each child. */
+  async stopAll(children: readonly LoadgenChild[], timeoutMs = 15_000): Promise<ChildReport[]> {
+    this.broadcast({ type: 'stop' }, children);
+    const messages = await Promise.all(children.map((c) => c.waitFor('report', timeoutMs)));
+    return messages.map((m) => m.report);
+  }
+
+  async connectedAll(children: readonly LoadgenChild[], timeoutMs: number): Promise<StormReport[]> {
+    const messages = await Promise.all(children.map((c) => c.waitFor('connected', timeoutMs)));
+    return messages.map((m) => m.report);
+  }
+
+  killAll(): void {
+    for (const child of this.children) child.kill();
+  }
+}

@@ -1,0 +1,87 @@
+// Runs scenarios against targets: a fresh broker per (scenario, target), one result each, and a
+// target that cannot be started or does not speak MQTT yet is recorded as "unavailable" rather
+// than failing the whole run.
+import { cpus, release, totalmem, type } from 'node:os';
+import type { Scenario, ScenarioOptions } from '../scenarios/index.js';
+import { RESULT_SCHEMA_VERSION, type ResultFile, type ScenarioResult } from './result-schema.js';
+import { startTarget, TargetUnavailable, type TargetOptions } from './targets.js';
+
+export interface RunPlan {
+  readonly scenarios: readonly Scenario[];
+  readonly targets: readonly string[];
+  readonly options: ScenarioOptions;
+  readonly targetOptions: TargetOptions;
+  /** Called after each result, for progress output. */
+  readonly onResult?: (result: ScenarioResult) => void;
+}
+
+function emptyResult(scenario: string, target: string, status: 'unavailable' | 'error', error: string): ScenarioResult {
+  return {
+    scenario,
+    target,
+    status,
+    error,
+    targetVersion: null,
+    params: {},
+    windowSec: 0,
+    throughput: { value: 0, unit: '', what: '' },
+    metrics: {},
+    latency: null,
+    broker: null,
+    loadgen: { processes: 0, cpuSec: 0, maxProcessUtilization: 0 },
+    cpuMicrosPerUnit: { broker: null, loadgen: null },
+    warnings: [],
+  };
+}
+
+export async function runOne(scenario: Scenario, targetSpec: string, options: ScenarioOptions, targetOptions: TargetOptions): Promise<ScenarioResult> {
+  let target;
+  try {
+    target = await startTarget(targetSpec, targetOptions);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return emptyResult(scenario.name, targetSpec, error instanceof TargetUnavailable ? 'unavailable' : 'error', message);
+  }
+  try {
+    const outcome = await scenario.run(target, options);
+    return { scenario: scenario.name, target: targetSpec, status: 'ok', targetVersion: target.version, ...outcome };
+  } catch (error) {
+    const result = emptyResult(scenario.name, targetSpec, 'error', error instanceof Error ? error.message : String(error));
+    return { ...result, targetVersion: target.version };
+  } finally {
+    await target.stop();
+  }
+}
+
+export async function runPlan(plan: RunPlan): Promise<ResultFile> {
+  const startedAt = new Date().toISOString();
+  const results: ScenarioResult[] = [];
+  for (const scenario of plan.scenarios) {
+    for (const target of plan.targets) {
+      const result = await runOne(scenario, target, plan.options, plan.targetOptions);
+      results.push(result);
+      plan.onResult?.(result);
+    }
+  }
+  const cpuList = cpus();
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? 'unknown',
+      totalMemoryBytes: totalmem(),
+      node: process.version,
+      os: `${type()} ${release()}`,
+    },
+    options: {
+      quick: plan.options.quick,
+      loadgen: plan.options.loadgen,
+      seed: plan.options.seed,
+      scenarios: plan.scenarios.map((s) => s.name),
+      targets: [...plan.targets],
+    },
+    results,
+  };
+}

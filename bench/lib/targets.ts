@@ -1,0 +1,251 @@
+// Brokers under test. Each named target is started fresh as a child process for every scenario
+// (so VmHWM is that scenario's peak) on a free loopback port; `host:port` is an already running
+// broker that the harness only connects to (no pid, so no RSS or CPU figures).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openConnection } from '../loadgen/connection.js';
+import { DISCONNECT } from '../loadgen/mqtt-wire.js';
+
+export const NAMED_TARGETS = ['outpost', 'mosquitto', 'aedes'] as const;
+export type NamedTarget = (typeof NAMED_TARGETS)[number];
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const AEDES_SERVER = fileURLToPath(new URL('../peers/aedes-server.js', import.meta.url));
+const OUTPOST_BIN = join(REPO_ROOT, 'bin', 'outpost.js');
+const START_TIMEOUT_MS = 20_000;
+
+export interface TargetOptions {
+  /** Mosquitto's max_inflight_messages; undefined keeps its default (20). */
+  readonly mosquittoMaxInflight?: number;
+  /** Extra arguments for `outpost hub`. */
+  readonly outpostArgs?: readonly string[];
+}
+
+export interface RunningTarget {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** The broker's process, when the harness started it. */
+  readonly pid: number | undefined;
+  readonly version: string | null;
+  stop(): Promise<void>;
+}
+
+/** Thrown when a target cannot be started or does not speak MQTT yet. */
+export class TargetUnavailable extends Error {
+  constructor(readonly target: string, reason: string) {
+    super(`target ${target} unavailable: ${reason}`);
+  }
+}
+
+export function mosquittoBinary(): string | undefined {
+  for (const path of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']) if (existsSync(path)) return path;
+  const which = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The Mosquitto configuration the harness runs: loopback only, anonymous, nothing persisted. */
+export function mosquittoConfig(port: number, options: TargetOptions = {}): string {
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence false',
+    // The default (1000) would drop QoS 1 messages queued for a subscriber that the 20-message
+    // in-flight default holds back; large enough that nothing is dropped in a bounded run.
+    'max_queued_messages 10000000',
+    'max_connections -1',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+  ];
+  if (options.mosquittoMaxInflight !== undefined) lines.push(`max_inflight_messages ${options.mosquittoMaxInflight}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Resolves with the first stdout JSON line matching `predicate`. */
+function waitForLine(child: ChildProcess, name: string, predicate: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    let stderr = '';
+    const timer = setTimeout(() => finish(new TargetUnavailable(name, `no ready line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const onData = (chunk: string): void => {
+      buffer += chunk;
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        const text = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        try {
+          const line = JSON.parse(text) as Record<string, unknown>;
+          if (predicate(line)) return finish(undefined, line);
+        } catch {
+          // Not JSON: ignore.
+        }
+        newline = buffer.indexOf('\n');
+      }
+    };
+    const onStderr = (chunk: string): void => {
+      stderr = (stderr + chunk).slice(-2000);
+    };
+    const onExit = (code: number | null): void => finish(new TargetUnavailable(name, `exited with ${String(code)} before ready: ${stderr.trim()}`));
+    const finish = (error?: Error, line?: Record<string, unknown>): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onStderr);
+      child.off('exit', onExit);
+      if (error !== undefined) reject(error);
+      else resolve(line ?? {});
+    };
+    child.stdout?.setEncoding('utf8').on('data', onData);
+    child.stderr?.setEncoding('utf8').on('data', onStderr);
+    child.once('exit', onExit);
+  });
+}
+
+/** Resolves once a TCP connection to host:port succeeds. */
+async function waitForListen(host: string, port: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new TargetUnavailable(name, `exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = openConnection({ host, port, clientId: 'bench-probe-listen', keepAliveSec: 0, timeoutMs: 500 }, () => undefined);
+      c.socket.once('connect', () => {
+        c.socket.destroy();
+        resolve(true);
+      });
+      c.ready.catch(() => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new TargetUnavailable(name, `nothing listening on ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Connects one MQTT client and waits for CONNACK; throws TargetUnavailable when that fails. */
+export async function probeMqtt(name: string, host: string, port: number, timeoutMs = 3000): Promise<void> {
+  const c = openConnection({ host, port, clientId: 'bench-probe', keepAliveSec: 0, timeoutMs }, () => undefined);
+  try {
+    await c.ready;
+  } catch (error) {
+    c.socket.destroy();
+    throw new TargetUnavailable(name, `no MQTT CONNACK on ${host}:${port} (${error instanceof Error ? error.message : String(error)})`);
+  }
+  c.socket.end(DISCONNECT);
+}
+
+function stopChild(child: ChildProcess, cleanup?: () => void): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        cleanup?.();
+        resolve();
+      };
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+      child.kill('SIGTERM');
+    });
+}
+
+async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
+  const binary = mosquittoBinary();
+  if (binary === undefined) throw new TargetUnavailable('mosquitto', 'mosquitto not installed (run scripts/install-bench-deps.sh)');
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-mosquitto-'));
+  const port = await freePort();
+  const configFile = join(dir, 'mosquitto.conf');
+  writeFileSync(configFile, mosquittoConfig(port, options));
+  const version = spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0]?.replace(/^mosquitto version /, '') ?? null;
+  const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    await waitForListen('127.0.0.1', port, child, 'mosquitto');
+  } catch (error) {
+    await stopChild(child, cleanup)();
+    throw error;
+  }
+  return { name: 'mosquitto', host: '127.0.0.1', port, pid: child.pid, version, stop: stopChild(child, cleanup) };
+}
+
+async function startAedes(): Promise<RunningTarget> {
+  const child = spawn(process.execPath, [AEDES_SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const line = await waitForLine(child, 'aedes', (l) => l['event'] === 'aedes.ready');
+    return { name: 'aedes', host: '127.0.0.1', port: Number(line['port']), pid: child.pid, version: String(line['version'] ?? ''), stop: stopChild(child) };
+  } catch (error) {
+    await stopChild(child)();
+    throw error;
+  }
+}
+
+async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new TargetUnavailable('outpost', 'dist/ is not built (npx tsc -p .)');
+  const dataDir = mkdtempSync(join(tmpdir(), 'outpost-bench-hub-'));
+  // The same footing as the peers: anonymous clients on the loopback plain listener. The log
+  // level stays the default: hub.ready, which gives the port, is an info line.
+  const args = [OUTPOST_BIN, 'hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--mqtt-plain-port', '0', '--allow-anonymous', ...(options.outpostArgs ?? [])];
+  // The operator's OUTPOST_* tuning passes through (that is how a hub is tuned for a run); the
+  // harness's own OUTPOST_BENCH_* would be rejected by the hub as unknown variables.
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('OUTPOST_BENCH')) env[key] = value;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: REPO_ROOT });
+  const cleanup = (): void => rmSync(dataDir, { recursive: true, force: true });
+  try {
+    const line = await waitForLine(child, 'outpost', (l) => l['event'] === 'hub.ready');
+    const ports = line['ports'] as Record<string, unknown> | undefined;
+    const port = Number(ports?.['mqttPlain']);
+    if (!Number.isInteger(port) || port <= 0) throw new TargetUnavailable('outpost', 'hub.ready reported no mqttPlain port');
+    // The hub keeps logging to stdout; keep reading so a full pipe never stalls it.
+    child.stdout?.resume();
+    child.stderr?.resume();
+    return { name: 'outpost', host: '127.0.0.1', port, pid: child.pid, version: typeof line['version'] === 'string' ? line['version'] : null, stop: stopChild(child, cleanup) };
+  } catch (error) {
+    await stopChild(child, cleanup)();
+    throw error;
+  }
+}
+
+/** Parses `host:port` (IPv6 in brackets), or undefined when `spec` is not one. */
+export function parseHostPort(spec: string): { host: string; port: number } | undefined {
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(spec);
+  if (match === null) return undefined;
+  const port = Number(match[2]);
+  return port > 0 && port < 65_536 ? { host: match[1]!, port } : undefined;
+}
+
+/** Starts (or, for host:port, just checks) a target, and proves it answers MQTT CONNECT. */
+export async function startTarget(spec: string, options: TargetOptions = {}): Promise<RunningTarget> {
+  let target: RunningTarget;
+  if (spec === 'mosquitto') target = await startMosquitto(options);
+  else if (spec === 'aedes') target = await startAedes();
+  else if (spec === 'outpost') target = await startOutpost(options);
+  else {
+    const hp = parseHostPort(spec);
+    if (hp === undefined) throw new Error(`unknown target "${spec}": use ${NAMED_TARGETS.join(', ')} or host:port`);
+    target = { name: spec, host: hp.host, port: hp.port, pid: undefined, version: null, stop: async () => undefined };
+  }
+  try {
+    await probeMqtt(target.name, target.host, target.port);
+  } catch (error) {
+    await target.stop();
+    throw error;
+  }
+  return target;
+}

@@ -1,0 +1,98 @@
+// Messages between the harness (parent) and load generator processes (children), over Node's IPC
+// channel. Control traffic only: a handful of messages per run, never one per MQTT message.
+import type { HistogramSnapshot } from '../lib/histogram.js';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface PublisherConfig extends Endpoint {
+  readonly role: 'publisher';
+  readonly clientId: string;
+  readonly topic: string;
+  readonly qos: 0 | 1;
+  readonly payloadBytes: number;
+  readonly seed: number;
+  /** Publisher index, written into each payload. */
+  readonly index: number;
+  /** QoS 0: messages per write; each write ends with a PINGREQ. */
+  readonly batch: number;
+  /**
+   * QoS 0: writes whose PINGRESP has not come back yet. A broker answers PINGREQ after the
+   * PUBLISHes before it on the same connection, so this bounds what sits unread in socket
+   * buffers and keeps latency a property of the broker, not of kernel buffer sizes.
+   */
+  readonly pingsInFlight: number;
+  /** QoS 1: unacknowledged PUBLISHes allowed in flight. */
+  readonly window: number;
+  /**
+   * QoS 1: refill the window only once this many slots are free (1: after every PUBACK, as
+   * MQTT clients do). Larger values batch writes, cheaper for both sides on loopback.
+   */
+  readonly refillMin: number;
+}
+
+export interface SubscriberConfig extends Endpoint {
+  readonly role: 'subscriber';
+  /** Client ids are clientIdPrefix + n for n in first … first + count - 1. */
+  readonly clientIdPrefix: string;
+  readonly first: number;
+  readonly count: number;
+  readonly filter: string;
+  readonly qos: 0 | 1;
+}
+
+export interface StormConfig extends Endpoint {
+  readonly role: 'storm';
+  readonly clientIdPrefix: string;
+  readonly clients: number;
+  /** Connections whose CONNACK is awaited at once. */
+  readonly concurrency: number;
+  readonly keepAliveSec: number;
+  readonly seed: number;
+}
+
+export type ChildConfig = PublisherConfig | SubscriberConfig | StormConfig;
+
+export type ParentMessage =
+  | { readonly type: 'start' }
+  | { readonly type: 'mark'; readonly phase: 'begin' | 'end' }
+  | { readonly type: 'stop' };
+
+export interface PublisherReport {
+  readonly role: 'publisher';
+  readonly sentTotal: number;
+  readonly sentInWindow: number;
+  readonly ackedInWindow: number;
+  /** QoS 1: PUBLISH → PUBACK round trip, in the window. */
+  readonly ackLatency: HistogramSnapshot;
+}
+
+export interface SubscriberReport {
+  readonly role: 'subscriber';
+  readonly receivedTotal: number;
+  readonly receivedInWindow: number;
+  /** Publish (payload timestamp) → receive, in the window. */
+  readonly latency: HistogramSnapshot;
+}
+
+export interface StormReport {
+  readonly role: 'storm';
+  readonly connected: number;
+  readonly failed: number;
+  readonly firstError: string | null;
+  /** Monotonic µs when the first connect began and the last CONNACK arrived. */
+  readonly startedAtMicros: number;
+  readonly finishedAtMicros: number;
+  /** TCP connect start → CONNACK. */
+  readonly connectLatency: HistogramSnapshot;
+}
+
+export type ChildReport = PublisherReport | SubscriberReport | StormReport;
+
+export type ChildMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'connected'; readonly report: StormReport }
+  | { readonly type: 'report'; readonly report: ChildReport }
+  | { readonly type: 'error'; readonly message: string };

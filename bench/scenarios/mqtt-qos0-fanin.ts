@@ -1,0 +1,33 @@
+// mqtt-qos0-fanin — QoS 0 fan-in: 4 publisher processes → 1 subscriber process through the broker.
+//
+// Measures: PUBLISHes delivered to the subscriber per second at saturation (headline), publish →
+// receive latency p50/p99 (timestamp in each 64-byte payload), the broker's peak RSS and CPU
+// seconds, and the load generator's CPU per message beside the broker's.
+// Each publisher writes 64 PUBLISHes followed by a PINGREQ and keeps at most 4 such writes
+// unanswered: the broker answers PINGREQ after the PUBLISHes before it, so what waits in socket
+// buffers stays bounded and latency is the broker's, not the kernel's.
+// Run: npm run bench -- mqtt-qos0-fanin [--target outpost|mosquitto|aedes|host:port] [--quick]
+import { runPubSub, windowSeconds } from '../lib/pubsub.js';
+import type { Scenario } from './scenario.js';
+
+export const mqttQos0Fanin: Scenario = {
+  name: 'mqtt-qos0-fanin',
+  description: 'QoS 0, 4 publishers → 1 subscriber, 64-byte payloads: delivered msg/s and latency',
+  run: (target, options) =>
+    runPubSub(target, options, {
+      prefix: `bench-q0-${options.seed}`,
+      publishers: 4,
+      topicOf: (i) => `bench/q0/${options.seed}/${i}`,
+      filter: `bench/q0/${options.seed}/+`,
+      subscribers: 1,
+      subscriberProcesses: 1,
+      qos: 0,
+      payloadBytes: 64,
+      batch: 64,
+      pingsInFlight: 4,
+      window: 0,
+      refillMin: 1,
+      ...windowSeconds(options, { warmupSec: 1, durationSec: 5 }),
+      headline: 'delivered',
+    }),
+};

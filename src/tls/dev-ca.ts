@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutpostError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../fs/index.js';
 import { readCertificateFields } from './certificate-fields.js';
 import { splitPemCertificates } from './pem.js';
 import { serverNames, type ServerNames } from './server-names.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { OutpostError } from '../../errors/index.js';
 import { describeJsonError } from './describe-json-error.js';
 import { identityKey, recordProblems, type IdentityRecord } from './identity-record.js';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeFileAtomic } from '../../fs/index.js';
 
 export const IDENTITIES_DIR = 'identities';
 export const IDENTITIES_FILE = 'identities.json';

@@ -152,6 +152,10 @@ export class Authorizer {
 
 /** IoT Hub's own namespaces, closed to anonymous clients. */
 function isIotHubNamespace(topicOrFilter: string): boolean {
-  const first = topicOrFilter.split('/', 1)[0];
-  return first === '$iothub' || first === 'devices';
+  // Runs on every anonymous publish: prefix checks instead of split() (7% of a profile).
+  return hasFirstLevel(topicOrFilter, '$iothub') || hasFirstLevel(topicOrFilter, 'devices');
+}
+
+function hasFirstLevel(topic: string, level: string): boolean {
+  return topic.startsWith(level) && (topic.length === level.length || topic.charCodeAt(level.length) === 0x2f /* / */);
 }

@@ -21,12 +21,14 @@ function escapeXml(text: string): string {
 }
 
 export function renderChart(file: ResultFile, title: string): string {
-  const scenarios = [...new Set(file.results.map((r) => r.scenario))];
+  // Broker scenarios only: a micro-benchmark (target 'local') compares implementations, not brokers.
+  const results = file.results.filter((r) => r.target !== 'local');
+  const scenarios = [...new Set(results.map((r) => r.scenario))];
   const parts: string[] = [];
   let y = TOP;
   const barSpace = WIDTH - LABEL_WIDTH - 200;
   for (const scenario of scenarios) {
-    const rows = file.results.filter((r) => r.scenario === scenario);
+    const rows = results.filter((r) => r.scenario === scenario);
     const max = Math.max(1, ...rows.filter((r) => r.status === 'ok').map((r) => r.throughput.value));
     const unit = rows.find((r) => r.status === 'ok')?.throughput.unit ?? '';
     parts.push(`<text x="10" y="${y}" class="scenario">${escapeXml(scenario)} <tspan class="unit">(${escapeXml(unit)}; broker CPU µs per ${unit === 'conn/s' ? 'connection' : 'message'})</tspan></text>`);

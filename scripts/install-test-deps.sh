@@ -33,3 +33,6 @@ fi
 
 # The benchmark peers (Mosquitto) and the C compiler are used by the harness's own tests too.
 bash "$(dirname "$0")/install-bench-deps.sh"
+
+# podman's Docker-compatible API, for the agent's docker runtime tests.
+bash "$(dirname "$0")/install-podman.sh"

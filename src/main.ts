@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import type { OutpostConfig } from './config/index.js';
-import { Agent, deploymentFileOf, manifestError, readManifest } from './agent/index.js';
-import { InterimRouter, type MessageSink } from './hub/endpoints/index.js';
+import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type ModuleEnvironmentProvider } from './agent/index.js';
 import { LocalTwinStore } from './hub/twin/index.js';
-import { AnonymousAuthenticator, Authorizer, IdentityAuthenticator, IdentityRegistry, WorkloadServer } from './hub/auth/index.js';
+import { AnonymousAuthenticator, Authorizer, IdentityAuthenticator, IdentityRegistry, moduleEnvironment, WorkloadServer } from './hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
+import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
 import { MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
+import { loadNative } from './native/index.js';
 import { VERSION } from './version.js';
 
 /**
@@ -36,11 +37,16 @@ export class Runtime {
 
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const { config, logger } = options;
+    // config.native (OUTPOST_NATIVE): `require` fails the start here when the addon does not load.
+    // No hot path uses the addon today (it did not earn its place: docs/benchmarks.md, "Native
+    // addon"); a component that adopts a native function takes `native` from here.
+    const native = loadNative(config.native);
+    logger.debug({ event: 'runtime.native', implementation: native.implementation, reason: native.reason }, 'native addon');
     const closers: (() => Promise<void> | void)[] = [];
     const hub = options.hub ? await startHub(config, logger.child({ component: 'hub' }), closers) : undefined;
     let agent: Agent | undefined;
     try {
-      agent = options.agent ? await Agent.start({ config, logger: logger.child({ component: 'agent' }) }) : undefined;
+      agent = options.agent ? await Agent.start(agentOptions(config, logger.child({ component: 'agent' }), hub)) : undefined;
     } catch (error) {
       await hub?.stop(Date.now() + config.shutdownTimeout);
       for (const close of closers) await close();
@@ -88,13 +94,13 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
     logger: logger.child({ component: 'broker' }),
   });
   await broker.start();
-  // Routes come from the deployment's $edgeHub part; the router and the MQTT adapter need each
-  // other (messages in, module inputs out), so the sink is bound once both exist.
+  // Routes and the time-to-live come from the deployment's $edgeHub part. The store and the MQTT
+  // adapter need each other (messages in, module inputs out): the target is attached once both exist.
   const deploymentFile = deploymentFileOf(config);
   const manifest = readManifest(deploymentFile);
   if (!manifest.ok) throw manifestError(deploymentFile, manifest.problems);
-  let router: InterimRouter | undefined;
-  const sink: MessageSink = { submit: (message) => router!.submit(message) };
+  const store = await MessageStore.open(storeOptionsFromConfig(config), storeRoutesFromDeployment(manifest.manifest.hub), logger.child({ component: 'store' }));
+  closers.push(() => store.close());
   const mqtt = new MqttAdapter({
     broker,
     authenticator,
@@ -109,13 +115,40 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
       topicAliasMaximum: config.mqtt.topicAliasMaximum,
     },
     logger,
-    iotHub: { edgeDeviceId: config.deviceId, sink, twins: new LocalTwinStore() },
+    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins: new LocalTwinStore() },
   });
-  router = new InterimRouter((manifest.manifest.hub.routes ?? {}) as Record<string, unknown>, mqtt, logger.child({ component: 'router' }));
-  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } });
+  store.attach(moduleInputTarget(mqtt));
+  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   // Modules authenticate through the workload API (ModuleClient.fromEnvironment); it hands out
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
   return hub;
+}
+
+/** Variables of the host environment that process modules inherit (nothing else leaks into them). */
+const HOST_ENV_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
+
+function agentOptions(config: OutpostConfig, logger: Logger, hub: Hub | undefined): AgentOptions {
+  // Modules reach the hub by its gateway host name; a non-standard MQTT port goes with it (the
+  // SDK's MQTT and AMQP transports honour `host:port`).
+  const mqttPort = hub?.ports.mqtt;
+  const gatewayHostname = mqttPort === undefined || mqttPort === null || mqttPort === 8883 ? config.gatewayHostname : `${config.gatewayHostname}:${mqttPort}`;
+  // Each module gets its identity in the registry (created on first deployment) and the
+  // workload API variables, so ModuleClient.fromEnvironment works unchanged. The hub's own
+  // registry instance picks the new identities up from the file.
+  const registry = IdentityRegistry.open({ dataDir: config.dataDir, edgeDeviceId: config.deviceId });
+  const workloadUri = `unix://${join(config.dataDir, 'workload.sock')}`;
+  const environment: ModuleEnvironmentProvider = {
+    environmentFor: async (moduleId) => moduleEnvironment({ record: registry.ensureModule(moduleId), workloadUri, iotHubHostname: config.iotHubHostname, gatewayHostname }),
+  };
+  const hostEnv: Record<string, string> = {};
+  for (const name of HOST_ENV_NAMES) {
+    const value = process.env[name];
+    if (value !== undefined) hostEnv[name] = value;
+  }
+  return { config, logger, environment, gatewayHostname, hostEnv, version: VERSION };
 }

@@ -1,8 +1,10 @@
 // Runs scenarios against targets: a fresh broker per (scenario, target), one result each, and a
 // target that cannot be started or does not speak MQTT yet is recorded as "unavailable" rather
-// than failing the whole run.
+// than failing the whole run. A 'local' scenario (a micro-benchmark) needs no broker: it runs once
+// per plan, in a process of its own, whatever the targets.
 import { cpus, release, totalmem, type } from 'node:os';
-import type { Scenario, ScenarioOptions } from '../scenarios/index.js';
+import { LOCAL_TARGET, type Scenario, type ScenarioOptions } from '../scenarios/scenario.js';
+import { runLocal } from './local-child.js';
 import { RESULT_SCHEMA_VERSION, type ResultFile, type ScenarioResult } from './result-schema.js';
 import { startTarget, TargetUnavailable, type TargetOptions } from './targets.js';
 
@@ -34,7 +36,16 @@ function emptyResult(scenario: string, target: string, status: 'unavailable' | '
   };
 }
 
+/** One result: `scenario` against `targetSpec` (ignored for a local scenario, whose target is 'local'). */
 export async function runOne(scenario: Scenario, targetSpec: string, options: ScenarioOptions, targetOptions: TargetOptions): Promise<ScenarioResult> {
+  if (scenario.kind === 'local') {
+    try {
+      const outcome = await runLocal(scenario, options);
+      return { scenario: scenario.name, target: LOCAL_TARGET, status: 'ok', targetVersion: process.version, ...outcome };
+    } catch (error) {
+      return emptyResult(scenario.name, LOCAL_TARGET, 'error', error instanceof Error ? error.message : String(error));
+    }
+  }
   let target;
   try {
     target = await startTarget(targetSpec, targetOptions);
@@ -57,7 +68,7 @@ export async function runPlan(plan: RunPlan): Promise<ResultFile> {
   const startedAt = new Date().toISOString();
   const results: ScenarioResult[] = [];
   for (const scenario of plan.scenarios) {
-    for (const target of plan.targets) {
+    for (const target of scenario.kind === 'local' ? [LOCAL_TARGET] : plan.targets) {
       const result = await runOne(scenario, target, plan.options, plan.targetOptions);
       results.push(result);
       plan.onResult?.(result);

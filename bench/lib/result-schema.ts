@@ -37,6 +37,22 @@ export const LoadgenFigures = Type.Object({
   maxProcessUtilization: Num,
 });
 
+/** One implementation measured by a micro-benchmark (scenarios whose target is 'local'). */
+export const MicroVariant = Type.Object({
+  name: Type.String(),
+  what: Type.String(),
+  /** Unit of work: packets, matches, messages, … (value is units per second). */
+  unit: Type.String(),
+  /** Median over the trials of units per second. */
+  value: Num,
+  /** Slowest and fastest trial, units per second. */
+  min: Num,
+  max: Num,
+  nsPerUnit: Num,
+  /** value ÷ the scenario's baseline variant's value, measured interleaved in the same run. */
+  relative: NullableNum,
+});
+
 export const ScenarioResult = Type.Object({
   scenario: Type.String(),
   target: Type.String(),
@@ -56,6 +72,8 @@ export const ScenarioResult = Type.Object({
   /** CPU microseconds per message (or per connection) in the window. */
   cpuMicrosPerUnit: Type.Object({ broker: NullableNum, loadgen: NullableNum }),
   warnings: Type.Array(Type.String()),
+  /** Micro-benchmarks: each implementation's figures (the headline is one of them). */
+  variants: Type.Optional(Type.Array(MicroVariant)),
 });
 
 export const ResultFile = Type.Object({
@@ -75,6 +93,7 @@ export const ResultFile = Type.Object({
 
 export type LatencySummary = Static<typeof LatencySummary>;
 export type ScenarioResult = Static<typeof ScenarioResult>;
+export type MicroVariant = Static<typeof MicroVariant>;
 export type ResultFile = Static<typeof ResultFile>;
 
 /** Problems with `value` as a results file, empty when it is valid. */

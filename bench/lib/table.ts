@@ -40,14 +40,42 @@ export function resultRow(r: ScenarioResult): string[] {
     formatBytes(r.broker?.peakRssBytes),
     formatBytes(r.metrics['idleBytesPerConnection']),
     r.broker === null ? '-' : `${r.broker.cpuSec.toFixed(2)} s`,
-    `${r.loadgen.cpuSec.toFixed(2)} s`,
+    r.loadgen.processes === 0 ? '-' : `${r.loadgen.cpuSec.toFixed(2)} s`,
     fixed(r.cpuMicrosPerUnit.broker, 2),
     fixed(r.cpuMicrosPerUnit.loadgen, 2),
   ];
 }
 
+const VARIANT_HEADERS = ['scenario', 'variant', 'throughput', 'ns/unit', '× baseline', 'trials (min-max)'];
+
+/** One row per implementation measured by a micro-benchmark. */
+export function variantRows(results: readonly ScenarioResult[]): string[][] {
+  return results.flatMap((r) =>
+    (r.variants ?? []).map((v) => [
+      r.scenario,
+      v.name,
+      `${formatCount(v.value)} ${v.unit}/s`,
+      v.nsPerUnit >= 100 ? v.nsPerUnit.toFixed(0) : v.nsPerUnit.toFixed(1),
+      v.relative === null ? '-' : `${v.relative.toFixed(2)}×`,
+      `${formatCount(v.min)}-${formatCount(v.max)}`,
+    ]),
+  );
+}
+
+function padded(headers: readonly string[], rows: readonly string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
 /** A plain-text table; columns padded, the error text of a failed row left unpadded at the end. */
 export function formatTable(results: readonly ScenarioResult[]): string {
+  const micro = variantRows(results);
+  const main = formatMainTable(results);
+  return micro.length === 0 ? main : `${main}\n\nmicro-benchmarks (× baseline: ÷ the scenario's baseline variant, the one at 1.00×, measured in the same run):\n${padded(VARIANT_HEADERS, micro).join('\n')}`;
+}
+
+function formatMainTable(results: readonly ScenarioResult[]): string {
   const rows = results.map(resultRow);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.filter((r, j) => results[j]?.status === 'ok' || i < 3).map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
@@ -65,5 +93,10 @@ export function formatTable(results: readonly ScenarioResult[]): string {
 export function formatMarkdown(results: readonly ScenarioResult[]): string {
   const out = [`| ${HEADERS.join(' | ')} |`, `|${HEADERS.map(() => ' --- ').join('|')}|`];
   for (const r of results) out.push(`| ${resultRow(r).join(' | ')} |`);
+  const micro = variantRows(results);
+  if (micro.length > 0) {
+    out.push('', `| ${VARIANT_HEADERS.join(' | ')} |`, `|${VARIANT_HEADERS.map(() => ' --- ').join('|')}|`);
+    for (const row of micro) out.push(`| ${row.join(' | ')} |`);
+  }
   return out.join('\n');
 }

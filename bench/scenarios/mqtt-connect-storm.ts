@@ -13,7 +13,7 @@ import { LoadgenGroup } from '../lib/children.js';
 import { commonWarnings, finalBrokerFigures, MeasuredWindow, mergeHistograms, microsPer, sleep, summarizeLatency } from '../lib/measure.js';
 import { sampleProc, tcpCounters } from '../lib/proc-stats.js';
 import type { StormReport } from '../loadgen/protocol.js';
-import type { Scenario } from './scenario.js';
+import type { BrokerScenario, Scenario } from './scenario.js';
 
 const CLIENTS = 5000;
 const QUICK_CLIENTS = 1000;
@@ -105,7 +105,7 @@ export const mqttConnectStorm: Scenario = {
 };
 
 /** One unmeasured storm, connected and then closed, before the measured one. */
-async function warmUp(target: Parameters<Scenario['run']>[0], options: Parameters<Scenario['run']>[1]): Promise<void> {
+async function warmUp(target: Parameters<BrokerScenario['run']>[0], options: Parameters<BrokerScenario['run']>[1]): Promise<void> {
   const group = new LoadgenGroup(options.loadgen);
   try {
     const storm = group.add('storm warm-up', {

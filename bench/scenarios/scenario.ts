@@ -1,4 +1,5 @@
-// What a scenario is: a name, what it measures, and a run against one started target.
+// What a scenario is: a name, what it measures, and a run against one started target (a broker
+// scenario), or a run in a process of its own with no broker at all (a 'local' micro-benchmark).
 import type { RunningTarget } from '../lib/targets.js';
 import type { ScenarioResult } from '../lib/result-schema.js';
 import type { LoadgenKind } from '../lib/children.js';
@@ -22,8 +23,26 @@ export interface ScenarioOptions {
 /** What a scenario fills in; the harness adds scenario, target, status and version. */
 export type ScenarioOutcome = Omit<ScenarioResult, 'scenario' | 'target' | 'status' | 'error' | 'targetVersion'>;
 
-export interface Scenario {
+/** Runs against each target of the plan (a broker started fresh for it, or host:port). */
+export interface BrokerScenario {
+  readonly kind?: 'broker';
   readonly name: string;
   readonly description: string;
   run(target: RunningTarget, options: ScenarioOptions): Promise<ScenarioOutcome>;
 }
+
+/**
+ * Needs no broker: runs once per plan, whatever the targets, in a fresh Node process of its own
+ * (bench/lib/local-child.ts) so no other scenario's JIT state or heap colours its figures. Its
+ * result's target is 'local'.
+ */
+export interface LocalScenario {
+  readonly kind: 'local';
+  readonly name: string;
+  readonly description: string;
+  run(options: ScenarioOptions): Promise<ScenarioOutcome>;
+}
+
+export type Scenario = BrokerScenario | LocalScenario;
+
+export const LOCAL_TARGET = 'local';

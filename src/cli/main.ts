@@ -1,9 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { checkCommand } from './check-command.js';
+import { deployCommand } from './deploy-command.js';
 import { identityCommand } from './identity-command.js';
+import { listCommand } from './list-command.js';
+import { logsCommand } from './logs-command.js';
+import { restartCommand } from './restart-command.js';
 import { routesCommand } from './routes-command.js';
 import { serveCommand } from './serve-command.js';
+import { storeCommand } from './store-command.js';
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
@@ -21,6 +26,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
   checkCommand(program, setExit);
   routesCommand(program, setExit);
   identityCommand(program, setExit);
+  storeCommand(program, setExit);
+  listCommand(program, setExit);
+  logsCommand(program, setExit);
+  restartCommand(program, setExit);
+  deployCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

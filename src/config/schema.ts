@@ -180,7 +180,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('HttpSettings__Port')],
     }),
   }),
-  store: Section('Store-and-forward.', {
+  store: Section('Store-and-forward: routed messages are queued per endpoint in sharded RocksDB (docs/store.md).', {
     persistent: Bool(true, {
       description: 'Keep messages in RocksDB on disk; false keeps them in memory only (lost on restart).',
       aliases: [alias('UsePersistentStorage')],
@@ -190,11 +190,41 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('StorageFolder')],
       defaultNote: '<dataDir>/store',
     }),
-    cleanupInterval: Duration('60s', {
-      description: 'Period of the sweep that removes expired messages and reclaims their space.',
+    shards: Int(0, { min: 0, max: 64 }, {
+      description: 'Shards (each one worker thread and one RocksDB) a new store is created with; 0 means one per CPU core. An existing store keeps the count it was created with (store.json), because a source\'s shard must not change.',
+    }),
+    timeToLive: Duration('2h', {
+      description: 'How long a routed message is kept for delivery when neither its route nor the deployment ($edgeHub storeAndForwardConfiguration.timeToLiveSecs) says; expired messages are never delivered.',
+      aliases: [alias('storeAndForward__timeToLiveSecs', seconds, 'Whole seconds.')],
+    }),
+    cleanupInterval: Duration('10s', {
+      description: 'Period of the sweep that removes expired messages from every queue (delivered or not, endpoint connected or not) and reclaims their space.',
       aliases: [alias('MessageCleanupIntervalSecs', seconds, 'Whole seconds.')],
     }),
-    maxSize: Bytes('8GiB', { description: 'Largest size the store may reach on disk.' }),
+    maxSize: Bytes('8GiB', {
+      description: 'Largest total of queued messages (keys and values, every copy). RocksDB adds up to about 4 × store.memtableSize per shard on disk (write-ahead log, memtables, deleted data until compaction).',
+    }),
+    fullPolicy: Enum(['refuse', 'dropOldest'], 'refuse', {
+      description: 'At store.maxSize: `refuse` new messages (not acknowledged, MQTT 5 reason 0x97; the sender retries) or `dropOldest` queued messages to make room. Both are counted and logged (rate-limited).',
+    }),
+    minFreeDisk: Bytes('128MiB', {
+      description: 'Free disk space kept under the store: below it new messages are refused (OUTPOST_STORE_DISK_FULL) before RocksDB runs out of space, and accepted again once space is back.',
+    }),
+    sync: Enum(['none', 'interval', 'batch'], 'interval', {
+      description: 'Power-loss durability. Every acknowledged message is in the write-ahead log and survives a crash or kill -9; `interval` also fsyncs the log every store.syncInterval (power loss loses at most that window), `batch` fsyncs before acknowledging (group commit), `none` leaves it to the OS.',
+    }),
+    syncInterval: Duration('1s', { description: 'Period of the write-ahead-log fsync with store.sync `interval`.' }),
+    memtableSize: Bytes('16MiB', {
+      description: 'RocksDB write buffer per shard: memory per shard, and how much write-ahead log is replayed after a crash.',
+    }),
+    deliveryWindow: Int(1024, { min: 1, max: 65_535 }, {
+      description: 'Messages in flight (sent, not yet acknowledged) per endpoint; with a round trip of a few milliseconds, the window bounds an endpoint\'s rate (1024 in 5 ms: 200k msg/s). Azure sends one at a time, which caps a module input near 20 msg/s.',
+    }),
+    ackTimeout: Duration('30s', {
+      description: 'Time an endpoint has to acknowledge a message; after it, the unacknowledged messages are sent again (at least once) after a backoff.',
+    }),
+    retryInterval: Duration('100ms', { description: 'First retry delay for an endpoint that is not connected or lost messages; it doubles up to store.retryIntervalMax.' }),
+    retryIntervalMax: Duration('2s', { description: 'Longest retry delay for an endpoint that is not connected.' }),
   }),
   upstream: Section('The link to the IoT hub or a parent gateway.', {
     maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
@@ -215,7 +245,34 @@ export const ConfigSchema = Section('Outpost configuration', {
     deployment: OptionalPath({
       description: 'Deployment manifest (JSON) the agent applies at start.',
       flag: '--deployment',
-      defaultNote: 'the embedded default manifest (deployment/default.json): the hub alone, routing every message upstream',
+      defaultNote: 'the embedded default manifest (deployment/default.json): two sample modules as processes, routed to each other and upstream',
+    }),
+    restartBackoffBase: Duration('10s', {
+      description: 'Unit of the restart backoff: a module that exits (or turns unhealthy) under a restart policy that covers it is restarted after min(base × 2^restarts, restartBackoffMax).',
+      aliases: [alias('CoolOffTimeUnitInSeconds', seconds, 'Whole seconds.')],
+    }),
+    restartBackoffMax: Duration('5m', {
+      description: 'Longest wait between two restarts of a failing module.',
+    }),
+    maxRestartCount: Int(0, { min: 0, max: 1_000_000 }, {
+      description: 'Restarts after which a failing module is left failed until its deployment changes or `outpost restart` is run; 0 never gives up (Azure gives up after 20).',
+      aliases: [alias('MaxRestartCount')],
+    }),
+    healthyResetAfter: Duration('10m', {
+      description: 'Time a module must run (and stay healthy) before its restart count and backoff start again from zero.',
+      aliases: [alias('IntensiveCareTimeInMinutes', (text) => (/^\s*\d+\s*$/.test(text) ? `${text.trim()}m` : text), 'Whole minutes.')],
+    }),
+    stopTimeout: Duration('30s', {
+      description: 'Time a module has to exit after SIGTERM (docker: the stop timeout) before it is killed.',
+    }),
+    reconcileInterval: Duration('30s', {
+      description: 'Period of the safety reconcile; module exits, health changes, deployments and backoff deadlines trigger one at once.',
+    }),
+    onShutdown: Enum(['auto', 'stop-modules', 'leave-running'], 'auto', {
+      description: 'What happens to modules when the agent stops: `auto` stops process modules and leaves containers running (as Azure does); a restarted agent adopts modules left running.',
+    }),
+    processLogMaxSize: Bytes('10MiB', {
+      description: 'Process runtime: size at which a module\'s log file (<dataDir>/agent/logs/<module>.log) is rotated to <module>.log.1.',
     }),
   }),
 });

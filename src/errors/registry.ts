@@ -120,6 +120,38 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'The deployment manifest is not valid; each problem names its JSON path.',
   },
+  OUTPOST_AGENT_RUNTIME_UNAVAILABLE: {
+    kind: 'transient',
+    summary: 'The module runtime cannot be reached (the Docker Engine API socket agent.dockerSocket does not answer); the agent retries with backoff and reports status 500.',
+  },
+  OUTPOST_AGENT_COMMAND_FAILED: {
+    kind: 'transient',
+    summary: 'A plan command (create, start, stop, update, remove, restart) failed on the module runtime; it is retried with backoff and the deployment reports status 500 naming the module.',
+  },
+  OUTPOST_AGENT_IMAGE_PULL_FAILED: {
+    kind: 'transient',
+    summary: 'Pulling a module image failed (registry unreachable, unknown image, bad credentials); the error inside the pull stream is in the message. Retried with backoff.',
+  },
+  OUTPOST_AGENT_IMAGE_NOT_PRESENT: {
+    kind: 'config',
+    summary: 'A module with imagePullPolicy "never" names an image that is not on the machine; load or pull it first.',
+  },
+  OUTPOST_AGENT_IMAGE_DIGEST_MISMATCH: {
+    kind: 'config',
+    summary: 'A module image pinned by digest (settings.digest or image@sha256:…) does not have that digest on the machine; the module is not started.',
+  },
+  OUTPOST_AGENT_NOT_RUNNING: {
+    kind: 'client',
+    summary: 'The CLI could not reach a running agent on its control socket (<dataDir>/agent/agent.sock); start `outpost run` or `outpost agent` with the same data directory.',
+  },
+  OUTPOST_AGENT_MODULE_NOT_FOUND: {
+    kind: 'client',
+    summary: 'No module with this id is deployed (`outpost list` shows them).',
+  },
+  OUTPOST_AGENT_CONTROL_LISTEN_FAILED: {
+    kind: 'config',
+    summary: 'The agent control socket (<dataDir>/agent/agent.sock) could not be created: the path is too long for a unix socket, another running agent holds it, or it is not permitted.',
+  },
   OUTPOST_MQTT_BAD_USERNAME: {
     kind: 'client',
     summary: 'An IoT Hub client sent a CONNECT username that is not {hub}/{device}[/{module}]/?api-version=…; the connection is refused.',
@@ -201,6 +233,50 @@ export const ErrorRegistry = {
   OUTPOST_WORKLOAD_LISTEN_FAILED: {
     kind: 'config',
     summary: 'The workload API socket for modules could not be created: the path is too long for a unix socket, another running Outpost holds it, or it is not permitted.',
+  },
+  OUTPOST_STORE_FULL: {
+    kind: 'transient',
+    summary: 'The message store holds store.maxSize bytes of queued messages and store.fullPolicy is `refuse`: new messages are refused (not acknowledged) until endpoints catch up or messages expire. Rate-limited; see `outpost store stats`.',
+    mqttReason: MQTT_QUOTA_EXCEEDED,
+    amqpCondition: 'amqp:resource-limit-exceeded',
+  },
+  OUTPOST_STORE_DISK_FULL: {
+    kind: 'transient',
+    summary: 'The disk under the message store has less than store.minFreeDisk free, or RocksDB reported no space: new messages are refused (not acknowledged) and nothing stored is lost; the store resumes by itself once space is free.',
+    mqttReason: MQTT_QUOTA_EXCEEDED,
+    amqpCondition: 'amqp:resource-limit-exceeded',
+  },
+  OUTPOST_STORE_WRITE_FAILED: {
+    kind: 'transient',
+    summary: 'A shard of the message store could not write a batch (an I/O error other than a full disk); those messages were not acknowledged and the sender may retry. The log line carries the cause.',
+    mqttReason: MQTT_UNSPECIFIED_ERROR,
+    amqpCondition: 'amqp:internal-error',
+  },
+  OUTPOST_STORE_OPEN_FAILED: {
+    kind: 'config',
+    summary: 'The message store (store.dir) could not be opened: not writable, held by another running Outpost, or damaged. The log line names the shard and the cause.',
+  },
+  OUTPOST_STORE_CLOSED: {
+    kind: 'transient',
+    summary: 'A message arrived while the message store was shutting down; it was not acknowledged and the sender should send it again after reconnecting.',
+    mqttReason: MQTT_SERVER_SHUTTING_DOWN,
+    amqpCondition: 'amqp:connection:forced',
+  },
+  OUTPOST_STORE_MESSAGES_DROPPED: {
+    kind: 'transient',
+    summary: 'The message store reached store.maxSize with store.fullPolicy `dropOldest`: the oldest queued messages were deleted to make room (counted in outpost_store_messages_dropped_total). Rate-limited.',
+  },
+  OUTPOST_STORE_DELIVERY_TIMEOUT: {
+    kind: 'transient',
+    summary: 'An endpoint did not acknowledge messages within store.ackTimeout; they stay queued and are delivered again (at least once) after a backoff. Rate-limited.',
+  },
+  OUTPOST_STORE_UNDELIVERABLE: {
+    kind: 'client',
+    summary: 'A queued message can never be delivered to its endpoint (for example its properties cannot form a valid module input topic); it was removed from that queue so the messages behind it keep flowing.',
+  },
+  OUTPOST_NATIVE_UNAVAILABLE: {
+    kind: 'config',
+    summary: 'native is `require` (OUTPOST_NATIVE=require) but the native addon cannot be loaded; build it with `npm run build:native` (needs g++, python3 and Node headers) or set native to auto or off.',
   },
   OUTPOST_INTERNAL: {
     kind: 'internal',

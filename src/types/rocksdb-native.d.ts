@@ -40,6 +40,18 @@ declare module 'rocksdb-native' {
     maxOpenFiles?: number;
     keyEncoding?: unknown;
     valueEncoding?: unknown;
+    /** Memtable size in bytes (column family option, default 64 MiB). */
+    writeBufferSize?: number;
+    maxWriteBufferNumber?: number;
+  }
+
+  interface WalFile {
+    /** Relative to the database directory, with a leading '/'. */
+    path: string;
+    number: number;
+    type: number;
+    startSequence: number;
+    size: number;
   }
 
   class RocksDB {
@@ -55,6 +67,9 @@ declare module 'rocksdb-native' {
     get(key: Key): Promise<Buffer | null>;
     put(key: Key, value: Value): Promise<void>;
     delete(key: Key): Promise<void>;
+    compactRange(start?: Key | null, end?: Key | null): Promise<void>;
+    currentWalFile(): Promise<WalFile>;
+    getProperty(name: string): Promise<string>;
   }
 
   export default RocksDB;

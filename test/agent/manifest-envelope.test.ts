@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkEnvelope, DEFAULT_DEPLOYMENT_FILE, readManifest } from '../../src/agent/index.js';
+import { checkEnvelope, DEFAULT_DEPLOYMENT_FILE, readDeployment, readManifest } from '../../src/agent/index.js';
 import { jsonErrorOffset } from '../../src/agent/manifest/json-error-offset.js';
 
 const desired = (agent: unknown, hub: unknown) => ({
@@ -9,10 +9,13 @@ const desired = (agent: unknown, hub: unknown) => ({
 const agentOk = { schemaVersion: '1.1', runtime: { type: 'docker' }, systemModules: {}, modules: { a: {}, b: {} } };
 
 describe('deployment manifest envelope', () => {
-  it('accepts the embedded default manifest', () => {
+  it('accepts the embedded default manifest: the two sample modules as processes', () => {
     const result = readManifest(DEFAULT_DEPLOYMENT_FILE);
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-    assert.deepEqual(result.manifest.moduleIds, []);
+    assert.deepEqual(result.manifest.moduleIds, ['tempSensor', 'tempFilter']);
+    const deployment = readDeployment(DEFAULT_DEPLOYMENT_FILE, 'process');
+    assert.ok(deployment.ok, JSON.stringify(!deployment.ok && deployment.problems));
+    assert.deepEqual(deployment.deployment.modules.map((m) => [m.id, m.startupOrder]), [['tempSensor', 2], ['tempFilter', 1]]);
   });
 
   it('lists the module ids in manifest order', () => {

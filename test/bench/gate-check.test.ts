@@ -97,7 +97,17 @@ describe('bench gate judgement', () => {
 describe('bench command line', () => {
   it('defaults to every scenario and the three named targets', () => {
     const plan = parseCli([]);
-    assert.deepEqual(plan.scenarios.map((s) => s.name), ['mqtt-qos0-fanin', 'mqtt-qos1-fanin', 'mqtt-fanout', 'mqtt-connect-storm']);
+    assert.deepEqual(plan.scenarios.map((s) => s.name), [
+      'mqtt-qos0-fanin',
+      'mqtt-qos1-fanin',
+      'mqtt-fanout',
+      'mqtt-connect-storm',
+      'micro-codec',
+      'micro-topic-match',
+      'micro-route-eval',
+      'micro-worker-roundtrip',
+      'micro-store-append',
+    ]);
     assert.deepEqual(plan.targets, ['outpost', 'mosquitto', 'aedes']);
     assert.equal(plan.loadgen, 'c');
     assert.equal(plan.quick, false);

@@ -41,10 +41,9 @@ async function run(scenario: string, target: string, options: ScenarioOptions): 
   return r;
 }
 
-const hasC = !(buildCLoadgen() instanceof Error);
 
 describe('bench harness end to end', { timeout: 60_000 }, () => {
-  it('QoS 0 fan-in against Aedes with the C generator: every published message is delivered', { skip: !hasC && 'no C compiler' }, async () => {
+  it('QoS 0 fan-in against Aedes with the C generator: every published message is delivered', async () => {
     const r = await run('mqtt-qos0-fanin', 'aedes', tiny('c'));
     assert.ok(r.metrics['deliveredPerSec']! > 0);
     assert.ok(r.cpuMicrosPerUnit.loadgen !== null && r.cpuMicrosPerUnit.broker !== null);
@@ -57,7 +56,7 @@ describe('bench harness end to end', { timeout: 60_000 }, () => {
     assert.ok(r.metrics['deliveredToAckedRatio']! > 0.5);
   });
 
-  it('fan-out to 6 subscribers in 2 processes multiplies deliveries', { skip: !hasC && 'no C compiler' }, async () => {
+  it('fan-out to 6 subscribers in 2 processes multiplies deliveries', async () => {
     const r = await run('mqtt-fanout', 'aedes', tiny('c', 6));
     assert.equal(r.params['subscribers'], 6);
     const ratio = r.metrics['deliveredPerSec']! / r.metrics['publishedPerSec']!;
@@ -66,7 +65,7 @@ describe('bench harness end to end', { timeout: 60_000 }, () => {
 
   it('a connection storm of 60 clients against Mosquitto (or Aedes) counts connections and memory', async () => {
     const target = mosquittoBinary() === undefined ? 'aedes' : 'mosquitto';
-    const r = await run('mqtt-connect-storm', target, tiny(hasC ? 'c' : 'node', 60));
+    const r = await run('mqtt-connect-storm', target, tiny('c', 60));
     assert.equal(r.metrics['connected'], 60);
     assert.equal(r.metrics['failed'], 0);
     assert.equal(r.throughput.unit, 'conn/s');

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { OutpostError } from '../../errors/index.js';
+import { DeploymentStatusCode, type DeploymentStatusCodeValue } from './deployment-status.js';
 import { jsonErrorOffset } from './json-error-offset.js';
 
 /**
  * Reads a deployment manifest as Azure writes it ({"modulesContent": {"$edgeAgent": …,
  * "$edgeHub": …}}) and checks its envelope: the parts every later stage relies on. Module-level
- * validation (types, restart policies, createOptions, Azure's status codes) belongs to the
- * planner's validator and builds on this.
+ * validation (types, restart policies, createOptions) is validate-deployment.ts, which builds on
+ * this. Failures carry Azure's status code: 417 no deployment (missing or empty file), 412 an
+ * unsupported schemaVersion, 400 anything else.
  */
 
 export interface ManifestProblem {
@@ -23,7 +25,9 @@ export interface DeploymentManifest {
   readonly moduleIds: readonly string[];
 }
 
-export type ManifestResult = { ok: true; manifest: DeploymentManifest } | { ok: false; problems: ManifestProblem[] };
+export type ManifestResult =
+  | { ok: true; manifest: DeploymentManifest }
+  | { ok: false; code: DeploymentStatusCodeValue; problems: ManifestProblem[] };
 
 const AGENT = "modulesContent.$edgeAgent['properties.desired']";
 const HUB = "modulesContent.$edgeHub['properties.desired']";
@@ -33,8 +37,15 @@ export function readManifest(file: string): ManifestResult {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    return fail('', `cannot read the deployment manifest ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    return fail('', `cannot read the deployment manifest ${file} (${code ?? String(error)})`, code === 'ENOENT' ? DeploymentStatusCode.ConfigEmptyError : DeploymentStatusCode.ConfigFormatError);
   }
+  return parseManifest(file, text);
+}
+
+/** The same checks on manifest text that did not come from `file` directly (outpost deploy). */
+export function parseManifest(file: string, text: string): ManifestResult {
+  if (text.trim() === '') return fail('', 'the deployment manifest is empty', DeploymentStatusCode.ConfigEmptyError);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -69,7 +80,11 @@ export function checkEnvelope(file: string, data: unknown): ManifestResult {
       problems.push({ path: `${HUB}.routes`, message: 'must be an object of route name to route' });
     }
   }
-  if (problems.length > 0 || agent === undefined || hub === undefined) return { ok: false, problems };
+  if (problems.length > 0 || agent === undefined || hub === undefined) {
+    // Azure answers 412 for a schema version it does not know, even when other fields are wrong too.
+    const code = problems.some((p) => p.path.endsWith('.schemaVersion')) ? DeploymentStatusCode.InvalidSchemaVersion : DeploymentStatusCode.ConfigFormatError;
+    return { ok: false, code, problems };
+  }
   return { ok: true, manifest: { file, agent, hub, moduleIds: Object.keys(objectAt(agent, 'modules') ?? {}) } };
 }
 
@@ -90,8 +105,8 @@ function objectAt(parent: unknown, key: string): Record<string, unknown> | undef
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-function fail(path: string, message: string): ManifestResult {
-  return { ok: false, problems: [{ path, message }] };
+function fail(path: string, message: string, code: DeploymentStatusCodeValue = DeploymentStatusCode.ConfigFormatError): ManifestResult {
+  return { ok: false, code, problems: [{ path, message }] };
 }
 
 /** Node's JSON.parse often gives no position; operators need a line and column. */
@@ -103,9 +118,10 @@ function jsonPosition(text: string, error: unknown): string {
   return `${reason} at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
 }
 
-export function manifestError(file: string, problems: readonly ManifestProblem[]): OutpostError {
+export function manifestError(file: string, problems: readonly ManifestProblem[], statusCode?: DeploymentStatusCodeValue): OutpostError {
   const lines = problems.map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
-  return new OutpostError('OUTPOST_DEPLOYMENT_INVALID', `deployment manifest ${file} is invalid:\n${lines.join('\n')}`, {
-    details: { file, problems },
+  const status = statusCode === undefined ? '' : ` (status ${statusCode})`;
+  return new OutpostError('OUTPOST_DEPLOYMENT_INVALID', `deployment manifest ${file} is invalid${status}:\n${lines.join('\n')}`, {
+    details: { file, problems, ...(statusCode === undefined ? {} : { statusCode }) },
   });
 }

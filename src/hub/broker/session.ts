@@ -17,6 +17,12 @@ export interface Outgoing {
   readonly subscriptionIds: readonly number[];
   /** Durable sequence number when the session is persistent (store key), else 0. */
   seq: number;
+  /**
+   * Set when someone else owns the message's durability (the message store, for module inputs):
+   * called once with true on PUBACK, or false when the session lets go of it unacknowledged
+   * (disconnect, queue overflow). Such a message is never persisted or resent by the session.
+   */
+  readonly onSettled?: (acked: boolean) => void;
 }
 
 interface Inflight extends Outgoing {
@@ -108,7 +114,19 @@ export class Session {
 
   detach(): void {
     this.link = undefined;
-    // QoS 0 is never kept for an offline client; QoS 1/2 stays (queued and in flight).
+    // QoS 0 is never kept for an offline client; QoS 1/2 stays (queued and in flight), except
+    // what its owner redelivers itself: it is handed back now, so it is not sent twice.
+    for (const [packetId, item] of this.inflight) {
+      if (item.onSettled === undefined) continue;
+      this.inflight.delete(packetId);
+      item.onSettled(false);
+    }
+    if (this.queue.some((item, i) => i >= this.queueHead && item.onSettled !== undefined)) {
+      const released = this.queue.slice(this.queueHead).filter((item) => item.onSettled !== undefined);
+      this.queue = this.queue.slice(this.queueHead).filter((item) => item.onSettled === undefined);
+      this.queueHead = 0;
+      for (const item of released) item.onSettled!(false);
+    }
   }
 
   /** Offers a message. QoS 0 goes out now or is dropped; QoS 1/2 is sent or queued. */
@@ -121,7 +139,7 @@ export class Session {
       link.sendPublish(outgoing.message, 0, undefined, false, outgoing.retain, outgoing.subscriptionIds);
       return;
     }
-    if (this.persistent) this.events.queued(this, outgoing);
+    if (this.persistent && outgoing.onSettled === undefined) this.events.queued(this, outgoing);
     if (link !== undefined && this.queuedCount === 0 && this.hasWindow() && !link.isCongested()) {
       this.send(link, outgoing);
       return;
@@ -140,6 +158,7 @@ export class Session {
     if (item === undefined) return false;
     this.inflight.delete(packetId);
     if (this.persistent) this.events.acknowledged(this, item);
+    item.onSettled?.(true);
     this.drain();
     return true;
   }
@@ -194,6 +213,7 @@ export class Session {
       this.queueHead += 1;
       this.events.dropped(this, 'queue_full', oldest.message);
       if (this.persistent) this.events.acknowledged(this, oldest);
+      oldest.onSettled?.(false);
     }
     this.queue.push(outgoing);
     this.compactQueue();

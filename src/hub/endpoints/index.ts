@@ -1,2 +1,1 @@
-export type { MessageSink, ModuleInputSink } from './message-sink.js';
-export { InterimRouter, type RouterCounters } from './interim-router.js';
+export type { DeliveryOutcome, MessageSink, ModuleInputSink } from './message-sink.js';

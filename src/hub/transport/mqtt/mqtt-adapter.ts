@@ -3,7 +3,7 @@ import type { Logger } from '../../../log/index.js';
 import type { Authenticator, Authorizer, DeviceScope } from '../../auth/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
-import type { ModuleInputSink } from '../../endpoints/index.js';
+import type { DeliveryOutcome, ModuleInputSink } from '../../endpoints/index.js';
 import type { HubMessage } from '../../message/index.js';
 import type { ConnectionInfo, ProtocolAdapter } from '../protocol-adapter.js';
 import { moduleInputMessage, type IotHubServices } from './iothub-handler.js';
@@ -54,18 +54,28 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink {
 
   private onIdle: (() => void) | undefined;
 
-  /** Module inputs over MQTT: `devices/{edge}/modules/{m}/inputs/{input}/{bag}` at QoS 1 to the module's session. */
-  deliverToModuleInput(moduleId: string, inputName: string, message: HubMessage): boolean {
+  /**
+   * Module inputs over MQTT: `devices/{edge}/modules/{m}/inputs/{input}/{bag}` at QoS 1 to the
+   * module's session. With `onSettled` (the message store), only a connected session is offered
+   * the message, and its PUBACK, or the session letting go of it, is reported back.
+   */
+  deliverToModuleInput(moduleId: string, inputName: string, message: HubMessage, onSettled?: (outcome: DeliveryOutcome) => void): boolean {
     const edgeDeviceId = this.ctx.iotHub?.edgeDeviceId;
     if (edgeDeviceId === undefined) return false;
     const clientId = `${edgeDeviceId}/${moduleId}`;
-    if (this.ctx.broker.session(clientId)?.iotHub.has('module-inputs') !== true) return false;
+    const session = this.ctx.broker.session(clientId);
+    if (session?.iotHub.has('module-inputs') !== true) return false;
+    if (onSettled !== undefined && !session.connected) return false;
     const topic = OutboundTopic.moduleInput(edgeDeviceId, moduleId, inputName, message);
     if (!topic.ok) {
       this.ctx.logger.warn({ event: 'iothub.module_input_topic_invalid', moduleId, inputName, reason: topic.reason }, 'cannot build a module input topic');
-      return false;
+      if (onSettled === undefined) return false;
+      onSettled('rejected');
+      return true;
     }
-    return this.ctx.broker.deliverTo(clientId, moduleInputMessage(topic.topic, message.body), 1);
+    if (onSettled === undefined) return this.ctx.broker.deliverTo(clientId, moduleInputMessage(topic.topic, message.body), 1);
+    session.deliver({ message: moduleInputMessage(topic.topic, message.body), qos: 1, retain: false, subscriptionIds: [], seq: 0, onSettled: (acked) => onSettled(acked ? 'acked' : 'lost') });
+    return true;
   }
 
   handle(stream: Duplex, info: ConnectionInfo): void {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
+import { errorSpec, toOutpostError } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
 import type { AuthResult, ClientIdentity } from '../../auth/index.js';
 import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type SessionLink, type Subscription } from '../../broker/index.js';
@@ -394,10 +395,31 @@ export class MqttConnection implements SessionLink, LiveConnection {
       return;
     }
     this.pendingAcks += 1;
-    this.ackChain = this.ackChain.then(() => wait).then(() => {
-      this.pendingAcks -= 1;
-      this.send(ack);
-    });
+    this.ackChain = this.ackChain
+      .then(() => wait)
+      .then(
+        () => {
+          this.pendingAcks -= 1;
+          this.send(ack);
+        },
+        (error: unknown) => {
+          this.pendingAcks -= 1;
+          this.notAccepted(ack, error);
+        },
+      );
+  }
+
+  /**
+   * The hub did not take a message (store full, disk full): an MQTT 5 PUBACK says why; 3.1.1 has
+   * no negative PUBACK and acknowledgements may not be skipped (MQTT-4.6.0-2), so the connection
+   * closes and the client sends the message again after reconnecting.
+   */
+  private notAccepted(ack: Packet, error: unknown): void {
+    const failure = toOutpostError(error);
+    const reasonCode = errorSpec(failure.code).mqttReason ?? ReasonCode.UnspecifiedError;
+    this.ctx.refusals.warn(`not-accepted:${failure.code}`, { event: 'mqtt.publish_not_accepted', code: failure.code, clientId: this.clientId, reasonCode }, failure.message);
+    if (this.protocolVersion === 5 && ack.cmd === 'puback') this.send({ ...ack, reasonCode });
+    else this.disconnectWith(reasonCode, false);
   }
 
   private onSubscribe(packet: ISubscribePacket): void {

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "outpost_native",
+      "sources": ["outpost_native.c", "packet_scan.c", "topic_filter_index.c"],
+      "cflags": ["-O3", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "cflags_c": ["-std=c11"]
+    }
+  ]
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { OutpostError } from '../errors/index.js';
+import { inspectStore, type StoreStats } from '../hub/store/index.js';
+import { addConfigOptions } from './config-options.js';
+import { loadCliConfig } from './load-cli-config.js';
+
+/**
+ * `outpost store stats [--json]`: what the message store holds — queue length, bytes and oldest
+ * message per endpoint, per-shard figures and disk use — read from store.dir, with or without a
+ * running hub (each shard's RocksDB is opened read-only, which takes no lock).
+ */
+export function storeCommand(program: Command, setExit: (code: number) => void): void {
+  const store = program.command('store').description('inspect the message store (store-and-forward queues)');
+  const stats = store
+    .command('stats')
+    .description('queue length and oldest message per endpoint, per-shard figures and disk use')
+    .option('--json', 'print JSON')
+    .exitOverride();
+  addConfigOptions(stats);
+  stats.action(async () => setExit(await printStats(stats)));
+}
+
+async function printStats(command: Command): Promise<number> {
+  const loaded = loadCliConfig(command);
+  if (!loaded.ok) {
+    process.stderr.write(`error: ${loaded.message}\n`);
+    return 2;
+  }
+  const { config } = loaded.loaded;
+  if (!config.store.persistent) {
+    process.stderr.write('error: store.persistent is false: the queues live in the memory of the running hub only\n');
+    return 2;
+  }
+  try {
+    const stats = await inspectStore(config.store.dir);
+    process.stdout.write(command.opts<{ json?: boolean }>().json === true ? `${JSON.stringify(stats, null, 2)}\n` : render(stats));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof OutpostError)) throw error;
+    process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+    return error.kind === 'client' || error.kind === 'config' ? 2 : 1;
+  }
+}
+
+function render(stats: StoreStats): string {
+  const lines = [
+    `store: ${stats.dir ?? '(memory)'} (${stats.shards.length} shard${stats.shards.length === 1 ? '' : 's'})`,
+    `queued: ${stats.totals.queued} message${stats.totals.queued === 1 ? '' : 's'}, ${bytes(stats.totals.bytes)}; disk: ${bytes(stats.totals.diskBytes)}`,
+    '',
+  ];
+  lines.push(...table(['ENDPOINT', 'QUEUED', 'BYTES', 'OLDEST'], stats.endpoints.map((e) => [e.endpoint, String(e.queued), bytes(e.bytes), e.oldestAgeMs === undefined ? '-' : age(e.oldestAgeMs)])));
+  if (stats.endpoints.length === 0) lines.push('(no endpoint queues yet)');
+  lines.push('');
+  lines.push(...table(['SHARD', 'QUEUED', 'BYTES', 'DISK'], stats.shards.map((s) => [String(s.shard), String(s.queued), bytes(s.bytes), bytes(s.diskBytes)])));
+  return `${lines.join('\n')}\n`;
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
+function bytes(count: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${count} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function age(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`;
+}

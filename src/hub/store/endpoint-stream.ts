@@ -1,0 +1,179 @@
+import type { HubMessage } from '../message/index.js';
+import type { Commit, QueueInfo } from './shard-protocol.js';
+
+export const EntryState = { Ready: 0, Inflight: 1, Done: 2 } as const;
+export type EntryState = (typeof EntryState)[keyof typeof EntryState];
+
+/** One queued message, loaded on the main thread for delivery. */
+export interface QueueEntry {
+  readonly seq: number;
+  readonly expiresAtMs: number;
+  /** Cumulative queue bytes up to and including this entry (entry-header.ts). */
+  readonly cum: number;
+  readonly message: HubMessage;
+  state: EntryState;
+  /** Bumped on every send and every abandonment, so a late outcome of an old attempt is ignored. */
+  attempt: number;
+  sentAtMs: number;
+}
+
+/**
+ * The main thread's view of one endpoint's queue in one shard: a window of loaded entries
+ * [doneUpTo, loadedUpTo) of the durable queue [head, tail). Entries arrive either straight from a
+ * write (the fast path: the message object that was just stored, no read-back) or from read-back
+ * pages when the queue has a backlog. `doneUpTo` is the acknowledged (or expired) prefix; it goes
+ * to the shard as a checkpoint, which trims the durable queue.
+ *
+ * Invariant: loaded entries have consecutive sequence numbers and entries[first].seq === doneUpTo.
+ */
+export class EndpointStream {
+  private entries: QueueEntry[] = [];
+  private first = 0;
+  /** Index into `entries` from which to look for the next Ready entry. */
+  private cursor = 0;
+  doneUpTo: number;
+  doneCum: number;
+  loadedUpTo: number;
+  tail: number;
+  committedHead: number;
+  reading = false;
+
+  constructor(
+    readonly shard: number,
+    readonly endpointId: string,
+    queue: Pick<QueueInfo, 'head' | 'tail' | 'cumHead'>,
+  ) {
+    this.doneUpTo = queue.head;
+    this.doneCum = queue.cumHead;
+    this.loadedUpTo = queue.head;
+    this.tail = queue.tail;
+    this.committedHead = queue.head;
+  }
+
+  /** Messages in the durable queue not yet acknowledged (or expired). */
+  get backlog(): number {
+    return this.tail - this.doneUpTo;
+  }
+
+  get loaded(): number {
+    return this.entries.length - this.first;
+  }
+
+  /** A message was just written at `seq`: keep it for delivery if it extends the loaded window. */
+  offer(seq: number, expiresAtMs: number, cum: number, message: HubMessage, readAhead: number): void {
+    if (seq >= this.tail) this.tail = seq + 1;
+    if (seq === this.loadedUpTo && !this.reading && this.loaded < readAhead) {
+      this.entries.push({ seq, expiresAtMs, cum, message, state: EntryState.Ready, attempt: 0, sentAtMs: 0 });
+      this.loadedUpTo = seq + 1;
+    }
+  }
+
+  /** Whether the loaded window runs low while the durable queue has more. */
+  needsRead(readAhead: number): boolean {
+    return !this.reading && this.loadedUpTo < this.tail && this.entries.length - this.cursor < readAhead / 2;
+  }
+
+  /** A read-back page starting at `firstSeq`; entries already loaded or gone are skipped. */
+  loadPage(firstSeq: number, entries: readonly { expiresAtMs: number; cum: number; message: HubMessage }[]): void {
+    this.reading = false;
+    // A page from before a head advance may start below the window; one starting above it would
+    // mean entries vanished unannounced, which the shard's ordering rules out: drop such a page.
+    const skip = this.loadedUpTo - firstSeq;
+    if (skip < 0) return;
+    for (let i = skip; i < entries.length; i++) {
+      const entry = entries[i]!;
+      this.entries.push({ seq: this.loadedUpTo, expiresAtMs: entry.expiresAtMs, cum: entry.cum, message: entry.message, state: EntryState.Ready, attempt: 0, sentAtMs: 0 });
+      this.loadedUpTo += 1;
+    }
+    if (this.loadedUpTo > this.tail) this.tail = this.loadedUpTo;
+  }
+
+  /** The oldest entry waiting to be sent. */
+  next(): QueueEntry | undefined {
+    const entries = this.entries;
+    for (let i = this.cursor; i < entries.length; i++) {
+      if (entries[i]!.state === EntryState.Ready) {
+        this.cursor = i;
+        return entries[i];
+      }
+    }
+    this.cursor = entries.length;
+    return undefined;
+  }
+
+  /** An entry goes back to Ready (lost or timed out); it is the next to go out again. */
+  rewind(entry: QueueEntry): void {
+    entry.state = EntryState.Ready;
+    entry.attempt += 1;
+    const index = this.first + (entry.seq - this.doneUpTo);
+    if (index < this.cursor) this.cursor = index;
+  }
+
+  /** Acknowledged, expired or undeliverable: done. Returns true when the done prefix grew. */
+  markDone(entry: QueueEntry): boolean {
+    entry.state = EntryState.Done;
+    const entries = this.entries;
+    const before = this.doneUpTo;
+    while (this.first < entries.length && entries[this.first]!.state === EntryState.Done) {
+      this.doneCum = entries[this.first]!.cum;
+      entries[this.first] = undefined as unknown as QueueEntry;
+      this.first += 1;
+      this.doneUpTo += 1;
+    }
+    if (this.cursor < this.first) this.cursor = this.first;
+    this.compact();
+    return this.doneUpTo > before;
+  }
+
+  /** Every in-flight entry, oldest first. */
+  *inflight(): Generator<QueueEntry> {
+    for (let i = this.first; i < this.entries.length; i++) if (this.entries[i]!.state === EntryState.Inflight) yield this.entries[i]!;
+  }
+
+  /**
+   * The shard removed the queue's head up to `head` (expired or dropped). Returns how many of the
+   * removed entries were in flight (their outcomes will be ignored).
+   */
+  advanceHead(head: number, cumHead: number): number {
+    if (head <= this.doneUpTo) return 0;
+    let inflight = 0;
+    const entries = this.entries;
+    while (this.first < entries.length && entries[this.first]!.seq < head) {
+      const entry = entries[this.first]!;
+      if (entry.state === EntryState.Inflight) inflight++;
+      entry.state = EntryState.Done;
+      entry.attempt += 1;
+      entries[this.first] = undefined as unknown as QueueEntry;
+      this.first += 1;
+    }
+    this.doneUpTo = head;
+    this.doneCum = cumHead;
+    if (this.loadedUpTo < head) this.loadedUpTo = head;
+    if (this.tail < head) this.tail = head;
+    if (this.committedHead < head) this.committedHead = head;
+    if (this.cursor < this.first) this.cursor = this.first;
+    this.compact();
+    return inflight;
+  }
+
+  /** The checkpoint to write, if the done prefix moved since the last one. */
+  takeCommit(): Commit | undefined {
+    if (this.doneUpTo <= this.committedHead) return undefined;
+    this.committedHead = this.doneUpTo;
+    return { endpointId: this.endpointId, head: this.doneUpTo, cumHead: this.doneCum };
+  }
+
+  private compact(): void {
+    // Amortized O(1) dequeue without shifting on every message.
+    if (this.first > 1024 && this.first * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.first);
+      this.cursor -= this.first;
+      this.first = 0;
+    }
+    if (this.first === this.entries.length && this.first > 0) {
+      this.entries.length = 0;
+      this.cursor = 0;
+      this.first = 0;
+    }
+  }
+}

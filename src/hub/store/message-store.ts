@@ -1,0 +1,373 @@
+import { mkdirSync, statfsSync } from 'node:fs';
+import { OutpostError, type ErrorCode } from '../../errors/index.js';
+import { RateLimitedLog, type Logger } from '../../log/index.js';
+import type { MessageSink } from '../endpoints/index.js';
+import type { HubMessage } from '../message/index.js';
+import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
+import { EndpointDispatcher, type DispatchContext, type EndpointTarget } from './endpoint-dispatcher.js';
+import { EndpointStream } from './endpoint-stream.js';
+import { entryMessage, readEntryHeader } from './entry-header.js';
+import { unpackFrames } from './frames.js';
+import { decodeMessage, encodeMessage } from './message-codec.js';
+import { ShardClient } from './shard-client.js';
+import type { AppendResult, HeadAdvance, QueueInfo, ShardConfig } from './shard-protocol.js';
+import { shardOf } from './source-shard.js';
+import { openLayout, shardDir } from './store-layout.js';
+import { newStoreMetrics, type StoreMetrics } from './store-metrics.js';
+import { defaultShardCount, type StoreOptions } from './store-options.js';
+import { aggregateStats, type StoreStats } from './store-stats.js';
+
+/** Routes as the deployment's $edgeHub desired properties hold them. */
+export interface StoreRoutes {
+  readonly routes: unknown;
+  readonly schemaVersion?: string;
+  /** storeAndForwardConfiguration.timeToLiveSecs; undefined: store.timeToLive. */
+  readonly timeToLiveSecs?: number;
+}
+
+const DISK_CHECK_MS = 1_000;
+const DISK_CHECK_BYTES = 1024 * 1024;
+const READ_PAGE_BYTES = 4 * 1024 * 1024;
+/** dropOldest frees down to this share of store.maxSize, so it does not run for every message. */
+const DROP_TO = 0.9;
+
+/**
+ * Store-and-forward (docs/store.md): the MessageSink behind every protocol adapter. A message goes
+ * to the shard of its source, where routes are evaluated and every routed copy is written in one
+ * RocksDB batch; `submit` resolves after that write, so the adapter acknowledges only what is in
+ * the write-ahead log. Per endpoint, a dispatcher delivers from the queues of every shard with a
+ * window of messages in flight and moves a durable checkpoint as acknowledgements come back.
+ */
+export class MessageStore implements MessageSink {
+  readonly metrics: StoreMetrics = newStoreMetrics();
+  private readonly dispatchers = new Map<string, EndpointDispatcher>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly warn: RateLimitedLog;
+  private readonly context: DispatchContext;
+  private target: EndpointTarget | undefined;
+  private clients: ShardClient[] = [];
+  private defaultTtlSec: number;
+  private diskFull = false;
+  /** Bytes accepted since free space was last looked at (a burst can fill a disk within a second). */
+  private bytesSinceDiskCheck = 0;
+  private dropping = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: StoreOptions,
+    private readonly logger: Logger,
+    private readonly compiler: RouteCompilerPool,
+  ) {
+    this.defaultTtlSec = options.defaultTtlSec;
+    this.warn = new RateLimitedLog(logger);
+    this.context = {
+      window: options.deliveryWindow,
+      readAhead: options.readAhead,
+      retryMinMs: options.retryMinMs,
+      retryMaxMs: options.retryMaxMs,
+      target: () => this.target,
+      requestRead: (stream) => this.read(stream),
+      commit: (stream) => {
+        const commit = stream.takeCommit();
+        if (commit !== undefined) this.clients[stream.shard]?.commit(commit);
+      },
+      counted: (event, endpoint, count) => this.counted(event, endpoint, count),
+    };
+  }
+
+  static async open(options: StoreOptions, routes: StoreRoutes, logger: Logger): Promise<MessageStore> {
+    const startedMs = Date.now();
+    let shards = options.shards === 0 ? defaultShardCount() : options.shards;
+    if (options.persistent) {
+      const { layout, changed } = openLayout(options.dir, shards);
+      if (changed) logger.warn({ event: 'store.shards_fixed', configured: shards, shards: layout.shards }, 'the store keeps the shard count it was created with');
+      shards = layout.shards;
+    }
+    const store = new MessageStore(options, logger, new RouteCompilerPool());
+    try {
+      const table = await store.compile(routes);
+      const opened = await Promise.all(
+        Array.from({ length: shards }, (_, shard) =>
+          ShardClient.open(store.shardConfig(shard, table), options, {
+            appended: (client, messages, result) => store.appended(client, messages, result),
+            failed: (client, count, error) => store.failed(client, count, error),
+          }),
+        ),
+      );
+      store.clients = opened.map((o) => o.client);
+      for (const [shard, { opened: result }] of opened.entries()) for (const queue of result.queues) store.dispatcher(queue.endpoint, shard, queue);
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw error instanceof OutpostError ? error : new OutpostError('OUTPOST_STORE_OPEN_FAILED', `message store ${options.dir}: ${String(error)}`, { cause: error });
+    }
+    store.startTimers();
+    const queued = store.clients.reduce((n, c) => n + c.totals.liveCount, 0);
+    logger.info({ event: 'store.opened', persistent: options.persistent, dir: options.persistent ? options.dir : undefined, shards, queued, endpoints: store.dispatchers.size, openMs: Date.now() - startedMs }, 'message store open');
+    return store;
+  }
+
+  /** Where routed messages are delivered (the MQTT adapter's module inputs). */
+  attach(target: EndpointTarget): void {
+    this.target = target;
+    for (const dispatcher of this.dispatchers.values()) dispatcher.schedule();
+  }
+
+  get shardCount(): number {
+    return this.clients.length;
+  }
+
+  submit(message: HubMessage): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(new OutpostError('OUTPOST_STORE_CLOSED', 'the message store is shutting down'));
+    if (this.diskFull) return this.refuse('OUTPOST_STORE_DISK_FULL', `less than ${this.options.minFreeDiskBytes} bytes free under ${this.options.dir}`);
+    const live = this.liveBytes();
+    if (live >= this.options.maxSizeBytes) {
+      if (this.options.fullPolicy === 'refuse') return this.refuse('OUTPOST_STORE_FULL', `the store holds ${live} bytes (store.maxSize ${this.options.maxSizeBytes})`);
+      this.dropOldest(live - this.options.maxSizeBytes * DROP_TO);
+    }
+    const client = this.clients[shardOf(message, this.clients.length)]!;
+    const encoded = encodeMessage(message);
+    if (this.options.persistent) {
+      this.bytesSinceDiskCheck += encoded.byteLength;
+      if (this.bytesSinceDiskCheck >= DISK_CHECK_BYTES) this.checkDisk();
+    }
+    return client.submit(message, encoded);
+  }
+
+  /** A new deployment: compiles the routes off the main thread and swaps them on every shard. */
+  async replaceRoutes(routes: StoreRoutes): Promise<void> {
+    const table = await this.compile(routes);
+    await Promise.all(this.clients.map((client) => client.setRoutes(table, this.defaultTtlSec)));
+  }
+
+  async stats(): Promise<StoreStats> {
+    const nowMs = Date.now();
+    const shards = await Promise.all(this.clients.map((client) => client.stats(nowMs)));
+    const stats = aggregateStats(this.options.persistent, this.options.persistent ? this.options.dir : undefined, shards, nowMs);
+    const endpoints = stats.endpoints.map((e) => {
+      const dispatcher = this.dispatchers.get(e.endpoint);
+      return dispatcher === undefined ? e : { ...e, inflight: dispatcher.inflightCount, retrying: dispatcher.retrying };
+    });
+    return { ...stats, endpoints, metrics: { ...this.metrics } };
+  }
+
+  /**
+   * Runs one expiry sweep now (the timer runs it every store.cleanupInterval). A shard scans a
+   * bounded number of entries per task and is asked again while it has more, so a large expired
+   * backlog never holds up the appends queued behind it for long.
+   */
+  async expireNow(): Promise<void> {
+    const nowMs = Date.now();
+    await Promise.all(
+      this.clients.map(async (client) => {
+        for (let more = true; more && this.closing === undefined; ) {
+          const result = await client.expire(nowMs, this.options.expireScanLimit);
+          this.advanced(client, result.advances, 'expired');
+          more = result.more;
+        }
+      }),
+    );
+  }
+
+  /** Compacts every shard now (tests and tools; the sweep does it when disk use warrants). */
+  async reclaimNow(): Promise<void> {
+    await Promise.all(this.clients.map((client) => client.reclaim()));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    for (const dispatcher of this.dispatchers.values()) {
+      dispatcher.close();
+      for (const stream of dispatcher.streams) this.context.commit(stream);
+    }
+    const results = await Promise.allSettled(this.clients.map((client) => client.close()));
+    await this.compiler.close();
+    for (const result of results) {
+      if (result.status === 'rejected') this.logger.error({ event: 'store.close_failed', err: result.reason }, 'a store shard did not close cleanly');
+    }
+    this.logger.info({ event: 'store.closed', metrics: this.metrics }, 'message store closed');
+  }
+
+  private appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult): void {
+    this.metrics.accepted += messages.length;
+    this.metrics.noRoute += result.noRoute;
+    const readAhead = this.options.readAhead;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      for (let j = result.offsets[i]!; j < result.offsets[i + 1]!; j++) {
+        const dispatcher = this.dispatcher(result.endpoints[result.targets[j]!]!);
+        dispatcher.streams[client.shard]!.offer(result.seqs[j]!, result.expires[j]!, result.cums[j]!, message, readAhead);
+        dispatcher.schedule();
+      }
+    }
+  }
+
+  private failed(client: ShardClient, count: number, failure: OutpostError): void {
+    if (failure.code === 'OUTPOST_STORE_DISK_FULL') {
+      this.metrics.refusedDiskFull += count;
+      this.diskFull = true;
+    } else if (failure.code !== 'OUTPOST_STORE_CLOSED') this.metrics.refusedWriteFailed += count;
+    this.warn.warn(`refused:${failure.code}`, { event: 'store.message_refused', code: failure.code, shard: client.shard, messages: count, err: failure }, failure.message);
+  }
+
+  private advanced(client: ShardClient, advances: readonly HeadAdvance[], reason: 'expired' | 'dropped'): void {
+    for (const advance of advances) {
+      const dispatcher = this.dispatchers.get(advance.endpointId);
+      const stream = dispatcher?.streams[client.shard];
+      if (dispatcher === undefined || stream === undefined) continue;
+      // Entries the main thread had already counted as done (and not yet checkpointed) are not new.
+      const removed = Math.max(0, advance.head - stream.doneUpTo);
+      dispatcher.headAdvanced(stream, advance.head, advance.cumHead);
+      if (removed > 0) this.counted(reason, dispatcher.endpoint, removed);
+    }
+  }
+
+  private dispatcher(endpoint: RouteEndpoint, shard?: number, queue?: QueueInfo): EndpointDispatcher {
+    let dispatcher = this.dispatchers.get(endpoint.id);
+    if (dispatcher === undefined) {
+      const streams = this.clients.map((_, index) => new EndpointStream(index, endpoint.id, index === shard && queue !== undefined ? queue : { head: 0, tail: 0, cumHead: 0 }));
+      dispatcher = new EndpointDispatcher(endpoint, streams, this.context);
+      this.dispatchers.set(endpoint.id, dispatcher);
+    } else if (shard !== undefined && queue !== undefined) {
+      (dispatcher.streams as EndpointStream[])[shard] = new EndpointStream(shard, endpoint.id, queue);
+    }
+    dispatcher.schedule();
+    return dispatcher;
+  }
+
+  private read(stream: EndpointStream): void {
+    const client = this.clients[stream.shard];
+    const dispatcher = this.dispatchers.get(stream.endpointId);
+    if (client === undefined || dispatcher === undefined) return;
+    stream.reading = true;
+    client.read(stream.endpointId, stream.loadedUpTo, this.options.readAhead, READ_PAGE_BYTES).then(
+      (page) => {
+        const entries = unpackFrames(page.frames).map((value) => {
+          const header = readEntryHeader(value);
+          return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, message: decodeMessage(entryMessage(value)) };
+        });
+        stream.loadPage(page.firstSeq, entries);
+        dispatcher.schedule();
+      },
+      (error: unknown) => {
+        stream.reading = false;
+        this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: stream.endpointId, err: error }, 'reading a queue page failed; retrying');
+        setTimeout(() => dispatcher.schedule(), this.options.retryMaxMs).unref();
+      },
+    );
+  }
+
+  private counted(event: 'delivered' | 'expired' | 'dropped' | 'undeliverable' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void {
+    const m = this.metrics;
+    if (event === 'delivered') m.delivered += count;
+    else if (event === 'expired') m.expired += count;
+    else if (event === 'dropped') m.dropped += count;
+    else if (event === 'redelivered') m.redelivered += count;
+    else if (event === 'undeliverable') {
+      m.undeliverable += count;
+      this.warn.warn(`undeliverable:${endpoint.id}`, { event: 'store.message_undeliverable', code: 'OUTPOST_STORE_UNDELIVERABLE', endpoint: endpoint.id }, 'a message can never be delivered to this endpoint; removed from its queue');
+    } else {
+      m.ackTimeouts += count;
+      this.warn.warn(`timeout:${endpoint.id}`, { event: 'store.delivery_timeout', code: 'OUTPOST_STORE_DELIVERY_TIMEOUT', endpoint: endpoint.id, messages: count, ackTimeoutMs: this.options.ackTimeoutMs }, 'endpoint did not acknowledge in time; messages will be sent again');
+    }
+  }
+
+  private refuse(code: ErrorCode, message: string): Promise<never> {
+    if (code === 'OUTPOST_STORE_FULL') this.metrics.refusedStoreFull += 1;
+    else this.metrics.refusedDiskFull += 1;
+    this.warn.warn(`refused:${code}`, { event: 'store.message_refused', code, refusedStoreFull: this.metrics.refusedStoreFull, refusedDiskFull: this.metrics.refusedDiskFull }, message);
+    return Promise.reject(new OutpostError(code, message));
+  }
+
+  private liveBytes(): number {
+    let total = 0;
+    for (const client of this.clients) total += client.totals.liveBytes + client.pendingBytes;
+    return total;
+  }
+
+  private dropOldest(excessBytes: number): void {
+    if (this.dropping || excessBytes <= 0) return;
+    this.dropping = true;
+    const live = this.clients.reduce((n, c) => n + c.totals.liveBytes, 0) || 1;
+    const before = this.metrics.dropped;
+    void Promise.all(
+      this.clients.map(async (client) => {
+        const share = Math.ceil((excessBytes * client.totals.liveBytes) / live);
+        if (share <= 0) return;
+        const result = await client.drop(share);
+        this.advanced(client, result.advances, 'dropped');
+      }),
+    )
+      .catch((error: unknown) => this.logger.error({ event: 'store.drop_failed', err: error }, 'dropping the oldest messages failed'))
+      .finally(() => {
+        this.dropping = false;
+        this.warn.warn('dropped', { event: 'store.messages_dropped', code: 'OUTPOST_STORE_MESSAGES_DROPPED', dropped: this.metrics.dropped - before, droppedTotal: this.metrics.dropped, maxSizeBytes: this.options.maxSizeBytes }, 'store full: the oldest messages were dropped');
+      });
+  }
+
+  private startTimers(): void {
+    const every = (ms: number, fn: () => void) => {
+      const timer = setInterval(fn, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.cleanupIntervalMs, () => {
+      this.expireNow().catch((error: unknown) => this.warn.warn('expire', { event: 'store.expire_failed', err: error }, 'expiry sweep failed'));
+    });
+    const ackCheckMs = Math.max(50, Math.min(1_000, Math.floor(this.options.ackTimeoutMs / 4)));
+    every(ackCheckMs, () => {
+      const nowMs = Date.now();
+      for (const dispatcher of this.dispatchers.values()) dispatcher.checkTimeouts(nowMs, this.options.ackTimeoutMs);
+    });
+    if (this.options.persistent) {
+      this.checkDisk();
+      every(DISK_CHECK_MS, () => this.checkDisk());
+    }
+  }
+
+  private checkDisk(): void {
+    this.bytesSinceDiskCheck = 0;
+    let freeBytes: number;
+    try {
+      const fs = statfsSync(this.options.dir);
+      freeBytes = fs.bavail * fs.bsize;
+    } catch {
+      return;
+    }
+    const full = freeBytes < this.options.minFreeDiskBytes;
+    if (full !== this.diskFull) {
+      if (full) this.logger.error({ event: 'store.disk_full', code: 'OUTPOST_STORE_DISK_FULL', freeBytes, minFreeDiskBytes: this.options.minFreeDiskBytes, dir: this.options.dir }, 'disk almost full: refusing new messages');
+      else this.logger.info({ event: 'store.disk_ok', freeBytes }, 'disk space is back: accepting messages');
+    }
+    this.diskFull = full;
+  }
+
+  private async compile(routes: StoreRoutes): Promise<CompiledRouteTableData> {
+    if (routes.timeToLiveSecs !== undefined) this.defaultTtlSec = routes.timeToLiveSecs;
+    const table = await this.compiler.compile(routes.routes ?? {}, routes.schemaVersion);
+    for (const rejected of table.rejected) {
+      this.logger.error({ event: 'store.route_rejected', code: rejected.error.code, route: rejected.name }, describeRejected(rejected));
+    }
+    this.logger.info({ event: 'store.routes_loaded', routes: table.routes.map((r) => r.name), rejected: table.rejected.length, timeToLiveSecs: this.defaultTtlSec }, 'routes loaded');
+    return table;
+  }
+
+  private shardConfig(shard: number, routes: CompiledRouteTableData): ShardConfig {
+    const o = this.options;
+    if (o.persistent) mkdirSync(shardDir(o.dir, shard), { recursive: true });
+    return {
+      shard,
+      dir: o.persistent ? shardDir(o.dir, shard) : undefined,
+      memtableBytes: o.memtableBytes,
+      sync: o.sync,
+      syncIntervalMs: o.syncIntervalMs,
+      reclaimIntervalMs: o.reclaimIntervalMs,
+      routes,
+      defaultTtlSec: this.defaultTtlSec,
+    };
+  }
+}

@@ -1,0 +1,165 @@
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import RocksDB from 'rocksdb-native';
+import type { LogBatch, ReadPage, ShardLog, StreamState } from './shard-log.js';
+import { WalSync } from './wal-sync.js';
+
+/**
+ * A shard's queues in one RocksDB database (owned by one shard worker thread).
+ *
+ * Keys: 'q' + u16 length + endpoint id + u64 seq (big-endian, so a queue is one ordered key range)
+ * → entry (entry-header.ts); 's' + u16 length + endpoint id → the queue's StreamState. Entries and
+ * the state that counts them are written in the same batch, so they never disagree after a crash.
+ */
+
+const QUEUE = 0x71; // 'q'
+const STATE = 0x73; // 's'
+const MAX_SEQ = 2n ** 64n - 1n;
+/** RocksDB starts a new info LOG on every open and keeps up to 1000 old ones by default (Azure #2431). */
+const KEEP_OLD_INFO_LOGS = 3;
+
+export interface RocksShardLogOptions {
+  readonly dir: string;
+  /** RocksDB write buffer (memtable) size: RAM per shard, and write-ahead log kept before a flush. */
+  readonly memtableBytes: number;
+  /** Opens without taking the lock, for inspection beside a running hub; writes fail. */
+  readonly readOnly?: boolean;
+}
+
+export class RocksShardLog implements ShardLog {
+  readonly persistent = true;
+  private readonly packr = new Packr({ useRecords: false });
+  private readonly db: RocksDB;
+  private readonly walSync: WalSync;
+
+  constructor(private readonly options: RocksShardLogOptions) {
+    if (options.readOnly === true) {
+      this.db = new RocksDB(options.dir, { readOnly: true, createIfMissing: false });
+    } else {
+      mkdirSync(options.dir, { recursive: true });
+      pruneInfoLogs(options.dir);
+      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2 });
+    }
+    this.walSync = new WalSync(this.db, options.dir);
+  }
+
+  async open(): Promise<StreamState[]> {
+    await this.db.ready();
+    const states: StreamState[] = [];
+    for await (const { value } of this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]) })) {
+      states.push(this.packr.unpack(value) as StreamState);
+    }
+    return states;
+  }
+
+  batch(): LogBatch {
+    const batch = this.db.write();
+    const packr = this.packr;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      // An undestroyed batch makes close() hang (rocksdb-native).
+      batch.destroy();
+    };
+    return {
+      put: (endpointId, seq, value) => batch.tryPut(queueKey(endpointId, seq), value as Buffer),
+      trim: (endpointId, fromSeq, toSeq) => batch.tryDeleteRange(queueKey(endpointId, fromSeq), queueKey(endpointId, toSeq)),
+      putState: (state) => batch.tryPut(idKey(STATE, state.endpoint.id), packr.pack(state)),
+      commit: async () => {
+        try {
+          await batch.flush();
+        } finally {
+          finish();
+        }
+      },
+      abort: finish,
+    };
+  }
+
+  async read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage> {
+    const values: Uint8Array[] = [];
+    let firstSeq = -1;
+    let bytes = 0;
+    const iterator = this.db.iterator({ gte: queueKey(endpointId, fromSeq), lte: queueKey(endpointId, MAX_SEQ), limit });
+    try {
+      for await (const { key, value } of iterator) {
+        const seq = Number(key.readBigUInt64BE(key.length - 8));
+        if (firstSeq < 0) firstSeq = seq;
+        else if (seq !== firstSeq + values.length) break; // never happens: queues have no holes
+        values.push(value);
+        bytes += value.byteLength;
+        if (bytes >= maxBytes) break;
+      }
+    } finally {
+      iterator.destroy();
+    }
+    return { firstSeq: firstSeq < 0 ? fromSeq : firstSeq, values };
+  }
+
+  async reclaim(): Promise<void> {
+    // Deleted entries and their tombstones occupy disk until compaction drops them; after a
+    // backlog drains, this is what brings disk usage back down (Azure #3981).
+    await this.db.compactRange();
+  }
+
+  diskBytes(): number {
+    return directoryBytes(this.options.dir);
+  }
+
+  sync(): Promise<void> {
+    return this.walSync.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.walSync.close();
+    await this.db.close();
+  }
+}
+
+function idKey(tag: number, id: string): Buffer {
+  const bytes = Buffer.from(id, 'utf8');
+  const key = Buffer.allocUnsafe(3 + bytes.length);
+  key[0] = tag;
+  key.writeUInt16BE(bytes.length, 1);
+  bytes.copy(key, 3);
+  return key;
+}
+
+function queueKey(endpointId: string, seq: number | bigint): Buffer {
+  const idBytes = Buffer.byteLength(endpointId, 'utf8');
+  const key = Buffer.allocUnsafe(11 + idBytes);
+  key[0] = QUEUE;
+  key.writeUInt16BE(idBytes, 1);
+  key.write(endpointId, 3, 'utf8');
+  key.writeBigUInt64BE(BigInt(seq), 3 + idBytes);
+  return key;
+}
+
+/** Key bytes of one queue entry (for the store's byte accounting). */
+export function queueKeyBytes(endpointId: string): number {
+  return 11 + Buffer.byteLength(endpointId, 'utf8');
+}
+
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    try {
+      total += statSync(join(dir, name)).size;
+    } catch {
+      // A file RocksDB deleted between the listing and the stat.
+    }
+  }
+  return total;
+}
+
+function pruneInfoLogs(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.startsWith('LOG.old.')).sort();
+  } catch {
+    return;
+  }
+  for (const name of names.slice(0, Math.max(0, names.length - KEEP_OLD_INFO_LOGS))) rmSync(join(dir, name), { force: true });
+}

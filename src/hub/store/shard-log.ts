@@ -1,0 +1,54 @@
+import type { RouteEndpoint } from '../routing/index.js';
+
+/**
+ * What a shard keeps per endpoint queue. Entries of a queue have consecutive sequence numbers in
+ * [head, tail); they are only ever removed from the head (acknowledged, expired or dropped), so
+ * head and tail alone describe the queue, and `cumTail - cumHead` is its exact size in bytes (see
+ * entry-header.ts).
+ */
+export interface StreamState {
+  readonly endpoint: RouteEndpoint;
+  head: number;
+  tail: number;
+  cumHead: number;
+  cumTail: number;
+}
+
+/** One atomic group of writes: applied all together, or not at all. */
+export interface LogBatch {
+  put(endpointId: string, seq: number, value: Uint8Array): void;
+  /** Removes the entries [fromSeq, toSeq) of one queue. */
+  trim(endpointId: string, fromSeq: number, toSeq: number): void;
+  putState(state: StreamState): void;
+  /** Resolves once everything is in the write-ahead log (RocksDB) or applied (memory). */
+  commit(): Promise<void>;
+  /** Gives the batch up without writing (always call commit or abort once). */
+  abort(): void;
+}
+
+export interface ReadPage {
+  /** Sequence number of values[0]; at least the requested one (earlier ones may be gone). */
+  readonly firstSeq: number;
+  readonly values: Uint8Array[];
+}
+
+/**
+ * The storage under one shard, with two implementations that share the contract tests:
+ * RocksShardLog (durable, one RocksDB per shard) and MemoryShardLog (UsePersistentStorage=false).
+ * Only the shard worker that owns it calls it, one call at a time.
+ */
+export interface ShardLog {
+  readonly persistent: boolean;
+  /** Opens the storage and returns every queue it holds. */
+  open(): Promise<StreamState[]>;
+  batch(): LogBatch;
+  /** Up to `limit` consecutive entries of a queue from `fromSeq`, stopping after `maxBytes`. */
+  read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage>;
+  /** Gives freed space back to the file system (RocksDB compaction); a no-op in memory. */
+  reclaim(): Promise<void>;
+  /** Bytes the storage occupies on disk (0 in memory). */
+  diskBytes(): number;
+  /** Makes everything written so far survive power loss (fsync of the write-ahead log). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}

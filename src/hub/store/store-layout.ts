@@ -1,0 +1,48 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OutpostError } from '../../errors/index.js';
+
+/** What `<store.dir>/store.json` records: the shard count is fixed when the store is created. */
+export interface StoreLayout {
+  readonly format: 1;
+  readonly shards: number;
+  readonly createdAt: string;
+}
+
+const LAYOUT_FILE = 'store.json';
+
+/**
+ * Reads the layout of an existing store, or creates it with `shards`. A message's shard is
+ * hash(source) mod N; changing N would move sources to other shards and break their order, so an
+ * existing store keeps its N whatever the configuration says now (`changed` tells the caller).
+ */
+export function openLayout(dir: string, shards: number): { layout: StoreLayout; created: boolean; changed: boolean } {
+  const existing = readLayout(dir);
+  if (existing !== undefined) return { layout: existing, created: false, changed: existing.shards !== shards };
+  mkdirSync(dir, { recursive: true });
+  const layout: StoreLayout = { format: 1, shards, createdAt: new Date().toISOString() };
+  const file = join(dir, LAYOUT_FILE);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(layout, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  return { layout, created: true, changed: false };
+}
+
+export function readLayout(dir: string): StoreLayout | undefined {
+  const file = join(dir, LAYOUT_FILE);
+  if (!existsSync(file)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new OutpostError('OUTPOST_STORE_OPEN_FAILED', `${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const shards = (parsed as { shards?: unknown } | null)?.shards;
+  if (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > 256) {
+    throw new OutpostError('OUTPOST_STORE_OPEN_FAILED', `${file} does not name a valid shard count`);
+  }
+  return parsed as StoreLayout;
+}
+
+export function shardDir(dir: string, shard: number): string {
+  return join(dir, `shard-${shard}`);
+}

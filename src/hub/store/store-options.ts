@@ -1,0 +1,76 @@
+import { availableParallelism } from 'node:os';
+import type { OutpostConfig } from '../../config/index.js';
+import type { SyncMode } from './shard-protocol.js';
+
+export type FullPolicy = 'refuse' | 'dropOldest';
+
+/** Everything the message store is tuned with; `storeOptionsFromConfig` maps the `store` section. */
+export interface StoreOptions {
+  /** false: queues in memory (UsePersistentStorage=false), with the same behaviour otherwise. */
+  readonly persistent: boolean;
+  readonly dir: string;
+  /** 0: one per core. Fixed when a persistent store is created (store.json). */
+  readonly shards: number;
+  readonly memtableBytes: number;
+  readonly sync: SyncMode;
+  readonly syncIntervalMs: number;
+  /** Largest total of queued key and value bytes. */
+  readonly maxSizeBytes: number;
+  readonly fullPolicy: FullPolicy;
+  /** Below this much free disk, new messages are refused before RocksDB runs out of space. */
+  readonly minFreeDiskBytes: number;
+  /** Time-to-live of messages whose route and deployment name none (Azure: 7200 s). */
+  readonly defaultTtlSec: number;
+  /** Messages in flight (sent, not acknowledged) per endpoint. */
+  readonly deliveryWindow: number;
+  readonly ackTimeoutMs: number;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+  readonly cleanupIntervalMs: number;
+  readonly checkpointIntervalMs: number;
+  readonly reclaimIntervalMs: number;
+  /** Entries of one queue loaded on the main thread ahead of delivery. */
+  readonly readAhead: number;
+  readonly maxBatchMessages: number;
+  readonly maxBatchBytes: number;
+  /** Entries the expiry sweep looks at per shard and sweep. */
+  readonly expireScanLimit: number;
+}
+
+export const STORE_TUNING = {
+  checkpointIntervalMs: 100,
+  readAhead: 2048,
+  maxBatchMessages: 2048,
+  maxBatchBytes: 4 * 1024 * 1024,
+  expireScanLimit: 20_000,
+} as const;
+
+export function storeOptionsFromConfig(config: OutpostConfig): StoreOptions {
+  const store = config.store;
+  return {
+    persistent: store.persistent,
+    dir: store.dir,
+    shards: store.shards,
+    memtableBytes: store.memtableSize,
+    sync: store.sync,
+    syncIntervalMs: store.syncInterval,
+    maxSizeBytes: store.maxSize,
+    fullPolicy: store.fullPolicy,
+    minFreeDiskBytes: store.minFreeDisk,
+    defaultTtlSec: Math.round(store.timeToLive / 1000),
+    deliveryWindow: store.deliveryWindow,
+    ackTimeoutMs: store.ackTimeout,
+    retryMinMs: store.retryInterval,
+    retryMaxMs: Math.max(store.retryInterval, store.retryIntervalMax),
+    cleanupIntervalMs: store.cleanupInterval,
+    reclaimIntervalMs: Math.max(store.cleanupInterval, 60_000),
+    ...STORE_TUNING,
+    // Enough loaded to refill the window twice; a dead endpoint holds no more than this in memory.
+    readAhead: Math.max(STORE_TUNING.readAhead, 2 * store.deliveryWindow),
+  };
+}
+
+/** The shard count for a new store: one per core the process may use. */
+export function defaultShardCount(): number {
+  return Math.max(1, Math.min(64, availableParallelism()));
+}

@@ -1,0 +1,105 @@
+/**
+ * The optional native addon (native/, N-API) behind the same interfaces as its TypeScript
+ * references. The mode comes from config.native (OUTPOST_NATIVE), passed in by whoever composes
+ * the runtime: `off` never loads the addon, `auto` uses it when it loads, `require` throws when it
+ * does not. Loading is per thread (the addon keeps no static state, so worker threads load it too).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { OutpostError } from '../errors/index.js';
+import { scanPacketsTs, type ScanPackets } from './packet-scan.js';
+import { TsTopicFilterIndex, type TopicFilterIndex } from './topic-filter-index.js';
+
+export { SCAN_HEADER, SCAN_MALFORMED, SCAN_OK, SCAN_STRIDE, SCAN_TOO_LARGE, scanOutput, scanPacketsTs, type ScanPackets } from './packet-scan.js';
+export { TsTopicFilterIndex, type TopicFilterIndex } from './topic-filter-index.js';
+
+export type NativeMode = 'auto' | 'off' | 'require';
+
+/** Where `npm ci` (scripts/build-native.js, node-gyp) puts the addon. */
+export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/outpost_native.node', import.meta.url));
+
+/** The addon's exports, as native/outpost_native.c defines them. */
+interface Addon {
+  scanPackets: ScanPackets;
+  filterIndexCreate(): object;
+  filterIndexAdd(index: object, filter: string): number;
+  filterIndexRemove(index: object, id: number): boolean;
+  filterIndexMatch(index: object, topic: string, out: Uint32Array): number;
+  filterIndexSize(index: object): number;
+}
+
+export interface NativeFunctions {
+  /** Which implementation these are. */
+  readonly implementation: 'native' | 'typescript';
+  /** Why the addon is not in use (mode off, or the load error), when it is not. */
+  readonly reason: string | undefined;
+  readonly scanPackets: ScanPackets;
+  createTopicFilterIndex(): TopicFilterIndex;
+}
+
+class NativeTopicFilterIndex implements TopicFilterIndex {
+  private readonly handle: object;
+
+  constructor(private readonly addon: Addon) {
+    this.handle = addon.filterIndexCreate();
+  }
+
+  get size(): number {
+    return this.addon.filterIndexSize(this.handle);
+  }
+
+  add(filter: string): number {
+    return this.addon.filterIndexAdd(this.handle, filter);
+  }
+
+  remove(id: number): boolean {
+    return this.addon.filterIndexRemove(this.handle, id);
+  }
+
+  match(topic: string, out: Uint32Array): number {
+    return this.addon.filterIndexMatch(this.handle, topic, out);
+  }
+}
+
+const TYPESCRIPT = (reason: string): NativeFunctions => ({
+  implementation: 'typescript',
+  reason,
+  scanPackets: scanPacketsTs,
+  createTopicFilterIndex: () => new TsTopicFilterIndex(),
+});
+
+let loaded: { addon: Addon } | { error: string } | undefined;
+
+function loadAddon(): { addon: Addon } | { error: string } {
+  if (loaded !== undefined) return loaded;
+  if (!existsSync(ADDON_PATH)) {
+    loaded = { error: `${ADDON_PATH} not built` };
+    return loaded;
+  }
+  try {
+    loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as Addon };
+  } catch (error) {
+    loaded = { error: error instanceof Error ? error.message : String(error) };
+  }
+  return loaded;
+}
+
+/** The implementations to use in this thread for `mode`; throws OUTPOST_NATIVE_UNAVAILABLE for `require` without the addon. */
+export function loadNative(mode: NativeMode): NativeFunctions {
+  if (mode === 'off') return TYPESCRIPT('native: off');
+  const result = loadAddon();
+  if ('error' in result) {
+    if (mode === 'require') {
+      throw new OutpostError('OUTPOST_NATIVE_UNAVAILABLE', `native addon required (native: require) but it cannot be loaded: ${result.error}`, { details: { path: ADDON_PATH } });
+    }
+    return TYPESCRIPT(result.error);
+  }
+  const addon = result.addon;
+  return {
+    implementation: 'native',
+    reason: undefined,
+    scanPackets: addon.scanPackets,
+    createTopicFilterIndex: () => new NativeTopicFilterIndex(addon),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Piscina task file of one store shard. Each shard has its own Piscina instance with one thread
+ * (Piscina has no affinity; one pool per shard gives it), so this module's state — the shard's
+ * RocksDB (or in-memory) queues and its route table — belongs to exactly one shard. Tasks run one
+ * at a time, in the order the main thread sent them (ShardClient).
+ */
+import { toOutpostError } from '../src/errors/index.js';
+import { MemoryShardLog, RocksShardLog, ShardCore, type ShardResult, type ShardTask } from '../src/hub/store/worker-index.js';
+
+let core: ShardCore | undefined;
+/**
+ * Tasks run strictly one after the other, in the order they arrived. Piscina posts every task at
+ * once (concurrentTasksPerWorker is high, see ShardClient) and a port keeps order; Piscina's own
+ * queue would not (a task submitted from a completion callback can overtake a queued one).
+ */
+let chain: Promise<unknown> = Promise.resolve();
+
+export default function shardTask(task: ShardTask): Promise<ShardResult> {
+  const result = chain.then(() => run(task));
+  chain = result.catch(() => undefined);
+  return result;
+}
+
+async function run(task: ShardTask): Promise<ShardResult> {
+  try {
+    if (task.op === 'open') {
+      if (core !== undefined) await core.close();
+      const { config } = task;
+      const log = config.dir === undefined ? new MemoryShardLog() : new RocksShardLog({ dir: config.dir, memtableBytes: config.memtableBytes });
+      const opened = await ShardCore.open(config, log);
+      core = opened.core;
+      return opened.result;
+    }
+    if (core === undefined) return { ok: false, error: { code: 'OUTPOST_STORE_CLOSED', message: 'store shard is not open' } };
+    switch (task.op) {
+      case 'append':
+        return await core.append(task.frames, task.commits);
+      case 'commit':
+        return await core.commit(task.commits);
+      case 'read':
+        // Piscina transfers only a top-level result; a page is copied once (a memcpy, cheap
+        // beside decoding it).
+        return await core.read(task.endpointId, task.fromSeq, task.limit, task.maxBytes);
+      case 'expire':
+        return await core.expire(task.nowMs, task.scanLimit);
+      case 'drop':
+        return await core.drop(task.bytes);
+      case 'routes':
+        return { ok: true, routes: core.setRoutes(task.routes, task.defaultTtlSec) };
+      case 'stats':
+        return await core.stats(task.nowMs);
+      case 'reclaim':
+        await core.reclaim();
+        return { ok: true, totals: core.totals() };
+      case 'close': {
+        const closing = core;
+        core = undefined;
+        await closing.close();
+        return { ok: true, totals: { liveBytes: 0, liveCount: 0 } };
+      }
+    }
+  } catch (error) {
+    const failure = toOutpostError(error, task.op === 'open' ? 'OUTPOST_STORE_OPEN_FAILED' : 'OUTPOST_INTERNAL');
+    return { ok: false, error: { code: failure.code, message: failure.message } };
+  }
+}

@@ -43,10 +43,22 @@ export class Runtime {
     const native = loadNative(config.native);
     logger.debug({ event: 'runtime.native', implementation: native.implementation, reason: native.reason }, 'native addon');
     const closers: (() => Promise<void> | void)[] = [];
-    const hub = options.hub ? await startHub(config, logger.child({ component: 'hub' }), closers) : undefined;
+    const started = options.hub ? await startHub(config, logger.child({ component: 'hub' }), closers) : undefined;
+    const hub = started?.hub;
     let agent: Agent | undefined;
     try {
       agent = options.agent ? await Agent.start(agentOptions(config, logger.child({ component: 'agent' }), hub)) : undefined;
+      // A new deployment (`outpost deploy`, or an edit of the watched manifest) brings new routes:
+      // the store swaps its route table on every shard; messages already queued stay where they are.
+      if (agent !== undefined && started !== undefined) {
+        const store = started.store;
+        agent.onDeployment((deployment) => {
+          store.replaceRoutes(storeRoutesFromDeployment(deployment.manifest.hub)).then(
+            () => logger.info({ event: 'hub.routes_replaced', deployment: deployment.manifest.file }, 'routes replaced from the new deployment'),
+            (error: unknown) => logger.error({ event: 'hub.routes_replace_failed', code: 'OUTPOST_INTERNAL', err: error }, 'cannot replace the routes'),
+          );
+        });
+      }
     } catch (error) {
       await hub?.stop(Date.now() + config.shutdownTimeout);
       for (const close of closers) await close();
@@ -76,7 +88,7 @@ export class Runtime {
   }
 }
 
-async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[]): Promise<Hub> {
+async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[]): Promise<{ hub: Hub; store: MessageStore }> {
   // Identities: the local registry (kept current when `outpost identity` changes it), SAS and
   // X.509 verification, and the broker's authorization policy.
   const registry = IdentityRegistry.open({ dataDir: config.dataDir, edgeDeviceId: config.deviceId });
@@ -126,7 +138,7 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
-  return hub;
+  return { hub, store };
 }
 
 /** Variables of the host environment that process modules inherit (nothing else leaks into them). */

@@ -1,0 +1,107 @@
+/**
+ * Routes change while the hub runs: `outpost deploy` with a new $edgeHub part swaps the route
+ * table without a restart, and messages accepted before the change are still delivered.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+
+const require = createRequire(import.meta.url);
+const { SharedAccessSignature, anHourFromNow } = require('azure-iot-common') as { SharedAccessSignature: { create(sr: string, name: undefined, key: string, expiry: number): { toString(): string } }; anHourFromNow: () => number };
+
+const EDGE = 'edge-r';
+const HUB = 'routes.azure-devices.net';
+const env = { OUTPOST_DEVICE_ID: EDGE, OUTPOST_IOT_HUB_HOSTNAME: HUB };
+const dir = tempDir('outpost-reroute-');
+const dataDir = join(dir.path, 'data');
+let outpost: OutpostProcess | undefined;
+let port = 0;
+let ca = '';
+
+function manifest(input: string): string {
+  return JSON.stringify({
+    modulesContent: {
+      $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', runtime: { type: 'docker', settings: {} }, systemModules: {}, modules: {} } },
+      $edgeHub: {
+        'properties.desired': {
+          schemaVersion: '1.1',
+          routes: { toWorker: `FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/worker/inputs/${input}")` },
+          storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
+        },
+      },
+    },
+  });
+}
+
+async function key(args: string[]): Promise<string> {
+  const result = await runOutpost(['identity', 'show', ...args, '--show-keys', '--data-dir', dataDir], { env });
+  assert.equal(result.code, 0, result.stderr);
+  return (JSON.parse(result.stdout) as { authentication: { primaryKey: string } }).authentication.primaryKey;
+}
+
+async function connect(deviceId: string, moduleId: string | undefined): Promise<mqtt.MqttClient> {
+  const id = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
+  const resource = moduleId === undefined ? `${HUB}/devices/${deviceId}` : `${HUB}/devices/${deviceId}/modules/${moduleId}`;
+  const token = SharedAccessSignature.create(encodeURIComponent(resource), undefined, await key(moduleId === undefined ? [deviceId] : [deviceId, '--module', moduleId]), anHourFromNow()).toString();
+  const client = mqtt.connect(`mqtts://localhost:${port}`, { clientId: id, username: `${HUB}/${id}/?api-version=2021-04-12`, password: token, ca, reconnectPeriod: 0 });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+before(async () => {
+  const file = join(dir.path, 'deployment.json');
+  writeFileSync(file, manifest('first'));
+  for (const args of [['add', 'sensor-1'], ['add', EDGE, '--module', 'worker']]) {
+    const result = await runOutpost(['identity', ...args, '--data-dir', dataDir], { env });
+    assert.equal(result.code, 0, result.stderr);
+  }
+  const started = await startHub({ command: 'run', dataDir, args: ['--deployment', file], env });
+  outpost = started.outpost;
+  port = started.ports.mqtt!;
+  ca = readFileSync(String(started.ready.caFile), 'utf8');
+});
+
+after(async () => {
+  await stopQuietly(outpost);
+  dir.remove();
+});
+
+describe('replacing routes at run time', () => {
+  it('takes a new route table from `outpost deploy` without a restart and without losing accepted messages', async () => {
+    const worker = await connect(EDGE, 'worker');
+    const received: string[] = [];
+    const waiters: (() => void)[] = [];
+    worker.on('message', (topic, payload) => {
+      received.push(`${topic.split('/')[5]}:${payload.toString()}`);
+      for (const wake of waiters.splice(0)) wake();
+    });
+    await worker.subscribeAsync(`devices/${EDGE}/modules/worker/#`, { qos: 1 });
+    const until = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`got ${received.length} of ${n}: ${received.join(' ')}`)), 15_000);
+        const check = () => (received.length >= n ? (clearTimeout(timer), resolve()) : waiters.push(check));
+        check();
+      });
+    const sensor = await connect('sensor-1', undefined);
+    for (let i = 0; i < 20; i++) await sensor.publishAsync('devices/sensor-1/messages/events/', `a${i}`, { qos: 1 });
+
+    const next = join(dir.path, 'next.json');
+    writeFileSync(next, manifest('second'));
+    const deployed = await runOutpost(['deploy', next, '--data-dir', dataDir], { env });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    await outpost!.waitFor((l) => l.event === 'hub.routes_replaced');
+    for (let i = 0; i < 20; i++) await sensor.publishAsync('devices/sensor-1/messages/events/', `b${i}`, { qos: 1 });
+
+    await until(40);
+    assert.deepEqual(received.filter((r) => r.startsWith('first:')).map((r) => r.slice(6)), Array.from({ length: 20 }, (_, i) => `a${i}`));
+    assert.deepEqual(received.filter((r) => r.startsWith('second:')).map((r) => r.slice(7)), Array.from({ length: 20 }, (_, i) => `b${i}`));
+    await Promise.all([sensor.endAsync(), worker.endAsync()]);
+  });
+});

@@ -64,15 +64,15 @@ describe('agent with the process runtime: rejected manifests and agent restarts'
   it('refuses to start a second agent on the same data directory, leaving the first one\'s modules alone', async () => {
     const dir = tempDir('outpost-agent-');
     const file = join(dir, 'deployment.json');
-    writeAtomically(file, manifestText({ only: sh('exec sleep 600') }));
+    writeAtomically(file, manifestText({ solo: sh('exec sleep 600') }));
     const config = agentConfig(join(dir, 'data'), file);
     const first = await startAgent(config);
     try {
-      await first.until('only running', (r) => r.modules.only?.runtimeStatus === 'running');
-      const pid = await pidOf(first.agent, 'only');
+      await first.until('solo running', (r) => r.modules.solo?.runtimeStatus === 'running');
+      const pid = await pidOf(first.agent, 'solo');
       await assert.rejects(startAgent(config), (error: Error & { code?: string }) => error.code === 'OUTPOST_AGENT_CONTROL_LISTEN_FAILED');
       assert.ok(isAlive(pid!));
-      assert.equal(await pidOf(first.agent, 'only'), pid);
+      assert.equal(await pidOf(first.agent, 'solo'), pid);
     } finally {
       await first.agent.stop();
       removeDir(dir);

@@ -153,3 +153,26 @@ export async function runOutpost(
   const code = await outpost.exited(options.timeoutMs ?? 15_000);
   return { code, stdout, stderr: outpost.stderr(), lines: outpost.lines };
 }
+
+/**
+ * Temporary directories and child hubs of one test file, cleaned up in its `after` hook even when
+ * a test fails half-way.
+ */
+export function testScope(prefix: string, register: (fn: () => Promise<void>) => void): { newDir(): string; track(outpost: OutpostProcess): void } {
+  const running: OutpostProcess[] = [];
+  const dirs: { remove: () => void }[] = [];
+  register(async () => {
+    await Promise.all(running.map(stopQuietly));
+    for (const dir of dirs) dir.remove();
+  });
+  return {
+    newDir() {
+      const dir = tempDir(prefix);
+      dirs.push(dir);
+      return dir.path;
+    },
+    track(outpost) {
+      running.push(outpost);
+    },
+  };
+}

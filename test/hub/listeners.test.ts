@@ -6,23 +6,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { issueCertificate } from '../../src/tls/index.js';
-import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { runOutpost, startHub, testScope } from '../helpers/outpost-process.js';
 import { closedWithin, httpsGet, tcpOpen, tlsOpen } from './tls-client.js';
 
-const running: OutpostProcess[] = [];
-const dirs: { remove: () => void }[] = [];
-after(async () => {
-  await Promise.all(running.map(stopQuietly));
-  for (const dir of dirs) dir.remove();
-});
-function newDir() {
-  const dir = tempDir('outpost-hub-');
-  dirs.push(dir);
-  return dir.path;
-}
+const scope = testScope('outpost-hub-', after);
+const newDir = () => scope.newDir();
 async function hub(options: Parameters<typeof startHub>[0]) {
   const started = await startHub(options);
-  running.push(started.outpost);
+  scope.track(started.outpost);
   return started;
 }
 

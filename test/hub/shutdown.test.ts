@@ -2,26 +2,17 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { spawnOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { spawnOutpost, startHub, testScope } from '../helpers/outpost-process.js';
 import { closedWithin, httpsGet, tcpOpen, tlsOpen } from './tls-client.js';
 
-const running: OutpostProcess[] = [];
-const dirs: { remove: () => void }[] = [];
-after(async () => {
-  await Promise.all(running.map(stopQuietly));
-  for (const dir of dirs) dir.remove();
-});
-function newDir() {
-  const dir = tempDir('outpost-shutdown-');
-  dirs.push(dir);
-  return dir.path;
-}
+const scope = testScope('outpost-shutdown-', after);
+const newDir = () => scope.newDir();
 
 describe('graceful shutdown', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`on ${signal} with clients connected: closes them, logs the stop and exits 0 well within shutdownTimeout`, async () => {
       const { outpost, ports, ready } = await startHub({ command: 'run', dataDir: newDir(), args: ['--mqtt-plain-port', '0'] });
-      running.push(outpost);
+      scope.track(outpost);
       const ca = readFileSync(String(ready.caFile), 'utf8');
       const mqtt = await tlsOpen(ports.mqtt!, { ca });
       const amqp = await tlsOpen(ports.amqp!, { ca });
@@ -51,7 +42,7 @@ describe('graceful shutdown', () => {
 
   it('stops accepting connections as soon as shutdown begins', async () => {
     const { outpost, ports } = await startHub({ dataDir: newDir() });
-    running.push(outpost);
+    scope.track(outpost);
     outpost.child.kill('SIGTERM');
     await outpost.waitFor((l) => l.event === 'runtime.stopping');
     assert.equal(await outpost.exited(10_000), 0);
@@ -60,7 +51,7 @@ describe('graceful shutdown', () => {
 
   it('honours a signal that arrives while the runtime is still starting', async () => {
     const outpost = spawnOutpost(['run', '--data-dir', newDir(), '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0']);
-    running.push(outpost);
+    scope.track(outpost);
     await outpost.waitFor((l) => l.event === 'runtime.starting');
     outpost.child.kill('SIGTERM');
     assert.equal(await outpost.exited(10_000), 0);

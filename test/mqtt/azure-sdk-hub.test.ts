@@ -6,6 +6,7 @@
  * reported-properties PATCH answered.
  */
 import assert from 'node:assert/strict';
+import { hubManifest } from '../helpers/hub-manifest.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -54,20 +55,9 @@ before(async () => {
   const manifest = join(dir.path, 'deployment.json');
   writeFileSync(
     manifest,
-    JSON.stringify({
-      modulesContent: {
-        $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', runtime: { type: 'docker', settings: {} }, systemModules: {}, modules: {} } },
-        $edgeHub: {
-          'properties.desired': {
-            schemaVersion: '1.1',
-            routes: {
-              sensorToFilter: 'FROM /messages/modules/sensor/outputs/readings INTO BrokeredEndpoint("/modules/filter/inputs/in")',
-              devicesToFilter: "FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) AND level = 'high' INTO BrokeredEndpoint(\"/modules/filter/inputs/alerts\")",
-            },
-            storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
-          },
-        },
-      },
+    hubManifest({
+      sensorToFilter: 'FROM /messages/modules/sensor/outputs/readings INTO BrokeredEndpoint("/modules/filter/inputs/in")',
+      devicesToFilter: "FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) AND level = 'high' INTO BrokeredEndpoint(\"/modules/filter/inputs/alerts\")",
     }),
   );
   await identity(['add', 'dev1']);

@@ -3,6 +3,7 @@
  * table without a restart, and messages accepted before the change are still delivered.
  */
 import assert from 'node:assert/strict';
+import { hubManifest } from '../helpers/hub-manifest.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -23,18 +24,7 @@ let port = 0;
 let ca = '';
 
 function manifest(input: string): string {
-  return JSON.stringify({
-    modulesContent: {
-      $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', runtime: { type: 'docker', settings: {} }, systemModules: {}, modules: {} } },
-      $edgeHub: {
-        'properties.desired': {
-          schemaVersion: '1.1',
-          routes: { toWorker: `FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/worker/inputs/${input}")` },
-          storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
-        },
-      },
-    },
-  });
+  return hubManifest({ toWorker: `FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/worker/inputs/${input}")` });
 }
 
 async function key(args: string[]): Promise<string> {

@@ -6,6 +6,7 @@
  * in order per source, with duplicates only where at-least-once allows them.
  */
 import assert from 'node:assert/strict';
+import { hubManifest } from '../helpers/hub-manifest.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,20 +42,9 @@ describe('hub crash test (kill -9 of the hub, MQTT end to end)', () => {
   before(async () => {
     writeFileSync(
       manifest,
-      JSON.stringify({
-        modulesContent: {
-          $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', runtime: { type: 'docker', settings: {} }, systemModules: {}, modules: {} } },
-          $edgeHub: {
-            'properties.desired': {
-              schemaVersion: '1.1',
-              routes: {
-                sensorToSink: 'FROM /messages/modules/sensor/outputs/out INTO BrokeredEndpoint("/modules/sink/inputs/in")',
-                devicesToSink: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/sink/inputs/in")',
-              },
-              storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
-            },
-          },
-        },
+      hubManifest({
+        sensorToSink: 'FROM /messages/modules/sensor/outputs/out INTO BrokeredEndpoint("/modules/sink/inputs/in")',
+        devicesToSink: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/sink/inputs/in")',
       }),
     );
     const sensor = await addIdentity(dataDir, env, EDGE, 'sensor');

@@ -48,8 +48,8 @@ function randomText(next: () => number, minLength: number): string {
 describe('property bag decoding', () => {
   it('decodes k=v pairs, a bare key as null and k= as the empty string', () => {
     assert.deepEqual(decoded('a=1&b&c='), { a: '1', b: null, c: '' });
-    assert.deepEqual(decoded('only'), { only: null });
-    assert.deepEqual(decoded('only='), { only: '' });
+    assert.deepEqual(decoded('solo'), { solo: null });
+    assert.deepEqual(decoded('solo='), { solo: '' });
   });
 
   it('decodes an empty bag to no properties', () => {

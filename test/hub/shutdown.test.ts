@@ -50,7 +50,7 @@ describe('graceful shutdown', () => {
   });
 
   it('honours a signal that arrives while the runtime is still starting', async () => {
-    const outpost = spawnOutpost(['run', '--data-dir', newDir(), '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0']);
+    const outpost = spawnOutpost(['hub', '--data-dir', newDir(), '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0']);
     scope.track(outpost);
     await outpost.waitFor((l) => l.event === 'runtime.starting');
     outpost.child.kill('SIGTERM');

@@ -8,7 +8,7 @@ import { EndpointDispatcher, type DispatchContext, type EndpointTarget } from '.
 import { EndpointStream } from './endpoint-stream.js';
 import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
+import { decodeMessage } from './message-codec.js';
 import { ShardClient } from './shard-client.js';
 import type { AppendResult, HeadAdvance, QueueInfo, ShardConfig } from './shard-protocol.js';
 import { shardOf } from './source-shard.js';
@@ -125,12 +125,13 @@ export class MessageStore implements MessageSink {
       this.dropOldest(live - this.options.maxSizeBytes * DROP_TO);
     }
     const client = this.clients[shardOf(message, this.clients.length)]!;
-    const encoded = encodeMessage(message);
+    const before = client.pendingBytes;
+    const written = client.submit(message);
     if (this.options.persistent) {
-      this.bytesSinceDiskCheck += encoded.byteLength;
+      this.bytesSinceDiskCheck += client.pendingBytes - before;
       if (this.bytesSinceDiskCheck >= DISK_CHECK_BYTES) this.checkDisk();
     }
-    return client.submit(message, encoded);
+    return written;
   }
 
   /** A new deployment: compiles the routes off the main thread and swaps them on every shard. */

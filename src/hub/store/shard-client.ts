@@ -3,7 +3,8 @@ import { Piscina } from 'piscina';
 import { OutpostError } from '../../errors/index.js';
 import type { HubMessage } from '../message/index.js';
 import type { CompiledRouteTableData } from '../routing/index.js';
-import { packFrames } from './frames.js';
+import { FrameBuilder } from './frames.js';
+import { messageBound, writeMessage } from './message-codec.js';
 import type {
   AppendResult,
   Commit,
@@ -53,8 +54,8 @@ export interface ShardClientOptions {
 /** Messages waiting for the next append task; they share one promise (one write, one outcome). */
 interface Pending {
   readonly messages: HubMessage[];
-  readonly parts: Uint8Array[];
-  bytes: number;
+  /** The messages encoded, back to back: the append task's frames. */
+  readonly frames: FrameBuilder;
   readonly promise: Promise<void>;
   resolve: () => void;
   reject: (error: OutpostError) => void;
@@ -117,17 +118,20 @@ export class ShardClient {
    * Resolves when the message (and its routed copies) is in the write-ahead log. Every message of
    * a batch gets the same promise: one write, one outcome, no allocation per message.
    */
-  submit(message: HubMessage, encoded: Uint8Array): Promise<void> {
+  submit(message: HubMessage): Promise<void> {
     if (this.closed) return Promise.reject(new OutpostError('OUTPOST_STORE_CLOSED', 'the message store is closed'));
     let pending = this.queue[this.queue.length - 1];
-    if (pending === undefined || pending.messages.length >= this.options.maxBatchMessages || pending.bytes >= this.options.maxBatchBytes) {
+    if (pending === undefined || pending.messages.length >= this.options.maxBatchMessages || pending.frames.bytes >= this.options.maxBatchBytes) {
       pending = newPending();
       this.queue.push(pending);
     }
+    // Encoded straight into the batch's buffer, which is what crosses to the worker.
+    const frames = pending.frames;
+    const before = frames.bytes;
+    const at = frames.reserve(messageBound(message));
+    frames.commit(writeMessage(frames.buffer, at, message));
     pending.messages.push(message);
-    pending.parts.push(encoded);
-    pending.bytes += encoded.byteLength;
-    this.pendingBytes += encoded.byteLength;
+    this.pendingBytes += frames.bytes - before;
     if (this.canSend(pending) && !this.flushScheduled) {
       this.flushScheduled = true;
       // Gather everything the current I/O callbacks submit (a socket read holds many PUBLISHes).
@@ -204,7 +208,7 @@ export class ShardClient {
     while (this.queue.length > 0 && this.canSend(this.queue[0]!)) {
       const pending = this.queue.shift()!;
       this.inFlight += 1;
-      const frames = packFrames(pending.parts, pending.bytes);
+      const frames = pending.frames.finish();
       const commits = this.takeCommitsIfDue();
       this.track(this.pool.run({ op: 'append', frames, commits }, { transferList: [frames.buffer as ArrayBuffer] })).then(
         (result) => this.settle(pending, commits, result),
@@ -216,12 +220,12 @@ export class ShardClient {
   private canSend(next: Pending): boolean {
     if (this.inFlight === 0) return true;
     if (this.inFlight >= MAX_IN_FLIGHT) return false;
-    return this.closed || next.messages.length >= PIPELINE_MIN_MESSAGES || next.bytes >= this.options.maxBatchBytes;
+    return this.closed || next.messages.length >= PIPELINE_MIN_MESSAGES || next.frames.bytes >= this.options.maxBatchBytes;
   }
 
   private settle(pending: Pending, commits: readonly Commit[], result: ShardResult): void {
     this.inFlight -= 1;
-    this.pendingBytes -= pending.bytes;
+    this.pendingBytes -= pending.frames.bytes;
     if (result.ok) {
       const appended = result as AppendResult;
       this.totals = appended.totals;
@@ -285,5 +289,5 @@ function newPending(): Pending {
   });
   // A batch nobody awaits (QoS 0) must not become an unhandled rejection.
   promise.catch(() => undefined);
-  return { messages: [], parts: [], bytes: 0, promise, resolve, reject };
+  return { messages: [], frames: new FrameBuilder(), promise, resolve, reject };
 }

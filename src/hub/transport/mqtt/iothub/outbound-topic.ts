@@ -19,7 +19,7 @@
  * (MQTT-1.5.3); large property bags are what usually break that.
  */
 import type { HubMessage } from '../../../message/index.js';
-import { encodePropertyBag } from './encode-property-bag.js';
+import { escapeDataString } from './escape-data-string.js';
 import type { Refusal } from './iothub-types.js';
 import { OUTBOUND_SYSTEM_KEYS, RESERVED_OUTBOUND_KEYS } from './system-property-keys.js';
 
@@ -53,14 +53,50 @@ function checked(topic: string, ...problems: (string | undefined)[]): TopicResul
   return { ok: true, topic };
 }
 
-function* messageBag(message: HubMessage): Generator<readonly [string, string | null]> {
+// Wire keys of OUTBOUND_SYSTEM_KEYS, escaped once.
+const ESCAPED_SYSTEM_KEYS: ReadonlyArray<readonly [string, string]> = OUTBOUND_SYSTEM_KEYS.map(([name, wire]) => [name, escapeDataString(wire)]);
+// Text that escapeDataString leaves as it is (most property names and values).
+const UNESCAPED = /^[A-Za-z0-9\-_.!~*'()]*$/;
+const escape = (text: string): string => (UNESCAPED.test(text) ? text : escapeDataString(text));
+
+/**
+ * The property bag of a message sent to a client: its application properties (without the
+ * reserved keys), then the system properties of OUTBOUND_SYSTEM_KEYS; encodePropertyBag's grammar.
+ */
+function messageBag(message: HubMessage): string {
   const { properties, systemProperties } = message;
-  for (const key of Object.keys(properties)) {
-    if (!RESERVED_OUTBOUND_KEYS.has(key)) yield [key, properties[key] ?? null];
+  let bag = '';
+  for (const key in properties) {
+    if (key.length === 0 || !Object.hasOwn(properties, key) || RESERVED_OUTBOUND_KEYS.has(key)) continue;
+    const value = properties[key];
+    if (bag.length > 0) bag += '&';
+    bag += escape(key);
+    if (typeof value === 'string') bag += '=' + escape(value);
   }
-  for (const [name, wire] of OUTBOUND_SYSTEM_KEYS) {
-    if (Object.hasOwn(systemProperties, name)) yield [wire, systemProperties[name] ?? null];
+  for (let i = 0; i < ESCAPED_SYSTEM_KEYS.length; i++) {
+    const [name, wire] = ESCAPED_SYSTEM_KEYS[i]!;
+    if (!Object.hasOwn(systemProperties, name)) continue;
+    const value = systemProperties[name];
+    if (bag.length > 0) bag += '&';
+    bag += wire;
+    if (typeof value === 'string') bag += '=' + escape(value);
   }
+  return bag;
+}
+
+/** `devices/{d}/modules/{m}/inputs/{i}/` of the last few inputs delivered to, checked once. */
+const inputPrefixes = new Map<string, TopicResult>();
+const MAX_CACHED_PREFIXES = 1024;
+
+function moduleInputPrefix(deviceId: string, moduleId: string, inputName: string): TopicResult {
+  const key = `${deviceId}\u0000${moduleId}\u0000${inputName}`;
+  let prefix = inputPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = checked(`devices/${deviceId}/modules/${moduleId}/inputs/${inputName}/`, levelProblem('device id', deviceId), levelProblem('module id', moduleId), levelProblem('input name', inputName));
+    if (inputPrefixes.size >= MAX_CACHED_PREFIXES) inputPrefixes.clear();
+    inputPrefixes.set(key, prefix);
+  }
+  return prefix;
 }
 
 const isStatus = (n: number): boolean => Number.isInteger(n) && n >= 0;
@@ -69,13 +105,14 @@ const isVersion = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 export const OutboundTopic = {
   /** A routed message delivered to input `inputName` of module `deviceId/moduleId`. */
   moduleInput(deviceId: string, moduleId: string, inputName: string, message: HubMessage): TopicResult {
-    const topic = `devices/${deviceId}/modules/${moduleId}/inputs/${inputName}/${encodePropertyBag(messageBag(message))}`;
-    return checked(topic, levelProblem('device id', deviceId), levelProblem('module id', moduleId), levelProblem('input name', inputName));
+    const prefix = moduleInputPrefix(deviceId, moduleId, inputName);
+    if (!prefix.ok) return prefix;
+    return checked(prefix.topic + messageBag(message));
   },
 
   /** A cloud-to-device message for device `deviceId` (modules cannot receive C2D). */
   cloudToDevice(deviceId: string, message: HubMessage): TopicResult {
-    const topic = `devices/${deviceId}/messages/devicebound/${encodePropertyBag(messageBag(message))}`;
+    const topic = `devices/${deviceId}/messages/devicebound/${messageBag(message)}`;
     return checked(topic, levelProblem('device id', deviceId));
   },
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { credentialFor, registryAuthHeader, registryOf, splitImage } from '../../src/agent/runtime/docker/image-puller.js';
+import { dockerEngine } from '../../src/agent/runtime/docker/docker-engine.js';
+import { authConfigFor, credentialFor, followPull, registryOf } from '../../src/agent/runtime/docker/image-puller.js';
 import { demuxLogStream } from '../../src/agent/runtime/docker/log-demux.js';
 import { containerCreateBody } from '../../src/agent/runtime/docker/container-spec.js';
 import { readDeployment } from '../../src/agent/index.js';
@@ -12,6 +13,9 @@ const credentials = [
   { name: 'acr', address: 'myacr.azurecr.io', username: 'u', password: 'p' },
   { name: 'local', address: 'https://localhost:5000/', username: 'l', password: 'q' },
 ];
+
+// dockerode's modem helpers work on streams; nothing here connects to the socket.
+const modem = dockerEngine('/nonexistent/docker.sock').streams.modem;
 
 describe('docker runtime wire details', () => {
   it('finds the registry of an image and its credentials', () => {
@@ -24,20 +28,34 @@ describe('docker runtime wire details', () => {
     assert.equal(credentialFor('mcr.microsoft.com/x:1', credentials), undefined);
   });
 
-  it('sends credentials as base64url JSON in X-Registry-Auth', () => {
-    const header = registryAuthHeader(credentials[0]!);
-    assert.deepEqual(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), { username: 'u', password: 'p', serveraddress: 'myacr.azurecr.io' });
+  it('gives a credential to dockerode as its authconfig', () => {
+    assert.deepEqual(authConfigFor(credentials[0]!), { username: 'u', password: 'p', serveraddress: 'myacr.azurecr.io' });
   });
 
-  it('splits references into repository and tag or digest', () => {
-    assert.deepEqual(splitImage('localhost:5000/a/b:2'), { repo: 'localhost:5000/a/b', tag: '2' });
-    assert.deepEqual(splitImage('localhost:5000/a/b'), { repo: 'localhost:5000/a/b', tag: 'latest' });
-    assert.deepEqual(splitImage(`a/b@sha256:${'f'.repeat(64)}`), { repo: 'a/b', tag: `sha256:${'f'.repeat(64)}` });
+  it('rejects a pull whose stream reports an error, also on a last line without a newline', async () => {
+    const input = new PassThrough();
+    const pulled = followPull(modem, input, 'x/y:1');
+    input.write('{"status":"Pulling from x/y","id":"1"}\n');
+    input.write('not json at all\n');
+    input.end('{"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"}');
+    await assert.rejects(pulled, (error: { code?: string; message?: string }) => error.code === 'OUTPOST_AGENT_IMAGE_PULL_FAILED' && error.message === 'pulling x/y:1 failed: manifest unknown');
+  });
+
+  it('accepts a pull stream without errors and rejects one that breaks', async () => {
+    const ok = new PassThrough();
+    const done = followPull(modem, ok, 'x/y:1');
+    ok.end('{"status":"Downloaded newer image for x/y:1"}\n');
+    await done;
+    const broken = new PassThrough();
+    const failed = followPull(modem, broken, 'x/y:1');
+    broken.write('{"status":"Pulling"}\n');
+    broken.destroy(new Error('socket hang up'));
+    await assert.rejects(failed, /pulling x\/y:1 failed: the progress stream broke: socket hang up/);
   });
 
   it('demultiplexes stdout and stderr frames split across chunks', async () => {
     const input = new PassThrough();
-    const out = demuxLogStream(input);
+    const out = demuxLogStream(modem, input);
     const frame = (stream: number, text: string) => {
       const payload = Buffer.from(text);
       const header = Buffer.alloc(8);

@@ -26,13 +26,20 @@ while [ $i -lt \${LOOPS:-600} ]; do echo "tick $i"; i=$((i+1)); sleep 1 & wait $
 exit \${EXIT_CODE:-0}
 `;
 
-export async function startPodman(): Promise<PodmanEngine> {
+export interface PodmanOptions {
+  /** host:port of registries reached over plain HTTP (a test registry on the loopback). */
+  readonly insecureRegistries?: readonly string[];
+}
+
+export async function startPodman(options: PodmanOptions = {}): Promise<PodmanEngine> {
   const which = spawnSync('sh', ['-c', 'command -v podman && command -v runc && test -x /bin/busybox'], { encoding: 'utf8' });
   if (which.status !== 0) {
     throw new Error('podman, runc or busybox-static is not installed: run `bash scripts/install-podman.sh` (needs root). The docker runtime tests need a real container engine.');
   }
   const dir = tempDir('pm-');
-  const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
+  const env = { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'), CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf') };
+  // Read once by the service: test registries must be listed before it starts.
+  writeFileSync(env.CONTAINERS_REGISTRIES_CONF, (options.insecureRegistries ?? []).map((location) => `[[registry]]\nlocation = "${location}"\ninsecure = true\n`).join('\n'));
   writeFileSync(env.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "vfs"\nrunroot = "${dir}/run"\ngraphroot = "${dir}/graph"\n`);
   const hardNofile = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
   writeFileSync(

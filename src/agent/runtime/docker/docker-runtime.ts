@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
 import { OutpostError } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
 import type { ActualModule, ActualState, HealthState } from '../../plan/index.js';
 import type { CreateRequest, LogOptions, ModuleRuntime } from '../module-runtime.js';
 import { Labels, containerCreateBody } from './container-spec.js';
-import { DockerClient, engineMessage } from './docker-client.js';
+import { dockerEngine, engineError, engineMessage, statusOf, type DockerEngine } from './docker-engine.js';
 import { hasDigest, inspectImage, pullImage } from './image-puller.js';
 import { demuxLogStream } from './log-demux.js';
 import { PodmanHealthDriver } from './podman-health.js';
@@ -26,18 +27,25 @@ interface ContainerInspect {
 }
 
 const EVENTS_RETRY_MS = 1_000;
+/** How much longer than its own stop timeout a `docker stop` may take to answer. */
+const STOP_GRACE_MS = 60_000;
+/** HTTP 304 Not Modified: start of a running or stop of a stopped container. */
+const NOT_MODIFIED = 304;
+const NOT_FOUND = 404;
+const CONFLICT = 409;
 const NANOS_PER_MS = 1_000_000;
 const DOCKER_DEFAULT_HEALTH_INTERVAL_MS = 30_000;
 
 /**
- * The docker runtime: modules as containers through a Docker Engine API (Docker, Moby, podman).
+ * The docker runtime: modules as containers through a Docker Engine API (Docker, Moby, podman),
+ * with dockerode.
  * A container is named after its module and labelled with the agent id, the module id and the
  * spec's config hash, so a restarted agent finds its containers and recreates only changed ones.
  * An image pinned by digest is checked against the image the container uses before every start.
  */
 export class DockerRuntime implements ModuleRuntime {
   readonly kind = 'docker' as const;
-  private readonly client: DockerClient;
+  private readonly engine: DockerEngine;
   private readonly listeners: ((id: string) => void)[] = [];
   private readonly health = new Map<string, HealthState>();
   private readonly lastExitCodes = new Map<string, number>();
@@ -47,24 +55,26 @@ export class DockerRuntime implements ModuleRuntime {
   private closed = false;
 
   constructor(private readonly options: DockerRuntimeOptions) {
-    this.client = new DockerClient(options.socketPath);
+    this.engine = dockerEngine(options.socketPath);
   }
 
   async open(): Promise<void> {
-    const version = await this.client.call<{ Version?: string; ApiVersion?: string; Components?: { Name?: string }[] }>('GET', '/version');
-    const podman = (version.body.Components ?? []).some((c) => /podman/i.test(c.Name ?? ''));
-    if (podman) this.podmanHealth = new PodmanHealthDriver(this.client, (id) => void this.recheckHealth(id));
-    this.options.logger.info({ event: 'agent.docker_connected', socket: this.options.socketPath, version: version.body.Version, apiVersion: version.body.ApiVersion, podman }, 'connected to the container engine');
+    const version = await this.engine.api.version().catch((error: unknown) => {
+      throw engineError(error, this.options.socketPath, 'reading the engine version', 'OUTPOST_AGENT_RUNTIME_UNAVAILABLE');
+    });
+    const podman = (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? ''));
+    if (podman) this.podmanHealth = new PodmanHealthDriver(this.engine.raw.modem, (id) => void this.recheckHealth(id));
+    this.options.logger.info({ event: 'agent.docker_connected', socket: this.options.socketPath, version: version.Version, apiVersion: version.ApiVersion, podman }, 'connected to the container engine');
     this.watchEvents();
   }
 
   async list(): Promise<ActualModule[]> {
-    const filters = JSON.stringify({ label: [`${Labels.agent}=${this.options.agentId}`] });
-    const answer = await this.client.call<{ Id: string }[]>('GET', '/containers/json', { query: { all: 1, filters } });
-    if (answer.status !== 200) throw new OutpostError('OUTPOST_AGENT_RUNTIME_UNAVAILABLE', `listing containers: ${engineMessage(answer.body)}`);
+    const containers = await this.engine.api.listContainers({ all: true, filters: { label: [`${Labels.agent}=${this.options.agentId}`] } }).catch((error: unknown) => {
+      throw engineError(error, this.options.socketPath, 'listing containers', 'OUTPOST_AGENT_RUNTIME_UNAVAILABLE');
+    });
     const out: ActualModule[] = [];
     const driven = new Map<string, number>();
-    for (const { Id } of answer.body) {
+    for (const { Id } of containers) {
       const inspect = await this.inspect(Id);
       if (inspect === undefined) continue; // removed meanwhile
       const id = inspect.Config.Labels?.[Labels.module];
@@ -91,22 +101,23 @@ export class DockerRuntime implements ModuleRuntime {
     if (spec.image === undefined) throw this.error(spec.id, 'the module has no settings.image');
     if (spec.imagePullPolicy === 'on-create') {
       this.options.logger.info({ event: 'agent.image_pull', module: spec.id, image: spec.image }, 'pulling image');
-      await pullImage(this.client, spec.image, registryCredentials);
-    } else if ((await inspectImage(this.client, spec.image)) === undefined) {
+      await pullImage(this.engine, spec.image, registryCredentials);
+    } else if ((await inspectImage(this.engine, spec.image)) === undefined) {
       throw new OutpostError('OUTPOST_AGENT_IMAGE_NOT_PRESENT', `module ${spec.id}: image ${spec.image} is not on this machine and imagePullPolicy is "never"`, { details: { module: spec.id, image: spec.image } });
     }
     const body = containerCreateBody(spec, env, this.options.agentId);
-    let answer = await this.client.call<{ Id?: string }>('POST', '/containers/create', { query: { name: spec.id }, body });
-    if (answer.status === 409) {
+    let failure = await this.tryCreate(spec.id, body);
+    if (failure !== undefined && statusOf(failure) === CONFLICT) {
       // The name is taken. Our own leftover (a create that failed half-way) is replaced; a
       // container someone else owns is not touched.
       const existing = await this.inspect(spec.id);
       if (existing?.Config.Labels?.[Labels.agent] !== this.options.agentId) throw this.error(spec.id, `a container named ${spec.id} exists and is not managed by this agent`);
-      await this.client.call('DELETE', `/containers/${existing.Id}`, { query: { force: 1 } });
-      answer = await this.client.call<{ Id?: string }>('POST', '/containers/create', { query: { name: spec.id }, body });
+      await this.remove(existing.Id, spec.id);
+      failure = await this.tryCreate(spec.id, body);
     }
-    if (answer.status === 404) throw new OutpostError('OUTPOST_AGENT_IMAGE_NOT_PRESENT', `module ${spec.id}: ${engineMessage(answer.body)}`, { details: { module: spec.id, image: spec.image } });
-    if (answer.status !== 201) throw this.error(spec.id, `creating the container: ${engineMessage(answer.body)} (HTTP ${answer.status})`);
+    if (failure === undefined) return;
+    if (statusOf(failure) === NOT_FOUND) throw new OutpostError('OUTPOST_AGENT_IMAGE_NOT_PRESENT', `module ${spec.id}: ${engineMessage(failure)}`, { details: { module: spec.id, image: spec.image } });
+    throw this.engineError(failure, spec.id, 'creating the container');
   }
 
   async startModule(id: string): Promise<void> {
@@ -114,37 +125,51 @@ export class DockerRuntime implements ModuleRuntime {
     if (inspect === undefined) throw new OutpostError('OUTPOST_AGENT_MODULE_NOT_FOUND', `no container for module ${id}`, { details: { module: id } });
     const digest = inspect.Config.Labels?.[Labels.digest];
     if (digest !== undefined) {
-      const image = await inspectImage(this.client, inspect.Image);
+      const image = await inspectImage(this.engine, inspect.Image);
       if (image === undefined || !hasDigest(image, digest)) {
         throw new OutpostError('OUTPOST_AGENT_IMAGE_DIGEST_MISMATCH', `module ${id}: image ${inspect.Config.Labels?.[Labels.originalImage] ?? inspect.Image} does not have the pinned digest ${digest}; not started`, {
           details: { module: id, digest, imageId: inspect.Image, repoDigests: image?.RepoDigests ?? [] },
         });
       }
     }
-    const answer = await this.client.call('POST', `/containers/${inspect.Id}/start`);
-    if (answer.status !== 204 && answer.status !== 304) throw this.error(id, `starting the container: ${engineMessage(answer.body)} (HTTP ${answer.status})`);
+    await this.engine.api
+      .getContainer(inspect.Id)
+      .start()
+      .catch((error: unknown) => {
+        if (statusOf(error) !== NOT_MODIFIED) throw this.engineError(error, id, 'starting the container');
+      });
   }
 
   async stopModule(id: string, timeoutMs: number): Promise<void> {
     const seconds = Math.max(0, Math.ceil(timeoutMs / 1000));
-    const answer = await this.client.call('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: seconds }, timeoutMs: timeoutMs + 60_000 });
-    if (answer.status !== 204 && answer.status !== 304 && answer.status !== 404) throw this.error(id, `stopping the container: ${engineMessage(answer.body)} (HTTP ${answer.status})`);
+    // The engine answers only once the container has exited: no idle timeout, a deadline instead.
+    await this.engine.streams
+      .getContainer(encodeURIComponent(id))
+      .stop({ t: seconds, abortSignal: AbortSignal.timeout(timeoutMs + STOP_GRACE_MS) })
+      .catch((error: unknown) => {
+        const status = statusOf(error);
+        if (status !== NOT_MODIFIED && status !== NOT_FOUND) throw this.engineError(error, id, 'stopping the container');
+      });
   }
 
   async removeModule(id: string): Promise<void> {
-    const answer = await this.client.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: 1 } });
-    if (answer.status !== 204 && answer.status !== 404) throw this.error(id, `removing the container: ${engineMessage(answer.body)} (HTTP ${answer.status})`);
+    await this.remove(encodeURIComponent(id), id);
   }
 
   async logs(id: string, options: LogOptions): Promise<Readable> {
     const inspect = await this.inspect(id);
     if (inspect === undefined) throw new OutpostError('OUTPOST_AGENT_MODULE_NOT_FOUND', `no container for module ${id}`, { details: { module: id } });
-    const response = await this.client.open('GET', `/containers/${inspect.Id}/logs`, {
-      query: { stdout: 1, stderr: 1, follow: options.follow === true ? 1 : 0, tail: options.tail === undefined ? 'all' : options.tail },
-      timeoutMs: 0,
+    const query = { stdout: true, stderr: true, follow: options.follow === true, tail: options.tail === undefined ? 'all' : options.tail };
+    // Not container.logs(): without follow it answers with the whole body, JSON.parsed when
+    // the output happens to be JSON, instead of a stream.
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      this.engine.streams.modem.dial(
+        { path: `/containers/${inspect.Id}/logs?`, method: 'GET', options: query, isStream: true, statusCodes: { 200: true, 404: 'no such container', 500: 'server error' } },
+        (error, result) => (error === null ? resolve(result as IncomingMessage) : reject(this.engineError(error, id, 'reading the logs'))),
+      );
     });
     options.signal?.addEventListener('abort', () => response.destroy(), { once: true });
-    return inspect.Config.Tty === true ? response : demuxLogStream(response);
+    return inspect.Config.Tty === true ? response : demuxLogStream(this.engine.streams.modem, response);
   }
 
   onChange(listener: (id: string) => void): void {
@@ -159,10 +184,36 @@ export class DockerRuntime implements ModuleRuntime {
   }
 
   private async inspect(idOrName: string): Promise<ContainerInspect | undefined> {
-    const answer = await this.client.call<ContainerInspect>('GET', `/containers/${encodeURIComponent(idOrName)}/json`);
-    if (answer.status === 404) return undefined;
-    if (answer.status !== 200) throw new OutpostError('OUTPOST_AGENT_RUNTIME_UNAVAILABLE', `inspecting ${idOrName}: ${engineMessage(answer.body)}`);
-    return answer.body;
+    try {
+      return (await this.engine.api.getContainer(encodeURIComponent(idOrName)).inspect()) as ContainerInspect;
+    } catch (error) {
+      if (statusOf(error) === NOT_FOUND) return undefined;
+      throw engineError(error, this.options.socketPath, `inspecting ${idOrName}`, 'OUTPOST_AGENT_RUNTIME_UNAVAILABLE');
+    }
+  }
+
+  /** Creates the named container; the rejection when the engine refused, so the caller can tell a name conflict. */
+  private async tryCreate(name: string, body: Record<string, unknown>): Promise<unknown> {
+    try {
+      // _query and _body: otherwise docker-modem sends every create option in the query string
+      // as well as in the body: the module's env (connection strings) in a URL that an engine
+      // may log, and long createOptions past URL limits.
+      await this.engine.api.createContainer({ _query: { name }, _body: body } as unknown as Dockerode.ContainerCreateOptions);
+      return undefined;
+    } catch (error) {
+      if (statusOf(error) === undefined) throw this.engineError(error, name, 'creating the container');
+      return error;
+    }
+  }
+
+  /** Removes a container (killing it if needed); a missing one is not an error. */
+  private async remove(idOrName: string, module: string): Promise<void> {
+    await this.engine.api
+      .getContainer(idOrName)
+      .remove({ force: true })
+      .catch((error: unknown) => {
+        if (statusOf(error) !== NOT_FOUND) throw this.engineError(error, module, 'removing the container');
+      });
   }
 
   /** After a podman health run: tell the agent only when the container's health changed. */
@@ -179,14 +230,14 @@ export class DockerRuntime implements ModuleRuntime {
   /** Container events (die, start, health_status, …) of our containers trigger a reconcile. */
   private watchEvents(): void {
     if (this.closed) return;
-    const filters = JSON.stringify({ type: ['container'], label: [`${Labels.agent}=${this.options.agentId}`] });
     const retry = () => {
       this.events = undefined;
       if (this.closed) return;
       this.eventsRetry = setTimeout(() => this.watchEvents(), EVENTS_RETRY_MS);
       this.eventsRetry.unref();
     };
-    this.client.open('GET', '/events', { query: { filters }, timeoutMs: 0 }).then((response) => {
+    this.engine.streams.getEvents({ filters: { type: ['container'], label: [`${Labels.agent}=${this.options.agentId}`] } }).then((stream) => {
+      const response = stream as IncomingMessage;
       if (this.closed) {
         response.destroy();
         return;
@@ -225,6 +276,10 @@ export class DockerRuntime implements ModuleRuntime {
 
   private error(id: string, message: string): OutpostError {
     return new OutpostError('OUTPOST_AGENT_COMMAND_FAILED', `module ${id}: ${message}`, { details: { module: id } });
+  }
+
+  private engineError(error: unknown, id: string, what: string): OutpostError {
+    return engineError(error, this.options.socketPath, `module ${id}: ${what}`, 'OUTPOST_AGENT_COMMAND_FAILED', { module: id });
   }
 }
 

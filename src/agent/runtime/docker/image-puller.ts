@@ -1,11 +1,14 @@
+import { Transform, pipeline } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type Dockerode from 'dockerode';
 import { OutpostError } from '../../../errors/index.js';
 import type { RegistryCredential } from '../../manifest/index.js';
-import { engineMessage, type DockerClient } from './docker-client.js';
+import { engineError, engineMessage, statusOf, type DockerEngine } from './docker-engine.js';
 
 /**
  * Image pulls and checks. A pull answers HTTP 200 and reports failure *inside* the progress
- * stream ({"error": …, "errorDetail": {…}}), so the stream is read to its end and every line
- * checked. Credentials go as X-Registry-Auth: base64url of {username, password, serveraddress}.
+ * stream ({"error": …, "errorDetail": {…}}), so the stream is followed to its end and every
+ * event checked. Credentials go as dockerode's authconfig (X-Registry-Auth).
  */
 
 /** Registry host of an image reference: the first component when it looks like a host, else Docker Hub. */
@@ -20,65 +23,107 @@ export function credentialFor(image: string, credentials: readonly RegistryCrede
   return credentials.find((c) => c.address.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase() === registry);
 }
 
-export function registryAuthHeader(credential: RegistryCredential): string {
-  return Buffer.from(JSON.stringify({ username: credential.username, password: credential.password, serveraddress: credential.address })).toString('base64url');
+/** A manifest's registry credential as dockerode's authconfig. */
+export function authConfigFor(credential: RegistryCredential): Dockerode.AuthConfig {
+  return { username: credential.username, password: credential.password, serveraddress: credential.address };
 }
 
-/** `repo` and `tag` (a tag or a sha256 digest) of a normalized image reference. */
-export function splitImage(image: string): { repo: string; tag: string } {
-  const at = image.indexOf('@');
-  if (at >= 0) return { repo: image.slice(0, at), tag: image.slice(at + 1) };
-  const colon = image.lastIndexOf(':');
-  return colon > image.lastIndexOf('/') ? { repo: image.slice(0, colon), tag: image.slice(colon + 1) } : { repo: image, tag: 'latest' };
-}
-
-export async function pullImage(client: DockerClient, image: string, credentials: readonly RegistryCredential[]): Promise<void> {
-  const { repo, tag } = splitImage(image);
+export async function pullImage(engine: DockerEngine, image: string, credentials: readonly RegistryCredential[]): Promise<void> {
   const credential = credentialFor(image, credentials);
-  const response = await client.open('POST', '/images/create', {
-    query: { fromImage: repo, tag },
-    headers: credential === undefined ? {} : { 'X-Registry-Auth': registryAuthHeader(credential) },
-    timeoutMs: 0,
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await engine.streams.pull(image, credential === undefined ? {} : { authconfig: authConfigFor(credential) });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === undefined) throw engineError(error, engine.socketPath, `pulling ${image}`, 'OUTPOST_AGENT_RUNTIME_UNAVAILABLE', { image });
+    throw pullError(image, engineMessage(error), status);
+  }
+  await followPull(engine.streams.modem, stream, image);
+}
+
+interface PullEvent {
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Follows a pull's progress stream to its end (dockerode's followProgress); rejects with
+ * OUTPOST_AGENT_IMAGE_PULL_FAILED when the engine reported an error inside it or the stream broke.
+ */
+export function followPull(modem: Dockerode['modem'], stream: NodeJS.ReadableStream, image: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: string | undefined;
+    // A broken stream reaches followProgress as an error of the line stream.
+    const lines = pipeline(stream, jsonLines(), () => undefined);
+    modem.followProgress(
+      lines,
+      (error) => {
+        if (failure !== undefined) reject(pullError(image, failure, 200));
+        else if (error !== null) reject(pullError(image, `the progress stream broke: ${error.message}`, undefined));
+        else resolve();
+      },
+      (event: PullEvent) => {
+        if (failure === undefined && (event.error !== undefined || event.errorDetail !== undefined)) failure = event.errorDetail?.message ?? event.error ?? 'unknown error';
+      },
+    );
   });
-  let text = '';
-  for await (const chunk of response) text += (chunk as Buffer).toString('utf8');
-  if ((response.statusCode ?? 0) >= 400) {
-    let body: unknown = text;
+}
+
+/**
+ * The stream as whole JSON lines. followProgress JSON.parses each line inside a 'data' handler,
+ * where a line that is not JSON would throw past every catch, and it drops a last line that has
+ * no newline, which is where an engine puts its error.
+ */
+function jsonLines(): Transform {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  const emit = (out: Transform, line: string): void => {
+    const text = line.trim();
+    if (text === '') return;
     try {
-      body = JSON.parse(text);
+      JSON.parse(text);
     } catch {
-      // plain text
+      return;
     }
-    throw pullError(image, engineMessage(body), response.statusCode);
-  }
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === '') continue;
-    let event: { error?: string; errorDetail?: { message?: string } };
-    try {
-      event = JSON.parse(line) as typeof event;
-    } catch {
-      continue;
-    }
-    if (event.error !== undefined || event.errorDetail !== undefined) throw pullError(image, event.errorDetail?.message ?? event.error ?? 'unknown error', response.statusCode);
-  }
+    out.push(`${text}\n`);
+  };
+  return new Transform({
+    transform(chunk: Buffer | string, _encoding, done) {
+      pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      let newline = pending.indexOf('\n');
+      while (newline >= 0) {
+        emit(this, pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+        newline = pending.indexOf('\n');
+      }
+      done();
+    },
+    flush(done) {
+      emit(this, pending + decoder.end());
+      pending = '';
+      done();
+    },
+  });
 }
 
 function pullError(image: string, message: string, status: number | undefined): OutpostError {
   return new OutpostError('OUTPOST_AGENT_IMAGE_PULL_FAILED', `pulling ${image} failed: ${message}`, { details: { image, status } });
 }
 
-interface ImageInspect {
+export interface ImageInspect {
   Id?: string;
   RepoDigests?: string[] | null;
   Digest?: string;
 }
 
 /** The image as the engine has it, or undefined when it is not on the machine. */
-export async function inspectImage(client: DockerClient, image: string): Promise<ImageInspect | undefined> {
-  const answer = await client.call<ImageInspect>('GET', `/images/${encodeURIComponent(image)}/json`);
-  if (answer.status === 404) return undefined;
-  if (answer.status !== 200) throw new OutpostError('OUTPOST_AGENT_COMMAND_FAILED', `inspecting image ${image}: ${engineMessage(answer.body)}`, { details: { image } });
-  return answer.body;
+export async function inspectImage(engine: DockerEngine, image: string): Promise<ImageInspect | undefined> {
+  try {
+    return (await engine.api.getImage(image).inspect()) as ImageInspect;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw engineError(error, engine.socketPath, `inspecting image ${image}`, 'OUTPOST_AGENT_COMMAND_FAILED', { image });
+  }
 }
 
 /** Whether the image carries `digest`: as a repository digest (name@sha256:…) or as its id. */

@@ -1,23 +1,17 @@
 import { PassThrough, type Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
 
 /**
- * Docker's multiplexed log stream (containers without a TTY): frames of an 8-byte header
- * [stream, 0, 0, 0, size(uint32 BE)] and `size` bytes of stdout (1) or stderr (2). Frames may
- * be split across chunks; the payloads come out in order, both streams interleaved.
+ * Docker's multiplexed log stream (containers without a TTY: 8-byte frame headers saying stdout
+ * or stderr) as one stream of the payloads in order, both streams interleaved, through
+ * dockerode's demuxer. The output ends when the input ends or is closed (an aborted follow);
+ * destroying the output destroys the input.
  */
-export function demuxLogStream(input: Readable): Readable {
+export function demuxLogStream(modem: Dockerode['modem'], input: Readable): Readable {
   const out = new PassThrough();
-  let pending: Buffer = Buffer.alloc(0);
-  input.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 8) {
-      const size = pending.readUInt32BE(4);
-      if (pending.length < 8 + size) break;
-      out.write(pending.subarray(8, 8 + size));
-      pending = pending.subarray(8 + size);
-    }
-  });
+  modem.demuxStream(input, out, out);
   input.on('end', () => out.end());
+  input.on('close', () => out.end());
   input.on('error', (error) => out.destroy(error));
   out.on('close', () => input.destroy());
   return out;

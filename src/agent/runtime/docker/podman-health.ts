@@ -1,17 +1,18 @@
-import type { DockerClient } from './docker-client.js';
+import type Dockerode from 'dockerode';
 
 /**
  * podman runs container health checks from systemd timers; without systemd (this kind of
  * gateway, CI sandboxes) nothing runs them and a container stays "starting" for ever. With
  * podman, the agent triggers each check itself through libpod's healthcheck endpoint at the
  * container's own interval; Docker runs them in the daemon and this does nothing.
+ * The endpoint is podman's own (/v4.0.0/libpod/…), so it goes through an unversioned modem.
  */
 export class PodmanHealthDriver {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(
-    private readonly client: DockerClient,
+    private readonly modem: Dockerode['modem'],
     private readonly onRun: (containerId: string) => void,
   ) {}
 
@@ -34,8 +35,7 @@ export class PodmanHealthDriver {
   private schedule(id: string, intervalMs: number): void {
     if (this.closed) return;
     const timer = setTimeout(() => {
-      void this.client
-        .call('GET', `/v4.0.0/libpod/containers/${id}/healthcheck`, { raw: true, timeoutMs: intervalMs + 30_000 })
+      void this.runCheck(id, intervalMs + 30_000)
         .then(
           () => this.onRun(id),
           () => undefined,
@@ -46,5 +46,20 @@ export class PodmanHealthDriver {
     }, intervalMs);
     timer.unref();
     this.timers.set(id, timer);
+  }
+
+  private runCheck(id: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.modem.dial(
+        {
+          path: `/v4.0.0/libpod/containers/${id}/healthcheck`,
+          method: 'GET',
+          statusCodes: { 200: true },
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        },
+        // Any answer means the check ran or the container cannot run it: the caller re-inspects.
+        (error) => (error === null || (error as { statusCode?: number }).statusCode !== undefined ? resolve() : reject(error)),
+      );
+    });
   }
 }

@@ -25,11 +25,6 @@ export interface Outgoing {
   readonly onSettled?: (acked: boolean) => void;
 }
 
-interface Inflight extends Outgoing {
-  /** 'ack': waiting for PUBACK/PUBREC; 'comp': PUBREL sent, waiting for PUBCOMP. */
-  state: 'ack' | 'comp';
-}
-
 export interface SessionLimits {
   /** Outbound QoS 1/2 messages in flight at once (also capped by the client's Receive Maximum). */
   readonly maxInflight: number;
@@ -64,7 +59,10 @@ export class Session {
   readonly iotHub = new Set<string>();
   /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3). */
   readonly inboundQos2 = new Set<number>();
-  private readonly inflight = new Map<number, Inflight>();
+  /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id. */
+  private readonly inflight = new Map<number, Outgoing>();
+  /** Packet ids of `inflight` QoS 2 messages past PUBREC: PUBREL sent, waiting for PUBCOMP. */
+  private readonly releasing = new Set<number>();
   private queue: Outgoing[] = [];
   private queueHead = 0;
   private nextPacketId = 1;
@@ -75,6 +73,11 @@ export class Session {
   expiryTimer: NodeJS.Timeout | undefined;
   /** True once the session has been written to the broker store (so discarding must delete it). */
   stored = false;
+  /**
+   * Who the transport authenticated for this session (opaque here; the authorization policy reads
+   * it when it changes). Kept with a persistent session, so a restored one is checked too.
+   */
+  owner: unknown = undefined;
 
   constructor(
     readonly clientId: string,
@@ -106,7 +109,7 @@ export class Session {
     this.link = link;
     this.clientReceiveMaximum = receiveMaximum ?? MAX_PACKET_ID;
     for (const [packetId, item] of this.inflight) {
-      if (item.state === 'comp') link.sendPubrel(packetId);
+      if (this.releasing.has(packetId)) link.sendPubrel(packetId);
       else link.sendPublish(item.message, item.qos, packetId, true, item.retain, item.subscriptionIds);
     }
     this.drain();
@@ -119,6 +122,7 @@ export class Session {
     for (const [packetId, item] of this.inflight) {
       if (item.onSettled === undefined) continue;
       this.inflight.delete(packetId);
+      this.releasing.delete(packetId);
       item.onSettled(false);
     }
     if (this.queue.some((item, i) => i >= this.queueHead && item.onSettled !== undefined)) {
@@ -157,6 +161,7 @@ export class Session {
     const item = this.inflight.get(packetId);
     if (item === undefined) return false;
     this.inflight.delete(packetId);
+    this.releasing.delete(packetId);
     if (this.persistent) this.events.acknowledged(this, item);
     item.onSettled?.(true);
     this.drain();
@@ -167,7 +172,7 @@ export class Session {
   received(packetId: number): boolean {
     const item = this.inflight.get(packetId);
     if (item === undefined || item.qos !== 2) return false;
-    item.state = 'comp';
+    this.releasing.add(packetId);
     this.link?.sendPubrel(packetId);
     return true;
   }
@@ -201,7 +206,7 @@ export class Session {
 
   private send(link: SessionLink, outgoing: Outgoing): void {
     const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, { ...outgoing, state: 'ack' });
+    this.inflight.set(packetId, outgoing);
     link.sendPublish(outgoing.message, outgoing.qos, packetId, false, outgoing.retain, outgoing.subscriptionIds);
   }
 

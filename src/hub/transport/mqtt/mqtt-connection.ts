@@ -17,6 +17,14 @@ import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes
 
 type Will = { message: BrokerMessage; delaySec: number };
 
+/** Acknowledgements of PUBLISHes accepted together: sent when `wait` settles, after every earlier group. */
+interface AckGroup {
+  readonly wait: Promise<void> | undefined;
+  readonly acks: Packet[];
+  settled: boolean;
+  error: unknown;
+}
+
 /**
  * One MQTT connection: the CONNECT handshake, keep-alive, and the translation between packets
  * and the broker core. Every protocol violation ends the connection with the MQTT 5 reason code
@@ -35,8 +43,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private authenticating = false;
-  private pendingAcks = 0;
-  private ackChain: Promise<void> = Promise.resolve();
+  /** Acknowledgements waiting for their messages to be accepted, in PUBLISH order. */
+  private readonly ackGroups: AckGroup[] = [];
   private readonly inboundAliases = new Map<number, string>();
   private inboundInflight = 0;
   private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
@@ -107,6 +115,11 @@ export class MqttConnection implements SessionLink, LiveConnection {
   takeOver(): void {
     this.log.info({ event: 'mqtt.session_taken_over', clientId: this.clientId }, 'another connection took over this client id');
     this.disconnectWith(ReasonCode.SessionTakenOver, true);
+  }
+
+  /** The authorization policy no longer lets this client connect: DISCONNECT 0x87 (MQTT 5), close; no will. */
+  revoke(): void {
+    this.disconnectWith(ReasonCode.NotAuthorized, false);
   }
 
   /** Graceful shutdown: tell MQTT 5 clients why, persist the session state, close. */
@@ -323,7 +336,13 @@ export class MqttConnection implements SessionLink, LiveConnection {
       };
     } else connack.returnCode = ConnackReturnCode.Accepted;
     this.send(connack);
-    const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined);
+    // A resumed session keeps only what the policy in force allows: it may have changed meanwhile.
+    const resumed = sessionPresent ? this.ctx.broker.session(clientId) : undefined;
+    if (resumed !== undefined && this.ctx.authorizer !== undefined) {
+      const denied = this.ctx.authorizer.deniedSubscriptions(auth.identity, clientId, resumed.subscriptions.keys());
+      if (denied.length > 0) this.ctx.broker.unsubscribe(resumed, denied);
+    }
+    const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined, auth.identity);
     this.session = session;
     this.armKeepAlive();
     // Guarded: building the child logger costs more than a whole CONNECT when debug is off.
@@ -388,25 +407,51 @@ export class MqttConnection implements SessionLink, LiveConnection {
     this.acknowledge({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode: ReasonCode.Success }, this.ctx.broker.durability());
   }
 
-  /** Sends an acknowledgement after `wait`, keeping acknowledgements in PUBLISH order (MQTT-4.6.0-2). */
+  /**
+   * Sends an acknowledgement after `wait`, keeping acknowledgements in PUBLISH order (MQTT-4.6.0-2).
+   * Consecutive acknowledgements waiting for the same promise (one store batch holds many
+   * messages) form one group with one handler, so a burst costs no promise per message.
+   */
   private acknowledge(ack: Packet, wait: Promise<void> | undefined): void {
-    if (wait === undefined && this.pendingAcks === 0) {
+    const groups = this.ackGroups;
+    if (groups.length === 0 && wait === undefined) {
       this.send(ack);
       return;
     }
-    this.pendingAcks += 1;
-    this.ackChain = this.ackChain
-      .then(() => wait)
-      .then(
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last.wait === wait && wait !== undefined) {
+      last.acks.push(ack);
+      return;
+    }
+    const group: AckGroup = { wait, acks: [ack], settled: wait === undefined, error: undefined };
+    groups.push(group);
+    if (wait !== undefined) {
+      wait.then(
         () => {
-          this.pendingAcks -= 1;
-          this.send(ack);
+          group.settled = true;
+          this.sendSettledAcks();
         },
         (error: unknown) => {
-          this.pendingAcks -= 1;
-          this.notAccepted(ack, error);
+          group.settled = true;
+          group.error = error ?? new Error('not accepted');
+          this.sendSettledAcks();
         },
       );
+    }
+  }
+
+  /** Sends the acknowledgements of settled groups at the head of the line, in order. */
+  private sendSettledAcks(): void {
+    const groups = this.ackGroups;
+    let done = 0;
+    while (done < groups.length && groups[done]!.settled) {
+      const group = groups[done++]!;
+      for (const ack of group.acks) {
+        if (group.error === undefined) this.send(ack);
+        else this.notAccepted(ack, group.error);
+      }
+    }
+    if (done > 0) groups.splice(0, done);
   }
 
   /**

@@ -1,10 +1,19 @@
 import { join } from 'node:path';
 import type { OutpostConfig } from './config/index.js';
-import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type ModuleEnvironmentProvider } from './agent/index.js';
+import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
 import { LocalTwinStore } from './hub/twin/index.js';
-import { AnonymousAuthenticator, Authorizer, IdentityAuthenticator, IdentityRegistry, moduleEnvironment, WorkloadServer } from './hub/auth/index.js';
+import {
+  AnonymousAuthenticator,
+  Authorizer,
+  BrokerPolicy,
+  IdentityAuthenticator,
+  IdentityRegistry,
+  moduleEnvironment,
+  policyFromDeployment,
+  WorkloadServer,
+} from './hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
-import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment } from './hub/store/index.js';
+import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
 import { MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
@@ -22,6 +31,16 @@ export interface RuntimeOptions {
   readonly logger: Logger;
   readonly hub: boolean;
   readonly agent: boolean;
+}
+
+/** What the hub runs with, and the parts a new deployment or configuration replaces. */
+interface StartedHub {
+  readonly hub: Hub;
+  readonly store: MessageStore;
+  readonly mqtt: MqttAdapter;
+  readonly policy: BrokerPolicy;
+  /** The $edgeHub part of the manifest the hub started from, when it read one. */
+  readonly manifestHub: Readonly<Record<string, unknown>> | undefined;
 }
 
 export class Runtime {
@@ -48,16 +67,15 @@ export class Runtime {
     let agent: Agent | undefined;
     try {
       agent = options.agent ? await Agent.start(agentOptions(config, logger.child({ component: 'agent' }), hub)) : undefined;
-      // A new deployment (`outpost deploy`, or an edit of the watched manifest) brings new routes:
-      // the store swaps its route table on every shard; messages already queued stay where they are.
       if (agent !== undefined && started !== undefined) {
-        const store = started.store;
-        agent.onDeployment((deployment) => {
-          store.replaceRoutes(storeRoutesFromDeployment(deployment.manifest.hub)).then(
-            () => logger.info({ event: 'hub.routes_replaced', deployment: deployment.manifest.file }, 'routes replaced from the new deployment'),
-            (error: unknown) => logger.error({ event: 'hub.routes_replace_failed', code: 'OUTPOST_INTERNAL', err: error }, 'cannot replace the routes'),
-          );
-        });
+        const running = agent;
+        // A new deployment (`outpost deploy`, or an edit of the watched manifest) brings new routes
+        // and a new broker policy. The agent may already hold a newer one than the file the hub
+        // read (a deploy kept across restarts): that one is in force.
+        const apply = (deployment: Deployment) => applyDeployment(started, deployment, logger);
+        running.onDeployment(apply);
+        const current = running.deployment;
+        if (current !== undefined && JSON.stringify(current.manifest.hub) !== JSON.stringify(started.manifestHub)) apply(current);
       }
     } catch (error) {
       await hub?.stop(Date.now() + config.shutdownTimeout);
@@ -88,7 +106,8 @@ export class Runtime {
   }
 }
 
-async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[]): Promise<{ hub: Hub; store: MessageStore }> {
+async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[]): Promise<StartedHub> {
+  const sources = hubSources(config);
   // Identities: the local registry (kept current when `outpost identity` changes it), SAS and
   // X.509 verification, and the broker's authorization policy.
   const registry = IdentityRegistry.open({ dataDir: config.dataDir, edgeDeviceId: config.deviceId });
@@ -98,7 +117,8 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
   });
   closers.push(stopWatching);
   const authenticator = new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, IdentityAuthenticator.fromConfig(config, registry));
-  const authorizer = new Authorizer({ iotHubHostname: config.iotHubHostname, thisDeviceId: config.deviceId });
+  const authorizer = new Authorizer({ iotHubHostname: config.iotHubHostname, thisDeviceId: config.deviceId, policy: sources.policy });
+  const policy = new BrokerPolicy(authorizer, logger.child({ component: 'auth' }), sources.policy);
 
   const broker = new Broker({
     limits: { maxInflight: config.mqtt.maxInflight, maxQueued: config.mqtt.maxQueuedMessages },
@@ -106,12 +126,9 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
     logger: logger.child({ component: 'broker' }),
   });
   await broker.start();
-  // Routes and the time-to-live come from the deployment's $edgeHub part. The store and the MQTT
-  // adapter need each other (messages in, module inputs out): the target is attached once both exist.
-  const deploymentFile = deploymentFileOf(config);
-  const manifest = readManifest(deploymentFile);
-  if (!manifest.ok) throw manifestError(deploymentFile, manifest.problems);
-  const store = await MessageStore.open(storeOptionsFromConfig(config), storeRoutesFromDeployment(manifest.manifest.hub), logger.child({ component: 'store' }));
+  // The store and the MQTT adapter need each other (messages in, module inputs out): the target
+  // is attached once both exist.
+  const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, logger.child({ component: 'store' }));
   closers.push(() => store.close());
   const mqtt = new MqttAdapter({
     broker,
@@ -130,6 +147,8 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
     iotHub: { edgeDeviceId: config.deviceId, sink: store, twins: new LocalTwinStore() },
   });
   store.attach(moduleInputTarget(mqtt));
+  // Persistent sessions restored from disk got their subscriptions under an earlier policy.
+  policy.enforce(mqtt);
   const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
     await store.close();
     throw error;
@@ -138,7 +157,30 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
-  return { hub, store };
+  return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
+}
+
+/** Routes, the time-to-live and the broker policy come from the deployment's $edgeHub part. */
+function hubSources(config: OutpostConfig): { routes: StoreRoutes; policy: unknown; manifestHub: Readonly<Record<string, unknown>> } {
+  const manifestHub = readManifestHub(config);
+  return { routes: storeRoutesFromDeployment(manifestHub), policy: policyFromDeployment(manifestHub), manifestHub };
+}
+
+function readManifestHub(config: OutpostConfig): Readonly<Record<string, unknown>> {
+  const file = deploymentFileOf(config);
+  const manifest = readManifest(file);
+  if (!manifest.ok) throw manifestError(file, manifest.problems, manifest.code);
+  return manifest.manifest.hub;
+}
+
+/** A new deployment: its routes on every shard (queued messages stay where they are), its policy. */
+function applyDeployment(started: StartedHub, deployment: Deployment, logger: Logger): void {
+  const file = deployment.manifest.file;
+  started.store.replaceRoutes(storeRoutesFromDeployment(deployment.manifest.hub)).then(
+    () => logger.info({ event: 'hub.routes_replaced', source: 'deployment', deployment: file }, 'routes replaced from the new deployment'),
+    (error: unknown) => logger.error({ event: 'hub.routes_replace_failed', code: 'OUTPOST_INTERNAL', err: error }, 'cannot replace the routes'),
+  );
+  started.policy.replace(policyFromDeployment(deployment.manifest.hub), `deployment ${file}`, started.mqtt);
 }
 
 /** Variables of the host environment that process modules inherit (nothing else leaks into them). */

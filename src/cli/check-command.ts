@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { describeOrigin, leaves, ConfigSchema } from '../config/index.js';
 import { deploymentFileOf, readManifest } from '../agent/index.js';
+import { policyFromDeployment } from '../hub/auth/index.js';
 import { formatProblem, type ConfigProblem } from '../config/index.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
@@ -48,10 +49,11 @@ function check(command: Command): number {
       out.push(`deployment: ok (${deploymentFile}; modules: ${manifest.manifest.moduleIds.join(', ') || 'none'})`);
       const routes = checkDeploymentRoutes(manifest.manifest.hub);
       out.push(...routes.out);
+      out.push(`authorization policy: ${policyFromDeployment(manifest.manifest.hub) === undefined ? 'default (no mqttBroker.authorizations)' : 'ok'}`);
       errors.push(...routes.errors);
     } else {
-      errors.push(`deployment: ${manifest.problems.length} problem(s) in ${deploymentFile}`);
-      for (const problem of manifest.problems) errors.push(`  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message} (OUTPOST_DEPLOYMENT_INVALID)`);
+      errors.push(`deployment: ${manifest.problems.length} problem(s) in ${deploymentFile} (status ${manifest.code})`);
+      for (const problem of manifest.problems) errors.push(`  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message} (${problem.code ?? 'OUTPOST_DEPLOYMENT_INVALID'})`);
     }
   }
   if (out.length > 0) process.stdout.write(out.join('\n') + '\n');

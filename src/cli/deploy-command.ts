@@ -39,7 +39,7 @@ async function deploy(command: Command, file: string): Promise<number> {
       return outcome === undefined || outcome.code === 200 ? 0 : 1;
     }
     if (body.statusCode !== undefined) {
-      const lines = (body.problems ?? []).map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
+      const lines = (body.problems ?? []).map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}${p.code === undefined ? '' : ` (${p.code})`}`);
       process.stderr.write(`outpost: deployment rejected with status ${body.statusCode}; nothing was changed:\n${lines.join('\n')}\n`);
       return 2;
     }

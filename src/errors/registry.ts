@@ -212,7 +212,7 @@ export const ErrorRegistry = {
   },
   OUTPOST_AUTH_POLICY_INVALID: {
     kind: 'config',
-    summary: 'A broker authorization policy was rejected; each problem names its statement, rule and field. The previous policy stays in force.',
+    summary: 'A broker authorization policy (the deployment\'s $edgeHub mqttBroker.authorizations, or auth.policy of a hub run alone) was rejected; each problem names its statement, rule and field. A manifest holding it is refused with status 400; the previous policy stays in force.',
   },
   OUTPOST_IDENTITY_STORE_UNREADABLE: {
     kind: 'config',

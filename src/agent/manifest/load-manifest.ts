@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { OutpostError } from '../../errors/index.js';
+import { OutpostError, type ErrorCode } from '../../errors/index.js';
+import { deploymentPolicyProblems } from '../../hub/auth/index.js';
 import { DeploymentStatusCode, type DeploymentStatusCodeValue } from './deployment-status.js';
 import { jsonErrorOffset } from './json-error-offset.js';
 
@@ -15,6 +16,8 @@ export interface ManifestProblem {
   /** JSON path, e.g. "modulesContent.$edgeAgent['properties.desired'].schemaVersion". */
   readonly path: string;
   readonly message: string;
+  /** A more precise code than OUTPOST_DEPLOYMENT_INVALID (an invalid broker policy). */
+  readonly code?: ErrorCode;
 }
 
 export interface DeploymentManifest {
@@ -79,6 +82,9 @@ export function checkEnvelope(file: string, data: unknown): ManifestResult {
     if (hub.routes !== undefined && objectAt(hub, 'routes') === undefined) {
       problems.push({ path: `${HUB}.routes`, message: 'must be an object of route name to route' });
     }
+    // The broker's authorization policy is all or nothing: an invalid one fails the deployment
+    // (400), so `outpost deploy` says so at once and the policy in force stays (docs/security.md).
+    for (const problem of deploymentPolicyProblems(hub)) problems.push({ path: `${HUB}.${problem.path}`, message: problem.message, code: 'OUTPOST_AUTH_POLICY_INVALID' });
   }
   if (problems.length > 0 || agent === undefined || hub === undefined) {
     // Azure answers 412 for a schema version it does not know, even when other fields are wrong too.
@@ -119,7 +125,7 @@ function jsonPosition(text: string, error: unknown): string {
 }
 
 export function manifestError(file: string, problems: readonly ManifestProblem[], statusCode?: DeploymentStatusCodeValue): OutpostError {
-  const lines = problems.map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
+  const lines = problems.map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}${p.code === undefined ? '' : ` (${p.code})`}`);
   const status = statusCode === undefined ? '' : ` (status ${statusCode})`;
   return new OutpostError('OUTPOST_DEPLOYMENT_INVALID', `deployment manifest ${file} is invalid${status}:\n${lines.join('\n')}`, {
     details: { file, problems, ...(statusCode === undefined ? {} : { statusCode }) },

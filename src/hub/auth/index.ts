@@ -27,6 +27,8 @@ export {
   type PolicyReplacement,
   type Revocation,
 } from './policy/authorizer.js';
+export { BrokerPolicy, type PolicyTarget, type PolicyUpdate } from './policy/broker-policy.js';
+export { policyFromDeployment, deploymentPolicyProblems, type DeploymentPolicyProblem } from './policy/deployment-policy.js';
 export { parsePolicy, OPERATIONS, type Operation, type PolicyParse, type PolicyProblem, type PolicyRule } from './policy/parse-policy.js';
 export { WorkloadServer, type WorkloadServerOptions } from './workload/workload-server.js';
 export {

@@ -9,6 +9,8 @@ export interface StoredSession {
   readonly disconnectedAtMs: number | undefined;
   readonly subscriptions: readonly Subscription[];
   readonly iotHub?: readonly string[];
+  /** Session.owner: the authenticated identity, for the authorization policy. */
+  readonly owner?: unknown;
 }
 
 export interface StoredQueue {

@@ -85,6 +85,7 @@ export class Broker {
     for (const stored of state.sessions) {
       const session = new Session(stored.clientId, stored.expiryIntervalSec, this.options.limits, this.events);
       session.stored = true;
+      session.owner = stored.owner;
       this.sessions.set(stored.clientId, session);
       for (const subscription of stored.subscriptions) this.index(session, subscription);
       for (const kind of stored.iotHub ?? []) session.iotHub.add(kind);
@@ -106,11 +107,23 @@ export class Broker {
     return this.sessions.get(clientId);
   }
 
+  /** Every session, connected or waiting for its client (for a change of authorization policy). */
+  allSessions(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
   /**
    * Opens (or resumes) the session for a client. The caller has already disconnected any
    * previous connection with the same client id (session takeover).
    */
-  connect(clientId: string, cleanStart: boolean, expiryIntervalSec: number, link: SessionLink, receiveMaximum: number | undefined): { session: Session; sessionPresent: boolean } {
+  connect(
+    clientId: string,
+    cleanStart: boolean,
+    expiryIntervalSec: number,
+    link: SessionLink,
+    receiveMaximum: number | undefined,
+    owner?: unknown,
+  ): { session: Session; sessionPresent: boolean } {
     let session = this.sessions.get(clientId);
     if (session !== undefined && cleanStart) {
       this.discard(session);
@@ -124,6 +137,7 @@ export class Broker {
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     session.expiryTimer = undefined;
     session.expiryIntervalSec = expiryIntervalSec;
+    if (owner !== undefined) session.owner = owner;
     this.persistSession(session, undefined);
     session.attach(link, receiveMaximum);
     return { session, sessionPresent };
@@ -356,6 +370,7 @@ export class Broker {
       disconnectedAtMs,
       subscriptions: [...session.subscriptions.values()],
       iotHub: [...session.iotHub],
+      ...(session.owner === undefined ? {} : { owner: session.owner }),
     };
     this.options.store.saveSession(stored);
     session.stored = true;

@@ -35,7 +35,10 @@ export interface AuthorizerOptions {
   readonly maxCachedClients?: number;
 }
 
-/** A connected client, as the broker knows it, for `replacePolicy`. */
+/**
+ * A client with a broker session, as the broker knows it, for `replacePolicy`: connected, or a
+ * persistent session waiting for its client (its subscriptions still collect messages).
+ */
 export interface ConnectedClient {
   readonly clientId: string;
   readonly identity: ClientIdentity;
@@ -123,6 +126,13 @@ export class Authorizer {
       if (connect || subscriptions.length > 0) revoked.push({ clientId: client.clientId, identity: client.identity, connect, subscriptions });
     }
     return { ok: true, revoked };
+  }
+
+  /** The filters of `filters` this client may no longer subscribe to (a resumed session's, say). */
+  deniedSubscriptions(identity: ClientIdentity, clientId: string, filters: Iterable<string>): string[] {
+    const denied: string[] = [];
+    for (const filter of filters) if (!this.canSubscribe(identity, clientId, filter)) denied.push(filter);
+    return denied;
   }
 
   /** `{{iot:identity}}` of an IoT Hub identity: `<hub>/<device>[/<module>]`. */

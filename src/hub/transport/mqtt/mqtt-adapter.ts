@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../../log/index.js';
-import type { Authenticator, Authorizer, DeviceScope } from '../../auth/index.js';
+import type { Authenticator, Authorizer, ClientIdentity, ConnectedClient, DeviceScope, PolicyTarget, Revocation } from '../../auth/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { DeliveryOutcome, ModuleInputSink } from '../../endpoints/index.js';
@@ -22,7 +22,7 @@ export interface MqttAdapterOptions {
 }
 
 /** Serves MQTT 3.1.1 and 5.0 on every listener it is attached to (TLS, plain, later WebSocket). */
-export class MqttAdapter implements ProtocolAdapter, ModuleInputSink {
+export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarget {
   readonly protocol = 'mqtt';
   private readonly connections = new Set<MqttConnection>();
   private readonly ctx: MqttContext;
@@ -76,6 +76,22 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink {
     if (onSettled === undefined) return this.ctx.broker.deliverTo(clientId, moduleInputMessage(topic.topic, message.body), 1);
     session.deliver({ message: moduleInputMessage(topic.topic, message.body), qos: 1, retain: false, subscriptionIds: [], seq: 0, onSettled: (acked) => onSettled(acked ? 'acked' : 'lost') });
     return true;
+  }
+
+  /** Sessions of IoT Hub identities (connected or not) with their general-broker subscriptions. */
+  *policyClients(): Iterable<ConnectedClient> {
+    for (const session of this.ctx.broker.allSessions()) {
+      const identity = session.owner as ClientIdentity | undefined;
+      if (identity === undefined || identity.kind === 'anonymous') continue;
+      yield { clientId: session.clientId, identity, subscriptions: [...session.subscriptions.keys()] };
+    }
+  }
+
+  /** What a new policy took away: those subscriptions go, and the connection if connect went. */
+  revoke(revocation: Revocation): void {
+    const session = this.ctx.broker.session(revocation.clientId);
+    if (session !== undefined && revocation.subscriptions.length > 0) this.ctx.broker.unsubscribe(session, revocation.subscriptions);
+    if (revocation.connect) this.ctx.live.get(revocation.clientId)?.revoke();
   }
 
   handle(stream: Duplex, info: ConnectionInfo): void {

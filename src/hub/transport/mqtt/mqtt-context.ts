@@ -14,9 +14,11 @@ export interface MqttLimits {
   readonly topicAliasMaximum: number;
 }
 
-/** A live connection as other connections see it: for session takeover. */
+/** A live connection as others see it: for session takeover and a revoked connect permission. */
 export interface LiveConnection {
   takeOver(): void;
+  /** The authorization policy no longer lets this client connect. */
+  revoke(): void;
 }
 
 /** What every MQTT connection shares. */

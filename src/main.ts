@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import type { OutpostConfig } from './config/index.js';
+import { ConfigWatcher, type LoadedConfig, type OutpostConfig } from './config/index.js';
 import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
+import type { OutpostError } from './errors/index.js';
 import { LocalTwinStore } from './hub/twin/index.js';
 import {
   AnonymousAuthenticator,
@@ -31,6 +32,15 @@ export interface RuntimeOptions {
   readonly logger: Logger;
   readonly hub: boolean;
   readonly agent: boolean;
+  /** Where the configuration came from: a hub run alone watches the file for new routes and policy. */
+  readonly configSource?: ConfigSource;
+}
+
+export interface ConfigSource {
+  /** The configuration file, if there is one. */
+  readonly file: string | null;
+  /** Loads the configuration again from the same sources; throws OutpostError when invalid. */
+  readonly load: () => LoadedConfig;
 }
 
 /** What the hub runs with, and the parts a new deployment or configuration replaces. */
@@ -52,6 +62,7 @@ export class Runtime {
     readonly agent: Agent | undefined,
     /** Things the hub owns beside its listeners, closed after it (workload API, file watchers). */
     private readonly closers: readonly (() => Promise<void> | void)[],
+    private readonly configWatcher: ConfigWatcher | undefined,
   ) {}
 
   static async start(options: RuntimeOptions): Promise<Runtime> {
@@ -62,9 +73,11 @@ export class Runtime {
     const native = loadNative(config.native);
     logger.debug({ event: 'runtime.native', implementation: native.implementation, reason: native.reason }, 'native addon');
     const closers: (() => Promise<void> | void)[] = [];
-    const started = options.hub ? await startHub(config, logger.child({ component: 'hub' }), closers) : undefined;
+    const alone = options.hub && !options.agent;
+    const started = options.hub ? await startHub(config, logger.child({ component: 'hub' }), closers, alone) : undefined;
     const hub = started?.hub;
     let agent: Agent | undefined;
+    let configWatcher: ConfigWatcher | undefined;
     try {
       agent = options.agent ? await Agent.start(agentOptions(config, logger.child({ component: 'agent' }), hub)) : undefined;
       if (agent !== undefined && started !== undefined) {
@@ -77,12 +90,28 @@ export class Runtime {
         const current = running.deployment;
         if (current !== undefined && JSON.stringify(current.manifest.hub) !== JSON.stringify(started.manifestHub)) apply(current);
       }
+      const configFile = options.configSource?.file ?? null;
+      if (alone && started !== undefined && options.configSource !== undefined && configFile !== null) {
+        const watcher = watchHubConfig(started, options.configSource, configFile, config, logger);
+        if (watcher !== undefined) closers.push(() => watcher.close());
+        configWatcher = watcher;
+      }
     } catch (error) {
       await hub?.stop(Date.now() + config.shutdownTimeout);
       for (const close of closers) await close();
       throw error;
     }
-    return new Runtime(options, hub, agent, closers);
+    return new Runtime(options, hub, agent, closers, configWatcher);
+  }
+
+  /** True when a hub run alone follows its configuration file. */
+  get watchesConfig(): boolean {
+    return this.configWatcher !== undefined;
+  }
+
+  /** Loads the configuration file again now (SIGHUP). */
+  reloadConfig(): void {
+    this.configWatcher?.reload();
   }
 
   get ports(): HubPorts | undefined {
@@ -106,8 +135,8 @@ export class Runtime {
   }
 }
 
-async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[]): Promise<StartedHub> {
-  const sources = hubSources(config);
+async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[], alone: boolean): Promise<StartedHub> {
+  const sources = hubSources(config, alone, logger);
   // Identities: the local registry (kept current when `outpost identity` changes it), SAS and
   // X.509 verification, and the broker's authorization policy.
   const registry = IdentityRegistry.open({ dataDir: config.dataDir, edgeDeviceId: config.deviceId });
@@ -160,10 +189,24 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
   return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
 }
 
-/** Routes, the time-to-live and the broker policy come from the deployment's $edgeHub part. */
-function hubSources(config: OutpostConfig): { routes: StoreRoutes; policy: unknown; manifestHub: Readonly<Record<string, unknown>> } {
-  const manifestHub = readManifestHub(config);
-  return { routes: storeRoutesFromDeployment(manifestHub), policy: policyFromDeployment(manifestHub), manifestHub };
+/**
+ * Where the hub's routes and broker policy come from (docs/routing.md, docs/security.md): the
+ * `$edgeHub` part of the deployment manifest, except that a hub run alone takes `routes` and
+ * `auth.policy` from its configuration when they are set there. The manifest is read only when
+ * something still comes from it.
+ */
+function hubSources(config: OutpostConfig, alone: boolean, logger: Logger): { routes: StoreRoutes; policy: unknown; manifestHub: Readonly<Record<string, unknown>> | undefined } {
+  const configRoutes = alone ? config.routes : null;
+  const configPolicy = alone ? config.auth.policy : null;
+  if (!alone && (config.routes !== null || config.auth.policy !== null)) {
+    logger.warn({ event: 'config.ignored_with_agent', keys: [...(config.routes !== null ? ['routes'] : []), ...(config.auth.policy !== null ? ['auth.policy'] : [])] }, 'routes and auth.policy of the configuration apply to `outpost hub` only; with the agent, the deployment decides');
+  }
+  const manifestHub = configRoutes === null || configPolicy === null ? readManifestHub(config) : undefined;
+  return {
+    routes: configRoutes !== null ? { routes: configRoutes } : storeRoutesFromDeployment(manifestHub ?? {}),
+    policy: configPolicy !== null ? configPolicy : policyFromDeployment(manifestHub ?? {}),
+    manifestHub,
+  };
 }
 
 function readManifestHub(config: OutpostConfig): Readonly<Record<string, unknown>> {
@@ -181,6 +224,47 @@ function applyDeployment(started: StartedHub, deployment: Deployment, logger: Lo
     (error: unknown) => logger.error({ event: 'hub.routes_replace_failed', code: 'OUTPOST_INTERNAL', err: error }, 'cannot replace the routes'),
   );
   started.policy.replace(policyFromDeployment(deployment.manifest.hub), `deployment ${file}`, started.mqtt);
+}
+
+/**
+ * A hub run alone follows its configuration file: new `routes` and `auth.policy` apply at once
+ * (from the manifest again when a key is removed); an edit that does not load changes nothing.
+ */
+function watchHubConfig(started: StartedHub, source: ConfigSource, file: string, config: OutpostConfig, logger: Logger): ConfigWatcher | undefined {
+  const onChange = (next: OutpostConfig, changed: readonly string[]) => {
+    const later = changed.filter((path) => path !== 'routes' && path !== 'auth.policy');
+    if (later.length > 0) logger.warn({ event: 'config.restart_needed', file, keys: later }, 'these settings changed in the configuration file and take effect after a restart');
+    let manifestHub: Readonly<Record<string, unknown>> | undefined;
+    try {
+      if ((changed.includes('routes') && next.routes === null) || (changed.includes('auth.policy') && next.auth.policy === null)) manifestHub = readManifestHub(next);
+    } catch (error) {
+      logger.error({ event: 'config.reload_rejected', code: (error as OutpostError).code, file, err: error }, 'the routes or policy fall back to the deployment manifest, which is invalid; nothing changed');
+      return;
+    }
+    if (changed.includes('routes')) {
+      const routes: StoreRoutes = next.routes !== null ? { routes: next.routes } : storeRoutesFromDeployment(manifestHub ?? {});
+      started.store.replaceRoutes(routes).then(
+        () => logger.info({ event: 'hub.routes_replaced', source: next.routes !== null ? 'configuration' : 'deployment', file }, 'routes replaced'),
+        (error: unknown) => logger.error({ event: 'hub.routes_replace_failed', code: 'OUTPOST_INTERNAL', err: error }, 'cannot replace the routes'),
+      );
+    }
+    if (changed.includes('auth.policy')) {
+      started.policy.replace(next.auth.policy ?? policyFromDeployment(manifestHub ?? {}), next.auth.policy !== null ? `configuration ${file}` : `deployment ${deploymentFileOf(next)}`, started.mqtt);
+    }
+  };
+  const onError = (error: OutpostError) =>
+    logger.error(
+      { event: 'config.reload_rejected', code: error.code, file, problems: error.details?.problems },
+      'the edited configuration file is invalid; nothing changed (the routes and policy in force stay)',
+    );
+  try {
+    const watcher = ConfigWatcher.watch({ file, load: source.load, current: config, onChange, onError });
+    logger.info({ event: 'config.watching', file }, 'watching the configuration file for new routes and policy');
+    return watcher;
+  } catch (error) {
+    logger.warn({ event: 'config.watch_failed', file, err: error }, 'cannot watch the configuration file; restart to apply changes');
+    return undefined;
+  }
 }
 
 /** Variables of the host environment that process modules inherit (nothing else leaks into them). */

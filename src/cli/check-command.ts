@@ -34,7 +34,9 @@ function check(command: Command): number {
         out.push(`  ${leaf.path} = ${JSON.stringify(value)}  (${describeOrigin(origins.get(leaf.path) ?? { source: 'default', origin: 'default' })})`);
       }
     }
-    deploymentFile = deploymentFileOf(config);
+    if (config.routes !== null) out.push(`routes: ${Object.keys(config.routes).length} in the configuration (used by \`outpost hub\`; \`outpost run\` takes the deployment's)`);
+    if (config.auth.policy !== null) out.push('authorization policy: in the configuration (used by `outpost hub`; `outpost run` takes the deployment\'s)');
+        deploymentFile = deploymentFileOf(config);
   } else {
     const problems = (result.error.details?.problems as ConfigProblem[] | undefined) ?? [];
     errors.push(`configuration: ${problems.length === 0 ? result.message : `${problems.length} problem(s)`}`);

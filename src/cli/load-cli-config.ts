@@ -3,7 +3,8 @@ import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { OutpostError } from '../errors/index.js';
 import { configArgs } from './config-options.js';
 
-export type CliConfigResult = { ok: true; loaded: LoadedConfig } | { ok: false; message: string; error: OutpostError };
+/** `reload` loads again from the same sources (a running hub watching its config file). */
+export type CliConfigResult = { ok: true; loaded: LoadedConfig; reload: () => LoadedConfig } | { ok: false; message: string; error: OutpostError };
 
 /** Loads configuration for a command from its flags, the environment and the config file. */
 export function loadCliConfig(command: Command): CliConfigResult {
@@ -13,7 +14,8 @@ export function loadCliConfig(command: Command): CliConfigResult {
     return { ok: false, message: error.message, error };
   }
   try {
-    return { ok: true, loaded: loadConfig({ env: process.env, flags: args.flags, configFile: args.configFile }) };
+    const load = () => loadConfig({ env: process.env, flags: args.flags, configFile: args.configFile });
+    return { ok: true, loaded: load(), reload: load };
   } catch (error) {
     if (error instanceof OutpostError) return { ok: false, message: error.message, error };
     throw error;

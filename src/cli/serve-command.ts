@@ -73,12 +73,15 @@ async function serve(command: Command, components: { hub: boolean; agent: boolea
   logger.info({ event: 'runtime.starting', command: command.name(), configFile, dataDir: config.dataDir }, 'starting');
 
   try {
-    startedRuntime = await Runtime.start({ config, logger, ...components });
+    startedRuntime = await Runtime.start({ config, logger, ...components, configSource: { file: configFile, load: result.reload } });
   } catch (error) {
     reportStartFailure(logger, error);
     return isOutpostError(error) && error.kind === 'config' ? 2 : 1;
   }
   if (stopRequested !== undefined) beginStop(startedRuntime, stopRequested);
+  // A hub run alone with a config file also reloads it on SIGHUP (the file is watched anyway).
+  const runtime = startedRuntime;
+  if (runtime.watchesConfig) process.on('SIGHUP', () => runtime.reloadConfig());
   return stopped;
 }
 

@@ -4,3 +4,4 @@ export { CONFIG_FILE_ENV, type ConfigProblem, type FlagValue, type Origin } from
 export { leaves, envName, type LeafEntry } from './schema-helpers.js';
 export { renderConfigDoc } from './docs.js';
 export { parseDurationMs, parseBytes, formatDuration, formatBytes } from './units.js';
+export { ConfigWatcher, changedLeaves, type ConfigWatcherOptions } from './config-watcher.js';

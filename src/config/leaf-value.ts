@@ -31,6 +31,8 @@ export function expectation(leaf: LeafEntry): string {
     case 'string':
     case 'path':
       return `a non-empty string${orNull}`;
+    case 'json':
+      return `${options.expects ?? 'a JSON value'} (JSON text in a variable or flag)`;
   }
 }
 
@@ -50,6 +52,12 @@ export function fromText(leaf: LeafEntry, text: string): LeafResult {
     }
     case 'list':
       return { ok: true, value: trimmed.split(',').map((s) => s.trim()).filter((s) => s.length > 0) };
+    case 'json':
+      try {
+        return { ok: true, value: JSON.parse(trimmed) as unknown };
+      } catch (error) {
+        return { ok: false, message: `expected ${expectation(leaf)}: not valid JSON (${error instanceof Error ? error.message : String(error)})` };
+      }
     case 'string':
     case 'path':
     case 'enum':
@@ -61,7 +69,7 @@ export function fromText(leaf: LeafEntry, text: string): LeafResult {
 
 /** Checks a raw value against the leaf schema and decodes it (durations to ms, sizes to bytes). */
 export function decodeLeaf(leaf: LeafEntry, raw: unknown): LeafResult {
-  if (!Value.Check(leaf.schema, raw)) return fail(leaf, raw);
+  if (!Value.Check(leaf.schema, raw)) return leaf.options.kind === 'json' ? { ok: false, message: `expected ${expectation(leaf)}, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}` } : fail(leaf, raw);
   const value: unknown = Value.Decode(leaf.schema, raw);
   if (typeof value === 'number' && Number.isNaN(value)) return fail(leaf, raw);
   return { ok: true, value };

@@ -63,6 +63,11 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
       continue;
     }
     let value = decoded.value;
+    if (leaf.options.check !== undefined && value !== null) {
+      const found = leaf.options.check(value);
+      for (const problem of found) problems.push({ ...origin, path: `${leaf.path}${problem.path}`, code: problem.code ?? 'OUTPOST_CONFIG_INVALID', message: problem.message });
+      if (found.length > 0) continue;
+    }
     if (leaf.options.kind === 'path' && typeof value === 'string' && !isAbsolute(value)) {
       value = resolve(setting?.baseDir ?? cwd, value);
     }

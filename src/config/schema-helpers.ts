@@ -1,4 +1,5 @@
 import { Kind, Type, type TLiteral, type TObject, type TProperties, type TSchema, type TUnion } from '@sinclair/typebox';
+import type { ErrorCode } from '../errors/index.js';
 import { BYTES_PATTERN, DURATION_PATTERN, formatBytes, formatDuration, parseBytes, parseDurationMs } from './units.js';
 
 /**
@@ -7,7 +8,16 @@ import { BYTES_PATTERN, DURATION_PATTERN, formatBytes, formatDuration, parseByte
  * the Azure IoT Edge variable names accepted as aliases, and the command-line flag, if any.
  */
 
-export type LeafKind = 'int' | 'bool' | 'string' | 'enum' | 'list' | 'duration' | 'bytes' | 'path';
+export type LeafKind = 'int' | 'bool' | 'string' | 'enum' | 'list' | 'duration' | 'bytes' | 'path' | 'json';
+
+/** A problem a leaf's own check found inside its value; `path` continues the leaf's path. */
+export interface LeafCheckProblem {
+  /** `.name`, `[2].allow[0]`: appended to the leaf's path. */
+  readonly path: string;
+  readonly message: string;
+  /** A more precise code than OUTPOST_CONFIG_INVALID (a route's syntax error, say). */
+  readonly code?: ErrorCode;
+}
 
 export interface AliasSpec {
   /** The variable name as Azure's edge hub documents it; matched case-insensitively like .NET. */
@@ -32,6 +42,10 @@ export interface LeafOptions extends LeafMeta {
   readonly kind: LeafKind;
   readonly nullable: boolean;
   readonly values?: readonly string[];
+  /** `json` leaves: what the value must be, for messages and docs. */
+  readonly expects?: string;
+  /** `json` leaves: checks beyond the shape, each problem with its path inside the value. */
+  readonly check?: (value: unknown) => readonly LeafCheckProblem[];
 }
 
 const LEAF = 'outpostLeaf';
@@ -96,6 +110,16 @@ export function Bytes(defaultValue: string, meta: LeafMeta) {
     .Decode((value) => (typeof value === 'number' ? value : (parseBytes(value) ?? Number.NaN)))
     .Encode((bytes) => formatBytes(bytes));
   return leaf(schema, { ...meta, kind: 'bytes', nullable: false }, defaultValue);
+}
+
+/**
+ * A structured value (a map of routes, a policy document): written as YAML or JSON in the file,
+ * as JSON text in a variable or flag. `schema` checks its shape, `check` its content; null (the
+ * default) means not set.
+ */
+export function Json<T extends TSchema>(schema: T, meta: LeafMeta & { defaultNote: string; expects: string; check: (value: unknown) => readonly LeafCheckProblem[] }) {
+  const { expects, check, ...rest } = meta;
+  return leaf(Type.Union([schema, Type.Null()]), { ...rest, kind: 'json', nullable: true, expects, check }, null);
 }
 
 export function Section<P extends TProperties>(description: string, properties: P): TObject<P> {

@@ -1,4 +1,4 @@
-import type { StaticDecode } from '@sinclair/typebox';
+import { Type, type StaticDecode } from '@sinclair/typebox';
 
 import {
   Bool,
@@ -7,6 +7,7 @@ import {
   Enum,
   EnumList,
   Int,
+  Json,
   OptionalPath,
   OptionalStr,
   Path,
@@ -15,6 +16,7 @@ import {
   Str,
   type AliasSpec,
 } from './schema-helpers.js';
+import { checkPolicy, checkRoutes } from './value-checks.js';
 
 /** Azure writes whole seconds where we write durations with a unit. */
 const seconds = (text: string): string => (/^\s*\d+\s*$/.test(text) ? `${text.trim()}s` : text);
@@ -113,12 +115,26 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('SslProtocols', azureSslProtocols, 'Also accepts .NET names (Tls12, Tls13).')],
     }),
   }),
-  auth: Section('Authentication of devices and modules against the local identity registry (<dataDir>/identities).', {
+  routes: Json(Type.Record(Type.String(), Type.Unknown()), {
+    description:
+      'Routes of a hub run alone (`outpost hub`), in the form of the deployment manifest\'s `$edgeHub` routes: name → route string or {route, priority, timeToLiveSecs}. When set, `outpost hub` takes its routes from here instead of the manifest, and applies edits of the config file without a restart; `outpost run` ignores it (the deployment decides). Every route is compiled at load; an error names the route and its position.',
+    expects: 'a map of route name to a route string or {route, priority, timeToLiveSecs}',
+    defaultNote: 'not set: the routes of the deployment manifest (agent.deployment)',
+    check: checkRoutes,
+  }),
+  auth: Section('Authentication of devices and modules against the local identity registry (<dataDir>/identities), and the authorization policy of user topics.', {
     sasClockSkew: Duration('5m', {
       description: 'How long after its expiry (se) a SAS token is still accepted, to absorb clock differences between devices and the gateway.',
     }),
     tokenCacheSize: Int(20_000, { min: 0, max: 10_000_000 }, {
       description: 'Verified SAS tokens remembered until they expire, so reconnect storms skip the HMAC; 0 turns the cache off. Entries are keyed by a hash of the token.',
+    }),
+    policy: Json(Type.Union([Type.Array(Type.Unknown()), Type.Record(Type.String(), Type.Unknown())]), {
+      description:
+        'Authorization policy of the general broker\'s user topics for a hub run alone (`outpost hub`), in Azure\'s format: the `$edgeHub` `mqttBroker.authorizations` array, `{"authorizations": [...]}` or `{"statements": [...]}` (docs/identity.md). When set, it replaces the manifest\'s policy, and edits of the config file apply without a restart; `outpost run` ignores it (the deployment decides).',
+      expects: 'a policy document: an array of statements {identities, allow?, deny?} or {"statements": [...]}',
+      defaultNote: 'not set: the deployment manifest\'s mqttBroker.authorizations, else the default policy (registered identities may connect, no user topics)',
+      check: checkPolicy,
     }),
   }),
   mqtt: Section('MQTT over TLS (the IoT Hub device and module dialect and the general broker); the limits apply to the plain listener too.', {

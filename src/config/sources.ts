@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { TObject } from '@sinclair/typebox';
+import type { ErrorCode } from '../errors/index.js';
 import { closest, fromText } from './leaf-value.js';
 import { envName, isSection, leaves, leafOptions, type AliasSpec, type LeafEntry } from './schema-helpers.js';
 
@@ -28,7 +29,8 @@ export interface Setting extends Origin {
 export interface ConfigProblem extends Origin {
   readonly path: string;
   readonly message: string;
-  readonly code: 'OUTPOST_CONFIG_INVALID' | 'OUTPOST_CONFIG_UNKNOWN_KEY' | 'OUTPOST_CONFIG_FILE_UNREADABLE' | 'OUTPOST_CONFIG_FILE_SYNTAX';
+  /** A config code, or the code of what a structured value holds (OUTPOST_ROUTE_SYNTAX for a route, …). */
+  readonly code: ErrorCode;
 }
 
 export interface SourceResult {

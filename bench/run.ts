@@ -9,6 +9,7 @@
 //     --mosquitto-max-inflight N                   Mosquitto's max_inflight_messages (default 20)
 //     --qos1-refill N                              QoS 1 publishers refill after N free slots (default 1)
 //     --outpost-arg ARG                            extra argument for `outpost hub` (repeatable)
+//     --outpost-node-arg ARG                       extra argument for the hub's node, e.g. --outpost-node-arg=--cpu-prof (repeatable)
 //     --out FILE                                   results file (default bench/results/<timestamp>.json)
 //     --markdown                                   also print the table as Markdown
 //     --list                                       list the scenarios and exit
@@ -41,6 +42,7 @@ export interface CliPlan {
   readonly qos1RefillMin?: number;
   readonly mosquittoMaxInflight?: number;
   readonly outpostArgs: string[];
+  readonly outpostNodeArgs: string[];
   readonly out?: string;
   readonly markdown: boolean;
   readonly list: boolean;
@@ -69,6 +71,7 @@ export function parseCli(argv: readonly string[]): CliPlan {
       'mosquitto-max-inflight': { type: 'string' },
       'qos1-refill': { type: 'string' },
       'outpost-arg': { type: 'string', multiple: true },
+      'outpost-node-arg': { type: 'string', multiple: true },
       out: { type: 'string' },
       markdown: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -104,6 +107,7 @@ export function parseCli(argv: readonly string[]): CliPlan {
     ...(inflight === undefined ? {} : { mosquittoMaxInflight: Math.floor(inflight) }),
     ...(refill === undefined ? {} : { qos1RefillMin: Math.floor(refill) }),
     outpostArgs: values['outpost-arg'] ?? [],
+    outpostNodeArgs: values['outpost-node-arg'] ?? [],
     ...(values.out === undefined ? {} : { out: values.out }),
     markdown: values.markdown ?? false,
     list: values.list ?? false,
@@ -152,7 +156,9 @@ async function main(argv: readonly string[]): Promise<number> {
     targetOptions: {
       ...(plan.mosquittoMaxInflight === undefined ? {} : { mosquittoMaxInflight: plan.mosquittoMaxInflight }),
       outpostArgs: plan.outpostArgs,
+      outpostNodeArgs: plan.outpostNodeArgs,
     },
+    onSkip: (scenario, why) => process.stderr.write(`bench: ${scenario.name} skipped: it ${why}, none of which is a target of this run\n`),
     onResult: (r) => {
       const figure = r.status === 'ok' ? `${r.throughput.value.toFixed(0)} ${r.throughput.unit}` : `${r.status}: ${r.error ?? ''}`;
       process.stderr.write(`bench: ${r.scenario} / ${r.target}: ${figure}\n`);

@@ -43,6 +43,6 @@ export function cLoadgenArgs(config: ChildConfig): string[] {
     case 'subscriber':
       return ['subscriber', ...common, `idprefix=${config.clientIdPrefix}`, `first=${config.first}`, `count=${config.count}`, `filter=${config.filter}`, `qos=${config.qos}`];
     case 'storm':
-      return ['storm', ...common, `idprefix=${config.clientIdPrefix}`, `clients=${config.clients}`, `concurrency=${config.concurrency}`, `keepalive=${config.keepAliveSec}`, `seed=${config.seed}`];
+      return ['storm', ...common, `idprefix=${config.clientIdPrefix}`, `clients=${config.clients}`, `concurrency=${config.concurrency}`, `keepalive=${config.keepAliveSec}`, `seed=${config.seed}`, ...(config.credentialsFile === undefined ? [] : [`credentials=${config.credentialsFile}`])];
   }
 }

@@ -15,6 +15,13 @@ export interface RunPlan {
   readonly targetOptions: TargetOptions;
   /** Called after each result, for progress output. */
   readonly onResult?: (result: ScenarioResult) => void;
+  /** Called when a scenario supports none of the plan's targets. */
+  readonly onSkip?: (scenario: Scenario, why: string) => void;
+}
+
+/** Whether a broker scenario runs against `targetSpec` (BrokerScenario.targets). */
+export function supportsTarget(scenario: Scenario, targetSpec: string): boolean {
+  return scenario.kind === 'local' || scenario.targets === undefined || scenario.targets.includes(targetSpec);
 }
 
 function emptyResult(scenario: string, target: string, status: 'unavailable' | 'error', error: string): ScenarioResult {
@@ -47,8 +54,9 @@ export async function runOne(scenario: Scenario, targetSpec: string, options: Sc
     }
   }
   let target;
+  const setup = scenario.outpostSetup?.bind(scenario);
   try {
-    target = await startTarget(targetSpec, targetOptions);
+    target = await startTarget(targetSpec, setup === undefined ? targetOptions : { ...targetOptions, outpostSetup: (dataDir) => setup(dataDir, options) });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return emptyResult(scenario.name, targetSpec, error instanceof TargetUnavailable ? 'unavailable' : 'error', message);
@@ -68,7 +76,9 @@ export async function runPlan(plan: RunPlan): Promise<ResultFile> {
   const startedAt = new Date().toISOString();
   const results: ScenarioResult[] = [];
   for (const scenario of plan.scenarios) {
-    for (const target of scenario.kind === 'local' ? [LOCAL_TARGET] : plan.targets) {
+    const targets = scenario.kind === 'local' ? [LOCAL_TARGET] : plan.targets.filter((t) => supportsTarget(scenario, t));
+    if (targets.length === 0) plan.onSkip?.(scenario, `runs only against ${scenario.kind === 'local' ? LOCAL_TARGET : (scenario.targets ?? []).join(', ')}`);
+    for (const target of targets) {
       const result = await runOne(scenario, target, plan.options, plan.targetOptions);
       results.push(result);
       plan.onResult?.(result);

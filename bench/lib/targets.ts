@@ -2,7 +2,7 @@
 // (so VmHWM is that scenario's peak) on a free loopback port; `host:port` is an already running
 // broker that the harness only connects to (no pid, so no RSS or CPU figures).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,13 @@ export interface TargetOptions {
   readonly mosquittoMaxInflight?: number;
   /** Extra arguments for `outpost hub`. */
   readonly outpostArgs?: readonly string[];
+  /** Extra arguments for the hub's `node` (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  readonly outpostNodeArgs?: readonly string[];
+  /**
+   * Prepares the fresh data directory of an Outpost hub before it starts (identities, a
+   * deployment manifest) and returns more `outpost hub` arguments: a scenario's outpostSetup.
+   */
+  readonly outpostSetup?: (dataDir: string) => readonly string[];
 }
 
 export interface RunningTarget {
@@ -32,6 +39,8 @@ export interface RunningTarget {
   /** The broker's process, when the harness started it. */
   readonly pid: number | undefined;
   readonly version: string | null;
+  /** Outpost's MQTT-over-TLS listener and the CA that verifies it, when the harness started the hub. */
+  readonly mqttTls?: { readonly port: number; readonly caPem: string };
   stop(): Promise<void>;
 }
 
@@ -200,7 +209,14 @@ async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outpost-bench-hub-'));
   // The same footing as the peers: anonymous clients on the loopback plain listener. The log
   // level stays the default: hub.ready, which gives the port, is an info line.
-  const args = [OUTPOST_BIN, 'hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--mqtt-plain-port', '0', '--allow-anonymous', ...(options.outpostArgs ?? [])];
+  let setupArgs: readonly string[];
+  try {
+    setupArgs = options.outpostSetup?.(dataDir) ?? [];
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const args = [...(options.outpostNodeArgs ?? []), OUTPOST_BIN, 'hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--mqtt-plain-port', '0', '--allow-anonymous', ...setupArgs, ...(options.outpostArgs ?? [])];
   // The operator's OUTPOST_* tuning passes through (that is how a hub is tuned for a run); the
   // harness's own OUTPOST_BENCH_* would be rejected by the hub as unknown variables.
   const env: Record<string, string> = {};
@@ -212,10 +228,21 @@ async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
     const ports = line['ports'] as Record<string, unknown> | undefined;
     const port = Number(ports?.['mqttPlain']);
     if (!Number.isInteger(port) || port <= 0) throw new TargetUnavailable('outpost', 'hub.ready reported no mqttPlain port');
+    const tlsPort = Number(ports?.['mqtt']);
+    const caFile = line['caFile'];
+    const mqttTls = Number.isInteger(tlsPort) && tlsPort > 0 && typeof caFile === 'string' ? { port: tlsPort, caPem: readFileSync(caFile, 'utf8') } : undefined;
     // The hub keeps logging to stdout; keep reading so a full pipe never stalls it.
     child.stdout?.resume();
     child.stderr?.resume();
-    return { name: 'outpost', host: '127.0.0.1', port, pid: child.pid, version: typeof line['version'] === 'string' ? line['version'] : null, stop: stopChild(child, cleanup) };
+    return {
+      name: 'outpost',
+      host: '127.0.0.1',
+      port,
+      pid: child.pid,
+      version: typeof line['version'] === 'string' ? line['version'] : null,
+      ...(mqttTls === undefined ? {} : { mqttTls }),
+      stop: stopChild(child, cleanup),
+    };
   } catch (error) {
     await stopChild(child, cleanup)();
     throw error;

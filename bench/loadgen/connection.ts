@@ -1,7 +1,7 @@
 // One raw MQTT connection for the load generator: TCP connect, CONNECT, wait for a successful
 // CONNACK, then hand every later packet to the caller's visitor.
 import { connect, type Socket } from 'node:net';
-import { encodeConnect, PacketScanner, PacketType, type PacketVisitor } from './mqtt-wire.js';
+import { encodeConnect, PacketScanner, PacketType, type ConnectCredentials, type PacketVisitor } from './mqtt-wire.js';
 
 /** CONNACK return code 0 = accepted (MQTT 3.1.1 table 3.1). */
 const CONNACK_ACCEPTED = 0;
@@ -18,6 +18,8 @@ export interface ConnectOptions {
   readonly clientId: string;
   readonly keepAliveSec: number;
   readonly timeoutMs: number;
+  /** User name and password for CONNECT; none when absent. */
+  readonly credentials?: ConnectCredentials;
 }
 
 export function openConnection(options: ConnectOptions, visit: PacketVisitor): MqttConnection {
@@ -55,7 +57,7 @@ export function openConnection(options: ConnectOptions, visit: PacketVisitor): M
     }
     visit(buf, start, type, flags, bodyStart, end);
   });
-  socket.on('connect', () => socket.write(encodeConnect(options.clientId, options.keepAliveSec)));
+  socket.on('connect', () => socket.write(encodeConnect(options.clientId, options.keepAliveSec, options.credentials)));
   socket.on('data', (chunk: Buffer) => scanner.push(chunk));
   socket.on('error', (error) => settle?.(error));
   socket.on('close', () => settle?.(new Error('connection closed before CONNACK')));

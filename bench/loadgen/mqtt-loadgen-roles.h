@@ -120,7 +120,7 @@ __attribute__((noreturn)) static void run_publisher(void) {
     for (int i = 0; i < n; i++) {
       conn_t *c = evs[i].data.ptr;
       if (c == NULL) { read_commands(p_command); continue; }
-      if (c->st == ST_CONNECTING) { if (on_connected(c, id, 0) < 0) fail("connect"); continue; }
+      if (c->st == ST_CONNECTING) { if (on_connected(c, id, 0, NULL, NULL) < 0) fail("connect"); continue; }
       if ((evs[i].events & EPOLLOUT) && flush_out(c) < 0) fail("write");
       if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && read_packets(c, p_visit) < 0) { errno = ECONNRESET; fail("broker closed the connection"); }
       if (p_qos == 1) p_refill();
@@ -184,7 +184,7 @@ __attribute__((noreturn)) static void run_subscriber(void) {
     for (int i = 0; i < n; i++) {
       conn_t *c = evs[i].data.ptr;
       if (c == NULL) { read_commands(s_command); continue; }
-      if (c->st == ST_CONNECTING) { if (on_connected(c, ids[c->tag], 0) < 0) fail("connect"); continue; }
+      if (c->st == ST_CONNECTING) { if (on_connected(c, ids[c->tag], 0, NULL, NULL) < 0) fail("connect"); continue; }
       if ((evs[i].events & EPOLLOUT) && flush_out(c) < 0) fail("write");
       if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         if (read_packets(c, s_visit) < 0) { errno = ECONNRESET; fail("broker closed the connection"); }
@@ -195,7 +195,7 @@ __attribute__((noreturn)) static void run_subscriber(void) {
 }
 
 /* ---- storm ---- */
-static conn_t **tc; static char **t_ids;
+static conn_t **tc; static char **t_ids, **t_users, **t_passes;
 static int t_clients, t_conc, t_keepalive, t_next, t_outstanding, t_connected, t_failed, t_reported;
 static const char *t_prefix;
 static char t_first_error[160];
@@ -213,7 +213,7 @@ static void t_report(const char *type) {
 static void t_launch(void) {
   while (t_outstanding < t_conc && t_next < t_clients) {
     int i = t_next++;
-    if (asprintf(&t_ids[i], "%s-%d-%x", t_prefix, i, (unsigned)(prng_next() * 0xffffff)) < 0) fail("asprintf");
+    if (t_users == NULL && asprintf(&t_ids[i], "%s-%d-%x", t_prefix, i, (unsigned)(prng_next() * 0xffffff)) < 0) fail("asprintf");
     tc[i] = open_conn();
     tc[i]->tag = i;
     t_outstanding++;
@@ -244,12 +244,34 @@ static void t_command(const char *line) {
     exit(0);
   }
 }
+/*
+ * credentials=FILE: one `clientId<TAB>username<TAB>password` line per client, in order (written by
+ * the harness, which signs the tokens); read whole before 'ready' so the storm only sends them.
+ */
+static void t_read_credentials(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) fail("credentials file");
+  t_users = calloc((size_t)t_clients, sizeof *t_users); t_passes = calloc((size_t)t_clients, sizeof *t_passes);
+  char *line = NULL; size_t cap = 0; int i = 0;
+  while (i < t_clients && getline(&line, &cap, f) > 0) {
+    line[strcspn(line, "\n")] = 0;
+    char *user = strchr(line, '\t'), *pass = user ? strchr(user + 1, '\t') : NULL;
+    if (!pass) { errno = EINVAL; fail("credentials line is not id<TAB>username<TAB>password"); }
+    *user++ = 0; *pass++ = 0;
+    t_ids[i] = strdup(line); t_users[i] = strdup(user); t_passes[i] = strdup(pass);
+    i++;
+  }
+  free(line); fclose(f);
+  if (i < t_clients) { errno = EINVAL; fail("credentials file has fewer lines than clients"); }
+}
 __attribute__((noreturn)) static void run_storm(void) {
   setup(arg("host", NULL), arg("port", NULL));
   t_clients = (int)iarg("clients"); t_conc = (int)iarg("concurrency"); t_keepalive = (int)iarg("keepalive");
   t_prefix = arg("idprefix", NULL);
   prng_state = (uint32_t)iarg("seed");
   tc = calloc((size_t)t_clients, sizeof *tc); t_ids = calloc((size_t)t_clients, sizeof *t_ids);
+  const char *credentials = arg("credentials", "");
+  if (credentials[0]) t_read_credentials(credentials);
   reply("{\"type\":\"ready\"}");
   struct epoll_event evs[512];
   double last_scan = 0;
@@ -260,7 +282,7 @@ __attribute__((noreturn)) static void run_storm(void) {
       if (c == NULL) { read_commands(t_command); continue; }
       if (c->st == ST_CLOSED) continue;
       if (c->st == ST_CONNECTING) {
-        if (on_connected(c, t_ids[c->tag], t_keepalive) < 0) t_fail(c, strerror(errno));
+        if (on_connected(c, t_ids[c->tag], t_keepalive, t_users ? t_users[c->tag] : NULL, t_passes ? t_passes[c->tag] : NULL) < 0) t_fail(c, strerror(errno));
         continue;
       }
       if ((evs[i].events & EPOLLOUT) && flush_out(c) < 0) { t_fail(c, "write failed"); continue; }

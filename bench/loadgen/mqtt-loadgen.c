@@ -6,7 +6,7 @@
  * Built by the harness at run time (bench/lib/c-loadgen.ts): cc -O2 -o mqtt-loadgen mqtt-loadgen.c
  * Run:   mqtt-loadgen publisher  host=H port=P id=ID topic=T qos=0|1 payload=N seed=S index=I batch=B pings=K window=W refill=R
  *        mqtt-loadgen subscriber host=H port=P idprefix=X first=F count=N filter=F qos=0|1
- *        mqtt-loadgen storm      host=H port=P idprefix=X clients=N concurrency=C keepalive=S seed=S
+ *        mqtt-loadgen storm      host=H port=P idprefix=X clients=N concurrency=C keepalive=S seed=S [credentials=FILE]
  *        mqtt-loadgen bucket V…  (prints the histogram bucket of each value: a test hook)
  * Control: one command per line on stdin (start, mark begin, mark end, stop); replies are JSON
  * lines on stdout with the shapes of bench/loadgen/protocol.ts (ready, connected, report, error).
@@ -149,12 +149,22 @@ static size_t put_varint(unsigned char *p, size_t v) {
   do { unsigned char b = v % 128; v /= 128; if (v) b |= 0x80; p[n++] = b; } while (v);
   return n;
 }
-static void put_connect(conn_t *c, const char *id, int keepalive) {
-  size_t idlen = strlen(id), body = 10 + 2 + idlen;
-  unsigned char h[16] = { 0x10 }, v[10] = { 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, (unsigned char)(keepalive >> 8), (unsigned char)keepalive };
+static void put_string(conn_t *c, const char *text, size_t len) {
+  unsigned char l[2] = { (unsigned char)(len >> 8), (unsigned char)len };
+  buf_put(&c->out, l, 2); buf_put(&c->out, text, len);
+}
+/* CONNECT, clean session; user name and password (MQTT-3.1.2-18, -19) when `user` is not NULL. */
+enum { CONNECT_CLEAN_SESSION = 0x02, CONNECT_PASSWORD = 0x40, CONNECT_USERNAME = 0x80 };
+static void put_connect(conn_t *c, const char *id, int keepalive, const char *user, const char *pass) {
+  size_t idlen = strlen(id), ulen = user ? strlen(user) : 0, plen = pass ? strlen(pass) : 0;
+  size_t body = 10 + 2 + idlen + (user ? 2 + ulen : 0) + (pass ? 2 + plen : 0);
+  unsigned char flags = CONNECT_CLEAN_SESSION | (user ? CONNECT_USERNAME : 0) | (pass ? CONNECT_PASSWORD : 0);
+  unsigned char h[16] = { 0x10 }, v[10] = { 0, 4, 'M', 'Q', 'T', 'T', 4, flags, (unsigned char)(keepalive >> 8), (unsigned char)keepalive };
   size_t n = 1 + put_varint(h + 1, body);
-  unsigned char l[2] = { (unsigned char)(idlen >> 8), (unsigned char)idlen };
-  buf_put(&c->out, h, n); buf_put(&c->out, v, 10); buf_put(&c->out, l, 2); buf_put(&c->out, id, idlen);
+  buf_put(&c->out, h, n); buf_put(&c->out, v, 10);
+  put_string(c, id, idlen);
+  if (user) put_string(c, user, ulen);
+  if (pass) put_string(c, pass, plen);
 }
 static void put_subscribe(conn_t *c, const char *filter, int qos) {
   size_t flen = strlen(filter);
@@ -190,13 +200,13 @@ static int read_packets(conn_t *c, visit_fn visit) {
   return 0;
 }
 
-/* Completes a non-blocking connect and sends CONNECT. */
-static int on_connected(conn_t *c, const char *id, int keepalive) {
+/* Completes a non-blocking connect and sends CONNECT (`user`, `pass`: NULL for none). */
+static int on_connected(conn_t *c, const char *id, int keepalive, const char *user, const char *pass) {
   int err = 0; socklen_t len = sizeof err;
   getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err) { errno = err; return -1; }
   c->st = ST_CONNACK;
-  put_connect(c, id, keepalive);
+  put_connect(c, id, keepalive, user, pass);
   return flush_out(c);
 }
 

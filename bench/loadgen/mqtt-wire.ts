@@ -21,6 +21,9 @@ export const PacketType = {
 /** MQTT 3.1.1 protocol level in CONNECT (MQTT-3.1.2-2). */
 const PROTOCOL_LEVEL_311 = 4;
 const CONNECT_FLAG_CLEAN_SESSION = 0x02;
+/** User Name and Password flags (MQTT-3.1.2-18, MQTT-3.1.2-19). */
+const CONNECT_FLAG_PASSWORD = 0x40;
+const CONNECT_FLAG_USERNAME = 0x80;
 /** SUBSCRIBE has fixed-header flags 0b0010 (MQTT-3.8.1-1). */
 const SUBSCRIBE_FLAGS = 0x02;
 
@@ -62,9 +65,17 @@ function utf8String(text: string): Buffer {
   return out;
 }
 
-export function encodeConnect(clientId: string, keepAliveSec: number): Buffer {
-  const header = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, PROTOCOL_LEVEL_311, CONNECT_FLAG_CLEAN_SESSION, keepAliveSec >> 8, keepAliveSec & 0xff]);
-  return packet(PacketType.Connect << 4, Buffer.concat([header, utf8String(clientId)]));
+export interface ConnectCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** CONNECT, MQTT 3.1.1, clean session; with a user name and password when `credentials` is given. */
+export function encodeConnect(clientId: string, keepAliveSec: number, credentials?: ConnectCredentials): Buffer {
+  const flags = CONNECT_FLAG_CLEAN_SESSION | (credentials === undefined ? 0 : CONNECT_FLAG_USERNAME | CONNECT_FLAG_PASSWORD);
+  const header = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, PROTOCOL_LEVEL_311, flags, keepAliveSec >> 8, keepAliveSec & 0xff]);
+  const fields = credentials === undefined ? [utf8String(clientId)] : [utf8String(clientId), utf8String(credentials.username), utf8String(credentials.password)];
+  return packet(PacketType.Connect << 4, Buffer.concat([header, ...fields]));
 }
 
 export function encodeSubscribe(packetId: number, filter: string, qos: 0 | 1): Buffer {

@@ -51,6 +51,13 @@ export interface StormConfig extends Endpoint {
   readonly concurrency: number;
   readonly keepAliveSec: number;
   readonly seed: number;
+  /**
+   * A file of `clientId<TAB>username<TAB>password` lines, one per client in order (see
+   * writeCredentialsFile in bench/lib/sas-devices.ts): client ids then come from it instead of
+   * clientIdPrefix, and each CONNECT carries that user name and password. The harness signs
+   * the tokens; a generator only sends them.
+   */
+  readonly credentialsFile?: string;
 }
 
 export type ChildConfig = PublisherConfig | SubscriberConfig | StormConfig;

@@ -2,9 +2,10 @@
 // once, and keeps every accepted one open and idle until told to stop (so the harness can read
 // the broker's resident memory per idle connection). No retries: a refused or failed connection
 // is counted and the first error is reported.
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { closeGracefully, openConnection } from './connection.js';
-import { DISCONNECT, monotonicMicros } from './mqtt-wire.js';
+import { DISCONNECT, monotonicMicros, type ConnectCredentials } from './mqtt-wire.js';
 import { mulberry32 } from './prng.js';
 import { Histogram } from '../lib/histogram.js';
 import type { StormConfig, StormReport } from './protocol.js';
@@ -25,17 +26,20 @@ export class Storm {
   /** Connects every client; resolves when each has a CONNACK or has failed. */
   async run(): Promise<StormReport> {
     const { clients, concurrency } = this.config;
+    const logins = this.config.credentialsFile === undefined ? undefined : readCredentials(this.config.credentialsFile, clients);
     // Seeded client ids: the same run opens the same ids in the same order.
     const random = mulberry32(this.config.seed);
-    const ids = Array.from({ length: clients }, (_, i) => `${this.config.clientIdPrefix}-${i}-${Math.floor(random() * 0xffffff).toString(16)}`);
+    const ids = logins?.map((l) => l.clientId) ?? Array.from({ length: clients }, (_, i) => `${this.config.clientIdPrefix}-${i}-${Math.floor(random() * 0xffffff).toString(16)}`);
     let next = 0;
     this.startedAtMicros = monotonicMicros();
     const lane = async (): Promise<void> => {
       while (next < ids.length) {
-        const clientId = ids[next++]!;
+        const index = next++;
+        const clientId = ids[index]!;
+        const credentials = logins?.[index]?.credentials;
         const began = monotonicMicros();
         const connection = openConnection(
-          { host: this.config.host, port: this.config.port, clientId, keepAliveSec: this.config.keepAliveSec, timeoutMs: CONNACK_TIMEOUT_MS },
+          { host: this.config.host, port: this.config.port, clientId, keepAliveSec: this.config.keepAliveSec, timeoutMs: CONNACK_TIMEOUT_MS, ...(credentials === undefined ? {} : { credentials }) },
           () => undefined,
         );
         try {
@@ -71,4 +75,15 @@ export class Storm {
       connectLatency: this.connectLatency.snapshot(),
     };
   }
+}
+
+/** The first `clients` lines of a credentials file (StormConfig.credentialsFile). */
+function readCredentials(file: string, clients: number): { clientId: string; credentials: ConnectCredentials }[] {
+  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').slice(0, clients);
+  if (lines.length < clients) throw new Error(`credentials file has ${lines.length} lines for ${clients} clients`);
+  return lines.map((line) => {
+    const [clientId, username, password] = line.split('\t');
+    if (clientId === undefined || username === undefined || password === undefined) throw new Error('credentials line is not id<TAB>username<TAB>password');
+    return { clientId, credentials: { username, password } };
+  });
 }

@@ -4,6 +4,7 @@ import { microRouteEval } from './micro-route-eval.js';
 import { microStoreAppend } from './micro-store-append.js';
 import { microTopicMatch } from './micro-topic-match.js';
 import { microWorkerRoundtrip } from './micro-worker-roundtrip.js';
+import { mqttAuthStorm } from './mqtt-auth-storm.js';
 import { mqttConnectStorm } from './mqtt-connect-storm.js';
 import { mqttFanout } from './mqtt-fanout.js';
 import { mqttQos0Fanin } from './mqtt-qos0-fanin.js';
@@ -12,7 +13,7 @@ import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos1Fanin, mqttFanout, mqttConnectStorm, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

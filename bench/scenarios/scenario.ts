@@ -28,6 +28,16 @@ export interface BrokerScenario {
   readonly kind?: 'broker';
   readonly name: string;
   readonly description: string;
+  /**
+   * The named targets it can run against (default: all, and host:port); the harness skips the
+   * others with a note. A scenario of Outpost's own features (routing, the store) names only it.
+   */
+  readonly targets?: readonly string[];
+  /**
+   * Prepares a fresh Outpost hub's data directory before the hub starts (identities, a
+   * deployment) and returns more `outpost hub` arguments. Not called for other targets.
+   */
+  outpostSetup?(dataDir: string, options: ScenarioOptions): readonly string[];
   run(target: RunningTarget, options: ScenarioOptions): Promise<ScenarioOutcome>;
 }
 

@@ -102,6 +102,7 @@ describe('bench command line', () => {
       'mqtt-qos1-fanin',
       'mqtt-fanout',
       'mqtt-connect-storm',
+      'mqtt-auth-storm',
       'micro-codec',
       'micro-topic-match',
       'micro-route-eval',
@@ -119,6 +120,7 @@ describe('bench command line', () => {
     assert.deepEqual(plan.targets, ['mosquitto', '127.0.0.1:1883', '[::1]:1884']);
     assert.equal(plan.clients, 10);
     assert.equal(plan.loadgen, 'node');
+    assert.deepEqual(parseCli(['--outpost-node-arg=--cpu-prof', '--outpost-node-arg=--cpu-prof-dir=/tmp/p']).outpostNodeArgs, ['--cpu-prof', '--cpu-prof-dir=/tmp/p']);
   });
 
   it('names what is wrong with a bad argument', () => {

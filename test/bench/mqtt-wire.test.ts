@@ -32,6 +32,16 @@ describe('load generator packets', () => {
     assert.equal(disconnect?.cmd, 'disconnect');
   });
 
+  it('CONNECT with a user name and password (a SAS token) parses with mqtt-packet', () => {
+    const password = 'SharedAccessSignature sr=h%2Fdevices%2Fd1&sig=a%2Bb%3D&se=4102444800';
+    const [connect] = parseAll(encodeConnect('d1', 60, { username: 'h/d1/?api-version=2021-04-12', password })) as mqttPacket.IConnectPacket[];
+    assert.equal(connect?.clientId, 'd1');
+    assert.equal(connect?.username, 'h/d1/?api-version=2021-04-12');
+    assert.equal(connect?.password?.toString('utf8'), password);
+    assert.equal(connect?.clean, true);
+    assert.equal(connect?.keepalive, 60);
+  });
+
   it('a PUBLISH template, patched as the publisher patches it, parses with its topic, id and payload', () => {
     for (const qos of [0, 1] as const) {
       const payload = seededBytes(3, 64);

@@ -211,14 +211,17 @@ describe('token cache', () => {
     assert.equal(verifier.cache.hits, hits + 1, 'the first token was evicted');
   });
 
-  it('is keyed by a hash: no cache key contains the token or its signature', (t) => {
+  it('hits only on the exact token text: a cached token with its expiry or audience edited is verified afresh and refused', (t) => {
     const { verifier, device } = setup(t);
     const token = sasToken({ key: device.primary, deviceId: 'dev1' });
     accepted(verifier.verify(token, 'dev1'));
-    const keys = [...(verifier.cache as unknown as { entries: Map<string, unknown> }).entries.keys()];
-    assert.equal(keys.length, 1);
-    const sig = decodeURIComponent(/sig=([^&]+)/.exec(token)![1]!);
-    assert.ok(!keys[0]!.includes(sig) && !keys[0]!.includes('SharedAccessSignature'));
+    const se = /se=(\d+)/.exec(token)![1]!;
+    const later = token.replace(`se=${se}`, `se=${Number(se) + HOUR_SEC}`);
+    refused(verifier.verify(later, 'dev1'), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    const otherAudience = token.replace('dev1', 'dev2');
+    assert.notEqual(otherAudience, token);
+    assert.equal(verifier.verify(otherAudience, 'dev2').ok, false);
+    accepted(verifier.verify(token, 'dev1'));
   });
 
   it('is used for edge modules without a device record', (t) => {

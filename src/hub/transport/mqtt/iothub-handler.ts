@@ -39,7 +39,8 @@ export class IotHubHandler {
     private readonly services: IotHubServices,
     private readonly broker: Broker,
     private readonly scope: DeviceScope | undefined,
-    private readonly log: Logger,
+    /** The connection's logger, made on first use (most connections never log). */
+    private readonly logger: () => Logger,
     private readonly reply: (topic: string, payload: Buffer) => void,
     private readonly modelId: string | undefined,
   ) {
@@ -89,7 +90,7 @@ export class IotHubHandler {
       }
       case 'method-response':
         // Direct methods arrive with their own issue; a response with no pending call is logged.
-        this.log.info({ event: 'iothub.method_response_unmatched', requestId: inbound.requestId, status: inbound.status }, 'method response without a pending call');
+        this.logger().info({ event: 'iothub.method_response_unmatched', requestId: inbound.requestId, status: inbound.status }, 'method response without a pending call');
         return { kind: 'accepted', accepted: Promise.resolve() };
     }
   }
@@ -106,7 +107,7 @@ export class IotHubHandler {
   private respondTwin(status: number, requestId: string, payload: Buffer, version?: number): void {
     const topic = OutboundTopic.twinResponse(status, requestId, version);
     if (topic.ok) this.reply(topic.topic, payload);
-    else this.log.warn({ event: 'iothub.twin_response_invalid', reason: topic.reason }, 'cannot build a twin response topic');
+    else this.logger().warn({ event: 'iothub.twin_response_invalid', reason: topic.reason }, 'cannot build a twin response topic');
   }
 }
 

@@ -295,9 +295,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
     this.logBindings.clientId = clientId;
     this.logger = undefined;
     if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
-      const parsed = packet.username === undefined ? undefined : parseIotHubUsername(packet.username, clientId);
+      // The authenticator parsed the user name already; only a model id needs it parsed here.
+      const parsed = packet.username?.includes('model-id=') === true ? parseIotHubUsername(packet.username, clientId) : undefined;
       const identity = auth.identity.kind === 'module' ? { deviceId: auth.identity.deviceId, moduleId: auth.identity.moduleId } : { deviceId: auth.identity.deviceId };
-      this.iotHub = new IotHubHandler(auth.identity, identity, this.ctx.iotHub, this.ctx.broker, this.ctx.scope, this.log, (topic, payload) => this.reply(topic, payload), parsed?.ok === true ? parsed.connect.modelId : undefined);
+      this.iotHub = new IotHubHandler(auth.identity, identity, this.ctx.iotHub, this.ctx.broker, this.ctx.scope, () => this.log, (topic, payload) => this.reply(topic, payload), parsed?.ok === true ? parsed.connect.modelId : undefined);
     }
     if (packet.will !== undefined) {
       const check = checkTopicName(packet.will.topic);

@@ -129,7 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (plan.list) {
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.description}\n`);
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(25)} ${s.description}\n`);
     return 0;
   }
   let loadgen = plan.loadgen;
@@ -158,7 +158,7 @@ async function main(argv: readonly string[]): Promise<number> {
       outpostArgs: plan.outpostArgs,
       outpostNodeArgs: plan.outpostNodeArgs,
     },
-    onSkip: (scenario, why) => process.stderr.write(`bench: ${scenario.name} skipped: it ${why}, none of which is a target of this run\n`),
+    onSkip: (scenario, why) => process.stderr.write(`bench: ${scenario.name} skipped: it ${why} (this run's targets: ${plan.targets.join(', ')})\n`),
     onResult: (r) => {
       const figure = r.status === 'ok' ? `${r.throughput.value.toFixed(0)} ${r.throughput.unit}` : `${r.status}: ${r.error ?? ''}`;
       process.stderr.write(`bench: ${r.scenario} / ${r.target}: ${figure}\n`);

@@ -42,6 +42,9 @@ export function cLoadgenArgs(config: ChildConfig): string[] {
       return ['publisher', ...common, `id=${config.clientId}`, `topic=${config.topic}`, `qos=${config.qos}`, `payload=${config.payloadBytes}`, `seed=${config.seed}`, `index=${config.index}`, `batch=${config.batch}`, `pings=${config.pingsInFlight}`, `window=${config.window}`, `refill=${config.refillMin}`];
     case 'subscriber':
       return ['subscriber', ...common, `idprefix=${config.clientIdPrefix}`, `first=${config.first}`, `count=${config.count}`, `filter=${config.filter}`, `qos=${config.qos}`];
+    case 'module-publisher':
+    case 'module-subscriber':
+      throw new Error(`the C load generator has no ${config.role} role (it needs TLS); the Node one runs it`);
     case 'storm':
       return ['storm', ...common, `idprefix=${config.clientIdPrefix}`, `clients=${config.clients}`, `concurrency=${config.concurrency}`, `keepalive=${config.keepAliveSec}`, `seed=${config.seed}`, ...(config.credentialsFile === undefined ? [] : [`credentials=${config.credentialsFile}`])];
   }

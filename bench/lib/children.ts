@@ -4,7 +4,7 @@
 // Node's IPC channel, the C one as JSON lines on stdout with commands as lines on stdin.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildConfig, ChildMessage, ChildReport, ParentMessage, StormReport } from '../loadgen/protocol.js';
+import { isNodeOnlyRole, type ChildConfig, type ChildMessage, type ChildReport, type ParentMessage, type StormReport } from '../loadgen/protocol.js';
 import { buildCLoadgen, cLoadgenArgs } from './c-loadgen.js';
 
 export type LoadgenKind = 'c' | 'node';
@@ -17,8 +17,12 @@ export class LoadgenChild {
   private exitInfo: string | undefined;
   private stderrText = '';
 
-  constructor(readonly name: string, readonly kind: LoadgenKind, config: ChildConfig) {
-    if (kind === 'node') {
+  readonly kind: LoadgenKind;
+
+  constructor(readonly name: string, kind: LoadgenKind, config: ChildConfig) {
+    // A role the C generator lacks (TLS module clients) runs in the Node one whatever was asked.
+    this.kind = isNodeOnlyRole(config) ? 'node' : kind;
+    if (this.kind === 'node') {
       this.process = fork(NODE_CHILD, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
       this.process.on('message', (message: ChildMessage) => this.receive(message));
     } else {

@@ -53,6 +53,9 @@ export async function runOne(scenario: Scenario, targetSpec: string, options: Sc
       return emptyResult(scenario.name, LOCAL_TARGET, 'error', error instanceof Error ? error.message : String(error));
     }
   }
+  if (!supportsTarget(scenario, targetSpec)) {
+    return emptyResult(scenario.name, targetSpec, 'unavailable', `${scenario.name} runs only against ${(scenario.targets ?? []).join(', ')}`);
+  }
   let target;
   const setup = scenario.outpostSetup?.bind(scenario);
   try {

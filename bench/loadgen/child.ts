@@ -2,6 +2,8 @@
 // started by the harness with an IPC channel (bench/lib/children.ts). Connects, says 'ready',
 // then follows 'start' / 'mark' / 'stop' from the parent and sends back one report.
 import type { ChildConfig, ChildMessage, ParentMessage } from './protocol.js';
+import { ModulePublisher } from './module-publisher.js';
+import { ModuleSubscriber } from './module-subscriber.js';
 import { Publisher } from './publisher.js';
 import { Storm } from './storm.js';
 import { Subscriber } from './subscriber.js';
@@ -43,10 +45,17 @@ async function main(): Promise<void> {
     return;
   }
 
-  const role = config.role === 'publisher' ? new Publisher(config) : new Subscriber(config);
+  const role =
+    config.role === 'publisher'
+      ? new Publisher(config)
+      : config.role === 'module-publisher'
+        ? new ModulePublisher(config)
+        : config.role === 'module-subscriber'
+          ? new ModuleSubscriber(config)
+          : new Subscriber(config);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'start') {
-      if (role instanceof Publisher) role.start();
+      if (role instanceof Publisher || role instanceof ModulePublisher) role.start();
     } else if (message.type === 'mark') {
       role.mark(message.phase);
     } else if (message.type === 'stop') {

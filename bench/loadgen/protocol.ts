@@ -60,7 +60,47 @@ export interface StormConfig extends Endpoint {
   readonly credentialsFile?: string;
 }
 
-export type ChildConfig = PublisherConfig | SubscriberConfig | StormConfig;
+/**
+ * IoT Hub module clients over MQTT 3.1.1 on TLS with SAS tokens (the routed scenarios). Node
+ * generator only: the C one has no TLS. `credentialsFile` holds one line per connection
+ * (`<device>/<module>`, user name, token); the module ids come from it.
+ */
+interface ModuleClientConfig extends Endpoint {
+  /** PEM of the CA that verifies the hub's server certificate. */
+  readonly caPem: string;
+  /** TLS server name (SNI and certificate check). */
+  readonly servername: string;
+  readonly credentialsFile: string;
+}
+
+export interface ModulePublisherConfig extends ModuleClientConfig {
+  readonly role: 'module-publisher';
+  /** Connections (module identities), one per credentials line: each publishes module output. */
+  readonly connections: number;
+  readonly payloadBytes: number;
+  readonly seed: number;
+  /** QoS 1 PUBLISHes awaiting PUBACK, per connection. */
+  readonly window: number;
+  /**
+   * 0: closed loop, each PUBACK lets the next PUBLISH go. Otherwise open loop at this total rate
+   * (messages per second over all connections): the k-th message is due at start + k / rate and
+   * carries that instant as its timestamp, so a message held back by a full window (the hub not
+   * keeping up) counts its wait in its latency instead of disappearing from it.
+   */
+  readonly offeredPerSec: number;
+}
+
+export interface ModuleSubscriberConfig extends ModuleClientConfig {
+  readonly role: 'module-subscriber';
+  /** Subscribes to `devices/<device>/modules/<module>/inputs/#` at QoS 1 and acknowledges every message. */
+}
+
+export type ChildConfig = PublisherConfig | SubscriberConfig | StormConfig | ModulePublisherConfig | ModuleSubscriberConfig;
+
+/** Roles only the Node generator has. */
+export function isNodeOnlyRole(config: ChildConfig): config is ModulePublisherConfig | ModuleSubscriberConfig {
+  return config.role === 'module-publisher' || config.role === 'module-subscriber';
+}
 
 export type ParentMessage =
   | { readonly type: 'start' }
@@ -74,6 +114,13 @@ export interface PublisherReport {
   readonly ackedInWindow: number;
   /** QoS 1: PUBLISH → PUBACK round trip, in the window. */
   readonly ackLatency: HistogramSnapshot;
+  /** Open loop: messages due but not yet sent (windows full) when the window began and ended. */
+  readonly backlogAtBegin?: number;
+  readonly backlogAtEnd?: number;
+  /** Open loop, in the window: due → actually written (timer and scheduling delay, and waits for a window slot). */
+  readonly sendLag?: HistogramSnapshot;
+  /** Open loop, in the window: messages that were due at an earlier tick but found every window full then. */
+  readonly heldByWindow?: number;
 }
 
 export interface SubscriberReport {

@@ -2,10 +2,10 @@
 // once, and keeps every accepted one open and idle until told to stop (so the harness can read
 // the broker's resident memory per idle connection). No retries: a refused or failed connection
 // is counted and the first error is reported.
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { closeGracefully, openConnection } from './connection.js';
-import { DISCONNECT, monotonicMicros, type ConnectCredentials } from './mqtt-wire.js';
+import { readCredentials } from './credentials.js';
+import { DISCONNECT, monotonicMicros } from './mqtt-wire.js';
 import { mulberry32 } from './prng.js';
 import { Histogram } from '../lib/histogram.js';
 import type { StormConfig, StormReport } from './protocol.js';
@@ -75,15 +75,4 @@ export class Storm {
       connectLatency: this.connectLatency.snapshot(),
     };
   }
-}
-
-/** The first `clients` lines of a credentials file (StormConfig.credentialsFile). */
-function readCredentials(file: string, clients: number): { clientId: string; credentials: ConnectCredentials }[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').slice(0, clients);
-  if (lines.length < clients) throw new Error(`credentials file has ${lines.length} lines for ${clients} clients`);
-  return lines.map((line) => {
-    const [clientId, username, password] = line.split('\t');
-    if (clientId === undefined || username === undefined || password === undefined) throw new Error('credentials line is not id<TAB>username<TAB>password');
-    return { clientId, credentials: { username, password } };
-  });
 }

@@ -9,11 +9,15 @@ import { mqttConnectStorm } from './mqtt-connect-storm.js';
 import { mqttFanout } from './mqtt-fanout.js';
 import { mqttQos0Fanin } from './mqtt-qos0-fanin.js';
 import { mqttQos1Fanin } from './mqtt-qos1-fanin.js';
+import { mqttRouted } from './mqtt-routed.js';
+import { mqttRoutedMemory } from './mqtt-routed-memory.js';
+import { mqttRoutedPaced } from './mqtt-routed-paced.js';
+import { mqttRoutedPacedMemory } from './mqtt-routed-paced-memory.js';
 import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -2,7 +2,7 @@
  * Scenario `store-throughput`: durable routed throughput of the message store at its own interface
  * (issue 6), in-process: real shard workers (Piscina, one thread per shard), real RocksDB, real
  * route evaluation. No network: it isolates the store from MQTT (the end-to-end MQTT figures come
- * from bench/store/mqtt-routed.ts).
+ * from the mqtt-routed* scenarios: `npm run bench -- mqtt-routed`).
  *
  * Flow: 64 sources (50 devices, 14 module outputs) submit messages (256-byte body, 3 properties)
  * with 4096 submits outstanding (many QoS 1 clients); a route sends each to one module input; the

@@ -25,6 +25,8 @@ export interface MqttAdapterOptions {
 export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarget {
   readonly protocol = 'mqtt';
   private readonly connections = new Set<MqttConnection>();
+  /** `{edge}/{module}` by module id: one string per module, not one per delivered message. */
+  private readonly moduleClientIds = new Map<string, string>();
   private readonly ctx: MqttContext;
 
   constructor(options: MqttAdapterOptions) {
@@ -62,7 +64,12 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarg
   deliverToModuleInput(moduleId: string, inputName: string, message: HubMessage, onSettled?: (outcome: DeliveryOutcome) => void): boolean {
     const edgeDeviceId = this.ctx.iotHub?.edgeDeviceId;
     if (edgeDeviceId === undefined) return false;
-    const clientId = `${edgeDeviceId}/${moduleId}`;
+    let clientId = this.moduleClientIds.get(moduleId);
+    if (clientId === undefined) {
+      clientId = `${edgeDeviceId}/${moduleId}`;
+      if (this.moduleClientIds.size >= 4096) this.moduleClientIds.clear();
+      this.moduleClientIds.set(moduleId, clientId);
+    }
     const session = this.ctx.broker.session(clientId);
     if (session?.iotHub.has('module-inputs') !== true) return false;
     if (onSettled !== undefined && !session.connected) return false;

@@ -84,17 +84,27 @@ function messageBag(message: HubMessage): string {
   return bag;
 }
 
-/** `devices/{d}/modules/{m}/inputs/{i}/` of the last few inputs delivered to, checked once. */
-const inputPrefixes = new Map<string, TopicResult>();
+/** `devices/{d}/modules/{m}/inputs/{i}/`, checked once, by device, module and input (no key string per message). */
+const inputPrefixes = new Map<string, Map<string, Map<string, TopicResult>>>();
+let cachedPrefixes = 0;
 const MAX_CACHED_PREFIXES = 1024;
 
 function moduleInputPrefix(deviceId: string, moduleId: string, inputName: string): TopicResult {
-  const key = `${deviceId}\u0000${moduleId}\u0000${inputName}`;
-  let prefix = inputPrefixes.get(key);
+  let modules = inputPrefixes.get(deviceId);
+  let inputs = modules?.get(moduleId);
+  let prefix = inputs?.get(inputName);
   if (prefix === undefined) {
     prefix = checked(`devices/${deviceId}/modules/${moduleId}/inputs/${inputName}/`, levelProblem('device id', deviceId), levelProblem('module id', moduleId), levelProblem('input name', inputName));
-    if (inputPrefixes.size >= MAX_CACHED_PREFIXES) inputPrefixes.clear();
-    inputPrefixes.set(key, prefix);
+    if (cachedPrefixes >= MAX_CACHED_PREFIXES) {
+      inputPrefixes.clear();
+      cachedPrefixes = 0;
+      modules = undefined;
+      inputs = undefined;
+    }
+    if (modules === undefined) inputPrefixes.set(deviceId, (modules = new Map()));
+    if (inputs === undefined) modules.set(moduleId, (inputs = new Map()));
+    inputs.set(inputName, prefix);
+    cachedPrefixes++;
   }
   return prefix;
 }

@@ -59,11 +59,12 @@ describe('routed scenarios', { timeout: 120_000 }, () => {
     assert.equal(r.params['store'], 'memory');
     assert.equal(r.metrics['offeredPerSec'], 50_000);
     // Sent in the window = due in it + what was waiting at its start − what still waits at its
-    // end; never more (a generator sending as fast as its windows allow would exceed it). 20 ms of
-    // slack: the generator's marks and the harness's window need not start the same microsecond.
+    // end; never more (a generator sending as fast as its windows allow, about twice that here,
+    // would exceed it). Slack of a tenth of the window plus 50 ms: the generator sees the marks
+    // later than the harness starts and ends its window, by more on a loaded machine.
     const sent = r.metrics['publishedPerSec']! * r.windowSec;
-    const allowed = 50_000 * (r.windowSec + 0.02) + r.metrics['backlogAtBegin']! - r.metrics['backlogAtEnd']!;
-    assert.ok(sent > 0 && sent <= allowed, `sent ${sent.toFixed(0)} in the window, at most ${allowed.toFixed(0)} were due`);
+    const allowed = 50_000 * (r.windowSec * 1.1 + 0.05) + r.metrics['backlogAtBegin']! - r.metrics['backlogAtEnd']!;
+    assert.ok(sent > 0 && sent <= allowed, `sent ${sent.toFixed(0)} in the window, at most ${allowed.toFixed(0)} were due (${JSON.stringify(r.metrics)})`);
     assert.ok(r.metrics['backlogAtBegin']! >= 0 && r.metrics['backlogAtEnd']! >= 0);
     assert.ok(r.metrics['deliveredPerSec']! > 0);
   });

@@ -9,10 +9,13 @@ import { escapeDataString } from './escape-data-string.js';
 export function encodePropertyBag(properties: Iterable<readonly [string, string | null]>): string {
   let bag = '';
   for (const [key, value] of properties) {
-    if (key.length === 0) continue;
-    if (bag.length > 0) bag += '&';
-    bag += escapeDataString(key);
-    if (value !== null) bag += '=' + escapeDataString(value);
+    if (key.length > 0) bag = appendBagPair(bag, escapeDataString(key), value);
   }
   return bag;
+}
+
+/** `bag` with one more property: `escapedKey` (already escaped, not empty) and its value escaped. */
+export function appendBagPair(bag: string, escapedKey: string, value: string | null | undefined): string {
+  const pair = typeof value === 'string' ? `${escapedKey}=${escapeDataString(value)}` : escapedKey;
+  return bag.length > 0 ? `${bag}&${pair}` : pair;
 }

@@ -9,8 +9,12 @@
 // A surrogate half without its partner: not encodable as UTF-8, so encodeURIComponent throws.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+// Text that needs no escaping (most property names and values): returned as it is.
+const UNESCAPED = /^[A-Za-z0-9\-_.!~*'()]*$/;
+
 /** encodeURIComponent that never throws: a lone surrogate is sent as U+FFFD, as UTF-8 writers do. */
 export function escapeDataString(text: string): string {
+  if (UNESCAPED.test(text)) return text;
   try {
     return encodeURIComponent(text);
   } catch {

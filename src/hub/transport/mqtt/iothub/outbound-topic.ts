@@ -19,6 +19,7 @@
  * (MQTT-1.5.3); large property bags are what usually break that.
  */
 import type { HubMessage } from '../../../message/index.js';
+import { appendBagPair } from './encode-property-bag.js';
 import { escapeDataString } from './escape-data-string.js';
 import type { Refusal } from './iothub-types.js';
 import { OUTBOUND_SYSTEM_KEYS, RESERVED_OUTBOUND_KEYS } from './system-property-keys.js';
@@ -55,9 +56,6 @@ function checked(topic: string, ...problems: (string | undefined)[]): TopicResul
 
 // Wire keys of OUTBOUND_SYSTEM_KEYS, escaped once.
 const ESCAPED_SYSTEM_KEYS: ReadonlyArray<readonly [string, string]> = OUTBOUND_SYSTEM_KEYS.map(([name, wire]) => [name, escapeDataString(wire)]);
-// Text that escapeDataString leaves as it is (most property names and values).
-const UNESCAPED = /^[A-Za-z0-9\-_.!~*'()]*$/;
-const escape = (text: string): string => (UNESCAPED.test(text) ? text : escapeDataString(text));
 
 /**
  * The property bag of a message sent to a client: its application properties (without the
@@ -68,18 +66,11 @@ function messageBag(message: HubMessage): string {
   let bag = '';
   for (const key in properties) {
     if (key.length === 0 || !Object.hasOwn(properties, key) || RESERVED_OUTBOUND_KEYS.has(key)) continue;
-    const value = properties[key];
-    if (bag.length > 0) bag += '&';
-    bag += escape(key);
-    if (typeof value === 'string') bag += '=' + escape(value);
+    bag = appendBagPair(bag, escapeDataString(key), properties[key]);
   }
   for (let i = 0; i < ESCAPED_SYSTEM_KEYS.length; i++) {
     const [name, wire] = ESCAPED_SYSTEM_KEYS[i]!;
-    if (!Object.hasOwn(systemProperties, name)) continue;
-    const value = systemProperties[name];
-    if (bag.length > 0) bag += '&';
-    bag += wire;
-    if (typeof value === 'string') bag += '=' + escape(value);
+    if (Object.hasOwn(systemProperties, name)) bag = appendBagPair(bag, wire, systemProperties[name]);
   }
   return bag;
 }

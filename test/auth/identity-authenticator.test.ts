@@ -223,3 +223,52 @@ describe('IdentityAuthenticator.fromConfig', () => {
     assert.throws(() => IdentityAuthenticator.fromConfig(bad, registry), (error: unknown) => error instanceof OutpostError && error.code === 'OUTPOST_TLS_CERT_UNREADABLE');
   });
 });
+
+describe('a reconnect with the login that worked before (the login cache)', () => {
+  function clocked(t: TestContext) {
+    const { registry } = openRegistry(t);
+    const key = generateKey();
+    registry.add({ deviceId: 'dev1', authentication: { type: 'sas', primaryKey: key, secondaryKey: generateKey() } });
+    const clock = { ms: NOW_MS };
+    const authenticator = new IdentityAuthenticator({ registry, iotHubHostname: HUB, gatewayHostname: GATEWAY, now: () => clock.ms });
+    const login = credentials({ password: password(sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC + 60 })) });
+    return { registry, authenticator, clock, login };
+  }
+
+  it('is recognized without the token cache, and gives the same identity object', async (t) => {
+    const { authenticator, login } = clocked(t);
+    const first = accepted(await authenticator.authenticate(login));
+    const hits = authenticator.sas.cache.hits;
+    const misses = authenticator.sas.cache.misses;
+    const again = accepted(await authenticator.authenticate({ ...login, password: Buffer.from(login.password!) }));
+    assert.equal(again, first);
+    assert.equal(authenticator.sas.cache.hits + authenticator.sas.cache.misses, hits + misses, 'the token cache was not consulted');
+    assert.equal(authenticator.logins.size, 1);
+  });
+
+  it('stops working at once when the keys are rotated, the identity disabled or removed', async (t) => {
+    for (const change of ['rotate', 'disable', 'remove'] as const) {
+      const { registry, authenticator, login } = clocked(t);
+      accepted(await authenticator.authenticate(login));
+      if (change === 'rotate') registry.rotateKeys('dev1', undefined, 'both');
+      else if (change === 'disable') registry.setStatus('dev1', undefined, 'disabled');
+      else registry.remove('dev1');
+      refused(await authenticator.authenticate(login), change === 'disable' ? 'OUTPOST_AUTH_IDENTITY_DISABLED' : 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    }
+  });
+
+  it('stops working when the token expires (beyond the clock skew)', async (t) => {
+    const { authenticator, clock, login } = clocked(t);
+    accepted(await authenticator.authenticate(login));
+    clock.ms = NOW_MS + 60_000 + 5 * 60_000 + 1;
+    refused(await authenticator.authenticate(login), 'OUTPOST_AUTH_TOKEN_EXPIRED');
+  });
+
+  it('is only the exact login: the same token under another client id or user name is checked in full', async (t) => {
+    const { authenticator, login } = clocked(t);
+    accepted(await authenticator.authenticate(login));
+    refused(await authenticator.authenticate({ ...login, clientId: 'dev2' }), 'OUTPOST_MQTT_CLIENT_ID_MISMATCH');
+    refused(await authenticator.authenticate({ ...login, clientId: 'dev2', username: `${HUB}/dev2/${USERNAME_QUERY}` }), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    refused(await authenticator.authenticate({ ...login, username: `${HUB}/dev1` }), 'OUTPOST_MQTT_BAD_USERNAME');
+  });
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import mqttPacket, { type IPublishPacket, type QoS } from 'mqtt-packet';
+import mqttPacket, { type IConnectPacket, type IPublishPacket, type QoS } from 'mqtt-packet';
 import { describe, it } from 'node:test';
+import { decodeConnect, encodeConnack } from '../../src/hub/transport/mqtt/connect-codec.js';
 import { PacketFramer } from '../../src/hub/transport/mqtt/packet-framer.js';
 import { parsePacket } from '../../src/hub/transport/mqtt/packet-parser.js';
 import { decodePublish, encodePublishHeader } from '../../src/hub/transport/mqtt/publish-codec.js';
@@ -61,6 +62,91 @@ describe('PUBLISH fast path agrees with mqtt-packet (the reference)', () => {
       const header = encodePublishHeader(packet.topic, payload.length, packet.qos, packet.dup, packet.retain, packet.messageId ?? 0, version);
       const reference = mqttPacket.generate(packet, { protocolVersion: version });
       assert.ok(Buffer.concat([header, payload]).equals(reference), `packet ${i}`);
+    }
+  });
+});
+
+function randomText(random: () => number, maxLength: number): string {
+  return Array.from({ length: Math.floor(random() * (maxLength + 1)) }, () => ALPHABET[Math.floor(random() * ALPHABET.length)]).join('');
+}
+
+function randomConnect(random: () => number): IConnectPacket {
+  const version = random() < 0.2 ? 3 : 4;
+  const packet: IConnectPacket = {
+    cmd: 'connect',
+    protocolId: version === 3 ? 'MQIsdp' : 'MQTT',
+    protocolVersion: version,
+    clean: random() < 0.5,
+    keepalive: Math.floor(random() * 65_536),
+    clientId: randomText(random, 30),
+  };
+  if ((version === 3 || !packet.clean) && packet.clientId === '') packet.clientId = 'c'; // the encoder refuses these
+  if (random() < 0.3) packet.will = { topic: randomText(random, 20) || 't', payload: Buffer.alloc(Math.floor(random() * 300), 7), qos: Math.floor(random() * 3) as QoS, retain: random() < 0.5 };
+  if (random() < 0.7) packet.username = randomText(random, 80);
+  if (packet.username !== undefined && random() < 0.8) packet.password = Buffer.from(randomText(random, 200));
+  return packet;
+}
+
+/** The reference's packet as a plain object (it is a Packet instance; only the fields count). */
+function referenceConnect(bytes: Buffer, version: 3 | 4 | 5): Record<string, unknown> | undefined {
+  const reference = parsePacket(bytes, version);
+  return reference.ok ? { ...reference.packet } : undefined;
+}
+
+describe('CONNECT and CONNACK fast paths agree with mqtt-packet (the reference)', () => {
+  it('decodes what mqtt-packet encodes, for 3.1 and 3.1.1, on random packets', () => {
+    const random = prng(11);
+    for (let i = 0; i < 2_000; i++) {
+      const packet = randomConnect(random);
+      const bytes = mqttPacket.generate(packet);
+      const fast = decodeConnect(bytes);
+      assert.ok(fast !== undefined, `packet ${i}`);
+      assert.deepEqual({ ...fast }, referenceConnect(bytes, packet.protocolVersion as 3 | 4), `packet ${i}`);
+    }
+  });
+
+  it('on damaged packets, either leaves them to the reference or decodes exactly what it decodes', () => {
+    const random = prng(12);
+    let decoded = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const good = mqttPacket.generate(randomConnect(random));
+      const bytes = Buffer.from(good);
+      const damage = Math.floor(random() * 3);
+      if (damage === 0) bytes[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
+      else if (damage === 1) bytes[9 + Math.floor(random() * 2)]! ^= 1 << Math.floor(random() * 8); // the level or the flags
+      else bytes.writeUInt16BE(Math.floor(random() * 300), 12 + Math.floor(random() * Math.max(1, bytes.length - 14)));
+      const fast = decodeConnect(bytes);
+      if (fast === undefined) continue;
+      decoded++;
+      assert.deepEqual({ ...fast }, referenceConnect(bytes, fast.protocolVersion as 3 | 4), `packet ${i}: ${bytes.toString('hex')}`);
+    }
+    assert.ok(decoded > 500, `only ${decoded} damaged packets were still decodable; the test lost its reach`);
+  });
+
+  it('leaves MQTT 5, bridge mode, forbidden flags and trailing bytes to the general parser', () => {
+    const v5 = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'a' });
+    assert.equal(decodeConnect(v5), undefined);
+    const base = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'a' });
+    assert.ok(decodeConnect(base) !== undefined);
+    const bridge = Buffer.from(base);
+    bridge[8] = 0x84;
+    assert.equal(decodeConnect(bridge), undefined);
+    const reserved = Buffer.from(base);
+    reserved[9]! |= 0x01;
+    assert.equal(decodeConnect(reserved), undefined);
+    const willQosWithoutWill = Buffer.from(base);
+    willQosWithoutWill[9]! |= 0x08;
+    assert.equal(decodeConnect(willQosWithoutWill), undefined);
+    const trailing = Buffer.concat([base, Buffer.from([0])]);
+    trailing[1]! += 1;
+    assert.equal(decodeConnect(trailing), undefined);
+  });
+
+  it('encodes CONNACK byte-for-byte as mqtt-packet does for 3.1.1', () => {
+    for (const sessionPresent of [false, true]) {
+      for (let returnCode = 0; returnCode <= 5; returnCode++) {
+        assert.ok(encodeConnack(sessionPresent, returnCode).equals(mqttPacket.generate({ cmd: 'connack', sessionPresent, returnCode })));
+      }
     }
   });
 });

@@ -19,6 +19,7 @@ import type { AuthResult, Authenticator, ConnectCredentials } from './authentica
 import { authFailure } from './auth-failure.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { IdentityRegistry } from './identity-registry.js';
+import { LoginCache } from './login-cache.js';
 import { SasVerifier } from './sas-verifier.js';
 import { X509Verifier } from './x509-verifier.js';
 
@@ -47,6 +48,9 @@ export class IdentityAuthenticator implements Authenticator {
   readonly sas: SasVerifier;
   readonly x509: X509Verifier;
   readonly limiter: AuthFailureLimiter;
+  readonly logins: LoginCache;
+  private readonly registry: IdentityRegistry;
+  private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: IdentityAuthenticatorOptions) {
@@ -61,6 +65,9 @@ export class IdentityAuthenticator implements Authenticator {
     });
     this.x509 = new X509Verifier({ registry: options.registry, trustedCas: options.clientCas ?? [], clockSkewMs, now });
     this.limiter = options.limiter ?? new AuthFailureLimiter({ now });
+    this.logins = new LoginCache(options.tokenCacheSize ?? DEFAULT_TOKEN_CACHE_SIZE);
+    this.registry = options.registry;
+    this.now = now;
     this.sleep = options.sleep ?? defaultSleep;
   }
 
@@ -108,6 +115,18 @@ export class IdentityAuthenticator implements Authenticator {
   private verify(credentials: ConnectCredentials): AuthResult {
     let deviceId: string;
     let moduleId: string | undefined;
+    if (credentials.protocol === 'mqtt' && credentials.username !== undefined && credentials.password !== undefined && credentials.password.length > 0) {
+      // A reconnect with the very login that worked before: known again without parsing anything.
+      const token = credentials.password.toString('utf8');
+      const changes = this.registry.changes;
+      const known = this.logins.get(credentials.clientId, credentials.username, token, changes, this.now());
+      if (known !== undefined) return known;
+      const parsed = parseIotHubUsername(credentials.username, credentials.clientId);
+      if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
+      const checked = this.sas.check(token, parsed.connect.deviceId, parsed.connect.moduleId);
+      if (checked.result.ok && checked.expiresAtMs !== undefined) this.logins.set(credentials.clientId, credentials.username, token, checked.result, changes, checked.expiresAtMs);
+      return checked.result;
+    }
     if (credentials.protocol === 'mqtt') {
       if (credentials.username === undefined) {
         return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'an IoT Hub client must send a username {hub}/{device}[/{module}]/?api-version=…');

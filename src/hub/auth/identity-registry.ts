@@ -72,6 +72,7 @@ export interface IdentityRegistryOptions {
 export class IdentityRegistry implements DeviceScope {
   private entries = new Map<string, RegistryEntry>();
   private nextRevision = 1;
+  private changeCount = 0;
   private stamp: FileStamp | undefined;
 
   private constructor(
@@ -88,6 +89,14 @@ export class IdentityRegistry implements DeviceScope {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /**
+   * Grows whenever any identity is added, changed or removed (also by a reload of the file): a
+   * cache of results derived from several entries is valid while this is unchanged.
+   */
+  get changes(): number {
+    return this.changeCount;
   }
 
   get(deviceId: string, moduleId?: string): IdentityRecord | undefined {
@@ -155,6 +164,7 @@ export class IdentityRegistry implements DeviceScope {
     // A module of this edge device may exist without a device record.
     if (removed.length === 0) throw notFound(key);
     for (const record of removed) this.entries.delete(identityKey(record.deviceId, record.moduleId));
+    this.changeCount++;
     this.persist();
     return removed;
   }
@@ -200,6 +210,7 @@ export class IdentityRegistry implements DeviceScope {
       for (const [key, entry] of [...this.entries]) {
         if (entry.record.source === options.source && !seen.has(key)) {
           this.entries.delete(key);
+          this.changeCount++;
           removed++;
         }
       }
@@ -258,6 +269,7 @@ export class IdentityRegistry implements DeviceScope {
       else this.set(record);
     }
     this.stamp = stamp;
+    this.changeCount++;
   }
 
   /** Stores a record; returns false when it is identical to the stored one (revision kept). */
@@ -268,6 +280,7 @@ export class IdentityRegistry implements DeviceScope {
     const auth = record.authentication;
     const keys = auth.type === 'sas' ? { primary: Buffer.from(auth.primaryKey, 'base64'), secondary: Buffer.from(auth.secondaryKey, 'base64') } : undefined;
     this.entries.set(key, { record, revision: this.nextRevision++, keys });
+    this.changeCount++;
     return true;
   }
 

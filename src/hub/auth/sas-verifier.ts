@@ -42,6 +42,14 @@ export class SasVerifier {
 
   /** Verifies `tokenText` for the connecting device (or module, with `moduleId`). */
   verify(tokenText: string, deviceId: string, moduleId?: string): AuthResult {
+    return this.check(tokenText, deviceId, moduleId).result;
+  }
+
+  /**
+   * As `verify`, and when it succeeds also until when the token is good (its expiry plus the
+   * allowed clock skew): for a cache of whole logins in front of this one.
+   */
+  check(tokenText: string, deviceId: string, moduleId?: string): { readonly result: AuthResult; readonly expiresAtMs?: number } {
     const nowMs = this.options.now();
     const cacheKey = this.options.cacheSize > 0 ? TokenCache.keyOf(tokenText) : undefined;
     const cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey, nowMs);
@@ -49,19 +57,19 @@ export class SasVerifier {
     if (cached !== undefined) token = cached.token;
     else {
       const parsed = parseSasToken(tokenText);
-      if (!parsed.ok) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `malformed SAS token: ${parsed.reason}`);
+      if (!parsed.ok) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `malformed SAS token: ${parsed.reason}`) };
       token = parsed.token;
     }
 
     const expiresAtMs = token.expirySec * 1000 + this.options.clockSkewMs;
-    if (nowMs > expiresAtMs) return authFailure('OUTPOST_AUTH_TOKEN_EXPIRED', 'SAS token expired');
+    if (nowMs > expiresAtMs) return { result: authFailure('OUTPOST_AUTH_TOKEN_EXPIRED', 'SAS token expired') };
     if (!this.hostnames.has(token.hostname.toLowerCase())) {
-      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token audience is neither the IoT hub nor this gateway', `audience host ${token.hostname}`);
+      return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token audience is neither the IoT hub nor this gateway', `audience host ${token.hostname}`) };
     }
-    if (!matchesId(token.deviceIds, deviceId)) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another device');
+    if (!matchesId(token.deviceIds, deviceId)) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another device') };
     if (token.moduleIds !== undefined) {
-      if (moduleId === undefined) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'a module SAS token cannot authenticate a device');
-      if (!matchesId(token.moduleIds, moduleId)) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another module');
+      if (moduleId === undefined) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'a module SAS token cannot authenticate a device') };
+      if (!matchesId(token.moduleIds, moduleId)) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another module') };
     }
 
     const key = identityKey(deviceId, moduleId);
@@ -69,29 +77,29 @@ export class SasVerifier {
     if (target === undefined) {
       // Spend what a wrong key would cost, so the answer's timing does not tell ids apart either.
       checkSignature(token, DECOY);
-      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `${key} is not in the identity registry`);
+      return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `${key} is not in the identity registry`) };
     }
     const device = moduleId === undefined ? target : this.options.registry.entry(deviceId);
     if (target.record.status !== 'enabled' || (device !== undefined && device.record.status !== 'enabled')) {
-      return authFailure('OUTPOST_AUTH_IDENTITY_DISABLED', `${device?.record.status === 'disabled' ? deviceId : key} is disabled`);
+      return { result: authFailure('OUTPOST_AUTH_IDENTITY_DISABLED', `${device?.record.status === 'disabled' ? deviceId : key} is disabled`) };
     }
     // A device-scope token is signed with the device's key, also when a module presents it.
     const signer = token.moduleIds === undefined ? device : target;
     if (signer === undefined) {
       checkSignature(token, DECOY);
-      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `device ${deviceId} is not in the identity registry`);
+      return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `device ${deviceId} is not in the identity registry`) };
     }
     const signerKey = identityKey(signer.record.deviceId, signer.record.moduleId);
     if (signer.keys === undefined) {
-      return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `${signerKey} does not authenticate with SAS keys`, `${signerKey} uses ${signer.record.authentication.type}`);
+      return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `${signerKey} does not authenticate with SAS keys`, `${signerKey} uses ${signer.record.authentication.type}`) };
     }
     if (cached !== undefined && cached.signerKey === signerKey && cached.revision === signer.revision) {
-      return { ok: true, identity: identityOf(deviceId, moduleId) };
+      return { result: { ok: true, identity: identityOf(deviceId, moduleId) }, expiresAtMs };
     }
     const check = checkSignature(token, signer);
-    if (check !== undefined) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', check === 'malformed' ? 'SAS token signature is not base64 of an HMAC-SHA256' : GENERIC_DETAIL, check === 'mismatch' ? `signature matches neither key of ${signerKey}` : undefined);
+    if (check !== undefined) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', check === 'malformed' ? 'SAS token signature is not base64 of an HMAC-SHA256' : GENERIC_DETAIL, check === 'mismatch' ? `signature matches neither key of ${signerKey}` : undefined) };
     if (cacheKey !== undefined) this.cache.set(cacheKey, { token, signerKey, revision: signer.revision, expiresAtMs });
-    return { ok: true, identity: identityOf(deviceId, moduleId) };
+    return { result: { ok: true, identity: identityOf(deviceId, moduleId) }, expiresAtMs };
   }
 }
 

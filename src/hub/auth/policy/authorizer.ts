@@ -63,6 +63,11 @@ const DEFAULT_MAX_CACHED_CLIENTS = 50_000;
 export class Authorizer {
   private policy: CompiledPolicy;
   private readonly cache = new Map<string, Permissions>();
+  /**
+   * The same, per identity object: the login cache hands a reconnecting client the identity object
+   * it had before, so its connect check needs neither the key string nor the map lookup above.
+   */
+  private readonly byIdentity = new WeakMap<ClientIdentity, { readonly policy: CompiledPolicy; readonly clientId: string; readonly permissions: Permissions }>();
   private readonly maxCachedClients: number;
 
   constructor(private readonly options: AuthorizerOptions) {
@@ -142,6 +147,14 @@ export class Authorizer {
   }
 
   private permissions(identity: Exclude<ClientIdentity, { kind: 'anonymous' }>, clientId: string): Permissions {
+    const known = this.byIdentity.get(identity);
+    if (known !== undefined && known.policy === this.policy && known.clientId === clientId) return known.permissions;
+    const permissions = this.permissionsByKey(identity, clientId);
+    this.byIdentity.set(identity, { policy: this.policy, clientId, permissions });
+    return permissions;
+  }
+
+  private permissionsByKey(identity: Exclude<ClientIdentity, { kind: 'anonymous' }>, clientId: string): Permissions {
     const authId = this.authId(identity);
     const key = `${authId}\n${clientId}`;
     const cached = this.cache.get(key);

@@ -12,6 +12,7 @@ import { IotHubHandler } from './iothub-handler.js';
 import { parseIotHubUsername } from './iothub/index.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
+import { decodeConnect, encodeConnack } from './connect-codec.js';
 import { decodePublish, decodeShortAck, encodePublishHeader, encodeShortAck } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
@@ -158,6 +159,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
         if (level !== undefined && bytes[0] === 0x10) this.write(Buffer.from([0x20, 0x02, 0x00, ConnackReturnCode.UnacceptableProtocolVersion]));
         this.protocolError(`unsupported protocol level ${String(level)}`, undefined);
         return undefined;
+      }
+      if (level !== 5) {
+        const connect = decodeConnect(bytes);
+        if (connect !== undefined) return connect;
       }
     }
     if (this.session !== undefined) {
@@ -549,6 +554,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private send(packet: Packet): void {
     if ((packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubrel' || packet.cmd === 'pubcomp') && (packet.reasonCode ?? 0) === 0 && packet.properties === undefined) {
       this.write(encodeShortAck(packet.cmd, packet.messageId ?? 0));
+      return;
+    }
+    if (packet.cmd === 'connack' && this.protocolVersion !== 5) {
+      this.write(encodeConnack(packet.sessionPresent, packet.returnCode ?? 0));
       return;
     }
     let bytes: Buffer;

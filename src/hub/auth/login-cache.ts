@@ -1,0 +1,54 @@
+/**
+ * Whole MQTT logins that succeeded (client id, user name and SAS token, exactly as sent), in front
+ * of the token cache: a device that reconnects with what it sent last time is known again from one
+ * map lookup, without parsing its user name, looking it up in the registry or building a new
+ * identity. An entry is used only while its token is good and while the registry has not changed
+ * at all since (`IdentityRegistry.changes`), so a key rotation, a disabled or removed identity takes
+ * effect at the next connect. Bounded: when full, the oldest entry goes. Nothing here is logged.
+ *
+ * The identity of a hit is the same object each time, so what is derived from it (the
+ * authorization policy's permissions) can be remembered per identity object as well.
+ */
+import type { AuthResult } from './authenticator.js';
+
+type Success = Extract<AuthResult, { ok: true }>;
+
+interface CachedLogin {
+  readonly clientId: string;
+  readonly username: string;
+  readonly result: Success;
+  readonly registryChanges: number;
+  readonly expiresAtMs: number;
+}
+
+export class LoginCache {
+  /** By token text: a token's signature makes it unique, and no key string is built per connect. */
+  private readonly entries = new Map<string, CachedLogin>();
+
+  constructor(readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(clientId: string, username: string, token: string, registryChanges: number, nowMs: number): Success | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined || entry.clientId !== clientId || entry.username !== username) return undefined;
+    if (entry.registryChanges !== registryChanges || nowMs > entry.expiresAtMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.result;
+  }
+
+  set(clientId: string, username: string, token: string, result: Success, registryChanges: number, expiresAtMs: number): void {
+    if (this.maxEntries <= 0) return;
+    this.entries.delete(token);
+    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, { clientId, username, result, registryChanges, expiresAtMs });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

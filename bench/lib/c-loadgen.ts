@@ -39,7 +39,7 @@ export function cLoadgenArgs(config: ChildConfig): string[] {
   const common = [`host=${config.host}`, `port=${config.port}`];
   switch (config.role) {
     case 'publisher':
-      return ['publisher', ...common, `id=${config.clientId}`, `topic=${config.topic}`, `qos=${config.qos}`, `payload=${config.payloadBytes}`, `seed=${config.seed}`, `index=${config.index}`, `batch=${config.batch}`, `pings=${config.pingsInFlight}`, `window=${config.window}`, `refill=${config.refillMin}`];
+      return ['publisher', ...common, `id=${config.clientId}`, `topic=${config.topic}`, `qos=${config.qos}`, `payload=${config.payloadBytes}`, `seed=${config.seed}`, `index=${config.index}`, `batch=${config.batch}`, `pings=${config.pingsInFlight}`, `window=${config.window}`, `refill=${config.refillMin}`, ...(config.topics === undefined ? [] : [`topics=${config.topics}`])];
     case 'subscriber':
       return ['subscriber', ...common, `idprefix=${config.clientIdPrefix}`, `first=${config.first}`, `count=${config.count}`, `filter=${config.filter}`, `qos=${config.qos}`];
     case 'module-publisher':

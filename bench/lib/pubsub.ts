@@ -26,6 +26,13 @@ export interface PubSubSpec {
   readonly durationSec: number;
   /** The headline: delivered (subscribers' receive rate) or acked (publishers' PUBACK rate). */
   readonly headline: 'delivered' | 'acked';
+  /** Each publisher cycles over this many topics (PublisherConfig.topics); one topic when absent. */
+  readonly topicsPerPublisher?: number;
+  /**
+   * Runs before the subscribers connect (e.g. a connection holding many other subscriptions) and
+   * returns what undoes it after the run; params merges into the result's params.
+   */
+  readonly setup?: (endpoint: { host: string; port: number }) => Promise<{ params: Record<string, unknown>; close(): Promise<void> }>;
 }
 
 export function windowSeconds(options: ScenarioOptions, normal: { warmupSec: number; durationSec: number }): { warmupSec: number; durationSec: number } {
@@ -38,6 +45,7 @@ export function windowSeconds(options: ScenarioOptions, normal: { warmupSec: num
 export async function runPubSub(target: RunningTarget, options: ScenarioOptions, spec: PubSubSpec): Promise<ScenarioOutcome> {
   const group = new LoadgenGroup(options.loadgen);
   const endpoint = { host: target.host, port: target.port };
+  const extra = spec.setup === undefined ? undefined : await spec.setup(endpoint);
   try {
     const subscribers = [];
     const perProcess = Math.ceil(spec.subscribers / spec.subscriberProcesses);
@@ -62,6 +70,7 @@ export async function runPubSub(target: RunningTarget, options: ScenarioOptions,
           pingsInFlight: spec.pingsInFlight,
           window: spec.window,
           refillMin: spec.refillMin,
+          ...(spec.topicsPerPublisher === undefined ? {} : { topics: spec.topicsPerPublisher }),
         }),
       );
     }
@@ -112,6 +121,8 @@ export async function runPubSub(target: RunningTarget, options: ScenarioOptions,
         durationSec: spec.durationSec,
         seed: options.seed,
         loadgen: options.loadgen,
+        ...(spec.topicsPerPublisher === undefined ? {} : { topicsPerPublisher: spec.topicsPerPublisher }),
+        ...extra?.params,
       },
       windowSec: sec,
       throughput: {
@@ -137,5 +148,6 @@ export async function runPubSub(target: RunningTarget, options: ScenarioOptions,
     };
   } finally {
     group.killAll();
+    await extra?.close();
   }
 }

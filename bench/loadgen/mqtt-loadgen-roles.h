@@ -19,6 +19,16 @@ static unsigned char *p_tmpl; static size_t p_tmpl_len, p_ts_off, p_id_off;
 static double p_sent, p_acked, p_sent_begin, p_sent_end = -1, p_acked_begin, p_acked_end = -1, p_deadline;
 static double p_sent_at[65536];
 static hist_t p_ack_hist;
+/* topics=N: the last digit run of the topic (at p_digits_off, p_digits_width wide) takes 0 … N-1 in turn. */
+static long p_topics, p_topic_next;
+static size_t p_digits_off, p_digits_width;
+
+static void p_next_topic(unsigned char *m) {
+  if (p_topics <= 0) return;
+  long v = p_topic_next;
+  p_topic_next = v + 1 == p_topics ? 0 : v + 1;
+  for (size_t w = p_digits_width; w > 0; w--) { m[p_digits_off + w - 1] = (unsigned char)('0' + v % 10); v /= 10; }
+}
 
 static void p_finish(void) {
   buf_put(&pc->out, DISCONNECT_PKT, 2);
@@ -38,7 +48,7 @@ static void p_send_batch(void) {
   buf_reserve(&pc->out, bytes + 2);
   unsigned char *at = pc->out.data + pc->out.len;
   double now = now_micros();
-  for (int i = 0; i < p_batch; i++) { memcpy(at + i * p_tmpl_len, p_tmpl, p_tmpl_len); put_double_be(at + i * p_tmpl_len + p_ts_off, now); }
+  for (int i = 0; i < p_batch; i++) { memcpy(at + i * p_tmpl_len, p_tmpl, p_tmpl_len); put_double_be(at + i * p_tmpl_len + p_ts_off, now); p_next_topic(at + i * p_tmpl_len); }
   memcpy(at + bytes, PINGREQ_PKT, 2);
   pc->out.len += bytes + 2;
   p_pings_out++;
@@ -59,6 +69,7 @@ static void p_refill(void) {
     memcpy(m, p_tmpl, p_tmpl_len);
     m[p_id_off] = (unsigned char)(id >> 8); m[p_id_off + 1] = (unsigned char)id;
     put_double_be(m + p_ts_off, now);
+    p_next_topic(m);
     p_sent_at[id] = now;
   }
   pc->out.len += p_tmpl_len * (size_t)count;
@@ -112,6 +123,17 @@ __attribute__((noreturn)) static void run_publisher(void) {
   p_tmpl[p_ts_off + 8] = (unsigned char)(index >> 24); p_tmpl[p_ts_off + 9] = (unsigned char)(index >> 16);
   p_tmpl[p_ts_off + 10] = (unsigned char)(index >> 8); p_tmpl[p_ts_off + 11] = (unsigned char)index;
   p_tmpl_len = h + body;
+  p_topics = strtol(arg("topics", "0"), NULL, 10);
+  if (p_topics > 0) {
+    size_t end = tlen;
+    while (end > 0 && (topic[end - 1] < '0' || topic[end - 1] > '9')) end--;
+    size_t start = end;
+    while (start > 0 && topic[start - 1] >= '0' && topic[start - 1] <= '9') start--;
+    long room = 1;
+    for (size_t w = start; w < end && room <= p_topics; w++) room *= 10;
+    if (end == start || room < p_topics) { errno = EINVAL; fail("topics=N needs a digit run in the topic wide enough for N - 1"); }
+    p_digits_off = h + 2 + start; p_digits_width = end - start;
+  }
   pc = open_conn();
   const char *id = arg("id", NULL);
   struct epoll_event evs[16];

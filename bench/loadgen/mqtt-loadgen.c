@@ -4,7 +4,7 @@
  * one epoll loop, no allocation per message, one clock read per read().
  *
  * Built by the harness at run time (bench/lib/c-loadgen.ts): cc -O2 -o mqtt-loadgen mqtt-loadgen.c
- * Run:   mqtt-loadgen publisher  host=H port=P id=ID topic=T qos=0|1 payload=N seed=S index=I batch=B pings=K window=W refill=R
+ * Run:   mqtt-loadgen publisher  host=H port=P id=ID topic=T qos=0|1 payload=N seed=S index=I batch=B pings=K window=W refill=R [topics=N]
  *        mqtt-loadgen subscriber host=H port=P idprefix=X first=F count=N filter=F qos=0|1
  *        mqtt-loadgen storm      host=H port=P idprefix=X clients=N concurrency=C keepalive=S seed=S [credentials=FILE]
  *        mqtt-loadgen bucket V…  (prints the histogram bucket of each value: a test hook)

@@ -31,6 +31,12 @@ export interface PublisherConfig extends Endpoint {
    * MQTT clients do). Larger values batch writes, cheaper for both sides on loopback.
    */
   readonly refillMin: number;
+  /**
+   * When set: publish to this many distinct topics, round-robin. The last run of digits in
+   * `topic` is rewritten in each message with the message's turn (0 … topics - 1), zero-padded to
+   * that run's width, so every PUBLISH has the same size and nothing is allocated per message.
+   */
+  readonly topics?: number;
 }
 
 export interface SubscriberConfig extends Endpoint {

@@ -31,11 +31,15 @@ export class Publisher {
   private ackedAtEnd = -1;
   private readonly ackLatency = new Histogram();
   private drained: (() => void) | undefined;
+  /** config.topics: where the topic's last digit run sits in a packet, its width, and the next turn. */
+  private readonly topicDigits: { offset: number; width: number } | undefined;
+  private topicNext = 0;
 
   constructor(private readonly config: PublisherConfig) {
     const payload = seededBytes(config.seed + config.index, config.payloadBytes);
     payload.writeUInt32BE(config.index, 8);
     this.template = encodePublishTemplate(config.topic, config.qos, payload);
+    this.topicDigits = config.topics === undefined ? undefined : topicDigits(config.topic, config.topics, this.template.timestampOffset - (config.qos > 0 ? 2 : 0));
     const perWrite = config.qos === 0 ? config.batch : config.window;
     this.batchBytes = Buffer.alloc(this.template.bytes.length * perWrite);
     for (let i = 0; i < perWrite; i++) this.template.bytes.copy(this.batchBytes, i * this.template.bytes.length);
@@ -109,7 +113,10 @@ export class Publisher {
     this.batchBytes.copy(out, 0);
     PINGREQ.copy(out, this.batchBytes.length);
     const now = monotonicMicros();
-    for (let i = 0; i < count; i++) out.writeDoubleBE(now, i * size + timestampOffset);
+    for (let i = 0; i < count; i++) {
+      out.writeDoubleBE(now, i * size + timestampOffset);
+      this.nextTopic(out, i * size);
+    }
     this.pingsOutstanding += 1;
     this.sentTotal += count;
     this.connection.socket.write(out);
@@ -142,10 +149,35 @@ export class Publisher {
       this.nextPacketId = id === PACKET_ID_LIMIT ? 1 : id + 1;
       out.writeUInt16BE(id, i * size + packetIdOffset);
       out.writeDoubleBE(now, i * size + timestampOffset);
+      this.nextTopic(out, i * size);
       this.sentAtMicros[id] = now;
     }
     this.inflight += count;
     this.sentTotal += count;
     this.connection.socket.write(out);
   }
+
+  /** Writes the next turn (config.topics) into the topic's digit run of the packet at `packetStart`. */
+  private nextTopic(out: Buffer, packetStart: number): void {
+    const digits = this.topicDigits;
+    if (digits === undefined) return;
+    let turn = this.topicNext;
+    this.topicNext = turn + 1 === this.config.topics ? 0 : turn + 1;
+    for (let w = digits.width - 1; w >= 0; w--) {
+      out[packetStart + digits.offset + w] = 0x30 + (turn % 10);
+      turn = Math.floor(turn / 10);
+    }
+  }
+}
+
+/** The last run of ASCII digits in `topic` (which ends at `topicEnd` in the packet); it must hold topics - 1. */
+function topicDigits(topic: string, topics: number, topicEnd: number): { offset: number; width: number } {
+  const bytes = Buffer.from(topic, 'utf8');
+  const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 0x30 && b <= 0x39;
+  let end = bytes.length;
+  while (end > 0 && !isDigit(bytes[end - 1])) end--;
+  let start = end;
+  while (start > 0 && isDigit(bytes[start - 1])) start--;
+  if (end === start || 10 ** (end - start) < topics) throw new Error(`topics=${topics} needs a digit run in the topic wide enough for ${topics - 1}: ${topic}`);
+  return { offset: topicEnd - bytes.length + start, width: end - start };
 }

@@ -8,6 +8,7 @@ import { mqttAuthStorm } from './mqtt-auth-storm.js';
 import { mqttConnectStorm } from './mqtt-connect-storm.js';
 import { mqttFanout } from './mqtt-fanout.js';
 import { mqttQos0Fanin } from './mqtt-qos0-fanin.js';
+import { mqttQos0FaninTopics } from './mqtt-qos0-fanin-topics.js';
 import { mqttQos1Fanin } from './mqtt-qos1-fanin.js';
 import { mqttRouted } from './mqtt-routed.js';
 import { mqttRoutedMemory } from './mqtt-routed-memory.js';
@@ -17,7 +18,7 @@ import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -18,7 +18,7 @@ import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFro
 import { Hub, type HubPorts } from './hub/index.js';
 import { MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
-import { loadNative } from './native/index.js';
+import { loadNative, type NativeFunctions } from './native/index.js';
 import { VERSION } from './version.js';
 
 /**
@@ -68,13 +68,13 @@ export class Runtime {
   static async start(options: RuntimeOptions): Promise<Runtime> {
     const { config, logger } = options;
     // config.native (OUTPOST_NATIVE): `require` fails the start here when the addon does not load.
-    // No hot path uses the addon today (it did not earn its place: docs/benchmarks.md, "Native
-    // addon"); a component that adopts a native function takes `native` from here.
+    // A component that adopts a native function takes `native` from here (the broker's topic
+    // filter index; docs/benchmarks.md, "Native addon").
     const native = loadNative(config.native);
     logger.debug({ event: 'runtime.native', implementation: native.implementation, reason: native.reason }, 'native addon');
     const closers: (() => Promise<void> | void)[] = [];
     const alone = options.hub && !options.agent;
-    const started = options.hub ? await startHub(config, logger.child({ component: 'hub' }), closers, alone) : undefined;
+    const started = options.hub ? await startHub(config, native, logger.child({ component: 'hub' }), closers, alone) : undefined;
     const hub = started?.hub;
     let agent: Agent | undefined;
     let configWatcher: ConfigWatcher | undefined;
@@ -135,7 +135,7 @@ export class Runtime {
   }
 }
 
-async function startHub(config: OutpostConfig, logger: Logger, closers: (() => Promise<void> | void)[], alone: boolean): Promise<StartedHub> {
+async function startHub(config: OutpostConfig, native: NativeFunctions, logger: Logger, closers: (() => Promise<void> | void)[], alone: boolean): Promise<StartedHub> {
   const sources = hubSources(config, alone, logger);
   // Identities: the local registry (kept current when `outpost identity` changes it), SAS and
   // X.509 verification, and the broker's authorization policy.
@@ -153,6 +153,8 @@ async function startHub(config: OutpostConfig, logger: Logger, closers: (() => P
     limits: { maxInflight: config.mqtt.maxInflight, maxQueued: config.mqtt.maxQueuedMessages },
     store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger) : new MemoryBrokerStore(),
     logger: logger.child({ component: 'broker' }),
+    // Only the addon: without it (native off, or auto and not built) the broker keeps its trie.
+    ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),
   });
   await broker.start();
   // The store and the MQTT adapter need each other (messages in, module inputs out): the target

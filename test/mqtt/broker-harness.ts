@@ -3,6 +3,7 @@ import { AnonymousAuthenticator } from '../../src/hub/auth/index.js';
 import { Broker, MemoryBrokerStore, type BrokerStore } from '../../src/hub/broker/index.js';
 import { ConnectionRegistry, MqttAdapter, SocketListener, type MqttLimits } from '../../src/hub/transport/index.js';
 import { createLogger } from '../../src/log/index.js';
+import { selected as native } from '../native/implementations.js';
 
 export const TEST_LIMITS: MqttLimits = {
   maxPacketBytes: 256 * 1024,
@@ -31,6 +32,8 @@ export async function startTestBroker(options: { limits?: Partial<MqttLimits>; s
     limits: { maxInflight: options.maxInflight ?? 64, maxQueued: options.maxQueued ?? 1000 },
     store: options.store ?? new MemoryBrokerStore(),
     logger,
+    // As the hub composes it: the addon's topic filter index unless OUTPOST_NATIVE=off (or auto without the addon).
+    ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),
   });
   await broker.start();
   const adapter = new MqttAdapter({

@@ -4,12 +4,19 @@ import type { BrokerMessage, QoS, Subscription } from './broker-message.js';
 import type { BrokerStore, StoredSession } from './broker-store.js';
 import { RetainedStore } from './retained-store.js';
 import { Session, type Outgoing, type SessionEvents, type SessionLimits, type SessionLink } from './session.js';
-import { SubscriptionTrie } from './subscription-trie.js';
+import type { TopicFilterIndex } from '../../native/index.js';
+import { IndexedSubscriptions } from './indexed-subscriptions.js';
+import { SubscriptionTrie, type SubscriptionMatcher } from './subscription-trie.js';
 
 export interface BrokerOptions {
   readonly limits: SessionLimits;
   readonly store: BrokerStore;
   readonly logger: Logger;
+  /**
+   * When given (the native addon is loaded), non-shared subscriptions are matched by this topic
+   * filter index instead of SubscriptionTrie; same matches, same order.
+   */
+  readonly createTopicFilterIndex?: () => TopicFilterIndex;
 }
 
 export interface BrokerCounters {
@@ -45,7 +52,7 @@ interface Delivery {
 export class Broker {
   readonly counters: BrokerCounters = { published: 0, delivered: 0, droppedQueueFull: 0, droppedCongested: 0, droppedExpired: 0 };
   private readonly sessions = new Map<string, Session>();
-  private readonly trie = new SubscriptionTrie<Subscription>();
+  private readonly trie: SubscriptionMatcher<Subscription>;
   private readonly shared = new SubscriptionTrie<ShareGroup>();
   private readonly retained = new RetainedStore();
   /** Shared groups by `group NUL filter`; the `shared` trie indexes them by filter. */
@@ -56,6 +63,7 @@ export class Broker {
   private seq = 0;
 
   constructor(private readonly options: BrokerOptions) {
+    this.trie = options.createTopicFilterIndex === undefined ? new SubscriptionTrie() : new IndexedSubscriptions(options.createTopicFilterIndex());
     this.dropLog = new RateLimitedLog(options.logger);
     const store = options.store;
     this.events = {

@@ -14,7 +14,18 @@ function node<V>(): TrieNode<V> {
   return { children: new Map(), values: new Map() };
 }
 
-export class SubscriptionTrie<V> {
+/**
+ * What the broker needs from a subscription index: SubscriptionTrie, or IndexedSubscriptions over
+ * the native topic filter index (indexed-subscriptions.ts), with identical matches in identical order.
+ */
+export interface SubscriptionMatcher<V> {
+  readonly size: number;
+  set(filter: string, key: string, value: V): void;
+  delete(filter: string, key: string): boolean;
+  match(topic: string, visit: (value: V) => void): void;
+}
+
+export class SubscriptionTrie<V> implements SubscriptionMatcher<V> {
   private readonly root: TrieNode<V> = node();
   private count = 0;
 

@@ -99,6 +99,7 @@ describe('bench command line', () => {
     const plan = parseCli([]);
     assert.deepEqual(plan.scenarios.map((s) => s.name), [
       'mqtt-qos0-fanin',
+      'mqtt-qos0-fanin-topics',
       'mqtt-qos1-fanin',
       'mqtt-fanout',
       'mqtt-connect-storm',

@@ -31,9 +31,12 @@ typedef struct Node {
 typedef struct {
   Node *root;
   Node **leaf_of; /* by id; NULL once removed */
-  uint32_t id_count;
+  uint32_t id_count; /* ids ever given out: leaf_of's length in use */
   uint32_t id_capacity;
   uint32_t size;
+  uint32_t *free_ids; /* removed ids, reused last-in first-out (as the TypeScript twin does) */
+  uint32_t free_count;
+  uint32_t free_capacity;
 } Index;
 
 static const napi_type_tag INDEX_TAG = {0x6f7574706f737431ULL, 0x746f706963696478ULL};
@@ -165,6 +168,7 @@ static void index_finalize(napi_env env, void *data, void *hint) {
   Index *index = data;
   tree_free(index->root);
   free(index->leaf_of);
+  free(index->free_ids);
   free(index);
 }
 
@@ -228,7 +232,7 @@ napi_value IndexAdd(napi_env env, napi_callback_info info) {
   size_t length;
   const char *filter = utf8_of(env, argv[1], stack, sizeof stack, &heap, &length);
   if (filter == NULL) return NULL;
-  if (index->id_count == index->id_capacity) {
+  if (index->free_count == 0 && index->id_count == index->id_capacity) {
     uint32_t capacity = index->id_capacity == 0 ? 64 : index->id_capacity * 2;
     Node **leaf_of = realloc(index->leaf_of, capacity * sizeof(Node *));
     if (leaf_of == NULL) goto oom;
@@ -264,7 +268,7 @@ napi_value IndexAdd(napi_env env, napi_callback_info info) {
     current->ids = ids;
     current->id_capacity = capacity;
   }
-  uint32_t id = index->id_count++;
+  uint32_t id = index->free_count > 0 ? index->free_ids[--index->free_count] : index->id_count++;
   index->leaf_of[id] = current;
   current->ids[current->id_count++] = id;
   index->size += 1;
@@ -293,6 +297,16 @@ napi_value IndexRemove(napi_env env, napi_callback_info info) {
     Node *current = index->leaf_of[id];
     if (current != NULL) {
       index->leaf_of[id] = NULL;
+      if (index->free_count == index->free_capacity) {
+        uint32_t capacity = index->free_capacity == 0 ? 64 : index->free_capacity * 2;
+        uint32_t *grown = realloc(index->free_ids, capacity * sizeof(uint32_t));
+        if (grown != NULL) {
+          index->free_ids = grown;
+          index->free_capacity = capacity;
+        }
+      }
+      /* Out of memory for the list: this one id is not reused, nothing else changes. */
+      if (index->free_count < index->free_capacity) index->free_ids[index->free_count++] = id;
       uint32_t i = 0;
       while (current->ids[i] != id) i++;
       memmove(current->ids + i, current->ids + i + 1, (current->id_count - i - 1) * sizeof(uint32_t));

@@ -12,7 +12,11 @@
  * as the trie's literal levels do.
  */
 
-/** What both implementations offer. Ids are assigned by `add`, from 0, and never reused. */
+/**
+ * What both implementations offer. Ids are assigned by `add`, from 0; a removed id is given out
+ * again by a later `add` (the most recently removed first), so subscription churn does not grow
+ * anything: ids stay below the largest number of filters held at once.
+ */
 export interface TopicFilterIndex {
   readonly size: number;
   add(filter: string): number;
@@ -37,6 +41,8 @@ function node(): Node {
 export class TsTopicFilterIndex implements TopicFilterIndex {
   private readonly root = node();
   private readonly filters: (string | undefined)[] = [];
+  /** Removed ids, reused last-in first-out (as the native index does). */
+  private readonly freeIds: number[] = [];
   private count = 0;
 
   get size(): number {
@@ -53,8 +59,8 @@ export class TsTopicFilterIndex implements TopicFilterIndex {
       }
       current = next;
     }
-    const id = this.filters.length;
-    this.filters.push(filter);
+    const id = this.freeIds.pop() ?? this.filters.length;
+    this.filters[id] = filter;
     current.ids.push(id);
     this.count += 1;
     return id;
@@ -64,6 +70,7 @@ export class TsTopicFilterIndex implements TopicFilterIndex {
     const filter = Number.isInteger(id) && id >= 0 ? this.filters[id] : undefined;
     if (filter === undefined) return false;
     this.filters[id] = undefined;
+    this.freeIds.push(id);
     const path: [Node, string][] = [];
     let current = this.root;
     for (const level of filter.split('/')) {

@@ -113,6 +113,35 @@ for (const impl of candidates) {
       assert.equal(candidate.size, reference.size);
     });
 
+    it('gives removed ids out again (last removed first, as the reference), so churn grows nothing', () => {
+      const reference = new TsTopicFilterIndex();
+      const candidate = impl.createTopicFilterIndex();
+      const held: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const id = reference.add(`keep/${i}`);
+        assert.equal(candidate.add(`keep/${i}`), id);
+        held.push(id);
+      }
+      let maxId = 0;
+      for (let i = 0; i < 100_000; i++) {
+        // A client that subscribes and unsubscribes over and over, under a new filter each time.
+        const filter = `churn/${i}/+`;
+        const id = reference.add(filter);
+        assert.equal(candidate.add(filter), id);
+        maxId = Math.max(maxId, id);
+        if (i % 1000 === 0) assert.deepEqual(sortedMatches(candidate, `churn/${i}/x`), [id]);
+        assert.equal(candidate.remove(id), true);
+        assert.equal(reference.remove(id), true);
+      }
+      assert.equal(maxId, 10, 'one id serves the whole churn');
+      assert.deepEqual(sortedMatches(candidate, 'keep/3'), [held[3]]);
+      assert.equal(candidate.size, 10);
+      assert.equal(reference.remove(held[4]!), true);
+      assert.equal(candidate.remove(held[4]!), true);
+      assert.equal(candidate.add('again'), held[4], 'the id removed last comes back first');
+      assert.equal(reference.add('again'), held[4]);
+    });
+
     it('refuses a foreign object as an index', () => {
       assert.throws(() => (impl.createTopicFilterIndex() as unknown as { addon: { filterIndexAdd(i: object, f: string): number } }).addon.filterIndexAdd({}, 'a'), TypeError);
     });

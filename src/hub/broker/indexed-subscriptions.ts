@@ -8,8 +8,8 @@ const INITIAL_MATCHES = 64;
  * SubscriptionTrie's contract over a TopicFilterIndex (src/native): one index id per (key,
  * filter), values by id. The index walks the same levels in the same order as the trie (a '#'
  * child, then the exact level, then '+'; ids in insertion order at each node), so visits come in
- * the trie's order. Ids are never reused, so `values` keeps one empty slot per removed
- * subscription, as the index itself does.
+ * the trie's order. The index gives removed ids out again, so `values` is never longer than the
+ * most subscriptions held at once.
  */
 export class IndexedSubscriptions<V> implements SubscriptionMatcher<V> {
   /** Index id by `key NUL filter`. */

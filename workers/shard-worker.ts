@@ -40,7 +40,7 @@ async function run(task: ShardTask): Promise<ShardResult> {
       case 'read':
         // Piscina transfers only a top-level result; a page is copied once (a memcpy, cheap
         // beside decoding it).
-        return await core.read(task.endpointId, task.fromSeq, task.limit, task.maxBytes);
+        return await core.read(task.queueId, task.fromSeq, task.limit, task.maxBytes);
       case 'expire':
         return await core.expire(task.nowMs, task.scanLimit);
       case 'drop':

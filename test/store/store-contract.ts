@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
 import type { MessageStore } from '../../src/hub/store/index.js';
-import { basicRoutes, INPUT_A, INPUT_B, message, numberOf, openStore, RecordingTarget, type Backend } from './store-harness.js';
+import { basicRoutes, INPUT_A, INPUT_B, message, numberOf, openStore, priorityOrder, priorityRoutes, RecordingTarget, submitPriorityMix, type Backend } from './store-harness.js';
 
 const sensor = { device: 'edge', module: 'sensor', output: 'out' };
 
@@ -261,6 +261,33 @@ export function storeContract(backend: Backend): void {
       assert.equal(stats.totals.queued, 3);
       assert.equal(stats.shards.length, 2);
       assert.equal(stats.persistent, backend === 'rocksdb');
+    });
+
+    it('delivers a backlog highest route priority first, each priority in its own order', async () => {
+      const { store, target } = await open(priorityRoutes());
+      let connected = false;
+      target.available = () => connected;
+      await submitPriorityMix(store, 300);
+      connected = true;
+      await target.until(() => store.metrics.delivered === 900);
+      assert.deepEqual(target.firstDeliveries(INPUT_A), priorityOrder(300));
+      assert.equal(target.deliveries.length, 900);
+      assert.equal((await store.stats()).endpoints.find((e) => e.endpoint === INPUT_A)?.queued ?? 0, 0);
+    });
+
+    it('sends a new higher-priority message before the rest of a lower-priority backlog', async () => {
+      const { store, target } = await open(priorityRoutes(), { deliveryWindow: 4 });
+      target.manual = () => true;
+      await Promise.all(Array.from({ length: 50 }, (_, n) => store.submit(message({ device: 'edge', module: 'sensor', output: 'bulk' }, n))));
+      await target.until(() => target.unsettled.size === 4, 10_000, 'the window full of bulk');
+      await store.submit(message({ device: 'edge', module: 'sensor', output: 'alerts' }, 20_000));
+      // The next free slot goes to the alert, not to bulk message 4.
+      [...target.unsettled][0]!.settle('acked');
+      await target.until(() => target.deliveries.length === 5, 10_000, 'one more delivery');
+      assert.equal(numberOf(target.deliveries[4]!.message), 20_000);
+      target.manual = () => false;
+      for (const delivery of [...target.unsettled]) delivery.settle('acked');
+      await target.until(() => store.metrics.delivered === 51);
     });
 
     it('counts messages no route chose, and still accepts them', async () => {

@@ -142,3 +142,36 @@ export function basicRoutes(extra: Record<string, unknown> = {}, timeToLiveSecs?
     ...(timeToLiveSecs === undefined ? {} : { timeToLiveSecs }),
   };
 }
+
+/**
+ * Three routes from the sensor module to input a at three priorities (schema 1.1 route objects):
+ * output `alerts` at 0 (the highest), `out` at 5, `bulk` at the default (below every number).
+ */
+export function priorityRoutes(): StoreRoutes {
+  const into = 'INTO BrokeredEndpoint("/modules/filter/inputs/a")';
+  return {
+    schemaVersion: '1.1',
+    routes: {
+      alerts: { route: `FROM /messages/modules/sensor/outputs/alerts ${into}`, priority: 0 },
+      normal: { route: `FROM /messages/modules/sensor/outputs/out ${into}`, priority: 5 },
+      bulk: `FROM /messages/modules/sensor/outputs/bulk ${into}`,
+    },
+  };
+}
+
+/** `perPriority` messages on each of priorityRoutes' outputs, interleaved: bulk n, out 10000+n, alerts 20000+n. */
+export async function submitPriorityMix(store: MessageStore, perPriority: number): Promise<void> {
+  const sends: Promise<void>[] = [];
+  for (let n = 0; n < perPriority; n++) {
+    sends.push(store.submit(message({ device: 'edge', module: 'sensor', output: 'bulk' }, n)));
+    sends.push(store.submit(message({ device: 'edge', module: 'sensor', output: 'out' }, 10_000 + n)));
+    sends.push(store.submit(message({ device: 'edge', module: 'sensor', output: 'alerts' }, 20_000 + n)));
+  }
+  await Promise.all(sends);
+}
+
+/** What priorityRoutes must deliver first to last: every alert, then every `out`, then the bulk, each in order. */
+export function priorityOrder(perPriority: number): number[] {
+  const run = (base: number) => Array.from({ length: perPriority }, (_, n) => base + n);
+  return [...run(20_000), ...run(10_000), ...run(0)];
+}

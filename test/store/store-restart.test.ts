@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
-import { basicRoutes, INPUT_A, message, openStore, RecordingTarget } from './store-harness.js';
+import { basicRoutes, INPUT_A, message, openStore, priorityOrder, priorityRoutes, RecordingTarget, submitPriorityMix } from './store-harness.js';
 
 const sensor = { device: 'edge', module: 'sensor', output: 'out' };
 
@@ -40,6 +40,22 @@ describe('message store restarts (rocksdb)', () => {
     await target.until(() => store.metrics.delivered === 4960, 20_000);
     assert.deepEqual(target.firstDeliveries(INPUT_A), Array.from({ length: 4960 }, (_, n) => n + 40));
     assert.equal(target.deliveries.length, 4960, 'no duplicates after a clean stop');
+    await store.close();
+  });
+
+  it('keeps each priority queue across a restart and delivers from disk highest priority first', async () => {
+    const dir = newDir();
+    let store = await openStore('rocksdb', dir, priorityRoutes());
+    await submitPriorityMix(store, 2500);
+    await store.close();
+
+    // More than one read-ahead (2,048) per priority: the pages come back from disk in turn, and
+    // a lower priority must not go out while a higher one is still being read.
+    store = await openStore('rocksdb', dir, priorityRoutes());
+    const target = new RecordingTarget();
+    store.attach(target);
+    await target.until(() => store.metrics.delivered === 7500, 30_000);
+    assert.deepEqual(target.firstDeliveries(INPUT_A), priorityOrder(2500));
     await store.close();
   });
 

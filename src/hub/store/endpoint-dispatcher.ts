@@ -2,6 +2,7 @@ import type { DeliveryOutcome } from '../endpoints/index.js';
 import type { HubMessage } from '../message/index.js';
 import type { RouteEndpoint } from '../routing/index.js';
 import { EndpointStream, EntryState, type QueueEntry } from './endpoint-stream.js';
+import type { QueueInfo } from './shard-protocol.js';
 
 /**
  * Hands messages to an endpoint. `deliver` returns false when the endpoint cannot take messages
@@ -26,15 +27,22 @@ export interface DispatchContext {
 
 /**
  * Windowed delivery to one endpoint from its queues in every shard. Up to `window` messages are in
- * flight at once (Azure sends one and waits for its acknowledgement, #6845); queues of different
- * shards interleave, each in its own order, so per-source order holds (a source lives in one
- * shard). A lost message and everything sent after it in its queue go out again in order (at
+ * flight at once (Azure sends one and waits for its acknowledgement, #6845). An endpoint has one
+ * queue per route priority in each shard; a message of a higher priority (lower number) goes
+ * before any of a lower one that is ready, and queues of one priority in different shards
+ * interleave, each in its own order, so per-source order holds within a priority (a source lives
+ * in one shard), as in Azure. A lost message and everything sent after it in its queue go out again in order (at
  * least once); an unavailable endpoint is retried with exponential backoff. Each endpoint has its
  * own dispatcher, window and timers: a slow or dead one never holds up another.
  */
 export class EndpointDispatcher {
+  /** Every stream, highest priority first (then by shard). */
+  readonly streams: EndpointStream[] = [];
+  /** One group per priority, highest first; `next` takes the group's shards in turn. */
+  private readonly groups: { readonly priority: number; readonly streams: EndpointStream[]; next: number }[] = [];
+  /** Streams of each queue, by shard. */
+  private readonly byQueue = new Map<string, EndpointStream[]>();
   private inflight = 0;
-  private next = 0;
   private retryMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
@@ -42,9 +50,48 @@ export class EndpointDispatcher {
 
   constructor(
     readonly endpoint: RouteEndpoint,
-    readonly streams: readonly EndpointStream[],
+    private readonly shards: number,
     private readonly ctx: DispatchContext,
   ) {}
+
+  /**
+   * The stream of queue `queueId` (this endpoint at `priority`) in `shard`, made for every shard
+   * the first time the queue is seen; `queue` replaces a shard's stream with the state a shard
+   * opened with.
+   */
+  stream(queueId: string, priority: number, shard: number, queue?: Pick<QueueInfo, 'head' | 'tail' | 'cumHead'>): EndpointStream {
+    let streams = this.byQueue.get(queueId);
+    if (streams === undefined) {
+      streams = Array.from({ length: this.shards }, (_, index) => new EndpointStream(index, queueId, priority, { head: 0, tail: 0, cumHead: 0 }));
+      this.byQueue.set(queueId, streams);
+      let at = this.groups.findIndex((g) => g.priority >= priority);
+      if (at === -1) at = this.groups.length;
+      if (this.groups[at]?.priority === priority) this.groups[at]!.streams.push(...streams);
+      else this.groups.splice(at, 0, { priority, streams: [...streams], next: 0 });
+      this.rebuild();
+    }
+    if (queue !== undefined) {
+      const old = streams[shard]!;
+      const replacement = new EndpointStream(shard, queueId, priority, queue);
+      streams[shard] = replacement;
+      for (const group of this.groups) {
+        const index = group.streams.indexOf(old);
+        if (index !== -1) group.streams[index] = replacement;
+      }
+      this.rebuild();
+    }
+    return streams[shard]!;
+  }
+
+  /** The streams of a queue by shard, if it has been seen. */
+  queueStreams(queueId: string): readonly EndpointStream[] | undefined {
+    return this.byQueue.get(queueId);
+  }
+
+  private rebuild(): void {
+    this.streams.length = 0;
+    for (const group of this.groups) this.streams.push(...group.streams);
+  }
 
   get inflightCount(): number {
     return this.inflight;
@@ -108,6 +155,8 @@ export class EndpointDispatcher {
     if (this.retryTimer !== undefined || this.closed) return;
     const target = this.ctx.target();
     const nowMs = Date.now();
+    // Reads first, so a priority whose messages are still on disk is seen as arriving (pick waits for it).
+    for (const stream of this.streams) if (stream.needsRead(this.ctx.readAhead)) this.ctx.requestRead(stream);
     while (this.inflight < this.ctx.window) {
       const picked = this.pick();
       if (picked === undefined) break;
@@ -143,16 +192,27 @@ export class EndpointDispatcher {
     for (const stream of this.streams) if (stream.needsRead(this.ctx.readAhead)) this.ctx.requestRead(stream);
   }
 
+  /**
+   * The next message to send: from the highest priority that has one ready (Azure's pump starts
+   * from the highest priority again after every batch; lower priorities may wait), taking that
+   * priority's shards in turn.
+   */
   private pick(): { stream: EndpointStream; entry: QueueEntry } | undefined {
-    const streams = this.streams;
-    for (let k = 0; k < streams.length; k++) {
-      const index = (this.next + k) % streams.length;
-      const stream = streams[index]!;
-      const entry = stream.next();
-      if (entry !== undefined) {
-        this.next = (index + 1) % streams.length;
-        return { stream, entry };
+    for (const group of this.groups) {
+      const streams = group.streams;
+      for (let k = 0; k < streams.length; k++) {
+        const index = (group.next + k) % streams.length;
+        const stream = streams[index]!;
+        const entry = stream.next();
+        if (entry !== undefined) {
+          group.next = (index + 1) % streams.length;
+          return { stream, entry };
+        }
       }
+      // Nothing ready at this priority, but some of it is being read from disk: wait for it rather
+      // than send a lower priority first (the page's arrival pumps again). A failed read clears
+      // `reading`, so a broken queue never holds the lower priorities for good.
+      if (this.groups.length > 1) for (const stream of streams) if (stream.reading) return undefined;
     }
     return undefined;
   }

@@ -40,7 +40,9 @@ export class EndpointStream {
 
   constructor(
     readonly shard: number,
-    readonly endpointId: string,
+    /** The queue (queue-id.ts): the endpoint's at one priority. */
+    readonly queueId: string,
+    readonly priority: number,
     queue: Pick<QueueInfo, 'head' | 'tail' | 'cumHead'>,
   ) {
     this.doneUpTo = queue.head;
@@ -160,7 +162,7 @@ export class EndpointStream {
   takeCommit(): Commit | undefined {
     if (this.doneUpTo <= this.committedHead) return undefined;
     this.committedHead = this.doneUpTo;
-    return { endpointId: this.endpointId, head: this.doneUpTo, cumHead: this.doneCum };
+    return { queueId: this.queueId, head: this.doneUpTo, cumHead: this.doneCum };
   }
 
   private compact(): void {

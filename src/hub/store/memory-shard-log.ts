@@ -24,11 +24,11 @@ export class MemoryShardLog implements ShardLog {
   batch(): LogBatch {
     const ops: (() => void)[] = [];
     return {
-      put: (endpointId, seq, value) => ops.push(() => this.put(endpointId, seq, value)),
-      trim: (endpointId, fromSeq, toSeq) => ops.push(() => this.trim(endpointId, fromSeq, toSeq)),
+      put: (queueId, seq, value) => ops.push(() => this.put(queueId, seq, value)),
+      trim: (queueId, fromSeq, toSeq) => ops.push(() => this.trim(queueId, fromSeq, toSeq)),
       putState: (state) => {
         const copy = { ...state };
-        ops.push(() => this.states.set(copy.endpoint.id, copy));
+        ops.push(() => this.states.set(copy.id, copy));
       },
       commit: () => {
         for (const op of ops) op();
@@ -41,8 +41,8 @@ export class MemoryShardLog implements ShardLog {
     };
   }
 
-  read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage> {
-    const queue = this.queues.get(endpointId);
+  read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage> {
+    const queue = this.queues.get(queueId);
     if (queue === undefined) return Promise.resolve({ firstSeq: fromSeq, values: [] });
     const firstSeq = Math.max(fromSeq, queue.base);
     const values: Uint8Array[] = [];
@@ -71,11 +71,11 @@ export class MemoryShardLog implements ShardLog {
     return Promise.resolve();
   }
 
-  private put(endpointId: string, seq: number, value: Uint8Array): void {
-    let queue = this.queues.get(endpointId);
+  private put(queueId: string, seq: number, value: Uint8Array): void {
+    let queue = this.queues.get(queueId);
     if (queue === undefined) {
       queue = { base: seq, start: 0, values: [] };
-      this.queues.set(endpointId, queue);
+      this.queues.set(queueId, queue);
     }
     if (queue.values.length - queue.start === 0) {
       queue.base = seq;
@@ -87,8 +87,8 @@ export class MemoryShardLog implements ShardLog {
     queue.values.push(Uint8Array.prototype.slice.call(value));
   }
 
-  private trim(endpointId: string, fromSeq: number, toSeq: number): void {
-    const queue = this.queues.get(endpointId);
+  private trim(queueId: string, fromSeq: number, toSeq: number): void {
+    const queue = this.queues.get(queueId);
     if (queue === undefined) return;
     const live = queue.values.length - queue.start;
     const remove = Math.min(Math.max(0, toSeq - queue.base), live);

@@ -5,11 +5,12 @@ import type { MessageSink } from '../endpoints/index.js';
 import type { HubMessage } from '../message/index.js';
 import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { EndpointDispatcher, type DispatchContext, type EndpointTarget } from './endpoint-dispatcher.js';
-import { EndpointStream } from './endpoint-stream.js';
+import type { EndpointStream } from './endpoint-stream.js';
 import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
 import { decodeMessage } from './message-codec.js';
 import { ShardClient } from './shard-client.js';
+import type { QueueRef } from './queue-id.js';
 import type { AppendResult, HeadAdvance, QueueInfo, ShardConfig } from './shard-protocol.js';
 import { shardOf } from './source-shard.js';
 import { openLayout, shardDir } from './store-layout.js';
@@ -41,6 +42,8 @@ const DROP_TO = 0.9;
 export class MessageStore implements MessageSink {
   readonly metrics: StoreMetrics = newStoreMetrics();
   private readonly dispatchers = new Map<string, EndpointDispatcher>();
+  /** The dispatcher of each queue (an endpoint has one queue per priority). */
+  private readonly queueOwners = new Map<string, EndpointDispatcher>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly warn: RateLimitedLog;
   private readonly context: DispatchContext;
@@ -95,7 +98,7 @@ export class MessageStore implements MessageSink {
         ),
       );
       store.clients = opened.map((o) => o.client);
-      for (const [shard, { opened: result }] of opened.entries()) for (const queue of result.queues) store.dispatcher(queue.endpoint, shard, queue);
+      for (const [shard, { opened: result }] of opened.entries()) for (const queue of result.queues) store.queueStream(queue, shard, queue);
     } catch (error) {
       await store.close().catch(() => undefined);
       throw error instanceof OutpostError ? error : new OutpostError('OUTPOST_STORE_OPEN_FAILED', `message store ${options.dir}: ${String(error)}`, { cause: error });
@@ -197,14 +200,15 @@ export class MessageStore implements MessageSink {
     this.metrics.accepted += messages.length;
     this.metrics.noRoute += result.noRoute;
     const readAhead = this.options.readAhead;
+    // Streams of the batch's queues in this shard, looked up once per batch.
+    const streams = result.queues.map((queue) => this.queueStream(queue, client.shard));
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       for (let j = result.offsets[i]!; j < result.offsets[i + 1]!; j++) {
-        const dispatcher = this.dispatcher(result.endpoints[result.targets[j]!]!);
-        dispatcher.streams[client.shard]!.offer(result.seqs[j]!, result.expires[j]!, result.cums[j]!, message, readAhead);
-        dispatcher.schedule();
+        streams[result.targets[j]!]!.offer(result.seqs[j]!, result.expires[j]!, result.cums[j]!, message, readAhead);
       }
     }
+    for (const queue of result.queues) this.queueOwners.get(queue.id)!.schedule();
   }
 
   private failed(client: ShardClient, count: number, failure: OutpostError): void {
@@ -217,8 +221,8 @@ export class MessageStore implements MessageSink {
 
   private advanced(client: ShardClient, advances: readonly HeadAdvance[], reason: 'expired' | 'dropped'): void {
     for (const advance of advances) {
-      const dispatcher = this.dispatchers.get(advance.endpointId);
-      const stream = dispatcher?.streams[client.shard];
+      const dispatcher = this.queueOwners.get(advance.queueId);
+      const stream = dispatcher?.queueStreams(advance.queueId)?.[client.shard];
       if (dispatcher === undefined || stream === undefined) continue;
       // Entries the main thread had already counted as done (and not yet checkpointed) are not new.
       const removed = Math.max(0, advance.head - stream.doneUpTo);
@@ -227,25 +231,28 @@ export class MessageStore implements MessageSink {
     }
   }
 
-  private dispatcher(endpoint: RouteEndpoint, shard?: number, queue?: QueueInfo): EndpointDispatcher {
-    let dispatcher = this.dispatchers.get(endpoint.id);
+  /** The stream of a queue in one shard (its endpoint's dispatcher made on first sight). */
+  private queueStream(ref: QueueRef, shard: number, opened?: QueueInfo): EndpointStream {
+    let dispatcher = this.queueOwners.get(ref.id);
     if (dispatcher === undefined) {
-      const streams = this.clients.map((_, index) => new EndpointStream(index, endpoint.id, index === shard && queue !== undefined ? queue : { head: 0, tail: 0, cumHead: 0 }));
-      dispatcher = new EndpointDispatcher(endpoint, streams, this.context);
-      this.dispatchers.set(endpoint.id, dispatcher);
-    } else if (shard !== undefined && queue !== undefined) {
-      (dispatcher.streams as EndpointStream[])[shard] = new EndpointStream(shard, endpoint.id, queue);
+      dispatcher = this.dispatchers.get(ref.endpoint.id);
+      if (dispatcher === undefined) {
+        dispatcher = new EndpointDispatcher(ref.endpoint, this.clients.length, this.context);
+        this.dispatchers.set(ref.endpoint.id, dispatcher);
+      }
+      this.queueOwners.set(ref.id, dispatcher);
     }
-    dispatcher.schedule();
-    return dispatcher;
+    const stream = dispatcher.stream(ref.id, ref.priority, shard, opened);
+    if (opened !== undefined) dispatcher.schedule();
+    return stream;
   }
 
   private read(stream: EndpointStream): void {
     const client = this.clients[stream.shard];
-    const dispatcher = this.dispatchers.get(stream.endpointId);
+    const dispatcher = this.queueOwners.get(stream.queueId);
     if (client === undefined || dispatcher === undefined) return;
     stream.reading = true;
-    client.read(stream.endpointId, stream.loadedUpTo, this.options.readAhead, READ_PAGE_BYTES).then(
+    client.read(stream.queueId, stream.loadedUpTo, this.options.readAhead, READ_PAGE_BYTES).then(
       (page) => {
         const entries = unpackFrames(page.frames).map((value) => {
           const header = readEntryHeader(value);
@@ -256,7 +263,7 @@ export class MessageStore implements MessageSink {
       },
       (error: unknown) => {
         stream.reading = false;
-        this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: stream.endpointId, err: error }, 'reading a queue page failed; retrying');
+        this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: dispatcher.endpoint.id, priority: stream.priority, err: error }, 'reading a queue page failed; retrying');
         setTimeout(() => dispatcher.schedule(), this.options.retryMaxMs).unref();
       },
     );

@@ -64,9 +64,9 @@ export class RocksShardLog implements ShardLog {
       batch.destroy();
     };
     return {
-      put: (endpointId, seq, value) => batch.tryPut(queueKey(endpointId, seq), value as Buffer),
-      trim: (endpointId, fromSeq, toSeq) => batch.tryDeleteRange(queueKey(endpointId, fromSeq), queueKey(endpointId, toSeq)),
-      putState: (state) => batch.tryPut(idKey(STATE, state.endpoint.id), packr.pack(state)),
+      put: (queueId, seq, value) => batch.tryPut(queueKey(queueId, seq), value as Buffer),
+      trim: (queueId, fromSeq, toSeq) => batch.tryDeleteRange(queueKey(queueId, fromSeq), queueKey(queueId, toSeq)),
+      putState: (state) => batch.tryPut(idKey(STATE, state.id), packr.pack(state)),
       commit: async () => {
         try {
           await batch.flush();
@@ -78,11 +78,11 @@ export class RocksShardLog implements ShardLog {
     };
   }
 
-  async read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage> {
+  async read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage> {
     const values: Uint8Array[] = [];
     let firstSeq = -1;
     let bytes = 0;
-    const iterator = this.db.iterator({ gte: queueKey(endpointId, fromSeq), lte: queueKey(endpointId, MAX_SEQ), limit });
+    const iterator = this.db.iterator({ gte: queueKey(queueId, fromSeq), lte: queueKey(queueId, MAX_SEQ), limit });
     try {
       for await (const { key, value } of iterator) {
         const seq = Number(key.readBigUInt64BE(key.length - 8));
@@ -127,19 +127,19 @@ function idKey(tag: number, id: string): Buffer {
   return key;
 }
 
-function queueKey(endpointId: string, seq: number | bigint): Buffer {
-  const idBytes = Buffer.byteLength(endpointId, 'utf8');
+function queueKey(queueId: string, seq: number | bigint): Buffer {
+  const idBytes = Buffer.byteLength(queueId, 'utf8');
   const key = Buffer.allocUnsafe(11 + idBytes);
   key[0] = QUEUE;
   key.writeUInt16BE(idBytes, 1);
-  key.write(endpointId, 3, 'utf8');
+  key.write(queueId, 3, 'utf8');
   key.writeBigUInt64BE(BigInt(seq), 3 + idBytes);
   return key;
 }
 
 /** Key bytes of one queue entry (for the store's byte accounting). */
-export function queueKeyBytes(endpointId: string): number {
-  return 11 + Buffer.byteLength(endpointId, 'utf8');
+export function queueKeyBytes(queueId: string): number {
+  return 11 + Buffer.byteLength(queueId, 'utf8');
 }
 
 function directoryBytes(dir: string): number {

@@ -145,7 +145,7 @@ export class ShardClient {
 
   /** Records the acknowledged prefix of a queue; written with a later task (checkpointIntervalMs). */
   commit(commit: Commit): void {
-    this.commits.set(commit.endpointId, commit);
+    this.commits.set(commit.queueId, commit);
     this.armCommitTimer();
   }
 
@@ -159,8 +159,8 @@ export class ShardClient {
     }
   }
 
-  read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
-    return this.run<ReadResult>({ op: 'read', endpointId, fromSeq, limit, maxBytes });
+  read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
+    return this.run<ReadResult>({ op: 'read', queueId, fromSeq, limit, maxBytes });
   }
 
   expire(nowMs: number, scanLimit: number): Promise<TrimResult> {
@@ -261,7 +261,7 @@ export class ShardClient {
 
   /** A checkpoint that was not written (a full disk, most likely) goes out with a later task. */
   private restoreCommits(commits: readonly Commit[]): void {
-    for (const commit of commits) if (!this.commits.has(commit.endpointId)) this.commits.set(commit.endpointId, commit);
+    for (const commit of commits) if (!this.commits.has(commit.queueId)) this.commits.set(commit.queueId, commit);
     if (commits.length > 0) this.armCommitTimer();
   }
 

@@ -1,10 +1,11 @@
 import { statfsSync } from 'node:fs';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
 import type { HubMessage } from '../message/index.js';
-import { RouteTable, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
+import { DEFAULT_PRIORITY, RouteTable, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { ENTRY_HEADER_BYTES, readEntryHeader, writeEntry } from './entry-header.js';
 import { packFrames, unpackFrames } from './frames.js';
 import { decodeMessage } from './message-codec.js';
+import { queueIdOf, type QueueRef } from './queue-id.js';
 import type { LogBatch, ShardLog, StreamState } from './shard-log.js';
 import type { AppendResult, Commit, FailedResult, HeadAdvance, OpenResult, QueueStats, ReadResult, ShardConfig, ShardStatsResult, ShardTotals, TrimResult } from './shard-protocol.js';
 
@@ -46,12 +47,16 @@ export class ShardCore {
 
   static async open(config: ShardConfig, log: ShardLog): Promise<{ core: ShardCore; result: OpenResult }> {
     const core = new ShardCore(config, log);
-    for (const state of await log.open()) core.streams.set(state.endpoint.id, state);
+    for (const stored of await log.open()) {
+      // A state written before queues had priorities is the endpoint's default-priority queue.
+      const state: StreamState = { ...stored, id: stored.id ?? stored.endpoint.id, priority: stored.priority ?? DEFAULT_PRIORITY };
+      core.streams.set(state.id, state);
+    }
     if (log.persistent && config.sync === 'interval') {
       core.syncTimer = setInterval(() => void log.sync().catch(() => undefined), config.syncIntervalMs);
       core.syncTimer.unref();
     }
-    const queues = [...core.streams.values()].map((s) => ({ endpoint: s.endpoint, head: s.head, tail: s.tail, cumHead: s.cumHead, cumTail: s.cumTail }));
+    const queues = [...core.streams.values()].map((s) => ({ id: s.id, endpoint: s.endpoint, priority: s.priority, head: s.head, tail: s.tail, cumHead: s.cumHead, cumTail: s.cumTail }));
     return { core, result: { ok: true, queues, totals: core.totals() } };
   }
 
@@ -72,8 +77,8 @@ export class ShardCore {
     const expires = new Float64Array(count);
     const cums = new Float64Array(count);
     const targets = new Uint16Array(count);
-    const endpoints: RouteEndpoint[] = [];
-    const endpointIndex = new Map<string, number>();
+    const queues: QueueRef[] = [];
+    const queueIndex = new Map<StreamState, number>();
     const touched = new Map<StreamState, Snapshot>();
     const batch = this.log.batch();
     let noRoute = 0;
@@ -85,15 +90,15 @@ export class ShardCore {
       if (start === end) noRoute++;
       for (let j = start; j < end; j++) {
         const route = table.routes[routing.routeIndexes[j]!]!;
-        const state = this.touch(route.endpoint, touched);
+        const state = this.touch(route.endpoint, route.priority, touched);
         const ttlSec = route.ttlSec > 0 ? route.ttlSec : this.defaultTtlSec;
         const expiresAtMs = message.enqueuedAtMs + ttlSec * 1000;
-        const cum = state.cumTail + entryBytes(route.endpoint.id, part.byteLength);
-        batch.put(route.endpoint.id, state.tail, writeEntry(part, expiresAtMs, message.enqueuedAtMs, cum));
-        let index = endpointIndex.get(route.endpoint.id);
+        const cum = state.cumTail + entryBytes(state.id, part.byteLength);
+        batch.put(state.id, state.tail, writeEntry(part, expiresAtMs, message.enqueuedAtMs, cum));
+        let index = queueIndex.get(state);
         if (index === undefined) {
-          index = endpoints.push(route.endpoint) - 1;
-          endpointIndex.set(route.endpoint.id, index);
+          index = queues.push({ id: state.id, endpoint: state.endpoint, priority: state.priority }) - 1;
+          queueIndex.set(state, index);
         }
         targets[j] = index;
         seqs[j] = state.tail;
@@ -106,7 +111,7 @@ export class ShardCore {
     for (const commit of commits) this.applyCommit(batch, commit, touched);
     const failure = await this.write(batch, touched, this.config.sync === 'batch');
     if (failure !== undefined) return failure;
-    return { ok: true, endpoints, offsets: routing.offsets, targets, seqs, expires, cums, noRoute, totals: this.totals() };
+    return { ok: true, queues, offsets: routing.offsets, targets, seqs, expires, cums, noRoute, totals: this.totals() };
   }
 
   async commit(commits: readonly Commit[]): Promise<TrimResult | FailedResult> {
@@ -117,10 +122,10 @@ export class ShardCore {
     return failure ?? { ok: true, advances: [], totals: this.totals(), reclaiming: false, more: false };
   }
 
-  async read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
-    const state = this.streams.get(endpointId);
+  async read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
+    const state = this.streams.get(queueId);
     const from = Math.max(fromSeq, state?.head ?? fromSeq);
-    const page = await this.log.read(endpointId, from, limit, maxBytes);
+    const page = await this.log.read(queueId, from, limit, maxBytes);
     return { ok: true, firstSeq: page.firstSeq, frames: packFrames(page.values) };
   }
 
@@ -131,7 +136,7 @@ export class ShardCore {
       let removed = 0;
       let cumHead = state.cumHead;
       while (budget > 0 && state.head + removed < state.tail) {
-        const page = await this.log.read(state.endpoint.id, state.head + removed, Math.min(PAGE, budget), Number.POSITIVE_INFINITY);
+        const page = await this.log.read(state.id, state.head + removed, Math.min(PAGE, budget), Number.POSITIVE_INFINITY);
         if (page.values.length === 0) break;
         budget -= page.values.length;
         for (const value of page.values) {
@@ -159,7 +164,7 @@ export class ShardCore {
       for (const state of this.streams.values()) {
         const plan = planned.get(state) ?? { removed: 0, cumHead: state.cumHead };
         if (state.head + plan.removed >= state.tail) continue;
-        const page = await this.log.read(state.endpoint.id, state.head + plan.removed, 1, Number.POSITIVE_INFINITY);
+        const page = await this.log.read(state.id, state.head + plan.removed, 1, Number.POSITIVE_INFINITY);
         const value = page.values[0];
         if (value === undefined) continue;
         const enqueuedAtMs = readEntryHeader(value).enqueuedAtMs;
@@ -168,7 +173,7 @@ export class ShardCore {
       if (oldest === undefined) break;
       const plan = planned.get(oldest.state) ?? { removed: 0, cumHead: oldest.state.cumHead };
       planned.set(oldest.state, plan);
-      const page = await this.log.read(oldest.state.endpoint.id, oldest.state.head + plan.removed, PAGE, Number.POSITIVE_INFINITY);
+      const page = await this.log.read(oldest.state.id, oldest.state.head + plan.removed, PAGE, Number.POSITIVE_INFINITY);
       for (const value of page.values) {
         const cum = readEntryHeader(value).cumulativeBytes;
         freed += cum - plan.cumHead;
@@ -188,10 +193,10 @@ export class ShardCore {
     for (const state of this.streams.values()) {
       let oldestEnqueuedAtMs: number | undefined;
       if (state.head < state.tail) {
-        const value = (await this.log.read(state.endpoint.id, state.head, 1, Number.POSITIVE_INFINITY)).values[0];
+        const value = (await this.log.read(state.id, state.head, 1, Number.POSITIVE_INFINITY)).values[0];
         if (value !== undefined) oldestEnqueuedAtMs = readEntryHeader(value).enqueuedAtMs;
       }
-      queues.push({ endpoint: state.endpoint, head: state.head, tail: state.tail, cumHead: state.cumHead, cumTail: state.cumTail, oldestEnqueuedAtMs });
+      queues.push({ id: state.id, endpoint: state.endpoint, priority: state.priority, head: state.head, tail: state.tail, cumHead: state.cumHead, cumTail: state.cumTail, oldestEnqueuedAtMs });
     }
     return { ok: true, shard: this.config.shard, persistent: this.log.persistent, diskBytes: this.log.diskBytes(), totals: this.totals(), queues, failed: undefined };
   }
@@ -222,12 +227,13 @@ export class ShardCore {
     return { liveBytes, liveCount };
   }
 
-  private touch(endpoint: RouteEndpoint, touched: Map<StreamState, Snapshot>): StreamState {
-    let state = this.streams.get(endpoint.id);
+  private touch(endpoint: RouteEndpoint, priority: number, touched: Map<StreamState, Snapshot>): StreamState {
+    const id = queueIdOf(endpoint.id, priority);
+    let state = this.streams.get(id);
     let created = false;
     if (state === undefined) {
-      state = { endpoint, head: 0, tail: 0, cumHead: 0, cumTail: 0 };
-      this.streams.set(endpoint.id, state);
+      state = { id, endpoint, priority, head: 0, tail: 0, cumHead: 0, cumTail: 0 };
+      this.streams.set(id, state);
       created = true;
     }
     if (!touched.has(state)) touched.set(state, { head: state.head, tail: state.tail, cumHead: state.cumHead, cumTail: state.cumTail, created });
@@ -235,10 +241,10 @@ export class ShardCore {
   }
 
   private applyCommit(batch: LogBatch, commit: Commit, touched: Map<StreamState, Snapshot>): void {
-    const state = this.streams.get(commit.endpointId);
+    const state = this.streams.get(commit.queueId);
     if (state === undefined || commit.head <= state.head || commit.head > state.tail) return;
-    this.touch(state.endpoint, touched);
-    batch.trim(state.endpoint.id, state.head, commit.head);
+    this.touch(state.endpoint, state.priority, touched);
+    batch.trim(state.id, state.head, commit.head);
     state.head = commit.head;
     state.cumHead = commit.cumHead;
   }
@@ -251,8 +257,8 @@ export class ShardCore {
       if (state.head >= state.tail) continue;
       const { removed, cumHead } = await plan(state);
       if (removed === 0) continue;
-      this.applyCommit(batch, { endpointId: state.endpoint.id, head: state.head + removed, cumHead }, touched);
-      advances.push({ endpointId: state.endpoint.id, head: state.head, cumHead, removed });
+      this.applyCommit(batch, { queueId: state.id, head: state.head + removed, cumHead }, touched);
+      advances.push({ queueId: state.id, head: state.head, cumHead, removed });
     }
     const failure = await this.write(batch, touched, false);
     if (failure !== undefined) return failure;
@@ -271,7 +277,7 @@ export class ShardCore {
       return undefined;
     } catch (error) {
       for (const [state, before] of touched) {
-        if (before.created) this.streams.delete(state.endpoint.id);
+        if (before.created) this.streams.delete(state.id);
         Object.assign(state, { head: before.head, tail: before.tail, cumHead: before.cumHead, cumTail: before.cumTail });
       }
       return { ok: false, error: this.describeFailure(error).toJSON() };
@@ -317,6 +323,6 @@ export class ShardCore {
 }
 
 /** Bytes of one queue entry as stored: key (tag, length, id, seq) and value (header, message). */
-function entryBytes(endpointId: string, messageBytes: number): number {
-  return 11 + Buffer.byteLength(endpointId, 'utf8') + ENTRY_HEADER_BYTES + messageBytes;
+function entryBytes(queueId: string, messageBytes: number): number {
+  return 11 + Buffer.byteLength(queueId, 'utf8') + ENTRY_HEADER_BYTES + messageBytes;
 }

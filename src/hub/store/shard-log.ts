@@ -1,4 +1,5 @@
 import type { RouteEndpoint } from '../routing/index.js';
+import type { QueueRef } from './queue-id.js';
 
 /**
  * What a shard keeps per endpoint queue. Entries of a queue have consecutive sequence numbers in
@@ -6,7 +7,7 @@ import type { RouteEndpoint } from '../routing/index.js';
  * head and tail alone describe the queue, and `cumTail - cumHead` is its exact size in bytes (see
  * entry-header.ts).
  */
-export interface StreamState {
+export interface StreamState extends QueueRef {
   readonly endpoint: RouteEndpoint;
   head: number;
   tail: number;
@@ -16,9 +17,9 @@ export interface StreamState {
 
 /** One atomic group of writes: applied all together, or not at all. */
 export interface LogBatch {
-  put(endpointId: string, seq: number, value: Uint8Array): void;
+  put(queueId: string, seq: number, value: Uint8Array): void;
   /** Removes the entries [fromSeq, toSeq) of one queue. */
-  trim(endpointId: string, fromSeq: number, toSeq: number): void;
+  trim(queueId: string, fromSeq: number, toSeq: number): void;
   putState(state: StreamState): void;
   /** Resolves once everything is in the write-ahead log (RocksDB) or applied (memory). */
   commit(): Promise<void>;
@@ -39,11 +40,14 @@ export interface ReadPage {
  */
 export interface ShardLog {
   readonly persistent: boolean;
-  /** Opens the storage and returns every queue it holds. */
+  /**
+   * Opens the storage and returns every queue it holds. States written before queues had
+   * priorities have no `id` and `priority`; ShardCore fills them in (the default priority).
+   */
   open(): Promise<StreamState[]>;
   batch(): LogBatch;
   /** Up to `limit` consecutive entries of a queue from `fromSeq`, stopping after `maxBytes`. */
-  read(endpointId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage>;
+  read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage>;
   /** Gives freed space back to the file system (RocksDB compaction); a no-op in memory. */
   reclaim(): Promise<void>;
   /** Bytes the storage occupies on disk (0 in memory). */

@@ -1,5 +1,6 @@
 import type { SerializedError } from '../../errors/index.js';
-import type { CompiledRouteTableData, RouteEndpoint } from '../routing/index.js';
+import type { CompiledRouteTableData } from '../routing/index.js';
+import type { QueueRef } from './queue-id.js';
 
 /**
  * The messages between the main thread (ShardClient) and a shard worker (workers/shard-worker.ts,
@@ -26,7 +27,7 @@ export interface ShardConfig {
 
 /** The main thread's acknowledged prefix of one queue: every entry before `head` is done. */
 export interface Commit {
-  readonly endpointId: string;
+  readonly queueId: string;
   readonly head: number;
   readonly cumHead: number;
 }
@@ -35,7 +36,7 @@ export type ShardTask =
   | { readonly op: 'open'; readonly config: ShardConfig }
   | { readonly op: 'append'; readonly frames: Uint8Array; readonly commits: readonly Commit[] }
   | { readonly op: 'commit'; readonly commits: readonly Commit[] }
-  | { readonly op: 'read'; readonly endpointId: string; readonly fromSeq: number; readonly limit: number; readonly maxBytes: number }
+  | { readonly op: 'read'; readonly queueId: string; readonly fromSeq: number; readonly limit: number; readonly maxBytes: number }
   | { readonly op: 'expire'; readonly nowMs: number; readonly scanLimit: number }
   | { readonly op: 'drop'; readonly bytes: number }
   | { readonly op: 'routes'; readonly routes: CompiledRouteTableData; readonly defaultTtlSec: number }
@@ -49,8 +50,7 @@ export interface ShardTotals {
   readonly liveCount: number;
 }
 
-export interface QueueInfo {
-  readonly endpoint: RouteEndpoint;
+export interface QueueInfo extends QueueRef {
   readonly head: number;
   readonly tail: number;
   readonly cumHead: number;
@@ -59,7 +59,7 @@ export interface QueueInfo {
 
 /** A queue's head moved in the worker (expired or dropped entries); the main thread follows. */
 export interface HeadAdvance {
-  readonly endpointId: string;
+  readonly queueId: string;
   readonly head: number;
   readonly cumHead: number;
   readonly removed: number;
@@ -72,12 +72,13 @@ export interface OpenResult {
 }
 
 /**
- * For message i of the batch, its targets are j in [offsets[i], offsets[i+1]): endpoint
- * `endpoints[targets[j]]`, sequence number `seqs[j]` in that endpoint's queue of this shard.
+ * For message i of the batch, its targets are j in [offsets[i], offsets[i+1]): queue
+ * `queues[targets[j]]` (an endpoint at one priority), sequence number `seqs[j]` in that queue of
+ * this shard.
  */
 export interface AppendResult {
   readonly ok: true;
-  readonly endpoints: RouteEndpoint[];
+  readonly queues: QueueRef[];
   readonly offsets: Uint32Array;
   readonly targets: Uint16Array;
   readonly seqs: Float64Array;

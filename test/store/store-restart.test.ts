@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
+import { RocksShardLog } from '../../src/hub/store/rocks-shard-log.js';
+import { shardDir } from '../../src/hub/store/store-layout.js';
 import { basicRoutes, INPUT_A, message, openStore, priorityOrder, priorityRoutes, RecordingTarget, submitPriorityMix } from './store-harness.js';
 
 const sensor = { device: 'edge', module: 'sensor', output: 'out' };
@@ -56,6 +58,35 @@ describe('message store restarts (rocksdb)', () => {
     store.attach(target);
     await target.until(() => store.metrics.delivered === 7500, 30_000);
     assert.deepEqual(target.firstDeliveries(INPUT_A), priorityOrder(2500));
+    await store.close();
+  });
+
+  it('opens a store written before queues had priorities (states without id and priority)', async () => {
+    const dir = newDir();
+    let store = await openStore('rocksdb', dir, basicRoutes());
+    await Promise.all(Array.from({ length: 100 }, (_, n) => store.submit(message(sensor, n))));
+    await store.close();
+    // Rewrite every queue state as the earlier version wrote it: the endpoint and the counters only.
+    for (let shard = 0; shard < 2; shard++) {
+      const log = new RocksShardLog({ dir: shardDir(dir, shard), memtableBytes: 1024 * 1024 });
+      const states = await log.open();
+      const batch = log.batch();
+      for (const { endpoint, head, tail, cumHead, cumTail } of states) {
+        const old = { endpoint, head, tail, cumHead, cumTail };
+        // The key still comes from `id`, which the old record did not hold: not enumerable, not packed.
+        Object.defineProperty(old, 'id', { value: endpoint.id, enumerable: false });
+        batch.putState(old as unknown as Parameters<typeof batch.putState>[0]);
+      }
+      await batch.commit();
+      const reread = await log.open();
+      assert.ok(reread.every((state) => state.id === undefined && state.priority === undefined), 'the old format was written');
+      await log.close();
+    }
+    store = await openStore('rocksdb', dir, basicRoutes());
+    const target = new RecordingTarget();
+    store.attach(target);
+    await target.until(() => store.metrics.delivered === 100);
+    assert.deepEqual(target.firstDeliveries(INPUT_A), Array.from({ length: 100 }, (_, n) => n));
     await store.close();
   });
 

@@ -8,8 +8,9 @@ import { WalSync } from './wal-sync.js';
 /**
  * A shard's queues in one RocksDB database (owned by one shard worker thread).
  *
- * Keys: 'q' + u16 length + endpoint id + u64 seq (big-endian, so a queue is one ordered key range)
- * → entry (entry-header.ts); 's' + u16 length + endpoint id → the queue's StreamState. Entries and
+ * Keys: 'q' + u16 length + queue id + u64 seq (big-endian, so a queue is one ordered key range)
+ * → entry (entry-header.ts); 's' + u16 length + queue id → the queue's StreamState (queue-id.ts:
+ * the endpoint id itself for the default priority). Entries and
  * the state that counts them are written in the same batch, so they never disagree after a crash.
  */
 

@@ -48,7 +48,15 @@ function render(stats: StoreStats): string {
     `queued: ${stats.totals.queued} message${stats.totals.queued === 1 ? '' : 's'}, ${bytes(stats.totals.bytes)}; disk: ${bytes(stats.totals.diskBytes)}`,
     '',
   ];
-  lines.push(...table(['ENDPOINT', 'QUEUED', 'BYTES', 'OLDEST'], stats.endpoints.map((e) => [e.endpoint, String(e.queued), bytes(e.bytes), e.oldestAgeMs === undefined ? '-' : age(e.oldestAgeMs)])));
+  // A PRIORITIES column only when some route has a priority: `0:12 5:300 default:40`.
+  const prioritized = stats.endpoints.some((e) => e.priorities.some((p) => p.priority !== 'default'));
+  const priorities = (e: StoreStats['endpoints'][number]) => e.priorities.map((p) => `${p.priority}:${p.queued}`).join(' ');
+  lines.push(
+    ...table(
+      ['ENDPOINT', 'QUEUED', 'BYTES', 'OLDEST', ...(prioritized ? ['PRIORITIES'] : [])],
+      stats.endpoints.map((e) => [e.endpoint, String(e.queued), bytes(e.bytes), e.oldestAgeMs === undefined ? '-' : age(e.oldestAgeMs), ...(prioritized ? [priorities(e)] : [])]),
+    ),
+  );
   if (stats.endpoints.length === 0) lines.push('(no endpoint queues yet)');
   lines.push('');
   lines.push(...table(['SHARD', 'QUEUED', 'BYTES', 'DISK'], stats.shards.map((s) => [String(s.shard), String(s.queued), bytes(s.bytes), bytes(s.diskBytes)])));

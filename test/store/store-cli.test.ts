@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runOutpost, tempDir } from '../helpers/outpost-process.js';
-import { basicRoutes, INPUT_A, INPUT_B, message, openStore, RecordingTarget } from './store-harness.js';
+import { basicRoutes, INPUT_A, INPUT_B, message, openStore, priorityRoutes, RecordingTarget, submitPriorityMix } from './store-harness.js';
 
 describe('outpost store stats', () => {
   const dir = tempDir('outpost-store-cli-');
@@ -37,6 +37,24 @@ describe('outpost store stats', () => {
       assert.match(text.stdout, /queued: 320 messages/);
       assert.match(text.stdout, new RegExp(`${INPUT_A.replaceAll('/', '\\/')}\\s+300\\s`));
       assert.match(text.stdout, /^SHARD\s+QUEUED\s+BYTES\s+DISK$/m);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('shows what is queued at each route priority when routes have priorities', async () => {
+    const dataDir = join(dir.path, 'prio');
+    const storeDir = join(dataDir, 'store');
+    const store = await openStore('rocksdb', storeDir, priorityRoutes(), { shards: 2 });
+    const target = new RecordingTarget();
+    target.available = () => false;
+    store.attach(target);
+    await submitPriorityMix(store, 40);
+    try {
+      const text = await runOutpost(['store', 'stats', '--data-dir', dataDir], { env: { OUTPOST_STORE__DIR: storeDir } });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^ENDPOINT\s+QUEUED\s+BYTES\s+OLDEST\s+PRIORITIES$/m);
+      assert.match(text.stdout, new RegExp(`${INPUT_A.replaceAll('/', '\\/')}\\s+120\\s.*\\s0:40 5:40 default:40$`, 'm'));
     } finally {
       await store.close();
     }

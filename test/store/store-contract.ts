@@ -268,6 +268,13 @@ export function storeContract(backend: Backend): void {
       let connected = false;
       target.available = () => connected;
       await submitPriorityMix(store, 300);
+      const queued = (await store.stats()).endpoints.find((e) => e.endpoint === INPUT_A);
+      assert.equal(queued?.queued, 900);
+      assert.deepEqual(queued?.priorities, [
+        { priority: 0, queued: 300 },
+        { priority: 5, queued: 300 },
+        { priority: 'default', queued: 300 },
+      ]);
       connected = true;
       await target.until(() => store.metrics.delivered === 900);
       assert.deepEqual(target.firstDeliveries(INPUT_A), priorityOrder(300));

@@ -95,7 +95,11 @@ export function spawnOutpost(args: readonly string[], options: { env?: Record<st
     },
     exited(timeoutMs = 15_000) {
       return new Promise<number | string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`outpost did not exit within ${timeoutMs} ms`)), timeoutMs);
+        // Where it stopped: the last log lines (event, module, time) say what shutdown waited on.
+        const timer = setTimeout(() => {
+          const recent = lines.slice(-15).map((l) => ({ event: l.event, module: (l as Record<string, unknown>).module, time: (l as Record<string, unknown>).time }));
+          reject(new Error(`outpost did not exit within ${timeoutMs} ms; last log lines: ${JSON.stringify(recent)}; stderr: ${stderrText.slice(-2000)}`));
+        }, timeoutMs);
         void exitPromise.then((value) => {
           clearTimeout(timer);
           resolve(value);

@@ -5,16 +5,13 @@
  * invalid policy is refused (status 400, with its path) and the policy in force stays.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IDisconnectPacket } from 'mqtt';
 import { connectClient, type TestClient } from '../mqtt/mqtt-clients.js';
-import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
-
-const require = createRequire(import.meta.url);
-const { SharedAccessSignature, anHourFromNow } = require('azure-iot-common') as { SharedAccessSignature: { create(sr: string, name: undefined, key: string, expiry: number): { toString(): string } }; anHourFromNow: () => number };
+import { runOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { addIdentities, primaryKey, sasLogin, startSasHub, type SasHub } from '../helpers/sas-hub.js';
 
 const EDGE = 'edge-p';
 const HUB = 'policy.azure-devices.net';
@@ -23,9 +20,9 @@ const dir = tempDir('outpost-policy-deploy-');
 const dataDir = join(dir.path, 'data');
 const DEVICES = ['dev-a', 'dev-c', 'pub'];
 const keys = new Map<string, string>();
+const site = { dataDir, hub: HUB, env };
+let hub: SasHub | undefined;
 let outpost: OutpostProcess | undefined;
-let port = 0;
-let ca = '';
 
 const connectAll = { identities: ['{{iot:identity}}'], allow: [{ operations: ['mqtt:connect'] }] };
 const WIDE = [connectAll, { identities: ['{{iot:identity}}'], allow: [{ operations: ['mqtt:publish', 'mqtt:subscribe'], resources: ['plant/#', 'alerts/#'] }] }];
@@ -53,8 +50,7 @@ function writeManifest(name: string, authorizations: unknown): string {
 }
 
 async function connect(deviceId: string, protocolVersion: 4 | 5 = 4): Promise<TestClient> {
-  const token = SharedAccessSignature.create(encodeURIComponent(`${HUB}/devices/${deviceId}`), undefined, keys.get(deviceId)!, anHourFromNow()).toString();
-  return connectClient(`mqtts://localhost:${port}`, { clientId: deviceId, username: `${HUB}/${deviceId}/?api-version=2021-04-12`, password: token, ca, protocolVersion });
+  return connectClient(`mqtts://localhost:${hub!.port}`, { ...sasLogin(HUB, keys.get(deviceId)!, deviceId), ca: hub!.ca, protocolVersion });
 }
 
 async function subscribed(client: TestClient, filters: string[]): Promise<void> {
@@ -63,16 +59,10 @@ async function subscribed(client: TestClient, filters: string[]): Promise<void> 
 }
 
 before(async () => {
-  for (const id of DEVICES) {
-    const added = await runOutpost(['identity', 'add', id, '--data-dir', dataDir], { env });
-    assert.equal(added.code, 0, added.stderr);
-    const shown = await runOutpost(['identity', 'show', id, '--show-keys', '--data-dir', dataDir], { env });
-    keys.set(id, (JSON.parse(shown.stdout) as { authentication: { primaryKey: string } }).authentication.primaryKey);
-  }
-  const started = await startHub({ command: 'run', dataDir, args: ['--deployment', writeManifest('deployment.json', WIDE)], env });
-  outpost = started.outpost;
-  port = started.ports.mqtt!;
-  ca = readFileSync(String(started.ready.caFile), 'utf8');
+  await addIdentities(site, DEVICES.map((id) => [id]));
+  for (const id of DEVICES) keys.set(id, await primaryKey(site, id));
+  hub = await startSasHub(site, 'run', ['--deployment', writeManifest('deployment.json', WIDE)]);
+  outpost = hub.outpost;
 });
 
 after(async () => {

@@ -4,15 +4,12 @@
  * invalid edit is rejected and the routes in force stay. The broker policy follows the same file.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { runOutpost, startHub, stopQuietly, tempDir, type LogLine, type OutpostProcess } from '../helpers/outpost-process.js';
-
-const require = createRequire(import.meta.url);
-const { SharedAccessSignature, anHourFromNow } = require('azure-iot-common') as { SharedAccessSignature: { create(sr: string, name: undefined, key: string, expiry: number): { toString(): string } }; anHourFromNow: () => number };
+import { runOutpost, stopQuietly, tempDir, type LogLine, type OutpostProcess } from '../helpers/outpost-process.js';
+import { addIdentities, connectSas, startSasHub, type SasHub } from '../helpers/sas-hub.js';
 
 const EDGE = 'edge-c';
 const HUB = 'config.azure-devices.net';
@@ -20,9 +17,9 @@ const env = { OUTPOST_DEVICE_ID: EDGE, OUTPOST_IOT_HUB_HOSTNAME: HUB };
 const dir = tempDir('outpost-config-routes-');
 const dataDir = join(dir.path, 'data');
 const configFile = join(dir.path, 'outpost.yaml');
+const site = { dataDir, hub: HUB, env };
+let hub: SasHub | undefined;
 let outpost: OutpostProcess | undefined;
-let port = 0;
-let ca = '';
 
 const POLICY_WIDE = `auth:
   policy:
@@ -46,23 +43,7 @@ function replaceConfig(text: string): void {
   renameSync(`${configFile}.tmp`, configFile);
 }
 
-async function key(args: string[]): Promise<string> {
-  const result = await runOutpost(['identity', 'show', ...args, '--show-keys', '--data-dir', dataDir], { env });
-  assert.equal(result.code, 0, result.stderr);
-  return (JSON.parse(result.stdout) as { authentication: { primaryKey: string } }).authentication.primaryKey;
-}
-
-async function connect(deviceId: string, moduleId?: string): Promise<mqtt.MqttClient> {
-  const id = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
-  const resource = moduleId === undefined ? `${HUB}/devices/${deviceId}` : `${HUB}/devices/${deviceId}/modules/${moduleId}`;
-  const token = SharedAccessSignature.create(encodeURIComponent(resource), undefined, await key(moduleId === undefined ? [deviceId] : [deviceId, '--module', moduleId]), anHourFromNow()).toString();
-  const client = mqtt.connect(`mqtts://localhost:${port}`, { clientId: id, username: `${HUB}/${id}/?api-version=2021-04-12`, password: token, ca, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
-}
+const connect = (deviceId: string, moduleId?: string): Promise<mqtt.MqttClient> => connectSas(hub!, site, deviceId, moduleId);
 
 /** Messages the worker module received, as `input:payload`, and a wait for a count. */
 function inbox(worker: mqtt.MqttClient): { received: string[]; until(n: number): Promise<void> } {
@@ -88,14 +69,9 @@ const count = (event: string) => outpost!.lines.filter((l) => l.event === event)
 
 before(async () => {
   writeFileSync(configFile, config('first'));
-  for (const args of [['add', 'sensor-1'], ['add', 'watcher'], ['add', EDGE, '--module', 'worker']]) {
-    const result = await runOutpost(['identity', ...args, '--data-dir', dataDir], { env });
-    assert.equal(result.code, 0, result.stderr);
-  }
-  const started = await startHub({ command: 'hub', dataDir, args: ['--config', configFile], env });
-  outpost = started.outpost;
-  port = started.ports.mqtt!;
-  ca = readFileSync(String(started.ready.caFile), 'utf8');
+  await addIdentities(site, [['sensor-1'], ['watcher'], [EDGE, '--module', 'worker']]);
+  hub = await startSasHub(site, 'hub', ['--config', configFile]);
+  outpost = hub.outpost;
 });
 
 after(async () => {

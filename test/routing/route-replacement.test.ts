@@ -4,58 +4,34 @@
  */
 import assert from 'node:assert/strict';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
-
-const require = createRequire(import.meta.url);
-const { SharedAccessSignature, anHourFromNow } = require('azure-iot-common') as { SharedAccessSignature: { create(sr: string, name: undefined, key: string, expiry: number): { toString(): string } }; anHourFromNow: () => number };
+import { runOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { addIdentities, connectSas, startSasHub, type SasHub } from '../helpers/sas-hub.js';
 
 const EDGE = 'edge-r';
 const HUB = 'routes.azure-devices.net';
 const env = { OUTPOST_DEVICE_ID: EDGE, OUTPOST_IOT_HUB_HOSTNAME: HUB };
 const dir = tempDir('outpost-reroute-');
 const dataDir = join(dir.path, 'data');
+const site = { dataDir, hub: HUB, env };
+let hub: SasHub | undefined;
 let outpost: OutpostProcess | undefined;
-let port = 0;
-let ca = '';
 
 function manifest(input: string): string {
   return hubManifest({ toWorker: `FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/worker/inputs/${input}")` });
 }
 
-async function key(args: string[]): Promise<string> {
-  const result = await runOutpost(['identity', 'show', ...args, '--show-keys', '--data-dir', dataDir], { env });
-  assert.equal(result.code, 0, result.stderr);
-  return (JSON.parse(result.stdout) as { authentication: { primaryKey: string } }).authentication.primaryKey;
-}
-
-async function connect(deviceId: string, moduleId: string | undefined): Promise<mqtt.MqttClient> {
-  const id = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
-  const resource = moduleId === undefined ? `${HUB}/devices/${deviceId}` : `${HUB}/devices/${deviceId}/modules/${moduleId}`;
-  const token = SharedAccessSignature.create(encodeURIComponent(resource), undefined, await key(moduleId === undefined ? [deviceId] : [deviceId, '--module', moduleId]), anHourFromNow()).toString();
-  const client = mqtt.connect(`mqtts://localhost:${port}`, { clientId: id, username: `${HUB}/${id}/?api-version=2021-04-12`, password: token, ca, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return client;
-}
+const connect = (deviceId: string, moduleId: string | undefined): Promise<mqtt.MqttClient> => connectSas(hub!, site, deviceId, moduleId);
 
 before(async () => {
   const file = join(dir.path, 'deployment.json');
   writeFileSync(file, manifest('first'));
-  for (const args of [['add', 'sensor-1'], ['add', EDGE, '--module', 'worker']]) {
-    const result = await runOutpost(['identity', ...args, '--data-dir', dataDir], { env });
-    assert.equal(result.code, 0, result.stderr);
-  }
-  const started = await startHub({ command: 'run', dataDir, args: ['--deployment', file], env });
-  outpost = started.outpost;
-  port = started.ports.mqtt!;
-  ca = readFileSync(String(started.ready.caFile), 'utf8');
+  await addIdentities(site, [['sensor-1'], [EDGE, '--module', 'worker']]);
+  hub = await startSasHub(site, 'run', ['--deployment', file]);
+  outpost = hub.outpost;
 });
 
 after(async () => {

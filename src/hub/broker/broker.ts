@@ -29,6 +29,13 @@ export interface BrokerCounters {
 
 /** Distinct topics whose matches are cached; past this the cache starts over. */
 const MATCH_CACHE_LIMIT = 10_000;
+/**
+ * Publishes that skip the cache after it filled up with fewer hits than entries: the topics do
+ * not repeat within its reach (tens of thousands of tags, each its own topic), and keeping it
+ * costs more than the walk it saves (a Map insert of a new string, and a clear every 10,000).
+ */
+const MATCH_CACHE_BYPASS = 200_000;
+const NO_GROUPS: readonly ShareGroup[] = [];
 
 /** One shared-subscription group on one filter; members take turns (MQTT 5 section 4.8.2). */
 interface ShareGroup {
@@ -57,7 +64,11 @@ export class Broker {
   private readonly retained = new RetainedStore();
   /** Shared groups by `group NUL filter`; the `shared` trie indexes them by filter. */
   private readonly sharedGroups = new Map<string, ShareGroup>();
-  private readonly matchCache = new Map<string, { subscriptions: Subscription[]; groups: ShareGroup[] }>();
+  private readonly matchCache = new Map<string, { subscriptions: Subscription[]; groups: readonly ShareGroup[] }>();
+  /** Cache hits since the cache last started over. */
+  private matchCacheHits = 0;
+  /** Publishes left that match without the cache (it was thrashing). */
+  private matchCacheBypass = 0;
   private readonly dropLog: RateLimitedLog;
   private readonly events: SessionEvents;
   private seq = 0;
@@ -261,21 +272,43 @@ export class Broker {
   }
 
   /**
-   * Trie matches by topic, cached: gateways publish to a small set of topics over and over, so a
-   * lookup replaces the walk. Any subscription change empties the cache.
+   * Trie matches by topic, cached: gateways mostly publish to a small set of topics over and over,
+   * so a lookup replaces the walk. Any subscription change empties the cache. When the topics do
+   * not repeat within the cache's reach (it fills with fewer hits than entries), matching goes
+   * without it for MATCH_CACHE_BYPASS publishes, then tries it again.
    */
-  private matchesOf(topic: string): { subscriptions: Subscription[]; groups: ShareGroup[] } {
-    let matched = this.matchCache.get(topic);
-    if (matched === undefined) {
-      const subscriptions: Subscription[] = [];
-      const groups: ShareGroup[] = [];
-      this.trie.match(topic, (subscription) => subscriptions.push(subscription));
-      this.shared.match(topic, (group) => groups.push(group));
-      matched = { subscriptions, groups };
-      if (this.matchCache.size >= MATCH_CACHE_LIMIT) this.matchCache.clear();
-      this.matchCache.set(topic, matched);
+  private matchesOf(topic: string): { subscriptions: Subscription[]; groups: readonly ShareGroup[] } {
+    if (this.matchCacheBypass === 0) {
+      const cached = this.matchCache.get(topic);
+      if (cached !== undefined) {
+        this.matchCacheHits += 1;
+        return cached;
+      }
+    } else this.matchCacheBypass -= 1;
+    const subscriptions: Subscription[] = [];
+    this.trie.match(topic, (subscription) => subscriptions.push(subscription));
+    let groups = NO_GROUPS;
+    if (this.sharedGroups.size > 0) {
+      const found: ShareGroup[] = [];
+      this.shared.match(topic, (group) => found.push(group));
+      groups = found;
+    }
+    const matched = { subscriptions, groups };
+    if (this.matchCacheBypass === 0) {
+      if (this.matchCache.size >= MATCH_CACHE_LIMIT) {
+        if (this.matchCacheHits < this.matchCache.size) this.matchCacheBypass = MATCH_CACHE_BYPASS;
+        this.matchCache.clear();
+        this.matchCacheHits = 0;
+      }
+      if (this.matchCacheBypass === 0) this.matchCache.set(topic, matched);
     }
     return matched;
+  }
+
+  /** Subscriptions changed: cached matches are stale. */
+  private forgetMatches(): void {
+    this.matchCache.clear();
+    this.matchCacheHits = 0;
   }
 
   private collect(deliveries: Map<Session, Delivery>, subscription: Subscription, message: BrokerMessage): void {
@@ -311,7 +344,7 @@ export class Broker {
   }
 
   private index(session: Session, subscription: Subscription): void {
-    this.matchCache.clear();
+    this.forgetMatches();
     session.subscriptions.set(subscription.filter, subscription);
     if (subscription.shareGroup === undefined) {
       this.trie.set(subscription.filter, session.clientId, subscription);
@@ -329,7 +362,7 @@ export class Broker {
   }
 
   private unindex(session: Session, subscription: Subscription): void {
-    this.matchCache.clear();
+    this.forgetMatches();
     session.subscriptions.delete(subscription.filter);
     if (subscription.shareGroup === undefined) {
       this.trie.delete(subscription.filter, session.clientId);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { decodeConnect, encodeConnack } from '../../src/hub/transport/mqtt/connect-codec.js';
 import { PacketFramer } from '../../src/hub/transport/mqtt/packet-framer.js';
 import { parsePacket } from '../../src/hub/transport/mqtt/packet-parser.js';
-import { decodePublish, encodePublishHeader } from '../../src/hub/transport/mqtt/publish-codec.js';
+import { decodeEmptyPacket, decodePublish, encodePublishHeader } from '../../src/hub/transport/mqtt/publish-codec.js';
 
 /** Seeded PRNG (mulberry32) so a failure replays. */
 function prng(seed: number): () => number {
@@ -148,6 +148,30 @@ describe('CONNECT and CONNACK fast paths agree with mqtt-packet (the reference)'
         assert.ok(encodeConnack(sessionPresent, returnCode).equals(mqttPacket.generate({ cmd: 'connack', sessionPresent, returnCode })));
       }
     }
+  });
+});
+
+describe('PINGREQ and DISCONNECT fast path agrees with mqtt-packet', () => {
+  it('decodes PINGREQ (every version) and a 3.1.1 DISCONNECT as the reference does, and leaves the rest to it', () => {
+    for (const version of [3, 4, 5] as const) {
+      for (const bytes of [[0xc0, 0x00], [0xe0, 0x00], [0xc1, 0x00], [0xe2, 0x00], [0xe0, 0x01, 0x00], [0xc0, 0x01, 0x00]]) {
+        const packet = Buffer.from(bytes);
+        const fast = decodeEmptyPacket(packet, version);
+        const reference = parsePacket(packet, version);
+        const expectFast = bytes.length === 2 && (bytes[0] === 0xc0 || (bytes[0] === 0xe0 && version !== 5));
+        assert.equal(fast !== undefined, expectFast, `${Buffer.from(bytes).toString('hex')} v${version}`);
+        if (fast === undefined) continue;
+        assert.ok(reference.ok, 'the reference accepts what the fast path takes');
+        const ref = reference.packet as { cmd: string; reasonCode?: number; properties?: unknown };
+        assert.equal(fast.cmd, ref.cmd);
+        assert.equal(ref.reasonCode, undefined);
+        assert.equal(ref.properties, undefined);
+      }
+    }
+  });
+
+  it('PINGRESP is the two bytes mqtt-packet writes', () => {
+    for (const version of [4, 5]) assert.deepEqual([...mqttPacket.generate({ cmd: 'pingresp' }, { protocolVersion: version })], [0xd0, 0x00]);
   });
 });
 

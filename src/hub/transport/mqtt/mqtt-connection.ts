@@ -13,7 +13,7 @@ import { parseIotHubUsername } from './iothub/index.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
 import { decodeConnect, encodeConnack } from './connect-codec.js';
-import { decodePublish, decodeShortAck, encodePublishHeader, encodeShortAck } from './publish-codec.js';
+import { decodeEmptyPacket, decodePublish, decodeShortAck, encodePublishHeader, encodeShortAck } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
 type Will = { message: BrokerMessage; delaySec: number };
@@ -37,7 +37,9 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private session: Session | undefined;
   private clientId = '';
   private identity: ClientIdentity | undefined;
-  private iotHub: IotHubHandler | undefined;
+  private iotHubHandler: IotHubHandler | undefined;
+  /** `model-id` of an IoT Hub client's user name (IoT Plug and Play), read at CONNECT. */
+  private modelId: string | undefined;
   private will: Will | undefined;
   private keepAliveMs = 0;
   private lastPacketAtMs = Date.now();
@@ -64,6 +66,20 @@ export class MqttConnection implements SessionLink, LiveConnection {
     stream.on('error', () => this.close('socket-error', true));
     stream.on('close', () => this.close('socket-closed', true));
     this.timer = setTimeout(() => this.protocolError('connect timeout', undefined), info.connectTimeoutMs);
+  }
+
+  /**
+   * An IoT Hub identity's topic handling (telemetry, twins, methods, module inputs), made on its
+   * first PUBLISH or SUBSCRIBE: in a reconnect storm most clients connect and go, and this is
+   * state every open connection would otherwise keep. Undefined for anonymous clients.
+   */
+  private get iotHub(): IotHubHandler | undefined {
+    const auth = this.identity;
+    const services = this.ctx.iotHub;
+    if (this.iotHubHandler !== undefined || auth === undefined || auth.kind === 'anonymous' || services === undefined) return this.iotHubHandler;
+    const identity = auth.kind === 'module' ? { deviceId: auth.deviceId, moduleId: auth.moduleId } : { deviceId: auth.deviceId };
+    this.iotHubHandler = new IotHubHandler(auth, identity, services, this.ctx.broker, this.ctx.scope, () => this.log, (topic, payload) => this.reply(topic, payload), this.modelId);
+    return this.iotHubHandler;
   }
 
   /** The connection's child logger, made on first use: most connections never log. */
@@ -173,6 +189,9 @@ export class MqttConnection implements SessionLink, LiveConnection {
       } else if (type >= 4 && type <= 7) {
         const ack = decodeShortAck(bytes);
         if (ack !== undefined) return ack as Packet;
+      } else if (type === 12 || type === 14) {
+        const empty = decodeEmptyPacket(bytes, this.protocolVersion);
+        if (empty !== undefined) return empty as Packet;
       }
     }
     const result = parsePacket(bytes, this.protocolVersion);
@@ -299,11 +318,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
     this.clientId = clientId;
     this.logBindings.clientId = clientId;
     this.logger = undefined;
-    if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
+    if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined && packet.username?.includes('model-id=') === true) {
       // The authenticator parsed the user name already; only a model id needs it parsed here.
-      const parsed = packet.username?.includes('model-id=') === true ? parseIotHubUsername(packet.username, clientId) : undefined;
-      const identity = auth.identity.kind === 'module' ? { deviceId: auth.identity.deviceId, moduleId: auth.identity.moduleId } : { deviceId: auth.identity.deviceId };
-      this.iotHub = new IotHubHandler(auth.identity, identity, this.ctx.iotHub, this.ctx.broker, this.ctx.scope, () => this.log, (topic, payload) => this.reply(topic, payload), parsed?.ok === true ? parsed.connect.modelId : undefined);
+      const parsed = parseIotHubUsername(packet.username, clientId);
+      if (parsed.ok) this.modelId = parsed.connect.modelId;
     }
     if (packet.will !== undefined) {
       const check = checkTopicName(packet.will.topic);
@@ -378,8 +396,9 @@ export class MqttConnection implements SessionLink, LiveConnection {
     if (packet.qos > 0 && this.protocolVersion === 5 && session.inboundQos2.size >= this.ctx.limits.receiveMaximum) {
       return this.protocolError('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
     }
-    if (this.iotHub !== undefined) {
-      const outcome = this.iotHub.onPublish(topic, packet, toBuffer(packet.payload));
+    const iotHub = this.iotHub;
+    if (iotHub !== undefined) {
+      const outcome = iotHub.onPublish(topic, packet, toBuffer(packet.payload));
       if (outcome.kind !== 'general') {
         // IoT Hub takes QoS 0 and 1 only: it closes the connection on QoS 2 (section 5.3).
         if (packet.qos === 2) return this.protocolError('QoS 2 on an IoT Hub topic', ReasonCode.QoSNotSupported);
@@ -556,6 +575,10 @@ export class MqttConnection implements SessionLink, LiveConnection {
       this.write(encodeShortAck(packet.cmd, packet.messageId ?? 0));
       return;
     }
+    if (packet.cmd === 'pingresp') {
+      this.write(PINGRESP);
+      return;
+    }
     if (packet.cmd === 'connack' && this.protocolVersion !== 5) {
       this.write(encodeConnack(packet.sessionPresent, packet.returnCode ?? 0));
       return;
@@ -680,6 +703,9 @@ function needsPacketId(packet: Packet): boolean {
       return false;
   }
 }
+
+/** PINGRESP is two fixed bytes in every version; written as they are (writes copy, never keep). */
+const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 function toBuffer(payload: string | Buffer): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload) : payload;

@@ -100,3 +100,20 @@ export function encodeShortAck(cmd: AckCommand, messageId: number): Buffer {
   bytes.writeUInt16BE(messageId, 2);
   return bytes;
 }
+
+const PINGREQ: { readonly cmd: 'pingreq' } = Object.freeze({ cmd: 'pingreq' });
+const DISCONNECT: { readonly cmd: 'disconnect' } = Object.freeze({ cmd: 'disconnect' });
+
+/**
+ * PINGREQ (any version) and an MQTT 3.1.1 DISCONNECT: two bytes each, and the general parser
+ * spent a buffer list and a dozen debug calls on every one (a quarter of what a client costs in a
+ * reconnect storm). The same object every time: readers only look at `cmd`. Anything else
+ * (flags set, a length, an MQTT 5 DISCONNECT with its reason code) is undefined: the reference
+ * parser's.
+ */
+export function decodeEmptyPacket(packet: Buffer, protocolVersion: 3 | 4 | 5): { readonly cmd: 'pingreq' | 'disconnect' } | undefined {
+  if (packet.length !== 2 || packet[1] !== 0) return undefined;
+  if (packet[0] === 0xc0) return PINGREQ;
+  if (packet[0] === 0xe0 && protocolVersion !== 5) return DISCONNECT;
+  return undefined;
+}

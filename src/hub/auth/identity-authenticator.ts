@@ -117,14 +117,14 @@ export class IdentityAuthenticator implements Authenticator {
     let moduleId: string | undefined;
     if (credentials.protocol === 'mqtt' && credentials.username !== undefined && credentials.password !== undefined && credentials.password.length > 0) {
       // A reconnect with the very login that worked before: known again without parsing anything.
-      const token = credentials.password.toString('utf8');
       const changes = this.registry.changes;
-      const known = this.logins.get(credentials.clientId, credentials.username, token, changes, this.now());
+      const known = this.logins.get(credentials.clientId, credentials.username, credentials.password, changes, this.now());
       if (known !== undefined) return known;
+      const token = credentials.password.toString('utf8');
       const parsed = parseIotHubUsername(credentials.username, credentials.clientId);
       if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
       const checked = this.sas.check(token, parsed.connect.deviceId, parsed.connect.moduleId);
-      if (checked.result.ok && checked.expiresAtMs !== undefined) this.logins.set(credentials.clientId, credentials.username, token, checked.result, changes, checked.expiresAtMs);
+      if (checked.result.ok && checked.expiresAtMs !== undefined) this.logins.set(credentials.clientId, credentials.username, credentials.password, checked.result, changes, checked.expiresAtMs);
       return checked.result;
     }
     if (credentials.protocol === 'mqtt') {

@@ -9,20 +9,25 @@
  * The identity of a hit is the same object each time, so what is derived from it (the
  * authorization policy's permissions) can be remembered per identity object as well.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { AuthResult } from './authenticator.js';
 
 type Success = Extract<AuthResult, { ok: true }>;
 
 interface CachedLogin {
-  readonly clientId: string;
   readonly username: string;
+  /** The token's bytes as the client sent them (a copy). */
+  readonly password: Buffer;
   readonly result: Success;
   readonly registryChanges: number;
   readonly expiresAtMs: number;
 }
 
 export class LoginCache {
-  /** By token text: a token's signature makes it unique, and no key string is built per connect. */
+  /**
+   * By client id (a string the connection holds anyway): no key is built and the token is never
+   * turned into a string on a hit; its bytes are compared in constant time.
+   */
   private readonly entries = new Map<string, CachedLogin>();
 
   constructor(readonly maxEntries: number) {}
@@ -31,21 +36,21 @@ export class LoginCache {
     return this.entries.size;
   }
 
-  get(clientId: string, username: string, token: string, registryChanges: number, nowMs: number): Success | undefined {
-    const entry = this.entries.get(token);
-    if (entry === undefined || entry.clientId !== clientId || entry.username !== username) return undefined;
+  get(clientId: string, username: string, password: Buffer, registryChanges: number, nowMs: number): Success | undefined {
+    const entry = this.entries.get(clientId);
+    if (entry === undefined || entry.username !== username || entry.password.length !== password.length || !timingSafeEqual(entry.password, password)) return undefined;
     if (entry.registryChanges !== registryChanges || nowMs > entry.expiresAtMs) {
-      this.entries.delete(token);
+      this.entries.delete(clientId);
       return undefined;
     }
     return entry.result;
   }
 
-  set(clientId: string, username: string, token: string, result: Success, registryChanges: number, expiresAtMs: number): void {
+  set(clientId: string, username: string, password: Buffer, result: Success, registryChanges: number, expiresAtMs: number): void {
     if (this.maxEntries <= 0) return;
-    this.entries.delete(token);
+    this.entries.delete(clientId);
     while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(token, { clientId, username, result, registryChanges, expiresAtMs });
+    this.entries.set(clientId, { username, password: Buffer.from(password), result, registryChanges, expiresAtMs });
   }
 
   clear(): void {

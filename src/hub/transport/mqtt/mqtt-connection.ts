@@ -704,7 +704,7 @@ function needsPacketId(packet: Packet): boolean {
   }
 }
 
-/** PINGRESP is two fixed bytes in every version; written as they are (writes copy, never keep). */
+/** PINGRESP is two fixed bytes in every version; nothing writes into a buffer once sent, so one serves every connection. */
 const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 function toBuffer(payload: string | Buffer): Buffer {

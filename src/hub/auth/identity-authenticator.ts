@@ -113,36 +113,34 @@ export class IdentityAuthenticator implements Authenticator {
   }
 
   private verify(credentials: ConnectCredentials): AuthResult {
+    const { clientId, username, password } = credentials;
+    const sasLogin = credentials.protocol === 'mqtt' && username !== undefined && password !== undefined && password.length > 0;
+    const changes = this.registry.changes;
+    if (sasLogin) {
+      // A reconnect with the very login that worked before: known again without parsing anything.
+      const known = this.logins.get(clientId, username, password, changes, this.now());
+      if (known !== undefined) return known;
+    }
     let deviceId: string;
     let moduleId: string | undefined;
-    if (credentials.protocol === 'mqtt' && credentials.username !== undefined && credentials.password !== undefined && credentials.password.length > 0) {
-      // A reconnect with the very login that worked before: known again without parsing anything.
-      const changes = this.registry.changes;
-      const known = this.logins.get(credentials.clientId, credentials.username, credentials.password, changes, this.now());
-      if (known !== undefined) return known;
-      const token = credentials.password.toString('utf8');
-      const parsed = parseIotHubUsername(credentials.username, credentials.clientId);
-      if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
-      const checked = this.sas.check(token, parsed.connect.deviceId, parsed.connect.moduleId);
-      if (checked.result.ok && checked.expiresAtMs !== undefined) this.logins.set(credentials.clientId, credentials.username, credentials.password, checked.result, changes, checked.expiresAtMs);
-      return checked.result;
-    }
     if (credentials.protocol === 'mqtt') {
-      if (credentials.username === undefined) {
+      if (username === undefined) {
         return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'an IoT Hub client must send a username {hub}/{device}[/{module}]/?api-version=…');
       }
-      const parsed = parseIotHubUsername(credentials.username, credentials.clientId);
+      const parsed = parseIotHubUsername(username, clientId);
       if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
       deviceId = parsed.connect.deviceId;
       moduleId = parsed.connect.moduleId;
     } else {
-      const slash = credentials.clientId.indexOf('/');
-      deviceId = slash === -1 ? credentials.clientId : credentials.clientId.slice(0, slash);
-      moduleId = slash === -1 ? undefined : credentials.clientId.slice(slash + 1);
+      const slash = clientId.indexOf('/');
+      deviceId = slash === -1 ? clientId : clientId.slice(0, slash);
+      moduleId = slash === -1 ? undefined : clientId.slice(slash + 1);
       if (deviceId.length === 0 || moduleId?.length === 0) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'client id must be {device} or {device}/{module}');
     }
-    if (credentials.password !== undefined && credentials.password.length > 0) {
-      return this.sas.verify(credentials.password.toString('utf8'), deviceId, moduleId);
+    if (password !== undefined && password.length > 0) {
+      const checked = this.sas.check(password.toString('utf8'), deviceId, moduleId);
+      if (sasLogin && checked.result.ok && checked.expiresAtMs !== undefined) this.logins.set(clientId, username, password, checked.result, changes, checked.expiresAtMs);
+      return checked.result;
     }
     const peer = credentials.peerCertificate;
     if (peer !== undefined && peer !== null && peer.raw !== undefined) return this.x509.verify(peer, deviceId, moduleId);

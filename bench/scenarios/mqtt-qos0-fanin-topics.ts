@@ -15,7 +15,8 @@
 // A/B: OUTPOST_NATIVE=off (SubscriptionTrie) vs the default (auto: the addon's index when built).
 // Run: npm run bench -- mqtt-qos0-fanin-topics [--target outpost|mosquitto|aedes|host:port] [--quick]
 import mqtt from 'mqtt';
-import { runPubSub, windowSeconds } from '../lib/pubsub.js';
+import { runPubSub } from '../lib/pubsub.js';
+import { qos0FaninLoad } from './mqtt-qos0-fanin.js';
 import { mulberry32 } from '../loadgen/prng.js';
 import type { Scenario } from './scenario.js';
 
@@ -51,21 +52,9 @@ export const mqttQos0FaninTopics: Scenario = {
   description: 'QoS 0, 4 publishers over 50,000 distinct topics → 1 subscriber, 10,000 other subscriptions: delivered msg/s',
   run: (target, options) =>
     runPubSub(target, options, {
-      prefix: `bench-q0t-${options.seed}`,
+      ...qos0FaninLoad(options, { prefix: `bench-q0t-${options.seed}`, topicOf: (i) => `plant/${options.seed}/line${i}/tag00000`, filter: `plant/${options.seed}/#` }),
       publishers: PUBLISHERS,
-      topicOf: (i) => `plant/${options.seed}/line${i}/tag00000`,
       topicsPerPublisher: TOPICS_PER_PUBLISHER,
-      filter: `plant/${options.seed}/#`,
-      subscribers: 1,
-      subscriberProcesses: 1,
-      qos: 0,
-      payloadBytes: 64,
-      batch: 64,
-      pingsInFlight: 4,
-      window: 0,
-      refillMin: 1,
-      ...windowSeconds(options, { warmupSec: 1, durationSec: 5 }),
-      headline: 'delivered',
       setup: async (endpoint) => {
         const filters = fillerFilters(options.seed);
         const client = await mqtt.connectAsync({ host: endpoint.host, port: endpoint.port, clientId: `bench-q0t-${options.seed}-filler`, clean: true, reconnectPeriod: 0 });

@@ -5,6 +5,7 @@ import type { Logger } from '../../log/index.js';
 import type { BrokerMessage } from './broker-message.js';
 import type { BrokerStore, LoadedBrokerState, StoredQueue, StoredSession } from './broker-store.js';
 import type { Outgoing } from './session.js';
+import { idKey } from '../rocks-key.js';
 
 /**
  * Broker state in RocksDB (one database under <dataDir>/broker). Writes from one event-loop turn
@@ -145,15 +146,6 @@ export class RocksBrokerStore implements BrokerStore {
       }
     });
   }
-}
-
-function idKey(tag: number, id: string): Buffer {
-  const bytes = Buffer.from(id, 'utf8');
-  const key = Buffer.allocUnsafe(3 + bytes.length);
-  key[0] = tag;
-  key.writeUInt16BE(bytes.length, 1);
-  bytes.copy(key, 3);
-  return key;
 }
 
 function queuedKey(clientId: string, seq: number): Buffer {

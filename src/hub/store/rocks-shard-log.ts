@@ -4,6 +4,7 @@ import { Packr } from 'msgpackr';
 import RocksDB from 'rocksdb-native';
 import type { LogBatch, ReadPage, ShardLog, StreamState } from './shard-log.js';
 import { WalSync } from './wal-sync.js';
+import { idKey } from '../rocks-key.js';
 
 /**
  * A shard's queues in one RocksDB database (owned by one shard worker thread).
@@ -117,15 +118,6 @@ export class RocksShardLog implements ShardLog {
     await this.walSync.close();
     await this.db.close();
   }
-}
-
-function idKey(tag: number, id: string): Buffer {
-  const bytes = Buffer.from(id, 'utf8');
-  const key = Buffer.allocUnsafe(3 + bytes.length);
-  key[0] = tag;
-  key.writeUInt16BE(bytes.length, 1);
-  bytes.copy(key, 3);
-  return key;
 }
 
 function queueKey(queueId: string, seq: number | bigint): Buffer {

@@ -264,6 +264,18 @@ describe('a reconnect with the login that worked before (the login cache)', () =
     refused(await authenticator.authenticate(login), 'OUTPOST_AUTH_TOKEN_EXPIRED');
   });
 
+  it('carries the user name\'s model id, also from the login cache', async (t) => {
+    const { authenticator, login } = clocked(t);
+    const withModel = { ...login, username: `${HUB}/dev1/${USERNAME_QUERY}&model-id=dtmi%3Acom%3Aexample%3AThermostat%3B1` };
+    for (let i = 0; i < 2; i++) {
+      const result = await authenticator.authenticate(withModel);
+      assert.ok(result.ok && result.modelId === 'dtmi:com:example:Thermostat;1', `connect ${i + 1}`);
+    }
+    assert.equal(authenticator.logins.size, 1);
+    const plain = await authenticator.authenticate(login);
+    assert.ok(plain.ok && plain.modelId === undefined, 'no model id without one in the user name');
+  });
+
   it('is only the exact login: the same token under another client id or user name is checked in full', async (t) => {
     const { authenticator, login } = clocked(t);
     accepted(await authenticator.authenticate(login));

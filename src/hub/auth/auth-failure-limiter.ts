@@ -41,6 +41,8 @@ export class AuthFailureLimiter {
 
   /** How long to hold the next attempt from `address` before answering it (0: not at all). */
   delayMs(address: string): number {
+    // Nothing failed lately (the usual case, a reconnect storm of good clients): no lookup at all.
+    if (this.failures.size === 0) return 0;
     const entry = this.current(address);
     if (entry === undefined || entry.count < this.freeFailures) return 0;
     const excess = entry.count - this.freeFailures;

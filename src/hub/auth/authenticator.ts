@@ -32,7 +32,15 @@ export interface ConnectCredentials {
 }
 
 export type AuthResult =
-  | { readonly ok: true; readonly identity: ClientIdentity }
+  | {
+      readonly ok: true;
+      readonly identity: ClientIdentity;
+      /**
+       * The IoT Plug and Play model id (`model-id=` of an MQTT user name), when the client named
+       * one: the authenticator parses the user name anyway, so the transport need not again.
+       */
+      readonly modelId?: string;
+    }
   | {
       readonly ok: false;
       readonly reason: 'bad-credentials' | 'not-authorized';

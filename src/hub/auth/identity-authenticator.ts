@@ -123,6 +123,7 @@ export class IdentityAuthenticator implements Authenticator {
     }
     let deviceId: string;
     let moduleId: string | undefined;
+    let modelId: string | undefined;
     if (credentials.protocol === 'mqtt') {
       if (username === undefined) {
         return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'an IoT Hub client must send a username {hub}/{device}[/{module}]/?api-version=…');
@@ -131,6 +132,7 @@ export class IdentityAuthenticator implements Authenticator {
       if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
       deviceId = parsed.connect.deviceId;
       moduleId = parsed.connect.moduleId;
+      modelId = parsed.connect.modelId;
     } else {
       const slash = clientId.indexOf('/');
       deviceId = slash === -1 ? clientId : clientId.slice(0, slash);
@@ -139,13 +141,19 @@ export class IdentityAuthenticator implements Authenticator {
     }
     if (password !== undefined && password.length > 0) {
       const checked = this.sas.check(password.toString('utf8'), deviceId, moduleId);
-      if (sasLogin && checked.result.ok && checked.expiresAtMs !== undefined) this.logins.set(clientId, username, password, checked.result, changes, checked.expiresAtMs);
-      return checked.result;
+      const result = withModelId(checked.result, modelId);
+      if (sasLogin && result.ok && checked.expiresAtMs !== undefined) this.logins.set(clientId, username, password, result, changes, checked.expiresAtMs);
+      return result;
     }
     const peer = credentials.peerCertificate;
-    if (peer !== undefined && peer !== null && peer.raw !== undefined) return this.x509.verify(peer, deviceId, moduleId);
+    if (peer !== undefined && peer !== null && peer.raw !== undefined) return withModelId(this.x509.verify(peer, deviceId, moduleId), modelId);
     return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'no SAS token (password) and no client certificate');
   }
+}
+
+/** A success that carries the user name's model id (a new object: the verifiers may share theirs). */
+function withModelId(result: AuthResult, modelId: string | undefined): AuthResult {
+  return modelId === undefined || !result.ok ? result : { ...result, modelId };
 }
 
 function readClientCas(file: string): X509Certificate[] {

@@ -9,7 +9,6 @@ import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
 import { IotHubHandler } from './iothub-handler.js';
-import { parseIotHubUsername } from './iothub/index.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
 import { decodeConnect, encodeConnack } from './connect-codec.js';
@@ -318,11 +317,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
     this.clientId = clientId;
     this.logBindings.clientId = clientId;
     this.logger = undefined;
-    if (auth.identity.kind !== 'anonymous' && this.ctx.iotHub !== undefined && packet.username?.includes('model-id=') === true) {
-      // The authenticator parsed the user name already; only a model id needs it parsed here.
-      const parsed = parseIotHubUsername(packet.username, clientId);
-      if (parsed.ok) this.modelId = parsed.connect.modelId;
-    }
+    // The authenticator parsed the user name already (AuthResult.modelId).
+    this.modelId = auth.modelId;
     if (packet.will !== undefined) {
       const check = checkTopicName(packet.will.topic);
       if (!check.ok) return this.protocolError(`will topic: ${check.reason}`, ReasonCode.TopicNameInvalid);

@@ -138,6 +138,27 @@ describe('Authorizer: decisions', () => {
     assert.ok(!auth.canSubscribe(anonymous, 'x', '$share/g/devices/#'));
   });
 
+  it('knows when the connect decision is the same for everyone, and only then skips per-client permissions', () => {
+    const compiled = (policy: unknown) => {
+      const result = Authorizer.compile(policy);
+      assert.ok(result.ok);
+      return result.policy;
+    };
+    assert.equal(compiled([connectAll]).connectsEveryone, true, 'the default policy');
+    assert.equal(compiled([connectAll, { identities: [`${HUB}/sensor_1`], allow: [{ operations: ['mqtt:publish'], resources: ['a'] }] }]).connectsEveryone, true, 'other operations do not matter');
+    assert.equal(compiled([]).connectsEveryone, false, 'default deny');
+    assert.equal(compiled([{ identities: [`${HUB}/sensor_1`], allow: [{ operations: ['mqtt:connect'] }] }]).connectsEveryone, false, 'only one identity');
+    assert.equal(compiled([{ identities: ['{{iot:identity}}/x'], allow: [{ operations: ['mqtt:connect'] }] }]).connectsEveryone, false, 'a template with more than the identity');
+    assert.equal(compiled([connectAll, { identities: [`${HUB}/rogue`], deny: [{ operations: ['mqtt:connect'] }] }]).connectsEveryone, false, 'any connect deny');
+    assert.equal(compiled([connectAll, { identities: ['{{iot:identity}}'], deny: [{ operations: ['mqtt:connect'] }] }]).connectsEveryone, false);
+    // The decisions agree with the per-client path either way.
+    const everyone = authorizer([connectAll]);
+    assert.ok(everyone.canConnect(sensor, 'sensor_1') && everyone.canConnect(filter, `${EDGE}/filter`));
+    const some = authorizer([{ identities: [`${HUB}/sensor_1`], allow: [{ operations: ['mqtt:connect'] }] }]);
+    assert.ok(some.canConnect(sensor, 'sensor_1'));
+    assert.ok(!some.canConnect(other, 'sensor_2'));
+  });
+
   it('refuses an invalid initial policy at construction', () => {
     assert.throws(() => authorizer([{ identities: [] }]), /OUTPOST_AUTH_POLICY_INVALID|authorization policy rejected/);
   });

@@ -91,7 +91,7 @@ export class Authorizer {
   }
 
   canConnect(identity: ClientIdentity, clientId: string): boolean {
-    return identity.kind === 'anonymous' ? true : this.permissions(identity, clientId).connect;
+    return identity.kind === 'anonymous' || this.policy.connectsEveryone || this.permissions(identity, clientId).connect;
   }
 
   canPublish(identity: ClientIdentity, clientId: string, topic: string): boolean {

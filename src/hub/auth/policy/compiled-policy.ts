@@ -44,11 +44,21 @@ export interface Permissions {
 }
 
 export class CompiledPolicy {
+  /**
+   * True when every IoT Hub identity may connect whoever it is: an allow of `mqtt:connect` for
+   * `{{iot:identity}}` and no deny of `mqtt:connect` anywhere (the default policy, and most
+   * deployments). The connect check then needs no per-client permissions.
+   */
+  readonly connectsEveryone: boolean;
+
   private constructor(
     private readonly byIdentity: ReadonlyMap<string, readonly CompiledRule[]>,
     private readonly withVariables: readonly CompiledRule[],
     readonly ruleCount: number,
-  ) {}
+  ) {
+    const connectRules = [...[...byIdentity.values()].flat(), ...withVariables].filter((rule) => rule.operation === 'mqtt:connect');
+    this.connectsEveryone = !connectRules.some((rule) => rule.effect === 'deny') && connectRules.some((rule) => rule.effect === 'allow' && isEveryIdentity(rule.identity));
+  }
 
   /** Rules must come from parsePolicy (templates already checked). */
   static compile(rules: readonly PolicyRule[]): CompiledPolicy {
@@ -95,6 +105,12 @@ export class CompiledPolicy {
     }
     return { connect: connect.allow && !connect.deny, publish: resolved['mqtt:publish'], subscribe: resolved['mqtt:subscribe'] };
   }
+}
+
+/** `{{iot:identity}}` alone: the template every identity matches (it substitutes to itself). */
+function isEveryIdentity(template: Template): boolean {
+  const only = template.parts.length === 1 ? template.parts[0] : undefined;
+  return only !== undefined && typeof only !== 'string' && only.variable === 'iot:identity';
 }
 
 export function mayPublish(permissions: Permissions, topic: string): boolean {

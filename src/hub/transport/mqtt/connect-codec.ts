@@ -55,9 +55,10 @@ export function decodeConnect(packet: Buffer): IConnectPacket | undefined {
   const keepalive = packet.readUInt16BE(offset + 2);
   offset += 4;
 
-  const clientId = readString(packet, offset, end);
-  if (clientId === undefined) return undefined;
-  offset += 2 + clientId.bytes;
+  const clientIdEnd = fieldEnd(packet, offset, end);
+  if (clientIdEnd < 0) return undefined;
+  const clientId = packet.toString('utf8', offset + 2, clientIdEnd);
+  offset = clientIdEnd;
   const result: IConnectPacket = {
     cmd: 'connect',
     retain: false,
@@ -70,28 +71,31 @@ export function decodeConnect(packet: Buffer): IConnectPacket | undefined {
     protocolVersion,
     clean: (flags & CLEAN) !== 0,
     keepalive,
-    clientId: clientId.text,
+    clientId,
   } as IConnectPacket;
   if (hasWill) {
-    const topic = readString(packet, offset, end);
-    if (topic === undefined) return undefined;
-    offset += 2 + topic.bytes;
-    const payload = readBytes(packet, offset, end, true);
-    if (payload === undefined) return undefined;
-    offset += 2 + payload.length;
-    result.will = { retain: (flags & WILL_RETAIN) !== 0, qos: willQos as 0 | 1 | 2, topic: topic.text, payload };
+    const topicEnd = fieldEnd(packet, offset, end);
+    if (topicEnd < 0) return undefined;
+    const topic = packet.toString('utf8', offset + 2, topicEnd);
+    const payloadEnd = fieldEnd(packet, topicEnd, end);
+    if (payloadEnd < 0) return undefined;
+    // Copied: the will is kept until the client goes, the packet's buffer is not.
+    const payload = Buffer.from(packet.subarray(topicEnd + 2, payloadEnd));
+    offset = payloadEnd;
+    result.will = { retain: (flags & WILL_RETAIN) !== 0, qos: willQos as 0 | 1 | 2, topic, payload };
   }
   if ((flags & USERNAME) !== 0) {
-    const username = readString(packet, offset, end);
-    if (username === undefined) return undefined;
-    offset += 2 + username.bytes;
-    result.username = username.text;
+    const usernameEnd = fieldEnd(packet, offset, end);
+    if (usernameEnd < 0) return undefined;
+    result.username = packet.toString('utf8', offset + 2, usernameEnd);
+    offset = usernameEnd;
   }
   if ((flags & PASSWORD) !== 0) {
-    const password = readBytes(packet, offset, end, false);
-    if (password === undefined) return undefined;
-    offset += 2 + password.length;
-    result.password = password;
+    const passwordEnd = fieldEnd(packet, offset, end);
+    if (passwordEnd < 0) return undefined;
+    // A view: the password is only checked, never kept.
+    result.password = packet.subarray(offset + 2, passwordEnd);
+    offset = passwordEnd;
   }
   return offset === end ? result : undefined;
 }
@@ -106,21 +110,12 @@ export function encodeConnack(sessionPresent: boolean, returnCode: number): Buff
   return bytes;
 }
 
-function readString(packet: Buffer, offset: number, end: number): { text: string; bytes: number } | undefined {
-  if (offset + 2 > end) return undefined;
-  const bytes = packet.readUInt16BE(offset);
-  if (offset + 2 + bytes > end) return undefined;
-  return { text: packet.toString('utf8', offset + 2, offset + 2 + bytes), bytes };
-}
-
 /**
- * A field's bytes: copied when they outlive the read (a will payload is kept until the client
- * goes), a view when they do not (the password is only checked).
+ * Where a length-prefixed field (two bytes of length, then the bytes) that starts at `offset`
+ * ends, or -1 when it does not fit before `end`. No object per field: a CONNECT has up to five.
  */
-function readBytes(packet: Buffer, offset: number, end: number, copy: boolean): Buffer | undefined {
-  if (offset + 2 > end) return undefined;
-  const bytes = packet.readUInt16BE(offset);
-  if (offset + 2 + bytes > end) return undefined;
-  const view = packet.subarray(offset + 2, offset + 2 + bytes);
-  return copy ? Buffer.from(view) : view;
+function fieldEnd(packet: Buffer, offset: number, end: number): number {
+  if (offset + 2 > end) return -1;
+  const after = offset + 2 + packet.readUInt16BE(offset);
+  return after > end ? -1 : after;
 }

@@ -1,4 +1,4 @@
-// The benchmark gate: `npm run bench:gate` (about 1.5 minutes on the 2-core machine).
+// The benchmark gate: `npm run bench:gate` (about 2 minutes on the 2-core machine).
 //
 // Runs the scenarios named in bench/baselines.json against the candidate (Outpost) and the
 // reference peer (Mosquitto), alternating them, ROUNDS times with short windows, and judges the

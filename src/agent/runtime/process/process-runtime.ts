@@ -8,7 +8,7 @@ import type { ActualModule } from '../../plan/index.js';
 import type { CreateRequest, LogOptions, ModuleRuntime } from '../module-runtime.js';
 import { HealthProbe } from './health-probe.js';
 import { logFileStream, rotateLog } from './log-file.js';
-import { isSameProcessAlive, processStartTicks } from './process-alive.js';
+import { bootTicksNow, childrenStartedSince, isSameProcessAlive, processStartTicks } from './process-alive.js';
 import { ProcessRecordStore, type ProcessRecord } from './process-record.js';
 
 export interface ProcessRuntimeOptions {
@@ -30,6 +30,8 @@ export interface ProcessRuntimeOptions {
  */
 const WRAPPER = 'trap true TERM INT HUP; f=$1; shift; "$@"; c=$?; echo "$c" > "$f.tmp" && mv "$f.tmp" "$f"; exit "$c"';
 const KILL_WAIT_MS = 5_000;
+/** How long a stopped module has before the stop checks whether the module itself missed the SIGTERM. */
+const LATE_START_CHECK_MS = 250;
 const STOP_POLL_MS = 50;
 
 /**
@@ -145,8 +147,18 @@ export class ProcessRuntime implements ModuleRuntime {
     const record = this.recordOf(id);
     if (record.state !== 'running' || record.pid === undefined) return;
     const pid = record.pid;
+    const signalledAtTicks = bootTicksNow();
     signalGroup(pid, 'SIGTERM');
-    if (await this.waitExit(record, timeoutMs)) return;
+    const firstWaitMs = Math.min(LATE_START_CHECK_MS, timeoutMs);
+    if (await this.waitExit(record, firstWaitMs)) return;
+    if (signalledAtTicks !== undefined) {
+      // The wrapper starts the module right after setting its trap. A SIGTERM that came in between
+      // reached the wrapper, which outlives it by design, and not the module, which did not exist
+      // yet: without this the stop waited out the whole stop timeout. Only the wrapper's own
+      // children count: what the module starts while shutting down is the module's business.
+      for (const child of childrenStartedSince(pid, signalledAtTicks)) signalProcess(child, 'SIGTERM');
+    }
+    if (await this.waitExit(record, timeoutMs - firstWaitMs)) return;
     this.options.logger.warn({ event: 'agent.module_killed', module: id, pid, stopTimeoutMs: timeoutMs }, 'module did not stop in time; killed');
     signalGroup(pid, 'SIGKILL');
     if (!(await this.waitExit(record, KILL_WAIT_MS))) throw this.error(id, `process ${pid} survived SIGKILL`);
@@ -256,6 +268,14 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
     } catch {
       // already gone
     }
+  }
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
   }
 }
 

@@ -1,0 +1,100 @@
+/**
+ * Stopping a process module whose wrapper was between setting its trap and starting the module
+ * when the SIGTERM came. The wrapper (a small shell that records the module's exit code) outlives
+ * the signal by design; the module, started a moment later, never saw it, and the stop used to wait
+ * out the whole stop timeout (a graceful shutdown hung for agent.stopTimeout, 30 s by default: seen
+ * as a rare shutdown-test timeout under load). The real wrapper's window is microseconds; here a
+ * wrapper-like process with a sleep in that window makes it certain, and is adopted by the runtime
+ * as a restarted agent adopts its modules.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { childrenStartedSince, bootTicksNow, processStartTicks } from '../../src/agent/runtime/process/process-alive.js';
+import { ProcessRecordStore } from '../../src/agent/runtime/process/process-record.js';
+import { ProcessRuntime } from '../../src/agent/runtime/process/process-runtime.js';
+import { createLogger } from '../../src/log/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'outpost-stop-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Like the runtime's wrapper, with a 0.4 s gap between the trap and the module's start. */
+const SLOW_WRAPPER = `trap true TERM INT HUP; sleep 0.4; "${process.execPath}" -e "setInterval(() => {}, 1000)"; exit $?`;
+const STOP_TIMEOUT_MS = 8_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function startWrapper(): number {
+  const child = spawn('/bin/sh', ['-c', SLOW_WRAPPER], { detached: true, stdio: 'ignore' });
+  child.unref();
+  assert.ok(child.pid !== undefined);
+  return child.pid;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('process runtime: a SIGTERM that arrives before the wrapper starts the module', () => {
+  it('childrenStartedSince names the children started after a moment, not those before', async () => {
+    const pid = startWrapper();
+    try {
+      await sleep(100);
+      const before = childrenStartedSince(pid, 0);
+      assert.equal(before.length, 1, 'the sleep');
+      const since = bootTicksNow()! + 1;
+      await sleep(600);
+      const late = childrenStartedSince(pid, since);
+      assert.equal(late.length, 1, 'the module, started after the sleep');
+      assert.notEqual(late[0], before[0]);
+      assert.deepEqual(childrenStartedSince(999_999_999, 0), [], 'no such process: nothing');
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
+  });
+
+  it('stops the module without waiting out the stop timeout', async () => {
+    const pid = startWrapper();
+    const records = new ProcessRecordStore(join(dir, 'processes'));
+    records.save({
+      id: 'late',
+      configHash: 'h',
+      command: '/bin/sh',
+      args: [],
+      cwd: dir,
+      env: {},
+      healthcheck: undefined,
+      state: 'running',
+      pid,
+      startTicks: processStartTicks(pid),
+      startedAtMs: Date.now(),
+      finishedAtMs: undefined,
+      exitCode: undefined,
+    });
+    const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+    const runtime = new ProcessRuntime({ dir: join(dir, 'processes'), logger });
+    try {
+      await runtime.open();
+      await sleep(100); // the wrapper has set its trap and sleeps: the module does not exist yet
+      const startedAt = Date.now();
+      await runtime.stopModule('late', STOP_TIMEOUT_MS);
+      const tookMs = Date.now() - startedAt;
+      assert.ok(tookMs < STOP_TIMEOUT_MS / 2, `the stop took ${tookMs} ms: it waited for the timeout (and killed)`);
+      const [state] = await runtime.list();
+      assert.equal(state?.state, 'exited');
+      await sleep(100);
+      assert.ok(!groupAlive(pid), 'nothing of the module is left');
+    } finally {
+      await runtime.close();
+      if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+    }
+  });
+});

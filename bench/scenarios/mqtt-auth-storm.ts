@@ -14,9 +14,10 @@
 // storm disconnects all its clients and the broker is let go quiet before the next one.
 // Why 8 and not 3: every 5,000 connections leave their state in the old generation when they go,
 // so Outpost's first major collection falls on a storm at a fixed place in the sequence (the 8th
-// of a run, measured in every run). With 3 rounds the 8th storm was the last one, always a SAS storm, and
-// the median of three rounds was then the higher of the other two: a bias against SAS. An even
-// number of rounds puts each kind first equally often and its median drops an outlier either way.
+// of a run, measured in every run). With 3 rounds the 8th storm was the last one, always a SAS
+// storm, and the median of three rounds was then the higher of the other two: a bias against SAS.
+// An even number of rounds puts each kind first equally often, and its median drops an outlier
+// either way.
 //
 // Measures, per storm: connections accepted per second (first TCP connect to last CONNACK) and
 // broker CPU µs per connection. Headline: SAS connections/s (median round). Metrics: the medians

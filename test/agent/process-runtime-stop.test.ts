@@ -34,6 +34,15 @@ function startWrapper(): number {
   return child.pid;
 }
 
+/** Waits (up to 5 s, for a loaded machine) until `pid` has a child started at or after `sinceTicks`. */
+async function childSince(pid: number, sinceTicks: number): Promise<number> {
+  for (const giveUpAt = Date.now() + 5_000; Date.now() < giveUpAt; await sleep(20)) {
+    const [child] = childrenStartedSince(pid, sinceTicks);
+    if (child !== undefined) return child;
+  }
+  throw new Error(`process ${pid} started no child`);
+}
+
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -47,14 +56,11 @@ describe('process runtime: a SIGTERM that arrives before the wrapper starts the 
   it('childrenStartedSince names the children started after a moment, not those before', async () => {
     const pid = startWrapper();
     try {
-      await sleep(100);
-      const before = childrenStartedSince(pid, 0);
-      assert.equal(before.length, 1, 'the sleep');
+      const first = await childSince(pid, 0); // the sleep
       const since = bootTicksNow()! + 1;
-      await sleep(600);
-      const late = childrenStartedSince(pid, since);
-      assert.equal(late.length, 1, 'the module, started after the sleep');
-      assert.notEqual(late[0], before[0]);
+      assert.deepEqual(childrenStartedSince(pid, since), [], 'the sleep started before');
+      const late = await childSince(pid, since); // the module, started after the sleep
+      assert.notEqual(late, first);
       assert.deepEqual(childrenStartedSince(999_999_999, 0), [], 'no such process: nothing');
     } finally {
       process.kill(-pid, 'SIGKILL');
@@ -83,7 +89,8 @@ describe('process runtime: a SIGTERM that arrives before the wrapper starts the 
     const runtime = new ProcessRuntime({ dir: join(dir, 'processes'), logger });
     try {
       await runtime.open();
-      await sleep(100); // the wrapper has set its trap and sleeps: the module does not exist yet
+      // The wrapper has set its trap (its first statement) once it runs its sleep; the module does not exist yet.
+      await childSince(pid, 0);
       const startedAt = Date.now();
       await runtime.stopModule('late', STOP_TIMEOUT_MS);
       const tookMs = Date.now() - startedAt;

@@ -157,14 +157,14 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others.',
     }),
     maxKeepAlive: Duration('10m', {
-      description: 'Longest keep-alive a client may ask for; MQTT 5 clients asking for more (or for none) are told this value.',
+      description: 'Longest keep-alive a client may ask for; MQTT 5 clients asking for more (or for none) are told this value (Server Keep Alive) and held to it. MQTT 3.1.1 clients keep what they asked for. Taken as at least 1 s and at most 65535 s (the protocol field).',
       aliases: [alias('MqttSettings__MaxKeepAliveTimeout')],
     }),
     maxSessionExpiry: Duration('7d', {
       description: 'Longest time a disconnected persistent session (and its queued messages) is kept.',
     }),
     topicAliasMaximum: Int(64, { min: 0, max: 65_535 }, {
-      description: 'Topic aliases an MQTT 5 client may use towards the hub.',
+      description: 'Topic aliases an MQTT 5 client may use towards the hub; also the most the hub assigns on messages to a client that announces a Topic Alias Maximum (the smaller of the two). 0 turns topic aliases off both ways.',
     }),
   }),
   mqttPlain: Section('Plain-TCP MQTT listener for local clients. Off by default; bound to loopback unless configured otherwise.', {

@@ -12,6 +12,8 @@ import { IotHubHandler } from './iothub-handler.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
 import { decodeConnect, encodeConnack } from './connect-codec.js';
+import { negotiateKeepAlive } from './keep-alive.js';
+import { OutboundTopicAliases } from './outbound-topic-aliases.js';
 import { decodeEmptyPacket, decodePublish, decodeShortAck, encodePublishHeader, encodeShortAck } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
@@ -50,6 +52,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private readonly inboundAliases = new Map<number, string>();
   private inboundInflight = 0;
   private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
+  /** Topic aliases on PUBLISHes to this client; only when its MQTT 5 CONNECT asked for them. */
+  private outboundAliases: OutboundTopicAliases | undefined;
   private logger: Logger | undefined;
   private logBindings: Record<string, unknown>;
 
@@ -94,7 +98,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   }
 
   sendPublish(message: BrokerMessage, qos: QoS, packetId: number | undefined, dup: boolean, retain: boolean, subscriptionIds: readonly number[]): boolean {
-    const plain = this.protocolVersion !== 5 || (message.properties === undefined && subscriptionIds.length === 0 && message.expiresAtMs === undefined);
+    const aliases = this.outboundAliases;
+    const plain = aliases === undefined && (this.protocolVersion !== 5 || (message.properties === undefined && subscriptionIds.length === 0 && message.expiresAtMs === undefined));
     if (plain && message.payload.length + message.topic.length + 16 <= this.clientMaxPacketBytes) {
       this.write(encodePublishHeader(message.topic, message.payload.length, qos, dup, retain, packetId ?? 0, this.protocolVersion));
       return this.write(message.payload);
@@ -107,15 +112,25 @@ export class MqttConnection implements SessionLink, LiveConnection {
       if (message.expiresAtMs !== undefined) properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAtMs - Date.now()) / 1000));
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
+    let alias = 0;
+    if (aliases !== undefined) {
+      // Negative: bound by this packet (full topic); positive: the client knows it (empty topic).
+      alias = aliases.aliasFor(message.topic);
+      if (packet.properties === undefined) packet.properties = { topicAlias: Math.abs(alias) };
+      else packet.properties.topicAlias = Math.abs(alias);
+      if (alias > 0) packet.topic = '';
+    }
     let bytes: Buffer;
     try {
       bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
+      if (alias < 0) aliases!.forget(-alias);
       this.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
       if (packetId !== undefined) queueMicrotask(() => this.session?.complete(packetId));
       return true;
     }
     if (bytes.length > this.clientMaxPacketBytes) {
+      if (alias < 0) aliases!.forget(-alias);
       // MQTT-3.1.2-25: never send a packet larger than the client accepts; it counts as delivered.
       this.log.warn({ event: 'mqtt.publish_too_large_for_client', clientId: this.clientId, bytes: bytes.length }, 'message larger than the client accepts: discarded');
       if (packetId !== undefined) queueMicrotask(() => this.session?.complete(packetId));
@@ -326,9 +341,12 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     const limits = this.ctx.limits;
     const requestedKeepAlive = packet.keepalive ?? 0;
-    const keepAliveSec = requestedKeepAlive === 0 || requestedKeepAlive > limits.maxKeepAliveSec ? (v5 ? limits.maxKeepAliveSec : requestedKeepAlive) : requestedKeepAlive;
+    const keepAliveSec = negotiateKeepAlive(requestedKeepAlive, limits.maxKeepAliveSec, this.protocolVersion);
     this.keepAliveMs = keepAliveSec * 1000;
     this.clientMaxPacketBytes = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    // The client's Topic Alias Maximum, within the hub's own per-connection bound.
+    const outboundAliasMaximum = Math.min(packet.properties?.topicAliasMaximum ?? 0, limits.topicAliasMaximum);
+    if (v5 && outboundAliasMaximum > 0) this.outboundAliases = new OutboundTopicAliases(outboundAliasMaximum);
     const expirySec = Math.min(v5 ? (packet.properties?.sessionExpiryInterval ?? 0) : clean ? 0 : limits.maxSessionExpirySec, limits.maxSessionExpirySec);
 
     // Session takeover (MQTT-3.1.4-3) and a pending delayed will of the same client (cancelled).

@@ -9,9 +9,13 @@ function isObject(value: Json | undefined): value is TwinProperties {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A new object: `target` with `patch` merged in (neither is changed). `$version` is never taken from a patch. */
+/**
+ * A new object: `target` with `patch` merged in (neither is changed). `$version` is dropped from
+ * both: the caller sets the new one, last, where IoT Hub writes it.
+ */
 export function mergePatch(target: TwinProperties, patch: TwinProperties): TwinProperties {
   const result: TwinProperties = { ...target };
+  delete result.$version;
   for (const key of Object.keys(patch)) {
     if (key === '$version') continue;
     const value = patch[key]!;

@@ -188,6 +188,7 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
+    await twins.close();
     await store.close();
     throw error;
   });

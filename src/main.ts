@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { ConfigWatcher, type LoadedConfig, type OutpostConfig } from './config/index.js';
 import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
 import type { OutpostError } from './errors/index.js';
-import { LocalTwinStore } from './hub/twin/index.js';
+import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
+import { HUB_CONTROL_SOCKET, HubControlServer, twinControl } from './hub/control/index.js';
 import {
   AnonymousAuthenticator,
   Authorizer,
@@ -161,6 +162,12 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   // is attached once both exist.
   const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, logger.child({ component: 'store' }));
   closers.push(() => store.close());
+  // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
+  // to routing (FROM /twinChangeNotifications). Closed after the adapters stop, before the store.
+  const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger) : new MemoryTwinStore();
+  await twinStore.open();
+  const twins = new TwinService({ store: twinStore, logger: logger.child({ component: 'twin' }), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname });
+  closers.unshift(() => twins.close());
   const mqtt = new MqttAdapter({
     broker,
     authenticator,
@@ -175,12 +182,13 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
       topicAliasMaximum: config.mqtt.topicAliasMaximum,
     },
     logger,
-    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins: new LocalTwinStore() },
+    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins },
   });
   store.attach(moduleInputTarget(mqtt));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
+    await twins.close();
     await store.close();
     throw error;
   });
@@ -188,6 +196,9 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
+  // The operator's side of twins (`outpost twin …`), for identities in the registry.
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), twinControl(twins, (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined), logger);
+  closers.unshift(() => control.close());
   return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
 }
 

@@ -274,6 +274,26 @@ export const ErrorRegistry = {
     kind: 'client',
     summary: 'A queued message can never be delivered to its endpoint (for example its properties cannot form a valid module input topic); it was removed from that queue so the messages behind it keep flowing.',
   },
+  OUTPOST_TWIN_PATCH_INVALID: {
+    kind: 'client',
+    summary: 'A twin patch (reported properties from a device or module, desired properties from `outpost twin update-desired`) breaks an IoT Hub twin rule (not a JSON object, a key with \'.\', \'$\', \'#\', white space or a control character, a string over 4 KB, nesting over 10, a section over 32 KB); it is refused with status 400 and nothing changes.',
+  },
+  OUTPOST_TWIN_NOT_FOUND: {
+    kind: 'client',
+    summary: 'No device or module with this id is in the identity registry, so it has no twin (status 404); `outpost identity list` shows them.',
+  },
+  OUTPOST_TWIN_STORE_FAILED: {
+    kind: 'transient',
+    summary: 'The twin store (<dataDir>/twins) could not read or write; the operation was answered with status 500 and nothing was acknowledged. The cause is in the log line.',
+  },
+  OUTPOST_HUB_NOT_RUNNING: {
+    kind: 'client',
+    summary: 'The CLI could not reach a running hub on its control socket (<dataDir>/hub.sock); start `outpost run` or `outpost hub` with the same data directory.',
+  },
+  OUTPOST_HUB_CONTROL_LISTEN_FAILED: {
+    kind: 'config',
+    summary: 'The hub control socket (<dataDir>/hub.sock) could not be created: the path is too long for a unix socket, another running hub holds it, or it is not permitted.',
+  },
   OUTPOST_NATIVE_UNAVAILABLE: {
     kind: 'config',
     summary: 'native is `require` (OUTPOST_NATIVE=require) but the native addon cannot be loaded; build it with `npm run build:native` (needs g++, python3 and Node headers) or set native to auto or off.',

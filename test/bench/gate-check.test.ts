@@ -113,6 +113,7 @@ describe('bench command line', () => {
       'micro-route-eval',
       'micro-worker-roundtrip',
       'micro-store-append',
+      'micro-twin-reported',
     ]);
     assert.deepEqual(plan.targets, ['outpost', 'mosquitto', 'aedes']);
     assert.equal(plan.loadgen, 'c');

@@ -18,6 +18,7 @@ const EXPECTED: Record<string, string[]> = {
   'micro-route-eval': ['props-10', 'props-100', 'body-10', 'body-100', 'body-10-parse-per-route'],
   'micro-worker-roundtrip': ['batch-1', 'batch-16', 'batch-256', 'batch-256-x2'],
   'micro-store-append': ['rocksdb', 'rocksdb-sync-batch', 'memory', 'rocksdb-serial'],
+  'micro-twin-reported': ['rocksdb', 'memory', 'rocksdb-serial'],
 };
 
 describe('micro-benchmarks in the harness', { timeout: 120_000 }, () => {

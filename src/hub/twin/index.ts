@@ -1,1 +1,23 @@
-export { LocalTwinStore } from './local-twin-store.js';
+export { MemoryTwinStore } from './memory-twin-store.js';
+export { RocksTwinStore } from './rocks-twin-store.js';
+export { TwinService, failure as twinFailure, type DesiredListener, type TwinServiceOptions } from './twin-service.js';
+export type { TwinRecord, TwinStore } from './twin-store.js';
+export { TWIN_CHANGE_SCHEMA, twinChangeMessage, type TwinChange } from './twin-change-message.js';
+export { diffPatch, mergePatch } from './twin-patch.js';
+export { sectionBytes, TwinLimits, validateTwinPatch, type PatchCheck } from './validate-twin-patch.js';
+export {
+  emptyTwin,
+  IotHubErrorCode,
+  splitTwinId,
+  twinIdOf,
+  TwinStatus,
+  type DesiredNotification,
+  type Json,
+  type StoredTwin,
+  type TwinDocument,
+  type TwinFailure,
+  type TwinGetResult,
+  type TwinPatchResult,
+  type TwinProperties,
+  type TwinSection,
+} from './twin-types.js';

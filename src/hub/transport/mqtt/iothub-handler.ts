@@ -3,14 +3,14 @@ import type { Logger } from '../../../log/index.js';
 import { mayActFor, type ClientIdentity as AuthIdentity, type DeviceScope } from '../../auth/index.js';
 import type { Broker, BrokerMessage, Session } from '../../broker/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
-import type { LocalTwinStore } from '../../twin/index.js';
+import { IotHubErrorCode, TwinStatus, type TwinPatchResult, type TwinService } from '../../twin/index.js';
 import { classifyPublishTopic, classifySubscription, mayUseIotHubSubscription, OutboundTopic, toHubMessage, type ClientIdentity } from './iothub/index.js';
 
 /** What the IoT Hub dialect needs from the rest of the hub. */
 export interface IotHubServices {
   readonly edgeDeviceId: string;
   readonly sink: MessageSink;
-  readonly twins: LocalTwinStore;
+  readonly twins: TwinService;
 }
 
 export type PublishOutcome =
@@ -19,19 +19,16 @@ export type PublishOutcome =
   | { kind: 'accepted'; accepted: Promise<void> }
   | { kind: 'refused'; reason: string; notAuthorized: boolean };
 
-/** MQTT 5 reason codes used in PUBACK for IoT Hub refusals. */
-const HTTP_OK = 200;
-const HTTP_NO_CONTENT = 204;
-const HTTP_BAD_REQUEST = 400;
-
 /**
  * The IoT Hub device/module dialect on one MQTT connection (section 5.3 of the notes): telemetry
- * and module output become HubMessages for routing, twin requests are answered from the local
- * twin store, IoT Hub subscriptions are recorded on the session for direct delivery. Identities
+ * and module output become HubMessages for routing, twin requests go to the twin service
+ * (answered once durable), IoT Hub subscriptions are recorded on the session for direct delivery. Identities
  * come from authentication, never from topics.
  */
 export class IotHubHandler {
   private readonly identity: ClientIdentity;
+  private unsubscribeDesired: (() => void) | undefined;
+  private closed = false;
 
   constructor(
     private readonly authIdentity: AuthIdentity,
@@ -72,21 +69,21 @@ export class IotHubHandler {
         return { kind: 'accepted', accepted: this.services.sink.submit(message) };
       }
       case 'twin-get':
-        this.respondTwin(HTTP_OK, inbound.requestId, Buffer.from(this.services.twins.get(this.twinId)));
+        // Answered once read; a QoS 1 GET is acknowledged at once (nothing to make durable).
+        void this.services.twins.getForClient(this.twinId).then((result) => {
+          if (inbound.requestId === '') return;
+          if (result.ok) this.respondTwin(TwinStatus.Ok, inbound.requestId, Buffer.from(JSON.stringify({ desired: result.twin.desired, reported: result.twin.reported })));
+          else this.respondTwinError(inbound.requestId, result);
+        });
         return { kind: 'accepted', accepted: Promise.resolve() };
       case 'twin-reported-patch': {
-        let patch: unknown;
-        try {
-          patch = JSON.parse(payload.toString('utf8'));
-        } catch {
-          patch = undefined;
-        }
-        const result = this.services.twins.patchReported(this.twinId, patch);
-        if (inbound.requestId !== '') {
-          if (result.ok) this.respondTwin(HTTP_NO_CONTENT, inbound.requestId, Buffer.alloc(0), result.version);
-          else this.respondTwin(HTTP_BAD_REQUEST, inbound.requestId, Buffer.from(JSON.stringify({ message: result.reason })));
-        }
-        return { kind: 'accepted', accepted: Promise.resolve() };
+        const answered = this.patchReported(payload).then((result) => {
+          if (inbound.requestId === '') return;
+          if (result.ok) this.respondTwin(TwinStatus.NoContent, inbound.requestId, Buffer.alloc(0), result.version);
+          else this.respondTwinError(inbound.requestId, result);
+        });
+        // PUBACK (QoS 1) only once the patch is durable, or refused.
+        return { kind: 'accepted', accepted: answered };
       }
       case 'method-response':
         // Direct methods arrive with their own issue; a response with no pending call is logged.
@@ -101,7 +98,54 @@ export class IotHubHandler {
     if (subscription.kind === 'general') return 'general';
     if (!mayUseIotHubSubscription(this.identity, subscription)) return 'refused';
     this.broker.subscribeIotHub(session, subscription.kind);
+    if (subscription.kind === 'desired-properties') this.subscribeDesired();
     return 'granted';
+  }
+
+  /**
+   * A persistent session resumed with its desired-properties subscription: the Azure SDK does not
+   * subscribe again after a reconnect, so the notifications (and what was missed) start here.
+   */
+  resumeDesired(): void {
+    this.subscribeDesired();
+  }
+
+  /** The connection closed: no more notifications through it. */
+  close(): void {
+    this.closed = true;
+    this.unsubscribeDesired?.();
+    this.unsubscribeDesired = undefined;
+  }
+
+  private subscribeDesired(): void {
+    if (this.unsubscribeDesired !== undefined || this.closed) return;
+    this.unsubscribeDesired = this.services.twins.subscribeDesired(this.twinId, (notification) => {
+      if (this.closed) return false;
+      const topic = OutboundTopic.desiredPatch(notification.version);
+      if (!topic.ok) return false;
+      // QoS 0, as IoT Hub sends it; what a dropped connection loses is sent again on resubscription.
+      this.reply(topic.topic, Buffer.from(JSON.stringify(notification.patch)));
+      return true;
+    });
+  }
+
+  private patchReported(payload: Buffer): Promise<TwinPatchResult> {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return Promise.resolve({ ok: false, status: TwinStatus.BadRequest, errorCode: IotHubErrorCode.ArgumentInvalid, reason: 'the patch is not valid JSON' });
+    }
+    return this.services.twins.patchReported(this.twinId, patch, payload.length);
+  }
+
+  /**
+   * IoT Hub's error body: the Node SDK reports a twin error only when the body has `errorCode`
+   * (it ignores the status), so an empty body (what Azure's edge hub sends) reads as success.
+   */
+  private respondTwinError(requestId: string, result: { status: number; errorCode: number; reason: string }): void {
+    const body = { errorCode: result.errorCode, message: result.reason, timestampUtc: new Date().toISOString() };
+    this.respondTwin(result.status, requestId, Buffer.from(JSON.stringify(body)));
   }
 
   private respondTwin(status: number, requestId: string, payload: Buffer, version?: number): void {

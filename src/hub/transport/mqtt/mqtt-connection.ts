@@ -382,6 +382,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined, auth.identity);
     this.session = session;
+    // A resumed session subscribed to desired properties gets them (and what it missed) again.
+    if (session.iotHub.has('desired-properties')) this.iotHub?.resumeDesired();
     this.armKeepAlive();
     // Guarded: building the child logger costs more than a whole CONNECT when debug is off.
     if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ event: 'mqtt.connected', protocolVersion: this.protocolVersion, clean, keepAliveSec, sessionPresent }, 'client connected');
@@ -665,6 +667,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private close(why: string, publishWill: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.iotHubHandler?.close();
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.session !== undefined) {
       if (this.ctx.live.get(this.clientId) === this) this.ctx.live.delete(this.clientId);

@@ -1,0 +1,117 @@
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { OutpostError, toOutpostError } from '../../errors/index.js';
+import type { Logger } from '../../log/index.js';
+
+/**
+ * The hub's control API for the CLI, where the operator plays the cloud's part: HTTP/1.1 on a
+ * unix socket, <dataDir>/hub.sock (mode 0600: whoever may use it may configure every device).
+ *
+ *   GET   /v1/twins/{deviceId}[/modules/{moduleId}]           → 200 the twin
+ *   PATCH /v1/twins/{deviceId}[/modules/{moduleId}]/desired   body: a desired-properties patch
+ *         → 200 {"version": n}
+ *
+ * Errors are {"code": "OUTPOST_…", "message": …} with status 400 (bad patch), 404 (no such
+ * identity) or 500.
+ */
+export interface HubControlHandlers {
+  twin(deviceId: string, moduleId: string | undefined): Promise<HubControlAnswer>;
+  updateDesired(deviceId: string, moduleId: string | undefined, patchText: string): Promise<HubControlAnswer>;
+}
+
+export interface HubControlAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+const MAX_SOCKET_PATH_BYTES = 107;
+// Well above a twin section's 32 KB: the service says what is too large, with its own limits.
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export class HubControlServer {
+  private constructor(private readonly server: Server) {}
+
+  static async start(socketPath: string, handlers: HubControlHandlers, logger: Logger): Promise<HubControlServer> {
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `hub control socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter dataDir`, { details: { socketPath } });
+    }
+    if (existsSync(socketPath)) {
+      if (await answers(socketPath)) throw new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `another hub is running on ${socketPath}`, { details: { socketPath } });
+      unlinkSync(socketPath);
+    }
+    const server = createServer((request, response) => {
+      handle(request, handlers).then(
+        (answer) => send(response, answer.status, answer.body),
+        (thrown: unknown) => {
+          const error = toOutpostError(thrown);
+          if (error.kind === 'internal') logger.error({ event: 'hub.control_failed', code: error.code, err: thrown }, error.message);
+          send(response, error.kind === 'internal' || error.kind === 'transient' ? 500 : 400, { code: error.code, message: error.message });
+        },
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (cause) => reject(new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${cause.message}`, { cause, details: { socketPath } })));
+      server.listen(socketPath, () => resolve());
+    });
+    chmodSync(socketPath, 0o600);
+    return new HubControlServer(server);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function handle(request: IncomingMessage, handlers: HubControlHandlers): Promise<HubControlAnswer> {
+  const url = new URL(request.url ?? '/', 'http://hub');
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const method = request.method ?? 'GET';
+  if (parts[0] === 'v1' && parts[1] === 'twins' && parts[2] !== undefined) {
+    const deviceId = parts[2];
+    let rest = parts.slice(3);
+    let moduleId: string | undefined;
+    if (rest[0] === 'modules' && rest[1] !== undefined) {
+      moduleId = rest[1];
+      rest = rest.slice(2);
+    }
+    if (method === 'GET' && rest.length === 0) return handlers.twin(deviceId, moduleId);
+    if (method === 'PATCH' && rest.length === 1 && rest[0] === 'desired') return handlers.updateDesired(deviceId, moduleId, await readBody(request));
+  }
+  return { status: 404, body: { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` } };
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new OutpostError('OUTPOST_TWIN_PATCH_INVALID', `the request body is larger than ${MAX_BODY_BYTES} bytes`));
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) return void response.destroy();
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

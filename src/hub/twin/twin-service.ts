@@ -1,0 +1,225 @@
+import type { Logger } from '../../log/index.js';
+import type { MessageSink } from '../endpoints/index.js';
+import { twinChangeMessage, type TwinChange } from './twin-change-message.js';
+import { diffPatch, mergePatch } from './twin-patch.js';
+import type { TwinRecord, TwinStore } from './twin-store.js';
+import { emptyTwin, IotHubErrorCode, TwinStatus, type DesiredNotification, type StoredTwin, type TwinFailure, type TwinGetResult, type TwinPatchResult, type TwinProperties, type TwinSection } from './twin-types.js';
+import { sectionBytes, TwinLimits, validateTwinPatch } from './validate-twin-patch.js';
+
+/**
+ * Called with a desired-properties patch for a subscribed client; returns true when the patch was
+ * handed to the client (its connection took it), false when it could not be.
+ */
+export type DesiredListener = (notification: DesiredNotification) => boolean;
+
+export interface TwinServiceOptions {
+  readonly store: TwinStore;
+  readonly logger: Logger;
+  /** Where twin change notifications go (routing: `FROM /twinChangeNotifications`). */
+  readonly sink?: MessageSink;
+  /** IoT Hub name for the notifications' `hubName` (the first label of the IoT Hub host name). */
+  readonly hubName: string;
+  readonly now?: () => number;
+}
+
+/** Twins kept in memory after use, beyond which the least recently written are read again from the store. */
+const MAX_CACHED_TWINS = 10_000;
+
+/**
+ * Twins for devices and modules, whatever protocol carries the request (MQTT today; AMQP and the
+ * upstream link use the same calls): get, reported-property patches from the twin's owner,
+ * desired-property updates from the operator (the local cloud), and desired-property
+ * notifications to subscribed clients.
+ *
+ * Invariants:
+ * - A change is acknowledged (the promise resolves ok) only once the store has it durably.
+ * - Operations on one twin run one at a time, in call order; `$version` of each section only
+ *   increments, by one per change.
+ * - A refused patch (validateTwinPatch, the section size) changes nothing.
+ * - A subscribed client is sent every desired change after it is durable. The service remembers
+ *   the desired section as the client last received it; when the client subscribes again (a
+ *   reconnect, a hub restart) and desired moved on meanwhile, it is sent the difference as one
+ *   patch with the current `$version`, so `twin.on('properties.desired')` sees what it missed.
+ */
+export class TwinService {
+  private readonly cache = new Map<string, TwinRecord & { twin: StoredTwin }>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Map<string, Set<DesiredListener>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: TwinServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The twin as the operator sees it (nothing recorded as delivered). */
+  get(twinId: string): Promise<TwinGetResult> {
+    return this.serial(twinId, async (): Promise<TwinGetResult> => ({ ok: true, twin: (await this.load(twinId)).twin })).catch((error: unknown) => this.readFailed(twinId, error));
+  }
+
+  /** A device's or module's own GET: the twin, and its desired section now counts as received. */
+  getForClient(twinId: string): Promise<TwinGetResult> {
+    return this.serial(twinId, async () => {
+      const record = await this.load(twinId);
+      if (record.delivered?.$version !== record.twin.desired.$version) await this.save(twinId, { twin: record.twin, delivered: record.twin.desired });
+      return { ok: true, twin: record.twin } as TwinGetResult;
+    }).catch((error: unknown) => this.readFailed(twinId, error));
+  }
+
+  private readFailed(twinId: string, error: unknown): TwinFailure {
+    this.options.logger.error({ event: 'twin.read_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, err: error }, 'cannot read a twin');
+    return failure(TwinStatus.InternalError, 'the twin could not be read');
+  }
+
+  /** A reported-properties patch from the twin's owner; `jsonBytes` is the size of its JSON text when known. */
+  patchReported(twinId: string, patch: unknown, jsonBytes?: number): Promise<TwinPatchResult> {
+    return this.change(twinId, 'reported', patch, jsonBytes);
+  }
+
+  /** A desired-properties patch from the operator; subscribed clients are notified once it is durable. */
+  updateDesired(twinId: string, patch: unknown, jsonBytes?: number): Promise<TwinPatchResult> {
+    return this.change(twinId, 'desired', patch, jsonBytes);
+  }
+
+  /**
+   * Notifies `listener` of every later desired change of `twinId`, and, when desired changed since
+   * the client last received it, sends it the difference now (asynchronously). Returns the
+   * function that ends the subscription.
+   */
+  subscribeDesired(twinId: string, listener: DesiredListener): () => void {
+    let set = this.listeners.get(twinId);
+    if (set === undefined) this.listeners.set(twinId, (set = new Set()));
+    set.add(listener);
+    this.serial(twinId, () => this.catchUp(twinId, listener)).catch((error: unknown) => {
+      this.options.logger.warn({ event: 'twin.catch_up_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, err: error }, 'cannot send the desired properties a client missed');
+    });
+    return () => {
+      const current = this.listeners.get(twinId);
+      current?.delete(listener);
+      if (current?.size === 0) this.listeners.delete(twinId);
+    };
+  }
+
+  /** Removes a twin (its identity was deleted). */
+  remove(twinId: string): Promise<void> {
+    return this.serial(twinId, async () => {
+      this.cache.delete(twinId);
+      await this.options.store.remove(twinId);
+    });
+  }
+
+  /** Waits for operations under way, then closes the store. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()]);
+    await this.options.store.close();
+  }
+
+  private change(twinId: string, section: 'desired' | 'reported', patch: unknown, jsonBytes: number | undefined): Promise<TwinPatchResult> {
+    const checked = validateTwinPatch(patch, jsonBytes);
+    if (!checked.ok) return Promise.resolve(failure(TwinStatus.BadRequest, checked.reason));
+    return this.serial(twinId, async (): Promise<TwinPatchResult> => {
+      const record = await this.load(twinId);
+      const current = record.twin[section];
+      const merged = mergePatch(current, checked.patch);
+      const bytes = sectionBytes(merged);
+      if (bytes > TwinLimits.maxSectionBytes) {
+        return failure(TwinStatus.BadRequest, `the ${section} properties would be ${bytes} bytes; at most ${TwinLimits.maxSectionBytes} are allowed`);
+      }
+      const version = current.$version + 1;
+      const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, [section]: { ...merged, $version: version } as TwinSection };
+      await this.save(twinId, { twin, delivered: record.delivered });
+      this.route({ twinId, section, patch: checked.patch, sectionVersion: version, twinVersion: twin.version });
+      if (section === 'desired') await this.notify(twinId, twin, checked.patch, version);
+      return { ok: true, version };
+    }).catch((error: unknown) => {
+      this.options.logger.error({ event: 'twin.write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, section, err: error }, 'cannot store a twin change');
+      return failure(TwinStatus.InternalError, 'the twin could not be stored');
+    });
+  }
+
+  /** Sends a durable desired patch to the twin's subscribers and records what they received. */
+  private async notify(twinId: string, twin: StoredTwin, patch: TwinProperties, version: number): Promise<void> {
+    const set = this.listeners.get(twinId);
+    if (set === undefined || set.size === 0) return;
+    const notification: DesiredNotification = { version, patch: { ...patch, $version: version } as TwinSection };
+    let received = false;
+    for (const listener of [...set]) received = this.call(twinId, listener, notification) || received;
+    if (!received) return;
+    const record = this.cache.get(twinId);
+    const before = record?.delivered ?? twin.desired;
+    await this.save(twinId, { twin, delivered: { ...mergePatch(before, patch), $version: version } as TwinSection });
+  }
+
+  /** On (re)subscription: the difference between what the client last received and desired now. */
+  private async catchUp(twinId: string, listener: DesiredListener): Promise<void> {
+    const record = await this.load(twinId);
+    const desired = record.twin.desired;
+    const delivered = record.delivered;
+    // A client never seen before starts from now: IoT Hub does not replay earlier changes either.
+    if (delivered === undefined) return this.save(twinId, { twin: record.twin, delivered: desired });
+    if (delivered.$version >= desired.$version) return;
+    const patch = diffPatch(delivered, desired);
+    if (patch !== undefined && !this.call(twinId, listener, { version: desired.$version, patch: { ...patch, $version: desired.$version } as TwinSection })) return;
+    await this.save(twinId, { twin: record.twin, delivered: desired });
+  }
+
+  private call(twinId: string, listener: DesiredListener, notification: DesiredNotification): boolean {
+    try {
+      return listener(notification);
+    } catch (error) {
+      this.options.logger.error({ event: 'twin.listener_failed', code: 'OUTPOST_INTERNAL', twinId, err: error }, 'a desired-properties listener threw');
+      return false;
+    }
+  }
+
+  /** Submits a twin change notification to routing; a refusal (store full) is logged, the change stands. */
+  private route(change: TwinChange): void {
+    const sink = this.options.sink;
+    if (sink === undefined) return;
+    sink.submit(twinChangeMessage(change, this.now(), this.options.hubName)).catch((error: unknown) => {
+      this.options.logger.warn({ event: 'twin.notification_dropped', code: (error as { code?: string }).code ?? 'OUTPOST_INTERNAL', twinId: change.twinId }, 'a twin change notification was not accepted by the store');
+    });
+  }
+
+  private async load(twinId: string): Promise<TwinRecord & { twin: StoredTwin }> {
+    const cached = this.cache.get(twinId);
+    if (cached !== undefined) return cached;
+    const stored = await this.options.store.read(twinId);
+    const record = { twin: stored.twin ?? emptyTwin(), delivered: stored.delivered };
+    this.remember(twinId, record);
+    return record;
+  }
+
+  private async save(twinId: string, record: TwinRecord & { twin: StoredTwin }): Promise<void> {
+    try {
+      await this.options.store.write(twinId, record);
+    } catch (error) {
+      // The store may or may not have it: read it again next time rather than trust memory.
+      this.cache.delete(twinId);
+      throw error;
+    }
+    this.remember(twinId, record);
+  }
+
+  private remember(twinId: string, record: TwinRecord & { twin: StoredTwin }): void {
+    this.cache.delete(twinId);
+    this.cache.set(twinId, record);
+    if (this.cache.size > MAX_CACHED_TWINS) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** Runs `work` after every earlier operation on the same twin. */
+  private serial<T>(twinId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(twinId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.queues.set(twinId, tail);
+    void tail.then(() => {
+      if (this.queues.get(twinId) === tail) this.queues.delete(twinId);
+    });
+    return next;
+  }
+}
+
+export function failure(status: number, reason: string): TwinFailure {
+  const errorCode = status === TwinStatus.BadRequest ? IotHubErrorCode.ArgumentInvalid : status === TwinStatus.NotFound ? IotHubErrorCode.DeviceNotFound : IotHubErrorCode.ServerError;
+  return { ok: false, status, errorCode, reason };
+}

@@ -1,0 +1,28 @@
+import type { StoredTwin, TwinSection } from './twin-types.js';
+
+/**
+ * Where twins are kept. Two backends (RocksDB, memory) run one contract suite
+ * (test/twin/twin-store-contract.ts).
+ *
+ * Per twin it keeps the twin itself and `delivered`: the desired section as the twin's device or
+ * module last received it (by GET or notification), so a client that reconnects can be sent what
+ * it missed. Both are written together, and `write` resolves only once the write is durable (in
+ * RocksDB's write-ahead log, which survives a process crash), which is when a change may be
+ * acknowledged.
+ */
+export interface TwinStore {
+  readonly durable: boolean;
+  open(): Promise<void>;
+  read(twinId: string): Promise<TwinRecord>;
+  write(twinId: string, record: TwinRecord): Promise<void>;
+  /** Removes a twin and what was delivered of it. */
+  remove(twinId: string): Promise<void>;
+  /** Ids of every stored twin, sorted. */
+  ids(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface TwinRecord {
+  readonly twin: StoredTwin | undefined;
+  readonly delivered: TwinSection | undefined;
+}

@@ -1,0 +1,3 @@
+import { twinStoreContract } from './twin-store-contract.js';
+
+twinStoreContract('memory');

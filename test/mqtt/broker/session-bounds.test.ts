@@ -7,6 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RocksBrokerStore } from '../../../src/hub/broker/index.js';
+import { createLogger } from '../../../src/log/index.js';
+import { tempDir } from '../../helpers/outpost-process.js';
 import { startTestBroker, type TestBroker } from '../broker-harness.js';
 import { connectClient, type TestClient } from '../mqtt-clients.js';
 
@@ -124,6 +127,46 @@ describe('session and queue bounds', () => {
       assert.equal(broker.broker.queuedBytes, broker.broker.session('b')!.queuedBytes);
     } finally {
       await broker.stop();
+    }
+  });
+
+  it('holds sessions restored after a restart to the bounds: the quota counts them, a smaller byte bound trims them for good', async () => {
+    const dir = tempDir('outpost-session-bounds-');
+    const logger = createLogger({ level: 'silent' });
+    const store = () => new RocksBrokerStore(dir.path, logger);
+    // Each broker is stopped even when an assertion fails, so a failure never hangs the file.
+    const running = new Set<TestBroker>();
+    const start = async (options: Parameters<typeof startTestBroker>[0]) => {
+      const started = await startTestBroker(options);
+      running.add(started);
+      return started;
+    };
+    const stop = async (broker: TestBroker) => {
+      running.delete(broker);
+      await broker.stop();
+    };
+    try {
+      const first = await start({ store: store() });
+      await offlineSubscriber(first, 'kept', 'r/t');
+      const publisher = await connectClient(first.url);
+      for (let i = 0; i < 12; i++) await publisher.client.publishAsync('r/t', payload(i, 1000), { qos: 1 });
+      await publisher.end();
+      await stop(first);
+
+      // Restarted with 5,000 bytes per session and one persistent session per identity.
+      const second = await start({ store: store(), brokerLimits: { maxQueuedBytes: 5_000, maxSessionsPerOwner: 1 } });
+      assert.equal(second.broker.session('kept')!.queuedCount, 4);
+      assert.equal(second.broker.queuedBytes, 4 * 1003);
+      assert.equal(await refusal(connectClient(second.url, { clientId: 'another', clean: false })), 3);
+      await stop(second);
+
+      // What the bound dropped is gone from the store too; the newest four are delivered.
+      const third = await start({ store: store() });
+      const got = await drainSession(third, 'kept', 'r/t', 4);
+      assert.deepEqual(got.map((p) => p.split('.')[0]), ['m8', 'm9', 'm10', 'm11']);
+    } finally {
+      for (const broker of running) await broker.stop();
+      dir.remove();
     }
   });
 });

@@ -12,6 +12,7 @@ import {
   IdentityRegistry,
   moduleEnvironment,
   policyFromDeployment,
+  sessionOwnerKey,
   WorkloadServer,
 } from './hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
@@ -151,7 +152,14 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   const policy = new BrokerPolicy(authorizer, logger.child({ component: 'auth' }), sources.policy);
 
   const broker = new Broker({
-    limits: { maxInflight: config.mqtt.maxInflight, maxQueued: config.mqtt.maxQueuedMessages },
+    limits: {
+      maxInflight: config.mqtt.maxInflight,
+      maxQueued: config.mqtt.maxQueuedMessages,
+      maxQueuedBytes: config.mqtt.maxQueuedBytes,
+      maxQueuedBytesTotal: config.mqtt.maxQueuedBytesTotal,
+      maxSessionsPerOwner: config.mqtt.maxSessionsPerIdentity,
+    },
+    ownerKey: sessionOwnerKey,
     store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger) : new MemoryBrokerStore(),
     logger: logger.child({ component: 'broker' }),
     // Only the addon: without it (native off, or auto and not built) the broker keeps its trie.
@@ -173,6 +181,7 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
     authenticator,
     authorizer,
     scope: registry,
+    identities: registry,
     limits: {
       maxPacketBytes: config.mqtt.maxPacketSize,
       receiveMaximum: config.mqtt.receiveMaximum,

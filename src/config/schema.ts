@@ -153,6 +153,15 @@ export const ConfigSchema = Section('Outpost configuration', {
     maxQueuedMessages: Int(10_000, { min: 0, max: 10_000_000 }, {
       description: 'QoS 1/2 messages queued per session behind the in-flight window (offline persistent sessions included); when full, the oldest is dropped with a warning.',
     }),
+    maxQueuedBytes: Bytes('16MiB', {
+      description: 'Bytes (payload and topic) of the QoS 1/2 messages queued per session behind the in-flight window (offline persistent sessions included); when a new message would pass it, the oldest go, counted with a rate-limited warning; a message larger than this on its own is dropped.',
+    }),
+    maxQueuedBytesTotal: Bytes('256MiB', {
+      description: 'Bytes queued across all sessions together (a message queued for several sessions counts once for each); when a new message would pass it, its own session\'s oldest messages go, or the message itself if that session holds too few. Bounds the broker\'s memory however many offline sessions there are.',
+    }),
+    maxSessionsPerIdentity: Int(1000, { min: 1, max: 10_000_000 }, {
+      description: 'Persistent sessions (3.1.1 clean=false, MQTT 5 session expiry > 0), connected or waiting offline, that one identity may hold; every anonymous client counts as the same identity, and a device or module has one client id, so one session. A CONNECT that would open one more is refused (MQTT 5 reason 0x97 Quota exceeded; 3.1.1 return code 3).',
+    }),
     maxConnectionBuffer: Bytes('1MiB', {
       description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others.',
     }),

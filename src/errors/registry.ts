@@ -109,7 +109,17 @@ export const ErrorRegistry = {
   },
   OUTPOST_MQTT_MESSAGE_DROPPED: {
     kind: 'transient',
-    summary: "A message to a subscriber was dropped: its session queue was full (the oldest goes) or, for QoS 0, its connection was congested. Rate-limited; raise mqtt.maxQueuedMessages or fix the slow subscriber.",
+    summary: "A message to a subscriber was dropped: its session queue was full (mqtt.maxQueuedMessages or mqtt.maxQueuedBytes; the oldest goes), all queues together reached mqtt.maxQueuedBytesTotal (reason total_queue_full), or, for QoS 0, its connection was congested. Rate-limited; raise the limit or fix the slow or absent subscriber.",
+    mqttReason: MQTT_QUOTA_EXCEEDED,
+  },
+  OUTPOST_MQTT_CLIENT_ID_NOT_OWNED: {
+    kind: 'client',
+    summary: "A CONNECT used a client id that belongs to another identity: an IoT Hub identity's `device` or `device/module` (the edge device's own modules included), or a session another identity created. Refused with CONNACK Not authorized; the client holding the id is not disturbed. Rate-limited.",
+    mqttReason: MQTT_NOT_AUTHORIZED,
+  },
+  OUTPOST_MQTT_SESSION_QUOTA_EXCEEDED: {
+    kind: 'client',
+    summary: 'A CONNECT would have opened one more persistent session than mqtt.maxSessionsPerIdentity allows its identity (all anonymous clients are one identity); refused with CONNACK 0x97 Quota exceeded (3.1.1: Server unavailable). Rate-limited; end unused sessions (connect them with a clean start) or raise the limit.',
     mqttReason: MQTT_QUOTA_EXCEEDED,
   },
   OUTPOST_DEPLOYMENT_UNREADABLE: {

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { AnonymousAuthenticator } from '../../src/hub/auth/index.js';
-import { Broker, MemoryBrokerStore, type BrokerStore } from '../../src/hub/broker/index.js';
+import { AnonymousAuthenticator, sessionOwnerKey } from '../../src/hub/auth/index.js';
+import { Broker, MemoryBrokerStore, type BrokerLimits, type BrokerStore } from '../../src/hub/broker/index.js';
 import { ConnectionRegistry, MqttAdapter, SocketListener, type MqttLimits } from '../../src/hub/transport/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { selected as native } from '../native/implementations.js';
@@ -26,10 +26,13 @@ export interface TestBroker {
  * A real broker in-process: the Broker core, the MQTT adapter and a plain-TCP SocketListener on
  * an ephemeral loopback port, exactly as the hub wires them, without TLS or a child process.
  */
-export async function startTestBroker(options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number } = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number; brokerLimits?: Partial<BrokerLimits> } = {},
+): Promise<TestBroker> {
   const logger = createLogger({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
   const broker = new Broker({
-    limits: { maxInflight: options.maxInflight ?? 64, maxQueued: options.maxQueued ?? 1000 },
+    limits: { maxInflight: options.maxInflight ?? 64, maxQueued: options.maxQueued ?? 1000, ...options.brokerLimits },
+    ownerKey: sessionOwnerKey,
     store: options.store ?? new MemoryBrokerStore(),
     logger,
     // As the hub composes it: the addon's topic filter index unless OUTPOST_NATIVE=off (or auto without the addon).

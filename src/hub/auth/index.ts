@@ -38,3 +38,4 @@ export {
   type ModuleEnvironmentOptions,
   type ConnectionStringEnvironmentOptions,
 } from './workload/module-environment.js';
+export { clientIdRefusal, sessionOwnerKey, type ClientIdRefusal, type IdentityLookup } from './session-owner.js';

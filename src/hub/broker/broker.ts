@@ -3,13 +3,30 @@ import { RateLimitedLog } from '../../log/index.js';
 import type { BrokerMessage, QoS, Subscription } from './broker-message.js';
 import type { BrokerStore, StoredSession } from './broker-store.js';
 import { RetainedStore } from './retained-store.js';
-import { Session, type Outgoing, type SessionEvents, type SessionLimits, type SessionLink } from './session.js';
+import { SessionQuota } from './session-quota.js';
+import { Session, type Outgoing, type QueueBudget, type SessionEvents, type SessionLimits, type SessionLink } from './session.js';
 import type { TopicFilterIndex } from '../../native/index.js';
 import { IndexedSubscriptions } from './indexed-subscriptions.js';
 import { SubscriptionTrie, type SubscriptionMatcher } from './subscription-trie.js';
 
+/** Bounds of the whole broker on top of each session's (docs/mqtt.md, "Limits"). */
+export interface BrokerLimits extends SessionLimits {
+  /** Bytes queued across every session (`mqtt.maxQueuedBytesTotal`). Absent: no total bound. */
+  readonly maxQueuedBytesTotal?: number;
+  /**
+   * Persistent sessions (connected or waiting) one owner may hold (`mqtt.maxSessionsPerIdentity`);
+   * owners are told apart by `BrokerOptions.ownerKey`. Absent: no bound.
+   */
+  readonly maxSessionsPerOwner?: number;
+}
+
 export interface BrokerOptions {
-  readonly limits: SessionLimits;
+  readonly limits: BrokerLimits;
+  /**
+   * The key a session's owner (opaque here) is counted under for `limits.maxSessionsPerOwner`;
+   * undefined: not counted. Absent: no session is counted.
+   */
+  readonly ownerKey?: (owner: unknown) => string | undefined;
   readonly store: BrokerStore;
   readonly logger: Logger;
   /**
@@ -23,6 +40,8 @@ export interface BrokerCounters {
   published: number;
   delivered: number;
   droppedQueueFull: number;
+  /** Dropped because the queues of all sessions together reached `maxQueuedBytesTotal`. */
+  droppedTotalQueueFull: number;
   droppedCongested: number;
   droppedExpired: number;
 }
@@ -57,8 +76,11 @@ interface Delivery {
  * subscription identifier.
  */
 export class Broker {
-  readonly counters: BrokerCounters = { published: 0, delivered: 0, droppedQueueFull: 0, droppedCongested: 0, droppedExpired: 0 };
+  readonly counters: BrokerCounters = { published: 0, delivered: 0, droppedQueueFull: 0, droppedTotalQueueFull: 0, droppedCongested: 0, droppedExpired: 0 };
   private readonly sessions = new Map<string, Session>();
+  /** Bytes queued across every session, against `limits.maxQueuedBytesTotal`. */
+  private readonly queueBudget: QueueBudget;
+  private readonly quota: SessionQuota;
   private readonly trie: SubscriptionMatcher<Subscription>;
   private readonly shared = new SubscriptionTrie<ShareGroup>();
   private readonly retained = new RetainedStore();
@@ -76,10 +98,13 @@ export class Broker {
   constructor(private readonly options: BrokerOptions) {
     this.trie = options.createTopicFilterIndex === undefined ? new SubscriptionTrie() : new IndexedSubscriptions(options.createTopicFilterIndex());
     this.dropLog = new RateLimitedLog(options.logger);
+    this.queueBudget = { usedBytes: 0, maxBytes: options.limits.maxQueuedBytesTotal ?? Number.POSITIVE_INFINITY };
+    this.quota = new SessionQuota(options.limits.maxSessionsPerOwner, options.ownerKey);
     const store = options.store;
     this.events = {
       dropped: (session, reason, message) => {
         if (reason === 'queue_full') this.counters.droppedQueueFull += 1;
+        else if (reason === 'total_queue_full') this.counters.droppedTotalQueueFull += 1;
         else if (reason === 'congested') this.counters.droppedCongested += 1;
         else this.counters.droppedExpired += 1;
         if (reason !== 'expired') {
@@ -102,10 +127,11 @@ export class Broker {
     this.seq = state.lastSeq;
     const nowMs = Date.now();
     for (const stored of state.sessions) {
-      const session = new Session(stored.clientId, stored.expiryIntervalSec, this.options.limits, this.events);
+      const session = new Session(stored.clientId, stored.expiryIntervalSec, this.options.limits, this.events, this.queueBudget);
       session.stored = true;
       session.owner = stored.owner;
       this.sessions.set(stored.clientId, session);
+      this.quota.count(session);
       for (const subscription of stored.subscriptions) this.index(session, subscription);
       for (const kind of stored.iotHub ?? []) session.iotHub.add(kind);
       this.scheduleExpiry(session, (stored.disconnectedAtMs ?? nowMs) + stored.expiryIntervalSec * 1000 - nowMs);
@@ -124,6 +150,25 @@ export class Broker {
 
   session(clientId: string): Session | undefined {
     return this.sessions.get(clientId);
+  }
+
+  /** Bytes queued across every session (what `limits.maxQueuedBytesTotal` bounds). */
+  get queuedBytes(): number {
+    return this.queueBudget.usedBytes;
+  }
+
+  /**
+   * True when `connect` with these arguments would open one more persistent session for an owner
+   * that already holds `limits.maxSessionsPerOwner` (resuming or replacing its own is not more).
+   * O(1): asked once per CONNECT.
+   */
+  wouldExceedSessionQuota(clientId: string, expiryIntervalSec: number, owner: unknown): boolean {
+    return this.quota.wouldExceed(this.sessions.get(clientId), expiryIntervalSec, owner);
+  }
+
+  /** Persistent sessions held under an owner key (for `limits.maxSessionsPerOwner`). */
+  sessionsOwnedBy(key: string): number {
+    return this.quota.held(key);
   }
 
   /** Every session, connected or waiting for its client (for a change of authorization policy). */
@@ -150,13 +195,14 @@ export class Broker {
     }
     const sessionPresent = session !== undefined;
     if (session === undefined) {
-      session = new Session(clientId, expiryIntervalSec, this.options.limits, this.events);
+      session = new Session(clientId, expiryIntervalSec, this.options.limits, this.events, this.queueBudget);
       this.sessions.set(clientId, session);
     }
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     session.expiryTimer = undefined;
     session.expiryIntervalSec = expiryIntervalSec;
     if (owner !== undefined) session.owner = owner;
+    this.quota.count(session);
     this.persistSession(session, undefined);
     session.attach(link, receiveMaximum);
     return { session, sessionPresent };
@@ -171,6 +217,8 @@ export class Broker {
       this.discard(session);
       return;
     }
+    // MQTT 5 DISCONNECT may have changed the expiry interval (never from 0 to more).
+    this.quota.count(session);
     this.persistSession(session, Date.now());
     this.scheduleExpiry(session, session.expiryIntervalSec * 1000);
   }
@@ -383,6 +431,8 @@ export class Broker {
     for (const subscription of [...session.subscriptions.values()]) this.unindex(session, subscription);
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     this.sessions.delete(session.clientId);
+    session.release();
+    this.quota.uncount(session);
     // Only a session that was ever written has anything to delete (clean sessions never are).
     if (session.stored) this.options.store.deleteSession(session.clientId);
   }

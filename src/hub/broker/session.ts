@@ -30,11 +30,25 @@ export interface SessionLimits {
   readonly maxInflight: number;
   /** Messages queued beyond the in-flight window; past it the oldest is dropped. */
   readonly maxQueued: number;
+  /** Bytes (payload and topic) queued beyond the in-flight window; past it the oldest go. Absent: no byte bound. */
+  readonly maxQueuedBytes?: number;
 }
 
+/**
+ * The byte budget every session's queue draws on (`mqtt.maxQueuedBytesTotal`), shared by the
+ * sessions of one broker. A message fanned out to several sessions counts once per session.
+ */
+export interface QueueBudget {
+  usedBytes: number;
+  readonly maxBytes: number;
+}
+
+/** Why a message to a session was dropped: its own queue bound, the broker's byte budget, congestion (QoS 0), expiry. */
+export type DropReason = 'queue_full' | 'total_queue_full' | 'congested' | 'expired';
+
 export interface SessionEvents {
-  /** A queued message was dropped because the queue was full (QoS 1/2) or the link congested (QoS 0). */
-  dropped(session: Session, reason: 'queue_full' | 'congested' | 'expired', message: BrokerMessage): void;
+  /** A message was dropped: a queue bound reached (QoS 1/2), the link congested (QoS 0), or it expired. */
+  dropped(session: Session, reason: DropReason, message: BrokerMessage): void;
   /** A QoS 1/2 message to a persistent session was acknowledged: its durable copy can go. */
   acknowledged(session: Session, outgoing: Outgoing): void;
   /** A QoS 1/2 message to a persistent session was accepted into its queue: persist it. */
@@ -65,6 +79,8 @@ export class Session {
   private readonly releasing = new Set<number>();
   private queue: Outgoing[] = [];
   private queueHead = 0;
+  /** Bytes of the messages in `queue` from `queueHead` on (messageBytes each). */
+  private queueBytes = 0;
   private nextPacketId = 1;
   private link: SessionLink | undefined;
   private clientReceiveMaximum = MAX_PACKET_ID;
@@ -84,6 +100,7 @@ export class Session {
     expiryIntervalSec: number,
     private readonly limits: SessionLimits,
     private readonly events: SessionEvents,
+    private readonly budget: QueueBudget = { usedBytes: 0, maxBytes: Number.POSITIVE_INFINITY },
   ) {
     this.expiryIntervalSec = expiryIntervalSec;
   }
@@ -98,6 +115,11 @@ export class Session {
 
   get queuedCount(): number {
     return this.queue.length - this.queueHead;
+  }
+
+  /** Bytes (payload and topic) of the queued messages, as the queue bounds count them. */
+  get queuedBytes(): number {
+    return this.queueBytes;
   }
 
   get inflightCount(): number {
@@ -129,8 +151,17 @@ export class Session {
       const released = this.queue.slice(this.queueHead).filter((item) => item.onSettled !== undefined);
       this.queue = this.queue.slice(this.queueHead).filter((item) => item.onSettled === undefined);
       this.queueHead = 0;
+      for (const item of released) this.unaccount(item);
       for (const item of released) item.onSettled!(false);
     }
+  }
+
+  /** The session is gone (discarded or expired): its queue stops counting against the broker's budget. */
+  release(): void {
+    this.budget.usedBytes -= this.queueBytes;
+    this.queueBytes = 0;
+    this.queue = [];
+    this.queueHead = 0;
   }
 
   /** Offers a message. QoS 0 goes out now or is dropped; QoS 1/2 is sent or queued. */
@@ -143,17 +174,17 @@ export class Session {
       link.sendPublish(outgoing.message, 0, undefined, false, outgoing.retain, outgoing.subscriptionIds);
       return;
     }
-    if (this.persistent && outgoing.onSettled === undefined) this.events.queued(this, outgoing);
     if (link !== undefined && this.queuedCount === 0 && this.hasWindow() && !link.isCongested()) {
+      if (this.persistent && outgoing.onSettled === undefined) this.events.queued(this, outgoing);
       this.send(link, outgoing);
       return;
     }
-    this.enqueue(outgoing);
+    this.enqueue(outgoing, true);
   }
 
   /** Restores a message from the durable store after a restart (already persisted). */
   restore(outgoing: Outgoing): void {
-    this.enqueue(outgoing);
+    this.enqueue(outgoing, false);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for an outbound message. */
@@ -187,9 +218,7 @@ export class Session {
     const link = this.link;
     if (link === undefined) return;
     while (this.queueHead < this.queue.length && this.hasWindow() && !link.isCongested()) {
-      const next = this.queue[this.queueHead]!;
-      this.queue[this.queueHead] = undefined as unknown as Outgoing;
-      this.queueHead += 1;
+      const next = this.takeOldest();
       if (isExpired(next.message)) {
         this.events.dropped(this, 'expired', next.message);
         if (this.persistent) this.events.acknowledged(this, next);
@@ -210,18 +239,53 @@ export class Session {
     link.sendPublish(outgoing.message, outgoing.qos, packetId, false, outgoing.retain, outgoing.subscriptionIds);
   }
 
-  private enqueue(outgoing: Outgoing): void {
-    if (this.queuedCount >= this.limits.maxQueued) {
-      // Bounded memory per session: the oldest message gives way (documented in docs/mqtt.md).
-      const oldest = this.queue[this.queueHead]!;
-      this.queue[this.queueHead] = undefined as unknown as Outgoing;
-      this.queueHead += 1;
-      this.events.dropped(this, 'queue_full', oldest.message);
-      if (this.persistent) this.events.acknowledged(this, oldest);
-      oldest.onSettled?.(false);
+  /**
+   * Queues a message behind the in-flight window. Bounded memory per session and in total: the
+   * session's oldest queued messages give way until the new one fits its message and byte bounds
+   * and the broker's byte budget; a message that still does not fit (larger than a bound on its
+   * own, or the budget is spent by other sessions) is dropped itself. Documented in docs/mqtt.md.
+   * O(1) per message, amortized: each message is dropped at most once. `fresh`: not yet persisted.
+   */
+  private enqueue(outgoing: Outgoing, fresh: boolean): void {
+    const bytes = messageBytes(outgoing.message);
+    const maxBytes = this.limits.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
+    const budget = this.budget;
+    // What cannot fit even with this session's queue emptied goes at once, taking nothing with it.
+    if (this.limits.maxQueued === 0 || bytes > maxBytes) return this.drop(outgoing, 'queue_full');
+    if (budget.usedBytes - this.queueBytes + bytes > budget.maxBytes) return this.drop(outgoing, 'total_queue_full');
+    for (;;) {
+      const sessionFull = this.queuedCount >= this.limits.maxQueued || this.queueBytes + bytes > maxBytes;
+      const totalFull = budget.usedBytes + bytes > budget.maxBytes;
+      if (!sessionFull && !totalFull) break;
+      this.drop(this.takeOldest(), sessionFull ? 'queue_full' : 'total_queue_full');
     }
+    if (fresh && this.persistent && outgoing.onSettled === undefined) this.events.queued(this, outgoing);
     this.queue.push(outgoing);
+    this.queueBytes += bytes;
+    budget.usedBytes += bytes;
     this.compactQueue();
+  }
+
+  /** Removes the head of the queue (the caller knows it is not empty). */
+  private takeOldest(): Outgoing {
+    const oldest = this.queue[this.queueHead]!;
+    this.queue[this.queueHead] = undefined as unknown as Outgoing;
+    this.queueHead += 1;
+    this.unaccount(oldest);
+    return oldest;
+  }
+
+  private unaccount(item: Outgoing): void {
+    const bytes = messageBytes(item.message);
+    this.queueBytes -= bytes;
+    this.budget.usedBytes -= bytes;
+  }
+
+  /** A QoS 1/2 message given up: counted and logged, its durable copy deleted, its owner told. */
+  private drop(item: Outgoing, reason: DropReason): void {
+    this.events.dropped(this, reason, item.message);
+    if (this.persistent) this.events.acknowledged(this, item);
+    item.onSettled?.(false);
   }
 
   private compactQueue(): void {
@@ -240,6 +304,11 @@ export class Session {
       if (!this.inflight.has(id)) return id;
     }
   }
+}
+
+/** What a queued message counts against the byte bounds: payload and topic (O(1); the topic's length in UTF-16 units). */
+function messageBytes(message: BrokerMessage): number {
+  return message.payload.length + message.topic.length;
 }
 
 function isExpired(message: BrokerMessage): boolean {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../../log/index.js';
-import type { Authenticator, Authorizer, ClientIdentity, ConnectedClient, DeviceScope, PolicyTarget, Revocation } from '../../auth/index.js';
+import type { Authenticator, Authorizer, ClientIdentity, ConnectedClient, DeviceScope, IdentityLookup, PolicyTarget, Revocation } from '../../auth/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { DeliveryOutcome, ModuleInputSink } from '../../endpoints/index.js';
@@ -19,6 +19,8 @@ export interface MqttAdapterOptions {
   readonly iotHub?: IotHubServices;
   readonly authorizer?: Authorizer;
   readonly scope?: DeviceScope;
+  /** The identity registry: an IoT Hub identity's client id is reserved for it (docs/security.md). */
+  readonly identities?: IdentityLookup;
 }
 
 /** Serves MQTT 3.1.1 and 5.0 on every listener it is attached to (TLS, plain, later WebSocket). */
@@ -38,6 +40,7 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarg
       iotHub: options.iotHub,
       authorizer: options.authorizer,
       scope: options.scope,
+      identities: options.identities,
       refusals: new RateLimitedLog(options.logger),
       live: new Map(),
       pendingWills: new Map(),

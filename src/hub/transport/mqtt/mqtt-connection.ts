@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { errorSpec, toOutpostError } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
-import type { AuthResult, ClientIdentity } from '../../auth/index.js';
+import { clientIdRefusal, type AuthResult, type ClientIdentity } from '../../auth/index.js';
 import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type SessionLink, type Subscription } from '../../broker/index.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
@@ -328,6 +328,19 @@ export class MqttConnection implements SessionLink, LiveConnection {
       this.log.info({ event: 'mqtt.connect_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId }, 'the authorization policy does not allow this client to connect');
       return this.refuse(ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized, 'not authorized to connect');
     }
+    const limits = this.ctx.limits;
+    const expirySec = Math.min(v5 ? (packet.properties?.sessionExpiryInterval ?? 0) : clean ? 0 : limits.maxSessionExpirySec, limits.maxSessionExpirySec);
+    // Before any takeover: a client id (and its session) of another identity is refused, and the
+    // client holding it is left alone (docs/security.md, "Client ids and sessions").
+    const refusal = clientIdRefusal(auth.identity, clientId, this.ctx.broker.session(clientId)?.owner, this.ctx.identities, this.ctx.iotHub?.edgeDeviceId);
+    if (refusal !== undefined) {
+      this.ctx.refusals.warn('connect:client-id', { event: 'mqtt.client_id_refused', code: 'OUTPOST_MQTT_CLIENT_ID_NOT_OWNED', clientId, reason: refusal, identity: auth.identity.kind, listener: this.info.listener, remoteAddress: this.info.remoteAddress }, 'client id belongs to another identity: CONNECT refused');
+      return this.refuse(ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized, 'client id belongs to another identity');
+    }
+    if (this.ctx.broker.wouldExceedSessionQuota(clientId, expirySec, auth.identity)) {
+      this.ctx.refusals.warn('connect:session-quota', { event: 'mqtt.session_quota_exceeded', code: 'OUTPOST_MQTT_SESSION_QUOTA_EXCEEDED', clientId, identity: auth.identity.kind, listener: this.info.listener, remoteAddress: this.info.remoteAddress }, 'this identity holds mqtt.maxSessionsPerIdentity persistent sessions: CONNECT refused');
+      return this.refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.QuotaExceeded, 'persistent session quota of this identity exceeded');
+    }
     this.identity = auth.identity;
     this.clientId = clientId;
     this.logBindings.clientId = clientId;
@@ -339,7 +352,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
       if (!check.ok) return this.protocolError(`will topic: ${check.reason}`, ReasonCode.TopicNameInvalid);
       this.will = { message: this.toMessage(packet.will.topic, toBuffer(packet.will.payload), packet.will.qos ?? 0, packet.will.retain ?? false, packet.will.properties), delaySec: packet.will.properties?.willDelayInterval ?? 0 };
     }
-    const limits = this.ctx.limits;
     const requestedKeepAlive = packet.keepalive ?? 0;
     const keepAliveSec = negotiateKeepAlive(requestedKeepAlive, limits.maxKeepAliveSec, this.protocolVersion);
     this.keepAliveMs = keepAliveSec * 1000;
@@ -347,7 +359,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
     // The client's Topic Alias Maximum, within the hub's own per-connection bound.
     const outboundAliasMaximum = Math.min(packet.properties?.topicAliasMaximum ?? 0, limits.topicAliasMaximum);
     if (v5 && outboundAliasMaximum > 0) this.outboundAliases = new OutboundTopicAliases(outboundAliasMaximum);
-    const expirySec = Math.min(v5 ? (packet.properties?.sessionExpiryInterval ?? 0) : clean ? 0 : limits.maxSessionExpirySec, limits.maxSessionExpirySec);
 
     // Session takeover (MQTT-3.1.4-3) and a pending delayed will of the same client (cancelled).
     this.ctx.live.get(clientId)?.takeOver();

@@ -1,5 +1,5 @@
 import type { Logger } from '../../../log/index.js';
-import type { Authenticator, Authorizer, DeviceScope } from '../../auth/index.js';
+import type { Authenticator, Authorizer, DeviceScope, IdentityLookup } from '../../auth/index.js';
 import type { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { IotHubServices } from './iothub-handler.js';
@@ -33,6 +33,8 @@ export interface MqttContext {
   readonly authorizer: Authorizer | undefined;
   /** Parent/child relations, so a parent may act for its children on IoT Hub topics. */
   readonly scope: DeviceScope | undefined;
+  /** Registered identities, whose client ids no other identity may use (checked at CONNECT). */
+  readonly identities: IdentityLookup | undefined;
   /** Rate-limited warnings for refusals that repeat per message. */
   readonly refusals: RateLimitedLog;
   /** Connected clients by client id (at most one each: MQTT-3.1.4-3). */

@@ -1,0 +1,87 @@
+// The gate's regression judgement, kept pure so the test can feed it results: a figure of the
+// candidate against the same figure of the baseline build (the last landed commit whose gate
+// passed, or the branch's merge base), both measured in the same run with the same load generator,
+// alternated A B A B. Noise on a shared machine (other processes on the cores) only ever makes a
+// build look slower, so each side's best run is its least disturbed estimate: the fastest
+// throughput, and the smallest memory (a run disturbed while the hub starts or under load keeps
+// more garbage and buffers). The tolerance is what A-against-A runs of one build measured
+// (bench/gate-calibration.json), with a margin.
+import type { RegressionCheck } from './gate-config.js';
+import { formatFigure, metricOf } from './gate-figures.js';
+import type { ScenarioResult } from './result-schema.js';
+
+/** One scenario's runs of both builds. */
+export interface AbRuns {
+  readonly candidate: readonly ScenarioResult[];
+  readonly baseline: readonly ScenarioResult[];
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'unavailable' | 'unjudged';
+
+export interface RegressionOutcome {
+  readonly scenario: string;
+  readonly metric: string;
+  readonly status: CheckStatus;
+  /** Each side's best figure, and candidate ÷ baseline. */
+  readonly candidate: number | null;
+  readonly baseline: number | null;
+  readonly ratio: number | null;
+  /** The ratio at which the check fails: the lowest (higher is better) or highest (lower) allowed. */
+  readonly limit: number | null;
+  readonly runs: number;
+  readonly line: string;
+}
+
+/** The builds' names in lines: e.g. "candidate 1a2b3c4+" and "baseline 4fdce2a". */
+export interface BuildNames {
+  readonly candidate: string;
+  readonly baseline: string;
+}
+
+function best(values: readonly number[], better: RegressionCheck['better']): number {
+  return better === 'higher' ? Math.max(...values) : Math.min(...values);
+}
+
+export function judgeRegression(check: RegressionCheck, runs: AbRuns, names: BuildNames): RegressionOutcome {
+  const label = `${check.scenario} ${check.metric}`;
+  const base = { scenario: check.scenario, metric: check.metric, candidate: null, baseline: null, ratio: null, limit: null, runs: runs.candidate.length };
+  const candidateBad = runs.candidate.find((r) => r.status !== 'ok');
+  if (runs.candidate.length === 0 || candidateBad !== undefined) {
+    // A candidate that cannot start is not a verdict on the change; one that fails the scenario is.
+    const unavailable = candidateBad === undefined || candidateBad.status === 'unavailable';
+    const why = candidateBad === undefined ? 'not run' : `${candidateBad.status}: ${candidateBad.error ?? ''}`;
+    return { ...base, status: unavailable ? 'unavailable' : 'fail', line: `${unavailable ? 'UNAVAILABLE' : 'FAIL'} ${label}: ${names.candidate} ${why}` };
+  }
+  const baselineBad = runs.baseline.find((r) => r.status !== 'ok');
+  if (runs.baseline.length === 0 || baselineBad !== undefined) {
+    const why = baselineBad === undefined ? 'no baseline build' : `${names.baseline} ${baselineBad.status}: ${baselineBad.error ?? ''}`;
+    return { ...base, status: 'unjudged', line: `NO BASELINE ${label}: ${why}; the floors judge it alone` };
+  }
+  const cs = runs.candidate.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
+  const bs = runs.baseline.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
+  if (cs.length === 0) return { ...base, status: 'fail', line: `FAIL ${label}: ${names.candidate} reported no figure` };
+  if (bs.length === 0) return { ...base, status: 'unjudged', line: `NO BASELINE ${label}: ${names.baseline} reported no figure; the floors judge it alone` };
+  const unit = runs.candidate[0]?.throughput.unit ?? '';
+  const shown = (v: number): string => formatFigure(check.metric, v, check.metric === 'throughput' ? unit : '');
+  const c = best(cs, check.better);
+  const b = best(bs, check.better);
+  const ratio = b > 0 ? c / b : c > 0 ? Infinity : 1;
+  let ok: boolean;
+  let limit: number;
+  let bound: string;
+  if (check.better === 'higher') {
+    limit = 1 - check.tolerance;
+    ok = ratio >= limit;
+    bound = `${ok ? 'at or above' : 'below'} the tolerated ${limit.toFixed(3)}`;
+  } else {
+    const slack = check.slack ?? 0;
+    const ceiling = b * (1 + check.tolerance) + slack;
+    limit = b > 0 ? ceiling / b : Infinity;
+    ok = c <= ceiling;
+    bound = `${ok ? 'within' : 'above'} the tolerated ${(1 + check.tolerance).toFixed(3)}${slack > 0 ? ` + ${shown(slack)}` : ''} (${shown(ceiling)})`;
+  }
+  const line =
+    `${ok ? 'PASS' : 'FAIL'} ${label}: ${names.candidate} ${shown(c)} vs ${names.baseline} ${shown(b)}: ${ratio.toFixed(3)} of the baseline, ${bound} ` +
+    `(${check.better === 'higher' ? 'best' : 'least'} of ${cs.length} runs each; ${names.candidate}: ${cs.map(shown).join(', ')}; ${names.baseline}: ${bs.map(shown).join(', ')})`;
+  return { ...base, candidate: c, baseline: b, ratio, limit, status: ok ? 'pass' : 'fail', line };
+}

@@ -7,7 +7,7 @@
 /** A figure of the candidate judged against the same figure of the baseline build, same run. */
 export interface RegressionCheck {
   readonly scenario: string;
-  /** 'throughput' (the headline), 'peakRssBytes' (the broker's VmHWM) or a key of ScenarioResult.metrics. */
+  /** 'throughput' (the headline), 'peakRssBytes', 'brokerCpuMicros' or a key of ScenarioResult.metrics (gate-figures.ts). */
   readonly metric: string;
   /** Which way is better: throughput is higher, memory lower. */
   readonly better: 'higher' | 'lower';

@@ -87,6 +87,15 @@ describe('bench gate: regression against the baseline build', () => {
     assert.match(o.line, /230\.0 MiB vs baseline 4fdce2a 200\.0 MiB: 1\.150/);
   });
 
+  it("reads the broker's CPU per message from its own figures", () => {
+    const cpu: RegressionCheck = { scenario: 'mqtt-qos0-fanin', metric: 'brokerCpuMicros', better: 'lower', tolerance: 0.15, why: 'test' };
+    const at = (micros: number): ScenarioResult => ({ ...result('x', 1), cpuMicrosPerUnit: { broker: micros, loadgen: null } });
+    assert.equal(judgeRegression(cpu, { candidate: [at(1.1), at(0.9)], baseline: [at(0.8), at(1.2)] }, names).status, 'pass');
+    const o = judgeRegression(cpu, { candidate: [at(1.1), at(1.05)], baseline: [at(0.8), at(1.2)] }, names);
+    assert.equal(o.status, 'fail');
+    assert.match(o.line, /candidate 1a2b3c4 1\.05 µs vs baseline 4fdce2a 0\.80 µs: 1\.312 of the baseline, above the tolerated 1\.150/);
+  });
+
   it('fails a candidate that fails the scenario; an unstartable one is unavailable, not a verdict', () => {
     const failed = judgeRegression(throughput, { candidate: [result('c', 0, { status: 'error' })], baseline: [result('b', 1_000_000)] }, names);
     assert.equal(failed.status, 'fail');

@@ -171,6 +171,11 @@ export function buildBaseline(repo: string, commit: string, cacheDir: string, ca
     }
     if (!existsSync(join(work, 'dist', 'src', 'cli', 'main.js')) || !existsSync(join(work, 'bin', 'outpost.js'))) throw new Error('the build has no bin/outpost.js or dist/src/cli/main.js');
     writeFileSync(join(work, BUILT_MARKER), `${JSON.stringify({ commit, builtAt: new Date().toISOString(), steps })}\n`);
+    if (existsSync(marker)) {
+      // Another gate run built the same commit meanwhile: keep its build (it may be running it).
+      rmSync(work, { recursive: true, force: true });
+      return { commit, root: dir, seconds: (Date.now() - started) / 1000, cached: true, native: hasNativeAddon(dir), steps: [...steps, 'kept the build another run finished first'] };
+    }
     rmSync(dir, { recursive: true, force: true });
     renameSync(work, dir);
     prune(cacheDir, commit);

@@ -194,7 +194,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (baseline === undefined && plan.ab) {
       for (const c of config.regression.filter((r) => r.scenario === plan.scenario)) {
-        regression.push({ scenario: c.scenario, metric: c.metric, status: 'unjudged', candidate: null, baseline: null, ratio: null, limit: null, runs: 0, line: `NO BASELINE ${c.scenario} ${c.metric}: ${noBaseline ?? 'no baseline'}` });
+        regression.push({ scenario: c.scenario, metric: c.metric, status: 'unjudged', candidate: null, baseline: null, ratio: null, limit: null, noise: null, runs: 0, line: `NO BASELINE ${c.scenario} ${c.metric}: ${noBaseline ?? 'no baseline'}` });
       }
     }
     for (const check of config.floors.filter((c) => c.scenario === plan.scenario)) {

@@ -5,7 +5,10 @@
 // build look slower, so each side's best run is its least disturbed estimate: the fastest
 // throughput, and the smallest memory (a run disturbed while the hub starts or under load keeps
 // more garbage and buffers). The tolerance is what A-against-A runs of one build measured
-// (bench/gate-calibration.json), with a margin.
+// (bench/gate-calibration.json), widened by this run's own noise: the larger of the two builds'
+// spreads (how far apart each build's two best runs landed). On a quiet machine that adds a few
+// percent; on one shared with other work it can add tens, and the line says by how much, so a
+// run too disturbed to see a change says so instead of failing a change it could not measure.
 import type { RegressionCheck } from './gate-config.js';
 import { formatFigure, metricOf } from './gate-figures.js';
 import type { ScenarioResult } from './result-schema.js';
@@ -28,6 +31,8 @@ export interface RegressionOutcome {
   readonly ratio: number | null;
   /** The ratio at which the check fails: the lowest (higher is better) or highest (lower) allowed. */
   readonly limit: number | null;
+  /** This run's noise added to the tolerance (spreadOf, the larger of the two builds'). */
+  readonly noise: number | null;
   readonly runs: number;
   readonly line: string;
 }
@@ -42,9 +47,18 @@ function best(values: readonly number[], better: RegressionCheck['better']): num
   return better === 'higher' ? Math.max(...values) : Math.min(...values);
 }
 
+/** 1 − (second best ÷ best) for higher-is-better, 1 − (best ÷ second best) for lower; 0 with one run. */
+export function spreadOf(values: readonly number[], better: RegressionCheck['better']): number {
+  if (values.length < 2) return 0;
+  const sorted = [...values].sort((a, b) => (better === 'higher' ? b - a : a - b));
+  const [first, second] = [sorted[0]!, sorted[1]!];
+  const hi = Math.max(first, second);
+  return hi > 0 ? 1 - Math.min(first, second) / hi : 0;
+}
+
 export function judgeRegression(check: RegressionCheck, runs: AbRuns, names: BuildNames): RegressionOutcome {
   const label = `${check.scenario} ${check.metric}`;
-  const base = { scenario: check.scenario, metric: check.metric, candidate: null, baseline: null, ratio: null, limit: null, runs: runs.candidate.length };
+  const base = { scenario: check.scenario, metric: check.metric, candidate: null, baseline: null, ratio: null, limit: null, noise: null, runs: runs.candidate.length };
   const candidateBad = runs.candidate.find((r) => r.status !== 'ok');
   if (runs.candidate.length === 0 || candidateBad !== undefined) {
     // A candidate that cannot start is not a verdict on the change; one that fails the scenario is.
@@ -66,22 +80,25 @@ export function judgeRegression(check: RegressionCheck, runs: AbRuns, names: Bui
   const c = best(cs, check.better);
   const b = best(bs, check.better);
   const ratio = b > 0 ? c / b : c > 0 ? Infinity : 1;
+  const noise = Math.max(spreadOf(cs, check.better), spreadOf(bs, check.better));
+  const tolerance = check.tolerance + noise;
+  const how = noise > 0 ? ` (${(check.tolerance * 100).toFixed(0)}% + this run's noise ${(noise * 100).toFixed(1)}%)` : '';
   let ok: boolean;
   let limit: number;
   let bound: string;
   if (check.better === 'higher') {
-    limit = 1 - check.tolerance;
+    limit = 1 - tolerance;
     ok = ratio >= limit;
-    bound = `${ok ? 'at or above' : 'below'} the tolerated ${limit.toFixed(3)}`;
+    bound = `${ok ? 'at or above' : 'below'} the tolerated ${limit.toFixed(3)}${how}`;
   } else {
     const slack = check.slack ?? 0;
-    const ceiling = b * (1 + check.tolerance) + slack;
+    const ceiling = b * (1 + tolerance) + slack;
     limit = b > 0 ? ceiling / b : Infinity;
     ok = c <= ceiling;
-    bound = `${ok ? 'within' : 'above'} the tolerated ${(1 + check.tolerance).toFixed(3)}${slack > 0 ? ` + ${shown(slack)}` : ''} (${shown(ceiling)})`;
+    bound = `${ok ? 'within' : 'above'} the tolerated ${(1 + tolerance).toFixed(3)}${how}${slack > 0 ? ` + ${shown(slack)}` : ''} (${shown(ceiling)})`;
   }
   const line =
     `${ok ? 'PASS' : 'FAIL'} ${label}: ${names.candidate} ${shown(c)} vs ${names.baseline} ${shown(b)}: ${ratio.toFixed(3)} of the baseline, ${bound} ` +
     `(${check.better === 'higher' ? 'best' : 'least'} of ${cs.length} runs each; ${names.candidate}: ${cs.map(shown).join(', ')}; ${names.baseline}: ${bs.map(shown).join(', ')})`;
-  return { ...base, candidate: c, baseline: b, ratio, limit, status: ok ? 'pass' : 'fail', line };
+  return { ...base, candidate: c, baseline: b, ratio, limit, noise, status: ok ? 'pass' : 'fail', line };
 }

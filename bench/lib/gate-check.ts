@@ -26,20 +26,18 @@ export interface FloorOutcome {
   readonly line: string;
 }
 
-function notOk(results: readonly ScenarioResult[]): ScenarioResult | undefined {
-  return results.find((r) => r.status !== 'ok');
-}
-
 export function evaluateFloor(check: FloorCheck, runs: FloorRuns, names: { candidate: string; reference: string }): FloorOutcome {
   const label = `${check.scenario} ${check.metric}`;
   const out = (status: CheckStatus, line: string, value: number | null = null): FloorOutcome => ({ scenario: check.scenario, metric: check.metric, status, value, line });
-  const badCandidate = notOk(runs.candidate);
-  if (runs.candidate.length === 0 || badCandidate !== undefined) {
-    const unavailable = badCandidate === undefined || badCandidate.status === 'unavailable';
-    const why = badCandidate === undefined ? 'not run' : `${badCandidate.status}: ${badCandidate.error ?? ''}`;
-    return out(unavailable ? 'unavailable' : 'fail', `${unavailable ? 'UNAVAILABLE' : 'FAIL'} ${label}: ${names.candidate} ${why}`);
+  // As in gate-compare.ts: a scenario error is a verdict, a hub that did not start in time is not.
+  const error = runs.candidate.find((r) => r.status === 'error');
+  if (error !== undefined) return out('fail', `FAIL ${label}: ${names.candidate} error: ${error.error ?? ''}`);
+  const candidateOk = runs.candidate.filter((r) => r.status === 'ok');
+  if (candidateOk.length === 0) {
+    const first = runs.candidate[0];
+    return out('unavailable', `UNAVAILABLE ${label}: ${names.candidate} ${first === undefined ? 'not run' : `${first.status}: ${first.error ?? ''}`}`);
   }
-  const cs = runs.candidate.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
+  const cs = candidateOk.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
   if (cs.length === 0) return out('fail', `FAIL ${label}: ${names.candidate} reported no figure`);
   if (check.kind === 'max') {
     // The lowest run: noise only adds (garbage not yet collected, a disturbed round).
@@ -51,12 +49,12 @@ export function evaluateFloor(check: FloorCheck, runs: FloorRuns, names: { candi
       value,
     );
   }
-  const badReference = notOk(runs.reference);
-  if (runs.reference.length === 0 || badReference !== undefined) {
-    const why = badReference === undefined ? 'not run' : `${badReference.status}: ${badReference.error ?? ''}`;
-    return out('unavailable', `UNAVAILABLE ${label}: ${names.reference} ${why}`);
+  const referenceOk = runs.reference.filter((r) => r.status === 'ok');
+  if (referenceOk.length === 0) {
+    const first = runs.reference[0];
+    return out('unavailable', `UNAVAILABLE ${label}: ${names.reference} ${first === undefined ? 'not run' : `${first.status}: ${first.error ?? ''}`}`);
   }
-  const refs = runs.reference.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null && v > 0);
+  const refs = referenceOk.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null && v > 0);
   if (refs.length === 0) return out('fail', `FAIL ${label}: ${names.reference} reported no figure`);
   // Best of each side, not the best per-run ratio, which one disturbed reference run would inflate.
   const c = Math.max(...cs);

@@ -59,23 +59,27 @@ export function spreadOf(values: readonly number[], better: RegressionCheck['bet
 export function judgeRegression(check: RegressionCheck, runs: AbRuns, names: BuildNames): RegressionOutcome {
   const label = `${check.scenario} ${check.metric}`;
   const base = { scenario: check.scenario, metric: check.metric, candidate: null, baseline: null, ratio: null, limit: null, noise: null, runs: runs.candidate.length };
-  const candidateBad = runs.candidate.find((r) => r.status !== 'ok');
-  if (runs.candidate.length === 0 || candidateBad !== undefined) {
-    // A candidate that cannot start is not a verdict on the change; one that fails the scenario is.
-    const unavailable = candidateBad === undefined || candidateBad.status === 'unavailable';
-    const why = candidateBad === undefined ? 'not run' : `${candidateBad.status}: ${candidateBad.error ?? ''}`;
-    return { ...base, status: unavailable ? 'unavailable' : 'fail', line: `${unavailable ? 'UNAVAILABLE' : 'FAIL'} ${label}: ${names.candidate} ${why}` };
+  // A run that failed the scenario is a verdict on the change; one whose hub did not start in time
+  // (a machine so loaded that start-up took over 20 s) is not, while the other runs of that build
+  // are judged. A build with no run at all is: the candidate unavailable, or the baseline absent.
+  const candidateError = runs.candidate.find((r) => r.status === 'error');
+  if (candidateError !== undefined) return { ...base, status: 'fail', line: `FAIL ${label}: ${names.candidate} error: ${candidateError.error ?? ''}` };
+  const candidateOk = runs.candidate.filter((r) => r.status === 'ok');
+  if (candidateOk.length === 0) {
+    const why = runs.candidate[0] === undefined ? 'not run' : `${runs.candidate[0].status}: ${runs.candidate[0].error ?? ''}`;
+    return { ...base, status: 'unavailable', line: `UNAVAILABLE ${label}: ${names.candidate} ${why}` };
   }
-  const baselineBad = runs.baseline.find((r) => r.status !== 'ok');
-  if (runs.baseline.length === 0 || baselineBad !== undefined) {
-    const why = baselineBad === undefined ? 'no baseline build' : `${names.baseline} ${baselineBad.status}: ${baselineBad.error ?? ''}`;
+  const baselineOk = runs.baseline.filter((r) => r.status === 'ok');
+  if (baselineOk.length === 0) {
+    const bad = runs.baseline[0];
+    const why = bad === undefined ? 'no baseline build' : `${names.baseline} ${bad.status}: ${bad.error ?? ''}`;
     return { ...base, status: 'unjudged', line: `NO BASELINE ${label}: ${why}; the floors judge it alone` };
   }
-  const cs = runs.candidate.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
-  const bs = runs.baseline.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
+  const cs = candidateOk.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
+  const bs = baselineOk.map((r) => metricOf(r, check.metric)).filter((v): v is number => v !== null);
   if (cs.length === 0) return { ...base, status: 'fail', line: `FAIL ${label}: ${names.candidate} reported no figure` };
   if (bs.length === 0) return { ...base, status: 'unjudged', line: `NO BASELINE ${label}: ${names.baseline} reported no figure; the floors judge it alone` };
-  const unit = runs.candidate[0]?.throughput.unit ?? '';
+  const unit = candidateOk[0]?.throughput.unit ?? '';
   const shown = (v: number): string => formatFigure(check.metric, v, check.metric === 'throughput' ? unit : '');
   const c = best(cs, check.better);
   const b = best(bs, check.better);
@@ -99,6 +103,6 @@ export function judgeRegression(check: RegressionCheck, runs: AbRuns, names: Bui
   }
   const line =
     `${ok ? 'PASS' : 'FAIL'} ${label}: ${names.candidate} ${shown(c)} vs ${names.baseline} ${shown(b)}: ${ratio.toFixed(3)} of the baseline, ${bound} ` +
-    `(${check.better === 'higher' ? 'best' : 'least'} of ${cs.length} runs each; ${names.candidate}: ${cs.map(shown).join(', ')}; ${names.baseline}: ${bs.map(shown).join(', ')})`;
+    `(${check.better === 'higher' ? 'best' : 'least'} of ${cs.length === bs.length ? `${cs.length} runs each` : `${cs.length} and ${bs.length} runs`}; ${names.candidate}: ${cs.map(shown).join(', ')}; ${names.baseline}: ${bs.map(shown).join(', ')})`;
   return { ...base, candidate: c, baseline: b, ratio, limit, noise, status: ok ? 'pass' : 'fail', line };
 }

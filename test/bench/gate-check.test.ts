@@ -117,6 +117,13 @@ describe('bench gate: regression against the baseline build', () => {
     assert.equal(gone.status, 'unavailable');
   });
 
+  it('judges the runs that ran when one hub did not start in time on a loaded machine', () => {
+    const late = result('b', 0, { status: 'unavailable' });
+    const o = judgeRegression(throughput, { candidate: [result('c', 700_000), result('c', 690_000)], baseline: [late, result('b', 1_000_000)] }, names);
+    assert.equal(o.status, 'fail', o.line);
+    assert.match(o.line, /best of 2 and 1 runs; candidate 1a2b3c4: 700\.0k msg\/s, 690\.0k msg\/s; baseline 4fdce2a: 1\.00M msg\/s\)$/);
+  });
+
   it('leaves a check unjudged (to the floors) when the baseline could not run the scenario', () => {
     const o = judgeRegression(throughput, { candidate: [result('c', 900_000)], baseline: [result('b', 0, { status: 'error' })] }, names);
     assert.equal(o.status, 'unjudged');

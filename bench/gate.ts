@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { buildCLoadgen } from './lib/c-loadgen.js';
 import { baselineFacts, buildBaseline, candidateName, chooseBaseline, commitsBehind, hasNativeAddon, resolveCommit, type BaselineBuild } from './lib/gate-baseline.js';
 import { evaluateFloor, overallStatus, type FloorOutcome } from './lib/gate-check.js';
-import { judgeRegression, type RegressionOutcome } from './lib/gate-compare.js';
+import { judgeRegression, NOISY, type RegressionOutcome } from './lib/gate-compare.js';
 import { parseGateConfig, planScenarios, type GateConfig } from './lib/gate-config.js';
 import { runOne } from './lib/harness.js';
 import type { ScenarioResult } from './lib/result-schema.js';
@@ -213,6 +213,10 @@ async function main(argv: readonly string[]): Promise<number> {
 
   process.stdout.write(`regression (${candidate.name} against ${baseline?.name ?? 'no baseline'}, ${pairs} alternated pair(s) per scenario${confirmed.length > 0 ? `; confirmed with ${confirmPairs} more: ${confirmed.join(', ')}` : ''}):\n`);
   for (const o of regression) process.stdout.write(`  ${o.line}\n`);
+  const noisy = regression.filter((o) => o.status === 'pass' && o.noise !== null && o.noise >= NOISY);
+  if (noisy.length > 0) {
+    process.stdout.write(`  NOTE: ${noisy.length} of ${regression.length} checks passed on runs whose own noise was ${(NOISY * 100).toFixed(0)}% or more (the machine is shared with other work): a change that size could hide there; run the gate again on a quiet machine to judge them\n`);
+  }
   process.stdout.write(`floors (sanity; against ${reference.name} measured in the same run, or ceilings):\n`);
   for (const o of floors) process.stdout.write(`  ${o.line}\n`);
   if (status === 'unavailable') {

@@ -13,6 +13,9 @@ import type { RegressionCheck } from './gate-config.js';
 import { formatFigure, metricOf } from './gate-figures.js';
 import type { ScenarioResult } from './result-schema.js';
 
+/** This run's noise at which a pass is flagged: a change smaller than this could hide in it. */
+export const NOISY = 0.2;
+
 /** One scenario's runs of both builds. */
 export interface AbRuns {
   readonly candidate: readonly ScenarioResult[];
@@ -101,8 +104,10 @@ export function judgeRegression(check: RegressionCheck, runs: AbRuns, names: Bui
     ok = c <= ceiling;
     bound = `${ok ? 'within' : 'above'} the tolerated ${(1 + tolerance).toFixed(3)}${how}${slack > 0 ? ` + ${shown(slack)}` : ''} (${shown(ceiling)})`;
   }
+  // A pass whose noise alone exceeds NOISY says so: the run could not have seen a change that size.
+  const verdict = ok ? (noise >= NOISY ? 'PASS (too noisy to judge)' : 'PASS') : 'FAIL';
   const line =
-    `${ok ? 'PASS' : 'FAIL'} ${label}: ${names.candidate} ${shown(c)} vs ${names.baseline} ${shown(b)}: ${ratio.toFixed(3)} of the baseline, ${bound} ` +
+    `${verdict} ${label}: ${names.candidate} ${shown(c)} vs ${names.baseline} ${shown(b)}: ${ratio.toFixed(3)} of the baseline, ${bound} ` +
     `(${check.better === 'higher' ? 'best' : 'least'} of ${cs.length === bs.length ? `${cs.length} runs each` : `${cs.length} and ${bs.length} runs`}; ${names.candidate}: ${cs.map(shown).join(', ')}; ${names.baseline}: ${bs.map(shown).join(', ')})`;
   return { ...base, candidate: c, baseline: b, ratio, limit, noise, status: ok ? 'pass' : 'fail', line };
 }

@@ -1,5 +1,6 @@
-// The benchmark gate: `npm run bench:gate` (about 4 minutes on the 2-core machine, the baseline's
-// build included). Method and figures: docs/benchmarks.md, "The CI gate".
+// The benchmark gate: `npm run bench:gate`. Estimated at about 4 minutes on a quiet 2-core machine,
+// the baseline's build included; not yet measured there (10-16 minutes at load 20-29 from other
+// sessions). Method and figures: docs/benchmarks.md, "The CI gate".
 //
 // Outpost against its own previous build, in the same run: the baseline commit (bench/lib/
 // gate-baseline.ts: the merge base with main on a branch, else the commit recorded in

@@ -128,8 +128,19 @@ export function buildBaseline(repo: string, commit: string, cacheDir: string, ca
   try {
     mkdirSync(cacheDir, { recursive: true });
     if (existsSync(marker)) {
-      writeFileSync(marker, `${JSON.stringify({ commit, usedAt: new Date().toISOString() })}\n`);
-      return { commit, root: dir, seconds: (Date.now() - started) / 1000, cached: true, native: hasNativeAddon(dir), steps: ['cached'] };
+      // A build whose node_modules was the candidate's of an earlier run: point it at this run's
+      // (same lockfile), since that checkout may be gone; when it cannot be, build again.
+      const linked = join(dir, 'node_modules');
+      const hash = lockHash(dir);
+      if (hash !== undefined && hash === lockHash(candidateRoot) && existsSync(join(candidateRoot, 'node_modules'))) {
+        rmSync(linked, { force: true });
+        symlinkSync(realpathSync(join(candidateRoot, 'node_modules')), linked);
+      }
+      if (existsSync(join(linked, 'typescript'))) {
+        writeFileSync(marker, `${JSON.stringify({ commit, usedAt: new Date().toISOString() })}\n`);
+        return { commit, root: dir, seconds: (Date.now() - started) / 1000, cached: true, native: hasNativeAddon(dir), steps: ['cached'] };
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
     // Built in a directory of its own and renamed at the end, so a build cut short is never taken
     // for a finished one.

@@ -5,6 +5,7 @@
 import { cpus, release, totalmem, type } from 'node:os';
 import { LOCAL_TARGET, type Scenario, type ScenarioOptions } from '../scenarios/scenario.js';
 import { runLocal } from './local-child.js';
+import { sampleProc } from './proc-stats.js';
 import { RESULT_SCHEMA_VERSION, type ResultFile, type ScenarioResult } from './result-schema.js';
 import { startTarget, TargetUnavailable, type TargetOptions } from './targets.js';
 
@@ -64,9 +65,11 @@ export async function runOne(scenario: Scenario, targetSpec: string, options: Sc
     const message = error instanceof Error ? error.message : String(error);
     return emptyResult(scenario.name, targetSpec, error instanceof TargetUnavailable ? 'unavailable' : 'error', message);
   }
+  // Idle RSS: the broker started and answering (startTarget's CONNECT probe), before any load.
+  const idleRssBytes = target.pid === undefined ? null : (sampleProc(target.pid)?.rssBytes ?? null);
   try {
     const outcome = await scenario.run(target, options);
-    return { scenario: scenario.name, target: targetSpec, status: 'ok', targetVersion: target.version, ...outcome };
+    return { scenario: scenario.name, target: targetSpec, status: 'ok', targetVersion: target.version, ...outcome, metrics: { ...outcome.metrics, idleRssBytes } };
   } catch (error) {
     const result = emptyResult(scenario.name, targetSpec, 'error', error instanceof Error ? error.message : String(error));
     return { ...result, targetVersion: target.version };

@@ -15,7 +15,6 @@ export type NamedTarget = (typeof NAMED_TARGETS)[number];
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const AEDES_SERVER = fileURLToPath(new URL('../peers/aedes-server.js', import.meta.url));
-const OUTPOST_BIN = join(REPO_ROOT, 'bin', 'outpost.js');
 const START_TIMEOUT_MS = 20_000;
 
 export interface TargetOptions {
@@ -30,6 +29,11 @@ export interface TargetOptions {
    * deployment manifest) and returns more `outpost hub` arguments: a scenario's outpostSetup.
    */
   readonly outpostSetup?: (dataDir: string) => readonly string[];
+  /**
+   * The Outpost build to run: a directory holding bin/outpost.js, dist/ and node_modules/ (the
+   * gate's baseline build of another commit). Default: this repository.
+   */
+  readonly outpostRoot?: string;
 }
 
 export interface RunningTarget {
@@ -205,7 +209,8 @@ async function startAedes(): Promise<RunningTarget> {
 }
 
 async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new TargetUnavailable('outpost', 'dist/ is not built (npx tsc -p .)');
+  const root = options.outpostRoot ?? REPO_ROOT;
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) throw new TargetUnavailable('outpost', `${join(root, 'dist')} is not built (npx tsc -p .)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'outpost-bench-hub-'));
   // The same footing as the peers: anonymous clients on the loopback plain listener. The log
   // level stays the default: hub.ready, which gives the port, is an info line.
@@ -216,12 +221,12 @@ async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const args = [...(options.outpostNodeArgs ?? []), OUTPOST_BIN, 'hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--mqtt-plain-port', '0', '--allow-anonymous', ...setupArgs, ...(options.outpostArgs ?? [])];
+  const args = [...(options.outpostNodeArgs ?? []), join(root, 'bin', 'outpost.js'), 'hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--mqtt-plain-port', '0', '--allow-anonymous', ...setupArgs, ...(options.outpostArgs ?? [])];
   // The operator's OUTPOST_* tuning passes through (that is how a hub is tuned for a run); the
   // harness's own OUTPOST_BENCH_* would be rejected by the hub as unknown variables.
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('OUTPOST_BENCH')) env[key] = value;
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: REPO_ROOT });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: root });
   const cleanup = (): void => rmSync(dataDir, { recursive: true, force: true });
   try {
     const line = await waitForLine(child, 'outpost', (l) => l['event'] === 'hub.ready');

@@ -3,6 +3,12 @@
  * with --omit=dev and the host's node into a root filesystem and builds packaging/Containerfile
  * with podman; the image runs as its user with the data volume and the certificate volume, reaches
  * hub.ready on its documented ports and stops gracefully on `podman stop`.
+ *
+ * Not a *.test.ts file: .ci/run runs it on its own (`node --test
+ * dist/test/packaging/container-image.smoke.js`) with a longer limit than the suite's 2 minutes
+ * per file, because an npm install plus a podman build (vfs storage copies the ~150 MB root file
+ * system twice) takes 40-60 s on a quiet 2-core machine and several times that when the machine
+ * is shared.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,7 +26,7 @@ let install: PackedInstall;
 const running: OutpostProcess[] = [];
 before(() => {
   install = packAndInstall();
-}, { timeout: 100_000 });
+}, { timeout: 240_000 });
 after(async () => {
   await Promise.all(running.map(stopQuietly));
   install?.remove();

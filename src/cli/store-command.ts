@@ -11,7 +11,7 @@ import { loadCliConfig } from './load-cli-config.js';
  * message per endpoint, per-shard figures and disk use — read from store.dir, with or without a
  * running hub (each shard's RocksDB is opened read-only, which takes no lock).
  * `outpost store backup <dir>` / `restore <dir>`: a copy of the stopped data directory, and back
- * into an empty one (data-dir-backup.ts, docs/store.md).
+ * into an empty one (data-dir-backup.ts, docs/operations.md).
  */
 export function storeCommand(program: Command, setExit: (code: number) => void): void {
   const store = program.command('store').description('inspect the message store (store-and-forward queues)');

@@ -258,7 +258,7 @@ export const ErrorRegistry = {
   },
   OUTPOST_STORE_VERSION_UNSUPPORTED: {
     kind: 'config',
-    summary: 'A store in the data directory (a message-store shard, store.json or the broker state) has a format version this Outpost does not read: it was written by a newer Outpost. Nothing was changed; run the newer version, or restore a backup taken before the upgrade (docs/store.md, "Format versions").',
+    summary: 'A store in the data directory (a message-store shard, store.json or the broker state) has a format version this Outpost does not read: it was written by a newer Outpost. Nothing was changed; run the newer version, or restore a backup taken before the upgrade (docs/operations.md, "Store format versions").',
   },
   OUTPOST_STORE_BACKUP_FAILED: {
     kind: 'config',

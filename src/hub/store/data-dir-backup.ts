@@ -7,7 +7,7 @@ import { SHARD_FORMAT_VERSION } from './rocks-shard-log.js';
 import { readLayout, shardDir } from './store-layout.js';
 
 /**
- * Backup and restore of a data directory by stop-copy (docs/store.md, "Backup and restore").
+ * Backup and restore of a data directory by stop-copy (docs/operations.md, "Backup and restore").
  * rocksdb-native exposes no checkpoint or backup engine, and a copy of a RocksDB directory taken
  * while it is being written is not consistent, so a backup requires a stopped Outpost: each
  * database is opened read-write first, which fails on RocksDB's lock when a hub holds it.

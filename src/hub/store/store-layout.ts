@@ -41,7 +41,7 @@ export function readLayout(dir: string): StoreLayout | undefined {
   const format = (parsed as { format?: unknown } | null)?.format ?? LAYOUT_FORMAT;
   if (typeof format !== 'number' || !Number.isInteger(format) || format < 1) throw new OutpostError('OUTPOST_STORE_OPEN_FAILED', `${file} does not name a valid format`);
   if (format > LAYOUT_FORMAT) {
-    throw new OutpostError('OUTPOST_STORE_VERSION_UNSUPPORTED', `${file} has format ${format}, written by a newer Outpost; this one reads up to format ${LAYOUT_FORMAT}. Run the newer Outpost, or restore a backup taken before the upgrade (docs/store.md)`);
+    throw new OutpostError('OUTPOST_STORE_VERSION_UNSUPPORTED', `${file} has format ${format}, written by a newer Outpost; this one reads up to format ${LAYOUT_FORMAT}. Run the newer Outpost, or restore a backup taken before the upgrade (docs/operations.md)`);
   }
   const shards = (parsed as { shards?: unknown } | null)?.shards;
   if (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > 256) {

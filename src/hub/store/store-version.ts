@@ -8,7 +8,7 @@ import { OutpostError } from '../../errors/index.js';
  * At open: no record means version 1 (stores written before the record existed); an older version
  * is migrated in place, step by step, and the record rewritten; a newer one — written by a later
  * Outpost — is refused with OUTPOST_STORE_VERSION_UNSUPPORTED rather than misread. The upgrade path
- * is in docs/store.md ("Format versions").
+ * is in docs/operations.md ("Store format versions").
  */
 
 const VERSION_KEY = Buffer.from([0x76]); // 'v'
@@ -37,7 +37,7 @@ export async function checkStoreFormat(db: RocksDB, format: StoreFormat): Promis
   if (found > format.current) {
     throw new OutpostError(
       'OUTPOST_STORE_VERSION_UNSUPPORTED',
-      `${format.what} at ${format.dir} has format version ${found}, written by a newer Outpost; this one reads up to version ${format.current}. Run the newer Outpost, or restore a backup taken before the upgrade (docs/store.md)`,
+      `${format.what} at ${format.dir} has format version ${found}, written by a newer Outpost; this one reads up to version ${format.current}. Run the newer Outpost, or restore a backup taken before the upgrade (docs/operations.md)`,
       { details: { dir: format.dir, version: found, supported: format.current } },
     );
   }

@@ -196,7 +196,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('HttpSettings__Port')],
     }),
   }),
-  store: Section('Store-and-forward: routed messages are queued per endpoint in sharded RocksDB (docs/operations.md).', {
+  store: Section('Store-and-forward: routed messages are queued per endpoint in sharded RocksDB (docs/store.md).', {
     persistent: Bool(true, {
       description: 'Keep messages in RocksDB on disk; false keeps them in memory only (lost on restart).',
       aliases: [alias('UsePersistentStorage')],

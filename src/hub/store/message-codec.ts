@@ -14,7 +14,7 @@ import { SystemProperty, type HubMessage } from '../message/index.js';
  *
  * where str is u32 UTF-8 byte length, bytes — or, for a property name of KNOWN_KEYS, the u32
  * 0x80000000 + its index there and no bytes. It replaced msgpackr on this path: the encoder was
- * a tenth of the hub's main-thread time in the durable routed scenario (docs/operations.md). Values
+ * a tenth of the hub's main-thread time in the durable routed scenario (docs/store.md). Values
  * written before it (msgpackr arrays, first byte 0x95) still decode, so an existing store keeps
  * its queued messages.
  *

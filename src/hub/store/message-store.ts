@@ -33,7 +33,7 @@ const READ_PAGE_BYTES = 4 * 1024 * 1024;
 const DROP_TO = 0.9;
 
 /**
- * Store-and-forward (docs/operations.md): the MessageSink behind every protocol adapter. A message goes
+ * Store-and-forward (docs/store.md): the MessageSink behind every protocol adapter. A message goes
  * to the shard of its source, where routes are evaluated and every routed copy is written in one
  * RocksDB batch; `submit` resolves after that write, so the adapter acknowledges only what is in
  * the write-ahead log. Per endpoint, a dispatcher delivers from the queues of every shard with a

@@ -4,7 +4,7 @@ import RocksDB from 'rocksdb-native';
 import { OutpostError } from '../../errors/index.js';
 import { BROKER_FORMAT_VERSION } from '../broker/rocks-broker-store.js';
 import { SHARD_FORMAT_VERSION } from './rocks-shard-log.js';
-import { readLayout, shardDir } from './store-layout.js';
+import { LAYOUT_FORMAT, readLayout, shardDir } from './store-layout.js';
 
 /**
  * Backup and restore of a data directory by stop-copy (docs/operations.md, "Backup and restore").
@@ -48,7 +48,7 @@ export async function backupDataDir(paths: BackupPaths, target: string, outpostV
     createdAt: new Date().toISOString(),
     dataDir: paths.dataDir,
     storeInDataDir: inside,
-    formats: { layout: 1, shard: SHARD_FORMAT_VERSION, broker: BROKER_FORMAT_VERSION },
+    formats: { layout: LAYOUT_FORMAT, shard: SHARD_FORMAT_VERSION, broker: BROKER_FORMAT_VERSION },
   };
   // Written last: a folder without backup.json is an interrupted backup, and restore refuses it.
   writeFileSync(join(target, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -11,7 +11,7 @@ export interface StoreLayout {
 
 const LAYOUT_FILE = 'store.json';
 /** Version of store.json; each shard's database has its own (store-version.ts). */
-const LAYOUT_FORMAT = 1;
+export const LAYOUT_FORMAT = 1;
 
 /**
  * Reads the layout of an existing store, or creates it with `shards`. A message's shard is

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { OutpostError } from '../errors/index.js';
-import { inspectStore, type StoreStats } from '../hub/store/index.js';
+import { resolve } from 'node:path';
+import { backupDataDir, inspectStore, restoreDataDir, type StoreStats } from '../hub/store/index.js';
+import { VERSION } from '../version.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
 
@@ -8,6 +10,8 @@ import { loadCliConfig } from './load-cli-config.js';
  * `outpost store stats [--json]`: what the message store holds — queue length, bytes and oldest
  * message per endpoint, per-shard figures and disk use — read from store.dir, with or without a
  * running hub (each shard's RocksDB is opened read-only, which takes no lock).
+ * `outpost store backup <dir>` / `restore <dir>`: a copy of the stopped data directory, and back
+ * into an empty one (data-dir-backup.ts, docs/operations.md).
  */
 export function storeCommand(program: Command, setExit: (code: number) => void): void {
   const store = program.command('store').description('inspect the message store (store-and-forward queues)');
@@ -18,6 +22,46 @@ export function storeCommand(program: Command, setExit: (code: number) => void):
     .exitOverride();
   addConfigOptions(stats);
   stats.action(async () => setExit(await printStats(stats)));
+
+  const backup = store
+    .command('backup')
+    .description('copy the data directory (store, broker state, identities, certificates, agent state) of a stopped Outpost into <dir>')
+    .argument('<dir>', 'an empty or new folder for the backup')
+    .exitOverride();
+  addConfigOptions(backup);
+  backup.action(async (dir: string) => setExit(await runCopy(backup, 'backup', resolve(dir))));
+
+  const restore = store
+    .command('restore')
+    .description('copy a backup made by `outpost store backup` into an empty data directory')
+    .argument('<dir>', 'the backup folder')
+    .exitOverride();
+  addConfigOptions(restore);
+  restore.action(async (dir: string) => setExit(await runCopy(restore, 'restore', resolve(dir))));
+}
+
+async function runCopy(command: Command, action: 'backup' | 'restore', dir: string): Promise<number> {
+  const loaded = loadCliConfig(command);
+  if (!loaded.ok) {
+    process.stderr.write(`error: ${loaded.message}\n`);
+    return 2;
+  }
+  const { config } = loaded.loaded;
+  const paths = { dataDir: config.dataDir, storeDir: config.store.dir };
+  try {
+    if (action === 'backup') {
+      const manifest = await backupDataDir(paths, dir, VERSION);
+      process.stdout.write(`backed up ${manifest.dataDir} into ${dir}\n`);
+    } else {
+      const manifest = await restoreDataDir(dir, paths);
+      process.stdout.write(`restored the backup of ${manifest.dataDir} (${manifest.createdAt}, Outpost ${manifest.outpostVersion}) into ${paths.dataDir}\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (!(error instanceof OutpostError)) throw error;
+    process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+    return error.kind === 'client' || error.kind === 'config' ? 2 : 1;
+  }
 }
 
 async function printStats(command: Command): Promise<number> {

@@ -266,6 +266,14 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'The message store (store.dir) could not be opened: not writable, held by another running Outpost, or damaged. The log line names the shard and the cause.',
   },
+  OUTPOST_STORE_VERSION_UNSUPPORTED: {
+    kind: 'config',
+    summary: 'A store in the data directory (a message-store shard, store.json or the broker state) has a format version this Outpost does not read: it was written by a newer Outpost. Nothing was changed; run the newer version, or restore a backup taken before the upgrade (docs/operations.md, "Store format versions").',
+  },
+  OUTPOST_STORE_BACKUP_FAILED: {
+    kind: 'config',
+    summary: '`outpost store backup` or `restore` could not run: the data directory is in use by a running Outpost (stop it first), the target is not empty, or the source is not a complete backup. Nothing was overwritten.',
+  },
   OUTPOST_STORE_CLOSED: {
     kind: 'transient',
     summary: 'A message arrived while the message store was shutting down; it was not acknowledged and the sender should send it again after reconnecting.',

@@ -28,8 +28,13 @@ export function childEnv(overrides: Record<string, string> = {}): Record<string,
   return { ...env, ...overrides };
 }
 
-export function spawnOutpost(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): OutpostProcess {
-  const child = spawn(process.execPath, [OUTPOST_BIN, ...args], {
+/**
+ * Starts the CLI with `args`; `command` replaces `node bin/outpost.js` (an installed `outpost`, or
+ * a wrapper such as setpriv or podman in front of it).
+ */
+export function spawnOutpost(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; command?: readonly string[] } = {}): OutpostProcess {
+  const [file, ...prefix] = options.command ?? [process.execPath, OUTPOST_BIN];
+  const child = spawn(file!, [...prefix, ...args], {
     env: options.env ?? childEnv(),
     cwd: options.cwd ?? process.cwd(),
     stdio: ['pipe', 'pipe', 'pipe'],

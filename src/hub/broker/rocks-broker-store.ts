@@ -6,6 +6,7 @@ import type { BrokerMessage } from './broker-message.js';
 import type { BrokerStore, LoadedBrokerState, StoredQueue, StoredSession } from './broker-store.js';
 import type { Outgoing } from './session.js';
 import { idKey } from '../rocks-key.js';
+import { checkStoreFormat } from '../store/store-version.js';
 
 /**
  * Broker state in RocksDB (one database under <dataDir>/broker). Writes from one event-loop turn
@@ -20,6 +21,8 @@ import { idKey } from '../rocks-key.js';
 const SESSION = 0x73; // 's'
 const QUEUED = 0x71; // 'q'
 const RETAINED = 0x72; // 'r'
+/** Format version of the broker's database (store/store-version.ts). */
+export const BROKER_FORMAT_VERSION = 1;
 
 type Op = { kind: 'put'; key: Buffer; value: Buffer } | { kind: 'delete'; key: Buffer } | { kind: 'range'; start: Buffer; end: Buffer };
 
@@ -42,6 +45,7 @@ export class RocksBrokerStore implements BrokerStore {
 
   async load(): Promise<LoadedBrokerState> {
     await this.db.ready();
+    await checkStoreFormat(this.db, { what: 'broker state', dir: this.dir, current: BROKER_FORMAT_VERSION });
     const sessions: StoredSession[] = [];
     const queues = new Map<string, Outgoing[]>();
     const retained: BrokerMessage[] = [];

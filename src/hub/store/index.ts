@@ -7,3 +7,4 @@ export { aggregateStats, type EndpointStats, type ShardStats, type StoreStats } 
 export { inspectStore } from './inspect-store.js';
 export type { SyncMode } from './shard-protocol.js';
 export { storeRoutesFromDeployment } from './deployment-routes.js';
+export { backupDataDir, restoreDataDir, type BackupManifest } from './data-dir-backup.js';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import RocksDB from 'rocksdb-native';
 import type { LogBatch, ReadPage, ShardLog, StreamState } from './shard-log.js';
+import { checkStoreFormat } from './store-version.js';
 import { WalSync } from './wal-sync.js';
 import { idKey } from '../rocks-key.js';
 
@@ -18,6 +19,8 @@ import { idKey } from '../rocks-key.js';
 const QUEUE = 0x71; // 'q'
 const STATE = 0x73; // 's'
 const MAX_SEQ = 2n ** 64n - 1n;
+/** Format version of a shard's database (store-version.ts); bump it with a migration when keys or values change. */
+export const SHARD_FORMAT_VERSION = 1;
 /** RocksDB starts a new info LOG on every open and keeps up to 1000 old ones by default (Azure #2431). */
 const KEEP_OLD_INFO_LOGS = 3;
 
@@ -48,6 +51,7 @@ export class RocksShardLog implements ShardLog {
 
   async open(): Promise<StreamState[]> {
     await this.db.ready();
+    await checkStoreFormat(this.db, { what: `message store shard ${this.options.dir}`, dir: this.options.dir, current: SHARD_FORMAT_VERSION, readOnly: this.options.readOnly === true });
     const states: StreamState[] = [];
     for await (const { value } of this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]) })) {
       states.push(this.packr.unpack(value) as StreamState);

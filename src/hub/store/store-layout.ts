@@ -10,6 +10,8 @@ export interface StoreLayout {
 }
 
 const LAYOUT_FILE = 'store.json';
+/** Version of store.json; each shard's database has its own (store-version.ts). */
+export const LAYOUT_FORMAT = 1;
 
 /**
  * Reads the layout of an existing store, or creates it with `shards`. A message's shard is
@@ -20,7 +22,7 @@ export function openLayout(dir: string, shards: number): { layout: StoreLayout; 
   const existing = readLayout(dir);
   if (existing !== undefined) return { layout: existing, created: false, changed: existing.shards !== shards };
   mkdirSync(dir, { recursive: true });
-  const layout: StoreLayout = { format: 1, shards, createdAt: new Date().toISOString() };
+  const layout: StoreLayout = { format: LAYOUT_FORMAT, shards, createdAt: new Date().toISOString() };
   const file = join(dir, LAYOUT_FILE);
   writeFileSync(`${file}.tmp`, `${JSON.stringify(layout, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
@@ -35,6 +37,11 @@ export function readLayout(dir: string): StoreLayout | undefined {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new OutpostError('OUTPOST_STORE_OPEN_FAILED', `${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const format = (parsed as { format?: unknown } | null)?.format ?? LAYOUT_FORMAT;
+  if (typeof format !== 'number' || !Number.isInteger(format) || format < 1) throw new OutpostError('OUTPOST_STORE_OPEN_FAILED', `${file} does not name a valid format`);
+  if (format > LAYOUT_FORMAT) {
+    throw new OutpostError('OUTPOST_STORE_VERSION_UNSUPPORTED', `${file} has format ${format}, written by a newer Outpost; this one reads up to format ${LAYOUT_FORMAT}. Run the newer Outpost, or restore a backup taken before the upgrade (docs/operations.md)`);
   }
   const shards = (parsed as { shards?: unknown } | null)?.shards;
   if (typeof shards !== 'number' || !Number.isInteger(shards) || shards < 1 || shards > 256) {

@@ -72,6 +72,10 @@ export class Broker {
   private readonly dropLog: RateLimitedLog;
   private readonly events: SessionEvents;
   private seq = 0;
+  /** Why the last publish was refused (the store cannot take what it would write), else undefined. */
+  private refused: Error | undefined;
+  /** BrokerStore.writes when the last publish began: whether it wrote is a comparison, not a flag per write. */
+  private writesBefore = 0;
 
   constructor(private readonly options: BrokerOptions) {
     this.trie = options.createTopicFilterIndex === undefined ? new SubscriptionTrie() : new IndexedSubscriptions(options.createTopicFilterIndex());
@@ -176,15 +180,35 @@ export class Broker {
   }
 
   /**
-   * When the last publish wrote durable state (retained, or queued for a persistent session), the
-   * promise to wait for before acknowledging it; undefined when nothing is pending.
+   * What to wait for before acknowledging the last publish: undefined when it wrote nothing durable
+   * (the ordinary QoS 1 path to online clean sessions: acknowledged at once); the store batch
+   * holding its writes when it wrote (retained, or QoS 1/2 for a persistent session), which
+   * rejects if that batch was not written; a rejection when it was refused (docs/invariants.md).
    */
   durability(): Promise<void> | undefined {
-    return this.options.store.hasPending ? this.options.store.flush() : undefined;
+    if (this.refused !== undefined) return Promise.reject(this.refused);
+    const store = this.options.store;
+    return store.writes !== this.writesBefore ? store.flush() : undefined;
   }
 
   publish(message: BrokerMessage): void {
     this.counters.published += 1;
+    const store = this.options.store;
+    this.refused = undefined;
+    this.writesBefore = store.writes;
+    const deliveries = new Map<Session, Delivery>();
+    const matched = this.matchesOf(message.topic);
+    for (const subscription of matched.subscriptions) this.collect(deliveries, subscription, message);
+    for (const group of matched.groups) {
+      const subscription = this.pickShareMember(group);
+      if (subscription !== undefined) this.collect(deliveries, subscription, message);
+    }
+    // The store is short of disk space: a publish that would write is refused whole (no subscriber
+    // gets it), so the publisher is not acknowledged and may send it again (issue 14).
+    if (store.refusal !== undefined && writesDurably(message, deliveries)) {
+      this.refused = store.refusal;
+      return;
+    }
     if (message.retain) {
       // MQTT-3.3.1-6/7: an empty retained message deletes; any other replaces.
       if (message.payload.length === 0) {
@@ -193,13 +217,6 @@ export class Broker {
         this.retained.set(message);
         this.options.store.putRetained(message);
       }
-    }
-    const deliveries = new Map<Session, Delivery>();
-    const matched = this.matchesOf(message.topic);
-    for (const subscription of matched.subscriptions) this.collect(deliveries, subscription, message);
-    for (const group of matched.groups) {
-      const subscription = this.pickShareMember(group);
-      if (subscription !== undefined) this.collect(deliveries, subscription, message);
     }
     for (const [session, delivery] of deliveries) {
       this.counters.delivered += 1;
@@ -267,7 +284,8 @@ export class Broker {
       if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
       if (session.persistent && session.connected) this.persistSession(session, Date.now());
     }
-    await this.options.store.flush();
+    // A last write that fails is logged by the store; closing goes on.
+    await this.options.store.flush().catch(() => undefined);
     await this.options.store.close();
   }
 
@@ -416,6 +434,13 @@ export class Broker {
     this.options.store.saveSession(stored);
     session.stored = true;
   }
+}
+
+/** Whether publishing `message` to `deliveries` writes new durable state (a retained message deletion only frees some). */
+function writesDurably(message: BrokerMessage, deliveries: Map<Session, Delivery>): boolean {
+  if (message.retain && message.payload.length > 0) return true;
+  for (const [session, delivery] of deliveries) if (delivery.qos > 0 && session.persistent) return true;
+  return false;
 }
 
 function innerFilter(subscription: Subscription): string {

@@ -1,7 +1,8 @@
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { OutpostError, type ErrorCode } from '../../errors/index.js';
 import { RateLimitedLog, type Logger } from '../../log/index.js';
 import type { MessageSink } from '../endpoints/index.js';
+import { freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { EndpointDispatcher, type DispatchContext, type EndpointTarget } from './endpoint-dispatcher.js';
@@ -347,13 +348,8 @@ export class MessageStore implements MessageSink {
    */
   private checkDisk(reclaim = true): void {
     this.bytesSinceDiskCheck = 0;
-    let freeBytes: number;
-    try {
-      const fs = statfsSync(this.options.dir);
-      freeBytes = fs.bavail * fs.bsize;
-    } catch {
-      return;
-    }
+    const freeBytes = freeBytesUnder(this.options.dir);
+    if (freeBytes === undefined) return;
     const full = freeBytes < this.options.minFreeDiskBytes;
     if (full !== this.diskFull) {
       if (full) this.logger.error({ event: 'store.disk_full', code: 'OUTPOST_STORE_DISK_FULL', freeBytes, minFreeDiskBytes: this.options.minFreeDiskBytes, dir: this.options.dir }, 'disk almost full: refusing new messages');

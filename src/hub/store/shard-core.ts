@@ -1,5 +1,5 @@
-import { statfsSync } from 'node:fs';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
+import { DISK_FULL_BELOW_BYTES, freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { DEFAULT_PRIORITY, RouteTable, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { ENTRY_HEADER_BYTES, readEntryHeader, writeEntry } from './entry-header.js';
@@ -9,8 +9,6 @@ import { queueIdOf, type QueueRef } from './queue-id.js';
 import type { LogBatch, ShardLog, StreamState, TrimmedRange } from './shard-log.js';
 import type { AppendResult, Commit, FailedResult, HeadAdvance, OpenResult, QueueStats, ReadResult, ShardConfig, ShardStatsResult, ShardTotals, TrimResult } from './shard-protocol.js';
 
-/** Free space below which a failed write is reported as a full disk rather than an I/O error. */
-const DISK_FULL_BELOW_BYTES = 64 * 1024 * 1024;
 /** Disk use may exceed twice the live data by this much plus 4 memtables before a reclaim. */
 const RECLAIM_SLACK_BYTES = 4 * 1024 * 1024;
 const PAGE = 4096;
@@ -313,15 +311,7 @@ export class ShardCore {
 
   private describeFailure(error: unknown): OutpostError {
     const dir = this.config.dir;
-    let freeBytes: number | undefined;
-    if (dir !== undefined) {
-      try {
-        const fs = statfsSync(dir);
-        freeBytes = fs.bavail * fs.bsize;
-      } catch {
-        freeBytes = undefined;
-      }
-    }
+    const freeBytes = dir === undefined ? undefined : freeBytesUnder(dir);
     const cause = toOutpostError(error).message;
     // rocksdb-native reports every failed write as "Batch was not applied"; free space tells why.
     if (freeBytes !== undefined && freeBytes < DISK_FULL_BELOW_BYTES) {

@@ -34,8 +34,6 @@ export interface LoadedBrokerState {
  */
 export interface BrokerStore {
   readonly durable: boolean;
-  /** True while writes wait for the next batch (an acknowledgement should wait for flush()). */
-  readonly hasPending: boolean;
   /**
    * Set while the store cannot take new durable state (free space under store.minFreeDisk, or the
    * last write found no space): a publish that would write is refused with it, not acknowledged.
@@ -58,7 +56,6 @@ export interface BrokerStore {
 /** Without persistence (`store.persistent=false`): state lives only as long as the process. */
 export class MemoryBrokerStore implements BrokerStore {
   readonly durable = false;
-  readonly hasPending = false;
   readonly refusal = undefined;
   readonly writes = 0;
   async load(): Promise<LoadedBrokerState> {

@@ -196,16 +196,9 @@ export class Broker {
     const store = this.options.store;
     this.refused = undefined;
     this.writesBefore = store.writes;
-    const deliveries = new Map<Session, Delivery>();
-    const matched = this.matchesOf(message.topic);
-    for (const subscription of matched.subscriptions) this.collect(deliveries, subscription, message);
-    for (const group of matched.groups) {
-      const subscription = this.pickShareMember(group);
-      if (subscription !== undefined) this.collect(deliveries, subscription, message);
-    }
     // The store is short of disk space: a publish that would write is refused whole (no subscriber
     // gets it), so the publisher is not acknowledged and may send it again (issue 14).
-    if (store.refusal !== undefined && writesDurably(message, deliveries)) {
+    if (store.refusal !== undefined && this.wouldWrite(message)) {
       this.refused = store.refusal;
       return;
     }
@@ -217,6 +210,13 @@ export class Broker {
         this.retained.set(message);
         this.options.store.putRetained(message);
       }
+    }
+    const deliveries = new Map<Session, Delivery>();
+    const matched = this.matchesOf(message.topic);
+    for (const subscription of matched.subscriptions) this.collect(deliveries, subscription, message);
+    for (const group of matched.groups) {
+      const subscription = this.pickShareMember(group);
+      if (subscription !== undefined) this.collect(deliveries, subscription, message);
     }
     for (const [session, delivery] of deliveries) {
       this.counters.delivered += 1;
@@ -287,6 +287,20 @@ export class Broker {
     // A last write that fails is logged by the store; closing goes on.
     await this.options.store.flush().catch(() => undefined);
     await this.options.store.close();
+  }
+
+  /**
+   * Whether publishing `message` would write new durable state: a retained message (deleting one
+   * only frees space), or QoS 1/2 for a persistent session. Asked only while the store refuses; a
+   * shared group counts when any member would write (without taking its turn), which may refuse
+   * a little more than needed, never less.
+   */
+  private wouldWrite(message: BrokerMessage): boolean {
+    if (message.retain && message.payload.length > 0) return true;
+    if (message.qos === 0) return false;
+    const matched = this.matchesOf(message.topic);
+    const writes = (subscription: Subscription) => subscription.qos > 0 && this.sessions.get(subscription.clientId)?.persistent === true && !(subscription.noLocal && message.senderClientId === subscription.clientId);
+    return matched.subscriptions.some(writes) || matched.groups.some((group) => [...group.members.values()].some(writes));
   }
 
   /**
@@ -434,13 +448,6 @@ export class Broker {
     this.options.store.saveSession(stored);
     session.stored = true;
   }
-}
-
-/** Whether publishing `message` to `deliveries` writes new durable state (a retained message deletion only frees some). */
-function writesDurably(message: BrokerMessage, deliveries: Map<Session, Delivery>): boolean {
-  if (message.retain && message.payload.length > 0) return true;
-  for (const [session, delivery] of deliveries) if (delivery.qos > 0 && session.persistent) return true;
-  return false;
 }
 
 function innerFilter(subscription: Subscription): string {

@@ -158,11 +158,6 @@ export class RocksBrokerStore implements BrokerStore {
     this.delete(topicKey(topic));
   }
 
-  /** True when writes are waiting for the next batch. */
-  get hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
   /**
    * The batch that holds everything written so far: the one `pending` goes out in (at the end of
    * this event-loop turn, or when the batch being written is done), else the one being written.

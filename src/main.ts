@@ -160,7 +160,7 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
       maxSessionsPerOwner: config.mqtt.maxSessionsPerIdentity,
     },
     ownerKey: sessionOwnerKey,
-    store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger) : new MemoryBrokerStore(),
+    store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger, { minFreeDiskBytes: config.store.minFreeDisk, memtableBytes: config.store.memtableSize }) : new MemoryBrokerStore(),
     logger: logger.child({ component: 'broker' }),
     // Only the addon: without it (native off, or auto and not built) the broker keeps its trie.
     ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),

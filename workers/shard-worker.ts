@@ -52,6 +52,9 @@ async function run(task: ShardTask): Promise<ShardResult> {
       case 'reclaim':
         await core.reclaim();
         return { ok: true, totals: core.totals() };
+      case 'reclaimTrimmed':
+        await core.reclaimTrimmed();
+        return { ok: true, totals: core.totals() };
       case 'close': {
         const closing = core;
         core = undefined;

@@ -233,14 +233,14 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'At store.maxSize: `refuse` new messages (not acknowledged, MQTT 5 reason 0x97; the sender retries) or `dropOldest` queued messages to make room. Both are counted and logged (rate-limited).',
     }),
     minFreeDisk: Bytes('128MiB', {
-      description: 'Free disk space kept under the store: below it new messages are refused (OUTPOST_STORE_DISK_FULL) before RocksDB runs out of space, and accepted again once space is back.',
+      description: 'Free disk space kept under the store and the broker state: below it new routed messages are refused (OUTPOST_STORE_DISK_FULL), and so are publishes that would write broker state (retained, or for a persistent session: OUTPOST_BROKER_DISK_FULL), before RocksDB runs out of space; accepted again once space is back.',
     }),
     sync: Enum(['none', 'interval', 'batch'], 'interval', {
       description: 'Power-loss durability. Every acknowledged message is in the write-ahead log and survives a crash or kill -9; `interval` also fsyncs the log every store.syncInterval (power loss loses at most that window), `batch` fsyncs before acknowledging (group commit), `none` leaves it to the OS.',
     }),
     syncInterval: Duration('1s', { description: 'Period of the write-ahead-log fsync with store.sync `interval`.' }),
     memtableSize: Bytes('16MiB', {
-      description: 'RocksDB write buffer per shard: memory per shard, and how much write-ahead log is replayed after a crash.',
+      description: 'RocksDB write buffer per shard and for the broker state: memory per shard, and how much write-ahead log is replayed after a crash (which store.minFreeDisk must leave room for).',
     }),
     deliveryWindow: Int(1024, { min: 1, max: 65_535 }, {
       description: 'Messages in flight (sent, not yet acknowledged) per endpoint; with a round trip of a few milliseconds, the window bounds an endpoint\'s rate (1024 in 5 ms: 200k msg/s). Azure sends one at a time, which caps a module input near 20 msg/s.',

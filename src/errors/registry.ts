@@ -107,6 +107,16 @@ export const ErrorRegistry = {
     summary: 'An MQTT client broke the protocol (malformed or oversized packet, bad topic, wrong packet order, keep-alive timeout); the log line names the client, the reason and the MQTT 5 reason code sent.',
     mqttReason: 0x82,
   },
+  OUTPOST_BROKER_DISK_FULL: {
+    kind: 'transient',
+    summary: 'The disk under the broker state (<dataDir>/broker: retained messages, persistent sessions and their queues) has less than store.minFreeDisk free, or RocksDB reported no space: a PUBLISH that would write there (retained, or QoS 1/2 for a persistent session) is refused, not acknowledged (MQTT 5 reason 0x97; MQTT 3.1.1 clients are disconnected). Nothing acknowledged is lost; publishing resumes by itself once space is free.',
+    mqttReason: MQTT_QUOTA_EXCEEDED,
+  },
+  OUTPOST_BROKER_WRITE_FAILED: {
+    kind: 'transient',
+    summary: 'The broker state (<dataDir>/broker) could not be written (an I/O error other than a full disk): the PUBLISHes waiting for that write are refused (MQTT 5 reason 0x80; MQTT 3.1.1 clients are disconnected), and the write is retried. The log line carries the cause.',
+    mqttReason: MQTT_UNSPECIFIED_ERROR,
+  },
   OUTPOST_MQTT_MESSAGE_DROPPED: {
     kind: 'transient',
     summary: "A message to a subscriber was dropped: its session queue was full (mqtt.maxQueuedMessages or mqtt.maxQueuedBytes; the oldest goes), all queues together reached mqtt.maxQueuedBytesTotal (reason total_queue_full), or, for QoS 0, its connection was congested. Rate-limited; raise the limit or fix the slow or absent subscriber.",

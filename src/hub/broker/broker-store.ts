@@ -29,12 +29,19 @@ export interface LoadedBrokerState {
 /**
  * Durable broker state: persistent sessions (subscriptions), the QoS 1/2 messages owed to them,
  * and retained messages. Writes are fire-and-forget from the caller's view and grouped per event
- * loop turn into one batch; `flush()` resolves when everything written so far is durable.
+ * loop turn into one batch; `flush()` resolves when everything written so far is durable, and
+ * rejects when the batch holding it was not written.
  */
 export interface BrokerStore {
   readonly durable: boolean;
-  /** True while writes wait for the next batch (an acknowledgement should wait for flush()). */
-  readonly hasPending: boolean;
+  /**
+   * Set while the store cannot take new durable state (free space under store.minFreeDisk, or the
+   * last write found no space): a publish that would write is refused with it, not acknowledged.
+   * A plain field, read once per publish.
+   */
+  readonly refusal: Error | undefined;
+  /** Write operations taken so far: a publish that changed it must wait for flush() before it is acknowledged. */
+  readonly writes: number;
   load(): Promise<LoadedBrokerState>;
   saveSession(session: StoredSession): void;
   deleteSession(clientId: string): void;
@@ -49,7 +56,8 @@ export interface BrokerStore {
 /** Without persistence (`store.persistent=false`): state lives only as long as the process. */
 export class MemoryBrokerStore implements BrokerStore {
   readonly durable = false;
-  readonly hasPending = false;
+  readonly refusal = undefined;
+  readonly writes = 0;
   async load(): Promise<LoadedBrokerState> {
     return { sessions: [], queues: [], retained: [], lastSeq: 0 };
   }

@@ -94,6 +94,10 @@ export class Broker {
   private readonly dropLog: RateLimitedLog;
   private readonly events: SessionEvents;
   private seq = 0;
+  /** Why the last publish was refused (the store cannot take what it would write), else undefined. */
+  private refused: Error | undefined;
+  /** BrokerStore.writes when the last publish began: whether it wrote is a comparison, not a flag per write. */
+  private writesBefore = 0;
 
   constructor(private readonly options: BrokerOptions) {
     this.trie = options.createTopicFilterIndex === undefined ? new SubscriptionTrie() : new IndexedSubscriptions(options.createTopicFilterIndex());
@@ -224,15 +228,28 @@ export class Broker {
   }
 
   /**
-   * When the last publish wrote durable state (retained, or queued for a persistent session), the
-   * promise to wait for before acknowledging it; undefined when nothing is pending.
+   * What to wait for before acknowledging the last publish: undefined when it wrote nothing durable
+   * (the ordinary QoS 1 path to online clean sessions: acknowledged at once); the store batch
+   * holding its writes when it wrote (retained, or QoS 1/2 for a persistent session), which
+   * rejects if that batch was not written; a rejection when it was refused (docs/invariants.md).
    */
   durability(): Promise<void> | undefined {
-    return this.options.store.hasPending ? this.options.store.flush() : undefined;
+    if (this.refused !== undefined) return Promise.reject(this.refused);
+    const store = this.options.store;
+    return store.writes !== this.writesBefore ? store.flush() : undefined;
   }
 
   publish(message: BrokerMessage): void {
     this.counters.published += 1;
+    const store = this.options.store;
+    this.refused = undefined;
+    this.writesBefore = store.writes;
+    // The store is short of disk space: a publish that would write is refused whole (no subscriber
+    // gets it), so the publisher is not acknowledged and may send it again (issue 14).
+    if (store.refusal !== undefined && this.wouldWrite(message)) {
+      this.refused = store.refusal;
+      return;
+    }
     if (message.retain) {
       // MQTT-3.3.1-6/7: an empty retained message deletes; any other replaces.
       if (message.payload.length === 0) {
@@ -315,8 +332,23 @@ export class Broker {
       if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
       if (session.persistent && session.connected) this.persistSession(session, Date.now());
     }
-    await this.options.store.flush();
+    // A last write that fails is logged by the store; closing goes on.
+    await this.options.store.flush().catch(() => undefined);
     await this.options.store.close();
+  }
+
+  /**
+   * Whether publishing `message` would write new durable state: a retained message (deleting one
+   * only frees space), or QoS 1/2 for a persistent session. Asked only while the store refuses; a
+   * shared group counts when any member would write (without taking its turn), which may refuse
+   * a little more than needed, never less.
+   */
+  private wouldWrite(message: BrokerMessage): boolean {
+    if (message.retain && message.payload.length > 0) return true;
+    if (message.qos === 0) return false;
+    const matched = this.matchesOf(message.topic);
+    const writes = (subscription: Subscription) => subscription.qos > 0 && this.sessions.get(subscription.clientId)?.persistent === true && !(subscription.noLocal && message.senderClientId === subscription.clientId);
+    return matched.subscriptions.some(writes) || matched.groups.some((group) => [...group.members.values()].some(writes));
   }
 
   /**

@@ -1,7 +1,8 @@
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { OutpostError, type ErrorCode } from '../../errors/index.js';
 import { RateLimitedLog, type Logger } from '../../log/index.js';
 import type { MessageSink } from '../endpoints/index.js';
+import { freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { EndpointDispatcher, type DispatchContext, type EndpointTarget } from './endpoint-dispatcher.js';
@@ -54,6 +55,8 @@ export class MessageStore implements MessageSink {
   /** Bytes accepted since free space was last looked at (a burst can fill a disk within a second). */
   private bytesSinceDiskCheck = 0;
   private dropping = false;
+  /** A compaction of what was trimmed is under way in the shards (the disk is under the reserve). */
+  private reclaimingTrimmed = false;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -337,21 +340,35 @@ export class MessageStore implements MessageSink {
     }
   }
 
-  private checkDisk(): void {
+  /**
+   * Refuses new messages below store.minFreeDisk. While under it, also compacts what deliveries and
+   * expiry trimmed since the last look: deleted entries only free space once compacted, and the
+   * size-based reclaim (ShardCore.maybeReclaim) may never trigger on a volume that is small
+   * beside its memtables, which kept the store refusing with its backlog long gone (issue 14).
+   */
+  private checkDisk(reclaim = true): void {
     this.bytesSinceDiskCheck = 0;
-    let freeBytes: number;
-    try {
-      const fs = statfsSync(this.options.dir);
-      freeBytes = fs.bavail * fs.bsize;
-    } catch {
-      return;
-    }
+    const freeBytes = freeBytesUnder(this.options.dir);
+    if (freeBytes === undefined) return;
     const full = freeBytes < this.options.minFreeDiskBytes;
     if (full !== this.diskFull) {
       if (full) this.logger.error({ event: 'store.disk_full', code: 'OUTPOST_STORE_DISK_FULL', freeBytes, minFreeDiskBytes: this.options.minFreeDiskBytes, dir: this.options.dir }, 'disk almost full: refusing new messages');
       else this.logger.info({ event: 'store.disk_ok', freeBytes }, 'disk space is back: accepting messages');
     }
     this.diskFull = full;
+    if (full && reclaim) this.reclaimTrimmed();
+  }
+
+  private reclaimTrimmed(): void {
+    if (this.reclaimingTrimmed || this.closing !== undefined) return;
+    this.reclaimingTrimmed = true;
+    Promise.all(this.clients.map((client) => client.reclaimTrimmed()))
+      .catch((error: unknown) => this.warn.warn('reclaim', { event: 'store.reclaim_failed', err: error }, 'compacting freed space failed; retrying at the next disk check'))
+      .finally(() => {
+        this.reclaimingTrimmed = false;
+        // Space may be back now: accept again without waiting for the next timer tick.
+        if (this.closing === undefined) this.checkDisk(false);
+      });
   }
 
   private async compile(routes: StoreRoutes): Promise<CompiledRouteTableData> {

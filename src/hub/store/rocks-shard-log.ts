@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import RocksDB from 'rocksdb-native';
-import type { LogBatch, ReadPage, ShardLog, StreamState } from './shard-log.js';
+import type { LogBatch, ReadPage, ShardLog, StreamState, TrimmedRange } from './shard-log.js';
 import { checkStoreFormat } from './store-version.js';
 import { WalSync } from './wal-sync.js';
 import { idKey } from '../rocks-key.js';
@@ -104,10 +104,16 @@ export class RocksShardLog implements ShardLog {
     return { firstSeq: firstSeq < 0 ? fromSeq : firstSeq, values };
   }
 
-  async reclaim(): Promise<void> {
+  async reclaim(ranges?: readonly TrimmedRange[]): Promise<void> {
     // Deleted entries and their tombstones occupy disk until compaction drops them; after a
     // backlog drains, this is what brings disk usage back down (Azure #3981).
-    await this.db.compactRange();
+    if (ranges === undefined) {
+      await this.db.compactRange();
+      return;
+    }
+    // One queue's entries are one key range, so a drained range is compacted without rewriting
+    // the rest of the shard (on a nearly full disk, room to rewrite live data may not be there).
+    for (const range of ranges) await this.db.compactRange(queueKey(range.queueId, range.fromSeq), queueKey(range.queueId, range.toSeq));
   }
 
   diskBytes(): number {

@@ -185,6 +185,15 @@ export class ShardClient {
     return this.run<DoneResult>({ op: 'reclaim' });
   }
 
+  /**
+   * Compacts what was trimmed from the queues since the last call (the disk is short of space).
+   * Checkpoints not yet written go first, so what was just acknowledged is part of it.
+   */
+  reclaimTrimmed(): Promise<DoneResult> {
+    if (this.commits.size > 0) void this.sendCommits();
+    return this.run<DoneResult>({ op: 'reclaimTrimmed' });
+  }
+
   /** Writes what is pending, the last checkpoints, and closes the shard and its thread. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -1,16 +1,14 @@
-import { statfsSync } from 'node:fs';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
+import { DISK_FULL_BELOW_BYTES, freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { DEFAULT_PRIORITY, RouteTable, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { ENTRY_HEADER_BYTES, readEntryHeader, writeEntry } from './entry-header.js';
 import { packFrames, unpackFrames } from './frames.js';
 import { decodeMessage } from './message-codec.js';
 import { queueIdOf, type QueueRef } from './queue-id.js';
-import type { LogBatch, ShardLog, StreamState } from './shard-log.js';
+import type { LogBatch, ShardLog, StreamState, TrimmedRange } from './shard-log.js';
 import type { AppendResult, Commit, FailedResult, HeadAdvance, OpenResult, QueueStats, ReadResult, ShardConfig, ShardStatsResult, ShardTotals, TrimResult } from './shard-protocol.js';
 
-/** Free space below which a failed write is reported as a full disk rather than an I/O error. */
-const DISK_FULL_BELOW_BYTES = 64 * 1024 * 1024;
 /** Disk use may exceed twice the live data by this much plus 4 memtables before a reclaim. */
 const RECLAIM_SLACK_BYTES = 4 * 1024 * 1024;
 const PAGE = 4096;
@@ -36,6 +34,8 @@ export class ShardCore {
   private syncTimer: NodeJS.Timeout | undefined;
   private reclaiming: Promise<void> | undefined;
   private lastReclaimMs = 0;
+  /** Per queue, its head when it was first trimmed since the last reclaimTrimmed (one entry per queue, not per trim). */
+  private readonly trimmedFrom = new Map<string, number>();
 
   private constructor(
     private readonly config: ShardConfig,
@@ -204,10 +204,34 @@ export class ShardCore {
   /** Compacts now and waits (tests, `outpost store` tooling). */
   async reclaim(): Promise<void> {
     await this.reclaiming;
+    this.trimmedFrom.clear();
     this.reclaiming = this.log.reclaim();
     await this.reclaiming;
     this.reclaiming = undefined;
     this.lastReclaimMs = Date.now();
+  }
+
+  /**
+   * Compacts exactly what was trimmed since the last call (delivered, expired or dropped entries),
+   * whatever the size heuristics say: the main thread asks while the disk is under the reserve,
+   * where every freed byte counts and waiting for the next size-based reclaim kept the store
+   * refusing long after its backlog was gone.
+   */
+  async reclaimTrimmed(): Promise<void> {
+    const ranges: TrimmedRange[] = [];
+    for (const [queueId, fromSeq] of this.trimmedFrom) {
+      const state = this.streams.get(queueId);
+      if (state !== undefined && state.head > fromSeq) ranges.push({ queueId, fromSeq, toSeq: state.head });
+    }
+    this.trimmedFrom.clear();
+    if (ranges.length === 0) return;
+    await this.reclaiming;
+    this.reclaiming = this.log.reclaim(ranges);
+    try {
+      await this.reclaiming;
+    } finally {
+      this.reclaiming = undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -244,6 +268,7 @@ export class ShardCore {
     const state = this.streams.get(commit.queueId);
     if (state === undefined || commit.head <= state.head || commit.head > state.tail) return;
     this.touch(state.endpoint, state.priority, touched);
+    if (!this.trimmedFrom.has(state.id)) this.trimmedFrom.set(state.id, state.head);
     batch.trim(state.id, state.head, commit.head);
     state.head = commit.head;
     state.cumHead = commit.cumHead;
@@ -286,15 +311,7 @@ export class ShardCore {
 
   private describeFailure(error: unknown): OutpostError {
     const dir = this.config.dir;
-    let freeBytes: number | undefined;
-    if (dir !== undefined) {
-      try {
-        const fs = statfsSync(dir);
-        freeBytes = fs.bavail * fs.bsize;
-      } catch {
-        freeBytes = undefined;
-      }
-    }
+    const freeBytes = dir === undefined ? undefined : freeBytesUnder(dir);
     const cause = toOutpostError(error).message;
     // rocksdb-native reports every failed write as "Batch was not applied"; free space tells why.
     if (freeBytes !== undefined && freeBytes < DISK_FULL_BELOW_BYTES) {
@@ -311,6 +328,7 @@ export class ShardCore {
     // Memtables and the WAL behind them, plus level files RocksDB compacts on its own schedule.
     const slack = RECLAIM_SLACK_BYTES + 4 * this.config.memtableBytes;
     if (disk <= 2 * live + slack || Date.now() - this.lastReclaimMs < this.config.reclaimIntervalMs) return false;
+    this.trimmedFrom.clear();
     this.reclaiming = this.log
       .reclaim()
       .catch(() => undefined)

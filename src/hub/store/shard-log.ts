@@ -27,6 +27,13 @@ export interface LogBatch {
   abort(): void;
 }
 
+/** Entries [fromSeq, toSeq) of one queue that were removed (their space comes back on compaction). */
+export interface TrimmedRange {
+  readonly queueId: string;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+}
+
 export interface ReadPage {
   /** Sequence number of values[0]; at least the requested one (earlier ones may be gone). */
   readonly firstSeq: number;
@@ -48,8 +55,11 @@ export interface ShardLog {
   batch(): LogBatch;
   /** Up to `limit` consecutive entries of a queue from `fromSeq`, stopping after `maxBytes`. */
   read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage>;
-  /** Gives freed space back to the file system (RocksDB compaction); a no-op in memory. */
-  reclaim(): Promise<void>;
+  /**
+   * Gives freed space back to the file system (RocksDB compaction); a no-op in memory. With
+   * `ranges`, compacts only those key ranges (what was trimmed), not the live data beside them.
+   */
+  reclaim(ranges?: readonly TrimmedRange[]): Promise<void>;
   /** Bytes the storage occupies on disk (0 in memory). */
   diskBytes(): number;
   /** Makes everything written so far survive power loss (fsync of the write-ahead log). */

@@ -42,6 +42,7 @@ export type ShardTask =
   | { readonly op: 'routes'; readonly routes: CompiledRouteTableData; readonly defaultTtlSec: number }
   | { readonly op: 'stats'; readonly nowMs: number }
   | { readonly op: 'reclaim' }
+  | { readonly op: 'reclaimTrimmed' }
   | { readonly op: 'close' };
 
 export interface ShardTotals {

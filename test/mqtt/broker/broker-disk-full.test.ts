@@ -32,7 +32,12 @@ after(async () => {
 
 async function hub(dataDir: string, minFreeDisk: string) {
   // One small store shard: the routed store shares the volume and is not what is tested here.
-  const started = await startHub({ dataDir, args: ['--allow-anonymous', '--mqtt-plain-port', '0', '--set', 'store.shards=1', '--set', 'store.memtableSize=1MiB', '--set', `store.minFreeDisk=${minFreeDisk}`] });
+  // The session's queued-byte bounds are raised past the volume: the disk, not a queue bound
+  // (which drops the oldest by design, docs/mqtt.md), must be what refuses here.
+  const started = await startHub({
+    dataDir,
+    args: ['--allow-anonymous', '--mqtt-plain-port', '0', '--set', 'store.shards=1', '--set', 'store.memtableSize=1MiB', '--set', `store.minFreeDisk=${minFreeDisk}`, '--set', 'mqtt.maxQueuedBytes=1GiB', '--set', 'mqtt.maxQueuedBytesTotal=1GiB'],
+  });
   running.push(started.outpost);
   return { ...started, url: `mqtt://127.0.0.1:${started.ports.mqttPlain}` };
 }

@@ -195,7 +195,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     const result = parsePacket(bytes, this.protocolVersion);
     if (!result.ok) {
-      this.protocolError(`malformed packet: ${result.reason}`, ReasonCode.MalformedPacket);
+      this.protocolError(`malformed packet: ${result.reason}`, result.reasonCode ?? ReasonCode.MalformedPacket);
       return undefined;
     }
     return result.packet;

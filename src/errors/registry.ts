@@ -24,6 +24,7 @@ const MQTT_CLIENT_IDENTIFIER_NOT_VALID = 0x85;
 const MQTT_BAD_USERNAME_OR_PASSWORD = 0x86;
 const MQTT_NOT_AUTHORIZED = 0x87;
 const MQTT_SERVER_UNAVAILABLE = 0x88;
+const MQTT_SERVER_BUSY = 0x89;
 const MQTT_SERVER_SHUTTING_DOWN = 0x8b;
 const MQTT_TOPIC_NAME_INVALID = 0x90;
 const MQTT_QUOTA_EXCEEDED = 0x97;
@@ -229,6 +230,12 @@ export const ErrorRegistry = {
     summary: 'The device or module (or the device a module belongs to) is disabled in the identity registry; enable it with `outpost identity enable`.',
     mqttReason: MQTT_NOT_AUTHORIZED,
     amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_AUTH_TOO_MANY_FAILURES: {
+    kind: 'transient',
+    summary: 'A login was refused without being checked: the identity it names keeps failing from this address and the address already has as many failed logins waiting out their delay as it may (docs/security.md, failed logins). Logins that verified before from that client still get in; the client should retry later.',
+    mqttReason: MQTT_SERVER_BUSY,
+    amqpCondition: 'amqp:resource-limit-exceeded',
   },
   OUTPOST_AUTH_POLICY_INVALID: {
     kind: 'config',

@@ -161,49 +161,77 @@ describe('IdentityAuthenticator over MQTT', () => {
   });
 });
 
-describe('repeated failures from one address', () => {
-  it('are slowed down, doubling after five, capped; other addresses are not', async (t) => {
+describe('failed logins: guessing is slowed, good logins are not', () => {
+  it('slows one identity guessed from one address (doubling after five, capped); good logins from that address are answered at once', async (t) => {
     const { authenticator, key, delays } = setup(t);
     const bad = credentials({ password: password(sasToken({ key: generateKey(), deviceId: 'dev1' })) });
-    for (let i = 0; i < 10; i++) await authenticator.authenticate(bad);
+    for (let i = 0; i < 10; i++) assert.ok(!(await authenticator.authenticate(bad)).ok);
     assert.deepEqual(delays, [250, 500, 1000, 2000, 4000]);
     delays.length = 0;
-    accepted(await authenticator.authenticate(credentials({ remoteAddress: '10.0.0.2', password: password(sasToken({ key, deviceId: 'dev1' })) })));
-    assert.deepEqual(delays, [], 'another address is answered at once');
-    accepted(await authenticator.authenticate(credentials({ password: password(sasToken({ key, deviceId: 'dev1' })) })));
-    assert.deepEqual(delays, [5000], 'the guessing address waits even when it is right');
+    // The guessed identity itself, with good credentials, from the guessing address: no delay.
+    const same = authenticator.authenticate(credentials({ password: password(sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC + 60 })) }));
+    assert.ok(!(same instanceof Promise), 'a good login is answered synchronously');
+    accepted(same);
+    // Another identity from the same address (another module on the gateway): no delay.
+    const other = authenticator.authenticate(credentials({ clientId: 'dev1/mod1', username: `${HUB}/dev1/mod1/${USERNAME_QUERY}`, password: password(sasToken({ key, deviceId: 'dev1', moduleId: 'mod1' })) }));
+    assert.ok(!(other instanceof Promise));
+    accepted(other);
+    // A bad login for another identity from that address starts from its own count.
+    await authenticator.authenticate(credentials({ clientId: 'dev1/mod1', username: `${HUB}/dev1/mod1/${USERNAME_QUERY}`, password: password(sasToken({ key: generateKey(), deviceId: 'dev1', moduleId: 'mod1' })) }));
+    assert.deepEqual(delays, []);
   });
 
-  it('a held address does not hold anyone else', async (t) => {
+  it('bounds the failed logins one address has in flight: a parallel guesser gets no more checks, a good client still gets in', async (t) => {
     const held: (() => void)[] = [];
     const { authenticator, key } = setup(t, { sleep: () => new Promise<void>((resolve) => held.push(resolve)) });
-    const bad = credentials({ password: password(sasToken({ key: generateKey(), deviceId: 'dev1' })) });
-    for (let i = 0; i < 5; i++) await authenticator.authenticate(bad);
-    let guesserAnswered = false;
-    const held0 = authenticator.authenticate(bad);
-    assert.ok(held0 instanceof Promise, 'a slowed-down address gets a promise');
-    const guess = held0.then(() => (guesserAnswered = true));
-    const other = await authenticator.authenticate(credentials({ remoteAddress: '192.168.1.9', password: password(sasToken({ key, deviceId: 'dev1' })) }));
-    accepted(other);
-    assert.equal(guesserAnswered, false);
-    assert.equal(held.length, 1);
-    held[0]!();
-    await guess;
-    assert.equal(guesserAnswered, true);
+    const limiter = authenticator.limiter;
+    const guess = () => credentials({ password: password(sasToken({ key: generateKey(), deviceId: 'dev1' })) });
+    // A known login of the guessed identity, from before the guessing.
+    const known = credentials({ password: password(sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC + 120 })) });
+    accepted(await authenticator.authenticate(known));
+    // Fifty guesses at once from one address.
+    const answers = Array.from({ length: 50 }, () => authenticator.authenticate(guess()));
+    const immediate = answers.filter((a): a is AuthResult => !(a instanceof Promise));
+    const codes = immediate.map((a) => (a.ok ? 'ok' : a.code));
+    assert.equal(codes.filter((c) => c === 'OUTPOST_AUTH_BAD_CREDENTIALS').length, 5, 'five free failures, answered at once');
+    assert.equal(answers.length - immediate.length, limiter.maxHeldPerAddress, 'then one held answer per slot');
+    assert.equal(codes.filter((c) => c === 'OUTPOST_AUTH_TOO_MANY_FAILURES').length, 50 - 5 - limiter.maxHeldPerAddress, 'the rest refused busy, unchecked');
+    for (const answer of immediate) if (!answer.ok && answer.code === 'OUTPOST_AUTH_TOO_MANY_FAILURES') assert.equal(answer.reason, 'busy');
+    // Meanwhile: the known login and another identity from the same address get in at once.
+    const again = authenticator.authenticate(known);
+    assert.ok(!(again instanceof Promise));
+    accepted(again);
+    accepted(authenticator.authenticate(credentials({ clientId: 'dev1/mod1', username: `${HUB}/dev1/mod1/${USERNAME_QUERY}`, password: password(sasToken({ key, deviceId: 'dev1', moduleId: 'mod1' })) })) as AuthResult);
+    // And another address is not held by this one.
+    accepted(authenticator.authenticate(credentials({ remoteAddress: '10.9.9.9', password: password(sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC + 30 })) })) as AuthResult);
+    // A held answer's time is up: its slot frees (whether or not its client is still there), and one more guess is checked.
+    held.shift()!();
+    await Promise.race(answers.filter((a) => a instanceof Promise));
+    assert.equal(limiter.heldBy('10.0.0.1'), limiter.maxHeldPerAddress - 1);
+    const next = authenticator.authenticate(guess());
+    assert.ok(next instanceof Promise, 'checked, failed, held');
+    const after = authenticator.authenticate(guess());
+    assert.ok(!(after instanceof Promise) && !after.ok && after.reason === 'busy');
+    for (const release of held.splice(0)) release();
   });
 
-  it('forgets an address after a quiet window and bounds how many it remembers', () => {
+  it('forgets a pair after a quiet window and bounds how many it remembers', () => {
     const clock = { ms: 0 };
-    const limiter = new AuthFailureLimiter({ now: () => clock.ms, freeFailures: 1, windowMs: 1000, maxAddresses: 2 });
-    limiter.recordFailure('a');
-    assert.equal(limiter.delayMs('a'), 250);
-    limiter.recordFailure('a');
-    assert.equal(limiter.delayMs('a'), 500);
+    const limiter = new AuthFailureLimiter({ now: () => clock.ms, freeFailures: 1, windowMs: 1000, maxEntries: 2 });
+    assert.equal(limiter.recordFailure('a', 'x'), 0);
+    assert.equal(limiter.recordFailure('a', 'x'), 250);
+    assert.equal(limiter.recordFailure('a', 'x'), 500);
+    assert.equal(limiter.recordFailure('a', 'y'), 0, 'another identity from the same address has its own count');
     clock.ms = 1001;
-    assert.equal(limiter.delayMs('a'), 0);
-    for (const address of ['x', 'y', 'z']) limiter.recordFailure(address);
-    assert.equal(limiter.delayMs('x'), 0, 'the oldest address was forgotten');
-    assert.equal(limiter.delayMs('z'), 250);
+    assert.equal(limiter.recordFailure('a', 'x'), 0, 'forgotten after the window');
+    for (const identity of ['p', 'q', 'r']) limiter.recordFailure('b', identity);
+    assert.equal(limiter.recordFailure('b', 'p'), 0, 'the oldest pair was forgotten');
+    assert.equal(limiter.recordFailure('b', 'r'), 250);
+    limiter.release('a');
+    limiter.release('a');
+    limiter.release('b');
+    assert.equal(limiter.heldBy('a'), 0);
+    assert.equal(limiter.admits('a', 'x'), true);
   });
 });
 

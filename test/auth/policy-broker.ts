@@ -6,7 +6,7 @@
  * mqtt.js clients with SAS tokens signed by auth-test-helpers.
  */
 import { Writable } from 'node:stream';
-import { Authorizer, BrokerPolicy, IdentityAuthenticator, IdentityRegistry } from '../../src/hub/auth/index.js';
+import { Authorizer, BrokerPolicy, IdentityAuthenticator, IdentityRegistry, type AuthFailureLimiter } from '../../src/hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from '../../src/hub/broker/index.js';
 import { ConnectionRegistry, MqttAdapter, SocketListener } from '../../src/hub/transport/index.js';
 import { createLogger } from '../../src/log/index.js';
@@ -21,12 +21,14 @@ export interface PolicyBroker {
   readonly broker: Broker;
   /** Every log line, parsed. */
   readonly lines: Record<string, unknown>[];
+  /** MQTT credentials of device `deviceId` (added to the registry on first use): a fresh SAS token each call. */
+  credentials(deviceId: string): { clientId: string; username: string; password: string };
   /** Connects device `deviceId` (added to the registry on first use) with a SAS token. */
   connect(deviceId: string, options?: { protocolVersion?: 4 | 5; clean?: boolean; sessionExpiryInterval?: number }): Promise<TestClient>;
   stop(): Promise<void>;
 }
 
-export async function startPolicyBroker(options: { dataDir: string; policy: unknown; persistentDir?: string }): Promise<PolicyBroker> {
+export async function startPolicyBroker(options: { dataDir: string; policy: unknown; persistentDir?: string; limiter?: AuthFailureLimiter }): Promise<PolicyBroker> {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -36,7 +38,7 @@ export async function startPolicyBroker(options: { dataDir: string; policy: unkn
   });
   const logger = createLogger({ level: 'info', destination });
   const registry = IdentityRegistry.open({ dataDir: options.dataDir, edgeDeviceId: EDGE });
-  const authenticator = new IdentityAuthenticator({ registry, iotHubHostname: HUB, gatewayHostname: 'localhost' });
+  const authenticator = new IdentityAuthenticator({ registry, iotHubHostname: HUB, gatewayHostname: 'localhost', ...(options.limiter === undefined ? {} : { limiter: options.limiter }) });
   const authorizer = new Authorizer({ iotHubHostname: HUB, thisDeviceId: EDGE, policy: options.policy });
   const policy = new BrokerPolicy(authorizer, logger, options.policy);
   const broker = new Broker({
@@ -50,20 +52,22 @@ export async function startPolicyBroker(options: { dataDir: string; policy: unkn
   const listener = new SocketListener({ name: 'mqttPlain', host: '127.0.0.1', port: 0, connectTimeoutMs: 5_000, adapter, registry: new ConnectionRegistry(10_000, logger), logger });
   const port = await listener.listen();
   const url = `mqtt://127.0.0.1:${port}`;
+  const credentials = (deviceId: string) => {
+    const record = registry.get(deviceId) ?? registry.add({ deviceId });
+    const key = record.authentication.type === 'sas' ? record.authentication.primaryKey : '';
+    return { clientId: deviceId, username: `${HUB}/${deviceId}/?api-version=2021-04-12`, password: sasToken({ key, deviceId, expirySec: Math.floor(Date.now() / 1000) + 3600 }) };
+  };
   return {
     url,
     policy,
     adapter,
     broker,
     lines,
+    credentials,
     async connect(deviceId, connectOptions = {}) {
-      const record = registry.get(deviceId) ?? registry.add({ deviceId });
-      const key = record.authentication.type === 'sas' ? record.authentication.primaryKey : '';
       const v5 = connectOptions.protocolVersion === 5;
       return connectClient(url, {
-        clientId: deviceId,
-        username: `${HUB}/${deviceId}/?api-version=2021-04-12`,
-        password: sasToken({ key, deviceId, expirySec: Math.floor(Date.now() / 1000) + 3600 }),
+        ...credentials(deviceId),
         protocolVersion: connectOptions.protocolVersion ?? 4,
         clean: connectOptions.clean ?? true,
         ...(v5 && connectOptions.sessionExpiryInterval !== undefined ? { properties: { sessionExpiryInterval: connectOptions.sessionExpiryInterval } } : {}),

@@ -1,4 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { AnonymousAuthenticator, sessionOwnerKey } from '../../src/hub/auth/index.js';
 import { Broker, MemoryBrokerStore, type BrokerLimits, type BrokerStore } from '../../src/hub/broker/index.js';
 import { ConnectionRegistry, MqttAdapter, SocketListener, type MqttLimits } from '../../src/hub/transport/index.js';
@@ -26,10 +27,16 @@ export interface TestBroker {
  * A real broker in-process: the Broker core, the MQTT adapter and a plain-TCP SocketListener on
  * an ephemeral loopback port, exactly as the hub wires them, without TLS or a child process.
  */
-export async function startTestBroker(
-  options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number; brokerLimits?: Partial<BrokerLimits> } = {},
-): Promise<TestBroker> {
-  const logger = createLogger({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
+export async function startTestBroker(options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number; brokerLimits?: Partial<BrokerLimits>; logLines?: Record<string, unknown>[] } = {}): Promise<TestBroker> {
+  // With logLines, every line at info and above is parsed into it (for tests of what is logged).
+  const lines = options.logLines;
+  const destination = lines === undefined ? undefined : new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString().split('\n')) if (text.trim() !== '') lines.push(JSON.parse(text) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = createLogger({ level: process.env.TEST_LOG === '1' ? 'debug' : destination !== undefined ? 'info' : 'silent', ...(destination === undefined ? {} : { destination }) });
   const broker = new Broker({
     limits: { maxInflight: options.maxInflight ?? 64, maxQueued: options.maxQueued ?? 1000, ...options.brokerLimits },
     ownerKey: sessionOwnerKey,

@@ -36,10 +36,13 @@ function randomPacket(random: () => number): Buffer {
       const qos = Math.floor(random() * 3) as QoS;
       const properties = version === 5 && random() < 0.3 ? { contentType: 'x' } : undefined;
       const payload = Buffer.alloc(pick(random, [0, 1, 5, 120, 200, 20_000]), 7);
-      return mqttPacket.generate(
+      const packet = mqttPacket.generate(
         { cmd: 'publish', topic: randomTopic(random) || 't', payload, qos, dup: random() < 0.2, retain: random() < 0.2, ...(qos > 0 ? { messageId: 1 + Math.floor(random() * 65_535) } : {}), ...(properties ? { properties } : {}) },
         { protocolVersion: version },
       );
+      // Sometimes a truncated or over-long content type: the scanner must leave it to the checked parser.
+      if (properties !== undefined && random() < 0.5) packet.writeUInt16BE(pick(random, [2, 9, 300, 0xffff]), packet.indexOf('x', 4) - 2);
+      return packet;
     }
     case 3:
       return Buffer.from([0xc0, 0x00]);

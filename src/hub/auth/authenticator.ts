@@ -43,7 +43,8 @@ export type AuthResult =
     }
   | {
       readonly ok: false;
-      readonly reason: 'bad-credentials' | 'not-authorized';
+      /** `busy`: not checked at all, because this identity keeps failing from this address (AuthFailureLimiter). */
+      readonly reason: 'bad-credentials' | 'not-authorized' | 'busy';
       /** Short text safe to send to the client: never a key, token, signature or certificate. */
       readonly detail: string;
       /** A registered code for the log line and metrics, when the authenticator knows one. */

@@ -6,8 +6,9 @@
  * `device/module`) or call `verifySasToken` / `verifyCertificate` directly (AMQP CBS put-token,
  * the HTTPS Authorization header).
  *
- * Failures name their reason without secrets. Repeated failures from one address are slowed
- * down (AuthFailureLimiter); other addresses are not affected.
+ * Failures name their reason without secrets. Repeated failures of one identity from one address
+ * are answered late, and an address guessing in parallel is refused as busy (AuthFailureLimiter);
+ * credentials that verify are answered at once, from any address.
  */
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
@@ -40,6 +41,14 @@ export interface IdentityAuthenticatorOptions {
 }
 
 const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** An attempt the limiter did not let be checked (the same object each time: nothing per refusal). */
+const TOO_MANY_FAILURES: AuthResult = Object.freeze({
+  ok: false,
+  reason: 'busy',
+  code: 'OUTPOST_AUTH_TOO_MANY_FAILURES',
+  detail: 'too many failed logins for this identity from this address; retry later',
+} as const);
 const DEFAULT_TOKEN_CACHE_SIZE = 20_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -87,13 +96,27 @@ export class IdentityAuthenticator implements Authenticator {
   }
 
   /**
-   * Synchronous (no promise, no tick) unless the address is being slowed down: the MQTT adapter
-   * takes a plain result on its fast path, which matters in a reconnect storm.
+   * Synchronous (no promise, no tick) unless a failure is being held: the MQTT adapter takes a
+   * plain result on its fast path, which matters in a reconnect storm. A good login costs the
+   * limiter one size check while no address is held, one map lookup while one is.
    */
   authenticate(credentials: ConnectCredentials): Promise<AuthResult> | AuthResult {
-    const delayMs = this.limiter.delayMs(credentials.remoteAddress);
-    if (delayMs > 0) return this.sleep(delayMs).then(() => this.verifyAndCount(credentials));
-    return this.verifyAndCount(credentials);
+    const limiter = this.limiter;
+    const address = credentials.remoteAddress;
+    if (!limiter.admits(address, credentials.clientId)) {
+      // Not checked at all, so the answer says nothing about the guess; a login that verified
+      // before (the login cache: a module reconnecting with its token) still gets in.
+      return this.knownLogin(credentials) ?? TOO_MANY_FAILURES;
+    }
+    const result = this.verify(credentials);
+    if (result.ok) return result;
+    const delayMs = limiter.recordFailure(address, credentials.clientId);
+    if (delayMs === 0) return result;
+    // The slot stays held for the whole delay, whether or not the client is still there.
+    return this.sleep(delayMs).then(() => {
+      limiter.release(address);
+      return result;
+    });
   }
 
   /** A SAS token for a device (or a module): AMQP CBS put-token, the HTTPS Authorization header. */
@@ -106,10 +129,11 @@ export class IdentityAuthenticator implements Authenticator {
     return this.x509.verify(peer, deviceId, moduleId);
   }
 
-  private verifyAndCount(credentials: ConnectCredentials): AuthResult {
-    const result = this.verify(credentials);
-    if (!result.ok) this.limiter.recordFailure(credentials.remoteAddress);
-    return result;
+  /** A reconnect with the very MQTT login that worked before, known again without parsing anything. */
+  private knownLogin(credentials: ConnectCredentials): AuthResult | undefined {
+    const { clientId, username, password } = credentials;
+    if (credentials.protocol !== 'mqtt' || username === undefined || password === undefined || password.length === 0) return undefined;
+    return this.logins.get(clientId, username, password, this.registry.changes, this.now());
   }
 
   private verify(credentials: ConnectCredentials): AuthResult {
@@ -117,7 +141,6 @@ export class IdentityAuthenticator implements Authenticator {
     const sasLogin = credentials.protocol === 'mqtt' && username !== undefined && password !== undefined && password.length > 0;
     const changes = this.registry.changes;
     if (sasLogin) {
-      // A reconnect with the very login that worked before: known again without parsing anything.
       const known = this.logins.get(clientId, username, password, changes, this.now());
       if (known !== undefined) return known;
     }

@@ -107,6 +107,38 @@ describe('bad input closes only the offending connection', () => {
     client.socket.destroy();
   });
 
+  it('a PUBLISH whose property runs past the packet gets 0x81, and nothing is stored or delivered', async () => {
+    const sub3 = await connectClient(broker.url, { protocolVersion: 4 });
+    await sub3.client.subscribeAsync('props/#', { qos: 1 });
+    const sub5 = await connectClient(broker.url, { protocolVersion: 5 });
+    await sub5.client.subscribeAsync('props/#', { qos: 1 });
+    // Each claim is one mqtt-packet alone accepts: the user property's name runs past the packet
+    // (its value reads as null), the others run from their section into the payload.
+    for (const [name, properties, claim] of [
+      ['user', { userProperties: { MARKER: 'v' } }, 20],
+      ['response', { responseTopic: 'MARKER' }, 10],
+      ['correlation', { correlationData: Buffer.from('MARKER') }, 10],
+      ['content', { contentType: 'MARKER' }, 10],
+    ] as const) {
+      const publish = gen({ cmd: 'publish', topic: `props/${name}`, payload: Buffer.from('payload bytes'), qos: 1, messageId: 1, dup: false, retain: true, properties }, 5);
+      publish.writeUInt16BE(claim, publish.indexOf('MARKER') - 2);
+      assert.equal(packetsIn(publish, 5).length, 1, `${name}: mqtt-packet alone no longer accepts it; the test lost its point`);
+      const packets = packetsIn(await exchange(connect(5, `props-${name}`), publish), 5);
+      assert.deepEqual(packets.map((p) => p.cmd), ['connack', 'disconnect'], name);
+      assert.equal((packets[1] as mqttPacket.IDisconnectPacket).reasonCode, 0x81, name);
+    }
+    // A marker message after them: whatever the bad ones had reached would have arrived first.
+    const pub = await connectClient(broker.url, { protocolVersion: 5 });
+    await pub.client.publishAsync('props/after', 'ok', { qos: 1 });
+    assert.deepEqual((await sub3.waitFor(1)).map((m) => m.topic), ['props/after']);
+    assert.deepEqual((await sub5.waitFor(1)).map((m) => m.topic), ['props/after']);
+    const late = await connectClient(broker.url, { protocolVersion: 5 });
+    await late.client.subscribeAsync(['props/#', 'after/props'], { qos: 1 });
+    await pub.client.publishAsync('after/props', 'marker', { qos: 1, retain: false });
+    assert.deepEqual((await late.waitFor(1)).map((m) => m.topic), ['after/props'], 'no retained message was stored');
+    await Promise.all([sub3.end(), sub5.end(), pub.end(), late.end()]);
+  });
+
   it('keeps serving well-behaved clients throughout', async () => {
     const sub = await connectClient(broker.url);
     await sub.client.subscribeAsync('still/alive', { qos: 1 });

@@ -59,8 +59,67 @@ function templates(version: 4 | 5): Buffer[] {
     g({ cmd: 'pubrel', messageId: 4 }),
     g({ cmd: 'pingreq' }),
     g({ cmd: 'disconnect' }),
+    ...(version === 5 ? [g({ cmd: 'publish', topic: 'fz/p', payload: Buffer.from('p'), qos: 1, messageId: 7, dup: false, retain: true, properties: { contentType: 'text/plain', responseTopic: 'fz/r', correlationData: Buffer.from('c'), userProperties: { k: 'v' } } })] : []),
   ];
 }
+
+/** Sends each truncated-property PUBLISH on its own MQTT 5 connection and waits for the hub to close it. */
+async function sendTruncated(port: number): Promise<void> {
+  for (const bad of TRUNCATED) {
+    const answer = await new Promise<Buffer>((resolve) => {
+      const socket = netConnect({ host: '127.0.0.1', port });
+      const chunks: Buffer[] = [];
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const timer = setTimeout(() => socket.destroy(), 5_000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks));
+      });
+      socket.once('connect', () => socket.write(Buffer.concat([CONNECT_V5, bad])));
+    });
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    const got: string[] = [];
+    parser.on('packet', (p: mqttPacket.Packet) => got.push(p.cmd === 'disconnect' ? `disconnect ${p.reasonCode}` : p.cmd));
+    parser.parse(answer);
+    assert.deepEqual(got, ['connack', 'disconnect 129'], `a truncated property got ${answer.toString('hex')} (DISCONNECT 0x81 Malformed Packet expected)`);
+  }
+}
+
+/** An MQTT 5 subscriber to everything the fuzzing publishes, for the whole run: a message that cannot be encoded for it shows as an error line. */
+function rawSubscriberV5(port: number): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    socket.on('data', () => undefined);
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'fz-watch', clean: true, keepalive: 0 }, { protocolVersion: 5 }));
+      socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'fz/#', qos: 0 }] }, { protocolVersion: 5 }));
+      resolve(() => socket.destroy());
+    });
+  });
+}
+
+/**
+ * PUBLISHes whose properties claim more bytes than they have, each one mqtt-packet alone accepts
+ * (a user property read as null, values running into the payload, retained): sent on their own
+ * connections every round, not left to chance, and mixed into the random stream of MQTT 5 ones.
+ */
+function truncatedProperties(): Buffer[] {
+  const cases = [
+    [{ userProperties: { MARKER: 'v' } }, 20],
+    [{ responseTopic: 'MARKER' }, 10],
+    [{ correlationData: Buffer.from('MARKER') }, 10],
+    [{ contentType: 'MARKER' }, 10],
+  ] as const;
+  return cases.map(([properties, claim], i) => {
+    const bytes = mqttPacket.generate({ cmd: 'publish', topic: `fz/props/${i}`, payload: Buffer.from('payload bytes'), qos: 1, messageId: 9, dup: false, retain: true, properties }, { protocolVersion: 5 });
+    bytes.writeUInt16BE(claim, bytes.indexOf('MARKER') - 2);
+    return bytes;
+  });
+}
+const TRUNCATED = truncatedProperties();
+const CONNECT_V5 = templates(5)[0]!;
 
 function mutate(random: () => number, packet: Buffer): Buffer {
   const copy = Buffer.from(packet);
@@ -96,6 +155,10 @@ async function fuzzConnection(port: number, random: () => number, untilMs: numbe
       if (random() < 0.8) socket.write(packets[0]!);
       const count = 1 + Math.floor(random() * 12);
       for (let i = 0; i < count && Date.now() < untilMs; i++) {
+        if (version === 5 && random() < 0.05) {
+          socket.write(TRUNCATED[Math.floor(random() * TRUNCATED.length)]!);
+          continue;
+        }
         const template = packets[Math.floor(random() * packets.length)]!;
         socket.write(random() < 0.6 ? mutate(random, template) : template);
       }
@@ -111,7 +174,9 @@ describe('fuzzing a running broker', () => {
     const pid = outpost.child.pid!;
     const random = prng(20261124);
     let connections = 0;
+    const stopWatching = await rawSubscriberV5(port);
     const round = async (durationMs: number) => {
+      await sendTruncated(port);
       const untilMs = Date.now() + durationMs;
       await Promise.all(
         Array.from({ length: PARALLEL }, async () => {
@@ -125,6 +190,7 @@ describe('fuzzing a running broker', () => {
     await round(FUZZ_MS / 2);
     const baseline = rssBytes(pid);
     await round(FUZZ_MS);
+    stopWatching();
     assert.equal(outpost.child.exitCode, null, `the hub exited: ${outpost.stderr()} ${JSON.stringify(outpost.lines.filter((l) => l.level === "fatal" || l.level === "error"))}`);
     assert.ok(connections > 50, `only ${connections} fuzz connections ran`);
 

@@ -210,7 +210,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     const result = parsePacket(bytes, this.protocolVersion);
     if (!result.ok) {
-      this.protocolError(`malformed packet: ${result.reason}`, ReasonCode.MalformedPacket);
+      this.protocolError(`malformed packet: ${result.reason}`, result.reasonCode ?? ReasonCode.MalformedPacket);
       return undefined;
     }
     return result.packet;
@@ -321,7 +321,9 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const clean = packet.clean !== false;
     if (!auth.ok) {
       const bad = auth.reason === 'bad-credentials';
-      this.log.info({ event: 'mqtt.auth_failed', code: auth.code ?? 'OUTPOST_AUTH_NOT_AUTHORIZED', clientId, reason: auth.logDetail ?? auth.detail }, 'authentication failed');
+      const code = auth.code ?? 'OUTPOST_AUTH_NOT_AUTHORIZED';
+      this.ctx.refusals.info(`auth:${code}`, { event: 'mqtt.auth_failed', code, clientId, remoteAddress: this.info.remoteAddress, listener: this.info.listener, reason: auth.logDetail ?? auth.detail }, 'authentication failed');
+      if (auth.reason === 'busy') return this.refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.ServerBusy, auth.detail);
       return this.refuse(bad ? ConnackReturnCode.BadUserNameOrPassword : ConnackReturnCode.NotAuthorized, bad ? ReasonCode.BadUserNameOrPassword : ReasonCode.NotAuthorized, auth.detail);
     }
     if (this.ctx.authorizer !== undefined && !this.ctx.authorizer.canConnect(auth.identity, clientId)) {
@@ -661,9 +663,12 @@ export class MqttConnection implements SessionLink, LiveConnection {
 
   private protocolError(reason: string, code: number | undefined): void {
     if (this.closed) return;
-    this.ctx.protocolErrors.set(reason.split(':')[0]!, (this.ctx.protocolErrors.get(reason.split(':')[0]!) ?? 0) + 1);
+    // The reason's kind, numbers blanked ("packet of # bytes exceeds the maximum"): a bounded set of
+    // keys for the counters and the rate-limited line, whatever the client sent.
+    const kind = reason.split(':')[0]!.replace(/\d+/g, '#');
+    this.ctx.protocolErrors.set(kind, (this.ctx.protocolErrors.get(kind) ?? 0) + 1);
     const errorCode = reason === 'connect timeout' ? 'OUTPOST_LISTENER_CONNECT_TIMEOUT' : 'OUTPOST_MQTT_PROTOCOL_ERROR';
-    this.log.info({ event: 'mqtt.protocol_error', code: errorCode, clientId: this.clientId || undefined, reason, reasonCode: code }, 'closing connection');
+    this.ctx.refusals.info(`protocol:${kind}:${code ?? ''}`, { event: 'mqtt.protocol_error', code: errorCode, clientId: this.clientId || undefined, remoteAddress: this.info.remoteAddress, listener: this.info.listener, reason, reasonCode: code }, 'closing connection');
     if (code !== undefined) this.disconnectWith(code, true);
     else this.close('protocol-error', true);
   }

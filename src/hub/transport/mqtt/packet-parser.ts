@@ -1,4 +1,5 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { checkProperties } from './property-check.js';
 
 /**
  * mqtt-packet parsers, one per protocol version, shared by every connection. The framer always
@@ -25,10 +26,19 @@ function parserFor(protocolVersion: number): Parser {
   return parser;
 }
 
-export type ParseResult = { ok: true; packet: Packet } | { ok: false; reason: string };
+/** A failure's `reasonCode` is the MQTT 5 reason to disconnect with when it is not Malformed Packet (0x81). */
+export type ParseResult = { ok: true; packet: Packet } | { ok: false; reason: string; reasonCode?: number };
 
-/** Parses one whole packet (as framed) for the given protocol version. */
+/**
+ * Parses one whole packet (as framed) for the given protocol version. MQTT 5 properties are
+ * checked first (checkProperties): mqtt-packet accepts a property that claims more bytes than it
+ * has.
+ */
 export function parsePacket(bytes: Buffer, protocolVersion: 3 | 4 | 5): ParseResult {
+  if (protocolVersion === 5 || bytes[0]! >> 4 === 1) {
+    const defect = checkProperties(bytes, protocolVersion);
+    if (defect !== undefined) return { ok: false, reason: defect.reason, reasonCode: defect.reasonCode };
+  }
   const parser = parserFor(protocolVersion);
   parser._resetState();
   // Parsing a CONNECT replaces the parser's settings with the packet (mqtt-packet switches version

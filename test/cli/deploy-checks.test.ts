@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { runOutpost, startHub, testScope, type OutpostProcess } from '../helpers/outpost-process.js';
+import { runOutpost, spawnOutpost, startHub, testScope, type OutpostProcess } from '../helpers/outpost-process.js';
 import { DEFAULT_DEPLOYMENT_FILE, INSTALL_DIR, readProcessSettings } from '../../src/agent/index.js';
 
 const scope = testScope('outpost-deploy-checks-', after);
@@ -70,7 +70,7 @@ describe('outpost deploy and outpost check refuse what would fail once applied',
     assert.ok(missingCommand.stderr.includes(`module m: the command ${command} does not exist or is not executable`), missingCommand.stderr);
   });
 
-  it('finds the sample modules of the embedded manifest copied to any folder', async () => {
+  it('runs the sample modules of the embedded manifest copied to any folder', async () => {
     const copyDir = join(dir, 'elsewhere');
     mkdirSync(copyDir);
     const copy = join(copyDir, 'deployment.json');
@@ -78,6 +78,15 @@ describe('outpost deploy and outpost check refuse what would fail once applied',
     const check = await runOutpost(['check', '--deployment', copy, '--data-dir', data]);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /deployment: ok .*modules: tempSensor, tempFilter/);
+    const deployed = await runOutpost(['deploy', copy, '--data-dir', data], { timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    // The module really runs from there: before, it died with "Cannot find module".
+    const logs = spawnOutpost(['logs', 'tempFilter', '--follow', '--data-dir', data]);
+    scope.track(logs);
+    await logs.waitFor((line) => line.event === 'filter.ready', 60_000);
+    logs.child.kill('SIGINT');
+    await logs.exited();
+
     const parsed = readProcessSettings({ command: 'node', args: ['${OUTPOST_INSTALL_DIR}/x.js'], cwd: '${OUTPOST_INSTALL_DIR}' }, copyDir);
     assert.ok(parsed.ok);
     assert.equal(parsed.settings.cwd, INSTALL_DIR);

@@ -12,6 +12,8 @@ export type LogLine = Record<string, unknown> & { event?: string; level?: string
 export interface OutpostProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly lines: LogLine[];
+  /** The same lines as written, unparsed (JSON.parse hides a key written twice). */
+  readonly rawLines: string[];
   stderr(): string;
   /** Resolves with the first log line matching the predicate (already seen or future). */
   waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
@@ -35,6 +37,7 @@ export function spawnOutpost(args: readonly string[], options: { env?: Record<st
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
+  const rawLines: string[] = [];
   const waiters = new Set<() => void>();
   let stdoutBuffer = '';
   let stderrText = '';
@@ -44,6 +47,7 @@ export function spawnOutpost(args: readonly string[], options: { env?: Record<st
     while (newline >= 0) {
       const text = stdoutBuffer.slice(0, newline);
       stdoutBuffer = stdoutBuffer.slice(newline + 1);
+      rawLines.push(text);
       try {
         lines.push(JSON.parse(text) as LogLine);
       } catch {
@@ -68,6 +72,7 @@ export function spawnOutpost(args: readonly string[], options: { env?: Record<st
   return {
     child,
     lines,
+    rawLines,
     stderr: () => stderrText,
     waitFor(predicate, timeoutMs = 15_000) {
       return new Promise<LogLine>((resolve, reject) => {

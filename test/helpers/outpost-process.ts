@@ -31,10 +31,19 @@ export function childEnv(overrides: Record<string, string> = {}): Record<string,
 }
 
 export function spawnOutpost(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): OutpostProcess {
-  const child = spawn(process.execPath, [OUTPOST_BIN, ...args], {
+  return spawnLogged(process.execPath, [OUTPOST_BIN, ...args], options);
+}
+
+/**
+ * Any program whose standard output is read as log lines (JSON, or `non-json` lines). `detached`
+ * gives it its own process group, for programs such as npm that run Outpost as a grandchild.
+ */
+export function spawnLogged(executable: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string; detached?: boolean } = {}): OutpostProcess {
+  const child = spawn(executable, args, {
     env: options.env ?? childEnv(),
     cwd: options.cwd ?? process.cwd(),
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   const lines: LogLine[] = [];
   const rawLines: string[] = [];

@@ -291,7 +291,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'What happens to modules when the agent stops: `auto` stops process modules and leaves containers running (as Azure does); a restarted agent adopts modules left running.',
     }),
     processLogMaxSize: Bytes('10MiB', {
-      description: 'Process runtime: size at which a module\'s log file (<dataDir>/agent/logs/<module>.log) is rotated to <module>.log.1.',
+      description: 'Process runtime: size at which a module\'s log file (<dataDir>/agent/processes/<module>.log) is rotated to <module>.log.1.',
     }),
   }),
 });

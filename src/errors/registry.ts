@@ -272,7 +272,7 @@ export const ErrorRegistry = {
   },
   OUTPOST_STORE_MESSAGES_DROPPED: {
     kind: 'transient',
-    summary: 'The message store reached store.maxSize with store.fullPolicy `dropOldest`: the oldest queued messages were deleted to make room (counted in outpost_store_messages_dropped_total). Rate-limited.',
+    summary: 'The message store reached store.maxSize with store.fullPolicy `dropOldest`: the oldest queued messages were deleted to make room (counted by the store as `dropped`, outpost_store_dropped_total). Rate-limited.',
   },
   OUTPOST_STORE_DELIVERY_TIMEOUT: {
     kind: 'transient',

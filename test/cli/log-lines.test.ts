@@ -40,9 +40,9 @@ describe('log lines', () => {
     const dir = scope.newDir();
     const manifest = join(dir, 'deployment.json');
     writeFileSync(manifest, hubManifest({ all: 'FROM /messages/* INTO $upstream' }));
-    const { outpost } = await startHub({ command: 'run', dataDir: join(dir, 'data'), args: ['--deployment', manifest] });
+    const { outpost } = await startHub({ command: 'run', dataDir: join(dir, 'data'), args: ['--deployment', manifest], timeoutMs: 60_000 });
     scope.track(outpost);
-    await outpost.waitFor((line) => line.event === 'agent.ready');
+    await outpost.waitFor((line) => line.event === 'agent.ready', 60_000);
     outpost.child.kill('SIGTERM');
     assert.equal(await outpost.exited(), 0);
     assert.ok(outpost.rawLines.length > 10, 'the run logged its start and stop');

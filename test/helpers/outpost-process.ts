@@ -132,14 +132,14 @@ export interface HubPorts {
 
 /** Starts `outpost <command>` on ephemeral ports and waits for hub.ready. */
 export async function startHub(
-  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string> },
+  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<{ outpost: OutpostProcess; ports: HubPorts; ready: LogLine }> {
   const outpost = spawnOutpost(
     [options.command ?? 'hub', '--data-dir', options.dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', ...(options.args ?? [])],
     { env: childEnv(options.env) },
   );
   try {
-    const ready = await outpost.waitFor((line) => line.event === 'hub.ready');
+    const ready = await outpost.waitFor((line) => line.event === 'hub.ready', options.timeoutMs);
     return { outpost, ports: ready.ports as HubPorts, ready };
   } catch (error) {
     // Never leave a child running behind a failed start: it would hold the test file open.

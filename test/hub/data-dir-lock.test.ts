@@ -16,10 +16,10 @@ const ephemeralPorts = ['--mqtt-port', '0', '--amqp-port', '0', '--https-port', 
 describe('one hub per data directory', () => {
   it('refuses a second hub on the same data directory with its own code and the holder\'s pid', async () => {
     const data = scope.newDir();
-    const first = await startHub({ dataDir: data });
+    const first = await startHub({ dataDir: data, timeoutMs: 60_000 });
     scope.track(first.outpost);
     for (const command of ['hub', 'run']) {
-      const second = await runOutpost([command, '--data-dir', data, ...ephemeralPorts]);
+      const second = await runOutpost([command, '--data-dir', data, ...ephemeralPorts], { timeoutMs: 60_000 });
       assert.equal(second.code, 1, second.stderr);
       assert.ok(second.stderr.includes(`is in use by process ${first.outpost.child.pid} (outpost hub, started `), second.stderr);
       assert.match(second.stderr, /\[OUTPOST_DATA_DIR_IN_USE\]/);
@@ -34,12 +34,12 @@ describe('one hub per data directory', () => {
 
   it('takes over the lock of a hub that was killed', async () => {
     const data = scope.newDir();
-    const first = await startHub({ dataDir: data });
+    const first = await startHub({ dataDir: data, timeoutMs: 60_000 });
     scope.track(first.outpost);
     first.outpost.child.kill('SIGKILL');
     await first.outpost.exited();
     assert.ok(existsSync(join(data, 'hub.lock')), 'a killed hub cannot remove its lock');
-    const next = await startHub({ dataDir: data });
+    const next = await startHub({ dataDir: data, timeoutMs: 60_000 });
     scope.track(next.outpost);
     next.outpost.child.kill('SIGTERM');
     assert.equal(await next.outpost.exited(), 0);

@@ -25,7 +25,7 @@ describe('outpost deploy and outpost check refuse what would fail once applied',
     const initial = join(dir, 'initial.json');
     writeFileSync(initial, hubManifest({ all: 'FROM /messages/* INTO $upstream' }));
     ({ outpost } = await startHub({ command: 'run', dataDir: data, args: ['--deployment', initial], timeoutMs: 60_000 }));
-    scope.track(outpost);
+    scope.trackGraceful(outpost);
     await outpost.waitFor((line) => line.event === 'agent.ready', 60_000);
   });
 

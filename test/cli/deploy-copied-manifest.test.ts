@@ -23,7 +23,7 @@ describe('the embedded deployment manifest copied to another folder', () => {
     const initial = join(dir, 'initial.json');
     writeFileSync(initial, hubManifest({ all: 'FROM /messages/* INTO $upstream' }));
     ({ outpost } = await startHub({ command: 'run', dataDir: data, args: ['--deployment', initial], timeoutMs: 60_000 }));
-    scope.track(outpost);
+    scope.trackGraceful(outpost);
     await outpost.waitFor((line) => line.event === 'agent.ready', 60_000);
   });
 

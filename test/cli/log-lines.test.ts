@@ -41,7 +41,7 @@ describe('log lines', () => {
     const manifest = join(dir, 'deployment.json');
     writeFileSync(manifest, hubManifest({ all: 'FROM /messages/* INTO $upstream' }));
     const { outpost } = await startHub({ command: 'run', dataDir: join(dir, 'data'), args: ['--deployment', manifest], timeoutMs: 60_000 });
-    scope.track(outpost);
+    scope.trackGraceful(outpost);
     await outpost.waitFor((line) => line.event === 'agent.ready', 60_000);
     outpost.child.kill('SIGTERM');
     assert.equal(await outpost.exited(), 0);

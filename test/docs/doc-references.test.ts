@@ -102,7 +102,7 @@ describe('what the documentation names exists', () => {
     withModule.modulesContent.$edgeAgent['properties.desired'].modules.m = { version: '1.0', type: 'process', status: 'running', restartPolicy: 'always', settings: { process: { command: '/bin/sh', args: ['-c', 'echo up; exec sleep 600'] } } };
     writeFileSync(manifest, JSON.stringify(withModule));
     const { outpost } = await startHub({ command: 'run', dataDir: data, args: ['--deployment', manifest], timeoutMs: 60_000 });
-    scope.track(outpost);
+    scope.trackGraceful(outpost);
     await outpost.waitFor((line) => line.event === 'agent.module_started' && line.module === 'm', 60_000);
     for (const args of [['deploy', manifest], ['identity', 'add', 'd1']]) {
       const result = await runOutpost([...args, '--data-dir', data], { timeoutMs: 60_000 });

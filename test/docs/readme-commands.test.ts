@@ -96,8 +96,11 @@ describe('README.md', () => {
         if (hub !== undefined) continue; // the tour starts it again; one is running
         hub = spawnLogged('npm', ['start', '--', '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--allow-anonymous', '--mqtt-plain-port', '0'], { env, cwd: ROOT, detached: true });
         const started = hub;
-        after(() => {
-          if (started.child.exitCode === null && started.child.signalCode === null) process.kill(-started.child.pid!, 'SIGKILL');
+        // SIGTERM to npm and Outpost (its own process group), so the agent stops the sample modules.
+        after(async () => {
+          if (started.child.exitCode !== null || started.child.signalCode !== null) return;
+          process.kill(-started.child.pid!, 'SIGTERM');
+          await started.exited(60_000).catch(() => process.kill(-started.child.pid!, 'SIGKILL'));
         });
         const ready = await hub.waitFor((line) => line.event === 'hub.ready', 60_000);
         plainPort = (ready.ports as { mqttPlain: number }).mqttPlain;

@@ -148,6 +148,13 @@ export async function startHub(
   }
 }
 
+/** SIGTERM, so an agent stops its process modules; SIGKILL if it has not exited within a minute. */
+export async function stopGracefully(outpost: OutpostProcess | undefined): Promise<void> {
+  if (outpost === undefined || outpost.child.exitCode !== null || outpost.child.signalCode !== null) return;
+  outpost.child.kill('SIGTERM');
+  await outpost.exited(60_000).catch(() => stopQuietly(outpost));
+}
+
 /** Stops a child and waits for it; used in `after` hooks so a failed test leaves nothing running. */
 export async function stopQuietly(outpost: OutpostProcess | undefined): Promise<void> {
   if (outpost === undefined || outpost.child.exitCode !== null || outpost.child.signalCode !== null) return;
@@ -176,10 +183,12 @@ export async function runOutpost(
  * Temporary directories and child hubs of one test file, cleaned up in its `after` hook even when
  * a test fails half-way.
  */
-export function testScope(prefix: string, register: (fn: () => Promise<void>) => void): { newDir(): string; track(outpost: OutpostProcess): void } {
+export function testScope(prefix: string, register: (fn: () => Promise<void>) => void): { newDir(): string; track(outpost: OutpostProcess): void; trackGraceful(outpost: OutpostProcess): void } {
   const running: OutpostProcess[] = [];
+  const graceful: OutpostProcess[] = [];
   const dirs: { remove: () => void }[] = [];
   register(async () => {
+    await Promise.all(graceful.map(stopGracefully));
     await Promise.all(running.map(stopQuietly));
     for (const dir of dirs) dir.remove();
   });
@@ -191,6 +200,10 @@ export function testScope(prefix: string, register: (fn: () => Promise<void>) =>
     },
     track(outpost) {
       running.push(outpost);
+    },
+    /** For an agent running process modules: SIGKILL would leave them running (they outlive it by design). */
+    trackGraceful(outpost) {
+      graceful.push(outpost);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { ConfigWatcher, type LoadedConfig, type OutpostConfig } from './config/index.js';
+import { ConfigWatcher, hostEnvironment, type LoadedConfig, type OutpostConfig } from './config/index.js';
 import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
 import type { OutpostError } from './errors/index.js';
+import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
 import { HUB_CONTROL_SOCKET, HubControlServer, twinControl } from './hub/control/index.js';
 import {
@@ -76,7 +77,7 @@ export class Runtime {
     logger.debug({ event: 'runtime.native', implementation: native.implementation, reason: native.reason }, 'native addon');
     const closers: (() => Promise<void> | void)[] = [];
     const alone = options.hub && !options.agent;
-    const started = options.hub ? await startHub(config, native, logger.child({ component: 'hub' }), closers, alone) : undefined;
+    const started = options.hub ? await startHub(config, native, logger, closers, alone, options.agent ? 'run' : 'hub') : undefined;
     const hub = started?.hub;
     let agent: Agent | undefined;
     let configWatcher: ConfigWatcher | undefined;
@@ -137,7 +138,25 @@ export class Runtime {
   }
 }
 
-async function startHub(config: OutpostConfig, native: NativeFunctions, logger: Logger, closers: (() => Promise<void> | void)[], alone: boolean): Promise<StartedHub> {
+async function startHub(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean, command: string): Promise<StartedHub> {
+  // First, before any store opens: a second hub on the same data directory is told which process
+  // holds it, instead of failing half-started on RocksDB's own lock.
+  const lock = DataDirLock.acquire(config.dataDir, command);
+  try {
+    const started = await startHubParts(config, native, rootLogger, closers, alone);
+    closers.push(() => lock.release());
+    return started;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function startHubParts(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean): Promise<StartedHub> {
+  // Each part's logger is a child of the root, not of the hub's: pino does not replace a bound
+  // key, so a child of a child with its own `component` wrote the key twice on every line.
+  const logger = rootLogger.child({ component: 'hub' });
+  const componentLogger = (component: string) => rootLogger.child({ component });
   const sources = hubSources(config, alone, logger);
   // Identities: the local registry (kept current when `outpost identity` changes it), SAS and
   // X.509 verification, and the broker's authorization policy.
@@ -149,7 +168,7 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   closers.push(stopWatching);
   const authenticator = new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, IdentityAuthenticator.fromConfig(config, registry));
   const authorizer = new Authorizer({ iotHubHostname: config.iotHubHostname, thisDeviceId: config.deviceId, policy: sources.policy });
-  const policy = new BrokerPolicy(authorizer, logger.child({ component: 'auth' }), sources.policy);
+  const policy = new BrokerPolicy(authorizer, componentLogger('auth'), sources.policy);
 
   const broker = new Broker({
     limits: {
@@ -161,20 +180,20 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
     },
     ownerKey: sessionOwnerKey,
     store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger, { minFreeDiskBytes: config.store.minFreeDisk, memtableBytes: config.store.memtableSize }) : new MemoryBrokerStore(),
-    logger: logger.child({ component: 'broker' }),
+    logger: componentLogger('broker'),
     // Only the addon: without it (native off, or auto and not built) the broker keeps its trie.
     ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),
   });
   await broker.start();
   // The store and the MQTT adapter need each other (messages in, module inputs out): the target
   // is attached once both exist.
-  const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, logger.child({ component: 'store' }));
+  const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, componentLogger('store'));
   closers.push(() => store.close());
   // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
   // to routing (FROM /twinChangeNotifications). Closed after the adapters stop, before the store.
   const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger) : new MemoryTwinStore();
   await twinStore.open();
-  const twins = new TwinService({ store: twinStore, logger: logger.child({ component: 'twin' }), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname });
+  const twins = new TwinService({ store: twinStore, logger: componentLogger('twin'), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname });
   closers.unshift(() => twins.close());
   const mqtt = new MqttAdapter({
     broker,
@@ -289,9 +308,6 @@ function watchHubConfig(started: StartedHub, source: ConfigSource, file: string,
   }
 }
 
-/** Variables of the host environment that process modules inherit (nothing else leaks into them). */
-const HOST_ENV_NAMES = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
-
 function agentOptions(config: OutpostConfig, logger: Logger, hub: Hub | undefined): AgentOptions {
   // Modules reach the hub by its gateway host name; a non-standard MQTT port goes with it (the
   // SDK's MQTT and AMQP transports honour `host:port`).
@@ -305,10 +321,6 @@ function agentOptions(config: OutpostConfig, logger: Logger, hub: Hub | undefine
   const environment: ModuleEnvironmentProvider = {
     environmentFor: async (moduleId) => moduleEnvironment({ record: registry.ensureModule(moduleId), workloadUri, iotHubHostname: config.iotHubHostname, gatewayHostname }),
   };
-  const hostEnv: Record<string, string> = {};
-  for (const name of HOST_ENV_NAMES) {
-    const value = process.env[name];
-    if (value !== undefined) hostEnv[name] = value;
-  }
+  const hostEnv = hostEnvironment();
   return { config, logger, environment, gatewayHostname, hostEnv, version: VERSION };
 }

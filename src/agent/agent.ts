@@ -64,7 +64,7 @@ export class Agent {
     const { config, logger } = options;
     const stateDir = agentDirOf(config);
     const runtime = options.runtime ?? createRuntime(config, logger, options.hostEnv ?? {});
-    const source = new DeploymentSource({ configuredFile: deploymentFileOf(config), stateDir, runtime: runtime.kind, logger });
+    const source = new DeploymentSource({ configuredFile: deploymentFileOf(config), stateDir, runtime: runtime.kind, logger, searchPath: options.hostEnv?.PATH ?? '' });
     const initial = source.load();
     // A manifest that is invalid at start-up stops the start (exit 2), as `outpost check` would
     // say; once running, an invalid manifest is reported and the last valid one stays applied.

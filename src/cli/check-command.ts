@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { describeOrigin, leaves, ConfigSchema } from '../config/index.js';
-import { deploymentFileOf, readManifest } from '../agent/index.js';
+import { describeOrigin, hostEnvironment, leaves, ConfigSchema } from '../config/index.js';
+import { deploymentFileOf, programProblems, readDeployment, type RuntimeKind } from '../agent/index.js';
 import { policyFromDeployment } from '../hub/auth/index.js';
 import { formatProblem, type ConfigProblem } from '../config/index.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
+import { formatManifestProblem } from './deploy-command.js';
 import { checkDeploymentRoutes } from './routes-command.js';
 
 /**
@@ -24,6 +25,7 @@ function check(command: Command): number {
   const errors: string[] = [];
   const result = loadCliConfig(command);
   let deploymentFile: string | undefined;
+  let runtime: RuntimeKind | undefined;
   if (result.ok) {
     const { config, origins, warnings, configFile } = result.loaded;
     out.push(`configuration: ok${configFile === null ? ' (no config file)' : ` (${configFile})`}`);
@@ -36,7 +38,8 @@ function check(command: Command): number {
     }
     if (config.routes !== null) out.push(`routes: ${Object.keys(config.routes).length} in the configuration (used by \`outpost hub\`; \`outpost run\` takes the deployment's)`);
     if (config.auth.policy !== null) out.push('authorization policy: in the configuration (used by `outpost hub`; `outpost run` takes the deployment\'s)');
-        deploymentFile = deploymentFileOf(config);
+    deploymentFile = deploymentFileOf(config);
+    runtime = config.agent.runtime;
   } else {
     const problems = (result.error.details?.problems as ConfigProblem[] | undefined) ?? [];
     errors.push(`configuration: ${problems.length === 0 ? result.message : `${problems.length} problem(s)`}`);
@@ -46,16 +49,24 @@ function check(command: Command): number {
     if (typeof named === 'string') deploymentFile = named;
   }
   if (deploymentFile !== undefined) {
-    const manifest = readManifest(deploymentFile);
-    if (manifest.ok) {
-      out.push(`deployment: ok (${deploymentFile}; modules: ${manifest.manifest.moduleIds.join(', ') || 'none'})`);
-      const routes = checkDeploymentRoutes(manifest.manifest.hub);
+    const result = readDeployment(deploymentFile, runtime);
+    if (result.ok) {
+      const { manifest } = result.deployment;
+      // The programs of process modules are looked for as the process runtime would run them
+      // (also when the configuration did not load, so one run reports everything it can).
+      const programs = runtime === 'docker' ? [] : programProblems(result.deployment, hostEnvironment().PATH ?? '');
+      if (programs.length === 0) out.push(`deployment: ok (${deploymentFile}; modules: ${manifest.moduleIds.join(', ') || 'none'})`);
+      else {
+        errors.push(`deployment: ${programs.length} module program(s) missing in ${deploymentFile}`);
+        errors.push(...programs.map(formatManifestProblem));
+      }
+      const routes = checkDeploymentRoutes(manifest.hub);
       out.push(...routes.out);
-      out.push(`authorization policy: ${policyFromDeployment(manifest.manifest.hub) === undefined ? 'default (no mqttBroker.authorizations)' : 'ok'}`);
+      out.push(`authorization policy: ${policyFromDeployment(manifest.hub) === undefined ? 'default (no mqttBroker.authorizations)' : 'ok'}`);
       errors.push(...routes.errors);
     } else {
-      errors.push(`deployment: ${manifest.problems.length} problem(s) in ${deploymentFile} (status ${manifest.code})`);
-      for (const problem of manifest.problems) errors.push(`  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message} (${problem.code ?? 'OUTPOST_DEPLOYMENT_INVALID'})`);
+      errors.push(`deployment: ${result.problems.length} problem(s) in ${deploymentFile} (status ${result.code})`);
+      for (const problem of result.problems) errors.push(formatManifestProblem({ ...problem, code: problem.code ?? 'OUTPOST_DEPLOYMENT_INVALID' }));
     }
   }
   if (out.length > 0) process.stdout.write(out.join('\n') + '\n');

@@ -39,7 +39,7 @@ async function deploy(command: Command, file: string): Promise<number> {
       return outcome === undefined || outcome.code === 200 ? 0 : 1;
     }
     if (body.statusCode !== undefined) {
-      const lines = (body.problems ?? []).map((p) => `  - ${p.path === '' ? '' : `${p.path}: `}${p.message}${p.code === undefined ? '' : ` (${p.code})`}`);
+      const lines = (body.problems ?? []).map(formatManifestProblem);
       process.stderr.write(`outpost: deployment rejected with status ${body.statusCode}; nothing was changed:\n${lines.join('\n')}\n`);
       return 2;
     }
@@ -48,4 +48,11 @@ async function deploy(command: Command, file: string): Promise<number> {
   } catch (error) {
     return reportCliError(error);
   }
+}
+
+/** One problem of a rejected deployment; an invalid route gets its line with a caret under the error. */
+export function formatManifestProblem(problem: ManifestProblem): string {
+  const line = `  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message}${problem.code === undefined ? '' : ` (${problem.code})`}`;
+  if (problem.excerpt === undefined) return line;
+  return [line, ...problem.excerpt.split('\n').map((text) => `      ${text}`)].join('\n');
 }

@@ -5,3 +5,4 @@ export { leaves, envName, type LeafEntry } from './schema-helpers.js';
 export { renderConfigDoc } from './docs.js';
 export { parseDurationMs, parseBytes, formatDuration, formatBytes } from './units.js';
 export { ConfigWatcher, changedLeaves, type ConfigWatcherOptions } from './config-watcher.js';
+export { hostEnvironment } from './host-environment.js';

@@ -199,8 +199,11 @@ export const ConfigSchema = Section('Outpost configuration', {
   https: Section('HTTPS and WebSocket listener (MQTT and AMQP over WebSocket, health, the local API).', {
     enabled: Bool(true, { description: 'Serve HTTPS and WebSocket.', aliases: [alias('HttpSettings__Enabled')] }),
     host: OptionalStr({ description: 'Address the HTTPS listener binds.', defaultNote: 'all interfaces (IPv6 and IPv4)' }),
-    port: Port(443, {
-      description: 'TCP port of the HTTPS listener; 0 picks a free port.',
+    // Not 443 by default: binding a port below 1024 needs root or CAP_NET_BIND_SERVICE, and
+    // `npm start` must work for a new user on a machine where 443 is taken or not theirs.
+    port: Port(8443, {
+      description:
+        'TCP port of the HTTPS listener; 0 picks a free port. The default, 8443, needs no privileges; a production gateway whose devices use the Azure IoT SDKs\' WebSocket transports (MQTT or AMQP over WebSocket, which always connect to 443) sets 443, which needs root or CAP_NET_BIND_SERVICE.',
       flag: '--https-port',
       aliases: [alias('HttpSettings__Port')],
     }),
@@ -297,7 +300,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'What happens to modules when the agent stops: `auto` stops process modules and leaves containers running (as Azure does); a restarted agent adopts modules left running.',
     }),
     processLogMaxSize: Bytes('10MiB', {
-      description: 'Process runtime: size at which a module\'s log file (<dataDir>/agent/logs/<module>.log) is rotated to <module>.log.1.',
+      description: 'Process runtime: size at which a module\'s log file (<dataDir>/agent/processes/<module>.log) is rotated to <module>.log.1.',
     }),
   }),
 });

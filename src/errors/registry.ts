@@ -71,6 +71,10 @@ export const ErrorRegistry = {
     summary: 'A listener could not bind its address and port (in use, not permitted, or no such address).',
     mqttReason: MQTT_SERVER_UNAVAILABLE,
   },
+  OUTPOST_DATA_DIR_IN_USE: {
+    kind: 'transient',
+    summary: 'Another running Outpost hub holds the data directory (its RocksDB stores cannot be shared); the message names its process id. Stop it, or give this one another --data-dir.',
+  },
   OUTPOST_LISTENER_TOO_MANY_CLIENTS: {
     kind: 'transient',
     summary: 'A connection was refused because MaxConnectedClients connections are already open.',
@@ -172,6 +176,10 @@ export const ErrorRegistry = {
   OUTPOST_AGENT_CONTROL_LISTEN_FAILED: {
     kind: 'config',
     summary: 'The agent control socket (<dataDir>/agent/agent.sock) could not be created: the path is too long for a unix socket, another running agent holds it, or it is not permitted.',
+  },
+  OUTPOST_AGENT_MODULE_PROGRAM_MISSING: {
+    kind: 'config',
+    summary: 'A process module\'s working directory, command or Node.js script does not exist on this machine; `outpost check` and `outpost deploy` name the module and the path.',
   },
   OUTPOST_MQTT_BAD_USERNAME: {
     kind: 'client',
@@ -299,7 +307,7 @@ export const ErrorRegistry = {
   },
   OUTPOST_STORE_MESSAGES_DROPPED: {
     kind: 'transient',
-    summary: 'The message store reached store.maxSize with store.fullPolicy `dropOldest`: the oldest queued messages were deleted to make room (counted in outpost_store_messages_dropped_total). Rate-limited.',
+    summary: 'The message store reached store.maxSize with store.fullPolicy `dropOldest`: the oldest queued messages were deleted to make room (counted by the store as `dropped`, outpost_store_dropped_total). Rate-limited.',
   },
   OUTPOST_STORE_DELIVERY_TIMEOUT: {
     kind: 'transient',

@@ -27,11 +27,21 @@ function problemsOf(fn: () => unknown): ConfigProblem[] {
 }
 
 describe('configuration precedence', () => {
+  // Issue 15: `npm start` failed for a non-root user, or wherever 443 was taken.
+  it('binds no privileged port by default, so a new user can start it; production sets 443 explicitly', () => {
+    const { config } = loadConfig({ env: {}, cwd: dir.path, hostname: 'gw1' });
+    for (const [name, port] of [['mqtt', config.mqtt.port], ['amqp', config.amqp.port], ['https', config.https.port]] as const) {
+      assert.ok(port >= 1024, `${name} listens on ${port} by default, which needs root`);
+    }
+    const production = loadConfig({ env: { HttpSettings__Port: '443' }, cwd: dir.path, hostname: 'gw1' });
+    assert.equal(production.config.https.port, 443);
+  });
+
   it('uses the defaults when nothing is set', () => {
     const { config, origins } = loadConfig({ env: {}, cwd: dir.path, hostname: 'gw1' });
     assert.equal(config.mqtt.port, 8883);
     assert.equal(config.amqp.port, 5671);
-    assert.equal(config.https.port, 443);
+    assert.equal(config.https.port, 8443);
     assert.equal(config.mqttPlain.enabled, false);
     assert.equal(config.mqttPlain.host, '127.0.0.1');
     assert.equal(config.dataDir, join(dir.path, 'data'));

@@ -12,6 +12,8 @@ export type LogLine = Record<string, unknown> & { event?: string; level?: string
 export interface OutpostProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly lines: LogLine[];
+  /** The same lines as written, unparsed (JSON.parse hides a key written twice). */
+  readonly rawLines: string[];
   stderr(): string;
   /** Resolves with the first log line matching the predicate (already seen or future). */
   waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
@@ -34,12 +36,22 @@ export function childEnv(overrides: Record<string, string> = {}): Record<string,
  */
 export function spawnOutpost(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; command?: readonly string[] } = {}): OutpostProcess {
   const [file, ...prefix] = options.command ?? [process.execPath, OUTPOST_BIN];
-  const child = spawn(file!, [...prefix, ...args], {
+  return spawnLogged(file!, [...prefix, ...args], options);
+}
+
+/**
+ * Any program whose standard output is read as log lines (JSON, or `non-json` lines). `detached`
+ * gives it its own process group, for programs such as npm that run Outpost as a grandchild.
+ */
+export function spawnLogged(executable: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string; detached?: boolean } = {}): OutpostProcess {
+  const child = spawn(executable, args, {
     env: options.env ?? childEnv(),
     cwd: options.cwd ?? process.cwd(),
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   const lines: LogLine[] = [];
+  const rawLines: string[] = [];
   const waiters = new Set<() => void>();
   let stdoutBuffer = '';
   let stderrText = '';
@@ -49,6 +61,7 @@ export function spawnOutpost(args: readonly string[], options: { env?: Record<st
     while (newline >= 0) {
       const text = stdoutBuffer.slice(0, newline);
       stdoutBuffer = stdoutBuffer.slice(newline + 1);
+      rawLines.push(text);
       try {
         lines.push(JSON.parse(text) as LogLine);
       } catch {
@@ -73,6 +86,7 @@ export function spawnOutpost(args: readonly string[], options: { env?: Record<st
   return {
     child,
     lines,
+    rawLines,
     stderr: () => stderrText,
     waitFor(predicate, timeoutMs = 15_000) {
       return new Promise<LogLine>((resolve, reject) => {
@@ -123,20 +137,27 @@ export interface HubPorts {
 
 /** Starts `outpost <command>` on ephemeral ports and waits for hub.ready. */
 export async function startHub(
-  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string> },
+  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<{ outpost: OutpostProcess; ports: HubPorts; ready: LogLine }> {
   const outpost = spawnOutpost(
     [options.command ?? 'hub', '--data-dir', options.dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', ...(options.args ?? [])],
     { env: childEnv(options.env) },
   );
   try {
-    const ready = await outpost.waitFor((line) => line.event === 'hub.ready');
+    const ready = await outpost.waitFor((line) => line.event === 'hub.ready', options.timeoutMs);
     return { outpost, ports: ready.ports as HubPorts, ready };
   } catch (error) {
     // Never leave a child running behind a failed start: it would hold the test file open.
     await stopQuietly(outpost);
     throw error;
   }
+}
+
+/** SIGTERM, so an agent stops its process modules; SIGKILL if it has not exited within a minute. */
+export async function stopGracefully(outpost: OutpostProcess | undefined): Promise<void> {
+  if (outpost === undefined || outpost.child.exitCode !== null || outpost.child.signalCode !== null) return;
+  outpost.child.kill('SIGTERM');
+  await outpost.exited(60_000).catch(() => stopQuietly(outpost));
 }
 
 /** Stops a child and waits for it; used in `after` hooks so a failed test leaves nothing running. */
@@ -167,10 +188,12 @@ export async function runOutpost(
  * Temporary directories and child hubs of one test file, cleaned up in its `after` hook even when
  * a test fails half-way.
  */
-export function testScope(prefix: string, register: (fn: () => Promise<void>) => void): { newDir(): string; track(outpost: OutpostProcess): void } {
+export function testScope(prefix: string, register: (fn: () => Promise<void>) => void): { newDir(): string; track(outpost: OutpostProcess): void; trackGraceful(outpost: OutpostProcess): void } {
   const running: OutpostProcess[] = [];
+  const graceful: OutpostProcess[] = [];
   const dirs: { remove: () => void }[] = [];
   register(async () => {
+    await Promise.all(graceful.map(stopGracefully));
     await Promise.all(running.map(stopQuietly));
     for (const dir of dirs) dir.remove();
   });
@@ -182,6 +205,10 @@ export function testScope(prefix: string, register: (fn: () => Promise<void>) =>
     },
     track(outpost) {
       running.push(outpost);
+    },
+    /** For an agent running process modules: SIGKILL would leave them running (they outlive it by design). */
+    trackGraceful(outpost) {
+      graceful.push(outpost);
     },
   };
 }

@@ -14,7 +14,13 @@ before(() => {
 });
 after(() => dir.remove());
 
-async function listener(): Promise<{ https: HttpsListener; port: number }> {
+/** Signals a test waits on instead of sleeping: a request reached its handler; answer it now. */
+interface Hooks {
+  arrived: Promise<void>;
+  release: () => void;
+}
+
+async function listener(): Promise<{ https: HttpsListener; port: number; hooks: Hooks }> {
   const https = new HttpsListener({
     host: '127.0.0.1',
     port: 0,
@@ -23,24 +29,35 @@ async function listener(): Promise<{ https: HttpsListener; port: number }> {
     registry: new ConnectionRegistry(100, logger),
     logger,
   });
+  let arrive = (): void => undefined;
+  let release = (): void => undefined;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
   https.route('GET', '/slow', (_request, response) => {
-    setTimeout(() => sendJson(response, 200, { done: true }), 300);
+    arrive();
+    void released.then(() => sendJson(response, 200, { done: true }));
   });
-  https.route('GET', '/never', () => undefined);
+  https.route('GET', '/never', () => arrive());
   https.route('GET', '/throws', () => {
     throw new Error('boom');
   });
-  return { https, port: await https.listen() };
+  return { https, port: await https.listen(), hooks: { arrived, release } };
 }
 
 describe('HTTPS listener shutdown', () => {
   it('answers a request in flight before it closes', async () => {
-    const { https, port } = await listener();
+    const { https, port, hooks } = await listener();
     const pending = httpsGet(port, '/slow', { ca: certs.caPem });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const startedMs = Date.now();
-    await https.shutdown(Date.now() + 5_000);
-    assert.ok(Date.now() - startedMs >= 150, 'shutdown waited for the request');
+    await hooks.arrived;
+    const order: string[] = [];
+    const stopped = https.shutdown(Date.now() + 5_000).then(() => order.push('stopped'));
+    // The answer is released only after shutdown began: shutdown must wait for it.
+    setImmediate(() => {
+      order.push('answered');
+      hooks.release();
+    });
+    await stopped;
+    assert.deepEqual(order, ['answered', 'stopped'], 'shutdown waited for the request');
     const response = await pending;
     assert.equal(response.status, 200);
     assert.deepEqual(JSON.parse(response.body), { done: true });
@@ -48,9 +65,9 @@ describe('HTTPS listener shutdown', () => {
   });
 
   it('gives up on a request that never finishes at the deadline', async () => {
-    const { https, port } = await listener();
+    const { https, port, hooks } = await listener();
     const pending = httpsGet(port, '/never', { ca: certs.caPem });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await hooks.arrived;
     const startedMs = Date.now();
     await https.shutdown(Date.now() + 200);
     const elapsedMs = Date.now() - startedMs;

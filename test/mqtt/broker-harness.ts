@@ -87,13 +87,5 @@ export function rawClient(port: number): Promise<{ socket: Socket; received: () 
   });
 }
 
-/** Resolves with the value the predicate returns once it returns non-undefined; polls on a short interval. */
-export async function eventually<T>(probe: () => T | undefined, timeoutMs = 5_000, what = 'condition'): Promise<T> {
-  const startedMs = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() - startedMs > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Kept here for the broker tests that import it from the harness; one definition, in test/helpers. */
+export { eventually } from '../helpers/eventually.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../../log/index.js';
+import { programProblems, routeProblems } from './deployment-checks.js';
 import { DeploymentStatusCode } from './deployment-status.js';
 import { readDeployment } from './read-deployment.js';
 import type { DeploymentResult, RuntimeKind } from './validate-deployment.js';
@@ -13,6 +14,8 @@ export interface DeploymentSourceOptions {
   readonly stateDir: string;
   readonly runtime: RuntimeKind;
   readonly logger: Logger;
+  /** PATH that process modules' commands are looked up in (checked before a deploy is accepted). */
+  readonly searchPath?: string;
 }
 
 export interface SourcedDeployment {
@@ -69,7 +72,7 @@ export class DeploymentSource {
    * source in force. An invalid one changes nothing.
    */
   deploy(originalFile: string, text: string): SourcedDeployment {
-    const sourced = this.fromText(originalFile, text, 'deploy');
+    const sourced = this.checked(this.fromText(originalFile, text, 'deploy'));
     if (!sourced.result.ok) return sourced;
     const meta: DeployedMeta = { originalFile, configuredFile: resolve(this.options.configuredFile), configuredMtimeMs: mtimeOf(this.options.configuredFile) };
     writeFileSync(`${this.deployedFile}.tmp`, text, { mode: 0o600 });
@@ -109,6 +112,18 @@ export class DeploymentSource {
   close(): void {
     this.watcher?.close();
     if (this.debounce !== undefined) clearTimeout(this.debounce);
+  }
+
+  /**
+   * An operator deploying is told at once what would fail once applied: a route that does not
+   * compile, a process module's missing program (deployment-checks.ts). Azure answers 400.
+   */
+  private checked(sourced: SourcedDeployment): SourcedDeployment {
+    if (!sourced.result.ok) return sourced;
+    const deployment = sourced.result.deployment;
+    const problems = [...routeProblems(deployment.manifest.hub), ...(this.options.runtime === 'process' ? programProblems(deployment, this.options.searchPath ?? '') : [])];
+    if (problems.length === 0) return sourced;
+    return { ...sourced, result: { ok: false, code: DeploymentStatusCode.ConfigFormatError, problems } };
   }
 
   private fromFile(file: string): SourcedDeployment {

@@ -15,3 +15,5 @@ export {
 } from './module-spec.js';
 export { readProcessSettings, type ProcessSettings, type ProcessHealthcheck } from './process-settings.js';
 export { DeploymentSource, type DeploymentSourceOptions, type SourcedDeployment } from './deployment-source.js';
+export { routeProblems, programProblems } from './deployment-checks.js';
+export { INSTALL_DIR, INSTALL_DIR_PLACEHOLDER } from './install-dir.js';

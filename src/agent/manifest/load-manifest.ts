@@ -18,6 +18,8 @@ export interface ManifestProblem {
   readonly message: string;
   /** A more precise code than OUTPOST_DEPLOYMENT_INVALID (an invalid broker policy). */
   readonly code?: ErrorCode;
+  /** The offending line with a caret under the problem (an invalid route), for terminals. */
+  readonly excerpt?: string;
 }
 
 export interface DeploymentManifest {

@@ -1,16 +1,22 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseDurationMs } from '../../config/index.js';
+import { expandInstallDir } from './install-dir.js';
 
 /**
  * How the process runtime runs a module: `settings.process` of a module in the manifest.
  *
  *   "settings": { "process": {
  *     "command": "node",                       // required; "node" is the Node.js running Outpost
- *     "args": ["dist/modules/temp-sensor/main.js"],
- *     "cwd": "..",                             // relative to the manifest's folder; default: that folder
+ *     "args": ["modules/dist/temp-sensor/main.js"],   // relative paths: against cwd, as a shell would
+ *     "cwd": "${OUTPOST_INSTALL_DIR}",         // relative to the manifest's folder; default: that folder
  *     "healthcheck": { "test": ["CMD", "node", "probe.js"], "interval": "5s", "timeout": "2s",
  *                      "retries": 3, "startPeriod": "0s" }
  *   } }
+ *
+ * `${OUTPOST_INSTALL_DIR}` in cwd, command or args stands for the folder Outpost is installed in
+ * (install-dir.ts), so a manifest that names programs shipped with Outpost works from any folder.
+ * A relative `cwd` is resolved against the folder of the manifest file (for `outpost deploy`, the
+ * file named on its command line), like relative paths of a compose file.
  *
  * The module's environment is its manifest `env` plus its identity (IOTEDGE_*) plus, from the
  * agent's own environment, only PATH, HOME, USER, LANG, LC_ALL, TZ and TMPDIR.
@@ -53,8 +59,10 @@ export function readProcessSettings(value: unknown, baseDir: string): ProcessSet
     if (!parsed.ok) return { ok: false, field: `.healthcheck${parsed.field}`, message: parsed.message };
     healthcheck = parsed.healthcheck;
   }
-  const cwd = typeof raw.cwd === 'string' ? (isAbsolute(raw.cwd) ? raw.cwd : resolve(baseDir, raw.cwd)) : baseDir;
-  return { ok: true, settings: { command: raw.command, args: (raw.args as string[] | undefined) ?? [], cwd, healthcheck } };
+  const rawCwd = typeof raw.cwd === 'string' ? expandInstallDir(raw.cwd) : undefined;
+  const cwd = rawCwd === undefined ? baseDir : isAbsolute(rawCwd) ? rawCwd : resolve(baseDir, rawCwd);
+  const args = ((raw.args as string[] | undefined) ?? []).map(expandInstallDir);
+  return { ok: true, settings: { command: expandInstallDir(raw.command), args, cwd, healthcheck } };
 }
 
 function readHealthcheck(value: unknown): { ok: true; healthcheck: ProcessHealthcheck } | { ok: false; field: string; message: string } {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import mqttPacket from 'mqtt-packet';
 import { after, before, describe, it } from 'node:test';
+import { eventually } from '../../helpers/eventually.js';
 import { rawClient, startTestBroker, type TestBroker } from '../broker-harness.js';
 import { connectClient } from '../mqtt-clients.js';
 
@@ -87,9 +88,18 @@ describe('bad input closes only the offending connection', () => {
   it('a truncated packet followed by a close leaves nothing behind', async () => {
     const client = await rawClient(broker.port);
     client.socket.write(connect(4, 'trunc'));
+    // The session exists once the CONNACK is back; then half a PUBLISH, then the close.
+    await eventually(() => (packetsIn(client.received())[0]?.cmd === 'connack' ? true : undefined), 5_000, 'the CONNACK');
+    assert.ok(broker.broker.session('trunc') !== undefined);
     client.socket.write(gen({ cmd: 'publish', topic: 'trunc', payload: Buffer.alloc(100), qos: 0, dup: false, retain: false }).subarray(0, 20));
     client.socket.destroy();
     await client.closed;
+    // No clean session, no connection, no half packet left holding either.
+    let state = '';
+    await eventually(() => {
+      state = `session ${broker.broker.session('trunc') === undefined ? 'gone' : 'kept'}, connections ${broker.adapter.connectionCount}`;
+      return broker.broker.session('trunc') === undefined && broker.adapter.connectionCount === 0 ? true : undefined;
+    }, 5_000, 'the session and connection to go').catch((error: Error) => assert.fail(`${error.message}: ${state}`));
   });
 
   it('an invalid SUBSCRIBE filter is refused alone (SUBACK failure) and the connection stays', async () => {

@@ -26,6 +26,8 @@ describe('match cache with many distinct topics', () => {
     for (let i = 0; i < TOPICS; i++) pub.client.publish(`mc/${i}`, String(i), { qos: 0 });
     await pub.client.publishAsync('mc/7', 'again', { qos: 1 });
     await wide.waitFor(TOPICS + 1, 30_000);
+    // Each subscriber has its own connection: the wide one finishing says nothing of the narrow one.
+    await narrow.waitFor(2, 10_000);
     assert.deepEqual(
       narrow.messages.map((m) => m.payload),
       ['7', 'again'],

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestBroker, type TestBroker } from '../broker-harness.js';
 import { connectClient } from '../mqtt-clients.js';
+import { until } from '../../helpers/eventually.js';
 
 let broker: TestBroker;
 before(async () => {
@@ -90,15 +91,19 @@ describe('MQTT 5 features', () => {
     await offline.end();
     const pub = await connectClient(broker.url, { protocolVersion: 5 });
     await pub.client.publishAsync('exp/short', 'expires', { qos: 1, properties: { messageExpiryInterval: 1 } });
+    // The broker had the message by its PUBACK: its 1 s expiry has passed once a second has since.
+    const expiredAfterMs = Date.now() + 1_000;
     await pub.client.publishAsync('exp/long', 'stays', { qos: 1, properties: { messageExpiryInterval: 100 } });
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // let the first message's 1 s expiry pass
+    await until(() => Date.now() > expiredAfterMs, 5_000, 'the first message\'s expiry');
     const back = await connectClient(broker.url, { protocolVersion: 5, clientId: 'exp-sub', clean: false, properties: { sessionExpiryInterval: 60 } });
     const [got] = await back.waitFor(1);
     assert.equal(got!.payload, 'stays');
     const remaining = got!.packet.properties?.messageExpiryInterval ?? 0;
     assert.ok(remaining > 90 && remaining <= 100, `remaining expiry ${remaining}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(back.messages.length, 1);
+    // Nothing else was queued: a marker published now is the very next message.
+    await pub.client.publishAsync('exp/marker', 'marker', { qos: 1 });
+    await back.waitFor(2);
+    assert.deepEqual(back.messages.map((m) => m.payload), ['stays', 'marker']);
     await Promise.all([back.end(), pub.end()]);
   });
 });

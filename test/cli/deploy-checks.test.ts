@@ -57,7 +57,7 @@ describe('outpost deploy and outpost check refuse what would fail once applied',
     const result = await runOutpost(['deploy', copy, '--data-dir', data], { timeoutMs: 60_000 });
     assert.equal(result.code, 2, `deploy must fail; stdout: ${result.stdout}`);
     assert.match(result.stderr, /status 400/);
-    const missing = join(dir, 'dist', 'modules', 'filter', 'main.js');
+    const missing = join(dir, 'modules', 'dist', 'filter', 'main.js');
     assert.ok(result.stderr.includes(`modules.tempFilter.settings.process.args[0]: module tempFilter: the Node.js script ${missing} does not exist`), result.stderr);
     assert.match(result.stderr, /\(OUTPOST_AGENT_MODULE_PROGRAM_MISSING\)/);
     const check = await runOutpost(['check', '--deployment', copy, '--data-dir', data], { timeoutMs: 60_000 });

@@ -68,7 +68,7 @@ describe('what the documentation names exists', () => {
     let seen = 0;
     eachDoc((doc, _text, code) => {
       for (const span of code) {
-        for (const match of span.matchAll(/(?:^|[\s`])outpost ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/g)) {
+        for (const match of span.matchAll(/(?:^|[\s`])(?<!-u )outpost ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/g)) {
           seen++;
           const subcommands = commands.get(match[1]!);
           if (subcommands === undefined) unknown.push(`${doc}: outpost ${match[1]}`);

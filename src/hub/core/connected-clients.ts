@@ -10,6 +10,12 @@ import type { ClientLink, ClientSubscriptionKind } from './client-link.js';
  */
 export class ConnectedClients {
   private readonly links = new Map<string, ClientLink[]>();
+  private readonly removedListeners: Array<(link: ClientLink) => void> = [];
+
+  /** Calls `listener` with every link removed from now on (calls in flight through it end). */
+  onRemoved(listener: (link: ClientLink) => void): void {
+    this.removedListeners.push(listener);
+  }
 
   /** Registers a live link; returns the function that removes it (idempotent). */
   add(link: ClientLink): () => void {
@@ -25,6 +31,7 @@ export class ConnectedClients {
       const index = current.indexOf(link);
       if (index >= 0) current.splice(index, 1);
       if (current.length === 0) this.links.delete(link.identity);
+      for (const listener of this.removedListeners) listener(link);
     };
   }
 

@@ -60,9 +60,9 @@ async function run(command: Command, identity: string, methodName: string, paylo
   try {
     const answer = await client.call('POST', path, JSON.stringify({ methodName, payload, responseTimeoutInSeconds: timeoutSec }));
     process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
-    const body = answer.body as { status?: unknown; message?: unknown };
+    const body = answer.body as { status?: unknown; message?: unknown; code?: unknown };
     if (answer.status !== 200) {
-      process.stderr.write(`outpost: ${answer.status} ${typeof body.message === 'string' ? body.message : 'the hub refused the call'}\n`);
+      process.stderr.write(`outpost: ${answer.status} ${typeof body.message === 'string' ? body.message : 'the hub refused the call'} [${typeof body.code === 'string' ? body.code : 'OUTPOST_INTERNAL'}]\n`);
       return 1;
     }
     return typeof body.status === 'number' && body.status >= 200 && body.status < 300 ? 0 : 1;

@@ -25,7 +25,7 @@ describe('outpost method invoke', () => {
     const offline = await methodCli(hub!, [`${EDGE}/idle`, 'echo']);
     assert.equal(offline.code, 1);
     assert.equal(offline.json.errorCode, 404103);
-    assert.match(offline.stderr, /404 .*not connected/);
+    assert.match(offline.stderr, /404 .*not connected \[OUTPOST_METHOD_TARGET_OFFLINE\]/);
     const badTimeout = await methodCli(hub!, [`${EDGE}/target`, 'echo', '--timeout', '4']);
     assert.equal(badTimeout.code, 1);
     assert.match(badTimeout.stderr, /400 responseTimeoutInSeconds must be an integer from 5 to 300/);

@@ -42,6 +42,7 @@ describe('direct-method errors', () => {
     const elapsedMs = Date.now() - startedAt;
     assert.equal(result.status, 504);
     assert.equal(result.body.errorCode, 504101);
+    assert.equal(result.body.code, 'OUTPOST_METHOD_TIMEOUT');
     assert.match(result.body.message, /did not answer hang within 5 s/);
     assert.ok(elapsedMs >= 4_900, `answered after ${elapsedMs} ms`);
   });
@@ -51,6 +52,7 @@ describe('direct-method errors', () => {
     const result = await invoke(caller, target, { methodName: 'echo', payload: 'x'.repeat(128 * 1024), responseTimeoutInSeconds: 5 });
     assert.equal(result.status, 413);
     assert.equal(result.body.errorCode, 413002);
+    assert.equal(result.body.code, 'OUTPOST_METHOD_PAYLOAD_TOO_LARGE');
     // Just under the limit goes through (the payload is measured as JSON: the quotes count).
     const fits = await invoke(caller, target, { methodName: 'echo', payload: 'y'.repeat(128 * 1024 - 2), responseTimeoutInSeconds: 10 });
     assert.equal(fits.status, 200);
@@ -97,6 +99,7 @@ describe('direct-method errors', () => {
       const result = await post(h, path, headers, body);
       assert.equal(result.status, 401, JSON.stringify(headers));
       assert.equal(result.body.errorCode, 401002);
+      assert.equal(result.body.code, 'OUTPOST_METHOD_UNAUTHORIZED');
       assert.match(result.body.message, reason);
     }
     assert.equal(called, before, 'no refused call reached the target');

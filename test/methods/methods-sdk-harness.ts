@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { buildConnectionString, IdentityRegistry } from '../../src/hub/auth/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { childEnv, runOutpost, spawnOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
@@ -25,6 +25,8 @@ const { Mqtt } = require('azure-iot-device-mqtt') as { Mqtt: unknown };
 export const EDGE = 'edge-m';
 export const HUB = 'methodhub.azure-devices.net';
 export const env = { OUTPOST_DEVICE_ID: EDGE, OUTPOST_IOT_HUB_HOSTNAME: HUB };
+
+const HUB_START_TIMEOUT_MS = 60_000;
 
 export interface MethodsHub {
   outpost: OutpostProcess | undefined;
@@ -49,12 +51,22 @@ export async function setUpHub(identities: string[][], more: (registry: Identity
   const registry = IdentityRegistry.open({ dataDir, edgeDeviceId: EDGE });
   for (const [deviceId, moduleId] of identities) registry.add(moduleId === undefined ? { deviceId: deviceId! } : { deviceId: deviceId!, moduleId });
   more(registry);
-  const started = await startHub({ dataDir, args: ['--deployment', manifest], env });
+  const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--deployment', manifest], { env: childEnv(env) });
+  let ready;
+  try {
+    // As startHub, with a longer bound: on a machine shared by many test runs a start can take 20 s.
+    ready = await outpost.waitFor((line) => line.event === 'hub.ready', HUB_START_TIMEOUT_MS);
+  } catch (error) {
+    await stopQuietly(outpost);
+    dir.remove();
+    throw error;
+  }
+  const ports = ready.ports as { mqtt: number; https: number };
   return {
-    outpost: started.outpost,
-    mqttPort: started.ports.mqtt!,
-    httpsPort: started.ports.https!,
-    ca: readFileSync(String(started.ready.caFile), 'utf8'),
+    outpost,
+    mqttPort: ports.mqtt,
+    httpsPort: ports.https,
+    ca: readFileSync(String(ready.caFile), 'utf8'),
     dataDir,
     registry,
     remove: dir.remove,
@@ -130,7 +142,8 @@ export function post(hub: MethodsHub, path: string, headers: Record<string, stri
 }
 
 export async function methodCli(hub: MethodsHub, args: string[]): Promise<{ code: number | string; json: any; stderr: string }> {
-  const result = await runOutpost(['method', 'invoke', ...args, '--data-dir', hub.dataDir], { env });
+  // A CLI process can take 20 s to start and finish on a machine shared by many test runs.
+  const result = await runOutpost(['method', 'invoke', ...args, '--data-dir', hub.dataDir], { env, timeoutMs: 60_000 });
   let json: unknown;
   try {
     json = JSON.parse(result.stdout);

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../../errors/index.js';
+
 /**
  * Direct-method numbers as IoT Hub uses them (docs/methods.md): the timeout range of
  * `responseTimeoutInSeconds` and `connectTimeoutInSeconds`, the 128 KB payload limit, HTTP
@@ -20,15 +22,18 @@ export const MethodHttpStatus = {
   GatewayTimeout: 504,
 } as const;
 
-/** IoT Hub's `errorCode` values, with the name IoT Hub writes in `Message` ("ErrorCode:{name};…"). */
+/**
+ * IoT Hub's `errorCode` values, with the name IoT Hub writes in `Message` ("ErrorCode:{name};…")
+ * and Outpost's own code (src/errors/registry.ts) for the same refusal.
+ */
 export const MethodErrorCode = {
-  ArgumentInvalid: { code: 400004, name: 'ArgumentInvalid' },
-  IotHubUnauthorizedAccess: { code: 401002, name: 'IotHubUnauthorizedAccess' },
-  DeviceNotFound: { code: 404001, name: 'DeviceNotFound' },
-  DeviceNotOnline: { code: 404103, name: 'DeviceNotOnline' },
-  RequestEntityTooLarge: { code: 413002, name: 'RequestEntityTooLarge' },
-  GatewayTimeout: { code: 504101, name: 'GatewayTimeout' },
-} as const;
+  ArgumentInvalid: { code: 400004, name: 'ArgumentInvalid', outpost: 'OUTPOST_METHOD_REQUEST_INVALID' },
+  IotHubUnauthorizedAccess: { code: 401002, name: 'IotHubUnauthorizedAccess', outpost: 'OUTPOST_METHOD_UNAUTHORIZED' },
+  DeviceNotFound: { code: 404001, name: 'DeviceNotFound', outpost: 'OUTPOST_METHOD_TARGET_NOT_FOUND' },
+  DeviceNotOnline: { code: 404103, name: 'DeviceNotOnline', outpost: 'OUTPOST_METHOD_TARGET_OFFLINE' },
+  RequestEntityTooLarge: { code: 413002, name: 'RequestEntityTooLarge', outpost: 'OUTPOST_METHOD_PAYLOAD_TOO_LARGE' },
+  GatewayTimeout: { code: 504101, name: 'GatewayTimeout', outpost: 'OUTPOST_METHOD_TIMEOUT' },
+} as const satisfies Record<string, { code: number; name: string; outpost: ErrorCode }>;
 
 export type MethodErrorKind = keyof typeof MethodErrorCode;
 
@@ -50,8 +55,11 @@ export interface MethodAnswer {
   readonly body: unknown;
 }
 
-/** IoT Hub's error body; `Message` in the "ErrorCode:{name};{text}" form the Azure SDKs parse. */
+/**
+ * IoT Hub's error body (`errorCode`, `message`, `timestampUtc`), `Message` in the
+ * "ErrorCode:{name};{text}" form the Azure SDKs parse, and Outpost's `code`.
+ */
 export function methodError(httpStatus: number, kind: MethodErrorKind, message: string): MethodAnswer {
-  const { code, name } = MethodErrorCode[kind];
-  return { httpStatus, body: { errorCode: code, message, Message: `ErrorCode:${name};${message}`, timestampUtc: new Date().toISOString() } };
+  const { code, name, outpost } = MethodErrorCode[kind];
+  return { httpStatus, body: { errorCode: code, message, Message: `ErrorCode:${name};${message}`, code: outpost, timestampUtc: new Date().toISOString() } };
 }

@@ -4,13 +4,16 @@ import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions
 import type { OutpostError } from './errors/index.js';
 import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
-import { HUB_CONTROL_SOCKET, HubControlServer, twinControl } from './hub/control/index.js';
+import { HUB_CONTROL_SOCKET, HubControlServer, methodControl, twinControl } from './hub/control/index.js';
+import { ConnectedClients } from './hub/core/index.js';
+import { MethodService } from './hub/methods/index.js';
 import {
   AnonymousAuthenticator,
   Authorizer,
   BrokerPolicy,
   IdentityAuthenticator,
   IdentityRegistry,
+  mayActFor,
   moduleEnvironment,
   policyFromDeployment,
   sessionOwnerKey,
@@ -19,7 +22,7 @@ import {
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
-import { MqttAdapter } from './hub/transport/index.js';
+import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
 import { VERSION } from './version.js';
@@ -166,7 +169,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     onError: (error) => logger.error({ event: 'identity.registry_unreadable', code: error.code, err: error }, error.message),
   });
   closers.push(stopWatching);
-  const authenticator = new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, IdentityAuthenticator.fromConfig(config, registry));
+  const identityAuthenticator = IdentityAuthenticator.fromConfig(config, registry);
+  const authenticator = new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, identityAuthenticator);
   const authorizer = new Authorizer({ iotHubHostname: config.iotHubHostname, thisDeviceId: config.deviceId, policy: sources.policy });
   const policy = new BrokerPolicy(authorizer, componentLogger('auth'), sources.policy);
 
@@ -195,6 +199,16 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   await twinStore.open();
   const twins = new TwinService({ store: twinStore, logger: componentLogger('twin'), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname });
   closers.unshift(() => twins.close());
+  // The hub core: connected clients (every transport registers its links) and direct methods to
+  // whatever this edge device owns (its modules, its child devices and theirs).
+  const clients = new ConnectedClients();
+  const edge = { kind: 'device', deviceId: config.deviceId } as const;
+  const methods = new MethodService({
+    clients,
+    inScope: (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined && mayActFor(edge, deviceId, moduleId, registry),
+    logger: logger.child({ component: 'methods' }),
+  });
+  closers.unshift(() => methods.close());
   const mqtt = new MqttAdapter({
     broker,
     authenticator,
@@ -210,7 +224,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
       topicAliasMaximum: config.mqtt.topicAliasMaximum,
     },
     logger,
-    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins },
+    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods },
   });
   store.attach(moduleInputTarget(mqtt));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
@@ -220,12 +234,14 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     await store.close();
     throw error;
   });
+  // Direct methods from modules (ModuleClient.invokeMethod), on the HTTPS listener.
+  hub.routeHttps('POST', METHODS_ROUTE_PREFIX, methodsRoute({ edgeDeviceId: config.deviceId, methods, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: logger.child({ component: 'methods' }) }));
   // Modules authenticate through the workload API (ModuleClient.fromEnvironment); it hands out
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
   // The operator's side of twins (`outpost twin …`), for identities in the registry.
-  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), twinControl(twins, (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined), logger);
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined), ...methodControl(methods) }, logger);
   closers.unshift(() => control.close());
   return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
 }

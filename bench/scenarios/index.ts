@@ -5,6 +5,7 @@ import { microStoreAppend } from './micro-store-append.js';
 import { microTopicMatch } from './micro-topic-match.js';
 import { microTwinReported } from './micro-twin-reported.js';
 import { microWorkerRoundtrip } from './micro-worker-roundtrip.js';
+import { methodsRoundtrip } from './methods-roundtrip.js';
 import { mqttAuthStorm } from './mqtt-auth-storm.js';
 import { mqttConnectStorm } from './mqtt-connect-storm.js';
 import { mqttFanout } from './mqtt-fanout.js';
@@ -19,7 +20,7 @@ import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -10,6 +10,7 @@ import { routesCommand } from './routes-command.js';
 import { serveCommand } from './serve-command.js';
 import { storeCommand } from './store-command.js';
 import { twinCommand } from './twin-command.js';
+import { methodCommand } from './method-command.js';
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
@@ -33,6 +34,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   restartCommand(program, setExit);
   deployCommand(program, setExit);
   twinCommand(program, setExit);
+  methodCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

@@ -329,6 +329,30 @@ export const ErrorRegistry = {
     kind: 'transient',
     summary: 'The twin store (<dataDir>/twins) could not read or write; the operation was answered with status 500 and nothing was acknowledged. The cause is in the log line.',
   },
+  OUTPOST_METHOD_REQUEST_INVALID: {
+    kind: 'client',
+    summary: 'A direct-method call was refused with status 400 (IoT Hub errorCode 400004): the body is not a JSON object, methodName is empty or holds /, +, #, ? or U+0000, or responseTimeoutInSeconds is not an integer from 5 to 300 (connectTimeoutInSeconds: 0 to 300). Nothing was sent to the target.',
+  },
+  OUTPOST_METHOD_UNAUTHORIZED: {
+    kind: 'client',
+    summary: 'A direct-method call on the HTTPS API was refused with status 401 (errorCode 401002): no SharedAccessSignature, no x-ms-edge-moduleId header, a token that does not verify for that module, or a caller that is not a module of this edge device.',
+  },
+  OUTPOST_METHOD_TARGET_NOT_FOUND: {
+    kind: 'client',
+    summary: 'The target of a direct method is not a device or module this edge device owns (its modules, its child devices and theirs): status 404, errorCode 404001 DeviceNotFound. `outpost identity list` shows the identities.',
+  },
+  OUTPOST_METHOD_TARGET_OFFLINE: {
+    kind: 'client',
+    summary: 'The target of a direct method is not connected, or connected without a method handler (no subscription to $iothub/methods/POST/#), or disconnected before answering: status 404, errorCode 404103 DeviceNotOnline, at once.',
+  },
+  OUTPOST_METHOD_PAYLOAD_TOO_LARGE: {
+    kind: 'client',
+    summary: 'A direct-method request or response payload is over 128 KiB (measured as JSON): status 413, errorCode 413002. A too-large request is not sent to the target.',
+  },
+  OUTPOST_METHOD_TIMEOUT: {
+    kind: 'transient',
+    summary: 'The target of a direct method did not answer within responseTimeoutInSeconds: status 504, errorCode 504101 GatewayTimeout. A later answer is logged as iothub.method_response_unmatched and dropped.',
+  },
   OUTPOST_HUB_NOT_RUNNING: {
     kind: 'client',
     summary: 'The CLI could not reach a running hub on its control socket (<dataDir>/hub.sock); start `outpost run` or `outpost hub` with the same data directory.',

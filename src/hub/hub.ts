@@ -10,6 +10,7 @@ import {
   UnavailableProtocolAdapter,
   sendJson,
   type ProtocolAdapter,
+  type RequestHandler,
 } from './transport/index.js';
 
 export interface HubPorts {
@@ -46,7 +47,15 @@ export class Hub {
     private readonly adapters: readonly ProtocolAdapter[],
   ) {}
 
-  static async start(options: HubOptions): Promise<Hub> {
+  /**
+   * Adds a route of the local HTTPS API for a path prefix (direct methods: `/twins/…`); nothing
+   * happens when HTTPS is disabled.
+   */
+  routeHttps(method: string, prefix: string, handler: RequestHandler): void {
+    this.https?.routePrefix(method, prefix, handler);
+  }
+
+    static async start(options: HubOptions): Promise<Hub> {
     const { config, logger } = options;
     const credentials = loadServerCredentials({
       certFile: config.tls.certFile,

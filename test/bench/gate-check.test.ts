@@ -263,6 +263,7 @@ describe('bench command line', () => {
       'micro-worker-roundtrip',
       'micro-store-append',
       'micro-twin-reported',
+      'methods-roundtrip',
     ]);
     assert.deepEqual(plan.targets, ['outpost', 'mosquitto', 'aedes']);
     assert.equal(plan.loadgen, 'c');

@@ -19,6 +19,7 @@ const EXPECTED: Record<string, string[]> = {
   'micro-worker-roundtrip': ['batch-1', 'batch-16', 'batch-256', 'batch-256-x2'],
   'micro-store-append': ['rocksdb', 'rocksdb-sync-batch', 'memory', 'rocksdb-serial'],
   'micro-twin-reported': ['rocksdb', 'memory', 'rocksdb-serial'],
+  'methods-roundtrip': ['concurrent', 'serial'],
 };
 
 describe('micro-benchmarks in the harness', { timeout: 120_000 }, () => {

@@ -9,7 +9,8 @@ export class HubControlClient {
   call(method: string, path: string, body?: string): Promise<{ status: number; body: unknown }> {
     return new Promise((resolve, reject) => {
       const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-      const req = request({ socketPath: this.socketPath, method, path, headers }, (response) => {
+      // No keep-alive (Node 20's global agent keeps sockets open): the CLI exits as soon as it has the answer.
+      const req = request({ socketPath: this.socketPath, method, path, headers, agent: false }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);

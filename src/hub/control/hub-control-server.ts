@@ -12,12 +12,17 @@ import type { Logger } from '../../log/index.js';
  *   PATCH /v1/twins/{deviceId}[/modules/{moduleId}]/desired   body: a desired-properties patch
  *         → 200 {"version": n}
  *
+ *   POST  /v1/methods/{deviceId}[/modules/{moduleId}]         body: IoT Hub's direct-method body
+ *         {methodName, payload, responseTimeoutInSeconds} → IoT Hub's answer and status
+ *         (200 {status, payload}; 400, 404, 413, 504 with {errorCode, message}; docs/methods.md)
+ *
  * Errors are {"code": "OUTPOST_…", "message": …} with status 400 (bad patch), 404 (no such
  * identity) or 500.
  */
 export interface HubControlHandlers {
   twin(deviceId: string, moduleId: string | undefined): Promise<HubControlAnswer>;
   updateDesired(deviceId: string, moduleId: string | undefined, patchText: string): Promise<HubControlAnswer>;
+  invokeMethod(deviceId: string, moduleId: string | undefined, bodyText: string): Promise<HubControlAnswer>;
 }
 
 export interface HubControlAnswer {
@@ -78,6 +83,11 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
     }
     if (method === 'GET' && rest.length === 0) return handlers.twin(deviceId, moduleId);
     if (method === 'PATCH' && rest.length === 1 && rest[0] === 'desired') return handlers.updateDesired(deviceId, moduleId, await readBody(request));
+  }
+  if (parts[0] === 'v1' && parts[1] === 'methods' && parts[2] !== undefined && method === 'POST') {
+    const deviceId = parts[2];
+    if (parts.length === 3) return handlers.invokeMethod(deviceId, undefined, await readBody(request));
+    if (parts.length === 5 && parts[3] === 'modules' && parts[4] !== undefined) return handlers.invokeMethod(deviceId, parts[4], await readBody(request));
   }
   return { status: 404, body: { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` } };
 }

@@ -5,7 +5,7 @@ import type { HubControlAnswer, HubControlHandlers } from './hub-control-server.
  * The twin endpoints of the hub control API: the operator reads twins and sets desired properties
  * of identities in the registry (`exists`); anything else is 404.
  */
-export function twinControl(twins: TwinService, exists: (deviceId: string, moduleId: string | undefined) => boolean): HubControlHandlers {
+export function twinControl(twins: TwinService, exists: (deviceId: string, moduleId: string | undefined) => boolean): Pick<HubControlHandlers, 'twin' | 'updateDesired'> {
   const missing = (deviceId: string, moduleId: string | undefined): HubControlAnswer => ({
     status: TwinStatus.NotFound,
     body: { code: 'OUTPOST_TWIN_NOT_FOUND', message: `${moduleId === undefined ? `device ${deviceId}` : `module ${deviceId}/${moduleId}`} is not in the identity registry (\`outpost identity list\`)` },

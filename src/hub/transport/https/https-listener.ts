@@ -25,6 +25,8 @@ export interface HttpsListenerOptions {
 export class HttpsListener {
   private server: Server | undefined;
   private readonly routes = new Map<string, RequestHandler>();
+  /** Routes for a path prefix (paths with ids in them), tried in order after the exact routes. */
+  private readonly prefixRoutes: Array<{ method: string; prefix: string; handler: RequestHandler }> = [];
   private stopping = false;
   private inFlight = 0;
   private onIdle: (() => void) | undefined;
@@ -37,6 +39,11 @@ export class HttpsListener {
 
   route(method: string, path: string, handler: RequestHandler): void {
     this.routes.set(`${method} ${path}`, handler);
+  }
+
+  /** A handler for every `method` request whose path starts with `prefix`. */
+  routePrefix(method: string, prefix: string, handler: RequestHandler): void {
+    this.prefixRoutes.push({ method, prefix, handler });
   }
 
   async listen(): Promise<number> {
@@ -77,7 +84,8 @@ export class HttpsListener {
     });
     if (this.stopping) response.setHeader('connection', 'close');
     const path = (request.url ?? '/').split('?', 1)[0]!;
-    const handler = this.routes.get(`${request.method ?? 'GET'} ${path}`);
+    const method = request.method ?? 'GET';
+    const handler = this.routes.get(`${method} ${path}`) ?? this.prefixRoutes.find((r) => r.method === method && path.startsWith(r.prefix))?.handler;
     if (handler === undefined) {
       sendJson(response, 404, { error: 'not found', path });
       return;

@@ -2,7 +2,9 @@ import type { IPublishPacket } from 'mqtt-packet';
 import type { Logger } from '../../../log/index.js';
 import { mayActFor, type ClientIdentity as AuthIdentity, type DeviceScope } from '../../auth/index.js';
 import type { Broker, BrokerMessage, Session } from '../../broker/index.js';
+import type { ConnectedClients } from '../../core/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
+import type { MethodService } from '../../methods/index.js';
 import { IotHubErrorCode, TwinStatus, type TwinPatchResult, type TwinService } from '../../twin/index.js';
 import { classifyPublishTopic, classifySubscription, mayUseIotHubSubscription, OutboundTopic, toHubMessage, type ClientIdentity } from './iothub/index.js';
 
@@ -11,6 +13,9 @@ export interface IotHubServices {
   readonly edgeDeviceId: string;
   readonly sink: MessageSink;
   readonly twins: TwinService;
+  /** The registry of connected clients: each IoT Hub connection registers its link here. */
+  readonly clients: ConnectedClients;
+  readonly methods: MethodService;
 }
 
 export type PublishOutcome =
@@ -86,8 +91,10 @@ export class IotHubHandler {
         return { kind: 'accepted', accepted: answered };
       }
       case 'method-response':
-        // Direct methods arrive with their own issue; a response with no pending call is logged.
-        this.logger().info({ event: 'iothub.method_response_unmatched', requestId: inbound.requestId, status: inbound.status }, 'method response without a pending call');
+        // The answer to a direct-method call made to this identity; a late or unknown one is logged.
+        if (!this.services.methods.respond(this.twinId, inbound.requestId, inbound.status, payload)) {
+          this.logger().info({ event: 'iothub.method_response_unmatched', requestId: inbound.requestId, status: inbound.status }, 'method response without a pending call');
+        }
         return { kind: 'accepted', accepted: Promise.resolve() };
     }
   }

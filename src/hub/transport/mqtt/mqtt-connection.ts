@@ -9,6 +9,7 @@ import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
 import { IotHubHandler } from './iothub-handler.js';
+import { MqttClientLink } from './mqtt-client-link.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
 import { decodeConnect, encodeConnack } from './connect-codec.js';
@@ -39,6 +40,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private clientId = '';
   private identity: ClientIdentity | undefined;
   private iotHubHandler: IotHubHandler | undefined;
+  /** Removes this connection from the hub core's registry of connected clients. */
+  private removeLink: (() => void) | undefined;
   /** `model-id` of an IoT Hub client's user name (IoT Plug and Play), read at CONNECT. */
   private modelId: string | undefined;
   private will: Will | undefined;
@@ -395,6 +398,12 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined, auth.identity);
     this.session = session;
+    // The hub core finds this client here (direct methods); one registration per CONNECT.
+    const id = auth.identity;
+    if (id.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
+      const link = new MqttClientLink(id.kind === 'module' ? `${id.deviceId}/${id.moduleId}` : id.deviceId, () => this.session?.iotHub, (topic, payload) => this.reply(topic, payload));
+      this.removeLink = this.ctx.iotHub.clients.add(link);
+    }
     // A resumed session subscribed to desired properties gets them (and what it missed) again.
     if (session.iotHub.has('desired-properties')) this.iotHub?.resumeDesired();
     this.armKeepAlive();
@@ -684,6 +693,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
     if (this.closed) return;
     this.closed = true;
     this.iotHubHandler?.close();
+    this.removeLink?.();
+    this.removeLink = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.session !== undefined) {
       if (this.ctx.live.get(this.clientId) === this) this.ctx.live.delete(this.clientId);

@@ -1,0 +1,58 @@
+import type { ClientLink, ClientSubscriptionKind } from './client-link.js';
+
+/**
+ * The registry of connected clients: identity (`deviceId` or `deviceId/moduleId`) → its live
+ * links, whatever the protocol. Transports add a link once the client is authenticated and remove
+ * it when the connection closes; the core asks it where to deliver an operation.
+ *
+ * An identity normally has one link; two happen briefly while a reconnecting client's new
+ * connection takes over the old one, and the newest link is the one the core uses.
+ */
+export class ConnectedClients {
+  private readonly links = new Map<string, ClientLink[]>();
+  private readonly removedListeners: Array<(link: ClientLink) => void> = [];
+
+  /** Calls `listener` with every link removed from now on (calls in flight through it end). */
+  onRemoved(listener: (link: ClientLink) => void): void {
+    this.removedListeners.push(listener);
+  }
+
+  /** Registers a live link; returns the function that removes it (idempotent). */
+  add(link: ClientLink): () => void {
+    let list = this.links.get(link.identity);
+    if (list === undefined) this.links.set(link.identity, (list = []));
+    list.push(link);
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      const current = this.links.get(link.identity);
+      if (current === undefined) return;
+      const index = current.indexOf(link);
+      if (index >= 0) current.splice(index, 1);
+      if (current.length === 0) this.links.delete(link.identity);
+      for (const listener of this.removedListeners) listener(link);
+    };
+  }
+
+  /** The newest live link of `identity` subscribed to `kind`, if any. */
+  linkFor(identity: string, kind: ClientSubscriptionKind): ClientLink | undefined {
+    const list = this.links.get(identity);
+    if (list === undefined) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const link = list[i]!;
+      if (link.subscribed(kind)) return link;
+    }
+    return undefined;
+  }
+
+  /** Whether `identity` has any live link. */
+  isConnected(identity: string): boolean {
+    return this.links.has(identity);
+  }
+
+  /** Connected identities with their links' protocols (diagnostics). */
+  list(): Array<{ identity: string; protocols: string[] }> {
+    return [...this.links].map(([identity, list]) => ({ identity, protocols: list.map((l) => l.protocol) }));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Direct methods end to end with the Azure IoT device SDK over MQTT on TLS: ModuleClient.invokeMethod
+ * (HTTPS, the caller's SAS token) to a module answering with onMethod and to a device answering with
+ * onDeviceMethod; a target that is not connected answers 404 at once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { answering, connectionString, EDGE, invoke, open, setUpHub, tearDownHub, type MethodsHub } from './methods-sdk-harness.js';
+
+let hub: MethodsHub | undefined;
+before(async () => {
+  hub = await setUpHub([['dev1'], [EDGE, 'caller'], [EDGE, 'target'], [EDGE, 'idle']]);
+});
+after(() => tearDownHub(hub));
+
+describe('direct methods with the Azure IoT device SDK', () => {
+  let caller: any;
+  const seen: any[] = [];
+
+  before(async () => {
+    const h = hub!;
+    caller = await open(h, 'module', connectionString(h, EDGE, 'caller'));
+    const target = await open(h, 'module', connectionString(h, EDGE, 'target'));
+    await answering(target, 'module', 'echo', (request, response) => {
+      seen.push({ methodName: request.methodName, payload: request.payload });
+      response.send(201, { echoed: request.payload, by: 'target' }, () => undefined);
+    });
+    const device = await open(h, 'device', connectionString(h, 'dev1'));
+    await answering(device, 'device', 'reboot', (request, response) => response.send(200, { rebooting: true, delay: request.payload.delay }, () => undefined));
+  });
+
+  it('module → module: onMethod answers, the caller gets {status, payload}', async () => {
+    const result = await invoke(caller, { deviceId: EDGE, moduleId: 'target' }, { methodName: 'echo', payload: { n: 1, s: 'ü' }, responseTimeoutInSeconds: 10 });
+    assert.equal(result.status, 200);
+    assert.deepEqual(result.body, { status: 201, payload: { echoed: { n: 1, s: 'ü' }, by: 'target' } });
+    assert.deepEqual(seen, [{ methodName: 'echo', payload: { n: 1, s: 'ü' } }]);
+  });
+
+  it('module → device: onDeviceMethod answers', async () => {
+    const result = await invoke(caller, { deviceId: 'dev1' }, { methodName: 'reboot', payload: { delay: 3 }, responseTimeoutInSeconds: 10 });
+    assert.deepEqual(result, { status: 200, body: { status: 200, payload: { rebooting: true, delay: 3 } } });
+  });
+
+  it('a target that is not connected, or connected without a method handler, answers 404 DeviceNotOnline at once', async () => {
+    const startedAt = Date.now();
+    const offline = await invoke(caller, { deviceId: EDGE, moduleId: 'idle' }, { methodName: 'echo', payload: null, responseTimeoutInSeconds: 30, connectTimeoutInSeconds: 30 });
+    assert.equal(offline.status, 404);
+    assert.equal(offline.body.errorCode, 404103);
+    assert.match(offline.body.message, /edge-m\/idle is not connected/);
+    // "At once": far below both timeouts, even on a loaded machine.
+    assert.ok(Date.now() - startedAt < 10_000, `took ${Date.now() - startedAt} ms`);
+    const notListening = await invoke(caller, { deviceId: EDGE, moduleId: 'caller' }, { methodName: 'echo', payload: null, responseTimeoutInSeconds: 30 });
+    assert.equal(notListening.status, 404);
+    assert.match(notListening.body.message, /not subscribed to direct methods/);
+  });
+});

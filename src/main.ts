@@ -3,7 +3,8 @@ import { ConfigWatcher, type LoadedConfig, type OutpostConfig } from './config/i
 import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
 import type { OutpostError } from './errors/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
-import { HUB_CONTROL_SOCKET, HubControlServer, twinControl } from './hub/control/index.js';
+import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, twinControl } from './hub/control/index.js';
+import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
   AnonymousAuthenticator,
   Authorizer,
@@ -168,6 +169,13 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   await twinStore.open();
   const twins = new TwinService({ store: twinStore, logger: logger.child({ component: 'twin' }), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname });
   closers.unshift(() => twins.close());
+  // C2D: one durable queue per device under <dataDir>/c2d (docs/c2d.md), for devices in the registry.
+  const c2d = await C2dService.open({
+    store: config.store.persistent ? new RocksC2dStore(join(config.dataDir, 'c2d'), logger) : new MemoryC2dStore(),
+    logger: logger.child({ component: 'c2d' }),
+    deviceExists: (deviceId) => registry.get(deviceId) !== undefined,
+  });
+  closers.unshift(() => c2d.close());
   const mqtt = new MqttAdapter({
     broker,
     authenticator,
@@ -182,13 +190,14 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
       topicAliasMaximum: config.mqtt.topicAliasMaximum,
     },
     logger,
-    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins },
+    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, c2d },
   });
   store.attach(moduleInputTarget(mqtt));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
     await twins.close();
+    await c2d.close();
     await store.close();
     throw error;
   });
@@ -196,8 +205,9 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, logger: 
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
-  // The operator's side of twins (`outpost twin …`), for identities in the registry.
-  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), twinControl(twins, (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined), logger);
+  // The operator's side of twins (`outpost twin …`) and C2D (`outpost c2d …`), for identities in the registry.
+  const exists = (deviceId: string, moduleId: string | undefined) => registry.get(deviceId, moduleId) !== undefined;
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), c2d: c2dControl(c2d) }, logger);
   closers.unshift(() => control.close());
   return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
+import type { C2dControlHandlers } from './c2d-control.js';
 
 /**
  * The hub's control API for the CLI, where the operator plays the cloud's part: HTTP/1.1 on a
@@ -13,11 +14,12 @@ import type { Logger } from '../../log/index.js';
  *         → 200 {"version": n}
  *
  * Errors are {"code": "OUTPOST_…", "message": …} with status 400 (bad patch), 404 (no such
- * identity) or 500.
+ * identity) or 500. C2D endpoints: c2d-control.ts.
  */
 export interface HubControlHandlers {
   twin(deviceId: string, moduleId: string | undefined): Promise<HubControlAnswer>;
   updateDesired(deviceId: string, moduleId: string | undefined, patchText: string): Promise<HubControlAnswer>;
+  readonly c2d?: C2dControlHandlers;
 }
 
 export interface HubControlAnswer {
@@ -79,6 +81,8 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
     if (method === 'GET' && rest.length === 0) return handlers.twin(deviceId, moduleId);
     if (method === 'PATCH' && rest.length === 1 && rest[0] === 'desired') return handlers.updateDesired(deviceId, moduleId, await readBody(request));
   }
+  const c2d = handlers.c2d?.route(method, parts, () => readBody(request));
+  if (c2d !== undefined) return c2d;
   return { status: 404, body: { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` } };
 }
 

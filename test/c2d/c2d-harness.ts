@@ -49,6 +49,8 @@ export async function startOn(site: C2dSite, mqttPort: number): Promise<void> {
   site.outpost = started.outpost;
   site.port = started.ports.mqtt!;
   site.ca = readFileSync(String(started.ready.caFile), 'utf8');
+  // The control socket opens just after hub.ready.
+  await started.outpost.waitFor((line) => line.event === 'hub.control_listening');
 }
 
 export async function tearDown(site: C2dSite | undefined): Promise<void> {
@@ -97,11 +99,15 @@ export async function openDevice(site: C2dSite, deviceId: string, received: any[
   return client;
 }
 
-/** mqtt.js as the device, subscribed to its devicebound topic, with the given ack handler. */
-export async function connectRaw(site: C2dSite, deviceId: string, options: Partial<mqtt.IClientOptions> = {}): Promise<mqtt.MqttClient> {
+/**
+ * mqtt.js as the device, subscribed to its devicebound topic; `onMessage` is listening before the
+ * SUBSCRIBE (what was queued may arrive at once).
+ */
+export async function connectRaw(site: C2dSite, deviceId: string, onMessage: mqtt.OnMessageCallback, options: Partial<mqtt.IClientOptions> = {}): Promise<mqtt.MqttClient> {
   const login = sasLogin(HUB, primaryKey(site, deviceId), deviceId);
   const client = mqtt.connect(`mqtts://localhost:${site.port}`, { ...login, ca: site.ca, reconnectPeriod: 0, ...options });
   site.clients.push(client);
+  client.on('message', onMessage);
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

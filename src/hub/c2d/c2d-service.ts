@@ -152,7 +152,9 @@ export class C2dService implements C2dDeliveries {
   attach(deviceId: string, target: C2dDeliveryTarget): () => void {
     const queue = this.queueOf(deviceId);
     queue.target = target;
-    this.pump(deviceId);
+    // After the current turn: a transport registers while answering a SUBSCRIBE, and the first
+    // PUBLISH should follow its SUBACK (as retained messages do, MQTT-3.8.4).
+    queueMicrotask(() => this.pump(deviceId));
     return () => {
       if (queue.target === target) queue.target = undefined;
     };

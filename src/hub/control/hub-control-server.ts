@@ -57,6 +57,7 @@ export class HubControlServer {
       server.listen(socketPath, () => resolve());
     });
     chmodSync(socketPath, 0o600);
+    logger.info({ event: 'hub.control_listening', socketPath }, 'hub control socket listening');
     return new HubControlServer(server);
   }
 

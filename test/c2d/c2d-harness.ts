@@ -99,13 +99,17 @@ export async function openDevice(site: C2dSite, deviceId: string, received: any[
   return client;
 }
 
+/** MQTT CONNECT fields of a device with a SAS token. */
+export function rawLogin(site: C2dSite, deviceId: string): { clientId: string; username: string; password: string } {
+  return sasLogin(HUB, primaryKey(site, deviceId), deviceId);
+}
+
 /**
  * mqtt.js as the device, subscribed to its devicebound topic; `onMessage` is listening before the
  * SUBSCRIBE (what was queued may arrive at once).
  */
 export async function connectRaw(site: C2dSite, deviceId: string, onMessage: mqtt.OnMessageCallback, options: Partial<mqtt.IClientOptions> = {}): Promise<mqtt.MqttClient> {
-  const login = sasLogin(HUB, primaryKey(site, deviceId), deviceId);
-  const client = mqtt.connect(`mqtts://localhost:${site.port}`, { ...login, ca: site.ca, reconnectPeriod: 0, ...options });
+  const client = mqtt.connect(`mqtts://localhost:${site.port}`, { ...rawLogin(site, deviceId), ca: site.ca, reconnectPeriod: 0, ...options });
   site.clients.push(client);
   client.on('message', onMessage);
   await new Promise<void>((resolve, reject) => {

@@ -2,15 +2,17 @@
  * C2D at least once across failures, against a real hub process: a message not acknowledged
  * (the device disconnects before its PUBACK, mqtt.js holding the ack back) is delivered again,
  * before the ones behind it; messages queued for an offline device survive a hub restart and
- * reach the Azure IoT device SDK afterwards, in order.
+ * reach the Azure IoT device SDK afterwards, in order; a persistent session that resumes with its
+ * C2D subscription receives without subscribing again.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { api, complete, connectRaw, openDevice, setUp, startOn, tearDown, until, type C2dSite } from './c2d-harness.js';
+import mqtt from 'mqtt';
+import { api, complete, connectRaw, rawLogin, openDevice, setUp, startOn, tearDown, until, type C2dSite } from './c2d-harness.js';
 
 let site: C2dSite | undefined;
 before(async () => {
-  site = await setUp(['dev1', 'dev2']);
+  site = await setUp(['dev1', 'dev2', 'dev3']);
 });
 after(() => tearDown(site));
 
@@ -35,6 +37,27 @@ describe('C2D across disconnects and hub restarts', () => {
     const deadlineMs = Date.now() + 15_000;
     while ((await api(s, 'GET', 'dev1')).body.queued !== 0) assert.ok(Date.now() < deadlineMs, 'the PUBACKs empty the queue');
     device.end(true);
+  });
+
+  it('delivers to a resumed persistent session that does not subscribe again', async () => {
+    const s = site!;
+    const persistent = { clientId: 'dev3', clean: false } as const;
+    const first = await connectRaw(s, 'dev3', () => undefined, persistent);
+    first.end(true);
+    await new Promise<void>((resolve) => first.once('close', () => resolve()));
+    assert.equal((await api(s, 'POST', 'dev3', { body: 'while away' })).status, 202);
+    const received: string[] = [];
+    const again = mqtt.connect(`mqtts://localhost:${s.port}`, { ...rawLogin(s, 'dev3'), ca: s.ca, reconnectPeriod: 0, ...persistent });
+    s.clients.push(again);
+    again.on('message', (_topic, payload) => received.push(payload.toString()));
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+      again.once('connect', resolve);
+      again.once('error', reject);
+    });
+    assert.equal(connack.sessionPresent, true);
+    await until(received, 1);
+    assert.deepEqual(received, ['while away']);
+    again.end(true);
   });
 
   it('keeps queued messages across a hub restart and delivers them to the SDK afterwards', async () => {

@@ -40,7 +40,7 @@ export function c2dCommand(program: Command, setExit: (code: number) => void): v
   addConfigOptions(send);
   send.action(async (deviceId: string) => {
     const request = sendRequest(send.opts());
-    if (request instanceof OutpostError) return setExit(reportCliError(request));
+    if (request instanceof OutpostError) return setExit(usageError(request));
     setExit(await call(send, 'POST', deviceId, JSON.stringify(request)));
   });
 
@@ -52,6 +52,14 @@ export function c2dCommand(program: Command, setExit: (code: number) => void): v
     .exitOverride();
   addConfigOptions(list);
   list.action(async (deviceId: string) => setExit(await call(list, 'GET', deviceId, undefined)));
+}
+
+/** Usage errors exit 2, like commander's own (a refusal by the hub exits 1). */
+const USAGE_EXIT = 2;
+
+function usageError(error: OutpostError): number {
+  reportCliError(error);
+  return USAGE_EXIT;
 }
 
 interface SendOptions {

@@ -56,15 +56,13 @@ describe('C2D with the Azure IoT device SDK', () => {
     assert.equal(m1.to, '/devices/dev1/messages/devicebound');
     assert.ok(Date.parse(m1.expiryTimeUtc) > Date.now() + 50 * 60_000, 'the default TTL is an hour');
     assert.deepEqual(propertiesOf(m1), { urgency: 'high', 'a b': 'x&y' });
-    // One in flight at a time: the second comes only after the first is completed.
-    assert.equal(received.length, 1);
-    await complete(device, m1);
-    await until(received, 2);
-    assert.equal(received[1].data.toString(), 'second');
-    await complete(device, received[1]);
+    // The SDK's MQTT transport acknowledges on receipt (complete() is local), so the rest follow
+    // without waiting for complete(); one-in-flight is shown with mqtt.js in c2d-sdk-restart.
     await until(received, 3);
+    assert.equal(received[1].data.toString(), 'second');
     assert.deepEqual([...received[2].data], [0, 1, 2, 255]);
-    await complete(device, received[2]);
+    assert.deepEqual(received.map((m) => m.messageId), ['m-1', second.body.messageId, 'm-3']);
+    for (const message of received) await complete(device, message);
     await drained(s, 'dev1');
     // A message sent while the device is connected arrives at once.
     assert.equal((await api(s, 'POST', 'dev1', { body: 'live' })).status, 202);

@@ -4,9 +4,10 @@ import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions
 import type { OutpostError } from './errors/index.js';
 import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
-import { HUB_CONTROL_SOCKET, HubControlServer, methodControl, twinControl } from './hub/control/index.js';
+import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, methodControl, twinControl } from './hub/control/index.js';
 import { ConnectedClients } from './hub/core/index.js';
 import { MethodService } from './hub/methods/index.js';
+import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
   AnonymousAuthenticator,
   Authorizer,
@@ -206,9 +207,16 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const methods = new MethodService({
     clients,
     inScope: (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined && mayActFor(edge, deviceId, moduleId, registry),
-    logger: logger.child({ component: 'methods' }),
+    logger: componentLogger('methods'),
   });
   closers.unshift(() => methods.close());
+  // C2D: one durable queue per device under <dataDir>/c2d (docs/c2d.md), for devices in the registry.
+  const c2d = await C2dService.open({
+    store: config.store.persistent ? new RocksC2dStore(join(config.dataDir, 'c2d'), logger) : new MemoryC2dStore(),
+    logger: componentLogger('c2d'),
+    deviceExists: (deviceId) => registry.get(deviceId) !== undefined,
+  });
+  closers.unshift(() => c2d.close());
   const mqtt = new MqttAdapter({
     broker,
     authenticator,
@@ -224,13 +232,14 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
       topicAliasMaximum: config.mqtt.topicAliasMaximum,
     },
     logger,
-    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods },
+    iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
   });
   store.attach(moduleInputTarget(mqtt));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
     await twins.close();
+    await c2d.close();
     await store.close();
     throw error;
   });
@@ -240,8 +249,9 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
   closers.push(() => workload.stop());
-  // The operator's side of twins (`outpost twin …`), for identities in the registry.
-  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined), ...methodControl(methods) }, logger);
+  // The operator's side of twins (`outpost twin …`), methods (`outpost method …`) and C2D (`outpost c2d …`), for identities in the registry.
+  const exists = (deviceId: string, moduleId: string | undefined) => registry.get(deviceId, moduleId) !== undefined;
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d) }, logger);
   closers.unshift(() => control.close());
   return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
 }

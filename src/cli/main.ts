@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { c2dCommand } from './c2d-command.js';
 import { checkCommand } from './check-command.js';
 import { deployCommand } from './deploy-command.js';
 import { identityCommand } from './identity-command.js';
@@ -35,6 +36,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   deployCommand(program, setExit);
   twinCommand(program, setExit);
   methodCommand(program, setExit);
+  c2dCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

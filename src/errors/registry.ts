@@ -353,6 +353,34 @@ export const ErrorRegistry = {
     kind: 'transient',
     summary: 'The target of a direct method did not answer within responseTimeoutInSeconds: status 504, errorCode 504101 GatewayTimeout. A later answer is logged as iothub.method_response_unmatched and dropped.',
   },
+  OUTPOST_C2D_DEVICE_NOT_FOUND: {
+    kind: 'client',
+    summary: 'A cloud-to-device message names a device that is not in the identity registry (status 404); C2D goes to devices only, never modules. `outpost identity list` shows them.',
+  },
+  OUTPOST_C2D_MESSAGE_INVALID: {
+    kind: 'client',
+    summary: 'A cloud-to-device message is malformed (not a JSON object, no body or two, a property that is not a string or uses a reserved `$.`/`iothub-` name, a TTL outside 1 s to 2 days); refused with status 400 and nothing queued.',
+  },
+  OUTPOST_C2D_MESSAGE_TOO_LARGE: {
+    kind: 'client',
+    summary: 'A cloud-to-device message is larger than 64 KB (body plus property names and values, IoT Hub\'s limit); refused with status 413 and nothing queued.',
+  },
+  OUTPOST_C2D_QUEUE_FULL: {
+    kind: 'client',
+    summary: 'The device already has 50 cloud-to-device messages queued (IoT Hub\'s DeviceMaximumQueueDepthExceeded); refused with status 403. Messages leave as the device completes them or they expire.',
+  },
+  OUTPOST_C2D_STORE_FAILED: {
+    kind: 'transient',
+    summary: 'The C2D store (<dataDir>/c2d) could not write; the message was refused with status 500 and not queued, or (for a removal) it may be delivered again after a restart. The cause is in the log line.',
+  },
+  OUTPOST_C2D_MESSAGE_EXPIRED: {
+    kind: 'client',
+    summary: 'A cloud-to-device message reached its expiry time (its TTL, 1 hour by default) before the device completed it, and was removed from the queue without being delivered again. Informational.',
+  },
+  OUTPOST_C2D_UNDELIVERABLE: {
+    kind: 'client',
+    summary: 'A cloud-to-device message can never be delivered over the device\'s transport (for example its properties make an MQTT topic longer than 65535 bytes); it was removed so the messages behind it keep flowing.',
+  },
   OUTPOST_HUB_NOT_RUNNING: {
     kind: 'client',
     summary: 'The CLI could not reach a running hub on its control socket (<dataDir>/hub.sock); start `outpost run` or `outpost hub` with the same data directory.',

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
+import type { C2dControlHandlers } from './c2d-control.js';
 
 /**
  * The hub's control API for the CLI, where the operator plays the cloud's part: HTTP/1.1 on a
@@ -17,12 +18,13 @@ import type { Logger } from '../../log/index.js';
  *         (200 {status, payload}; 400, 404, 413, 504 with {errorCode, message}; docs/methods.md)
  *
  * Errors are {"code": "OUTPOST_…", "message": …} with status 400 (bad patch), 404 (no such
- * identity) or 500.
+ * identity) or 500. C2D endpoints: c2d-control.ts.
  */
 export interface HubControlHandlers {
   twin(deviceId: string, moduleId: string | undefined): Promise<HubControlAnswer>;
   updateDesired(deviceId: string, moduleId: string | undefined, patchText: string): Promise<HubControlAnswer>;
   invokeMethod(deviceId: string, moduleId: string | undefined, bodyText: string): Promise<HubControlAnswer>;
+  readonly c2d?: C2dControlHandlers;
 }
 
 export interface HubControlAnswer {
@@ -60,6 +62,7 @@ export class HubControlServer {
       server.listen(socketPath, () => resolve());
     });
     chmodSync(socketPath, 0o600);
+    logger.info({ event: 'hub.control_listening', socketPath }, 'hub control socket listening');
     return new HubControlServer(server);
   }
 
@@ -89,6 +92,8 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
     if (parts.length === 3) return handlers.invokeMethod(deviceId, undefined, await readBody(request));
     if (parts.length === 5 && parts[3] === 'modules' && parts[4] !== undefined) return handlers.invokeMethod(deviceId, parts[4], await readBody(request));
   }
+  const c2d = handlers.c2d?.route(method, parts, () => readBody(request));
+  if (c2d !== undefined) return c2d;
   return { status: 404, body: { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` } };
 }
 

@@ -3,9 +3,11 @@ import type { Logger } from '../../../log/index.js';
 import { mayActFor, type ClientIdentity as AuthIdentity, type DeviceScope } from '../../auth/index.js';
 import type { Broker, BrokerMessage, Session } from '../../broker/index.js';
 import type { ConnectedClients } from '../../core/index.js';
+import type { C2dDeliveries } from '../../c2d/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
 import type { MethodService } from '../../methods/index.js';
 import { IotHubErrorCode, TwinStatus, type TwinPatchResult, type TwinService } from '../../twin/index.js';
+import { mqttC2dTarget } from './mqtt-c2d-target.js';
 import { classifyPublishTopic, classifySubscription, mayUseIotHubSubscription, OutboundTopic, toHubMessage, type ClientIdentity } from './iothub/index.js';
 
 /** What the IoT Hub dialect needs from the rest of the hub. */
@@ -16,6 +18,8 @@ export interface IotHubServices {
   /** The registry of connected clients: each IoT Hub connection registers its link here. */
   readonly clients: ConnectedClients;
   readonly methods: MethodService;
+  /** Cloud-to-device queues; without them a C2D subscription is granted but nothing arrives. */
+  readonly c2d?: C2dDeliveries;
 }
 
 export type PublishOutcome =
@@ -33,6 +37,7 @@ export type PublishOutcome =
 export class IotHubHandler {
   private readonly identity: ClientIdentity;
   private unsubscribeDesired: (() => void) | undefined;
+  private detachC2d: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -106,7 +111,18 @@ export class IotHubHandler {
     if (!mayUseIotHubSubscription(this.identity, subscription)) return 'refused';
     this.broker.subscribeIotHub(session, subscription.kind);
     if (subscription.kind === 'desired-properties') this.subscribeDesired();
+    if (subscription.kind === 'c2d') this.resumeC2d(session);
     return 'granted';
+  }
+
+  /**
+   * The device's C2D queue delivers through this connection's session (on SUBSCRIBE, or when a
+   * persistent session resumes with its C2D subscription): what was queued while it was away
+   * comes first, in order.
+   */
+  resumeC2d(session: Session): void {
+    if (this.detachC2d !== undefined || this.closed || this.services.c2d === undefined || this.identity.moduleId !== undefined) return;
+    this.detachC2d = this.services.c2d.attach(this.identity.deviceId, mqttC2dTarget(session));
   }
 
   /**
@@ -122,6 +138,8 @@ export class IotHubHandler {
     this.closed = true;
     this.unsubscribeDesired?.();
     this.unsubscribeDesired = undefined;
+    this.detachC2d?.();
+    this.detachC2d = undefined;
   }
 
   private subscribeDesired(): void {

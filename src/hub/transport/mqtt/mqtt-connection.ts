@@ -406,6 +406,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     // A resumed session subscribed to desired properties gets them (and what it missed) again.
     if (session.iotHub.has('desired-properties')) this.iotHub?.resumeDesired();
+    if (session.iotHub.has('c2d')) this.iotHub?.resumeC2d(session);
     this.armKeepAlive();
     // Guarded: building the child logger costs more than a whole CONNECT when debug is off.
     if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ event: 'mqtt.connected', protocolVersion: this.protocolVersion, clean, keepAliveSec, sessionPresent }, 'client connected');

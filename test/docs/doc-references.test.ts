@@ -68,7 +68,7 @@ describe('what the documentation names exists', () => {
     let seen = 0;
     eachDoc((doc, _text, code) => {
       for (const span of code) {
-        for (const match of span.matchAll(/(?:^|[\s`])(?<!-u )outpost ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/g)) {
+        for (const match of span.matchAll(/(?:^|[\s`])(?<!-u )outpost ([a-z][a-z0-9-]*)(?: ([a-z][a-z0-9-]*))?/g)) {
           seen++;
           const subcommands = commands.get(match[1]!);
           if (subcommands === undefined) unknown.push(`${doc}: outpost ${match[1]}`);
@@ -80,7 +80,7 @@ describe('what the documentation names exists', () => {
     assert.deepEqual(unknown, []);
     // The operations page's command table lists every command.
     const operations = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
-    const listed = [...operations.matchAll(/^\| `outpost ([a-z-]+)/gm)].map((m) => m[1]);
+    const listed = [...operations.matchAll(/^\| `outpost ([a-z0-9-]+)/gm)].map((m) => m[1]);
     assert.deepEqual([...commands.keys()].filter((name) => name !== 'help' && !listed.includes(name)), [], 'commands missing from the table of docs/operations.md');
   });
 

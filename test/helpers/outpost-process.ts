@@ -169,7 +169,7 @@ export async function stopQuietly(outpost: OutpostProcess | undefined): Promise<
 
 export function tempDir(prefix = 'outpost-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  return { path, remove: () => rmSync(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { OutpostConfig } from '../config/index.js';
 import { OutpostError } from '../errors/index.js';
+import { sendJson } from '../http/index.js';
 import type { Logger } from '../log/index.js';
 import { loadServerCredentials, tlsVersionRange, type ServerCredentials } from '../tls/index.js';
 import {
@@ -8,7 +9,6 @@ import {
   HttpsListener,
   SocketListener,
   UnavailableProtocolAdapter,
-  sendJson,
   type ProtocolAdapter,
   type RequestHandler,
 } from './transport/index.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConnectionRegistry, HttpsListener, sendJson } from '../../src/hub/transport/index.js';
+import { sendJson } from '../../src/http/index.js';
+import { ConnectionRegistry, HttpsListener } from '../../src/hub/transport/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { ensureDevCertificates } from '../../src/tls/index.js';
 import { tempDir } from '../helpers/outpost-process.js';

@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
+import { readLimitedBody, sendJson, socketAnswers } from '../../http/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ManifestProblem } from '../manifest/index.js';
 import type { LogOptions } from '../runtime/module-runtime.js';
@@ -40,14 +40,14 @@ export class ControlServer {
       throw new OutpostError('OUTPOST_AGENT_CONTROL_LISTEN_FAILED', `control socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter dataDir`, { details: { socketPath } });
     }
     if (existsSync(socketPath)) {
-      if (await answers(socketPath)) throw new OutpostError('OUTPOST_AGENT_CONTROL_LISTEN_FAILED', `another agent is running on ${socketPath}`, { details: { socketPath } });
+      if (await socketAnswers(socketPath)) throw new OutpostError('OUTPOST_AGENT_CONTROL_LISTEN_FAILED', `another agent is running on ${socketPath}`, { details: { socketPath } });
       unlinkSync(socketPath);
     }
     const server = createServer((request, response) => {
       handle(request, response, handlers).catch((thrown: unknown) => {
         const error = toOutpostError(thrown);
         if (error.code === 'OUTPOST_INTERNAL') logger.error({ event: 'agent.control_failed', err: thrown }, error.message);
-        if (!response.headersSent) send(response, statusOf(error), { code: error.code, message: error.message });
+        if (!response.headersSent) sendJson(response, statusOf(error), { code: error.code, message: error.message });
         else response.destroy();
       });
     });
@@ -69,7 +69,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, handle
   const url = new URL(request.url ?? '/', 'http://agent');
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   const method = request.method ?? 'GET';
-  if (method === 'GET' && parts.length === 2 && parts[1] === 'status') return send(response, 200, handlers.status() ?? {});
+  if (method === 'GET' && parts.length === 2 && parts[1] === 'status') return sendJson(response, 200, handlers.status() ?? {});
   if (parts[1] === 'modules' && parts.length === 4 && parts[2] !== undefined) {
     const id = parts[2];
     if (method === 'GET' && parts[3] === 'logs') {
@@ -90,31 +90,15 @@ async function handle(request: IncomingMessage, response: ServerResponse, handle
     }
     if (method === 'POST' && parts[3] === 'restart') {
       await handlers.restart(id);
-      return send(response, 200, { restarted: id });
+      return sendJson(response, 200, { restarted: id });
     }
   }
   if (method === 'POST' && parts.length === 2 && parts[1] === 'deployment') {
     const text = await readBody(request);
     const result = await handlers.deploy(url.searchParams.get('file') ?? 'deployment.json', text);
-    return send(response, result.statusCode === 200 ? 200 : 400, result);
+    return sendJson(response, result.statusCode === 200 ? 200 : 400, result);
   }
-  send(response, 404, { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` });
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_MANIFEST_BYTES) {
-        reject(new OutpostError('OUTPOST_DEPLOYMENT_INVALID', `the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
+  sendJson(response, 404, { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` });
 }
 
 function statusOf(error: OutpostError): number {
@@ -123,19 +107,8 @@ function statusOf(error: OutpostError): number {
   return error.kind === 'client' || error.kind === 'config' ? 400 : 500;
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+async function readBody(request: IncomingMessage): Promise<string> {
+  const text = await readLimitedBody(request, MAX_MANIFEST_BYTES);
+  if (text === undefined) throw new OutpostError('OUTPOST_DEPLOYMENT_INVALID', `the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  return text;
 }

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
 import { OutpostError, toOutpostError } from '../../errors/index.js';
+import { readLimitedBody, sendJson, socketAnswers } from '../../http/index.js';
 import type { Logger } from '../../log/index.js';
 import type { C2dControlHandlers } from './c2d-control.js';
 
@@ -44,16 +44,16 @@ export class HubControlServer {
       throw new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `hub control socket path ${socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter dataDir`, { details: { socketPath } });
     }
     if (existsSync(socketPath)) {
-      if (await answers(socketPath)) throw new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `another hub is running on ${socketPath}`, { details: { socketPath } });
+      if (await socketAnswers(socketPath)) throw new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `another hub is running on ${socketPath}`, { details: { socketPath } });
       unlinkSync(socketPath);
     }
     const server = createServer((request, response) => {
       handle(request, handlers).then(
-        (answer) => send(response, answer.status, answer.body),
+        (answer) => sendJson(response, answer.status, answer.body),
         (thrown: unknown) => {
           const error = toOutpostError(thrown);
           if (error.kind === 'internal') logger.error({ event: 'hub.control_failed', code: error.code, err: thrown }, error.message);
-          send(response, error.kind === 'internal' || error.kind === 'transient' ? 500 : 400, { code: error.code, message: error.message });
+          sendJson(response, error.kind === 'internal' || error.kind === 'transient' ? 500 : 400, { code: error.code, message: error.message });
         },
       );
     });
@@ -97,36 +97,8 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
   return { status: 404, body: { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` } };
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new OutpostError('OUTPOST_TWIN_PATCH_INVALID', `the request body is larger than ${MAX_BODY_BYTES} bytes`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  if (response.headersSent) return void response.destroy();
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+async function readBody(request: IncomingMessage): Promise<string> {
+  const text = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (text === undefined) throw new OutpostError('OUTPOST_TWIN_PATCH_INVALID', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+  return text;
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from '../../../log/index.js';
+import { sendJson } from '../../../http/index.js';
 import { bindError } from '../bind-error.js';
 import type { ConnectionRegistry } from '../connection-registry.js';
 
@@ -122,8 +123,3 @@ export class HttpsListener {
   }
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}

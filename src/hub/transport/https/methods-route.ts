@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../log/index.js';
 import type { AuthResult } from '../../auth/index.js';
 import { MethodHttpStatus, MethodLimits, methodError, parseMethodCall, type MethodAnswer, type MethodService } from '../../methods/index.js';
-import { sendJson } from './https-listener.js';
+import { readLimitedBody, sendJson } from '../../../http/index.js';
 
 export interface MethodsRouteOptions {
   readonly edgeDeviceId: string;
@@ -52,7 +52,7 @@ async function answer(request: IncomingMessage, options: MethodsRouteOptions): P
     options.logger.info({ event: 'method.caller_refused', reason: caller, remoteAddress: request.socket.remoteAddress }, 'direct-method caller refused');
     return methodError(MethodHttpStatus.Unauthorized, 'IotHubUnauthorizedAccess', caller);
   }
-  const body = await readBody(request);
+  const body = await readLimitedBody(request, MAX_BODY_BYTES);
   if (body === undefined) return methodError(MethodHttpStatus.PayloadTooLarge, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
   const parsed = parseMethodCall(body);
   if (!parsed.ok) return parsed.answer;
@@ -88,19 +88,3 @@ function authenticate(request: IncomingMessage, options: MethodsRouteOptions): {
   return { deviceId, moduleId };
 }
 
-/** The body as text, or undefined when it is larger than MAX_BODY_BYTES. */
-function readBody(request: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        request.pause();
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}

@@ -1,0 +1,1 @@
+export { readLimitedBody, sendJson, socketAnswers } from './json-http.js';

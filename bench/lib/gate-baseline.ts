@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface BaselineFacts {
   /** --baseline REV, resolved to a commit (undefined when not given). */
@@ -158,8 +158,12 @@ export function buildBaseline(repo: string, commit: string, cacheDir: string, ca
       symlinkSync(realpathSync(candidateModules), join(work, 'node_modules'));
       steps.push("node_modules: the candidate's (same lockfile)");
     } else {
-      const shared = join(cacheDir, `node_modules-${hash ?? 'nolock'}`);
+      // The shared copy must itself be named node_modules: Node resolves a package's own
+      // dependencies from its real path upwards (symlinks resolved), so a folder renamed to
+      // node_modules-<hash> would hide every transitive dependency (pino → pino-std-serializers).
+      const shared = join(cacheDir, `deps-${hash ?? 'nolock'}`, 'node_modules');
       if (!existsSync(join(shared, '.gate-ready'))) {
+        mkdirSync(dirname(shared), { recursive: true });
         // npm ci runs the package's own scripts too (the native addon, tsc).
         run('npm', ['ci', '--no-audit', '--no-fund'], work);
         rmSync(shared, { recursive: true, force: true });

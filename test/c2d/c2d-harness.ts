@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
 import { HUB_CONTROL_SOCKET, HubControlClient } from '../../src/hub/control/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { runOutpost, runOutpostJson, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
 import { sasLogin } from '../helpers/sas-hub.js';
 
 const require = createRequire(import.meta.url);
@@ -62,14 +62,7 @@ export async function tearDown(site: C2dSite | undefined): Promise<void> {
 
 /** `outpost c2d …` with its exit code, parsed JSON output and standard error. */
 export async function c2dCli(site: C2dSite, args: string[]): Promise<{ code: number | string; json: any; stderr: string }> {
-  const result = await runOutpost(['c2d', ...args, '--data-dir', site.dataDir], { env });
-  let json: unknown;
-  try {
-    json = JSON.parse(result.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: result.code, json, stderr: result.stderr };
+  return runOutpostJson(['c2d', ...args, '--data-dir', site.dataDir], { env });
 }
 
 /** The control API directly (what `outpost c2d` calls), without a CLI process per call. */

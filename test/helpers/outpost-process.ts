@@ -212,3 +212,16 @@ export function testScope(prefix: string, register: (fn: () => Promise<void>) =>
     },
   };
 }
+
+/** `runOutpost` for a command that prints JSON: its exit code, parsed output (undefined when not JSON) and standard error. */
+// any: tests read whatever fields the command printed.
+export async function runOutpostJson(args: readonly string[], options: Parameters<typeof runOutpost>[1] = {}): Promise<{ code: number | string; json: any; stderr: string }> {
+  const result = await runOutpost(args, options);
+  let json: unknown;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: result.code, json, stderr: result.stderr };
+}

@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { buildConnectionString, IdentityRegistry } from '../../src/hub/auth/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { childEnv, runOutpost, spawnOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { childEnv, runOutpost, runOutpostJson, spawnOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
@@ -143,12 +143,5 @@ export function post(hub: MethodsHub, path: string, headers: Record<string, stri
 
 export async function methodCli(hub: MethodsHub, args: string[]): Promise<{ code: number | string; json: any; stderr: string }> {
   // A CLI process can take 20 s to start and finish on a machine shared by many test runs.
-  const result = await runOutpost(['method', 'invoke', ...args, '--data-dir', hub.dataDir], { env, timeoutMs: 60_000 });
-  let json: unknown;
-  try {
-    json = JSON.parse(result.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: result.code, json, stderr: result.stderr };
+  return runOutpostJson(['method', 'invoke', ...args, '--data-dir', hub.dataDir], { env, timeoutMs: 60_000 });
 }

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { runOutpost, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { runOutpost, runOutpostJson, startHub, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
@@ -37,14 +37,7 @@ export async function startOn(mqttPort: number): Promise<void> {
 }
 
 export async function twinCli(args: string[]): Promise<{ code: number | string; json: any; stderr: string }> {
-  const result = await runOutpost(['twin', ...args, '--data-dir', dataDir], { env });
-  let json: unknown;
-  try {
-    json = JSON.parse(result.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: result.code, json, stderr: result.stderr };
+  return runOutpostJson(['twin', ...args, '--data-dir', dataDir], { env });
 }
 
 export async function connectionString(args: string[]): Promise<string> {

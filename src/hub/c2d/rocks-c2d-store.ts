@@ -5,6 +5,9 @@ import { idKey } from '../rocks-key.js';
 import type { C2dMessage } from './c2d-message.js';
 import type { C2dStore } from './c2d-store.js';
 
+/** Memtable size of this database (see the constructor). */
+const SMALL_WRITE_BUFFER_BYTES = 1024 * 1024;
+
 /**
  * C2D queues in RocksDB (one database under <dataDir>/c2d), on the main thread: C2D is rare and
  * bounded (50 messages of 64 KB per device). Key 'c' + device id (length-prefixed) + seq (u64 BE),
@@ -53,7 +56,9 @@ export class RocksC2dStore implements C2dStore {
     private readonly logger: Logger,
   ) {
     mkdirSync(dir, { recursive: true });
-    this.db = new RocksDB(dir);
+    // C2D writes are small and rare next to telemetry: RocksDB's default write buffer (64 MB,
+    // two of them) would let this one database grow to 128 MB of memtables (issue 20).
+    this.db = new RocksDB(dir, { writeBufferSize: SMALL_WRITE_BUFFER_BYTES, maxWriteBufferNumber: 2 });
   }
 
   async open(): Promise<C2dMessage[]> {

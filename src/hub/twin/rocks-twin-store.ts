@@ -4,6 +4,9 @@ import type { Logger } from '../../log/index.js';
 import { idKey } from '../rocks-key.js';
 import type { TwinRecord, TwinStore } from './twin-store.js';
 
+/** Memtable size of this database (see the constructor). */
+const SMALL_WRITE_BUFFER_BYTES = 1024 * 1024;
+
 /**
  * Twins in RocksDB (one database under <dataDir>/twins), on the main thread: twin operations are
  * rare next to telemetry, and a write is small. Key 't' + twin id (length-prefixed) → the record
@@ -35,7 +38,9 @@ export class RocksTwinStore implements TwinStore {
     private readonly logger: Logger,
   ) {
     mkdirSync(dir, { recursive: true });
-    this.db = new RocksDB(dir);
+    // twin writes are small and rare next to telemetry: RocksDB's default write buffer (64 MB,
+    // two of them) would let this one database grow to 128 MB of memtables (issue 20).
+    this.db = new RocksDB(dir, { writeBufferSize: SMALL_WRITE_BUFFER_BYTES, maxWriteBufferNumber: 2 });
   }
 
   async open(): Promise<void> {

@@ -7,7 +7,7 @@ import { describeCommand, plan, type ActualModule, type RestartOptions } from '.
 import type { ModuleEnvironmentProvider } from '../runtime/module-environment.js';
 import type { ModuleRuntime } from '../runtime/module-runtime.js';
 import { AgentStateStore } from './agent-state-store.js';
-import { PlanRunner } from './plan-runner.js';
+import { PlanRunner, type CommandObserver } from './plan-runner.js';
 import { buildReportedProperties, reportedPatch, type ReportedProperties } from './reported-properties.js';
 
 export interface ReconcilerOptions {
@@ -20,6 +20,7 @@ export interface ReconcilerOptions {
   readonly stateDir: string;
   readonly version: string;
   readonly logger: Logger;
+  readonly observer?: CommandObserver;
 }
 
 export type ReportListener = (reported: ReportedProperties, patch: Record<string, unknown>) => void;
@@ -57,7 +58,7 @@ export class Reconciler {
     mkdirSync(options.stateDir, { recursive: true });
     this.state = new AgentStateStore(join(options.stateDir, 'state.json'));
     this.reportFile = join(options.stateDir, 'reported.json');
-    this.runner = new PlanRunner({ runtime: options.runtime, environment: options.environment, stopTimeoutMs: options.stopTimeoutMs, restart: options.restart, logger: options.logger });
+    this.runner = new PlanRunner({ runtime: options.runtime, environment: options.environment, stopTimeoutMs: options.stopTimeoutMs, restart: options.restart, logger: options.logger, observer: options.observer });
     options.runtime.onChange(() => this.trigger());
   }
 

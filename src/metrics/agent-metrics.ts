@@ -37,6 +37,8 @@ export class AgentMetrics implements CommandObserver {
   private readonly totalMemory: Gauge;
   private readonly metadata: Gauge;
   private lastSampleMs: number | undefined;
+  /** Each module's version from its last command with a spec: a stop carries none. */
+  private readonly versions = new Map<string, string>();
 
   constructor(registry: MetricsRegistry) {
     const moduleLabels = ['module_name', 'module_version'];
@@ -59,7 +61,8 @@ export class AgentMetrics implements CommandObserver {
   commandDone(command: Command, seconds: number, ok: boolean): void {
     this.commandLatency.series(command.kind).value = seconds;
     if (!ok) return;
-    const version = 'spec' in command ? command.spec.version : '';
+    if ('spec' in command) this.versions.set(command.id, command.spec.version);
+    const version = this.versions.get(command.id) ?? '';
     const count = (counter: Counter) => (counter.series(command.id, version).value += 1);
     if (command.kind === 'start') count(this.moduleStart);
     else if (command.kind === 'stop') count(this.moduleStop);

@@ -120,8 +120,13 @@ export class Reconciler {
       restarts.delete(id);
       this.state.setRestarts(restarts);
       this.options.logger.info({ event: 'agent.module_restart_requested', module: id }, 'restarting module on request');
+      // Run here rather than by the plan runner; the metrics count it as the stop and start it is.
+      const stopAt = performance.now();
       await this.options.runtime.stopModule(id, this.options.stopTimeoutMs);
+      this.options.observer?.commandDone({ kind: 'stop', id }, (performance.now() - stopAt) / 1000, true);
+      const startAt = performance.now();
       await this.options.runtime.startModule(id);
+      this.options.observer?.commandDone({ kind: 'start', id, spec }, (performance.now() - startAt) / 1000, true);
     });
     this.trigger();
   }

@@ -12,6 +12,8 @@ declare -A needed=(
   # systemd-analyze verify checks packaging/outpost.service; setpriv and prlimit (util-linux, always
   # present) run its ExecStart as the unit would.
   [systemd-analyze]=systemd
+  # promtool checks the /metrics exposition with Prometheus' own parser (test/metrics).
+  [promtool]=prometheus
 )
 
 missing=()

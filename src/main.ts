@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ConfigWatcher, hostEnvironment, type LoadedConfig, type OutpostConfig } from './config/index.js';
 import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
@@ -25,6 +26,7 @@ import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFro
 import { Hub, type HubPorts } from './hub/index.js';
 import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
+import { AgentMetrics, HubMetrics, metricsRoute, MetricsRegistry, MetricsServer, METRICS_PATH, OutpostMetrics } from './metrics/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
 import { VERSION } from './version.js';
 
@@ -70,6 +72,8 @@ export class Runtime {
     /** Things the hub owns beside its listeners, closed after it (workload API, file watchers). */
     private readonly closers: readonly (() => Promise<void> | void)[],
     private readonly configWatcher: ConfigWatcher | undefined,
+    /** Port of the plain metrics listener (metrics.plain), when it runs. */
+    readonly metricsPort: number | undefined,
   ) {}
 
   static async start(options: RuntimeOptions): Promise<Runtime> {
@@ -81,12 +85,26 @@ export class Runtime {
     logger.debug({ event: 'runtime.native', implementation: native.implementation, reason: native.reason }, 'native addon');
     const closers: (() => Promise<void> | void)[] = [];
     const alone = options.hub && !options.agent;
-    const started = options.hub ? await startHub(config, native, logger, closers, alone, options.agent ? 'run' : 'hub') : undefined;
+    // One registry for hub and agent (one process, one endpoint); none at all when both ways of
+    // serving it are off, so nothing is counted that nobody reads.
+    const metrics = config.metrics.enabled || config.metrics.plain ? new MetricsRegistry({ iothub: config.iotHubHostname, edge_device: config.deviceId, instance_number: randomUUID() }) : undefined;
+    const started = options.hub ? await startHub(config, native, logger, closers, alone, options.agent ? 'run' : 'hub', metrics) : undefined;
     const hub = started?.hub;
     let agent: Agent | undefined;
     let configWatcher: ConfigWatcher | undefined;
+    let metricsPort: number | undefined;
     try {
-      agent = options.agent ? await Agent.start(agentOptions(config, logger.child({ component: 'agent' }), hub)) : undefined;
+      const agentMetrics = options.agent && metrics !== undefined ? new AgentMetrics(metrics) : undefined;
+      agent = options.agent ? await Agent.start({ ...agentOptions(config, logger.child({ component: 'agent' }), hub), commandObserver: agentMetrics }) : undefined;
+      if (metrics !== undefined && agentMetrics !== undefined && agent !== undefined) {
+        const running = agent;
+        agentMetrics.attach(metrics, { reported: () => running.reported, dataDir: config.dataDir, processModuleName: options.hub ? 'edgeHub' : 'edgeAgent', version: VERSION });
+      }
+      if (metrics !== undefined && config.metrics.plain) {
+        const server = await MetricsServer.start({ host: config.metrics.host, port: config.metrics.port, registry: metrics, logger });
+        closers.push(() => server.close());
+        metricsPort = server.port;
+      }
       if (agent !== undefined && started !== undefined) {
         const running = agent;
         // A new deployment (`outpost deploy`, or an edit of the watched manifest) brings new routes
@@ -108,7 +126,7 @@ export class Runtime {
       for (const close of closers) await close();
       throw error;
     }
-    return new Runtime(options, hub, agent, closers, configWatcher);
+    return new Runtime(options, hub, agent, closers, configWatcher, metricsPort);
   }
 
   /** True when a hub run alone follows its configuration file. */
@@ -142,12 +160,12 @@ export class Runtime {
   }
 }
 
-async function startHub(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean, command: string): Promise<StartedHub> {
+async function startHub(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean, command: string, metrics: MetricsRegistry | undefined): Promise<StartedHub> {
   // First, before any store opens: a second hub on the same data directory is told which process
   // holds it, instead of failing half-started on RocksDB's own lock.
   const lock = DataDirLock.acquire(config.dataDir, command);
   try {
-    const started = await startHubParts(config, native, rootLogger, closers, alone);
+    const started = await startHubParts(config, native, rootLogger, closers, alone, metrics);
     closers.push(() => lock.release());
     return started;
   } catch (error) {
@@ -156,7 +174,7 @@ async function startHub(config: OutpostConfig, native: NativeFunctions, rootLogg
   }
 }
 
-async function startHubParts(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean): Promise<StartedHub> {
+async function startHubParts(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean, metrics: MetricsRegistry | undefined): Promise<StartedHub> {
   // Each part's logger is a child of the root, not of the hub's: pino does not replace a bound
   // key, so a child of a child with its own `component` wrote the key twice on every line.
   const logger = rootLogger.child({ component: 'hub' });
@@ -171,7 +189,10 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   });
   closers.push(stopWatching);
   const identityAuthenticator = IdentityAuthenticator.fromConfig(config, registry);
-  const authenticator = new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, identityAuthenticator);
+  // The hub's metrics observe its parts as they work (src/metrics; docs/metrics.md).
+  const hubMetrics = metrics === undefined ? undefined : new HubMetrics(metrics, config.deviceId);
+  const anonymous = new AnonymousAuthenticator(config.mqttPlain.allowAnonymous, identityAuthenticator);
+  const authenticator = hubMetrics === undefined ? anonymous : hubMetrics.countingAuthenticator(anonymous);
   const authorizer = new Authorizer({ iotHubHostname: config.iotHubHostname, thisDeviceId: config.deviceId, policy: sources.policy });
   const policy = new BrokerPolicy(authorizer, componentLogger('auth'), sources.policy);
 
@@ -198,16 +219,19 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // to routing (FROM /twinChangeNotifications). Closed after the adapters stop, before the store.
   const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger) : new MemoryTwinStore();
   await twinStore.open();
-  const twins = new TwinService({ store: twinStore, logger: componentLogger('twin'), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname });
+  const twins = new TwinService({ store: twinStore, logger: componentLogger('twin'), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname, observer: hubMetrics });
+  if (hubMetrics !== undefined) store.observe(hubMetrics);
   closers.unshift(() => twins.close());
   // The hub core: connected clients (every transport registers its links) and direct methods to
   // whatever this edge device owns (its modules, its child devices and theirs).
   const clients = new ConnectedClients();
+  if (hubMetrics !== undefined) clients.onRemoved((link) => hubMetrics.clientRemoved(link));
   const edge = { kind: 'device', deviceId: config.deviceId } as const;
   const methods = new MethodService({
     clients,
     inScope: (deviceId, moduleId) => registry.get(deviceId, moduleId) !== undefined && mayActFor(edge, deviceId, moduleId, registry),
     logger: componentLogger('methods'),
+    observer: hubMetrics,
   });
   closers.unshift(() => methods.close());
   // C2D: one durable queue per device under <dataDir>/c2d (docs/c2d.md), for devices in the registry.
@@ -245,6 +269,22 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   });
   // Direct methods from modules (ModuleClient.invokeMethod), on the HTTPS listener.
   hub.routeHttps('POST', METHODS_ROUTE_PREFIX, methodsRoute({ edgeDeviceId: config.deviceId, methods, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: logger.child({ component: 'methods' }) }));
+  if (metrics !== undefined && hubMetrics !== undefined) {
+    new OutpostMetrics(metrics).attach(
+      metrics,
+      {
+        store,
+        broker,
+        protocolErrors: mqtt.protocolErrors,
+        connectedClients: () => clients.list().length,
+        connections: () => hub.connectionCount,
+        c2d,
+        nativeImplementation: native.implementation,
+      },
+      hubMetrics,
+    );
+    if (config.metrics.enabled) hub.routeHttps('GET', METRICS_PATH, metricsRoute({ registry: metrics, edgeDeviceId: config.deviceId, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: componentLogger('metrics') }));
+  }
   // Modules authenticate through the workload API (ModuleClient.fromEnvironment); it hands out
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });

@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.js';
 import { DeploymentSource, manifestError, type Deployment, type DeploymentManifest, type ManifestProblem, type SourcedDeployment } from './manifest/index.js';
 import { ControlServer } from './run/control-server.js';
 import { Reconciler, type ReportListener } from './run/reconciler.js';
+import type { CommandObserver } from './run/plan-runner.js';
 import type { ReportedProperties } from './run/reported-properties.js';
 import { createRuntime } from './runtime/create-runtime.js';
 import { LocalModuleEnvironment, type ModuleEnvironmentProvider } from './runtime/module-environment.js';
@@ -39,6 +40,8 @@ export interface AgentOptions {
   /** A module runtime other than the configured one (tests, embedding). */
   readonly runtime?: ModuleRuntime;
   readonly version?: string;
+  /** Metrics of the commands the agent runs (src/metrics: edgeAgent_module_start_total, …). */
+  readonly commandObserver?: CommandObserver;
 }
 
 export type DeploymentListener = (deployment: Deployment) => void;
@@ -114,6 +117,7 @@ export class Agent {
       stateDir,
       version: options.version ?? '0.0.0',
       logger,
+      observer: options.commandObserver,
     });
     agent = new Agent(options, runtime, source, reconciler, control);
     agent.apply(initial);

@@ -254,6 +254,22 @@ export const ConfigSchema = Section('Outpost configuration', {
     retryInterval: Duration('100ms', { description: 'First retry delay for an endpoint that is not connected or lost messages; it doubles up to store.retryIntervalMax.' }),
     retryIntervalMax: Duration('2s', { description: 'Longest retry delay for an endpoint that is not connected.' }),
   }),
+  metrics: Section('Prometheus metrics with Azure\'s edgeHub and edgeAgent names (docs/metrics.md).', {
+    enabled: Bool(true, {
+      description: 'Serve GET /metrics on the HTTPS listener, to callers with a SAS token of the edge device or one of its modules.',
+      aliases: [alias('MetricsEnabled')],
+    }),
+    plain: Bool(false, {
+      description: 'Also serve GET /metrics on plain HTTP without authentication (like Azure\'s port 9600), on metrics.host:metrics.port. Setting metrics.port turns this on unless it is set explicitly.',
+    }),
+    host: Str('127.0.0.1', { description: 'Address the plain metrics listener binds; anyone who can reach it reads every metric.' }),
+    port: Port(9600, {
+      description: 'TCP port of the plain metrics listener; 0 picks a free port.',
+      flag: '--metrics-port',
+      implies: { 'metrics.plain': true },
+      aliases: [alias('Metrics__Listener__Port')],
+    }),
+  }),
   upstream: Section('The link to the IoT hub or a parent gateway.', {
     maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
       description: 'Largest number of messages sent upstream in one batch.',

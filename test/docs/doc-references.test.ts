@@ -6,7 +6,7 @@
  * - data directory paths (`<dataDir>/…`, README's `data/…`): the file exists in the data directory
  *   of a real `outpost run` with one process module, a deploy and an identity;
  * - `outpost <command> [<subcommand>]` in code: the CLI has that command;
- * - `outpost_…_total` metric names: a counter of the store (store-metrics.ts) under that name.
+ * - `outpost_…_total` metric names: a counter src/metrics serves under that name.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { buildProgram } from '../../src/cli/main.js';
-import { newStoreMetrics } from '../../src/hub/store/store-metrics.js';
+import { metricDefinitions } from '../../src/metrics/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
 import { runOutpost, startHub, testScope } from '../helpers/outpost-process.js';
 
@@ -85,8 +85,7 @@ describe('what the documentation names exists', () => {
   });
 
   it('metrics', () => {
-    const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    const known = new Set(Object.keys(newStoreMetrics()).map((name) => `outpost_store_${snake(name)}_total`));
+    const known = new Set(metricDefinitions().map((d) => d.name));
     const unknown: string[] = [];
     eachDoc((doc, text) => {
       for (const match of text.matchAll(/\boutpost_[a-z_]+_total\b/g)) if (!known.has(match[0])) unknown.push(`${doc}: ${match[0]}`);

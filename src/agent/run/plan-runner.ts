@@ -12,6 +12,13 @@ export interface PlanRunnerOptions {
   /** Backoff for failed commands: the restart backoff's base and cap. */
   readonly restart: RestartOptions;
   readonly logger: Logger;
+  /** Metrics of commands (src/metrics). */
+  readonly observer?: CommandObserver;
+}
+
+/** Told of every command run: how long it took and whether it succeeded. */
+export interface CommandObserver {
+  commandDone(command: Command, seconds: number, ok: boolean): void;
 }
 
 export interface RunResult {
@@ -66,12 +73,15 @@ export class PlanRunner {
         if (dueAtMs > nowMs) retryAtMs = retryAtMs === undefined ? dueAtMs : Math.min(retryAtMs, dueAtMs);
         continue;
       }
+      const startedAt = performance.now();
       try {
         await this.execute(command, registryCredentials);
+        this.options.observer?.commandDone(command, (performance.now() - startedAt) / 1000, true);
         this.failures.delete(key);
         this.options.logger.debug({ event: 'agent.command_done', command: command.kind, module: command.id }, describeCommand(command));
       } catch (thrown) {
         const error = toOutpostError(thrown, 'OUTPOST_AGENT_COMMAND_FAILED');
+        this.options.observer?.commandDone(command, (performance.now() - startedAt) / 1000, false);
         const runCount = (previous?.runCount ?? 0) + 1;
         this.failures.set(key, { runCount, lastAtMs: Date.now(), error });
         failed.push({ command, error });

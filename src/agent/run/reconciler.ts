@@ -7,7 +7,7 @@ import { describeCommand, plan, type ActualModule, type RestartOptions } from '.
 import type { ModuleEnvironmentProvider } from '../runtime/module-environment.js';
 import type { ModuleRuntime } from '../runtime/module-runtime.js';
 import { AgentStateStore } from './agent-state-store.js';
-import { PlanRunner } from './plan-runner.js';
+import { PlanRunner, type CommandObserver } from './plan-runner.js';
 import { buildReportedProperties, reportedPatch, type ReportedProperties } from './reported-properties.js';
 
 export interface ReconcilerOptions {
@@ -20,6 +20,7 @@ export interface ReconcilerOptions {
   readonly stateDir: string;
   readonly version: string;
   readonly logger: Logger;
+  readonly observer?: CommandObserver;
 }
 
 export type ReportListener = (reported: ReportedProperties, patch: Record<string, unknown>) => void;
@@ -57,7 +58,7 @@ export class Reconciler {
     mkdirSync(options.stateDir, { recursive: true });
     this.state = new AgentStateStore(join(options.stateDir, 'state.json'));
     this.reportFile = join(options.stateDir, 'reported.json');
-    this.runner = new PlanRunner({ runtime: options.runtime, environment: options.environment, stopTimeoutMs: options.stopTimeoutMs, restart: options.restart, logger: options.logger });
+    this.runner = new PlanRunner({ runtime: options.runtime, environment: options.environment, stopTimeoutMs: options.stopTimeoutMs, restart: options.restart, logger: options.logger, observer: options.observer });
     options.runtime.onChange(() => this.trigger());
   }
 
@@ -119,8 +120,13 @@ export class Reconciler {
       restarts.delete(id);
       this.state.setRestarts(restarts);
       this.options.logger.info({ event: 'agent.module_restart_requested', module: id }, 'restarting module on request');
+      // Run here rather than by the plan runner; the metrics count it as the stop and start it is.
+      const stopAt = performance.now();
       await this.options.runtime.stopModule(id, this.options.stopTimeoutMs);
+      this.options.observer?.commandDone({ kind: 'stop', id }, (performance.now() - stopAt) / 1000, true);
+      const startAt = performance.now();
       await this.options.runtime.startModule(id);
+      this.options.observer?.commandDone({ kind: 'start', id, spec }, (performance.now() - startAt) / 1000, true);
     });
     this.trigger();
   }

@@ -8,6 +8,13 @@ export interface MethodServiceOptions {
   /** Whether `deviceId[/moduleId]` is a device or module this edge device owns (its registry scope). */
   readonly inScope: (deviceId: string, moduleId: string | undefined) => boolean;
   readonly logger: Logger;
+  /** Metrics of direct-method calls (src/metrics). */
+  readonly observer?: MethodObserver;
+}
+
+/** Told of every call once answered: who called (`operator` for the CLI), the target, how long it took. */
+export interface MethodObserver {
+  invoked(from: string, to: string, seconds: number): void;
 }
 
 interface PendingCall {
@@ -38,7 +45,17 @@ export class MethodService {
     return this.pending.size;
   }
 
-  invoke(deviceId: string, moduleId: string | undefined, call: MethodCall): Promise<MethodAnswer> {
+  /** `from`: the caller's identity (`device/module`), or `operator` for `outpost method`. */
+  invoke(deviceId: string, moduleId: string | undefined, call: MethodCall, from = 'operator'): Promise<MethodAnswer> {
+    const observer = this.options.observer;
+    if (observer === undefined) return this.call(deviceId, moduleId, call);
+    const startedAt = performance.now();
+    const answer = this.call(deviceId, moduleId, call);
+    const to = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
+    return answer.finally(() => observer.invoked(from, to, (performance.now() - startedAt) / 1000));
+  }
+
+  private call(deviceId: string, moduleId: string | undefined, call: MethodCall): Promise<MethodAnswer> {
     const target = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     if (this.closed) return Promise.resolve(methodError(MethodHttpStatus.NotFound, 'DeviceNotOnline', 'the hub is stopping'));
     if (!this.options.inScope(deviceId, moduleId)) {

@@ -23,6 +23,8 @@ export interface DispatchContext {
   /** The done prefix of a stream moved: checkpoint it. */
   commit(stream: EndpointStream): void;
   counted(event: 'delivered' | 'expired' | 'undeliverable' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void;
+  /** One copy acknowledged by the endpoint (metrics: sender, age, send time). */
+  delivered(endpoint: RouteEndpoint, priority: number, message: HubMessage, sentAtMs: number): void;
 }
 
 /**
@@ -228,6 +230,7 @@ export class EndpointDispatcher {
     this.retryMs = 0;
     if (stream.markDone(entry)) this.ctx.commit(stream);
     this.ctx.counted(outcome === 'acked' ? 'delivered' : 'undeliverable', this.endpoint, 1);
+    if (outcome === 'acked') this.ctx.delivered(this.endpoint, stream.priority, entry.message, entry.sentAtMs);
     this.schedule();
   }
 

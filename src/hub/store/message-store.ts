@@ -18,6 +18,7 @@ import { openLayout, shardDir } from './store-layout.js';
 import { newStoreMetrics, type StoreMetrics } from './store-metrics.js';
 import { defaultShardCount, type StoreOptions } from './store-options.js';
 import { aggregateStats, type StoreStats } from './store-stats.js';
+import type { StoreObserver } from './store-observer.js';
 
 /** Routes as the deployment's $edgeHub desired properties hold them. */
 export interface StoreRoutes {
@@ -49,6 +50,7 @@ export class MessageStore implements MessageSink {
   private readonly warn: RateLimitedLog;
   private readonly context: DispatchContext;
   private target: EndpointTarget | undefined;
+  private observer: StoreObserver | undefined;
   private clients: ShardClient[] = [];
   private defaultTtlSec: number;
   private diskFull = false;
@@ -78,6 +80,7 @@ export class MessageStore implements MessageSink {
         if (commit !== undefined) this.clients[stream.shard]?.commit(commit);
       },
       counted: (event, endpoint, count) => this.counted(event, endpoint, count),
+      delivered: (endpoint, priority, message, sentAtMs) => this.observer?.delivered(endpoint, priority, message, sentAtMs, Date.now()),
     };
   }
 
@@ -95,7 +98,7 @@ export class MessageStore implements MessageSink {
       const opened = await Promise.all(
         Array.from({ length: shards }, (_, shard) =>
           ShardClient.open(store.shardConfig(shard, table), options, {
-            appended: (client, messages, result) => store.appended(client, messages, result),
+            appended: (client, messages, result, roundTripMs) => store.appended(client, messages, result, roundTripMs),
             failed: (client, count, error) => store.failed(client, count, error),
           }),
         ),
@@ -116,6 +119,11 @@ export class MessageStore implements MessageSink {
   attach(target: EndpointTarget): void {
     this.target = target;
     for (const dispatcher of this.dispatchers.values()) dispatcher.schedule();
+  }
+
+  /** Metrics of messages as they are written and delivered (src/metrics). */
+  observe(observer: StoreObserver): void {
+    this.observer = observer;
   }
 
   get shardCount(): number {
@@ -199,14 +207,17 @@ export class MessageStore implements MessageSink {
     this.logger.info({ event: 'store.closed', metrics: this.metrics }, 'message store closed');
   }
 
-  private appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult): void {
+  private appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult, roundTripMs: number): void {
     this.metrics.accepted += messages.length;
     this.metrics.noRoute += result.noRoute;
     const readAhead = this.options.readAhead;
+    const observer = this.observer;
+    observer?.batchWritten(client.shard, messages.length, result.offsets[messages.length]!, roundTripMs);
     // Streams of the batch's queues in this shard, looked up once per batch.
     const streams = result.queues.map((queue) => this.queueStream(queue, client.shard));
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
+      if (observer !== undefined) observer.accepted(message, result.offsets[i + 1]! - result.offsets[i]!);
       for (let j = result.offsets[i]!; j < result.offsets[i + 1]!; j++) {
         streams[result.targets[j]!]!.offer(result.seqs[j]!, result.expires[j]!, result.cums[j]!, message, readAhead);
       }

@@ -40,7 +40,8 @@ const WORKER_TASK_SLOTS = 1_000_000;
 
 /** What the store learns from every append: written (and routed), or refused. */
 export interface AppendListener {
-  appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult): void;
+  /** `roundTripMs`: from the task's post to its answer (the worker's queue, decode, routing, write). */
+  appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult, roundTripMs: number): void;
   failed(client: ShardClient, count: number, error: OutpostError): void;
 }
 
@@ -59,6 +60,8 @@ interface Pending {
   readonly promise: Promise<void>;
   resolve: () => void;
   reject: (error: OutpostError) => void;
+  /** performance.now() when the batch was posted to the worker (one write per batch, for the round-trip metric). */
+  sentAt: number;
 }
 
 /**
@@ -217,6 +220,7 @@ export class ShardClient {
     while (this.queue.length > 0 && this.canSend(this.queue[0]!)) {
       const pending = this.queue.shift()!;
       this.inFlight += 1;
+      pending.sentAt = performance.now();
       const frames = pending.frames.finish();
       const commits = this.takeCommitsIfDue();
       this.track(this.pool.run({ op: 'append', frames, commits }, { transferList: [frames.buffer as ArrayBuffer] })).then(
@@ -239,7 +243,7 @@ export class ShardClient {
       const appended = result as AppendResult;
       this.totals = appended.totals;
       // Dispatch first: the sender's acknowledgement must not overtake the first delivery attempt.
-      this.listener.appended(this, pending.messages, appended);
+      this.listener.appended(this, pending.messages, appended, performance.now() - pending.sentAt);
       pending.resolve();
     } else {
       this.restoreCommits(commits);
@@ -298,5 +302,5 @@ function newPending(): Pending {
   });
   // A batch nobody awaits (QoS 0) must not become an unhandled rejection.
   promise.catch(() => undefined);
-  return { messages: [], frames: new FrameBuilder(), promise, resolve, reject };
+  return { messages: [], frames: new FrameBuilder(), promise, resolve, reject, sentAt: 0 };
 }

@@ -20,6 +20,14 @@ export interface TwinServiceOptions {
   /** IoT Hub name for the notifications' `hubName` (the first label of the IoT Hub host name). */
   readonly hubName: string;
   readonly now?: () => number;
+  /** Metrics of clients' twin operations (src/metrics). */
+  readonly observer?: TwinObserver;
+}
+
+/** Told of every twin GET and reported-properties patch of a device or module, with its duration. */
+export interface TwinObserver {
+  gotTwin(twinId: string, seconds: number): void;
+  reportedUpdated(twinId: string, seconds: number): void;
 }
 
 /** Twins kept in memory after use, beyond which the least recently written are read again from the store. */
@@ -58,11 +66,14 @@ export class TwinService {
 
   /** A device's or module's own GET: the twin, and its desired section now counts as received. */
   getForClient(twinId: string): Promise<TwinGetResult> {
-    return this.serial(twinId, async () => {
+    const startedAt = performance.now();
+    const result = this.serial(twinId, async () => {
       const record = await this.load(twinId);
       if (record.delivered?.$version !== record.twin.desired.$version) await this.save(twinId, { twin: record.twin, delivered: record.twin.desired });
       return { ok: true, twin: record.twin } as TwinGetResult;
     }).catch((error: unknown) => this.readFailed(twinId, error));
+    const observer = this.options.observer;
+    return observer === undefined ? result : result.finally(() => observer.gotTwin(twinId, (performance.now() - startedAt) / 1000));
   }
 
   private readFailed(twinId: string, error: unknown): TwinFailure {
@@ -72,7 +83,10 @@ export class TwinService {
 
   /** A reported-properties patch from the twin's owner; `jsonBytes` is the size of its JSON text when known. */
   patchReported(twinId: string, patch: unknown, jsonBytes?: number): Promise<TwinPatchResult> {
-    return this.change(twinId, 'reported', patch, jsonBytes);
+    const observer = this.options.observer;
+    if (observer === undefined) return this.change(twinId, 'reported', patch, jsonBytes);
+    const startedAt = performance.now();
+    return this.change(twinId, 'reported', patch, jsonBytes).finally(() => observer.reportedUpdated(twinId, (performance.now() - startedAt) / 1000));
   }
 
   /** A desired-properties patch from the operator; subscribed clients are notified once it is durable. */

@@ -56,7 +56,7 @@ async function answer(request: IncomingMessage, options: MethodsRouteOptions): P
   if (body === undefined) return methodError(MethodHttpStatus.PayloadTooLarge, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
   const parsed = parseMethodCall(body);
   if (!parsed.ok) return parsed.answer;
-  return options.methods.invoke(target.deviceId, target.moduleId, parsed.call);
+  return options.methods.invoke(target.deviceId, target.moduleId, parsed.call, `${caller.deviceId}/${caller.moduleId}`);
 }
 
 function parseTarget(path: string): { deviceId: string; moduleId: string | undefined } | undefined {

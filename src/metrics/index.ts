@@ -1,0 +1,11 @@
+export { MetricsRegistry, escapeLabelValue, type Collector } from './metrics-registry.js';
+export { HistogramSeries, MetricFamily, MAX_SERIES_PER_FAMILY, OVERFLOW_LABEL_VALUE, type Counter, type Gauge, type Histogram, type MetricDefinition, type MetricType, type ValueSeries } from './metric-family.js';
+export { HubMetrics, MS_TELEMETRY } from './hub-metrics.js';
+export { OutpostMetrics, storeCounterName, type HubFigures } from './outpost-metrics.js';
+export { AgentMetrics, type AgentFigures } from './agent-metrics.js';
+export { metricsRoute, serveExposition, METRICS_PATH, EXPOSITION_CONTENT_TYPE, type MetricsRouteOptions } from './metrics-route.js';
+export { MetricsServer, type MetricsServerOptions } from './metrics-server.js';
+export { metricDefinitions, renderMetricsDoc } from './docs.js';
+export { NOT_SERVED } from './not-served.js';
+export { SenderCache } from './sender-cache.js';
+export * as Buckets from './buckets.js';

@@ -3,7 +3,8 @@
  * mqtt.js over wss:// as an MQTT 5 client; upgrades to a wrong path, with a wrong subprotocol or
  * for AMQP (no AMQP adapter in this build) refused with their HTTP statuses and codes; frames
  * that break WebSocket (garbage, text, oversize) closing that connection alone; and a subscriber
- * that stops reading, whose messages the hub drops as congested instead of buffering them.
+ * that stops reading, whose messages the hub drops as congested instead of buffering them; and a
+ * graceful stop telling a WebSocket client why it is disconnected.
  */
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
@@ -156,6 +157,22 @@ describe('back-pressure', () => {
     slow.ws.close();
   });
 });
+
+// Last: it stops the hub.
+describe('shutdown', () => {
+  it('an MQTT 5 client over WebSocket is told the server is shutting down (DISCONNECT 0x8B)', async () => {
+    const client = await connectMqttJs(hub!, 'dev1', { protocolVersion: 5 });
+    const disconnect = new Promise<mqtt.IDisconnectPacket>((resolve) => client.once('disconnect', resolve));
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    hub!.outpost.child.kill('SIGTERM');
+    assert.equal((await disconnect).reasonCode, SERVER_SHUTTING_DOWN);
+    await closed;
+    assert.equal(await hub!.outpost.exited(60_000), 0);
+  });
+});
+
+/** MQTT 5.0 reason code 0x8B. */
+const SERVER_SHUTTING_DOWN = 0x8b;
 
 function loginPacket(deviceId: string): { clientId: string; username: string; password: Buffer } {
   const login = loginOf(deviceId);

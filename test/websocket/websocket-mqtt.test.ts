@@ -7,6 +7,7 @@
  * graceful stop telling a WebSocket client why it is disconnected.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:https';
 import mqtt from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { after, before, describe, it } from 'node:test';
@@ -90,6 +91,28 @@ describe('refused upgrades', () => {
     const answer = await refused('/$iothub/websocket', ['AMQPWSB10']);
     assert.equal(answer.status, 501);
     assert.equal(answer.body.error, 'OUTPOST_WEBSOCKET_PROTOCOL_UNAVAILABLE');
+  });
+
+  it('a malformed handshake (no Sec-WebSocket-Key): 400', async () => {
+    const answer = await new Promise<{ status: number; body: { error?: string } }>((resolve, reject) => {
+      const req = request({
+        host: 'localhost',
+        port: hub!.httpsPort,
+        ca: hub!.ca,
+        path: '/$iothub/websocket',
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-protocol': 'mqtt' },
+      });
+      req.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string } }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded without a key')));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error, 'OUTPOST_WEBSOCKET_HANDSHAKE_INVALID');
   });
 
   it('the query string is not part of the path (the SDKs may add one)', async () => {

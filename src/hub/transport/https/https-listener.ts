@@ -7,7 +7,7 @@ import type { Logger } from '../../../log/index.js';
 import { sendJson } from '../../../http/index.js';
 import { bindError } from '../bind-error.js';
 import type { ConnectionRegistry } from '../connection-registry.js';
-import { refuseUpgrade } from './upgrade-refusal.js';
+import { refuseUpgrade, UpgradeStatus } from './upgrade-refusal.js';
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -120,8 +120,8 @@ export class HttpsListener {
     if (this.stopping || handler === undefined) {
       const path = (request.url ?? '/').split('?', 1)[0]!;
       // Without a handler an upgrade is just a path nothing serves, as for a plain request.
-      if (this.stopping) refuseUpgrade(socket, 503, 'OUTPOST_SHUTDOWN_IN_PROGRESS', 'the hub is shutting down');
-      else refuseUpgrade(socket, 404, 'OUTPOST_WEBSOCKET_PATH_NOT_FOUND', `nothing is served at ${path.slice(0, 200)}`);
+      if (this.stopping) refuseUpgrade(socket, UpgradeStatus.ServiceUnavailable, 'OUTPOST_SHUTDOWN_IN_PROGRESS', 'the hub is shutting down');
+      else refuseUpgrade(socket, UpgradeStatus.NotFound, 'OUTPOST_WEBSOCKET_PATH_NOT_FOUND', `nothing is served at ${path.slice(0, 200)}`);
       return;
     }
     try {

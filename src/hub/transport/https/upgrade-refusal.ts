@@ -1,6 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** HTTP statuses of refused upgrades. */
+export const UpgradeStatus = {
+  BadRequest: 400,
+  NotFound: 404,
+  NotImplemented: 501,
+  ServiceUnavailable: 503,
+} as const;
+
 /**
  * Answers an HTTP upgrade request that will not be upgraded: a complete HTTP/1.1 response with a
  * JSON body `{error, message}` (the same shape as the HTTPS API's errors), then the connection

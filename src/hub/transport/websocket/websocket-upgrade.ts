@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../../log/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
-import { refuseUpgrade } from '../https/upgrade-refusal.js';
+import { refuseUpgrade, UpgradeStatus } from '../https/upgrade-refusal.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import { WebSocketDuplex } from './websocket-duplex.js';
 
@@ -18,13 +18,6 @@ export const Subprotocol = {
 } as const;
 
 const KNOWN_SUBPROTOCOLS: ReadonlySet<string> = new Set(Object.values(Subprotocol));
-
-/** HTTP statuses of refused upgrades. */
-const HttpStatus = {
-  BadRequest: 400,
-  NotFound: 404,
-  NotImplemented: 501,
-} as const;
 
 /**
  * What a protocol must offer to be served over WebSocket: take a byte stream and own it, as its
@@ -76,7 +69,7 @@ export class WebSocketUpgrade {
     });
     // A malformed handshake (checked by ws): logged here, answered 400 in the same JSON shape.
     this.server.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
-      this.refuse(socket, request, HttpStatus.BadRequest, 'OUTPOST_WEBSOCKET_HANDSHAKE_INVALID', error.message, {});
+      this.refuse(socket, request, UpgradeStatus.BadRequest, 'OUTPOST_WEBSOCKET_HANDSHAKE_INVALID', error.message, {});
     });
   }
 
@@ -86,7 +79,7 @@ export class WebSocketUpgrade {
     if (path !== WEBSOCKET_PATH) {
       // The path, not the query: a query may carry a token.
       const shown = path.slice(0, 200);
-      this.refuse(socket, request, HttpStatus.NotFound, 'OUTPOST_WEBSOCKET_PATH_NOT_FOUND', `WebSocket is served at ${WEBSOCKET_PATH}, not at ${shown}`, { path: shown });
+      this.refuse(socket, request, UpgradeStatus.NotFound, 'OUTPOST_WEBSOCKET_PATH_NOT_FOUND', `WebSocket is served at ${WEBSOCKET_PATH}, not at ${shown}`, { path: shown });
       return;
     }
     const offered = parseSubprotocols(request.headers['sec-websocket-protocol']);
@@ -94,9 +87,9 @@ export class WebSocketUpgrade {
       const known = offered.find((p) => KNOWN_SUBPROTOCOLS.has(p));
       const shown = offered.slice(0, 8).map((p) => p.slice(0, 40));
       if (known !== undefined) {
-        this.refuse(socket, request, HttpStatus.NotImplemented, 'OUTPOST_WEBSOCKET_PROTOCOL_UNAVAILABLE', `this hub does not serve ${known} over WebSocket`, { subprotocols: shown });
+        this.refuse(socket, request, UpgradeStatus.NotImplemented, 'OUTPOST_WEBSOCKET_PROTOCOL_UNAVAILABLE', `this hub does not serve ${known} over WebSocket`, { subprotocols: shown });
       } else {
-        this.refuse(socket, request, HttpStatus.BadRequest, 'OUTPOST_WEBSOCKET_SUBPROTOCOL_UNSUPPORTED', `no supported subprotocol offered (Sec-WebSocket-Protocol: ${Subprotocol.Mqtt} or ${Subprotocol.Amqp})`, { subprotocols: shown });
+        this.refuse(socket, request, UpgradeStatus.BadRequest, 'OUTPOST_WEBSOCKET_SUBPROTOCOL_UNSUPPORTED', `no supported subprotocol offered (Sec-WebSocket-Protocol: ${Subprotocol.Mqtt} or ${Subprotocol.Amqp})`, { subprotocols: shown });
       }
       return;
     }

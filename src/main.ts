@@ -24,7 +24,7 @@ import {
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
-import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter } from './hub/transport/index.js';
+import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { AgentMetrics, HubMetrics, metricsRoute, MetricsRegistry, MetricsServer, METRICS_PATH, OutpostMetrics } from './metrics/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
@@ -261,7 +261,12 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   store.attach(moduleInputTarget(mqtt));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
-  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
+  // MQTT and AMQP over WebSocket on the HTTPS listener, each while its protocol is on. AMQP joins
+  // the map once its adapter is part of the build; until then AMQPWSB10 is answered 501.
+  const webSocketProtocols = new Map<string, WebSocketProtocol>();
+  if (config.https.webSocket && config.mqtt.enabled) webSocketProtocols.set(Subprotocol.Mqtt, { adapter: mqtt, listener: 'mqttWs', connectTimeoutMs: config.mqtt.connectTimeout });
+  const webSocket = new WebSocketUpgrade({ protocols: webSocketProtocols, maxMessageBytes: config.https.maxWebSocketMessageSize, logger: componentLogger('websocket') });
+  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt }, upgrade: webSocket.handleUpgrade }).catch(async (error: unknown) => {
     await twins.close();
     await c2d.close();
     await store.close();

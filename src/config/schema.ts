@@ -207,6 +207,14 @@ export const ConfigSchema = Section('Outpost configuration', {
       flag: '--https-port',
       aliases: [alias('HttpSettings__Port')],
     }),
+    webSocket: Bool(true, {
+      description:
+        'Serve MQTT (subprotocol `mqtt`) and AMQP (subprotocol `AMQPWSB10`) over WebSocket at path /$iothub/websocket on this listener, as the Azure IoT SDKs\' MqttWs and AmqpWs transports use them (docs/websocket.md). Each protocol is served only while its own listener setting (mqtt.enabled, amqp.enabled) is on.',
+    }),
+    maxWebSocketMessageSize: Bytes('4MiB', {
+      description:
+        'Largest WebSocket message (all its frames together) accepted; a larger one closes that connection with close code 1009. A message is held whole before the protocol sees it, so this bounds the memory one reading connection can take; it must exceed mqtt.maxPacketSize (clients send a packet per message) and the largest AMQP transfer with its framing. 0 turns the limit off.',
+    }),
   }),
   store: Section('Store-and-forward: routed messages are queued per endpoint in sharded RocksDB (docs/store.md).', {
     persistent: Bool(true, {

@@ -91,6 +91,26 @@ export const ErrorRegistry = {
     mqttReason: MQTT_SERVER_UNAVAILABLE,
     amqpCondition: 'amqp:not-implemented',
   },
+  OUTPOST_WEBSOCKET_PATH_NOT_FOUND: {
+    kind: 'client',
+    summary: 'A WebSocket upgrade on the HTTPS listener asked for a path other than /$iothub/websocket; it is answered 404 and the connection closed.',
+  },
+  OUTPOST_WEBSOCKET_SUBPROTOCOL_UNSUPPORTED: {
+    kind: 'client',
+    summary: 'A WebSocket upgrade offered no subprotocol the hub speaks (`mqtt` or `AMQPWSB10`); it is answered 400, as Azure\'s edge hub does.',
+  },
+  OUTPOST_WEBSOCKET_PROTOCOL_UNAVAILABLE: {
+    kind: 'config',
+    summary: 'A WebSocket upgrade asked for MQTT or AMQP over WebSocket, which this hub does not serve (https.webSocket is false, mqtt.enabled or amqp.enabled is false, or the protocol\'s adapter is not part of this build); it is answered 501.',
+  },
+  OUTPOST_WEBSOCKET_HANDSHAKE_INVALID: {
+    kind: 'client',
+    summary: 'A WebSocket upgrade request was malformed (not GET, no or a bad Sec-WebSocket-Key, an unsupported Sec-WebSocket-Version); it is answered 400.',
+  },
+  OUTPOST_WEBSOCKET_PROTOCOL_ERROR: {
+    kind: 'client',
+    summary: 'A WebSocket peer broke the framing (an invalid or unmasked frame, a text frame where only binary is allowed, a message over https.maxWebSocketMessageSize); that connection alone is closed with the matching close code (1002, 1003, 1009).',
+  },
   OUTPOST_SHUTDOWN_IN_PROGRESS: {
     kind: 'transient',
     summary: 'The runtime is shutting down; the client should reconnect later.',

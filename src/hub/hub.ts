@@ -11,6 +11,7 @@ import {
   UnavailableProtocolAdapter,
   type ProtocolAdapter,
   type RequestHandler,
+  type UpgradeHandler,
 } from './transport/index.js';
 
 export interface HubPorts {
@@ -26,6 +27,8 @@ export interface HubOptions {
   readonly version: string;
   /** Protocol adapters; a protocol without one is served by UnavailableProtocolAdapter. */
   readonly adapters?: { readonly mqtt?: ProtocolAdapter; readonly amqp?: ProtocolAdapter };
+  /** Upgrade requests on the HTTPS listener (MQTT and AMQP over WebSocket); set before it listens. */
+  readonly upgrade?: UpgradeHandler;
 }
 
 /**
@@ -55,7 +58,7 @@ export class Hub {
     this.https?.routePrefix(method, prefix, handler);
   }
 
-    static async start(options: HubOptions): Promise<Hub> {
+  static async start(options: HubOptions): Promise<Hub> {
     const { config, logger } = options;
     const credentials = loadServerCredentials({
       certFile: config.tls.certFile,
@@ -93,9 +96,11 @@ export class Hub {
         new SocketListener({ name: 'amqp', host: config.amqp.host, port: config.amqp.port, flag: '--amqp-port', tls: clientCertTls, connectTimeoutMs: config.amqp.connectTimeout, adapter: amqpAdapter, registry, logger }),
       );
     }
+    // Client certificates are asked for on 443 too: MQTT and AMQP over WebSocket authenticate with them.
     const https = config.https.enabled
-      ? new HttpsListener({ host: config.https.host, port: config.https.port, tls, connectTimeoutMs: config.mqtt.connectTimeout, registry, logger })
+      ? new HttpsListener({ host: config.https.host, port: config.https.port, tls: clientCertTls, connectTimeoutMs: config.mqtt.connectTimeout, registry, logger })
       : undefined;
+    if (options.upgrade !== undefined) https?.upgrade(options.upgrade);
 
     const bound = await Promise.allSettled([...socketListeners.map((l) => l.listen()), https?.listen() ?? Promise.resolve(null)]);
     const failures = bound.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));

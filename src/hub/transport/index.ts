@@ -2,6 +2,7 @@ export type { ConnectionInfo, ProtocolAdapter } from './protocol-adapter.js';
 export { UnavailableProtocolAdapter } from './unavailable-adapter.js';
 export { ConnectionRegistry } from './connection-registry.js';
 export { SocketListener, type SocketListenerOptions } from './socket-listener.js';
-export { HttpsListener, type RequestHandler } from './https/https-listener.js';
+export { HttpsListener, type RequestHandler, type UpgradeHandler } from './https/https-listener.js';
 export { MqttAdapter, type MqttAdapterOptions, type MqttLimits } from './mqtt/index.js';
 export { methodsRoute, METHODS_ROUTE_PREFIX, type MethodsRouteOptions } from './https/methods-route.js';
+export { WebSocketUpgrade, Subprotocol, WEBSOCKET_PATH, type StreamProtocolAdapter, type WebSocketProtocol } from './websocket/index.js';

@@ -1,13 +1,21 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from '../../../log/index.js';
 import { sendJson } from '../../../http/index.js';
 import { bindError } from '../bind-error.js';
 import type { ConnectionRegistry } from '../connection-registry.js';
+import { refuseUpgrade, UpgradeStatus } from './upgrade-refusal.js';
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * Takes an HTTP upgrade request (WebSocket) and its socket, which is the TLS socket of the
+ * connection; the handler owns the socket from then on: it upgrades it or answers and closes it.
+ */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface HttpsListenerOptions {
   readonly host: string | null;
@@ -19,15 +27,16 @@ export interface HttpsListenerOptions {
 }
 
 /**
- * HTTPS on 443 with Node's https module. The WebSocket upgrade (MQTT and AMQP over WebSocket) and
- * the optional uWebSockets.js backend plug in here later behind the same surface; routes are
- * exact method + path matches, which is all the local API needs.
+ * HTTPS on 443 with Node's https module. WebSocket upgrades (MQTT and AMQP over WebSocket) go to
+ * the one upgrade handler (src/hub/transport/websocket); routes are exact method + path matches,
+ * which is all the local API needs.
  */
 export class HttpsListener {
   private server: Server | undefined;
   private readonly routes = new Map<string, RequestHandler>();
   /** Routes for a path prefix (paths with ids in them), tried in order after the exact routes. */
   private readonly prefixRoutes: Array<{ method: string; prefix: string; handler: RequestHandler }> = [];
+  private upgradeHandler: UpgradeHandler | undefined;
   private stopping = false;
   private inFlight = 0;
   private onIdle: (() => void) | undefined;
@@ -47,6 +56,11 @@ export class HttpsListener {
     this.prefixRoutes.push({ method, prefix, handler });
   }
 
+  /** The handler of every upgrade request (one: WebSocket is the only upgrade served). */
+  upgrade(handler: UpgradeHandler): void {
+    this.upgradeHandler = handler;
+  }
+
   async listen(): Promise<number> {
     const { options } = this;
     const server = createServer({ ...options.tls, handshakeTimeout: options.connectTimeoutMs }, (request, response) =>
@@ -59,6 +73,7 @@ export class HttpsListener {
       if (!options.registry.admit(socket, 'https')) return;
       socket.on('error', () => socket.destroy());
     });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.dispatchUpgrade(request, socket, head));
     server.on('tlsClientError', (error, socket) => {
       options.logger.debug({ event: 'transport.tls_handshake_failed', listener: 'https', remoteAddress: socket.remoteAddress, reason: error.message }, 'TLS handshake failed');
       socket.destroy();
@@ -97,6 +112,23 @@ export class HttpsListener {
       this.options.logger.error({ event: 'https.handler_failed', path, err: error }, 'request handler failed');
       if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
       else response.destroy();
+    }
+  }
+
+  private dispatchUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const handler = this.upgradeHandler;
+    if (this.stopping || handler === undefined) {
+      const path = (request.url ?? '/').split('?', 1)[0]!;
+      // Without a handler an upgrade is just a path nothing serves, as for a plain request.
+      if (this.stopping) refuseUpgrade(socket, UpgradeStatus.ServiceUnavailable, 'OUTPOST_SHUTDOWN_IN_PROGRESS', 'the hub is shutting down');
+      else refuseUpgrade(socket, UpgradeStatus.NotFound, 'OUTPOST_WEBSOCKET_PATH_NOT_FOUND', `nothing is served at ${path.slice(0, 200)}`);
+      return;
+    }
+    try {
+      handler(request, socket, head);
+    } catch (error) {
+      this.options.logger.error({ event: 'https.upgrade_failed', code: 'OUTPOST_INTERNAL', err: error }, 'upgrade handler failed');
+      socket.destroy();
     }
   }
 

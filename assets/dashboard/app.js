@@ -22,6 +22,7 @@ function count(n) {
 
 function ms(n) {
   if (n === null || n === undefined) return '–';
+  if (n === 0) return '0';
   if (n >= 1000) return `${(n / 1000).toFixed(1)} s`;
   return `${n >= 10 ? Math.round(n) : n.toFixed(1)} ms`;
 }
@@ -127,7 +128,7 @@ function render(s) {
     cell(m.description),
   ], s.modules.available ? 'no modules deployed' : 'the agent does not answer');
 
-  fillTable('routes', s.routes, (r) => [cell(r.name), cell(r.source), cell(r.condition), cell(r.endpoint), cell(String(r.priority)), cell(count(r.moved))], 'no routes');
+  fillTable('routes', s.routes, (r) => [cell(r.name), cell(r.source), cell(r.condition), cell(r.endpoint), cell(r.priority === null ? 'default' : String(r.priority)), cell(count(r.moved))], 'no routes');
   $('rejected').replaceChildren(...s.rejectedRoutes.map((r) => {
     const li = document.createElement('li');
     li.textContent = `route ${r.name} rejected: ${r.error}`;

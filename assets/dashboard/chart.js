@@ -1,8 +1,10 @@
 // A tiny line chart on a canvas: a rolling window of points, y scaled to the largest value shown.
 const PAD = { left: 44, right: 8, top: 8, bottom: 18 };
+// The x axis spans at least this many points, so the first few do not stretch across the chart.
+const MIN_SPAN = 30;
 
 export class LineChart {
-  constructor(canvas, series, format, windowPoints = 300) {
+  constructor(canvas, series, format, windowPoints = 120) {
     this.canvas = canvas;
     this.series = series; // [{ key, color, label }]
     this.format = format;
@@ -54,7 +56,7 @@ export class LineChart {
       g.fillText(`−${seconds}s`, PAD.left, height - 4);
       g.fillText('now', width - PAD.right - 22, height - 4);
     }
-    const step = plotW / Math.max(1, this.windowPoints - 1);
+    const step = plotW / Math.max(MIN_SPAN, n - 1);
     const x0 = PAD.left + plotW - step * (n - 1);
     g.lineWidth = 2;
     for (const s of this.series) {

@@ -1,5 +1,5 @@
 import type { CompiledRouteTableData } from '../hub/routing/index.js';
-import { sourceMatches } from '../hub/routing/index.js';
+import { DEFAULT_PRIORITY, sourceMatches } from '../hub/routing/index.js';
 import { messageSource } from '../hub/message/index.js';
 import type { MetricFamily } from '../metrics/index.js';
 
@@ -9,7 +9,8 @@ export interface RouteRow {
   readonly source: string;
   readonly condition: string;
   readonly endpoint: string;
-  readonly priority: number;
+  /** Null for a route without one (DEFAULT_PRIORITY). */
+  readonly priority: number | null;
   /** Copies acknowledged by the route's endpoint from senders its FROM matches (see routeTraffic). */
   readonly moved: number;
 }
@@ -45,7 +46,7 @@ export function routeTraffic(table: CompiledRouteTableData, sent: MetricFamily |
   const routes = table.routes.map((route) => {
     let moved = 0;
     for (const [source, count] of byEndpoint.get(route.endpoint.id) ?? []) if (sourceMatches(route.source, source)) moved += count;
-    return { name: route.name, source: route.source, condition: route.condition, endpoint: route.endpoint.id, priority: route.priority, moved };
+    return { name: route.name, source: route.source, condition: route.condition, endpoint: route.endpoint.id, priority: route.priority === DEFAULT_PRIORITY ? null : route.priority, moved };
   });
   const rejected = table.rejected.map((r) => ({ name: r.name, error: r.error.message }));
   return { routes, rejected };

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReportedProperties } from '../agent/index.js';
+import type { OutpostError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { dashboardRoute } from './dashboard-route.js';
 import { DashboardSampler, type DashboardSources } from './dashboard-sampler.js';
@@ -30,8 +31,14 @@ export class Dashboard {
 
   constructor(options: DashboardOptions) {
     this.token = new DashboardToken(options.sources.dataDir);
-    // A token exists from the first start, so `outpost dashboard url` only reads it.
-    this.token.ensure();
+    // A token exists from the first start, so `outpost dashboard url` only reads it. Without one
+    // the hub still starts; the dashboard then refuses everyone until the CLI writes a token.
+    try {
+      this.token.ensure();
+    } catch (error) {
+      const failed = error as OutpostError;
+      options.logger.error({ event: 'dashboard.token_unavailable', code: failed.code, file: this.token.file, err: error }, failed.message);
+    }
     this.modules = options.modules;
     const sampler = new DashboardSampler({ ...options.sources, modules: () => this.modules() });
     this.stream = new DashboardStream(sampler, Math.max(MIN_INTERVAL_MS, options.intervalMs), options.logger);

@@ -14,6 +14,9 @@ declare -A needed=(
   [systemd-analyze]=systemd
   # promtool checks the /metrics exposition with Prometheus' own parser (test/metrics).
   [promtool]=prometheus
+  # Debian's Chromium, driven by playwright-core (test/dashboard): playwright's own browser
+  # download is not used.
+  [chromium]=chromium
 )
 
 missing=()

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ConfigWatcher, hostEnvironment, type LoadedConfig, type OutpostConfig } from './config/index.js';
-import { Agent, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider } from './agent/index.js';
+import { Agent, ControlClient, controlSocketOf, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider, type ReportedProperties } from './agent/index.js';
 import type { OutpostError } from './errors/index.js';
 import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
@@ -26,6 +26,7 @@ import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFro
 import { Hub, type HubPorts } from './hub/index.js';
 import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
+import { Dashboard, DASHBOARD_PATH } from './dashboard/index.js';
 import { AgentMetrics, HubMetrics, metricsRoute, MetricsRegistry, MetricsServer, METRICS_PATH, OutpostMetrics } from './metrics/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
 import { VERSION } from './version.js';
@@ -60,6 +61,7 @@ interface StartedHub {
   readonly policy: BrokerPolicy;
   /** The $edgeHub part of the manifest the hub started from, when it read one. */
   readonly manifestHub: Readonly<Record<string, unknown>> | undefined;
+  readonly dashboard: Dashboard | undefined;
 }
 
 export class Runtime {
@@ -74,6 +76,8 @@ export class Runtime {
     private readonly configWatcher: ConfigWatcher | undefined,
     /** Port of the plain metrics listener (metrics.plain), when it runs. */
     readonly metricsPort: number | undefined,
+    /** The dashboard (dashboard.enabled with a hub), when it runs. */
+    readonly dashboard: Dashboard | undefined,
   ) {}
 
   static async start(options: RuntimeOptions): Promise<Runtime> {
@@ -87,7 +91,8 @@ export class Runtime {
     const alone = options.hub && !options.agent;
     // One registry for hub and agent (one process, one endpoint); none at all when both ways of
     // serving it are off, so nothing is counted that nobody reads.
-    const metrics = config.metrics.enabled || config.metrics.plain ? new MetricsRegistry({ iothub: config.iotHubHostname, edge_device: config.deviceId, instance_number: randomUUID() }) : undefined;
+    // The dashboard reads the same registry.
+    const metrics = config.metrics.enabled || config.metrics.plain || config.dashboard.enabled ? new MetricsRegistry({ iothub: config.iotHubHostname, edge_device: config.deviceId, instance_number: randomUUID() }) : undefined;
     const started = options.hub ? await startHub(config, native, logger, closers, alone, options.agent ? 'run' : 'hub', metrics) : undefined;
     const hub = started?.hub;
     let agent: Agent | undefined;
@@ -99,6 +104,10 @@ export class Runtime {
       if (metrics !== undefined && agentMetrics !== undefined && agent !== undefined) {
         const running = agent;
         agentMetrics.attach(metrics, { reported: () => running.reported, dataDir: config.dataDir, processModuleName: options.hub ? 'edgeHub' : 'edgeAgent', version: VERSION });
+      }
+      if (agent !== undefined && started?.dashboard !== undefined) {
+        const running = agent;
+        started.dashboard.readModulesFrom(() => running.reported);
       }
       if (metrics !== undefined && config.metrics.plain) {
         const server = await MetricsServer.start({ host: config.metrics.host, port: config.metrics.port, registry: metrics, logger });
@@ -126,7 +135,7 @@ export class Runtime {
       for (const close of closers) await close();
       throw error;
     }
-    return new Runtime(options, hub, agent, closers, configWatcher, metricsPort);
+    return new Runtime(options, hub, agent, closers, configWatcher, metricsPort, started?.dashboard);
   }
 
   /** True when a hub run alone follows its configuration file. */
@@ -153,6 +162,9 @@ export class Runtime {
     const { config, logger } = this.options;
     const deadlineMs = Date.now() + config.shutdownTimeout;
     logger.info({ event: 'runtime.stopping', reason, shutdownTimeoutMs: config.shutdownTimeout }, 'shutting down');
+    // Open dashboard pages are streams that never end by themselves: closed before the HTTPS
+    // listener waits for its requests to finish.
+    this.dashboard?.close();
     await this.agent?.stop();
     await this.hub?.stop(deadlineMs);
     for (const close of this.closers) await close();
@@ -290,6 +302,26 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     );
     if (config.metrics.enabled) hub.routeHttps('GET', METRICS_PATH, metricsRoute({ registry: metrics, edgeDeviceId: config.deviceId, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: componentLogger('metrics') }));
   }
+  // The live dashboard (docs/dashboard.md): figures from the registry and the parts' own stats.
+  let dashboard: Dashboard | undefined;
+  if (metrics !== undefined && config.dashboard.enabled && hub.ports.https !== null) {
+    const agentControl = new ControlClient(controlSocketOf(config));
+    dashboard = new Dashboard({
+      sources: { edgeDeviceId: config.deviceId, version: VERSION, dataDir: config.dataDir, registry: metrics, store, clients: () => clients.list() },
+      // An agent in another process (`outpost agent`) answers on its control socket, as for `outpost list`.
+      modules: async () => {
+        const answer = await agentControl.call('GET', '/v1/status');
+        return answer.status === 200 ? (answer.body as ReportedProperties) : undefined;
+      },
+      intervalMs: config.dashboard.interval,
+      logger: componentLogger('dashboard'),
+    });
+    const handler = dashboard.handler;
+    hub.routeHttps('GET', DASHBOARD_PATH, handler);
+    hub.routeHttps('POST', DASHBOARD_PATH, handler);
+    const opened = dashboard;
+    closers.unshift(() => opened.close());
+  }
   // Modules authenticate through the workload API (ModuleClient.fromEnvironment); it hands out
   // the CA that verifies this hub.
   const workload = await WorkloadServer.start({ socketPath: join(config.dataDir, 'workload.sock'), registry, trustBundle: hub.credentials.ca, logger });
@@ -298,7 +330,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const exists = (deviceId: string, moduleId: string | undefined) => registry.get(deviceId, moduleId) !== undefined;
   const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d) }, logger);
   closers.unshift(() => control.close());
-  return { hub, store, mqtt, policy, manifestHub: sources.manifestHub };
+  return { hub, store, mqtt, policy, manifestHub: sources.manifestHub, dashboard };
 }
 
 /**

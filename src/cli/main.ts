@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { c2dCommand } from './c2d-command.js';
 import { checkCommand } from './check-command.js';
+import { dashboardCommand } from './dashboard-command.js';
 import { deployCommand } from './deploy-command.js';
 import { identityCommand } from './identity-command.js';
 import { listCommand } from './list-command.js';
@@ -37,6 +38,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   twinCommand(program, setExit);
   methodCommand(program, setExit);
   c2dCommand(program, setExit);
+  dashboardCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

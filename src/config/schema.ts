@@ -278,6 +278,12 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('Metrics__Listener__Port')],
     }),
   }),
+  dashboard: Section('The live dashboard at /dashboard on the HTTPS listener (docs/dashboard.md).', {
+    enabled: Bool(true, {
+      description: 'Serve the dashboard at /dashboard on the HTTPS listener. It answers only a browser that signed in with the operator token in <dataDir>/dashboard.token (`outpost dashboard url` prints a sign-in link), or a request with `Authorization: Bearer <token>`.',
+    }),
+    interval: Duration('1s', { description: 'How often the dashboard\'s figures are read and pushed to open pages (only while a page is open).' }),
+  }),
   upstream: Section('The link to the IoT hub or a parent gateway.', {
     maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
       description: 'Largest number of messages sent upstream in one batch.',

@@ -413,6 +413,10 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'native is `require` (OUTPOST_NATIVE=require) but the native addon cannot be loaded; build it with `npm run build:native` (needs g++, python3 and Node headers) or set native to auto or off.',
   },
+  OUTPOST_DASHBOARD_TOKEN_UNAVAILABLE: {
+    kind: 'config',
+    summary: 'The dashboard\'s operator token file (<dataDir>/dashboard.token) cannot be read or written; check that the data directory exists and belongs to the user running Outpost.',
+  },
   OUTPOST_INTERNAL: {
     kind: 'internal',
     summary: 'An unexpected internal error; the log line carries the cause.',

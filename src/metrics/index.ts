@@ -8,4 +8,5 @@ export { MetricsServer, type MetricsServerOptions } from './metrics-server.js';
 export { metricDefinitions, renderMetricsDoc } from './docs.js';
 export { NOT_SERVED } from './not-served.js';
 export { SenderCache } from './sender-cache.js';
+export { diskOf, type DiskFigures } from './disk-of.js';
 export * as Buckets from './buckets.js';

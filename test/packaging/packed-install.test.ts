@@ -53,6 +53,7 @@ describe('packed tarball, --omit=dev', () => {
     assert.ok(files.includes('package/dist/workers/shard-worker.js'));
     assert.ok(files.includes('package/deployment/gateway.json'));
     assert.ok(files.includes('package/scripts/build-native.js'), 'the install script is packed');
+    assert.ok(files.includes('package/assets/dashboard/app.js'), 'the dashboard\'s files are packed');
     const strays = files.filter((file) => /^package\/(dist\/(test|bench|scripts|modules)\/|modules\/|src\/|test\/)|\.map$/.test(file));
     assert.deepEqual(strays, [], 'no tests, benchmarks, sources, source maps or sample modules in the tarball');
     const packages = installedPackages(install.packageDir);

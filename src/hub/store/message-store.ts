@@ -60,6 +60,7 @@ export class MessageStore implements MessageSink {
   /** A compaction of what was trimmed is under way in the shards (the disk is under the reserve). */
   private reclaimingTrimmed = false;
   private closing: Promise<void> | undefined;
+  private table: CompiledRouteTableData = { routes: [], rejected: [] };
 
   private constructor(
     private readonly options: StoreOptions,
@@ -104,6 +105,7 @@ export class MessageStore implements MessageSink {
         ),
       );
       store.clients = opened.map((o) => o.client);
+      store.table = table;
       for (const [shard, { opened: result }] of opened.entries()) for (const queue of result.queues) store.queueStream(queue, shard, queue);
     } catch (error) {
       await store.close().catch(() => undefined);
@@ -152,6 +154,12 @@ export class MessageStore implements MessageSink {
   async replaceRoutes(routes: StoreRoutes): Promise<void> {
     const table = await this.compile(routes);
     await Promise.all(this.clients.map((client) => client.setRoutes(table, this.defaultTtlSec)));
+    this.table = table;
+  }
+
+  /** The routes in force (and those rejected), as compiled: for diagnostics (the dashboard). */
+  get routes(): CompiledRouteTableData {
+    return this.table;
   }
 
   async stats(): Promise<StoreStats> {

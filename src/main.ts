@@ -23,10 +23,13 @@ import {
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
-import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter } from './hub/transport/index.js';
+import { AmqpAdapter, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
 import { VERSION } from './version.js';
+
+/** Largest AMQP frame, as Azure's edge hub announces it (notes 6.1). */
+const AMQP_MAX_FRAME_BYTES = 65_536;
 
 /**
  * The composition root: the only place that wires components together. The CLI decides which
@@ -234,10 +237,25 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     logger,
     iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
   });
-  store.attach(moduleInputTarget(mqtt));
+  // AMQP 1.0 on 5671 (docs/amqp.md): the same hub core services as MQTT's IoT Hub dialect.
+  const amqp = new AmqpAdapter({
+    authenticator,
+    services: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
+    limits: { maxMessageBytes: config.amqp.maxMessageSize, maxFrameBytes: AMQP_MAX_FRAME_BYTES, idleTimeoutMs: config.amqp.idleTimeout, linkCredit: config.amqp.linkCredit, clockSkewMs: config.auth.sasClockSkew },
+    logger,
+  });
+  // Module inputs: over MQTT through the adapter's sessions, else over whatever link the module
+  // registered in the hub core (AMQP). Minimal wiring until the store targets ClientLinks itself.
+  store.attach(
+    moduleInputTarget({
+      deliverToModuleInput: (moduleId, inputName, message, onSettled) =>
+        mqtt.deliverToModuleInput(moduleId, inputName, message, onSettled) ||
+        (onSettled !== undefined && (clients.linkFor(`${config.deviceId}/${moduleId}`, 'module-inputs')?.sendModuleInput(inputName, message, onSettled) ?? false)),
+    }),
+  );
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
-  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {
+  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt, amqp } }).catch(async (error: unknown) => {
     await twins.close();
     await c2d.close();
     await store.close();

@@ -5,3 +5,4 @@ export { SocketListener, type SocketListenerOptions } from './socket-listener.js
 export { HttpsListener, type RequestHandler } from './https/https-listener.js';
 export { MqttAdapter, type MqttAdapterOptions, type MqttLimits } from './mqtt/index.js';
 export { methodsRoute, METHODS_ROUTE_PREFIX, type MethodsRouteOptions } from './https/methods-route.js';
+export { AmqpAdapter, type AmqpAdapterOptions, type AmqpHubServices, type AmqpLimits } from './amqp/index.js';

@@ -72,31 +72,37 @@ export function guardMessageSize(session: Session, maxMessageBytes: number, onOv
   const onTransfer = incoming.on_transfer;
   const bytes = new WeakMap<IncomingDelivery, number>();
   const oversize = new WeakSet<IncomingDelivery>();
+  const refuse = (delivery: IncomingDelivery, receiver: Receiver) => {
+    oversize.add(delivery);
+    delivery.frames = [];
+    onOversize(receiver);
+  };
   incoming.on_transfer = function guardedTransfer(this: RheaIncoming, frame: TransferFrame, receiver: Receiver): void {
     const link = receiver as unknown as ReceiverInternals;
+    const size = frame.payload?.length ?? 0;
     const current = link._incomplete;
-    if (current !== undefined && oversize.has(current)) {
-      if (frame.performative.more === true) {
-        this.next_transfer_id++;
-        return;
-      }
-      // The last frame of a delivery already refused: what rhea does on completion, minus decoding.
-      this.next_transfer_id++;
-      link._incomplete = undefined;
-      if (link.credit > 0) link.credit--;
-      link.delivery_count++;
-      current.update(true, (rhea.message as unknown as { rejected(fields: unknown): { described(): unknown } }).rejected({ error: { condition: AmqpCondition.MessageSizeExceeded, description: `the message is larger than ${maxMessageBytes} bytes` } }).described());
+    if (current === undefined) {
+      onTransfer.call(this, frame, receiver);
+      const started = link._incomplete;
+      if (started === undefined) return;
+      bytes.set(started, size);
+      if (size > maxMessageBytes) refuse(started, receiver);
       return;
     }
-    onTransfer.call(this, frame, receiver);
-    const started = link._incomplete;
-    if (started === undefined) return;
-    const total = (bytes.get(started) ?? 0) + (frame.payload?.length ?? 0);
-    bytes.set(started, total);
-    if (total > maxMessageBytes) {
-      oversize.add(started);
-      started.frames = [];
-      onOversize(receiver);
+    const total = (bytes.get(current) ?? 0) + size;
+    if (!oversize.has(current) && total <= maxMessageBytes) {
+      bytes.set(current, total);
+      onTransfer.call(this, frame, receiver);
+      return;
     }
+    if (!oversize.has(current)) refuse(current, receiver);
+    // Frames of a delivery already refused are counted (session window) but not kept.
+    this.next_transfer_id++;
+    if (frame.performative.more === true) return;
+    // Its last frame: what rhea does on completion, minus decoding, and the delivery rejected.
+    link._incomplete = undefined;
+    if (link.credit > 0) link.credit--;
+    link.delivery_count++;
+    current.update(true, (rhea.message as unknown as { rejected(fields: unknown): { described(): unknown } }).rejected({ error: { condition: AmqpCondition.MessageSizeExceeded, description: `the message is larger than ${maxMessageBytes} bytes` } }).described());
   };
 }

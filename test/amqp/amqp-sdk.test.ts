@@ -111,20 +111,20 @@ describe('the Azure IoT SDK over AMQP', () => {
       requestPayload = request.payload;
       response.send(201, { rebooted: true }, () => undefined);
     });
-    // The SDK attaches its method links in the background (a second enableMethods while they attach
-    // never calls back): the hub answers 404 DeviceNotOnline until they are there.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const probe = await control(site!).call('POST', '/v1/methods/dev1', JSON.stringify({ methodName: 'reboot', payload: null, responseTimeoutInSeconds: 10 }));
-      if (probe.status === 200) break;
-      assert.equal(probe.status, 404, JSON.stringify(probe.body));
-      assert.ok(Date.now() < deadline, 'the method links never attached');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await methodLinksAttached(site!, '/v1/methods/dev1', 'reboot');
     const answer = await runOutpostJson(['method', 'invoke', 'dev1', 'reboot', '--payload', '{"delay":1}', '--data-dir', site!.dataDir], { env: site!.env, timeoutMs: 60_000 });
     assert.equal(answer.code, 0, answer.stderr);
     assert.deepEqual(answer.json, { status: 201, payload: { rebooted: true } });
     assert.deepEqual(requestPayload, { delay: 1 });
+  });
+
+  it('answers a module method (onMethod) invoked with `outpost method invoke`', async () => {
+    const module = await open(site!, 'module', EDGE, 'filter');
+    module.onMethod('ping', (request: any, response: any) => response.send(200, { echo: request.payload }, () => undefined));
+    await methodLinksAttached(site!, `/v1/methods/${EDGE}/modules/filter`, 'ping');
+    const answer = await runOutpostJson(['method', 'invoke', `${EDGE}/filter`, 'ping', '--payload', '"hello"', '--data-dir', site!.dataDir], { env: site!.env, timeoutMs: 60_000 });
+    assert.equal(answer.code, 0, answer.stderr);
+    assert.deepEqual(answer.json, { status: 200, payload: { echo: 'hello' } });
   });
 
   it('delivers C2D and takes complete, reject and abandon', async () => {
@@ -188,5 +188,20 @@ async function patchUntilSeen(site: AmqpSite, deviceId: string, patches: any[]):
     const result = await control(site).call('PATCH', `/v1/twins/${deviceId}/desired`, JSON.stringify({ temperature: 21, n }));
     assert.equal(result.status, 200, JSON.stringify(result.body));
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * The SDK attaches its method links in the background (a second enableMethods while they attach
+ * never calls back): the hub answers 404 DeviceNotOnline until they are there.
+ */
+async function methodLinksAttached(site: AmqpSite, path: string, methodName: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const probe = await control(site).call('POST', path, JSON.stringify({ methodName, payload: null, responseTimeoutInSeconds: 10 }));
+    if (probe.status === 200) return;
+    assert.equal(probe.status, 404, JSON.stringify(probe.body));
+    assert.ok(Date.now() < deadline, 'the method links never attached');
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

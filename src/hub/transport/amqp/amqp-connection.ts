@@ -370,7 +370,12 @@ export class AmqpConnection implements TwinLinkOwner {
     this.closing = true;
     const internals = this.connection as unknown as { amqp_transport: { header_received?: unknown }; _process(): void };
     // An AMQP close is only meaningful once the client spoke AMQP (not mid-SASL, not garbage).
-    if (internals.amqp_transport.header_received !== undefined && !this.stream.destroyed) {
+    if (internals.amqp_transport.header_received === undefined) {
+      // Nothing in flight on a connection that never spoke AMQP (or is mid-SASL): close at once.
+      this.stream.destroy();
+      return;
+    }
+    if (!this.stream.destroyed) {
       try {
         this.connection.open();
         this.connection.close({ condition, description });

@@ -24,12 +24,15 @@ import {
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
-import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
+import { AmqpAdapter, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { Dashboard, DASHBOARD_PATH } from './dashboard/index.js';
 import { AgentMetrics, HubMetrics, metricsRoute, MetricsRegistry, MetricsServer, METRICS_PATH, OutpostMetrics } from './metrics/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
 import { VERSION } from './version.js';
+
+/** Largest AMQP frame, as Azure's edge hub announces it (notes 6.1). */
+const AMQP_MAX_FRAME_BYTES = 65_536;
 
 /**
  * The composition root: the only place that wires components together. The CLI decides which
@@ -270,15 +273,30 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     logger,
     iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
   });
-  store.attach(moduleInputTarget(mqtt));
+  // AMQP 1.0 on 5671 (docs/amqp.md): the same hub core services as MQTT's IoT Hub dialect.
+  const amqp = new AmqpAdapter({
+    authenticator,
+    services: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
+    limits: { maxMessageBytes: config.amqp.maxMessageSize, maxFrameBytes: AMQP_MAX_FRAME_BYTES, idleTimeoutMs: config.amqp.idleTimeout, linkCredit: config.amqp.linkCredit, clockSkewMs: config.auth.sasClockSkew },
+    logger,
+  });
+  // Module inputs: over MQTT through the adapter's sessions, else over whatever link the module
+  // registered in the hub core (AMQP). Minimal wiring until the store targets ClientLinks itself.
+  store.attach(
+    moduleInputTarget({
+      deliverToModuleInput: (moduleId, inputName, message, onSettled) =>
+        mqtt.deliverToModuleInput(moduleId, inputName, message, onSettled) ||
+        (onSettled !== undefined && (clients.linkFor(`${config.deviceId}/${moduleId}`, 'module-inputs')?.sendModuleInput(inputName, message, onSettled) ?? false)),
+    }),
+  );
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
-  // MQTT and AMQP over WebSocket on the HTTPS listener, each while its protocol is on. AMQP joins
-  // the map once its adapter is part of the build; until then AMQPWSB10 is answered 501.
+  // MQTT and AMQP over WebSocket on the HTTPS listener, each while its protocol is on.
   const webSocketProtocols = new Map<string, WebSocketProtocol>();
   if (config.https.webSocket && config.mqtt.enabled) webSocketProtocols.set(Subprotocol.Mqtt, { adapter: mqtt, listener: 'mqttWs', connectTimeoutMs: config.mqtt.connectTimeout });
+  if (config.https.webSocket && config.amqp.enabled) webSocketProtocols.set(Subprotocol.Amqp, { adapter: amqp, listener: 'amqpWs', connectTimeoutMs: config.amqp.connectTimeout });
   const webSocket = new WebSocketUpgrade({ protocols: webSocketProtocols, maxMessageBytes: config.https.maxWebSocketMessageSize, logger: componentLogger('websocket') });
-  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt }, upgrade: webSocket.handleUpgrade }).catch(async (error: unknown) => {
+  const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt, amqp }, upgrade: webSocket.handleUpgrade }).catch(async (error: unknown) => {
     await twins.close();
     await c2d.close();
     await store.close();

@@ -195,7 +195,18 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'Allow mqttPlain.allowAnonymous on a non-loopback address (anyone who can reach the port can then publish and subscribe).',
     }),
   }),
-  amqp: Section('AMQP 1.0 over TLS.', listenerLeaves('AMQP', { port: 5671, enabledAlias: 'AmqpSettings__Enabled', portAlias: 'AmqpSettings__Port', flag: '--amqp-port' })),
+  amqp: Section('AMQP 1.0 over TLS: IoT Hub\'s AMQP device protocol (docs/amqp.md).', {
+    ...listenerLeaves('AMQP', { port: 5671, enabledAlias: 'AmqpSettings__Enabled', portAlias: 'AmqpSettings__Port', flag: '--amqp-port' }),
+    maxMessageSize: Bytes('1MiB', {
+      description: 'Largest AMQP message a client may send (the links\' max-message-size; Azure\'s edge hub takes 1 MiB). A larger one is rejected and its link detached with amqp:link:message-size-exceeded, without buffering it.',
+    }),
+    idleTimeout: Duration('240s', {
+      description: 'Idle time-out announced in the AMQP open (Azure\'s edge hub: 4 minutes); clients send empty frames more often, and a connection silent for twice this long is closed. 0 announces none.',
+    }),
+    linkCredit: Int(1000, { min: 1, max: 65_535 }, {
+      description: 'Credit of each link a client sends telemetry or module output on: transfers it may have unsettled at once. Credit comes back as the store takes each message, so a slow store slows the sender instead of queueing in memory.',
+    }),
+  }),
   https: Section('HTTPS and WebSocket listener (MQTT and AMQP over WebSocket, health, the local API).', {
     enabled: Bool(true, { description: 'Serve HTTPS and WebSocket.', aliases: [alias('HttpSettings__Enabled')] }),
     host: OptionalStr({ description: 'Address the HTTPS listener binds.', defaultNote: 'all interfaces (IPv6 and IPv4)' }),

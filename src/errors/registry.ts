@@ -401,6 +401,25 @@ export const ErrorRegistry = {
     kind: 'client',
     summary: 'A cloud-to-device message can never be delivered over the device\'s transport (for example its properties make an MQTT topic longer than 65535 bytes); it was removed so the messages behind it keep flowing.',
   },
+  OUTPOST_AMQP_PROTOCOL_ERROR: {
+    kind: 'client',
+    summary: 'An AMQP client broke the protocol (a malformed or oversize frame, frames out of order, a transfer beyond its link credit); the connection is closed with an AMQP close carrying the condition (or the link detached, for a credit violation). Rate-limited.',
+    amqpCondition: 'amqp:decode-error',
+  },
+  OUTPOST_AMQP_LINK_REFUSED: {
+    kind: 'client',
+    summary: "An AMQP link was detached at attach: its address is not an IoT Hub node (amqp:not-found), names an identity not authenticated on this connection (amqp:unauthorized-access: put a token on $cbs first), or a direction the node does not serve (amqp:not-allowed). The connection's other links go on. Rate-limited.",
+    amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_AMQP_CBS_REQUEST_INVALID: {
+    kind: 'client',
+    summary: 'A CBS request on $cbs was not a put-token with a SAS token type, an audience {host}/devices/{d}[/modules/{m}] and the token as its body; answered with status-code 400. Rate-limited.',
+  },
+  OUTPOST_AMQP_MESSAGE_TOO_LARGE: {
+    kind: 'client',
+    summary: 'An AMQP message was larger than amqp.maxMessageSize; it is rejected and its link detached with amqp:link:message-size-exceeded, without buffering the rest of it. Rate-limited.',
+    amqpCondition: 'amqp:link:message-size-exceeded',
+  },
   OUTPOST_HUB_NOT_RUNNING: {
     kind: 'client',
     summary: 'The CLI could not reach a running hub on its control socket (<dataDir>/hub.sock); start `outpost run` or `outpost hub` with the same data directory.',

@@ -1,7 +1,7 @@
 /**
  * MQTT over WebSocket on the HTTPS listener of a real hub process, with real clients over TLS:
  * mqtt.js over wss:// as an MQTT 5 client; upgrades to a wrong path, with a wrong subprotocol or
- * for AMQP (no AMQP adapter in this build) refused with their HTTP statuses and codes; frames
+ * refused with their HTTP statuses and codes, and AMQP's subprotocol accepted; frames
  * that break WebSocket (garbage, text, oversize) closing that connection alone; and a subscriber
  * that stops reading, whose messages the hub drops as congested instead of buffering them; and a
  * graceful stop telling a WebSocket client why it is disconnected.
@@ -87,10 +87,11 @@ describe('refused upgrades', () => {
     await hub!.outpost.waitFor((l) => l.event === 'websocket.upgrade_refused' && l.code === 'OUTPOST_WEBSOCKET_SUBPROTOCOL_UNSUPPORTED');
   });
 
-  it('AMQP over WebSocket while no AMQP adapter serves it: 501', async () => {
-    const answer = await refused('/$iothub/websocket', ['AMQPWSB10']);
-    assert.equal(answer.status, 501);
-    assert.equal(answer.body.error, 'OUTPOST_WEBSOCKET_PROTOCOL_UNAVAILABLE');
+  it('AMQP over WebSocket is accepted with subprotocol AMQPWSB10', async () => {
+    const ws = await openWebSocket(url(), ['AMQPWSB10'], hub!.ca);
+    assert.ok(ws instanceof WebSocket, `upgrade refused: ${JSON.stringify(ws)}`);
+    assert.equal(ws.protocol, 'AMQPWSB10');
+    ws.terminate();
   });
 
   it('a malformed handshake (no Sec-WebSocket-Key): 400', async () => {

@@ -1,3 +1,6 @@
+import type { DeliveryOutcome } from '../endpoints/index.js';
+import type { HubMessage } from '../message/index.js';
+
 /**
  * What the hub core can ask of one live connection of a client, whatever protocol carries it.
  * A transport implements it per connection and registers it in ConnectedClients once the client
@@ -29,4 +32,10 @@ export interface ClientLink {
   subscribed(kind: ClientSubscriptionKind): boolean;
   /** Sends a direct-method request; false when the link cannot (closed, or the topic is invalid). */
   sendMethodRequest(request: MethodRequest): boolean;
+  /**
+   * Sends a routed message to module input `inputName` of this link's module. False when the link
+   * cannot take it now (closed, or its window to the client is full): nothing was sent, the caller
+   * keeps the message and tries again later. Otherwise `onSettled` is called exactly once.
+   */
+  sendModuleInput(inputName: string, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean;
 }

@@ -6,3 +6,4 @@ export { HttpsListener, type RequestHandler, type UpgradeHandler } from './https
 export { MqttAdapter, type MqttAdapterOptions, type MqttLimits } from './mqtt/index.js';
 export { methodsRoute, METHODS_ROUTE_PREFIX, type MethodsRouteOptions } from './https/methods-route.js';
 export { WebSocketUpgrade, Subprotocol, WEBSOCKET_PATH, type StreamProtocolAdapter, type WebSocketProtocol } from './websocket/index.js';
+export { AmqpAdapter, type AmqpAdapterOptions, type AmqpHubServices, type AmqpLimits } from './amqp/index.js';

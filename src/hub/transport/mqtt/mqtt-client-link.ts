@@ -1,4 +1,6 @@
 import type { ClientLink, ClientSubscriptionKind, MethodRequest } from '../../core/index.js';
+import type { DeliveryOutcome } from '../../endpoints/index.js';
+import type { HubMessage } from '../../message/index.js';
 import { OutboundTopic } from './iothub/index.js';
 
 /**
@@ -25,5 +27,13 @@ export class MqttClientLink implements ClientLink {
     if (!topic.ok) return false;
     this.reply(topic.topic, request.payload);
     return true;
+  }
+
+  /**
+   * Module inputs over MQTT still go through MqttAdapter.deliverToModuleInput (the store's target);
+   * this link does not take them yet, so the caller tries its other routes.
+   */
+  sendModuleInput(_inputName: string, _message: HubMessage, _onSettled: (outcome: DeliveryOutcome) => void): boolean {
+    return false;
   }
 }

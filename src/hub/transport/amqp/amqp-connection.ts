@@ -1,0 +1,397 @@
+/**
+ * One AMQP 1.0 connection (rhea underneath): the connection's lifecycle and protocol errors, the
+ * identities authenticated on it, and the dispatch of every attach to the handler of its address
+ * (link-address.ts). Handlers per link kind live in their own files; the identities' links are
+ * AmqpClientLinks registered in the hub core's ConnectedClients.
+ *
+ * Invariants:
+ * - A link to an identity's address opens only once that identity is authenticated on this
+ *   connection (CBS put-token, SASL PLAIN or its TLS client certificate); otherwise it is detached
+ *   with `amqp:unauthorized-access`. Each identity is authorized on its own.
+ * - When an identity's token expires (se + auth.sasClockSkew) without renewal, its links are
+ *   detached with `amqp:unauthorized-access` and it leaves ConnectedClients; other identities on
+ *   the connection are not disturbed.
+ * - A malformed frame (or an oversize one) closes the connection with an AMQP close carrying the
+ *   error, then the socket; nothing else is disturbed.
+ */
+import type { Duplex } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
+import rhea, { type Connection, type EventContext, type link as Link, type Receiver, type Sender, type Session } from 'rhea';
+import type { ErrorCode } from '../../../errors/index.js';
+import type { Logger } from '../../../log/index.js';
+import type { ConnectionInfo } from '../protocol-adapter.js';
+import { AmqpClientLink } from './amqp-client-link.js';
+import { AmqpCondition, CbsStatus, LinkProperty } from './amqp-constants.js';
+import type { AmqpContext } from './amqp-context.js';
+import { authenticateIdentity, type IdentityCheck } from './authenticate-identity.js';
+import { c2dLink, type C2dLink } from './c2d-link.js';
+import { serveCbsReceiver, type PutTokenOutcome } from './cbs-link.js';
+import { serveEventsLink } from './events-link.js';
+import { guardFrames, guardMessageSize } from './input-guards.js';
+import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
+import { serveMethodResponses } from './methods-link.js';
+import { installSaslMechanisms, parsePlainUsername } from './sasl-layer.js';
+import { sendDesiredPatch, serveTwinReceiver, type TwinLinkOwner } from './twin-link.js';
+
+/** Longest wait for a timer: setTimeout takes at most 2^31 - 1 ms; a later expiry is re-armed. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** How long a closing connection waits for the client's close before the socket is destroyed. */
+const CLOSE_GRACE_MS = 5_000;
+/** Credit of the small request links (CBS, twin, method responses): enough for the SDK's bursts. */
+const REQUEST_LINK_CREDIT = 100;
+
+interface IdentityState {
+  readonly link: AmqpClientLink;
+  unsubscribeDesired?: () => void;
+  c2d?: C2dLink;
+  detachC2d?: () => void;
+}
+
+export class AmqpConnection implements TwinLinkOwner {
+  private readonly connection: Connection;
+  private readonly identities = new Map<string, IdentityState>();
+  private readonly cbsSenders = new Set<Sender>();
+  private readonly connectTimer: NodeJS.Timeout;
+  private closing = false;
+  private log: Logger | undefined;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly info: ConnectionInfo,
+    private readonly ctx: AmqpContext,
+  ) {
+    const container = rhea.create_container({ id: ctx.containerId });
+    installSaslMechanisms(container, (username, password) => this.plainLogin(username, password));
+    this.connection = container.create_connection({
+      container_id: ctx.containerId,
+      max_frame_size: ctx.limits.maxFrameBytes,
+      ...(ctx.limits.idleTimeoutMs > 0 ? { idle_time_out: ctx.limits.idleTimeoutMs } : {}),
+      tcp_no_delay: true,
+      reconnect: false,
+      // Every receiving link is settled and credited by its handler (events-link.ts).
+      autoaccept: false,
+      credit_window: 0,
+    } as never);
+    guardFrames(this.connection, ctx.limits.maxFrameBytes, (description) => this.fail(AmqpCondition.FramingError, description, 'frame_size'));
+    this.connectTimer = setTimeout(() => {
+      this.logger().info({ event: 'transport.connect_timeout', code: 'OUTPOST_LISTENER_CONNECT_TIMEOUT', listener: info.listener, remoteAddress: info.remoteAddress }, 'no AMQP open within the connect timeout');
+      stream.destroy();
+    }, info.connectTimeoutMs);
+    this.connectTimer.unref();
+    this.wire(container);
+    stream.once('close', () => this.closed());
+    this.connection.accept(stream as never);
+  }
+
+  /** The hub is stopping: close with `amqp:connection:forced`, the client reconnects elsewhere or later. */
+  shutdown(): void {
+    this.closeWith(AmqpCondition.ConnectionForced, 'the hub is shutting down');
+  }
+
+  logger(): Logger {
+    this.log ??= this.ctx.logger.child({ remoteAddress: this.info.remoteAddress, listener: this.info.listener });
+    return this.log;
+  }
+
+  get twins() {
+    return this.ctx.services.twins;
+  }
+
+  private wire(container: ReturnType<typeof rhea.create_container>): void {
+    const connection = this.connection;
+    // rhea throws an unhandled 'error' from its container when nothing listens: log instead.
+    container.on('error', (error: unknown) => this.logger().debug({ event: 'amqp.peer_error', err: error }, 'AMQP error from the client'));
+    connection.on('connection_open', () => clearTimeout(this.connectTimer));
+    connection.on('connection_close', () => undefined);
+    connection.on('connection_error', () => undefined);
+    connection.on('disconnected', () => undefined);
+    connection.on('session_open', (context: EventContext) => {
+      const session = context.session as Session;
+      guardMessageSize(session, this.ctx.limits.maxMessageBytes, (receiver) =>
+        this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE'),
+      );
+    });
+    connection.on('session_close', () => undefined);
+    connection.on('session_error', () => undefined);
+    connection.on('receiver_open', (context: EventContext) => this.onReceiverOpen(context.receiver as Receiver));
+    connection.on('sender_open', (context: EventContext) => this.onSenderOpen(context.sender as Sender));
+    connection.on('receiver_close', (context: EventContext) => this.forgetLink(context.receiver as Receiver));
+    connection.on('sender_close', (context: EventContext) => this.forgetLink(context.sender as Sender));
+    connection.on('protocol_error', (error: Error) => this.fail(AmqpCondition.DecodeError, error.message, 'decode'));
+    connection.on('error', (error: Error) => {
+      // Thrown while reading: the client broke the protocol (bad handle, frame order, ...).
+      const decode = error.name === 'ProtocolError' || error.name === 'TypeError';
+      this.fail(decode ? AmqpCondition.DecodeError : AmqpCondition.NotAllowed, error.message, decode ? 'decode' : 'frame_semantics');
+    });
+  }
+
+  // ---- links ----------------------------------------------------------------------------
+
+  /** The client sends on this link (hub receives): CBS requests, telemetry, method responses, twin requests. */
+  private onReceiverOpen(receiver: Receiver): void {
+    const address = parseLinkAddress(receiver.target?.address);
+    receiver.set_target(receiver.target ?? {});
+    receiver.set_source(receiver.source ?? {});
+    (receiver as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size = this.ctx.limits.maxMessageBytes;
+    if (address === undefined) return this.refuse(receiver, AmqpCondition.NotFound, `no such node: ${String(receiver.target?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
+    if (address.kind === 'cbs') return serveCbsReceiver(receiver, this.cbsHandler(), REQUEST_LINK_CREDIT);
+    this.withIdentity(receiver, address, (identity) => {
+      switch (address.kind) {
+        case 'events':
+          return serveEventsLink(this.ctx, identity.link, receiver, { refuse: (condition, description, code) => this.refuse(receiver, condition, description, code) });
+        case 'methods':
+          return serveMethodResponses(this.ctx.services.methods, identity.link, receiver, REQUEST_LINK_CREDIT, () => this.logger());
+        case 'twin':
+          return serveTwinReceiver(this, identity.link, receiver, REQUEST_LINK_CREDIT);
+        case 'c2d':
+          return this.refuse(receiver, AmqpCondition.NotAllowed, 'a client cannot send to its devicebound node', 'OUTPOST_AMQP_LINK_REFUSED');
+      }
+    });
+  }
+
+  /** The client receives on this link (hub sends): CBS replies, module inputs, C2D, method requests, twin answers. */
+  private onSenderOpen(sender: Sender): void {
+    const address = parseLinkAddress(sender.source?.address);
+    sender.set_source(sender.source ?? {});
+    sender.set_target(sender.target ?? {});
+    if (address === undefined) return this.refuse(sender, AmqpCondition.NotFound, `no such node: ${String(sender.source?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
+    if (address.kind === 'cbs') {
+      this.cbsSenders.add(sender);
+      return;
+    }
+    this.withIdentity(sender, address, (identity) => {
+      const link = identity.link;
+      switch (address.kind) {
+        case 'events':
+          if (address.moduleId === undefined) return this.refuse(sender, AmqpCondition.NotAllowed, 'a device has no module inputs to receive', 'OUTPOST_AMQP_LINK_REFUSED');
+          link.moduleInputSender = sender;
+          link.watchModuleInputs(sender);
+          return;
+        case 'methods':
+          link.methodSender = sender;
+          return;
+        case 'twin':
+          link.twinSender = sender;
+          return;
+        case 'c2d': {
+          const c2d = this.ctx.services.c2d;
+          if (address.moduleId !== undefined || c2d === undefined) return this.refuse(sender, AmqpCondition.NotAllowed, 'cloud-to-device messages are for devices only', 'OUTPOST_AMQP_LINK_REFUSED');
+          link.c2dSender = sender;
+          identity.detachC2d?.();
+          identity.c2d?.close();
+          identity.c2d = c2dLink(sender);
+          identity.detachC2d = c2d.attach(link.deviceId, identity.c2d);
+          return;
+        }
+      }
+    });
+  }
+
+  /**
+   * Runs `serve` once the address's identity is authenticated on this connection: at once when it
+   * put a token (or logged in with PLAIN), after a certificate check when the TLS client sent one;
+   * otherwise the link is detached. No credit is given before, so nothing arrives on it meanwhile.
+   */
+  private withIdentity(link: Receiver | Sender, address: Exclude<LinkAddress, { kind: 'cbs' }>, serve: (identity: IdentityState) => void): void {
+    const name = identityName(address.deviceId, address.moduleId);
+    const known = this.identities.get(name);
+    const attach = (identity: IdentityState) => {
+      identity.link.links.add(link);
+      const modelId = (link.properties as Record<string, unknown> | undefined)?.[LinkProperty.ModelId];
+      if (typeof modelId === 'string') this.logger().debug({ event: 'amqp.model_id', identity: name, modelId }, 'link names a model id');
+      serve(identity);
+    };
+    if (known !== undefined) return attach(known);
+    const peer = this.peerCertificate();
+    if (peer === undefined) {
+      return this.refuse(link, AmqpCondition.UnauthorizedAccess, `${name} is not authenticated on this connection (put a token on $cbs first)`, 'OUTPOST_AMQP_LINK_REFUSED');
+    }
+    void authenticateIdentity(this.ctx.authenticator, this.info, { deviceId: address.deviceId, moduleId: address.moduleId, token: undefined, peerCertificate: peer }, this.ctx.limits.clockSkewMs).then((check) => {
+      if (!check.result.ok) return this.refuse(link, AmqpCondition.UnauthorizedAccess, check.result.detail, check.result.code ?? 'OUTPOST_AUTH_BAD_CREDENTIALS');
+      if (link.is_closed()) return;
+      attach(this.admit(address.deviceId, address.moduleId, check));
+    });
+  }
+
+  private peerCertificate(): PeerCertificate | undefined {
+    const tls = this.stream as Partial<{ getPeerCertificate(detailed: boolean): PeerCertificate }>;
+    const peer = typeof tls.getPeerCertificate === 'function' ? tls.getPeerCertificate(true) : undefined;
+    return peer !== undefined && peer !== null && peer.raw !== undefined ? peer : undefined;
+  }
+
+  /** Detaches a link with an error; logged once per reason (rate-limited), the others go on. */
+  private refuse(link: Link, condition: string, description: string, code: ErrorCode): void {
+    this.ctx.refusals.warn(`amqp.link_refused:${code}:${condition}`, { event: 'amqp.link_refused', code, condition, reason: description, remoteAddress: this.info.remoteAddress, address: link.is_receiver() ? link.target?.address : link.source?.address }, 'AMQP link detached');
+    this.forgetLink(link);
+    link.close({ condition, description });
+  }
+
+  /** A link went (either side, or with its identity): it no longer serves that identity. */
+  private forgetLink(link: Link): void {
+    this.cbsSenders.delete(link as Sender);
+    for (const identity of this.identities.values()) {
+      const l = identity.link;
+      if (!l.links.delete(link)) continue;
+      if (l.methodSender === link) l.methodSender = undefined;
+      if (l.twinSender === link) {
+        l.twinSender = undefined;
+        this.unsubscribeDesired(l);
+      }
+      if (l.moduleInputSender === link) {
+        l.moduleInputSender = undefined;
+        l.loseModuleInputs();
+      }
+      if (l.c2dSender === link) {
+        l.c2dSender = undefined;
+        identity.detachC2d?.();
+        identity.detachC2d = undefined;
+        identity.c2d?.close();
+        identity.c2d = undefined;
+      }
+    }
+  }
+
+  // ---- identities -------------------------------------------------------------------------
+
+  private cbsHandler() {
+    return {
+      putToken: (deviceId: string, moduleId: string | undefined, token: string) => this.putToken(deviceId, moduleId, token),
+      replyLink: (receiver: Receiver): Sender | undefined => {
+        let any: Sender | undefined;
+        for (const sender of this.cbsSenders) {
+          if (!sender.is_open()) continue;
+          if (sender.session === receiver.session) return sender;
+          any ??= sender;
+        }
+        return any;
+      },
+      malformed: (reason: string) => this.ctx.refusals.warn('amqp.cbs_request_invalid', { event: 'amqp.cbs_request_invalid', code: 'OUTPOST_AMQP_CBS_REQUEST_INVALID', reason, remoteAddress: this.info.remoteAddress }, 'malformed CBS put-token request'),
+    };
+  }
+
+  private async putToken(deviceId: string, moduleId: string | undefined, token: string): Promise<PutTokenOutcome> {
+    const check = await authenticateIdentity(this.ctx.authenticator, this.info, { deviceId, moduleId, token, peerCertificate: undefined }, this.ctx.limits.clockSkewMs);
+    if (!check.result.ok) {
+      this.ctx.refusals.warn(`amqp.auth_failed:${deviceId}`, { event: 'amqp.auth_failed', code: check.result.code ?? 'OUTPOST_AUTH_BAD_CREDENTIALS', identity: identityName(deviceId, moduleId), reason: check.result.logDetail ?? check.result.detail, remoteAddress: this.info.remoteAddress }, 'CBS put-token refused');
+      const status = check.result.reason === 'busy' ? CbsStatus.InternalError : CbsStatus.Unauthorized;
+      return { status, description: check.result.detail };
+    }
+    if (this.closing) return { status: CbsStatus.InternalError, description: 'the connection is closing' };
+    this.admit(deviceId, moduleId, check);
+    return { status: CbsStatus.Ok, description: 'OK' };
+  }
+
+  private async plainLogin(username: string, password: string): Promise<boolean> {
+    const named = parsePlainUsername(username);
+    if (named === undefined) return false;
+    const check = await authenticateIdentity(this.ctx.authenticator, this.info, { deviceId: named.deviceId, moduleId: named.moduleId, token: password, peerCertificate: undefined }, this.ctx.limits.clockSkewMs);
+    if (!check.result.ok) {
+      this.ctx.refusals.warn(`amqp.auth_failed:${named.deviceId}`, { event: 'amqp.auth_failed', code: check.result.code ?? 'OUTPOST_AUTH_BAD_CREDENTIALS', identity: identityName(named.deviceId, named.moduleId), reason: check.result.logDetail ?? check.result.detail, remoteAddress: this.info.remoteAddress, sasl: 'PLAIN' }, 'SASL PLAIN login refused');
+      return false;
+    }
+    this.admit(named.deviceId, named.moduleId, check);
+    return true;
+  }
+
+  /** Authenticates (or renews) an identity on this connection and (re)arms its expiry. */
+  private admit(deviceId: string, moduleId: string | undefined, check: IdentityCheck): IdentityState {
+    const name = identityName(deviceId, moduleId);
+    let identity = this.identities.get(name);
+    if (identity === undefined && check.result.ok) {
+      identity = { link: new AmqpClientLink(deviceId, moduleId, check.result.identity) };
+      this.identities.set(name, identity);
+      identity.link.unregister = this.ctx.services.clients.add(identity.link);
+      this.logger().debug({ event: 'amqp.identity_authenticated', identity: name, identities: this.identities.size }, 'identity authenticated on an AMQP connection');
+    }
+    const state = identity!;
+    state.link.expiresAtMs = check.expiresAtMs;
+    this.armExpiry(state);
+    return state;
+  }
+
+  private armExpiry(identity: IdentityState): void {
+    const link = identity.link;
+    if (link.expiryTimer !== undefined) clearTimeout(link.expiryTimer);
+    link.expiryTimer = undefined;
+    if (!Number.isFinite(link.expiresAtMs)) return;
+    const delayMs = Math.max(0, link.expiresAtMs - Date.now());
+    link.expiryTimer = setTimeout(() => (Date.now() >= link.expiresAtMs ? this.expire(identity) : this.armExpiry(identity)), Math.min(delayMs, MAX_TIMER_MS));
+    link.expiryTimer.unref();
+  }
+
+  /** The identity's token expired without renewal: its links go, the connection's others stay. */
+  private expire(identity: IdentityState): void {
+    const link = identity.link;
+    this.logger().info({ event: 'amqp.token_expired', code: 'OUTPOST_AUTH_TOKEN_EXPIRED', identity: link.identity, links: link.links.size }, 'SAS token expired; the identity\'s links are detached');
+    for (const l of [...link.links]) {
+      this.forgetLink(l);
+      l.close({ condition: AmqpCondition.UnauthorizedAccess, description: 'the SAS token of this link\'s identity expired; put a new one on $cbs and attach again' });
+    }
+    this.removeIdentity(identity);
+  }
+
+  private removeIdentity(identity: IdentityState): void {
+    const link = identity.link;
+    if (link.expiryTimer !== undefined) clearTimeout(link.expiryTimer);
+    link.unregister?.();
+    identity.unsubscribeDesired?.();
+    identity.detachC2d?.();
+    identity.c2d?.close();
+    link.loseModuleInputs();
+    this.identities.delete(link.identity);
+  }
+
+  subscribeDesired(link: AmqpClientLink): void {
+    const identity = this.identities.get(link.identity);
+    if (identity === undefined || identity.unsubscribeDesired !== undefined) return;
+    link.desiredSubscribed = true;
+    identity.unsubscribeDesired = this.ctx.services.twins.subscribeDesired(link.identity, (notification) => sendDesiredPatch(link, notification.version, notification.patch, this));
+  }
+
+  unsubscribeDesired(link: AmqpClientLink): void {
+    const identity = this.identities.get(link.identity);
+    link.desiredSubscribed = false;
+    identity?.unsubscribeDesired?.();
+    if (identity !== undefined) identity.unsubscribeDesired = undefined;
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  /** A protocol violation: close with the condition (after Open and the header if none went yet), then the socket. */
+  private fail(condition: string, description: string, reason: string): void {
+    this.ctx.protocolErrors.set(reason, (this.ctx.protocolErrors.get(reason) ?? 0) + 1);
+    this.ctx.refusals.warn(`amqp.protocol_error:${reason}`, { event: 'amqp.protocol_error', code: 'OUTPOST_AMQP_PROTOCOL_ERROR', condition, reason: description, remoteAddress: this.info.remoteAddress }, 'AMQP protocol error; the connection is closed');
+    this.closeWith(condition, description);
+    this.stream.end();
+  }
+
+  private closeWith(condition: string, description: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    const internals = this.connection as unknown as { amqp_transport: { header_received?: unknown }; _process(): void };
+    // An AMQP close is only meaningful once the client spoke AMQP (not mid-SASL, not garbage).
+    if (internals.amqp_transport.header_received === undefined) {
+      // Nothing in flight on a connection that never spoke AMQP (or is mid-SASL): close at once.
+      this.stream.destroy();
+      return;
+    }
+    if (!this.stream.destroyed) {
+      try {
+        this.connection.open();
+        this.connection.close({ condition, description });
+        // Now, not on the next tick: rhea ends the socket right after a read error.
+        internals._process();
+      } catch (error) {
+        this.logger().debug({ event: 'amqp.close_failed', err: error }, 'could not write the AMQP close');
+      }
+    }
+    setTimeout(() => this.stream.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private closed(): void {
+    clearTimeout(this.connectTimer);
+    this.closing = true;
+    for (const identity of [...this.identities.values()]) this.removeIdentity(identity);
+    this.cbsSenders.clear();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * AMQP messages to and from the hub's HubMessage (notes 6.1, `AmqpMessageConverter`):
+ *
+ * Inbound (telemetry, module output): properties message-id → `messageId`, correlation-id → `cid`,
+ * to, user-id, content-type, content-encoding, absolute-expiry-time; application properties
+ * `iothub-outputname` → `outputName`, `iothub-message-schema`, `iothub-creation-time-utc`,
+ * `iothub-operation` → their system properties, every other one an application property (its
+ * value as text); annotations `iothub-interface-id` and `dt-subject`. The connection ids and the
+ * routing source come from the authenticated identity of the link, never from the message.
+ *
+ * Outbound (module input, C2D): the same properties and application properties back, annotations
+ * `iothub-connection-device-id`/`-module-id`, `iothub-enqueuedtime`, `x-opt-input-name`, and the
+ * body as one Data section.
+ */
+import { randomUUID } from 'node:crypto';
+import rhea, { type Message } from 'rhea';
+import { SystemProperty, messageSource, type HubMessage } from '../../message/index.js';
+import { Annotation, AppProperty } from './amqp-constants.js';
+
+const ORIGIN_INTERNAL = 'internal';
+const ORIGIN_DOWNSTREAM = 'downstream';
+
+/** Application properties that carry system properties, both ways. */
+const SYSTEM_APP_PROPERTIES: ReadonlyArray<readonly [string, string]> = [
+  [AppProperty.OutputName, SystemProperty.OutputName],
+  [AppProperty.MessageSchema, SystemProperty.MessageSchema],
+  [AppProperty.CreationTimeUtc, SystemProperty.CreationTime],
+  [AppProperty.Operation, SystemProperty.Operation],
+];
+const SYSTEM_BY_APP_PROPERTY = new Map(SYSTEM_APP_PROPERTIES);
+
+/** The AMQP section type code of a Data section (AMQP 1.0 section 3.2.6). */
+const DATA_SECTION = 0x75;
+
+export interface Sender {
+  readonly deviceId: string;
+  readonly moduleId: string | undefined;
+}
+
+/** An id (message-id, correlation-id) as text: a uuid as its canonical form, a binary as hex. */
+export function idText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.length === 16 ? rhea.uuid_to_string(value) : value.toString('hex');
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  return undefined;
+}
+
+/** The body as bytes: a Data section (or several), a binary, or an AmqpValue string. */
+export function bodyBytes(body: unknown): Buffer {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (typeof body === 'object') {
+    const section = body as { typecode?: number; content?: unknown; multiple?: boolean };
+    if (section.typecode === DATA_SECTION) {
+      if (Buffer.isBuffer(section.content)) return section.content;
+      if (Array.isArray(section.content)) return Buffer.concat(section.content.filter((c): c is Buffer => Buffer.isBuffer(c)));
+    }
+    if (section.content !== undefined) return bodyBytes(section.content);
+  }
+  return Buffer.from(JSON.stringify(body) ?? '', 'utf8');
+}
+
+function text(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export function toHubMessage(sender: Sender, message: Message, nowMs: number, edgeDeviceId: string): HubMessage {
+  const properties: Record<string, string | null> = {};
+  const system: Record<string, string> = {};
+  const messageId = idText(message.message_id);
+  if (messageId !== undefined) system[SystemProperty.MessageId] = messageId;
+  const correlationId = idText(message.correlation_id);
+  if (correlationId !== undefined) system[SystemProperty.CorrelationId] = correlationId;
+  if (typeof message.to === 'string') system[SystemProperty.To] = message.to;
+  const userId = text(message.user_id);
+  if (userId !== null) system[SystemProperty.UserId] = userId;
+  if (typeof message.content_type === 'string') system[SystemProperty.ContentType] = message.content_type;
+  if (typeof message.content_encoding === 'string') system[SystemProperty.ContentEncoding] = message.content_encoding;
+  const expiry = message.absolute_expiry_time as unknown;
+  if (expiry instanceof Date && !Number.isNaN(expiry.getTime())) system[SystemProperty.AbsoluteExpiryTime] = expiry.toISOString();
+
+  const application = message.application_properties as Record<string, unknown> | undefined;
+  if (application !== undefined && application !== null) {
+    for (const key of Object.keys(application)) {
+      const value = text(application[key]);
+      const name = SYSTEM_BY_APP_PROPERTY.get(key);
+      if (name === undefined) setOwn(properties, key, value);
+      else if (value !== null) system[name] = value;
+    }
+  }
+  const annotations = message.message_annotations as Record<string, unknown> | undefined;
+  if (annotations !== undefined && annotations !== null) {
+    const interfaceId = annotations[Annotation.InterfaceId];
+    if (typeof interfaceId === 'string') system[SystemProperty.InterfaceId] = interfaceId;
+    const component = annotations[Annotation.ComponentName];
+    if (typeof component === 'string') system[SystemProperty.ComponentName] = component;
+  }
+  // A device has no outputs: the name would make a module source out of a device's telemetry.
+  if (sender.moduleId === undefined) delete system[SystemProperty.OutputName];
+
+  system[SystemProperty.ConnectionDeviceId] = sender.deviceId;
+  if (sender.moduleId !== undefined) system[SystemProperty.ConnectionModuleId] = sender.moduleId;
+  system[SystemProperty.EdgeMessageId] = randomUUID();
+  system[SystemProperty.EnqueuedTime] = new Date(nowMs).toISOString();
+  system[SystemProperty.EdgeHubOriginInterface] = sender.deviceId === edgeDeviceId ? ORIGIN_INTERNAL : ORIGIN_DOWNSTREAM;
+  return {
+    source: messageSource(sender.moduleId, system[SystemProperty.OutputName]),
+    body: bodyBytes(message.body),
+    properties,
+    systemProperties: system,
+    enqueuedAtMs: nowMs,
+  };
+}
+
+/** A routed message as a module input receives it, on `/devices/{d}/modules/{m}/messages/events`. */
+export function moduleInputMessage(inputName: string, message: HubMessage): Message {
+  const out = outbound(message);
+  (out.message_annotations as Record<string, unknown>)[Annotation.InputName] = inputName;
+  return out;
+}
+
+/** Properties, application properties and annotations common to every message sent to a client. */
+export function outbound(message: HubMessage): Message {
+  const system = message.systemProperties;
+  const get = (name: string): string | undefined => (Object.hasOwn(system, name) ? system[name] : undefined);
+  const application: Record<string, unknown> = {};
+  for (const key of Object.keys(message.properties)) setOwn(application, key, message.properties[key]);
+  for (const [wire, name] of SYSTEM_APP_PROPERTIES) {
+    if (name === SystemProperty.OutputName) continue;
+    const value = get(name);
+    if (value !== undefined) setOwn(application, wire, value);
+  }
+  const annotations: Record<string, unknown> = { [Annotation.EnqueuedTime]: new Date(message.enqueuedAtMs) };
+  const deviceId = get(SystemProperty.ConnectionDeviceId);
+  if (deviceId !== undefined) annotations[Annotation.ConnectionDeviceId] = deviceId;
+  const moduleId = get(SystemProperty.ConnectionModuleId);
+  if (moduleId !== undefined) annotations[Annotation.ConnectionModuleId] = moduleId;
+  const component = get(SystemProperty.ComponentName);
+  if (component !== undefined) annotations[Annotation.ComponentName] = component;
+  const out: Message = {
+    application_properties: application,
+    message_annotations: annotations,
+    body: rhea.message.data_section(Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength)),
+  };
+  const messageId = get(SystemProperty.MessageId);
+  if (messageId !== undefined) out.message_id = messageId;
+  const correlationId = get(SystemProperty.CorrelationId);
+  if (correlationId !== undefined) out.correlation_id = correlationId;
+  const to = get(SystemProperty.To);
+  if (to !== undefined) out.to = to;
+  const userId = get(SystemProperty.UserId);
+  if (userId !== undefined) out.user_id = userId;
+  const contentType = get(SystemProperty.ContentType);
+  if (contentType !== undefined) out.content_type = contentType;
+  const contentEncoding = get(SystemProperty.ContentEncoding);
+  if (contentEncoding !== undefined) out.content_encoding = contentEncoding;
+  const expiry = get(SystemProperty.AbsoluteExpiryTime);
+  if (expiry !== undefined && !Number.isNaN(Date.parse(expiry))) out.absolute_expiry_time = new Date(expiry);
+  return out;
+}

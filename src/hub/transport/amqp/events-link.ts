@@ -1,0 +1,101 @@
+/**
+ * Telemetry (`/devices/{d}/messages/events`) and module output (`/devices/{d}/modules/{m}/messages/events`)
+ * from a client: each transfer becomes a HubMessage submitted to the MessageSink, and is settled
+ * `accepted` only once the sink has it (with the store: in its write-ahead log), `rejected` with
+ * the error's AMQP condition when the sink refuses it.
+ *
+ * Flow control is by credit, not by rhea's automatic window: the link starts with
+ * `limits.linkCredit` and gets one credit back per settled transfer (in batches of a quarter),
+ * so a client never has more unsettled transfers than that, whatever the store's pace; a client
+ * sending beyond its credit is detached with `amqp:link:transfer-limit-exceeded`.
+ */
+import type { EventContext, Receiver } from 'rhea';
+import { ErrorRegistry, type ErrorCode } from '../../../errors/index.js';
+import { AmqpCondition } from './amqp-constants.js';
+import type { AmqpContext } from './amqp-context.js';
+import { toHubMessage } from './amqp-message.js';
+import type { AmqpClientLink } from './amqp-client-link.js';
+
+export interface ReceiverControl {
+  /** Detaches the link with an error (and logs it once per reason, rate-limited). */
+  refuse(condition: string, description: string, code: ErrorCode): void;
+}
+
+/** Grants credit in batches, on settlement: at most `window` transfers unsettled at once. */
+export class CreditWindow {
+  /** Credit granted and not yet used by a transfer. */
+  private outstanding = 0;
+  /** Settled transfers whose credit is not given back yet. */
+  private owed = 0;
+
+  constructor(
+    private readonly receiver: Receiver,
+    private readonly window: number,
+  ) {}
+
+  open(): void {
+    this.outstanding = this.window;
+    this.receiver.add_credit(this.window);
+  }
+
+  /** A transfer arrived; false when it was beyond the credit granted. */
+  take(): boolean {
+    this.outstanding--;
+    return this.outstanding >= 0;
+  }
+
+  /** A transfer was settled: its credit comes back (batched, as rhea's own window does). */
+  settled(): void {
+    this.owed++;
+    if (this.owed >= Math.max(1, Math.floor(this.window / 4)) && this.receiver.is_open()) {
+      this.outstanding += this.owed;
+      this.receiver.add_credit(this.owed);
+      this.owed = 0;
+    }
+  }
+}
+
+/** The AMQP condition for a refusal by the sink, from the error registry (internal error otherwise). */
+export function conditionOf(error: unknown): { condition: string; description: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  const spec = typeof code === 'string' && Object.hasOwn(ErrorRegistry, code) ? (ErrorRegistry as Record<string, { amqpCondition?: string; summary: string }>)[code] : undefined;
+  return {
+    condition: spec?.amqpCondition ?? AmqpCondition.InternalError,
+    description: typeof code === 'string' ? `${code}: ${(error as Error).message ?? ''}` : 'the message was not accepted',
+  };
+}
+
+export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, receiver: Receiver, control: ReceiverControl): void {
+  const credit = new CreditWindow(receiver, ctx.limits.linkCredit);
+  const sender = { deviceId: identity.deviceId, moduleId: identity.moduleId };
+  receiver.on('message', (context: EventContext) => {
+    const delivery = context.delivery;
+    const message = context.message;
+    if (delivery === undefined || message === undefined) return;
+    if (!credit.take()) {
+      control.refuse(AmqpCondition.TransferLimitExceeded, 'a transfer was sent beyond the link credit', 'OUTPOST_AMQP_PROTOCOL_ERROR');
+      return;
+    }
+    // A transfer in flight when the identity's token expired: its link is already detached.
+    if (!receiver.is_open()) return;
+    const hubMessage = toHubMessage(sender, message, Date.now(), ctx.services.edgeDeviceId);
+    if (hubMessage.body.length > ctx.limits.maxMessageBytes) {
+      delivery.reject({ condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });
+      credit.settled();
+      return;
+    }
+    ctx.services.sink.submit(hubMessage).then(
+      () => {
+        delivery.accept();
+        credit.settled();
+      },
+      (error: unknown) => {
+        const { condition, description } = conditionOf(error);
+        ctx.refusals.warn(`amqp.message_refused:${condition}`, { event: 'amqp.message_refused', identity: identity.identity, condition, code: (error as { code?: string }).code ?? 'OUTPOST_INTERNAL' }, 'a message was not accepted by the store; rejected to its sender');
+        delivery.reject({ condition, description });
+        credit.settled();
+      },
+    );
+  });
+  credit.open();
+}

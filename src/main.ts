@@ -6,6 +6,7 @@ import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
 import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, methodControl, twinControl } from './hub/control/index.js';
 import { ConnectedClients } from './hub/core/index.js';
+import { moduleInputTarget } from './hub/endpoints/index.js';
 import { MethodService } from './hub/methods/index.js';
 import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
@@ -21,7 +22,7 @@ import {
   WorkloadServer,
 } from './hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
-import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
+import { MessageStore, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
 import { METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
@@ -190,8 +191,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),
   });
   await broker.start();
-  // The store and the MQTT adapter need each other (messages in, module inputs out): the target
-  // is attached once both exist.
+  // The store takes messages in from the transports and delivers to module inputs through the hub
+  // core (ConnectedClients): the target is attached once the core exists.
   const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, componentLogger('store'));
   closers.push(() => store.close());
   // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
@@ -226,6 +227,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     limits: {
       maxPacketBytes: config.mqtt.maxPacketSize,
       receiveMaximum: config.mqtt.receiveMaximum,
+      maxInflight: config.mqtt.maxInflight,
       maxConnectionBufferBytes: config.mqtt.maxConnectionBuffer,
       maxKeepAliveSec: Math.floor(config.mqtt.maxKeepAlive / 1000),
       maxSessionExpirySec: Math.floor(config.mqtt.maxSessionExpiry / 1000),
@@ -234,7 +236,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     logger,
     iotHub: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
   });
-  store.attach(moduleInputTarget(mqtt));
+  // Routed messages reach module inputs through the hub core: the module's ClientLink, whatever its protocol.
+  store.attach(moduleInputTarget({ clients, edgeDeviceId: config.deviceId }));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   const hub = await Hub.start({ config, logger, version: VERSION, adapters: { mqtt } }).catch(async (error: unknown) => {

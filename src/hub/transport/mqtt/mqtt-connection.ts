@@ -1,21 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
+import type { IConnectPacket, IPublishPacket, ISubscribePacket, Packet } from 'mqtt-packet';
 import { errorSpec, toOutpostError } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
 import { clientIdRefusal, type AuthResult, type ClientIdentity } from '../../auth/index.js';
-import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type SessionLink, type Subscription } from '../../broker/index.js';
+import { checkTopicFilter, checkTopicName, parseSharedFilter, type BrokerMessage, type QoS, type Session, type Subscription } from '../../broker/index.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
 import { IotHubHandler } from './iothub-handler.js';
 import { MqttClientLink } from './mqtt-client-link.js';
 import { PacketFramer } from './packet-framer.js';
 import { parsePacket } from './packet-parser.js';
-import { decodeConnect, encodeConnack } from './connect-codec.js';
+import { decodeConnect } from './connect-codec.js';
 import { negotiateKeepAlive } from './keep-alive.js';
 import { OutboundTopicAliases } from './outbound-topic-aliases.js';
-import { decodeEmptyPacket, decodePublish, decodeShortAck, encodePublishHeader, encodeShortAck } from './publish-codec.js';
+import { OutboundWriter } from './outbound-writer.js';
+import { decodeEmptyPacket, decodePublish, decodeShortAck } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V3 } from './reason-codes.js';
 
 type Will = { message: BrokerMessage; delaySec: number };
@@ -33,9 +34,11 @@ interface AckGroup {
  * and the broker core. Every protocol violation ends the connection with the MQTT 5 reason code
  * where there is one, a log line naming the client and the reason, and nothing else disturbed.
  */
-export class MqttConnection implements SessionLink, LiveConnection {
+export class MqttConnection implements LiveConnection {
   protocolVersion: 3 | 4 | 5 = 4;
   private readonly framer: PacketFramer;
+  /** Everything sent to the client: the session's link, and the hub core's deliveries. */
+  private readonly writer: OutboundWriter;
   private session: Session | undefined;
   private clientId = '';
   private identity: ClientIdentity | undefined;
@@ -54,9 +57,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private readonly ackGroups: AckGroup[] = [];
   private readonly inboundAliases = new Map<number, string>();
   private inboundInflight = 0;
-  private clientMaxPacketBytes = Number.POSITIVE_INFINITY;
-  /** Topic aliases on PUBLISHes to this client; only when its MQTT 5 CONNECT asked for them. */
-  private outboundAliases: OutboundTopicAliases | undefined;
   private logger: Logger | undefined;
   private logBindings: Record<string, unknown>;
 
@@ -66,6 +66,13 @@ export class MqttConnection implements SessionLink, LiveConnection {
     private readonly ctx: MqttContext,
   ) {
     this.framer = new PacketFramer(ctx.limits.maxPacketBytes);
+    this.writer = new OutboundWriter({
+      stream,
+      maxBufferBytes: ctx.limits.maxConnectionBufferBytes,
+      maxInflight: ctx.limits.maxInflight,
+      log: () => this.log,
+      onEncodeFailed: () => this.close('encode-failed', true),
+    });
     this.logBindings = { remoteAddress: info.remoteAddress, listener: info.listener };
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('drain', () => this.session?.drain());
@@ -83,8 +90,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const auth = this.identity;
     const services = this.ctx.iotHub;
     if (this.iotHubHandler !== undefined || auth === undefined || auth.kind === 'anonymous' || services === undefined) return this.iotHubHandler;
-    const identity = auth.kind === 'module' ? { deviceId: auth.deviceId, moduleId: auth.moduleId } : { deviceId: auth.deviceId };
-    this.iotHubHandler = new IotHubHandler(auth, identity, services, this.ctx.broker, this.ctx.scope, () => this.log, (topic, payload) => this.reply(topic, payload), this.modelId);
+    this.iotHubHandler = new IotHubHandler({ authIdentity: auth, services, broker: this.ctx.broker, scope: this.ctx.scope, log: () => this.log, writer: this.writer, modelId: this.modelId });
     return this.iotHubHandler;
   }
 
@@ -92,58 +98,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
   private get log(): Logger {
     this.logger ??= this.ctx.logger.child(this.logBindings);
     return this.logger;
-  }
-
-  // ---- SessionLink -------------------------------------------------------------------------
-
-  isCongested(): boolean {
-    return this.stream.writableLength + this.outBytes > this.ctx.limits.maxConnectionBufferBytes;
-  }
-
-  sendPublish(message: BrokerMessage, qos: QoS, packetId: number | undefined, dup: boolean, retain: boolean, subscriptionIds: readonly number[]): boolean {
-    const aliases = this.outboundAliases;
-    const plain = aliases === undefined && (this.protocolVersion !== 5 || (message.properties === undefined && subscriptionIds.length === 0 && message.expiresAtMs === undefined));
-    if (plain && message.payload.length + message.topic.length + 16 <= this.clientMaxPacketBytes) {
-      this.write(encodePublishHeader(message.topic, message.payload.length, qos, dup, retain, packetId ?? 0, this.protocolVersion));
-      return this.write(message.payload);
-    }
-    const packet: IPublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos, dup, retain };
-    if (packetId !== undefined) packet.messageId = packetId;
-    if (this.protocolVersion === 5) {
-      const properties: NonNullable<IPublishPacket['properties']> = { ...message.properties };
-      if (subscriptionIds.length > 0) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0]! : [...subscriptionIds];
-      if (message.expiresAtMs !== undefined) properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAtMs - Date.now()) / 1000));
-      if (Object.keys(properties).length > 0) packet.properties = properties;
-    }
-    let alias = 0;
-    if (aliases !== undefined) {
-      // Negative: bound by this packet (full topic); positive: the client knows it (empty topic).
-      alias = aliases.aliasFor(message.topic);
-      if (packet.properties === undefined) packet.properties = { topicAlias: Math.abs(alias) };
-      else packet.properties.topicAlias = Math.abs(alias);
-      if (alias > 0) packet.topic = '';
-    }
-    let bytes: Buffer;
-    try {
-      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
-    } catch (error) {
-      if (alias < 0) aliases!.forget(-alias);
-      this.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
-      if (packetId !== undefined) queueMicrotask(() => this.session?.complete(packetId));
-      return true;
-    }
-    if (bytes.length > this.clientMaxPacketBytes) {
-      if (alias < 0) aliases!.forget(-alias);
-      // MQTT-3.1.2-25: never send a packet larger than the client accepts; it counts as delivered.
-      this.log.warn({ event: 'mqtt.publish_too_large_for_client', clientId: this.clientId, bytes: bytes.length }, 'message larger than the client accepts: discarded');
-      if (packetId !== undefined) queueMicrotask(() => this.session?.complete(packetId));
-      return true;
-    }
-    return this.write(bytes);
-  }
-
-  sendPubrel(packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId, reasonCode: ReasonCode.Success });
   }
 
   takeOver(): void {
@@ -189,7 +143,7 @@ export class MqttConnection implements SessionLink, LiveConnection {
       // The CONNECT's protocol level decides how every later packet is parsed.
       const level = protocolLevel(bytes);
       if (level !== 3 && level !== 4 && level !== 5) {
-        if (level !== undefined && bytes[0] === 0x10) this.write(Buffer.from([0x20, 0x02, 0x00, ConnackReturnCode.UnacceptableProtocolVersion]));
+        if (level !== undefined && bytes[0] === 0x10) this.writer.sendRaw(Buffer.from([0x20, 0x02, 0x00, ConnackReturnCode.UnacceptableProtocolVersion]));
         this.protocolError(`unsupported protocol level ${String(level)}`, undefined);
         return undefined;
       }
@@ -233,9 +187,13 @@ export class MqttConnection implements SessionLink, LiveConnection {
       case 'publish':
         return this.onPublish(packet);
       case 'puback':
-      case 'pubcomp':
-        if (!this.session.complete(packet.messageId ?? 0)) this.log.debug({ event: 'mqtt.unknown_ack', clientId: this.clientId, packetId: packet.messageId }, 'ack for an unknown packet id');
+      case 'pubcomp': {
+        const packetId = packet.messageId ?? 0;
+        // Hub-core deliveries (module inputs, C2D: QoS 1 only) have packet ids of their own range.
+        const known = packet.cmd === 'puback' && OutboundWriter.isCorePacketId(packetId) ? this.writer.completeCore(packetId) : this.session.complete(packetId);
+        if (!known) this.log.debug({ event: 'mqtt.unknown_ack', clientId: this.clientId, packetId }, 'ack for an unknown packet id');
         return;
+      }
       case 'pubrec':
         this.session.received(packet.messageId ?? 0);
         return;
@@ -360,10 +318,12 @@ export class MqttConnection implements SessionLink, LiveConnection {
     const requestedKeepAlive = packet.keepalive ?? 0;
     const keepAliveSec = negotiateKeepAlive(requestedKeepAlive, limits.maxKeepAliveSec, this.protocolVersion);
     this.keepAliveMs = keepAliveSec * 1000;
-    this.clientMaxPacketBytes = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    this.writer.protocolVersion = this.protocolVersion;
+    this.writer.clientMaxPacketBytes = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    this.writer.clientReceiveMaximum = v5 ? packet.properties?.receiveMaximum : undefined;
     // The client's Topic Alias Maximum, within the hub's own per-connection bound.
     const outboundAliasMaximum = Math.min(packet.properties?.topicAliasMaximum ?? 0, limits.topicAliasMaximum);
-    if (v5 && outboundAliasMaximum > 0) this.outboundAliases = new OutboundTopicAliases(outboundAliasMaximum);
+    if (v5 && outboundAliasMaximum > 0) this.writer.aliases = new OutboundTopicAliases(outboundAliasMaximum);
 
     // Session takeover (MQTT-3.1.4-3) and a pending delayed will of the same client (cancelled).
     this.ctx.live.get(clientId)?.takeOver();
@@ -396,17 +356,18 @@ export class MqttConnection implements SessionLink, LiveConnection {
       const denied = this.ctx.authorizer.deniedSubscriptions(auth.identity, clientId, resumed.subscriptions.keys());
       if (denied.length > 0) this.ctx.broker.unsubscribe(resumed, denied);
     }
-    const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this, v5 ? packet.properties?.receiveMaximum : undefined, auth.identity);
+    const { session } = this.ctx.broker.connect(clientId, clean, expirySec, this.writer, v5 ? packet.properties?.receiveMaximum : undefined, auth.identity);
     this.session = session;
-    // The hub core finds this client here (direct methods); one registration per CONNECT.
+    this.writer.session = session;
+    // The hub core finds this client here (methods, module inputs); one registration per CONNECT.
     const id = auth.identity;
     if (id.kind !== 'anonymous' && this.ctx.iotHub !== undefined) {
-      const link = new MqttClientLink(id.kind === 'module' ? `${id.deviceId}/${id.moduleId}` : id.deviceId, () => this.session?.iotHub, (topic, payload) => this.reply(topic, payload));
+      const link = new MqttClientLink({ deviceId: id.deviceId, moduleId: id.kind === 'module' ? id.moduleId : undefined, subscriptions: () => this.session?.iotHub, writer: this.writer, log: () => this.log });
       this.removeLink = this.ctx.iotHub.clients.add(link);
     }
     // A resumed session subscribed to desired properties gets them (and what it missed) again.
     if (session.iotHub.has('desired-properties')) this.iotHub?.resumeDesired();
-    if (session.iotHub.has('c2d')) this.iotHub?.resumeC2d(session);
+    if (session.iotHub.has('c2d')) this.iotHub?.resumeC2d();
     this.armKeepAlive();
     // Guarded: building the child logger costs more than a whole CONNECT when debug is off.
     if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ event: 'mqtt.connected', protocolVersion: this.protocolVersion, clean, keepAliveSec, sessionPresent }, 'client connected');
@@ -578,11 +539,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** A QoS 0 message to this connection alone (twin and method responses). */
-  private reply(topic: string, payload: Buffer): void {
-    this.sendPublish({ topic, payload, qos: 0, retain: false, properties: undefined, expiresAtMs: undefined, senderClientId: '' }, 0, undefined, false, false, []);
-  }
-
   private toMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: IPublishPacket['properties']): BrokerMessage {
     let forwarded: BrokerMessage['properties'];
     let expiresAtMs: number | undefined;
@@ -610,55 +566,8 @@ export class MqttConnection implements SessionLink, LiveConnection {
   }
 
   private send(packet: Packet): void {
-    if ((packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubrel' || packet.cmd === 'pubcomp') && (packet.reasonCode ?? 0) === 0 && packet.properties === undefined) {
-      this.write(encodeShortAck(packet.cmd, packet.messageId ?? 0));
-      return;
-    }
-    if (packet.cmd === 'pingresp') {
-      this.write(PINGRESP);
-      return;
-    }
-    if (packet.cmd === 'connack' && this.protocolVersion !== 5) {
-      this.write(encodeConnack(packet.sessionPresent, packet.returnCode ?? 0));
-      return;
-    }
-    let bytes: Buffer;
-    try {
-      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
-    } catch (error) {
-      // An encoding failure is our defect, but it must cost one connection, never the process.
-      this.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: packet.cmd, err: error }, 'cannot encode a packet; closing the connection');
-      this.close('encode-failed', true);
-      return;
-    }
-    this.write(bytes);
+    this.writer.send(packet);
   }
-
-  /**
-   * Packets written in one event-loop turn leave as one buffer in one stream write: one syscall
-   * (and one TLS record run) for a burst of deliveries and acknowledgements, and no per-packet
-   * stream bookkeeping (profiled: per-message writes cost a third of the CPU; corking the stream
-   * still paid Writable's cost per chunk).
-   */
-  private write(bytes: Buffer): boolean {
-    if (this.closed) return false;
-    if (this.outChunks.length === 0) process.nextTick(this.flushOutput);
-    this.outChunks.push(bytes);
-    this.outBytes += bytes.length;
-    return !this.isCongested();
-  }
-
-  private outChunks: Buffer[] = [];
-  private outBytes = 0;
-  private readonly flushOutput = (): void => {
-    const chunks = this.outChunks;
-    if (chunks.length === 0) return;
-    const bytes = this.outBytes;
-    this.outChunks = [];
-    this.outBytes = 0;
-    if (this.stream.destroyed) return;
-    this.stream.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
-  };
 
   private refuse(v3Code: number, v5Code: number, detail: string): void {
     const connack: Packet = { cmd: 'connack', sessionPresent: false };
@@ -696,6 +605,11 @@ export class MqttConnection implements SessionLink, LiveConnection {
     this.iotHubHandler?.close();
     this.removeLink?.();
     this.removeLink = undefined;
+    // What was written before closing (a refusal CONNACK, a DISCONNECT) goes out before the end;
+    // then hub-core deliveries in flight are reported lost (after the link is gone, so none is
+    // offered to this connection again).
+    this.writer.flush();
+    this.writer.close();
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.session !== undefined) {
       if (this.ctx.live.get(this.clientId) === this) this.ctx.live.delete(this.clientId);
@@ -703,8 +617,6 @@ export class MqttConnection implements SessionLink, LiveConnection {
     }
     if (publishWill && this.will !== undefined) this.publishWill(this.will);
     this.will = undefined;
-    // What was written before closing (a refusal CONNACK, a DISCONNECT) goes out before the end.
-    this.flushOutput();
     if (this.session === undefined) {
       // Nothing was ever owed to this peer (no CONNACK yet beyond a refusal): close at once.
       this.stream.end();
@@ -748,9 +660,6 @@ function needsPacketId(packet: Packet): boolean {
       return false;
   }
 }
-
-/** PINGRESP is two fixed bytes in every version; nothing writes into a buffer once sent, so one serves every connection. */
-const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 function toBuffer(payload: string | Buffer): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload) : payload;

@@ -235,6 +235,8 @@ export class MqttConnection implements LiveConnection {
 
   private onConnect(packet: IConnectPacket): void {
     this.protocolVersion = (packet.protocolVersion ?? 4) as 3 | 4 | 5;
+    // Before anything is sent: a refusing CONNACK is encoded for the client's version too.
+    this.writer.protocolVersion = this.protocolVersion;
     const v5 = this.protocolVersion === 5;
     const clean = packet.clean !== false;
     let clientId = packet.clientId;
@@ -318,7 +320,6 @@ export class MqttConnection implements LiveConnection {
     const requestedKeepAlive = packet.keepalive ?? 0;
     const keepAliveSec = negotiateKeepAlive(requestedKeepAlive, limits.maxKeepAliveSec, this.protocolVersion);
     this.keepAliveMs = keepAliveSec * 1000;
-    this.writer.protocolVersion = this.protocolVersion;
     this.writer.clientMaxPacketBytes = packet.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
     this.writer.clientReceiveMaximum = v5 ? packet.properties?.receiveMaximum : undefined;
     // The client's Topic Alias Maximum, within the hub's own per-connection bound.

@@ -1,4 +1,6 @@
-import type { DeliveryOutcome } from '../endpoints/index.js';
+// The leaf file rather than endpoints/index.ts: the module-input target there uses ConnectedClients,
+// and the two folders must not import each other in a circle.
+import type { DeliveryOutcome } from '../endpoints/message-sink.js';
 import type { HubMessage } from '../message/index.js';
 
 /**

@@ -75,7 +75,7 @@ export class MqttAdapter implements ProtocolAdapter, PolicyTarget {
   }
 
   handle(stream: Duplex, info: ConnectionInfo): void {
-    const connection = new MqttConnection(stream, info, this.ctx);
+    const connection = new MqttConnection({ stream, info, ctx: this.ctx });
     this.connections.add(connection);
     stream.once('close', () => {
       this.connections.delete(connection);

@@ -6,6 +6,7 @@ import { checkTopicName, type Session } from '../../broker/index.js';
 import { toBrokerMessage, toBuffer } from './handle-publish.js';
 import { negotiateKeepAlive } from './keep-alive.js';
 import { MqttClientLink } from './mqtt-client-link.js';
+import { MqttCredentials } from './mqtt-credentials.js';
 import type { ConnectionState } from './connection-state.js';
 import { ProtocolLevel, QoSLevel } from './mqtt-protocol.js';
 import { OutboundTopicAliases } from './outbound-topic-aliases.js';
@@ -30,8 +31,7 @@ export function handleConnect(conn: ConnectionState, packet: IConnectPacket): vo
   }
   if (conn.ctx.stopping) return refuse(conn, ConnackReturnCode.ServerUnavailable, ReasonCode.ServerShuttingDown, 'shutting down');
   const info = conn.info;
-  const auth = conn.ctx.authenticator.authenticate({
-    protocol: 'mqtt',
+  const auth = conn.ctx.authenticator.authenticate(new MqttCredentials({
     listener: info.listener,
     secure: info.secure,
     remoteAddress: info.remoteAddress,
@@ -39,7 +39,7 @@ export function handleConnect(conn: ConnectionState, packet: IConnectPacket): vo
     username: packet.username,
     password: packet.password,
     peerCertificate: info.secure ? (conn.stream as TLSSocket).getPeerCertificate?.(true) : undefined,
-  });
+  }));
   if (!(auth instanceof Promise)) return completeConnect(conn, packet, clientId, assigned, auth);
   // An asynchronous check (a registry lookup): packets pipelined behind CONNECT wait in the
   // framer, and the socket stops reading, until it is done.

@@ -7,6 +7,7 @@ import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
 import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, methodControl, twinControl } from './hub/control/index.js';
 import { ConnectedClients } from './hub/core/index.js';
+import { moduleInputTarget } from './hub/endpoints/index.js';
 import { MethodService } from './hub/methods/index.js';
 import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
@@ -22,7 +23,7 @@ import {
   WorkloadServer,
 } from './hub/auth/index.js';
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
-import { MessageStore, moduleInputTarget, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
+import { MessageStore, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
 import { AmqpAdapter, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
@@ -226,8 +227,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),
   });
   await broker.start();
-  // The store and the MQTT adapter need each other (messages in, module inputs out): the target
-  // is attached once both exist.
+  // The store takes messages in from the transports and delivers to module inputs through the hub
+  // core (ConnectedClients): the target is attached once the core exists.
   const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, componentLogger('store'));
   closers.push(() => store.close());
   // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
@@ -265,6 +266,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     limits: {
       maxPacketBytes: config.mqtt.maxPacketSize,
       receiveMaximum: config.mqtt.receiveMaximum,
+      maxInflight: config.mqtt.maxInflight,
       maxConnectionBufferBytes: config.mqtt.maxConnectionBuffer,
       maxKeepAliveSec: Math.floor(config.mqtt.maxKeepAlive / 1000),
       maxSessionExpirySec: Math.floor(config.mqtt.maxSessionExpiry / 1000),
@@ -280,15 +282,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     limits: { maxMessageBytes: config.amqp.maxMessageSize, maxFrameBytes: AMQP_MAX_FRAME_BYTES, idleTimeoutMs: config.amqp.idleTimeout, linkCredit: config.amqp.linkCredit, clockSkewMs: config.auth.sasClockSkew },
     logger,
   });
-  // Module inputs: over MQTT through the adapter's sessions, else over whatever link the module
-  // registered in the hub core (AMQP). Minimal wiring until the store targets ClientLinks itself.
-  store.attach(
-    moduleInputTarget({
-      deliverToModuleInput: (moduleId, inputName, message, onSettled) =>
-        mqtt.deliverToModuleInput(moduleId, inputName, message, onSettled) ||
-        (onSettled !== undefined && (clients.linkFor(`${config.deviceId}/${moduleId}`, 'module-inputs')?.sendModuleInput(inputName, message, onSettled) ?? false)),
-    }),
-  );
+  // Routed messages reach module inputs through the hub core: the module's ClientLink, whatever its protocol.
+  store.attach(moduleInputTarget({ clients, edgeDeviceId: config.deviceId }));
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   // MQTT and AMQP over WebSocket on the HTTPS listener, each while its protocol is on.

@@ -13,14 +13,16 @@ import {
   type AuthResult,
   type ConnectCredentials,
   type IdentityRegistry,
+  claimFromClientId,
 } from '../../src/hub/auth/index.js';
+import { MqttCredentials, type MqttLogin } from '../../src/hub/transport/index.js';
 import { GATEWAY, HUB, makeCertificate, NOW_MS, NOW_SEC, openRegistry, peerCertificate, sasToken, tempDir } from './auth-test-helpers.js';
 
 const USERNAME_QUERY = '?api-version=2021-04-12&DeviceClientType=azure-iot-device%2F1.18.4';
 
-function credentials(overrides: Partial<ConnectCredentials>): ConnectCredentials {
-  return {
-    protocol: 'mqtt',
+/** An MQTT login as the MQTT transport hands it to the authenticator (its user name is the claim). */
+function credentials(overrides: Partial<MqttLogin>): ConnectCredentials {
+  return new MqttCredentials({
     listener: 'mqtt',
     secure: true,
     remoteAddress: '10.0.0.1',
@@ -29,6 +31,22 @@ function credentials(overrides: Partial<ConnectCredentials>): ConnectCredentials
     password: undefined,
     peerCertificate: undefined,
     ...overrides,
+  });
+}
+
+/** What another transport (an AMQP CBS put-token) hands over: the identity and the token, no user name. */
+function tokenCredentials(identity: string, token: string): ConnectCredentials {
+  return {
+    protocol: 'amqp',
+    listener: 'amqp',
+    secure: true,
+    remoteAddress: '10.0.0.1',
+    clientId: identity,
+    anonymous: false,
+    sasToken: Buffer.from(token),
+    peerCertificate: undefined,
+    loginKey: undefined,
+    claimIdentity: () => claimFromClientId(identity),
   };
 }
 
@@ -121,11 +139,12 @@ describe('IdentityAuthenticator over MQTT', () => {
     assert.deepEqual(accepted(result), { kind: 'device', deviceId: 'x509-dev', authMethod: 'x509-thumbprint' });
   });
 
-  it('takes the identity from the client id on other transports, and verifies tokens directly', async (t) => {
+  it('takes protocol-neutral credentials from other transports (an identity and a token), and verifies tokens directly', async (t) => {
     const { authenticator, key } = setup(t);
     const token = sasToken({ key, deviceId: 'dev1', moduleId: 'mod1' });
-    accepted(await authenticator.authenticate(credentials({ protocol: 'amqp', clientId: 'dev1/mod1', username: undefined, password: password(token) })));
-    refused(await authenticator.authenticate(credentials({ protocol: 'amqp', clientId: '/mod1', username: undefined, password: password(token) })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    assert.deepEqual(accepted(await authenticator.authenticate(tokenCredentials('dev1/mod1', token))), { kind: 'module', deviceId: 'dev1', moduleId: 'mod1', authMethod: 'sas' });
+    refused(await authenticator.authenticate(tokenCredentials('/mod1', token)), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    refused(await authenticator.authenticate(tokenCredentials('dev1', token)), 'OUTPOST_AUTH_BAD_CREDENTIALS');
     accepted(authenticator.verifySasToken(token, 'dev1', 'mod1'));
   });
 
@@ -259,16 +278,16 @@ describe('a reconnect with the login that worked before (the login cache)', () =
     registry.add({ deviceId: 'dev1', authentication: { type: 'sas', primaryKey: key, secondaryKey: generateKey() } });
     const clock = { ms: NOW_MS };
     const authenticator = new IdentityAuthenticator({ registry, iotHubHostname: HUB, gatewayHostname: GATEWAY, now: () => clock.ms });
-    const login = credentials({ password: password(sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC + 60 })) });
-    return { registry, authenticator, clock, login };
+    const sent: Partial<MqttLogin> = { password: password(sasToken({ key, deviceId: 'dev1', expirySec: NOW_SEC + 60 })) };
+    return { registry, authenticator, clock, login: credentials(sent), sent };
   }
 
   it('is recognized without the token cache, and gives the same identity object', async (t) => {
-    const { authenticator, login } = clocked(t);
+    const { authenticator, login, sent } = clocked(t);
     const first = accepted(await authenticator.authenticate(login));
     const hits = authenticator.sas.cache.hits;
     const misses = authenticator.sas.cache.misses;
-    const again = accepted(await authenticator.authenticate({ ...login, password: Buffer.from(login.password!) }));
+    const again = accepted(await authenticator.authenticate(credentials({ ...sent, password: Buffer.from(sent.password!) })));
     assert.equal(again, first);
     assert.equal(authenticator.sas.cache.hits + authenticator.sas.cache.misses, hits + misses, 'the token cache was not consulted');
     assert.equal(authenticator.logins.size, 1);
@@ -293,8 +312,8 @@ describe('a reconnect with the login that worked before (the login cache)', () =
   });
 
   it('carries the user name\'s model id, also from the login cache', async (t) => {
-    const { authenticator, login } = clocked(t);
-    const withModel = { ...login, username: `${HUB}/dev1/${USERNAME_QUERY}&model-id=dtmi%3Acom%3Aexample%3AThermostat%3B1` };
+    const { authenticator, login, sent } = clocked(t);
+    const withModel = credentials({ ...sent, username: `${HUB}/dev1/${USERNAME_QUERY}&model-id=dtmi%3Acom%3Aexample%3AThermostat%3B1` });
     for (let i = 0; i < 2; i++) {
       const result = await authenticator.authenticate(withModel);
       assert.ok(result.ok && result.modelId === 'dtmi:com:example:Thermostat;1', `connect ${i + 1}`);
@@ -305,10 +324,10 @@ describe('a reconnect with the login that worked before (the login cache)', () =
   });
 
   it('is only the exact login: the same token under another client id or user name is checked in full', async (t) => {
-    const { authenticator, login } = clocked(t);
+    const { authenticator, login, sent } = clocked(t);
     accepted(await authenticator.authenticate(login));
-    refused(await authenticator.authenticate({ ...login, clientId: 'dev2' }), 'OUTPOST_MQTT_CLIENT_ID_MISMATCH');
-    refused(await authenticator.authenticate({ ...login, clientId: 'dev2', username: `${HUB}/dev2/${USERNAME_QUERY}` }), 'OUTPOST_AUTH_BAD_CREDENTIALS');
-    refused(await authenticator.authenticate({ ...login, username: `${HUB}/dev1` }), 'OUTPOST_MQTT_BAD_USERNAME');
+    refused(await authenticator.authenticate(credentials({ ...sent, clientId: 'dev2' })), 'OUTPOST_MQTT_CLIENT_ID_MISMATCH');
+    refused(await authenticator.authenticate(credentials({ ...sent, clientId: 'dev2', username: `${HUB}/dev2/${USERNAME_QUERY}` })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    refused(await authenticator.authenticate(credentials({ ...sent, username: `${HUB}/dev1` })), 'OUTPOST_MQTT_BAD_USERNAME');
   });
 });

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 import type { Authenticator, AuthResult } from '../../src/hub/auth/index.js';
+import { MqttCredentials } from '../../src/hub/transport/index.js';
 import { issueCertificate } from '../../src/tls/index.js';
 
 export interface AuthEndpoint {
@@ -64,8 +65,7 @@ export async function startAuthEndpoint(authenticator: Authenticator): Promise<A
   server.on('tlsClientError', () => undefined);
 
   async function onConnect(socket: tls.TLSSocket, packet: IConnectPacket): Promise<void> {
-    const result = await authenticator.authenticate({
-      protocol: 'mqtt',
+    const result = await authenticator.authenticate(new MqttCredentials({
       listener: 'mqtt',
       secure: true,
       remoteAddress: socket.remoteAddress ?? '',
@@ -73,7 +73,7 @@ export async function startAuthEndpoint(authenticator: Authenticator): Promise<A
       username: packet.username,
       password: packet.password,
       peerCertificate: socket.getPeerCertificate(true),
-    });
+    }));
     results.push(result);
     const returnCode = result.ok ? CONNACK_ACCEPTED : result.reason === 'bad-credentials' ? CONNACK_BAD_CREDENTIALS : CONNACK_NOT_AUTHORIZED;
     socket.write(mqttPacket.generate({ cmd: 'connack', returnCode, sessionPresent: false }));

@@ -9,6 +9,7 @@ import { selected as native } from '../native/implementations.js';
 export const TEST_LIMITS: MqttLimits = {
   maxPacketBytes: 256 * 1024,
   receiveMaximum: 1024,
+  maxInflight: 1024,
   maxConnectionBufferBytes: 1024 * 1024,
   maxKeepAliveSec: 600,
   maxSessionExpirySec: 7 * 86_400,

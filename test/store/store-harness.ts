@@ -3,10 +3,10 @@
  * in-memory backend) with a recording endpoint target that acknowledges like a module would.
  */
 import { createLogger, type Logger } from '../../src/log/index.js';
-import type { DeliveryOutcome } from '../../src/hub/endpoints/index.js';
+import type { DeliveryOutcome, EndpointTarget } from '../../src/hub/endpoints/index.js';
 import type { HubMessage } from '../../src/hub/message/index.js';
 import type { RouteEndpoint } from '../../src/hub/routing/index.js';
-import { MessageStore, STORE_TUNING, type EndpointTarget, type StoreOptions, type StoreRoutes } from '../../src/hub/store/index.js';
+import { MessageStore, STORE_TUNING, type StoreOptions, type StoreRoutes } from '../../src/hub/store/index.js';
 
 export type Backend = 'rocksdb' | 'memory';
 

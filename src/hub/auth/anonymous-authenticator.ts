@@ -12,7 +12,7 @@ export class AnonymousAuthenticator implements Authenticator {
   ) {}
 
   authenticate(credentials: ConnectCredentials): Promise<AuthResult> | AuthResult {
-    const anonymous = credentials.username === undefined && credentials.password === undefined;
+    const anonymous = credentials.anonymous;
     if (anonymous && this.allowAnonymous && credentials.listener === 'mqttPlain') {
       return { ok: true, identity: { kind: 'anonymous' } };
     }

@@ -15,30 +15,59 @@ export type ClientIdentity =
   | { readonly kind: 'module'; readonly deviceId: string; readonly moduleId: string; readonly authMethod?: AuthMethod }
   | { readonly kind: 'anonymous' };
 
+/**
+ * The IoT Hub identity a client claims, as its transport read it from the wire (MQTT: the user
+ * name, checked against the client id; AMQP: the CBS token's audience or the link's address), or
+ * why the transport could not read one. The proof (token, certificate) is checked separately.
+ */
+export type IdentityClaim =
+  | {
+      readonly ok: true;
+      readonly deviceId: string;
+      readonly moduleId?: string;
+      /** The IoT Plug and Play model id the client named (MQTT user name `model-id=`), if any. */
+      readonly modelId?: string;
+    }
+  | { readonly ok: false; readonly code: ErrorCode; readonly reason: string };
+
+/**
+ * What a client presents to connect, whatever the protocol: who it claims to be and its proof (a
+ * SAS token or a TLS client certificate). A transport reads its own wire format into this (the
+ * MQTT transport parses its user name; an AMQP CBS put-token gives the audience and the token);
+ * the authenticator knows no protocol's syntax.
+ */
 export interface ConnectCredentials {
   readonly protocol: 'mqtt' | 'amqp' | 'https';
   readonly listener: string;
   readonly secure: boolean;
   readonly remoteAddress: string;
+  /** The transport's id for the client (MQTT client id, AMQP container id): the failure limiter's key. */
   readonly clientId: string;
-  readonly username: string | undefined;
-  readonly password: Buffer | undefined;
+  /** True when the client presented nothing at all (no user name, no token): the anonymous mode's case. */
+  readonly anonymous: boolean;
+  /** A SAS token's bytes as sent (MQTT password, AMQP CBS put-token, HTTPS Authorization), if any. */
+  readonly sasToken: Buffer | undefined;
   /**
    * The TLS client certificate, if the client sent one. Pass `getPeerCertificate(true)` so the
    * intermediates the client sent (`issuerCertificate`) are available for X.509 CA chains; Node
    * returns `{}` when there is no certificate, which counts as none.
    */
   readonly peerCertificate: PeerCertificate | undefined;
+  /**
+   * The claim as sent, verbatim (MQTT: the user name), when the transport has one: a reconnect
+   * with the same client id, login key and token is recognised from one lookup (LoginCache)
+   * without reading the claim again. Undefined: every login is checked in full.
+   */
+  readonly loginKey: string | undefined;
+  /** The identity claimed; called at most once per authentication, and not at all for a login known again. */
+  claimIdentity(): IdentityClaim;
 }
 
 export type AuthResult =
   | {
       readonly ok: true;
       readonly identity: ClientIdentity;
-      /**
-       * The IoT Plug and Play model id (`model-id=` of an MQTT user name), when the client named
-       * one: the authenticator parses the user name anyway, so the transport need not again.
-       */
+      /** The IoT Plug and Play model id of the claim (IdentityClaim.modelId), when the client named one. */
       readonly modelId?: string;
     }
   | {

@@ -1,10 +1,9 @@
 /**
  * The Authenticator for devices and modules of the local identity registry, so clients keep
- * connecting with no upstream link. MQTT: the identity comes from the IoT Hub username (checked
- * against the client id), the proof from the password (a SAS token) or, with no password, the
- * TLS client certificate. Other transports pass the identity as the client id (`device` or
- * `device/module`) or call `verifySasToken` / `verifyCertificate` directly (AMQP CBS put-token,
- * the HTTPS Authorization header).
+ * connecting with no upstream link. It takes protocol-neutral credentials: the identity the client
+ * claims (its transport read it: the MQTT user name, an AMQP CBS token's audience) and the proof,
+ * a SAS token or, with none, the TLS client certificate. Transports may also call
+ * `verifySasToken` / `verifyCertificate` directly (the HTTPS Authorization header).
  *
  * Failures name their reason without secrets. Repeated failures of one identity from one address
  * are answered late, and an address guessing in parallel is refused as busy (AuthFailureLimiter);
@@ -13,9 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import type { OutpostConfig } from '../../config/index.js';
 import { OutpostError } from '../../errors/index.js';
-import { parseIotHubUsername } from '../transport/mqtt/iothub/index.js';
 import type { AuthResult, Authenticator, ConnectCredentials } from './authenticator.js';
 import { authFailure } from './auth-failure.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
@@ -38,6 +35,17 @@ export interface IdentityAuthenticatorOptions {
   /** Clock and timer, replaceable in tests. */
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The settings fromConfig reads: a structural part of OutpostConfig, declared here so auth does
+ * not import the configuration (whose checks import auth's policy reader: no import circle).
+ */
+export interface IdentityAuthSettings {
+  readonly iotHubHostname: string;
+  readonly gatewayHostname: string;
+  readonly tls: { readonly clientCaFile: string | null };
+  readonly auth: { readonly sasClockSkew: number; readonly tokenCacheSize: number };
 }
 
 const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
@@ -84,7 +92,7 @@ export class IdentityAuthenticator implements Authenticator {
    * From the configuration: host names, auth.sasClockSkew, auth.tokenCacheSize and the CAs of
    * tls.clientCaFile. Throws OUTPOST_TLS_CERT_UNREADABLE when that file cannot be used.
    */
-  static fromConfig(config: OutpostConfig, registry: IdentityRegistry): IdentityAuthenticator {
+  static fromConfig(config: IdentityAuthSettings, registry: IdentityRegistry): IdentityAuthenticator {
     return new IdentityAuthenticator({
       registry,
       iotHubHostname: config.iotHubHostname,
@@ -129,43 +137,28 @@ export class IdentityAuthenticator implements Authenticator {
     return this.x509.verify(peer, deviceId, moduleId);
   }
 
-  /** A reconnect with the very MQTT login that worked before, known again without parsing anything. */
+  /** A reconnect with the very login that worked before (client id, login key, token), known again without reading the claim. */
   private knownLogin(credentials: ConnectCredentials): AuthResult | undefined {
-    const { clientId, username, password } = credentials;
-    if (credentials.protocol !== 'mqtt' || username === undefined || password === undefined || password.length === 0) return undefined;
-    return this.logins.get(clientId, username, password, this.registry.changes, this.now());
+    const { clientId, loginKey, sasToken } = credentials;
+    if (loginKey === undefined || sasToken === undefined || sasToken.length === 0) return undefined;
+    return this.logins.get(clientId, loginKey, sasToken, this.registry.changes, this.now());
   }
 
   private verify(credentials: ConnectCredentials): AuthResult {
-    const { clientId, username, password } = credentials;
-    const sasLogin = credentials.protocol === 'mqtt' && username !== undefined && password !== undefined && password.length > 0;
+    const { clientId, loginKey, sasToken } = credentials;
+    const cacheable = loginKey !== undefined && sasToken !== undefined && sasToken.length > 0;
     const changes = this.registry.changes;
-    if (sasLogin) {
-      const known = this.logins.get(clientId, username, password, changes, this.now());
+    if (cacheable) {
+      const known = this.logins.get(clientId, loginKey, sasToken, changes, this.now());
       if (known !== undefined) return known;
     }
-    let deviceId: string;
-    let moduleId: string | undefined;
-    let modelId: string | undefined;
-    if (credentials.protocol === 'mqtt') {
-      if (username === undefined) {
-        return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'an IoT Hub client must send a username {hub}/{device}[/{module}]/?api-version=…');
-      }
-      const parsed = parseIotHubUsername(username, clientId);
-      if (!parsed.ok) return authFailure(parsed.code, parsed.reason);
-      deviceId = parsed.connect.deviceId;
-      moduleId = parsed.connect.moduleId;
-      modelId = parsed.connect.modelId;
-    } else {
-      const slash = clientId.indexOf('/');
-      deviceId = slash === -1 ? clientId : clientId.slice(0, slash);
-      moduleId = slash === -1 ? undefined : clientId.slice(slash + 1);
-      if (deviceId.length === 0 || moduleId?.length === 0) return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'client id must be {device} or {device}/{module}');
-    }
-    if (password !== undefined && password.length > 0) {
-      const checked = this.sas.check(password.toString('utf8'), deviceId, moduleId);
+    const claim = credentials.claimIdentity();
+    if (!claim.ok) return authFailure(claim.code, claim.reason);
+    const { deviceId, moduleId, modelId } = claim;
+    if (sasToken !== undefined && sasToken.length > 0) {
+      const checked = this.sas.check(sasToken.toString('utf8'), deviceId, moduleId);
       const result = withModelId(checked.result, modelId);
-      if (sasLogin && result.ok && checked.expiresAtMs !== undefined) this.logins.set(clientId, username, password, result, changes, checked.expiresAtMs);
+      if (cacheable && result.ok && checked.expiresAtMs !== undefined) this.logins.set(clientId, loginKey, sasToken, result, changes, checked.expiresAtMs);
       return result;
     }
     const peer = credentials.peerCertificate;

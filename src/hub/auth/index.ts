@@ -1,6 +1,7 @@
-export type { Authenticator, AuthMethod, AuthResult, ClientIdentity, ConnectCredentials } from './authenticator.js';
+export type { Authenticator, AuthMethod, AuthResult, ClientIdentity, ConnectCredentials, IdentityClaim } from './authenticator.js';
+export { claimFromClientId } from './claim-from-client-id.js';
 export { AnonymousAuthenticator } from './anonymous-authenticator.js';
-export { IdentityAuthenticator, type IdentityAuthenticatorOptions } from './identity-authenticator.js';
+export { IdentityAuthenticator, type IdentityAuthenticatorOptions, type IdentityAuthSettings } from './identity-authenticator.js';
 export { AuthFailureLimiter, type AuthFailureLimiterOptions } from './auth-failure-limiter.js';
 export { IdentityRegistry, type IdentityRegistryOptions, type KeyRotation, type NewIdentity, type RegistryEntry, type UpsertResult } from './identity-registry.js';
 export {

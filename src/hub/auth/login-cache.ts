@@ -1,8 +1,8 @@
 /**
- * Whole MQTT logins that succeeded (client id, user name and SAS token, exactly as sent), in front
- * of the token cache: a device that reconnects with what it sent last time is known again from one
- * map lookup, without parsing its user name, looking it up in the registry or building a new
- * identity. An entry is used only while its token is good and while the registry has not changed
+ * Whole logins that succeeded (client id, login key — the MQTT user name — and SAS token, exactly
+ * as sent), in front of the token cache: a device that reconnects with what it sent last time is
+ * known again from one map lookup, without its claim being read (the MQTT user name parsed),
+ * looking it up in the registry or building a new identity. An entry is used only while its token is good and while the registry has not changed
  * at all since (`IdentityRegistry.changes`), so a key rotation, a disabled or removed identity takes
  * effect at the next connect. Bounded: when full, the oldest entry goes. Nothing here is logged.
  *
@@ -15,7 +15,7 @@ import type { AuthResult } from './authenticator.js';
 type Success = Extract<AuthResult, { ok: true }>;
 
 interface CachedLogin {
-  readonly username: string;
+  readonly loginKey: string;
   /** The token's bytes as the client sent them (a copy). */
   readonly password: Buffer;
   readonly result: Success;
@@ -36,9 +36,9 @@ export class LoginCache {
     return this.entries.size;
   }
 
-  get(clientId: string, username: string, password: Buffer, registryChanges: number, nowMs: number): Success | undefined {
+  get(clientId: string, loginKey: string, password: Buffer, registryChanges: number, nowMs: number): Success | undefined {
     const entry = this.entries.get(clientId);
-    if (entry === undefined || entry.username !== username || entry.password.length !== password.length || !timingSafeEqual(entry.password, password)) return undefined;
+    if (entry === undefined || entry.loginKey !== loginKey || entry.password.length !== password.length || !timingSafeEqual(entry.password, password)) return undefined;
     if (entry.registryChanges !== registryChanges || nowMs > entry.expiresAtMs) {
       this.entries.delete(clientId);
       return undefined;
@@ -46,11 +46,11 @@ export class LoginCache {
     return entry.result;
   }
 
-  set(clientId: string, username: string, password: Buffer, result: Success, registryChanges: number, expiresAtMs: number): void {
+  set(clientId: string, loginKey: string, password: Buffer, result: Success, registryChanges: number, expiresAtMs: number): void {
     if (this.maxEntries <= 0) return;
     this.entries.delete(clientId);
     while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(clientId, { username, password: Buffer.from(password), result, registryChanges, expiresAtMs });
+    this.entries.set(clientId, { loginKey, password: Buffer.from(password), result, registryChanges, expiresAtMs });
   }
 
   clear(): void {

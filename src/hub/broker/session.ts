@@ -7,6 +7,12 @@ export interface SessionLink {
   sendPublish(message: BrokerMessage, qos: QoS, packetId: number | undefined, dup: boolean, retain: boolean, subscriptionIds: readonly number[]): boolean;
   sendPubrel(packetId: number): void;
   isCongested(): boolean;
+  /**
+   * QoS 1/2 PUBLISHes the connection has in flight outside this session (the MQTT transport's
+   * hub-core deliveries: module inputs, C2D). They count against the client's Receive Maximum
+   * together with the session's own (MQTT-3.3.4-9). Absent: none.
+   */
+  readonly otherInflight?: number;
 }
 
 /** One message waiting for delivery or acknowledgement to this session. */
@@ -56,6 +62,15 @@ export interface SessionEvents {
 }
 
 const MAX_PACKET_ID = 65_535;
+/**
+ * The last packet id a session allocates. Ids above it belong to the connection (the MQTT
+ * transport's outbound writer, for hub-core deliveries that never enter a session): a session's
+ * ids outlive its connection (a persistent session resends its in-flight messages with the same
+ * ids after a reconnect) while the connection's die with it, so two disjoint ranges never collide
+ * and need no lookup in each other's maps on every message, as one shared allocator would.
+ * 32767 ids stay far above any useful window (mqtt.maxInflight defaults to 1024).
+ */
+export const LAST_SESSION_PACKET_ID = 0x7fff;
 
 /**
  * A client's session: its subscriptions and its outbound QoS 1/2 state, which outlive the
@@ -83,7 +98,8 @@ export class Session {
   private queueBytes = 0;
   private nextPacketId = 1;
   private link: SessionLink | undefined;
-  private clientReceiveMaximum = MAX_PACKET_ID;
+  /** The in-flight window: mqtt.maxInflight, the client's Receive Maximum and the id range, the least. */
+  private window = LAST_SESSION_PACKET_ID;
   /** Session expiry in seconds after disconnect; 0 = ends with the connection. */
   expiryIntervalSec: number;
   expiryTimer: NodeJS.Timeout | undefined;
@@ -129,7 +145,7 @@ export class Session {
   /** Attaches a connection; resends what was in flight (DUP) and drains the queue (MQTT-4.4.0-1). */
   attach(link: SessionLink, receiveMaximum: number | undefined): void {
     this.link = link;
-    this.clientReceiveMaximum = receiveMaximum ?? MAX_PACKET_ID;
+    this.window = Math.min(this.limits.maxInflight, receiveMaximum ?? MAX_PACKET_ID, LAST_SESSION_PACKET_ID);
     for (const [packetId, item] of this.inflight) {
       if (this.releasing.has(packetId)) link.sendPubrel(packetId);
       else link.sendPublish(item.message, item.qos, packetId, true, item.retain, item.subscriptionIds);
@@ -174,7 +190,7 @@ export class Session {
       link.sendPublish(outgoing.message, 0, undefined, false, outgoing.retain, outgoing.subscriptionIds);
       return;
     }
-    if (link !== undefined && this.queuedCount === 0 && this.hasWindow() && !link.isCongested()) {
+    if (link !== undefined && this.queuedCount === 0 && this.hasWindow(link) && !link.isCongested()) {
       if (this.persistent && outgoing.onSettled === undefined) this.events.queued(this, outgoing);
       this.send(link, outgoing);
       return;
@@ -217,7 +233,7 @@ export class Session {
   drain(): void {
     const link = this.link;
     if (link === undefined) return;
-    while (this.queueHead < this.queue.length && this.hasWindow() && !link.isCongested()) {
+    while (this.queueHead < this.queue.length && this.hasWindow(link) && !link.isCongested()) {
       const next = this.takeOldest();
       if (isExpired(next.message)) {
         this.events.dropped(this, 'expired', next.message);
@@ -229,8 +245,9 @@ export class Session {
     this.compactQueue();
   }
 
-  private hasWindow(): boolean {
-    return this.inflight.size < Math.min(this.limits.maxInflight, this.clientReceiveMaximum);
+  /** The link's other in-flight PUBLISHes share the client's Receive Maximum (and mqtt.maxInflight) with the session's. */
+  private hasWindow(link: SessionLink): boolean {
+    return this.inflight.size + (link.otherInflight ?? 0) < this.window;
   }
 
   private send(link: SessionLink, outgoing: Outgoing): void {
@@ -297,10 +314,10 @@ export class Session {
   }
 
   private allocatePacketId(): number {
-    // Packet ids in use are at most maxInflight, far below 65535, so this loop ends quickly.
+    // Packet ids in use are fewer than the window, itself below the id range, so this loop ends.
     for (;;) {
       const id = this.nextPacketId;
-      this.nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
+      this.nextPacketId = id === LAST_SESSION_PACKET_ID ? 1 : id + 1;
       if (!this.inflight.has(id)) return id;
     }
   }

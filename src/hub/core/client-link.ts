@@ -1,4 +1,6 @@
-import type { DeliveryOutcome } from '../endpoints/index.js';
+// The leaf file rather than endpoints/index.ts: the module-input target there uses ConnectedClients,
+// and the two folders must not import each other in a circle.
+import type { DeliveryOutcome } from '../endpoints/message-sink.js';
 import type { HubMessage } from '../message/index.js';
 
 /**
@@ -7,6 +9,9 @@ import type { HubMessage } from '../message/index.js';
  * is authenticated (MQTT: at CONNACK), removing it when the connection closes. The core decides
  * what an operation means (which link, which status, which timeout); the link only translates it
  * to its wire (MQTT: a PUBLISH on `$iothub/methods/POST/{name}/?$rid={rid}`).
+ *
+ * Module inputs are delivered through the link too (the store's module-input endpoint target,
+ * src/hub/endpoints), never through a transport's own session state.
  *
  * Other operations (cloud-to-device messages, desired-property patches) are added here as
  * members of their own when the core delivers them.

@@ -1,1 +1,3 @@
-export type { DeliveryOutcome, MessageSink, ModuleInputSink } from './message-sink.js';
+export type { DeliveryOutcome, MessageSink } from './message-sink.js';
+export type { EndpointTarget } from './endpoint-target.js';
+export { moduleInputTarget, type ModuleInputTargetOptions } from './module-input-target.js';

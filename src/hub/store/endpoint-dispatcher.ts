@@ -1,16 +1,8 @@
-import type { DeliveryOutcome } from '../endpoints/index.js';
+import type { DeliveryOutcome, EndpointTarget } from '../endpoints/index.js';
 import type { HubMessage } from '../message/index.js';
 import type { RouteEndpoint } from '../routing/index.js';
 import { EndpointStream, EntryState, type QueueEntry } from './endpoint-stream.js';
 import type { QueueInfo } from './shard-protocol.js';
-
-/**
- * Hands messages to an endpoint. `deliver` returns false when the endpoint cannot take messages
- * now (module not connected, no upstream link); otherwise `onSettled` is called exactly once.
- */
-export interface EndpointTarget {
-  deliver(endpoint: RouteEndpoint, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean;
-}
 
 export interface DispatchContext {
   readonly window: number;

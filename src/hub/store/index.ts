@@ -1,7 +1,5 @@
 export { MessageStore, type StoreRoutes } from './message-store.js';
-export { moduleInputTarget } from './module-input-target.js';
 export { storeOptionsFromConfig, defaultShardCount, STORE_TUNING, type FullPolicy, type StoreOptions } from './store-options.js';
-export type { EndpointTarget } from './endpoint-dispatcher.js';
 export type { StoreMetrics } from './store-metrics.js';
 export type { StoreObserver } from './store-observer.js';
 export { aggregateStats, type EndpointStats, type ShardStats, type StoreStats } from './store-stats.js';

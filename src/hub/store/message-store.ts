@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { OutpostError, type ErrorCode } from '../../errors/index.js';
 import { RateLimitedLog, type Logger } from '../../log/index.js';
-import type { MessageSink } from '../endpoints/index.js';
+import type { EndpointTarget, MessageSink } from '../endpoints/index.js';
 import { freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
-import { EndpointDispatcher, type DispatchContext, type EndpointTarget } from './endpoint-dispatcher.js';
+import { EndpointDispatcher, type DispatchContext } from './endpoint-dispatcher.js';
 import type { EndpointStream } from './endpoint-stream.js';
 import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
@@ -117,7 +117,7 @@ export class MessageStore implements MessageSink {
     return store;
   }
 
-  /** Where routed messages are delivered (the MQTT adapter's module inputs). */
+  /** Where routed messages are delivered (module inputs through the hub core: src/hub/endpoints). */
   attach(target: EndpointTarget): void {
     this.target = target;
     for (const dispatcher of this.dispatchers.values()) dispatcher.schedule();

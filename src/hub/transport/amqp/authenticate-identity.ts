@@ -27,9 +27,12 @@ export async function authenticateIdentity(authenticator: Authenticator, info: C
     secure: info.secure,
     remoteAddress: info.remoteAddress,
     clientId: identityName(proof.deviceId, proof.moduleId),
-    username: undefined,
-    password: proof.token === undefined ? undefined : Buffer.from(proof.token, 'utf8'),
+    anonymous: proof.token === undefined && proof.peerCertificate === undefined,
+    sasToken: proof.token === undefined ? undefined : Buffer.from(proof.token, 'utf8'),
     peerCertificate: proof.token === undefined ? proof.peerCertificate : undefined,
+    // The put-token names its identity in the audience; no claim text to cache a login by.
+    loginKey: undefined,
+    claimIdentity: () => (proof.moduleId === undefined ? { ok: true, deviceId: proof.deviceId } : { ok: true, deviceId: proof.deviceId, moduleId: proof.moduleId }),
   });
   if (!result.ok || proof.token === undefined) return { result, expiresAtMs: Number.POSITIVE_INFINITY };
   const parsed = parseSasToken(proof.token);

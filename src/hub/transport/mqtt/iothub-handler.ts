@@ -1,13 +1,14 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { Logger } from '../../../log/index.js';
 import { mayActFor, type ClientIdentity as AuthIdentity, type DeviceScope } from '../../auth/index.js';
-import type { Broker, BrokerMessage, Session } from '../../broker/index.js';
+import type { Broker, Session } from '../../broker/index.js';
 import type { ConnectedClients } from '../../core/index.js';
 import type { C2dDeliveries } from '../../c2d/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
 import type { MethodService } from '../../methods/index.js';
 import { IotHubErrorCode, TwinStatus, type TwinPatchResult, type TwinService } from '../../twin/index.js';
 import { mqttC2dTarget } from './mqtt-c2d-target.js';
+import type { OutboundWriter } from './outbound-writer.js';
 import { classifyPublishTopic, classifySubscription, mayUseIotHubSubscription, OutboundTopic, toHubMessage, type ClientIdentity } from './iothub/index.js';
 
 /** What the IoT Hub dialect needs from the rest of the hub. */
@@ -34,24 +35,44 @@ export type PublishOutcome =
  * (answered once durable), IoT Hub subscriptions are recorded on the session for direct delivery. Identities
  * come from authentication, never from topics.
  */
+export interface IotHubHandlerOptions {
+  /** The authenticated identity (a device or module: never anonymous). */
+  readonly authIdentity: Exclude<AuthIdentity, { kind: 'anonymous' }>;
+  readonly services: IotHubServices;
+  readonly broker: Broker;
+  /** Parent/child relations, so a parent may act for its children. */
+  readonly scope: DeviceScope | undefined;
+  /** The connection's logger, made on first use (most connections never log). */
+  readonly log: () => Logger;
+  /** The connection's outbound writer: QoS 0 replies and C2D deliveries. */
+  readonly writer: OutboundWriter;
+  /** `model-id` of the user name (IoT Plug and Play), read at CONNECT. */
+  readonly modelId: string | undefined;
+}
+
 export class IotHubHandler {
   private readonly identity: ClientIdentity;
+  private readonly authIdentity: AuthIdentity;
+  private readonly services: IotHubServices;
+  private readonly broker: Broker;
+  private readonly scope: DeviceScope | undefined;
+  private readonly logger: () => Logger;
+  private readonly writer: OutboundWriter;
+  private readonly modelId: string | undefined;
   private unsubscribeDesired: (() => void) | undefined;
   private detachC2d: (() => void) | undefined;
   private closed = false;
 
-  constructor(
-    private readonly authIdentity: AuthIdentity,
-    identity: ClientIdentity,
-    private readonly services: IotHubServices,
-    private readonly broker: Broker,
-    private readonly scope: DeviceScope | undefined,
-    /** The connection's logger, made on first use (most connections never log). */
-    private readonly logger: () => Logger,
-    private readonly reply: (topic: string, payload: Buffer) => void,
-    private readonly modelId: string | undefined,
-  ) {
-    this.identity = identity;
+  constructor(options: IotHubHandlerOptions) {
+    const auth = options.authIdentity;
+    this.identity = auth.kind === 'module' ? { deviceId: auth.deviceId, moduleId: auth.moduleId } : { deviceId: auth.deviceId };
+    this.authIdentity = auth;
+    this.services = options.services;
+    this.broker = options.broker;
+    this.scope = options.scope;
+    this.logger = options.log;
+    this.writer = options.writer;
+    this.modelId = options.modelId;
   }
 
   private get twinId(): string {
@@ -111,18 +132,18 @@ export class IotHubHandler {
     if (!mayUseIotHubSubscription(this.identity, subscription)) return 'refused';
     this.broker.subscribeIotHub(session, subscription.kind);
     if (subscription.kind === 'desired-properties') this.subscribeDesired();
-    if (subscription.kind === 'c2d') this.resumeC2d(session);
+    if (subscription.kind === 'c2d') this.resumeC2d();
     return 'granted';
   }
 
   /**
-   * The device's C2D queue delivers through this connection's session (on SUBSCRIBE, or when a
-   * persistent session resumes with its C2D subscription): what was queued while it was away
-   * comes first, in order.
+   * The device's C2D queue delivers through this connection's outbound writer (on SUBSCRIBE, or
+   * when a persistent session resumes with its C2D subscription): what was queued while it was
+   * away comes first, in order.
    */
-  resumeC2d(session: Session): void {
+  resumeC2d(): void {
     if (this.detachC2d !== undefined || this.closed || this.services.c2d === undefined || this.identity.moduleId !== undefined) return;
-    this.detachC2d = this.services.c2d.attach(this.identity.deviceId, mqttC2dTarget(session));
+    this.detachC2d = this.services.c2d.attach(this.identity.deviceId, mqttC2dTarget(this.writer));
   }
 
   /**
@@ -149,7 +170,7 @@ export class IotHubHandler {
       const topic = OutboundTopic.desiredPatch(notification.version);
       if (!topic.ok) return false;
       // QoS 0, as IoT Hub sends it; what a dropped connection loses is sent again on resubscription.
-      this.reply(topic.topic, Buffer.from(JSON.stringify(notification.patch)));
+      this.writer.reply(topic.topic, Buffer.from(JSON.stringify(notification.patch)));
       return true;
     });
   }
@@ -175,12 +196,7 @@ export class IotHubHandler {
 
   private respondTwin(status: number, requestId: string, payload: Buffer, version?: number): void {
     const topic = OutboundTopic.twinResponse(status, requestId, version);
-    if (topic.ok) this.reply(topic.topic, payload);
+    if (topic.ok) this.writer.reply(topic.topic, payload);
     else this.logger().warn({ event: 'iothub.twin_response_invalid', reason: topic.reason }, 'cannot build a twin response topic');
   }
-}
-
-/** Builds the message a module input receives. */
-export function moduleInputMessage(topic: string, body: Uint8Array): BrokerMessage {
-  return { topic, payload: Buffer.from(body.buffer, body.byteOffset, body.byteLength), qos: 1, retain: false, properties: undefined, expiresAtMs: undefined, senderClientId: '' };
 }

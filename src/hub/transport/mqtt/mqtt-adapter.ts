@@ -3,11 +3,8 @@ import type { Logger } from '../../../log/index.js';
 import type { Authenticator, Authorizer, ClientIdentity, ConnectedClient, DeviceScope, IdentityLookup, PolicyTarget, Revocation } from '../../auth/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
-import type { DeliveryOutcome, ModuleInputSink } from '../../endpoints/index.js';
-import type { HubMessage } from '../../message/index.js';
 import type { ConnectionInfo, ProtocolAdapter } from '../protocol-adapter.js';
-import { moduleInputMessage, type IotHubServices } from './iothub-handler.js';
-import { OutboundTopic } from './iothub/index.js';
+import type { IotHubServices } from './iothub-handler.js';
 import { MqttConnection } from './mqtt-connection.js';
 import type { MqttContext, MqttLimits } from './mqtt-context.js';
 
@@ -23,12 +20,14 @@ export interface MqttAdapterOptions {
   readonly identities?: IdentityLookup;
 }
 
-/** Serves MQTT 3.1.1 and 5.0 on every listener it is attached to (TLS, plain, later WebSocket). */
-export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarget {
+/**
+ * Serves MQTT 3.1.1 and 5.0 on every listener it is attached to (TLS, plain, later WebSocket).
+ * IoT Hub identities register a ClientLink per connection in the hub core, which delivers
+ * module inputs, C2D and method requests through it (not through broker sessions).
+ */
+export class MqttAdapter implements ProtocolAdapter, PolicyTarget {
   readonly protocol = 'mqtt';
   private readonly connections = new Set<MqttConnection>();
-  /** `{edge}/{module}` by module id: one string per module, not one per delivered message. */
-  private readonly moduleClientIds = new Map<string, string>();
   private readonly ctx: MqttContext;
 
   constructor(options: MqttAdapterOptions) {
@@ -59,35 +58,6 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarg
 
   private onIdle: (() => void) | undefined;
 
-  /**
-   * Module inputs over MQTT: `devices/{edge}/modules/{m}/inputs/{input}/{bag}` at QoS 1 to the
-   * module's session. With `onSettled` (the message store), only a connected session is offered
-   * the message, and its PUBACK, or the session letting go of it, is reported back.
-   */
-  deliverToModuleInput(moduleId: string, inputName: string, message: HubMessage, onSettled?: (outcome: DeliveryOutcome) => void): boolean {
-    const edgeDeviceId = this.ctx.iotHub?.edgeDeviceId;
-    if (edgeDeviceId === undefined) return false;
-    let clientId = this.moduleClientIds.get(moduleId);
-    if (clientId === undefined) {
-      clientId = `${edgeDeviceId}/${moduleId}`;
-      if (this.moduleClientIds.size >= 4096) this.moduleClientIds.clear();
-      this.moduleClientIds.set(moduleId, clientId);
-    }
-    const session = this.ctx.broker.session(clientId);
-    if (session?.iotHub.has('module-inputs') !== true) return false;
-    if (onSettled !== undefined && !session.connected) return false;
-    const topic = OutboundTopic.moduleInput(edgeDeviceId, moduleId, inputName, message);
-    if (!topic.ok) {
-      this.ctx.logger.warn({ event: 'iothub.module_input_topic_invalid', moduleId, inputName, reason: topic.reason }, 'cannot build a module input topic');
-      if (onSettled === undefined) return false;
-      onSettled('rejected');
-      return true;
-    }
-    if (onSettled === undefined) return this.ctx.broker.deliverTo(clientId, moduleInputMessage(topic.topic, message.body), 1);
-    session.deliver({ message: moduleInputMessage(topic.topic, message.body), qos: 1, retain: false, subscriptionIds: [], seq: 0, onSettled: (acked) => onSettled(acked ? 'acked' : 'lost') });
-    return true;
-  }
-
   /** Sessions of IoT Hub identities (connected or not) with their general-broker subscriptions. */
   *policyClients(): Iterable<ConnectedClient> {
     for (const session of this.ctx.broker.allSessions()) {
@@ -105,7 +75,7 @@ export class MqttAdapter implements ProtocolAdapter, ModuleInputSink, PolicyTarg
   }
 
   handle(stream: Duplex, info: ConnectionInfo): void {
-    const connection = new MqttConnection(stream, info, this.ctx);
+    const connection = new MqttConnection({ stream, info, ctx: this.ctx });
     this.connections.add(connection);
     stream.once('close', () => {
       this.connections.delete(connection);

@@ -1,25 +1,26 @@
-import type { Session } from '../../broker/index.js';
 import type { C2dDeliveryTarget, C2dMessage } from '../../c2d/index.js';
 import { c2dAddress } from '../../c2d/index.js';
 import { SystemProperty, type HubMessage } from '../../message/index.js';
 import { OutboundTopic } from './iothub/index.js';
+import type { OutboundWriter } from './outbound-writer.js';
 
 /**
- * C2D over MQTT to one device's session: a QoS 1 PUBLISH on
+ * C2D over MQTT to one device's connection: a QoS 1 PUBLISH on
  * `devices/{d}/messages/devicebound/{bag}` (application properties, then `$.exp`, `$.cid`,
- * `$.mid`, `$.to`, `$.uid`, `$.ct`, `$.ce`). The session reports the PUBACK (`completed`) or that
- * it let go of the message unacknowledged (`lost`: the connection closed); it never stores or
- * resends such a message itself, the C2D queue does. MQTT has no way for a device to reject or
- * abandon a message (the Azure SDK's MQTT transport refuses both).
+ * `$.mid`, `$.to`, `$.uid`, `$.ct`, `$.ce`) through the connection's outbound writer, never the
+ * broker session. The writer reports the PUBACK (`completed`) or that the connection closed first
+ * (`lost`); a full window or a congested socket is `lost` too (the C2D queue tries again shortly).
+ * The C2D queue, not MQTT, stores and resends. MQTT has no way for a device to reject or abandon
+ * a message (the Azure SDK's MQTT transport refuses both).
  */
-export function mqttC2dTarget(session: Session): C2dDeliveryTarget {
+export function mqttC2dTarget(writer: OutboundWriter): C2dDeliveryTarget {
   return {
     deliver(message) {
       const topic = OutboundTopic.cloudToDevice(message.deviceId, asHubMessage(message));
       if (!topic.ok) return Promise.resolve('rejected');
       return new Promise((resolve) => {
-        const published = { topic: topic.topic, payload: message.body, qos: 1, retain: false, properties: undefined, expiresAtMs: undefined, senderClientId: '' } as const;
-        session.deliver({ message: published, qos: 1, retain: false, subscriptionIds: [], seq: 0, onSettled: (acked) => resolve(acked ? 'completed' : 'lost') });
+        const sent = writer.sendCore(topic.topic, message.body, (outcome) => resolve(outcome === 'acked' ? 'completed' : outcome));
+        if (!sent) resolve('lost');
       });
     },
   };

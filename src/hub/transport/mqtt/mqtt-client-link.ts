@@ -1,39 +1,60 @@
+import type { Logger } from '../../../log/index.js';
 import type { ClientLink, ClientSubscriptionKind, MethodRequest } from '../../core/index.js';
 import type { DeliveryOutcome } from '../../endpoints/index.js';
 import type { HubMessage } from '../../message/index.js';
 import { OutboundTopic } from './iothub/index.js';
+import type { OutboundWriter } from './outbound-writer.js';
+
+export interface MqttClientLinkOptions {
+  readonly deviceId: string;
+  readonly moduleId: string | undefined;
+  /**
+   * The session's IoT Hub subscriptions: the MQTT transport's own state, kept across reconnects
+   * of a persistent session (the Azure SDK does not subscribe again after reconnecting).
+   */
+  readonly subscriptions: () => ReadonlySet<string> | undefined;
+  /** The connection's outbound writer: QoS 0 replies and the hub core's QoS 1 deliveries. */
+  readonly writer: OutboundWriter;
+  /** The connection's logger, made on first use. */
+  readonly log: () => Logger;
+}
 
 /**
- * One MQTT connection of an IoT Hub identity as the hub core sees it (ClientLink): subscriptions
- * are the session's IoT Hub subscriptions (kept across reconnects of a persistent session, as the
- * Azure SDK does not subscribe again), and a method request is a QoS 0 PUBLISH on
- * `$iothub/methods/POST/{name}/?$rid={rid}`, as IoT Hub sends it.
+ * One MQTT connection of an IoT Hub identity as the hub core sees it (ClientLink). A method
+ * request is a QoS 0 PUBLISH on `$iothub/methods/POST/{name}/?$rid={rid}`, as IoT Hub sends it; a
+ * module input is a QoS 1 PUBLISH on `devices/{d}/modules/{m}/inputs/{input}/{bag}` through the
+ * connection's outbound writer (its own packet ids and window), never through the broker session.
  */
 export class MqttClientLink implements ClientLink {
   readonly protocol = 'mqtt';
+  readonly identity: string;
 
-  constructor(
-    readonly identity: string,
-    private readonly iotHubSubscriptions: () => ReadonlySet<string> | undefined,
-    private readonly reply: (topic: string, payload: Buffer) => void,
-  ) {}
+  constructor(private readonly options: MqttClientLinkOptions) {
+    this.identity = options.moduleId === undefined ? options.deviceId : `${options.deviceId}/${options.moduleId}`;
+  }
 
   subscribed(kind: ClientSubscriptionKind): boolean {
-    return this.iotHubSubscriptions()?.has(kind) === true;
+    return this.options.subscriptions()?.has(kind) === true;
   }
 
   sendMethodRequest(request: MethodRequest): boolean {
     const topic = OutboundTopic.methodRequest(request.methodName, request.requestId);
     if (!topic.ok) return false;
-    this.reply(topic.topic, request.payload);
+    this.options.writer.reply(topic.topic, request.payload);
     return true;
   }
 
-  /**
-   * Module inputs over MQTT still go through MqttAdapter.deliverToModuleInput (the store's target);
-   * this link does not take them yet, so the caller tries its other routes.
-   */
-  sendModuleInput(_inputName: string, _message: HubMessage, _onSettled: (outcome: DeliveryOutcome) => void): boolean {
-    return false;
+  sendModuleInput(inputName: string, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean {
+    const { moduleId, writer } = this.options;
+    // A device has no inputs; a full window is told before any work on the topic.
+    if (moduleId === undefined || !writer.canSendCore()) return false;
+    const topic = OutboundTopic.moduleInput(this.options.deviceId, moduleId, inputName, message);
+    if (!topic.ok) {
+      this.options.log().warn({ event: 'iothub.module_input_topic_invalid', moduleId, inputName, reason: topic.reason }, 'cannot build a module input topic');
+      onSettled('rejected');
+      return true;
+    }
+    const body = message.body;
+    return writer.sendCore(topic.topic, Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), onSettled);
   }
 }

@@ -8,6 +8,11 @@ import type { IotHubServices } from './iothub-handler.js';
 export interface MqttLimits {
   readonly maxPacketBytes: number;
   readonly receiveMaximum: number;
+  /**
+   * QoS 1/2 PUBLISHes in flight to one client (mqtt.maxInflight): broker-session messages and
+   * hub-core deliveries (module inputs, C2D) together, within the client's Receive Maximum.
+   */
+  readonly maxInflight: number;
   readonly maxConnectionBufferBytes: number;
   readonly maxKeepAliveSec: number;
   readonly maxSessionExpirySec: number;

@@ -31,7 +31,7 @@ export function configurationCheck(config: LoadedOrProblems): CheckResult {
 export function deploymentChecks(file: string, runtime: RuntimeKind | undefined): { checks: CheckResult[]; manifest: DeploymentManifest | undefined } {
   const validated = validateForApply(file, { runtime, searchPath: hostEnvironment().PATH ?? '' });
   if (!validated.ok) {
-    const details = validated.problems.map((problem) => dedent(formatManifestProblem({ ...problem, code: problem.code ?? 'OUTPOST_DEPLOYMENT_INVALID' })));
+    const details = validated.problems.map((problem) => dedent(formatManifestProblem(problem)));
     return {
       checks: [result('deployment-valid', 'deployment', 'fail', `${validated.problems.length} problem(s) in ${file} (status ${validated.code})`, '`outpost deploy` refuses this manifest with the same status and problems; fix each path named', details)],
       manifest: undefined,

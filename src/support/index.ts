@@ -2,4 +2,4 @@ export { runChecks, type CheckReport, type RunChecksInput } from './run-checks.j
 export { type CheckResult, type CheckStatus } from './check-result.js';
 export { type LoadedOrProblems } from './config-checks.js';
 export { CERT_EXPIRY_WARN_DAYS } from './certificate-checks.js';
-export { findRunningHub, hubControlClient, type HubStatus, type RunningHub } from './running-hub.js';
+export { findRunningHub, getJson, type HubStatus, type RunningHub } from './running-hub.js';

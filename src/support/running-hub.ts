@@ -1,6 +1,10 @@
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { DataDirLock, type LockHolder } from '../fs/index.js';
-import { HUB_CONTROL_SOCKET, HubControlClient } from '../hub/control/index.js';
+import { HUB_CONTROL_SOCKET } from '../hub/control/index.js';
+
+/** A serving hub answers its control socket at once; this bounds a hung one. */
+const STATUS_TIMEOUT_MS = 3_000;
 
 export interface HubListenPorts {
   readonly mqtt: number | null;
@@ -31,16 +35,31 @@ export interface RunningHub {
  */
 export async function findRunningHub(dataDir: string): Promise<RunningHub> {
   const holder = DataDirLock.holder(dataDir);
-  let status: HubStatus | undefined;
-  try {
-    const answer = await new HubControlClient(join(dataDir, HUB_CONTROL_SOCKET)).call('GET', '/v1/status');
-    if (answer.status === 200) status = answer.body as HubStatus;
-  } catch {
-    status = undefined;
-  }
-  return { holder, status };
+  const answer = await getJson(join(dataDir, HUB_CONTROL_SOCKET), '/v1/status', STATUS_TIMEOUT_MS);
+  return { holder, status: answer as HubStatus | undefined };
 }
 
-export function hubControlClient(dataDir: string): HubControlClient {
-  return new HubControlClient(join(dataDir, HUB_CONTROL_SOCKET));
+/**
+ * GET on a control socket with a deadline: a hung or stopped hub accepts the connection (the
+ * kernel does) and never answers; check must still finish. undefined when there is no answer.
+ */
+export function getJson(socketPath: string, path: string, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, method: 'GET', agent: false, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', () => resolve(undefined));
+      response.on('end', () => {
+        try {
+          resolve(response.statusCode === 200 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
 }
+

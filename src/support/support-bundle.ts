@@ -88,8 +88,8 @@ export async function buildSupportBundle(options: SupportBundleOptions): Promise
 
   // The manifest the agent reads, and the one `outpost deploy` put in force over it, if any.
   for (const [name, file, source] of [
-    ['deployment/configured.json', deploymentFileOf(config), 'agent.deployment'],
-    ['deployment/deployed.json', join(agentDirOf(config), 'deployment.json'), '`outpost deploy` (in force until the configured file changes)'],
+    ['desired/configured.json', deploymentFileOf(config), 'agent.deployment'],
+    ['desired/deployed.json', join(agentDirOf(config), 'deployment.json'), '`outpost deploy` (in force until the configured file changes)'],
   ] as const) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');

@@ -104,7 +104,7 @@ describe('outpost support-bundle', () => {
     const base = join(out, root!);
     const read = (file: string) => readFileSync(join(base, file), 'utf8');
     const files = filesUnder(base).map((file) => file.slice(base.length + 1)).sort();
-    for (const expected of ['bundle.json', 'check.json', 'config/effective.json', 'config/origins.json', 'deployment/configured.json', 'logs/modules/chatty.log', 'logs/outpost/outpost.log', 'metrics.txt', 'status/hub.json', 'status/reported.json', 'store-stats.json', 'versions.json']) {
+    for (const expected of ['bundle.json', 'check.json', 'config/effective.json', 'config/origins.json', 'desired/configured.json', 'logs/modules/chatty.log', 'logs/outpost/outpost.log', 'metrics.txt', 'status/hub.json', 'status/reported.json', 'store-stats.json', 'versions.json']) {
       assert.ok(files.includes(expected), `${expected} in ${files.join(', ')}`);
     }
 
@@ -122,7 +122,7 @@ describe('outpost support-bundle', () => {
     assert.match(moduleLog, /raw key \[REDACTED\]/);
     assert.match(moduleLog, /\[REDACTED PRIVATE KEY\]/);
     assert.match(moduleLog, /chatty done/);
-    const deployment = JSON.parse(read('deployment/configured.json'));
+    const deployment = JSON.parse(read('desired/configured.json'));
     const desired = deployment.modulesContent.$edgeAgent['properties.desired'];
     assert.deepEqual(desired.runtime.settings.registryCredentials.acr, { username: 'registry-user', password: '[REDACTED]', address: 'example.azurecr.io' });
     assert.equal(desired.modules.chatty.env.SECRET_TOKEN.value, '[REDACTED]');

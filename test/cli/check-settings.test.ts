@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runOutpost, runOutpostJson, testScope } from '../helpers/outpost-process.js';
@@ -159,5 +159,25 @@ describe('outpost check --output json', () => {
     assert.match(checkOf(json, 'upstream').message, /not configured: .*messages routed to \$upstream wait in the store/);
     assert.equal(checkOf(json, 'upstream').status, 'skip');
     assert.match(checkOf(json, 'hub-ports').message, /^not running/);
+  });
+});
+
+describe('outpost check: clock', () => {
+  it('warns when the clock is behind a file of the data directory (it went back), passes otherwise', async () => {
+    const dir = scope.newDir();
+    const data = join(dir, 'data');
+    mkdirSync(join(data, 'agent'), { recursive: true });
+    writeFileSync(join(dir, 'deployment.json'), hubManifest({}));
+    writeFileSync(join(data, 'agent', 'reported.json'), '{}');
+    const args = ['check', '-o', 'json', '--data-dir', data, '--deployment', join(dir, 'deployment.json'), ...PORTS];
+    assert.equal(checkOf((await runOutpostJson(args)).json, 'clock').status, 'pass');
+    const future = new Date(Date.now() + 2 * 60 * 60 * 1000);
+    utimesSync(join(data, 'agent', 'reported.json'), future, future);
+    const { code, json } = await runOutpostJson(args);
+    const clock = checkOf(json, 'clock');
+    assert.equal(clock.status, 'warn');
+    assert.match(clock.message, /the clock went back: .*reported\.json was written (119|120) minute\(s\) after now/);
+    assert.match(clock.hint!, /timedatectl set-ntp true/);
+    assert.equal(code, 0);
   });
 });

@@ -341,7 +341,10 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   closers.push(() => workload.stop());
   // The operator's side of twins (`outpost twin …`), methods (`outpost method …`) and C2D (`outpost c2d …`), for identities in the registry.
   const exists = (deviceId: string, moduleId: string | undefined) => registry.get(deviceId, moduleId) !== undefined;
-  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d) }, logger);
+  // status and metrics: for `outpost check` (ports to probe) and `outpost support-bundle`.
+  const startedAt = new Date().toISOString();
+  const status = () => ({ pid: process.pid, version: VERSION, startedAt, ports: hub.ports });
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) }, logger);
   closers.unshift(() => control.close());
   return { hub, store, mqtt, policy, manifestHub: sources.manifestHub, dashboard };
 }

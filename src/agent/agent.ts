@@ -24,6 +24,14 @@ export function agentDirOf(config: OutpostConfig): string {
   return join(config.dataDir, 'agent');
 }
 
+/**
+ * A process module's log file (the process runtime's record store names it so): read directly by
+ * `outpost logs` and `outpost support-bundle` when no agent serves it (stopped, or not running).
+ */
+export function processLogFileOf(config: OutpostConfig, moduleId: string): string {
+  return join(agentDirOf(config), 'processes', `${encodeURIComponent(moduleId)}.log`);
+}
+
 export function controlSocketOf(config: OutpostConfig): string {
   return join(agentDirOf(config), 'agent.sock');
 }

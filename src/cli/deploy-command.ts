@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { ManifestProblem } from '../agent/index.js';
+import { formatManifestProblem, type ManifestProblem } from '../agent/index.js';
 import { OutpostError } from '../errors/index.js';
 import { addConfigOptions } from './config-options.js';
 import { agentClientFor, reportCliError } from './list-command.js';
@@ -48,11 +48,4 @@ async function deploy(command: Command, file: string): Promise<number> {
   } catch (error) {
     return reportCliError(error);
   }
-}
-
-/** One problem of a rejected deployment; an invalid route gets its line with a caret under the error. */
-export function formatManifestProblem(problem: ManifestProblem): string {
-  const line = `  - ${problem.path === '' ? '' : `${problem.path}: `}${problem.message}${problem.code === undefined ? '' : ` (${problem.code})`}`;
-  if (problem.excerpt === undefined) return line;
-  return [line, ...problem.excerpt.split('\n').map((text) => `      ${text}`)].join('\n');
 }

@@ -3,8 +3,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { agentDirOf, ControlClient, controlSocketOf, type ReportedProperties } from '../agent/index.js';
 import { isOutpostError, OutpostError } from '../errors/index.js';
+import { HUB_CONTROL_SOCKET } from '../hub/control/index.js';
+import { getJson, type HubStatus } from '../support/index.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
+
+/** The hub answers its control socket at once; this bounds a hung one. */
+const HUB_STATUS_TIMEOUT_MS = 3_000;
 
 /**
  * `outpost list [--json]`: the modules of the running agent (its control socket under
@@ -51,20 +56,64 @@ async function list(command: Command): Promise<number> {
     exitCode = 1;
   }
   if (command.opts().json === true) process.stdout.write(`${JSON.stringify(reported, null, 2)}\n`);
-  else process.stdout.write(formatTable(reported));
+  else {
+    const loaded = loadCliConfig(command);
+    const hub = loaded.ok ? ((await getJson(join(loaded.loaded.config.dataDir, HUB_CONTROL_SOCKET), '/v1/status', HUB_STATUS_TIMEOUT_MS)) as HubStatus | undefined) : undefined;
+    process.stdout.write(formatTable(reported, hub, Date.now()));
+  }
   return exitCode;
 }
 
-function formatTable(reported: ReportedProperties): string {
+/**
+ * Azure's `iotedge list` columns plus what an operator asks first: how long each module has been
+ * up and what it runs. The hub is a row of its own (from its control socket), so a stopped hub
+ * shows even though the agent reports only itself among the system modules.
+ */
+function formatTable(reported: ReportedProperties, hub: HubStatus | undefined, nowMs: number): string {
   const status = (reported.lastDesiredStatus ?? {}) as { code?: number; description?: string };
-  const rows: string[][] = [['NAME', 'STATUS', 'RESTARTS', 'DESCRIPTION']];
+  const rows: string[][] = [['NAME', 'STATUS', 'RESTARTS', 'UPTIME', 'DESCRIPTION', 'IMAGE/COMMAND']];
   const system = (reported.systemModules ?? {}) as Record<string, Record<string, unknown>>;
-  for (const [id, m] of Object.entries(system)) rows.push([id, String(m.runtimeStatus ?? ''), '', '']);
+  const version = ((reported.version ?? {}) as { version?: string }).version ?? '';
+  for (const [id, m] of Object.entries(system)) rows.push([id, String(m.runtimeStatus ?? ''), '', uptimeOf(m, nowMs), '', `outpost ${version}`.trim()]);
+  if (hub !== undefined) {
+    const ports = Object.entries(hub.ports).filter(([, port]) => port !== null).map(([name, port]) => `${name}:${String(port)}`).join(' ');
+    rows.push(['edgeHub', 'running', '', formatUptime(nowMs - Date.parse(hub.startedAt)), `ports ${ports}`, `outpost ${hub.version} (pid ${hub.pid})`]);
+  } else rows.push(['edgeHub', 'not running', '', '-', 'no hub answers on this data directory', '']);
   for (const [id, m] of Object.entries(reported.modules ?? {})) {
-    rows.push([id, String(m.runtimeStatus ?? ''), String(m.restartCount ?? 0), String(m.statusDescription ?? '')]);
+    rows.push([id, String(m.runtimeStatus ?? ''), String(m.restartCount ?? 0), uptimeOf(m, nowMs), String(m.statusDescription ?? ''), runsOf(m)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
   const head = `deployment: version ${String(reported.lastDesiredVersion ?? '?')}, status ${status.code ?? '?'}${status.description ? ` (${status.description})` : ''}`;
   return `${head}\n${lines.join('\n')}\n`;
+}
+
+function uptimeOf(module: Record<string, unknown>, nowMs: number): string {
+  const started = typeof module.lastStartTimeUtc === 'string' ? Date.parse(module.lastStartTimeUtc) : Number.NaN;
+  if (module.runtimeStatus !== 'running' || Number.isNaN(started)) return '-';
+  return formatUptime(nowMs - started);
+}
+
+/** 45s, 12m 5s, 3h 4m, 2d 5h: two units are enough to tell a fresh restart from a long run. */
+export function formatUptime(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const units: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [name, size] of units) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0 || (parts.length === 0 && size === 1)) parts.push(`${count}${name}`);
+    if (parts.length === 2) break;
+    if (parts.length === 1 && count === 0) break;
+  }
+  return parts.join(' ');
+}
+
+/** The image of a container module, or the command line of a process module. */
+function runsOf(module: Record<string, unknown>): string {
+  const settings = (module.settings ?? {}) as { image?: string; process?: { command?: string; args?: string[] } };
+  if (settings.image !== undefined) return settings.image;
+  if (settings.process?.command !== undefined) return [settings.process.command, ...(settings.process.args ?? [])].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
+  return '';
 }

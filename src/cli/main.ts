@@ -11,6 +11,7 @@ import { restartCommand } from './restart-command.js';
 import { routesCommand } from './routes-command.js';
 import { serveCommand } from './serve-command.js';
 import { storeCommand } from './store-command.js';
+import { supportBundleCommand } from './support-bundle-command.js';
 import { twinCommand } from './twin-command.js';
 import { methodCommand } from './method-command.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   methodCommand(program, setExit);
   c2dCommand(program, setExit);
   dashboardCommand(program, setExit);
+  supportBundleCommand(program, setExit);
   program
     .command('version')
     .description('print the version of Outpost and Node.js')

@@ -4,9 +4,7 @@ import { messageSource, type HubMessage } from '../hub/message/index.js';
 import {
   RouteTable,
   compileRoute,
-  compileRouteTable,
   describeProblem,
-  describeRejected,
   pointAtProblem,
   sourceMatches,
   type RouteEndpoint,
@@ -57,25 +55,6 @@ function testRoute(options: { route: string; message: string }): number {
     process.stderr.write('note: $body queries are Undefined unless systemProperties has contentType "application/json" and contentEncoding "utf-8" (or utf-16, utf-32)\n');
   }
   return 0;
-}
-
-/** Every route of a deployment's $edgeHub, for `outpost check`: lines for stdout and for stderr. */
-export function checkDeploymentRoutes(hub: Readonly<Record<string, unknown>>): { out: string[]; errors: string[] } {
-  const schemaVersion = typeof hub.schemaVersion === 'string' ? hub.schemaVersion : undefined;
-  const table = compileRouteTable(hub.routes, schemaVersion === undefined ? {} : { schemaVersion });
-  const out: string[] = [];
-  const errors: string[] = [];
-  const total = table.routes.length + table.rejected.length;
-  if (table.rejected.length === 0) out.push(`routes: ok (${total} route${total === 1 ? '' : 's'})`);
-  else {
-    errors.push(`routes: ${table.rejected.length} of ${total} route(s) rejected; the others would still route`);
-    for (const rejected of table.rejected) {
-      errors.push(`  - ${describeRejected(rejected)}`);
-      if (rejected.problem !== undefined && rejected.text !== undefined) errors.push(indent(pointAtProblem(rejected.text, rejected.problem), '      '));
-    }
-  }
-  for (const route of table.routes) for (const warning of route.warnings) out.push(`  warning: route "${route.name}": ${warning}`);
-  return { out, errors };
 }
 
 function endpointText(endpoint: RouteEndpoint): string {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { OutpostError } from '../errors/index.js';
 
 /** What the lock file records about its holder: enough for the error a second process prints. */
-interface LockHolder {
+export interface LockHolder {
   readonly pid: number;
   readonly command: string;
   readonly startedAt: string;
@@ -53,6 +53,12 @@ export class DataDirLock {
     } finally {
       rmSync(temp, { force: true });
     }
+  }
+
+  /** The live process holding `dataDir`, or undefined (no lock, or a stale one): for `outpost check`. */
+  static holder(dataDir: string): LockHolder | undefined {
+    const holder = readHolder(join(dataDir, 'hub.lock'));
+    return holder !== undefined && isAlive(holder.pid) ? holder : undefined;
   }
 
   /** Removes the lock file if it is still this process's. */

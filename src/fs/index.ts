@@ -1,2 +1,2 @@
 export { writeFileAtomic } from './write-file-atomic.js';
-export { DataDirLock } from './data-dir-lock.js';
+export { DataDirLock, type LockHolder } from './data-dir-lock.js';

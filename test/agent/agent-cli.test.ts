@@ -36,7 +36,9 @@ describe('outpost list, logs, restart and deploy against a running agent', () =>
     const result = await outpost(['list', '--data-dir', data]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^deployment: version 1, status 200/);
-    assert.match(result.stdout, /\ntalker\s+running\s+0\s+running\n/);
+    // Issue 19: uptime and the command line, and the hub as a row (not running: this is `outpost agent` alone).
+    assert.match(result.stdout, /\ntalker\s+running\s+0\s+(?:\d+[dhms] ?)+\s+running\s+\/bin\/sh -c "i=0; while/);
+    assert.match(result.stdout, /\nedgeHub\s+not running\s+-\s+no hub answers on this data directory\n/);
     const json = await outpost(['list', '--json', '--data-dir', data]);
     assert.equal((JSON.parse(json.stdout) as { modules: Record<string, { runtimeStatus: string }> }).modules.talker!.runtimeStatus, 'running');
   });

@@ -146,6 +146,11 @@ describe('README.md', () => {
     for (const { process: child } of background) child.child.kill('SIGTERM');
     process.kill(-hub!.child.pid!, 'SIGTERM');
     await hub!.exited(40_000);
+    // npm exits at once on SIGTERM; Outpost, its child, may still be stopping the sample modules
+    // and writing their records. It holds the same stdout, so the pipe's end is Outpost's exit:
+    // removing the data directory before it races with those writes (ENOTEMPTY).
+    const stdout = hub!.child.stdout;
+    if (!stdout.readableEnded) await until(() => stdout.readableEnded, 40_000, 'outpost (npm start\'s child) to exit');
   });
 });
 

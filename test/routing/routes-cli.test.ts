@@ -106,11 +106,11 @@ describe('outpost check: deployment routes', () => {
     });
     const result = await runOutpost(['check', '--data-dir', dir.path, '--deployment', file]);
     assert.equal(result.code, 2);
-    assert.match(result.stdout, /deployment: ok/);
-    assert.match(result.stderr, /routes: 3 of 4 route\(s\) rejected/);
-    assert.match(result.stderr, /- route "typo": invalid operands to binary operator '>'.* at line 1, column 27 \(offset 26\) \(OUTPOST_ROUTE_TYPE\)/);
-    assert.match(result.stderr, /- route "sloppy": unexpected 'WHERE' after the sink.* at line 1, column 31 \(offset 30\) \(OUTPOST_ROUTE_SYNTAX\)/);
-    assert.match(result.stderr, /- route "prio": priority must be an integer from 0 \(highest\) to 9, got 11 \(OUTPOST_ROUTE_INVALID_SPEC\)/);
+    // The validation `outpost deploy` applies (issue 19): a manifest with a bad route is refused whole, with status 400.
+    assert.match(result.stderr, /deployment: 3 problem\(s\) in .* \(status 400\)/);
+    assert.match(result.stderr, /routes\.typo: route "typo": invalid operands to binary operator '>'.* at line 1, column 27 \(offset 26\) \(OUTPOST_ROUTE_TYPE\)/);
+    assert.match(result.stderr, /routes\.sloppy: route "sloppy": unexpected 'WHERE' after the sink.* at line 1, column 31 \(offset 30\) \(OUTPOST_ROUTE_SYNTAX\)/);
+    assert.match(result.stderr, /routes\.prio: route "prio": priority must be an integer from 0 \(highest\) to 9, got 11 \(OUTPOST_ROUTE_INVALID_SPEC\)/);
     assert.match(result.stderr, / {6}FROM \/messages WHERE temp > 50 INTO \$upstream\n {6} {26}\^/);
     assert.doesNotMatch(result.stderr, /route "good"/);
   });

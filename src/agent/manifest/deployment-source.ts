@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../../log/index.js';
-import { programProblems, routeProblems } from './deployment-checks.js';
 import { DeploymentStatusCode } from './deployment-status.js';
 import { readDeployment } from './read-deployment.js';
 import type { DeploymentResult, RuntimeKind } from './validate-deployment.js';
+import { validateForApply } from './validate-for-apply.js';
 
 export interface DeploymentSourceOptions {
   /** agent.deployment, or the embedded default manifest. */
@@ -68,12 +68,15 @@ export class DeploymentSource {
   }
 
   /**
-   * Validates manifest text sent by `outpost deploy`; when valid, keeps it and makes it the
-   * source in force. An invalid one changes nothing.
+   * Validates manifest text sent by `outpost deploy` (validateForApply, the validation `outpost
+   * check` runs too: an operator is told at once what would fail once applied, Azure's 400);
+   * when valid, keeps it and makes it the source in force. An invalid one changes nothing.
    */
   deploy(originalFile: string, text: string): SourcedDeployment {
-    const sourced = this.checked(this.fromText(originalFile, text, 'deploy'));
-    if (!sourced.result.ok) return sourced;
+    const contentHash = createHash('sha256').update(text).digest('hex');
+    const result = validateForApply(originalFile, { runtime: this.options.runtime, searchPath: this.options.searchPath ?? '', text });
+    const sourced: SourcedDeployment = { result, file: originalFile, contentHash, origin: 'deploy' };
+    if (!result.ok) return sourced;
     const meta: DeployedMeta = { originalFile, configuredFile: resolve(this.options.configuredFile), configuredMtimeMs: mtimeOf(this.options.configuredFile) };
     writeFileSync(`${this.deployedFile}.tmp`, text, { mode: 0o600 });
     renameSync(`${this.deployedFile}.tmp`, this.deployedFile);
@@ -112,18 +115,6 @@ export class DeploymentSource {
   close(): void {
     this.watcher?.close();
     if (this.debounce !== undefined) clearTimeout(this.debounce);
-  }
-
-  /**
-   * An operator deploying is told at once what would fail once applied: a route that does not
-   * compile, a process module's missing program (deployment-checks.ts). Azure answers 400.
-   */
-  private checked(sourced: SourcedDeployment): SourcedDeployment {
-    if (!sourced.result.ok) return sourced;
-    const deployment = sourced.result.deployment;
-    const problems = [...routeProblems(deployment.manifest.hub), ...(this.options.runtime === 'process' ? programProblems(deployment, this.options.searchPath ?? '') : [])];
-    if (problems.length === 0) return sourced;
-    return { ...sourced, result: { ok: false, code: DeploymentStatusCode.ConfigFormatError, problems } };
   }
 
   private fromFile(file: string): SourcedDeployment {

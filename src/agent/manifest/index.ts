@@ -17,3 +17,5 @@ export { readProcessSettings, type ProcessSettings, type ProcessHealthcheck } fr
 export { DeploymentSource, type DeploymentSourceOptions, type SourcedDeployment } from './deployment-source.js';
 export { routeProblems, programProblems } from './deployment-checks.js';
 export { INSTALL_DIR, INSTALL_DIR_PLACEHOLDER } from './install-dir.js';
+export { validateForApply, type ValidateForApplyOptions } from './validate-for-apply.js';
+export { formatManifestProblem } from './format-manifest-problem.js';

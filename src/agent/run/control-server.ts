@@ -12,7 +12,7 @@ import type { LogOptions } from '../runtime/module-runtime.js';
  * (mode 0600: whoever may use it may deploy code on this machine).
  *
  *   GET  /v1/status                           → 200 the $edgeAgent reported properties
- *   GET  /v1/modules/{id}/logs?tail=N&follow=1 → 200 text stream (404 unknown module)
+ *   GET  /v1/modules/{id}/logs?tail=N&follow=1&since=MS&until=MS → 200 text stream (404 unknown module)
  *   POST /v1/modules/{id}/restart             → 200 {"restarted": id}   (404, 409)
  *   POST /v1/deployment?file=<path>           body: manifest JSON
  *        → 200 {"statusCode": 200}  or  400 {"statusCode": 400|412|417, "problems": [{path, message}]}
@@ -79,6 +79,8 @@ async function handle(request: IncomingMessage, response: ServerResponse, handle
         ...(tail === null || tail === 'all' ? {} : { tail: Math.max(0, Number.parseInt(tail, 10) || 0) }),
         follow: url.searchParams.get('follow') === '1',
         signal: abort.signal,
+        ...timeParam('sinceMs', url.searchParams.get('since')),
+        ...timeParam('untilMs', url.searchParams.get('until')),
       });
       response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       response.on('close', () => {
@@ -99,6 +101,13 @@ async function handle(request: IncomingMessage, response: ServerResponse, handle
     return sendJson(response, result.statusCode === 200 ? 200 : 400, result);
   }
   sendJson(response, 404, { code: 'OUTPOST_CLI_USAGE', message: `no such endpoint: ${method} ${url.pathname}` });
+}
+
+/** since/until travel as milliseconds since the epoch; the CLI parses what the operator typed. */
+function timeParam(key: 'sinceMs' | 'untilMs', value: string | null): Partial<Record<'sinceMs' | 'untilMs', number>> {
+  if (value === null) return {};
+  const ms = Number(value);
+  return Number.isFinite(ms) ? { [key]: ms } : {};
 }
 
 function statusOf(error: OutpostError): number {

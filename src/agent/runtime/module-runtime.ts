@@ -15,6 +15,10 @@ export interface LogOptions {
   /** Keep the stream open and append new output until `signal` aborts or the module is removed. */
   readonly follow?: boolean;
   readonly signal?: AbortSignal;
+  /** Only output written at or after this time (ms since the epoch). */
+  readonly sinceMs?: number;
+  /** Only output written at or before this time. */
+  readonly untilMs?: number;
 }
 
 /**

@@ -17,6 +17,9 @@ import type { C2dControlHandlers } from './c2d-control.js';
  *         {methodName, payload, responseTimeoutInSeconds} → IoT Hub's answer and status
  *         (200 {status, payload}; 400, 404, 413, 504 with {errorCode, message}; docs/methods.md)
  *
+ *   GET   /v1/status    → 200 {pid, version, ports} (outpost check: which ports to probe)
+ *   GET   /v1/metrics   → 200 the Prometheus text of the hub's registry (outpost support-bundle)
+ *
  * Errors are {"code": "OUTPOST_…", "message": …} with status 400 (bad patch), 404 (no such
  * identity) or 500. C2D endpoints: c2d-control.ts.
  */
@@ -25,6 +28,10 @@ export interface HubControlHandlers {
   updateDesired(deviceId: string, moduleId: string | undefined, patchText: string): Promise<HubControlAnswer>;
   invokeMethod(deviceId: string, moduleId: string | undefined, bodyText: string): Promise<HubControlAnswer>;
   readonly c2d?: C2dControlHandlers;
+  /** What `outpost check` needs to probe the running hub: its process and bound ports. */
+  status?(): unknown;
+  /** The metrics text, when metrics are on. */
+  metrics?(): Promise<string>;
 }
 
 export interface HubControlAnswer {
@@ -91,6 +98,10 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
     const deviceId = parts[2];
     if (parts.length === 3) return handlers.invokeMethod(deviceId, undefined, await readBody(request));
     if (parts.length === 5 && parts[3] === 'modules' && parts[4] !== undefined) return handlers.invokeMethod(deviceId, parts[4], await readBody(request));
+  }
+  if (method === 'GET' && parts[0] === 'v1' && parts.length === 2) {
+    if (parts[1] === 'status' && handlers.status !== undefined) return { status: 200, body: handlers.status() };
+    if (parts[1] === 'metrics' && handlers.metrics !== undefined) return { status: 200, body: { text: await handlers.metrics() } };
   }
   const c2d = handlers.c2d?.route(method, parts, () => readBody(request));
   if (c2d !== undefined) return c2d;

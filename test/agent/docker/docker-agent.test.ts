@@ -48,6 +48,18 @@ describe('agent with the docker runtime (podman Docker API): deploy, update, rem
     await waitForOutput(a.agent, 'sensor', 'module start: MODULE=sensor FOO=1 VARIANT=one', 20_000);
   });
 
+  it('reads a container log within a time window (issue 19: since/until go to the engine, which times each line)', async () => {
+    const read = async (window: { sinceMs?: number; untilMs?: number }) => {
+      let text = '';
+      for await (const chunk of await a.agent.runtime.logs('sensor', window)) text += (chunk as Buffer).toString('utf8');
+      return text;
+    };
+    const hourMs = 3_600_000;
+    assert.match(await read({ sinceMs: Date.now() - hourMs }), /module start: MODULE=sensor FOO=1/);
+    assert.equal(await read({ sinceMs: Date.now() + hourMs }), '');
+    assert.equal(await read({ untilMs: Date.now() - hourMs }), '');
+  });
+
   it('recreates a container whose env or image changed and leaves the others alone', async () => {
     const sensorBefore = await detailOf(a.agent, 'sensor');
     const extraBefore = await detailOf(a.agent, 'extra');

@@ -159,7 +159,15 @@ export class DockerRuntime implements ModuleRuntime {
   async logs(id: string, options: LogOptions): Promise<Readable> {
     const inspect = await this.inspect(id);
     if (inspect === undefined) throw new OutpostError('OUTPOST_AGENT_MODULE_NOT_FOUND', `no container for module ${id}`, { details: { module: id } });
-    const query = { stdout: true, stderr: true, follow: options.follow === true, tail: options.tail === undefined ? 'all' : options.tail };
+    const query = {
+      stdout: true,
+      stderr: true,
+      follow: options.follow === true,
+      tail: options.tail === undefined ? 'all' : options.tail,
+      // The engine keeps a time per line: it filters by time itself (whole seconds).
+      ...(options.sinceMs === undefined ? {} : { since: Math.floor(options.sinceMs / 1000) }),
+      ...(options.untilMs === undefined ? {} : { until: Math.ceil(options.untilMs / 1000) }),
+    };
     // Not container.logs(): without follow it answers with the whole body, JSON.parsed when
     // the output happens to be JSON, instead of a stream.
     const response = await new Promise<IncomingMessage>((resolve, reject) => {

@@ -7,6 +7,7 @@ import type { Logger } from '../../../log/index.js';
 import type { ActualModule } from '../../plan/index.js';
 import type { CreateRequest, LogOptions, ModuleRuntime } from '../module-runtime.js';
 import { HealthProbe } from './health-probe.js';
+import { LogWindowFilter } from '../log-window.js';
 import { logFileStream, rotateLog } from './log-file.js';
 import { bootTicksNow, childrenStartedSince, isSameProcessAlive, processStartTicks } from './process-alive.js';
 import { ProcessRecordStore, type ProcessRecord } from './process-record.js';
@@ -176,7 +177,10 @@ export class ProcessRuntime implements ModuleRuntime {
 
   async logs(id: string, options: LogOptions): Promise<Readable> {
     this.recordOf(id);
-    return logFileStream(this.store.logFile(id), options);
+    const stream = logFileStream(this.store.logFile(id), options);
+    if (options.sinceMs === undefined && options.untilMs === undefined) return stream;
+    // The file has no times of its own: the lines' own times decide (log-window.ts).
+    return stream.pipe(new LogWindowFilter({ sinceMs: options.sinceMs, untilMs: options.untilMs }));
   }
 
   onChange(listener: (id: string) => void): void {

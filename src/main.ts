@@ -30,6 +30,7 @@ import type { Logger } from './log/index.js';
 import { Dashboard, DASHBOARD_PATH } from './dashboard/index.js';
 import { AgentMetrics, HubMetrics, metricsRoute, MetricsRegistry, MetricsServer, METRICS_PATH, OutpostMetrics } from './metrics/index.js';
 import { loadNative, type NativeFunctions } from './native/index.js';
+import { RuntimeQualityTelemetry } from './telemetry/index.js';
 import { VERSION } from './version.js';
 
 /** Largest AMQP frame, as Azure's edge hub announces it (notes 6.1). */
@@ -96,7 +97,9 @@ export class Runtime {
     // One registry for hub and agent (one process, one endpoint); none at all when both ways of
     // serving it are off, so nothing is counted that nobody reads.
     // The dashboard reads the same registry.
-    const metrics = config.metrics.enabled || config.metrics.plain || config.dashboard.enabled ? new MetricsRegistry({ iothub: config.iotHubHostname, edge_device: config.deviceId, instance_number: randomUUID() }) : undefined;
+    // Runtime quality telemetry reads it too, where the hub runs (its message goes through the store).
+    const telemetryOn = config.telemetry.enabled && options.hub;
+    const metrics = config.metrics.enabled || config.metrics.plain || config.dashboard.enabled || telemetryOn ? new MetricsRegistry({ iothub: config.iotHubHostname, edge_device: config.deviceId, instance_number: randomUUID() }) : undefined;
     const started = options.hub ? await startHub(config, native, logger, closers, alone, options.agent ? 'run' : 'hub', metrics) : undefined;
     const hub = started?.hub;
     let agent: Agent | undefined;
@@ -128,6 +131,7 @@ export class Runtime {
         const current = running.deployment;
         if (current !== undefined && JSON.stringify(current.manifest.hub) !== JSON.stringify(started.manifestHub)) apply(current);
       }
+      if (started !== undefined) startTelemetry(config, metrics, started.store, logger, closers);
       const configFile = options.configSource?.file ?? null;
       if (alone && started !== undefined && options.configSource !== undefined && configFile !== null) {
         const watcher = watchHubConfig(started, options.configSource, configFile, config, logger);
@@ -174,6 +178,38 @@ export class Runtime {
     for (const close of this.closers) await close();
     logger.info({ event: 'runtime.stopped', reason }, 'stopped');
   }
+}
+
+/**
+ * Runtime quality telemetry (docs/telemetry.md), after the agent so its metrics are registered. It
+ * stops first (closers run in order), while the store can still take nothing more from it.
+ */
+function startTelemetry(config: OutpostConfig, metrics: MetricsRegistry | undefined, store: MessageStore, rootLogger: Logger, closers: (() => Promise<void> | void)[]): void {
+  const logger = rootLogger.child({ component: 'telemetry' });
+  if (!config.telemetry.enabled || metrics === undefined) {
+    logger.info({ event: 'telemetry.disabled' }, 'runtime quality telemetry is off (telemetry.enabled=false): nothing is collected or sent');
+    return;
+  }
+  let telemetry: RuntimeQualityTelemetry;
+  try {
+    telemetry = RuntimeQualityTelemetry.start({
+      registry: metrics,
+      sink: store,
+      dataDir: config.dataDir,
+      deviceId: config.deviceId,
+      iotHubHostname: config.iotHubHostname,
+      gatewayHostname: config.gatewayHostname,
+      scrapeIntervalMs: config.telemetry.scrapeInterval,
+      uploadIntervalMs: config.telemetry.uploadInterval,
+      version: VERSION,
+      logger,
+    });
+  } catch (error) {
+    // Files that cannot be written cost the telemetry, never the hub (as for the dashboard's token).
+    logger.error({ event: 'telemetry.unavailable', code: (error as OutpostError).code ?? 'OUTPOST_INTERNAL', err: error }, 'runtime quality telemetry cannot keep its files; it is off until the next start');
+    return;
+  }
+  closers.unshift(() => telemetry.stop());
 }
 
 async function startHub(config: OutpostConfig, native: NativeFunctions, rootLogger: Logger, closers: (() => Promise<void> | void)[], alone: boolean, command: string, metrics: MetricsRegistry | undefined): Promise<StartedHub> {

@@ -295,6 +295,20 @@ export const ConfigSchema = Section('Outpost configuration', {
     }),
     interval: Duration('1s', { description: 'How often the dashboard\'s figures are read and pushed to open pages (only while a page is open).' }),
   }),
+  telemetry: Section('Runtime quality telemetry: tagged metrics, anonymized, sent upstream as one message a day on the agent\'s identity (docs/telemetry.md).', {
+    enabled: Bool(true, {
+      description: 'Collect the metrics tagged ms_telemetry into <dataDir>/telemetry and send them, with device, module and host names removed or hashed, as one device-to-cloud message from <deviceId>/$edgeAgent every telemetry.uploadInterval (routed like any module message; it leaves only through a route to $upstream). false sends nothing and keeps nothing.',
+      aliases: [alias('SendRuntimeQualityTelemetry')],
+    }),
+    scrapeInterval: Duration('1h', {
+      description: 'How often the tagged metrics are read into the persisted aggregate (<dataDir>/telemetry/aggregate.json); also read once when the process stops.',
+      aliases: [alias('MetricScrapeInterval', undefined, '.NET TimeSpan text (01:00:00) or a duration.')],
+    }),
+    uploadInterval: Duration('24h', {
+      description: 'How often the aggregate is sent as one message and started again. The period is kept across restarts: a restart does not put the next message off.',
+      aliases: [alias('MetricUploadInterval', undefined, '.NET TimeSpan text (1.00:00:00) or a duration.')],
+    }),
+  }),
   upstream: Section('The link to the IoT hub or a parent gateway.', {
     maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
       description: 'Largest number of messages sent upstream in one batch.',

@@ -436,6 +436,18 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'The dashboard\'s operator token file (<dataDir>/dashboard.token) cannot be read or written; check that the data directory exists and belongs to the user running Outpost.',
   },
+  OUTPOST_TELEMETRY_AGGREGATE_CORRUPT: {
+    kind: 'internal',
+    summary: 'The runtime quality telemetry aggregate (<dataDir>/telemetry/aggregate.json) could not be read (truncated, edited or from an unknown format); it was moved aside to aggregate.json.corrupt and collection starts again from an empty aggregate. Nothing else is affected.',
+  },
+  OUTPOST_TELEMETRY_STATE_UNAVAILABLE: {
+    kind: 'config',
+    summary: 'The runtime quality telemetry files under <dataDir>/telemetry cannot be written; check that the data directory belongs to the user running Outpost and has free space, or opt out with telemetry.enabled=false (SendRuntimeQualityTelemetry=false).',
+  },
+  OUTPOST_TELEMETRY_SEND_FAILED: {
+    kind: 'transient',
+    summary: 'The runtime quality telemetry message was not taken by the store (store full, disk full or a write failure); the aggregate is kept and sent at the next upload.',
+  },
   OUTPOST_INTERNAL: {
     kind: 'internal',
     summary: 'An unexpected internal error; the log line carries the cause.',

@@ -44,9 +44,14 @@ export class MetricsRegistry {
     return this.families.get(name);
   }
 
+  /** Runs the collectors (gauges read from the parts), without rendering: runtime quality telemetry reads families. */
+  async collect(): Promise<void> {
+    for (const collect of this.collectors) await collect();
+  }
+
   /** Runs the collectors, then renders every family. */
   async scrape(): Promise<string> {
-    for (const collect of this.collectors) await collect();
+    await this.collect();
     return this.render();
   }
 

@@ -50,6 +50,7 @@ export class TwoHubs {
   constructor(
     dir: string,
     private readonly childEnvOverrides: Record<string, string> = {},
+    private readonly parentEnvOverrides: Record<string, string> = {},
   ) {
     this.parentDir = join(dir, 'parent');
     this.childDir = join(dir, 'child');
@@ -87,7 +88,7 @@ export class TwoHubs {
   }
 
   async startParent(amqpPort = 0): Promise<RunningHub> {
-    const env = { OUTPOST_DEVICE_ID: PARENT, OUTPOST_IOT_HUB_HOSTNAME: HUB };
+    const env = { OUTPOST_DEVICE_ID: PARENT, OUTPOST_IOT_HUB_HOSTNAME: HUB, ...this.parentEnvOverrides };
     this.parent = await this.start(this.parentDir, join(this.parentDir, '..', 'parent.json'), env, amqpPort);
     return this.parent;
   }
@@ -147,8 +148,8 @@ export class TwoHubs {
   }
 
   /** Publishes `{seq, source}` with QoS 1; resolves once the child acknowledged it (PUBACK: in its store). */
-  static async publish(client: mqtt.MqttClient, topic: string, source: string, seq: number): Promise<void> {
-    await client.publishAsync(topic, JSON.stringify({ seq, source }), { qos: 1 });
+  static async publish(client: mqtt.MqttClient, topic: string, source: string, seq: number, padBytes = 0): Promise<void> {
+    await client.publishAsync(topic, JSON.stringify({ seq, source, pad: 'p'.repeat(padBytes) }), { qos: 1 });
   }
 
   /** Per source, the first arrival of each seq, in arrival order. */

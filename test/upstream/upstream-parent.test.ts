@@ -18,10 +18,10 @@ describe('upstream link to a parent Outpost', () => {
     await Promise.all(sites.map((s) => s.close()));
     for (const dir of dirs) dir.remove();
   });
-  const site = (env: Record<string, string> = {}) => {
+  const site = (env: Record<string, string> = {}, parentEnv: Record<string, string> = {}) => {
     const dir = tempDir('outpost-upstream-');
     dirs.push(dir);
-    const hubs = new TwoHubs(dir.path, env);
+    const hubs = new TwoHubs(dir.path, env, parentEnv);
     sites.push(hubs);
     return hubs;
   };
@@ -121,6 +121,22 @@ describe('upstream link to a parent Outpost', () => {
     assert.equal(hubs.received.length, 0);
     hubs.copyToParent('dev1');
     await hubs.waitForAll('dev1', count);
+    assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(count).keys()]);
+  });
+
+  it('keeps messages the parent rejects for now (its store is full) and sends them once it has room', async () => {
+    const hubs = site({}, { OUTPOST_STORE__MAX_SIZE: '64KiB' });
+    hubs.addChildIdentity('dev1');
+    await hubs.startParent();
+    const child = await hubs.startChild();
+    const device = await hubs.connectToChild('dev1');
+    const count = 80;
+    // 80 × 2 KiB with nobody reading the parent's sink input: its store fills and refuses.
+    for (let seq = 0; seq < count; seq++) await TwoHubs.publish(device, DEVICE_TOPIC, 'dev1', seq, 2048);
+    const rejected = await child.outpost.waitFor((line) => line.event === 'upstream.message_rejected');
+    assert.deepEqual([rejected.condition, rejected.transient], ['amqp:resource-limit-exceeded', true]);
+    await hubs.connectSink();
+    await hubs.waitForAll('dev1', count, 90_000);
     assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(count).keys()]);
   });
 });

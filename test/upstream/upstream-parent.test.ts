@@ -4,7 +4,7 @@
  * survives the parent being killed, stopped for a while, and refusing a token.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
 import { CHILD, TwoHubs } from './upstream-harness.js';
 
@@ -12,22 +12,19 @@ const DEVICE_TOPIC = 'devices/dev1/messages/events/';
 const MODULE_TOPIC = `devices/${CHILD}/modules/mod1/messages/events/`;
 
 describe('upstream link to a parent Outpost', () => {
-  const sites: TwoHubs[] = [];
-  const dirs: { remove(): void }[] = [];
-  after(async () => {
-    await Promise.all(sites.map((s) => s.close()));
-    for (const dir of dirs) dir.remove();
-  });
-  const site = (env: Record<string, string> = {}, parentEnv: Record<string, string> = {}) => {
+  // Each test stops its own hubs as it ends (pass or fail), so a run cut short leaves at most one pair behind.
+  const site = (t: TestContext, env: Record<string, string> = {}, parentEnv: Record<string, string> = {}) => {
     const dir = tempDir('outpost-upstream-');
-    dirs.push(dir);
     const hubs = new TwoHubs(dir.path, env, parentEnv);
-    sites.push(hubs);
+    t.after(async () => {
+      await hubs.close();
+      dir.remove();
+    });
     return hubs;
   };
 
-  it('delivers a device\'s telemetry and a module\'s output at the parent, in order, as their own identities', async () => {
-    const hubs = site();
+  it('delivers a device\'s telemetry and a module\'s output at the parent, in order, as their own identities', async (t) => {
+    const hubs = site(t);
     hubs.addChildIdentity('dev1');
     hubs.addChildIdentity(CHILD, 'mod1');
     await hubs.startParent();
@@ -57,8 +54,8 @@ describe('upstream link to a parent Outpost', () => {
     assert.equal(connected.length, 1);
   });
 
-  it('loses no acknowledged message and keeps the order when the parent is killed (-9) and restarted mid-stream', async () => {
-    const hubs = site();
+  it('loses no acknowledged message and keeps the order when the parent is killed (-9) and restarted mid-stream', async (t) => {
+    const hubs = site(t);
     hubs.addChildIdentity('dev1');
     const first = await hubs.startParent();
     await hubs.connectSink();
@@ -80,7 +77,7 @@ describe('upstream link to a parent Outpost', () => {
 
   it('starts draining within 2 s of an unreachable parent coming back, whatever the backoff reached', async (t) => {
     // reconnectMax at its default (60 s): after ~10 s away the next full attempt is several seconds off.
-    const hubs = site();
+    const hubs = site(t);
     hubs.addChildIdentity('dev1');
     const first = await hubs.startParent();
     await hubs.connectSink();
@@ -102,8 +99,8 @@ describe('upstream link to a parent Outpost', () => {
     assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(count).keys()]);
   });
 
-  it('logs a refused token with its code, keeps the messages and sends them once the parent accepts the identity', async () => {
-    const hubs = site({ OUTPOST_UPSTREAM__RECONNECT_MAX: '2s' });
+  it('logs a refused token with its code, keeps the messages and sends them once the parent accepts the identity', async (t) => {
+    const hubs = site(t, { OUTPOST_UPSTREAM__RECONNECT_MAX: '2s' });
     // dev1 is on the child but not (yet) on the parent: its token is refused.
     hubs.addChildIdentity('dev1', undefined, false);
     await hubs.startParent();
@@ -124,8 +121,8 @@ describe('upstream link to a parent Outpost', () => {
     assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(count).keys()]);
   });
 
-  it('keeps messages the parent rejects for now (its store is full) and sends them once it has room', async () => {
-    const hubs = site({}, { OUTPOST_STORE__MAX_SIZE: '64KiB' });
+  it('keeps messages the parent rejects for now (its store is full) and sends them once it has room', async (t) => {
+    const hubs = site(t, {}, { OUTPOST_STORE__MAX_SIZE: '64KiB' });
     hubs.addChildIdentity('dev1');
     await hubs.startParent();
     const child = await hubs.startChild();

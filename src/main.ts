@@ -9,6 +9,7 @@ import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, methodControl, twinCo
 import { ConnectedClients } from './hub/core/index.js';
 import { moduleInputTarget } from './hub/endpoints/index.js';
 import { MethodService } from './hub/methods/index.js';
+import { openUpstream } from './hub/upstream/index.js';
 import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
   AnonymousAuthenticator,
@@ -318,8 +319,15 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
     limits: { maxMessageBytes: config.amqp.maxMessageSize, maxFrameBytes: AMQP_MAX_FRAME_BYTES, idleTimeoutMs: config.amqp.idleTimeout, linkCredit: config.amqp.linkCredit, clockSkewMs: config.auth.sasClockSkew },
     logger,
   });
-  // Routed messages reach module inputs through the hub core: the module's ClientLink, whatever its protocol.
-  store.attach(moduleInputTarget({ clients, edgeDeviceId: config.deviceId }));
+  // Routed messages reach module inputs through the hub core: the module's ClientLink, whatever its
+  // protocol; `$upstream` goes to the parent over the upstream link when upstream.hostname is set.
+  const moduleInputs = moduleInputTarget({ clients, edgeDeviceId: config.deviceId });
+  const upstream = openUpstream(config, registry, (endpointId) => store.retryNow(endpointId), VERSION, componentLogger('upstream'));
+  if (upstream === undefined) store.attach(moduleInputs);
+  else {
+    closers.unshift(() => upstream.link.close());
+    store.attach({ deliver: (endpoint, message, onSettled) => (endpoint.kind === 'upstream' ? upstream.target : moduleInputs).deliver(endpoint, message, onSettled) });
+  }
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
   // MQTT and AMQP over WebSocket on the HTTPS listener, each while its protocol is on.

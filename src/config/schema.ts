@@ -309,7 +309,27 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('MetricUploadInterval', undefined, '.NET TimeSpan text (1.00:00:00) or a duration.')],
     }),
   }),
-  upstream: Section('The link to the IoT hub or a parent gateway.', {
+  upstream: Section('The link to the IoT hub or a parent gateway (docs/upstream.md): `$upstream` is sent there over one AMQP connection.', {
+    hostname: OptionalStr({
+      description: 'Host name of the parent Outpost (or gateway) this edge device sends `$upstream` to over AMQP. Unset: no upstream link, and `$upstream` messages wait in the store until their time to live.',
+      flag: '--upstream-hostname',
+      aliases: [alias('IOTEDGE_PARENTHOSTNAME')],
+      defaultNote: 'none (no upstream link)',
+    }),
+    port: Port(5671, { description: 'AMQP/TLS port of the parent.', flag: '--upstream-port' }),
+    caFile: OptionalPath({
+      description: "PEM file of the CA(s) the parent's server certificate chains to (the parent's <dataDir>/certs CA, or its root).",
+      defaultNote: "Node's default trusted CAs",
+    }),
+    connectionString: OptionalStr({
+      description: 'This edge device\'s own credentials for the parent: `HostName=…;DeviceId=…;SharedAccessKey=…` (DeviceId must be deviceId). Never logged. Its modules and child devices sign with their keys in the local identity registry.',
+      defaultNote: "this edge device's SAS key in the local identity registry",
+    }),
+    tokenTtl: Duration('1h', { description: 'Lifetime of the SAS tokens the upstream link signs for each identity; each is renewed on the same connection after three quarters of it.' }),
+    reconnectMin: Duration('1s', { description: 'First delay before reconnecting to the parent after a failed attempt; it doubles up to upstream.reconnectMax.' }),
+    reconnectMax: Duration('60s', { description: 'Longest delay between two full reconnection attempts. Meanwhile a TCP probe every upstream.probeInterval notices the parent coming back and reconnects at once.' }),
+    probeInterval: Duration('1s', { description: 'While the parent is unreachable, how often a bare TCP connect checks whether it is back (a success triggers a reconnection at once, whatever the backoff).' }),
+    idleTimeout: Duration('30s', { description: 'AMQP idle timeout asked of the parent: a connection silent for longer (a cut cable, a frozen parent) is closed and reconnected.' }),
     maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
       description: 'Largest number of messages sent upstream in one batch.',
       aliases: [alias('MaxUpstreamBatchSize')],

@@ -448,6 +448,26 @@ export const ErrorRegistry = {
     kind: 'transient',
     summary: 'The runtime quality telemetry message was not taken by the store (store full, disk full or a write failure); the aggregate is kept and sent at the next upload.',
   },
+  OUTPOST_UPSTREAM_UNREACHABLE: {
+    kind: 'transient',
+    summary: 'The upstream link could not connect to the parent (upstream.hostname:upstream.port) or lost its connection; `$upstream` messages stay in the store and the link reconnects with backoff (upstream.reconnectMin to upstream.reconnectMax), at once when a TCP probe sees the parent back.',
+  },
+  OUTPOST_UPSTREAM_TOKEN_REFUSED: {
+    kind: 'config',
+    summary: "The parent refused an identity's SAS token on $cbs (status 401: unknown identity, wrong key, disabled): that identity's messages stay in the store and the token is tried again with backoff. Register the identity with the same keys on the parent.",
+  },
+  OUTPOST_UPSTREAM_NO_CREDENTIALS: {
+    kind: 'config',
+    summary: 'A `$upstream` message comes from an identity the upstream link has no SAS key for (not in the local identity registry, or not a SAS identity; the edge device itself needs upstream.connectionString or a registry entry): it is dropped as undeliverable. Rate-limited.',
+  },
+  OUTPOST_UPSTREAM_LINK_FAILED: {
+    kind: 'transient',
+    summary: "An identity's sending link or session to the parent was detached or refused (the log line carries the parent's AMQP condition); its unsettled messages are sent again in order on a new link.",
+  },
+  OUTPOST_UPSTREAM_CONFIG_INVALID: {
+    kind: 'config',
+    summary: 'The upstream settings cannot be used: upstream.connectionString does not parse or names another device, or upstream.caFile cannot be read.',
+  },
   OUTPOST_INTERNAL: {
     kind: 'internal',
     summary: 'An unexpected internal error; the log line carries the cause.',

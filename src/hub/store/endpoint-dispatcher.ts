@@ -139,6 +139,17 @@ export class EndpointDispatcher {
     this.backoff();
   }
 
+  /**
+   * The endpoint just became available (the upstream link reconnected): send now instead of at
+   * the end of the current backoff, so a backlog starts draining at once.
+   */
+  retryNow(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryMs = 0;
+    this.schedule();
+  }
+
   close(): void {
     this.closed = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);

@@ -123,6 +123,11 @@ export class MessageStore implements MessageSink {
     for (const dispatcher of this.dispatchers.values()) dispatcher.schedule();
   }
 
+  /** An endpoint is available again (the upstream link is back): deliver to it now, not after its backoff. */
+  retryNow(endpointId: string): void {
+    this.dispatchers.get(endpointId)?.retryNow();
+  }
+
   /** Metrics of messages as they are written and delivered (src/metrics). */
   observe(observer: StoreObserver): void {
     this.observer = observer;

@@ -1,0 +1,6 @@
+export { UpstreamCredentials, type IdentityLookup, type UpstreamCredentialsOptions } from './upstream-credentials.js';
+export { UpstreamLink, type UpstreamLinkOptions, type UpstreamSend } from './upstream-link.js';
+export { upstreamTarget } from './upstream-target.js';
+export { upstreamMessage } from './upstream-message.js';
+export { signSasToken } from './sas-signer.js';
+export { openUpstream, type OpenedUpstream } from './open-upstream.js';

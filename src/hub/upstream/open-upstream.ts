@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import type { OutpostConfig } from '../../config/index.js';
+import { OutpostError } from '../../errors/index.js';
+import type { Logger } from '../../log/index.js';
+import type { EndpointTarget } from '../endpoints/index.js';
+import { UPSTREAM } from '../routing/index.js';
+import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
+import { UpstreamLink } from './upstream-link.js';
+import { upstreamTarget } from './upstream-target.js';
+
+export interface OpenedUpstream {
+  readonly link: UpstreamLink;
+  readonly target: EndpointTarget;
+}
+
+/**
+ * The upstream link from configuration, started, when upstream.hostname is set (undefined
+ * otherwise). `retryNow` wakes the store's `$upstream` delivery when the link (re)connects.
+ */
+export function openUpstream(config: OutpostConfig, registry: IdentityLookup, retryNow: (endpointId: string) => void, version: string, logger: Logger): OpenedUpstream | undefined {
+  const upstream = config.upstream;
+  const host = upstream.hostname;
+  if (host === null) return undefined;
+  let ca: string | undefined;
+  if (upstream.caFile !== null) {
+    try {
+      ca = readFileSync(upstream.caFile, 'utf8');
+    } catch (error) {
+      throw new OutpostError('OUTPOST_UPSTREAM_CONFIG_INVALID', `upstream.caFile ${upstream.caFile} cannot be read: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const credentials = new UpstreamCredentials({ edgeDeviceId: config.deviceId, connectionString: upstream.connectionString ?? undefined, registry });
+  const link = new UpstreamLink({
+    host,
+    port: upstream.port,
+    ca,
+    edgeDeviceId: config.deviceId,
+    iotHubHostname: config.iotHubHostname,
+    credentials,
+    clientVersion: `outpost/${version}`,
+    tokenTtlMs: upstream.tokenTtl,
+    reconnectMinMs: upstream.reconnectMin,
+    reconnectMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax),
+    probeIntervalMs: upstream.probeInterval,
+    idleTimeoutMs: upstream.idleTimeout,
+    logger,
+    onAvailable: () => retryNow(UPSTREAM.id),
+  });
+  link.start();
+  return { link, target: upstreamTarget(link, logger) };
+}

@@ -1,0 +1,239 @@
+import { connect as tcpConnect } from 'node:net';
+import rhea, { type Connection, type ConnectionOptions, type EventContext, type Message } from 'rhea';
+import type { Logger } from '../../log/index.js';
+import type { DeliveryOutcome } from '../endpoints/index.js';
+import { IdentityChannel, type ChannelContext } from './identity-channel.js';
+import { UpstreamCbs } from './upstream-cbs.js';
+import type { UpstreamCredentials } from './upstream-credentials.js';
+
+export interface UpstreamLinkOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM of the CA(s) the parent's certificate chains to; undefined: Node's default CAs. */
+  readonly ca: string | undefined;
+  readonly edgeDeviceId: string;
+  /** The hub name in SAS audiences (`{hub}/devices/…`), shared by the parent and its children. */
+  readonly iotHubHostname: string;
+  readonly credentials: UpstreamCredentials;
+  readonly clientVersion: string;
+  readonly tokenTtlMs: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly probeIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly logger: Logger;
+  /** The connection to the parent is open (again): the store should deliver `$upstream` now. */
+  readonly onAvailable: () => void;
+}
+
+export type UpstreamSend = 'sent' | 'unavailable' | 'noCredentials';
+
+/** Edge hub's container id prefix, as the parent sees it in the open frame. */
+const CONTAINER_ID_PREFIX = 'OutpostUpstream_';
+
+/**
+ * The one AMQP connection to the parent, every identity multiplexed on it (an IdentityChannel
+ * each, created on its first message). Losing the connection loses every unacknowledged message
+ * (the store sends them again, in order) and reconnects with backoff from reconnectMin to
+ * reconnectMax; meanwhile a bare TCP connect every probeInterval notices the parent is reachable
+ * again and reconnects at once, so a backlog starts draining within about a probe interval of the
+ * parent coming back, however long it was away.
+ */
+export class UpstreamLink {
+  private connection: Connection | undefined;
+  private cbs: UpstreamCbs | undefined;
+  private channels = new Map<string, IdentityChannel>();
+  private open = false;
+  private closed = false;
+  private backoffMs = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** A probe found the parent unreachable: the next probe that reaches it reconnects at once. */
+  private probeArmed = false;
+  private attempt = 0;
+  private lastFailureLoggedMs = 0;
+  private readonly container = rhea.create_container({ id: `${CONTAINER_ID_PREFIX}${Math.random().toString(16).slice(2)}` });
+
+  constructor(private readonly options: UpstreamLinkOptions) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  get connected(): boolean {
+    return this.open;
+  }
+
+  /** Sends one message as `deviceId`/`moduleId`; `unavailable` when not connected or that identity is refused for now. */
+  send(deviceId: string, moduleId: string | undefined, message: Message, onSettled: (outcome: DeliveryOutcome) => void): UpstreamSend {
+    if (!this.open || this.connection === undefined || this.cbs === undefined) return 'unavailable';
+    const identity = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
+    let channel = this.channels.get(identity);
+    if (channel === undefined) {
+      const key = this.options.credentials.keyFor(deviceId, moduleId);
+      if (key === undefined) return 'noCredentials';
+      channel = new IdentityChannel(this.channelContext(this.connection, this.cbs), identity, deviceId, moduleId, key);
+      this.channels.set(identity, channel);
+    }
+    return channel.send(message, onSettled) ? 'sent' : 'unavailable';
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    const connection = this.connection;
+    this.dropConnection();
+    if (connection !== undefined && connection.is_open()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000);
+        timer.unref();
+        connection.once('connection_close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        connection.close();
+      });
+    }
+  }
+
+  private channelContext(connection: Connection, cbs: UpstreamCbs): ChannelContext {
+    return {
+      connection,
+      cbs,
+      iotHubHostname: this.options.iotHubHostname,
+      clientVersion: this.options.clientVersion,
+      tokenTtlMs: this.options.tokenTtlMs,
+      retryMinMs: this.options.reconnectMinMs,
+      retryMaxMs: this.options.reconnectMaxMs,
+      logger: this.options.logger,
+      failed: (channel) => {
+        if (this.channels.get(channel.identity) === channel) this.channels.delete(channel.identity);
+      },
+    };
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.attempt++;
+    const { host, port } = this.options;
+    const connection = this.container.connect({
+      host,
+      port,
+      transport: 'tls',
+      servername: host,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      hostname: host,
+      reconnect: false,
+      idle_time_out: this.options.idleTimeoutMs,
+    } as ConnectionOptions);
+    this.connection = connection;
+    let opened = false;
+    connection.on('connection_open', () => {
+      if (this.connection !== connection) return;
+      opened = true;
+      this.open = true;
+      this.backoffMs = 0;
+      this.cbs = new UpstreamCbs(connection);
+      this.options.logger.info({ event: 'upstream.connected', host, port, attempt: this.attempt }, 'upstream link connected');
+      this.attempt = 0;
+      this.options.onAvailable();
+    });
+    const lost = (context: EventContext) => {
+      if (this.connection !== connection) return;
+      const error = context.error ?? connection.error;
+      this.dropConnection();
+      if (opened) this.options.logger.warn({ event: 'upstream.disconnected', host, port, code: 'OUTPOST_UPSTREAM_UNREACHABLE', reason: describe(error) }, 'upstream link lost; reconnecting');
+      this.scheduleReconnect(error);
+    };
+    connection.on('disconnected', lost);
+    connection.on('connection_close', lost);
+    connection.on('connection_error', lost);
+    // rhea also emits 'error' for socket errors; 'disconnected' handles them.
+    connection.on('error', () => undefined);
+  }
+
+  private dropConnection(): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.open = false;
+    this.cbs?.abandon();
+    this.cbs = undefined;
+    const channels = [...this.channels.values()];
+    this.channels = new Map();
+    for (const channel of channels) channel.connectionLost();
+    if (connection !== undefined) {
+      connection.removeAllListeners();
+      connection.on('error', () => undefined);
+      try {
+        connection.close();
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  private scheduleReconnect(error: unknown): void {
+    if (this.closed) return;
+    this.backoffMs = this.backoffMs === 0 ? this.options.reconnectMinMs : Math.min(this.backoffMs * 2, this.options.reconnectMaxMs);
+    const nowMs = Date.now();
+    // One line per attempt at first, then at most one per reconnectMax while the parent stays away.
+    if (nowMs - this.lastFailureLoggedMs >= this.options.reconnectMaxMs || this.attempt <= 3) {
+      this.lastFailureLoggedMs = nowMs;
+      this.options.logger.warn({ event: 'upstream.connect_failed', host: this.options.host, port: this.options.port, attempt: this.attempt, retryInMs: this.backoffMs, code: 'OUTPOST_UPSTREAM_UNREACHABLE', reason: describe(error) }, 'cannot connect to the parent; retrying');
+    }
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.reconnectNow(), this.backoffMs);
+    this.reconnectTimer.unref();
+    this.probeArmed = isUnreachable(error);
+    this.scheduleProbe();
+  }
+
+  private reconnectNow(): void {
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (this.connection === undefined) this.connect();
+  }
+
+  /** A bare TCP connect: cheap enough every second, and what says the parent is back. */
+  private scheduleProbe(): void {
+    if (this.probeTimer !== undefined || this.closed) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.connection !== undefined || this.closed) return;
+      const socket = tcpConnect({ host: this.options.host, port: this.options.port });
+      socket.setTimeout(this.options.probeIntervalMs * 5);
+      const done = (reachable: boolean) => {
+        socket.destroy();
+        if (this.connection !== undefined || this.closed) return;
+        if (reachable && this.probeArmed) {
+          this.probeArmed = false;
+          this.options.logger.info({ event: 'upstream.parent_reachable', host: this.options.host, port: this.options.port }, 'the parent is reachable again; reconnecting now');
+          this.backoffMs = 0;
+          this.reconnectNow();
+          return;
+        }
+        if (!reachable) this.probeArmed = true;
+        this.scheduleProbe();
+      };
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+      socket.once('timeout', () => done(false));
+    }, this.options.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+}
+
+/** A network-level failure (nothing listening, no route): worth probing for the parent's return. */
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+}
+
+function describe(error: unknown): string | undefined {
+  if (error === undefined || error === null) return undefined;
+  const { code, condition, message, description } = error as { code?: string; condition?: string; message?: string; description?: string };
+  return [code, condition, description ?? message].filter((part) => part !== undefined).join(': ') || String(error);
+}

@@ -11,12 +11,11 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { makeCertificate } from '../auth/auth-test-helpers.js';
-import { agentFor, connectionString, EDGE, eventWhere, openWs, setUpHub, tearDownHub, twinCli, x509WsClient, type WsHub } from './websocket-harness.js';
+import { agentFor, EDGE, eventWhere, openWs, setUpHub, tearDownHub, twinCli, x509WsClient, type WsHub } from './websocket-harness.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
-const { Message, Client, ModuleClient } = require('azure-iot-device') as Record<string, any>;
-const { AmqpWs } = require('azure-iot-device-amqp') as Record<string, any>;
+const { Message } = require('azure-iot-device') as Record<string, any>;
 
 const validity = { notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000) };
 const deviceCertificate = makeCertificate({ commonName: 'cert-dev', ...validity });
@@ -120,27 +119,3 @@ describe('Azure IoT SDK over MqttWs', () => {
   });
 });
 
-/** An SDK client over AmqpWs (AMQP 1.0 over WebSocket, subprotocol AMQPWSB10), opened. */
-async function openAmqpWs(kind: 'device' | 'module', deviceId: string, moduleId?: string): Promise<any> {
-  const client = (kind === 'device' ? Client : ModuleClient).fromConnectionString(connectionString(hub!, deviceId, moduleId), AmqpWs);
-  // AmqpWs dials port 443 like MqttWs; its agent option sends it to the hub's HTTPS port.
-  await client.setOptions({ ca: hub!.ca, amqp: { webSocketAgent: agentFor(hub!.httpsPort) } });
-  await client.open();
-  hub!.clients.push(client);
-  return client;
-}
-
-describe('Azure IoT SDK over AmqpWs', () => {
-  it('device telemetry over AMQP over WebSocket reaches a module input (over AMQP over WebSocket) through a route', async () => {
-    const filter = await openAmqpWs('module', EDGE, 'filter');
-    const received = collectInputs(filter, 'telemetry');
-    const device = await openAmqpWs('device', 'dev1');
-    const message = new Message(JSON.stringify({ pressure: 1013 }));
-    message.properties.add('unit', 'hPa');
-    await device.sendEvent(message);
-    await until(() => received.length === 1, 'the routed telemetry');
-    assert.deepEqual(JSON.parse(received[0].data.toString()), { pressure: 1013 });
-    assert.equal(received[0].properties.getValue('unit'), 'hPa');
-    await Promise.all([device.close(), filter.close()]);
-  });
-});

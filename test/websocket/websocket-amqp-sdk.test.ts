@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { agentFor, connectionString, EDGE, setUpHub, tearDownHub, type WsHub } from './websocket-harness.js';
+import { agentFor, collectInputs, connectionString, EDGE, setUpHub, tearDownHub, until, type WsHub } from './websocket-harness.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
@@ -23,23 +23,6 @@ before(async () => {
   });
 });
 after(() => tearDownHub(hub));
-
-function collectInputs(client: any, input: string): any[] {
-  const received: any[] = [];
-  client.on('inputMessage', (name: string, message: any) => {
-    if (name === input) received.push(message);
-    client.complete(message, () => undefined);
-  });
-  return received;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** An SDK client over AmqpWs (AMQP 1.0 over WebSocket, subprotocol AMQPWSB10), opened. */
 async function openAmqpWs(kind: 'device' | 'module', deviceId: string, moduleId?: string): Promise<any> {

@@ -152,3 +152,23 @@ export function eventWhere<T extends unknown[]>(emitter: { on(event: string, fn:
     emitter.on(event, onEvent);
   });
 }
+
+/** Routed messages an SDK module client receives on `input`, each completed; the array fills as they come. */
+// `any`: the SDK is CommonJS without types for what these tests call.
+export function collectInputs(client: any, input: string): any[] {
+  const received: any[] = [];
+  client.on('inputMessage', (name: string, message: any) => {
+    if (name === input) received.push(message);
+    client.complete(message, () => undefined);
+  });
+  return received;
+}
+
+/** Waits, yielding to the event loop, until `condition` holds; fails naming `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { makeCertificate } from '../auth/auth-test-helpers.js';
-import { agentFor, EDGE, eventWhere, openWs, setUpHub, tearDownHub, twinCli, x509WsClient, type WsHub } from './websocket-harness.js';
+import { agentFor, collectInputs, EDGE, eventWhere, openWs, until, setUpHub, tearDownHub, twinCli, x509WsClient, type WsHub } from './websocket-harness.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
@@ -38,22 +38,6 @@ before(async () => {
 });
 after(() => tearDownHub(hub));
 
-function collectInputs(client: any, input: string): any[] {
-  const received: any[] = [];
-  client.on('inputMessage', (name: string, message: any) => {
-    if (name === input) received.push(message);
-    client.complete(message, () => undefined);
-  });
-  return received;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('Azure IoT SDK over MqttWs', () => {
   it('device telemetry reaches a module input through a route', async () => {

@@ -74,7 +74,7 @@ export class Agent {
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, logger } = options;
     const stateDir = agentDirOf(config);
-    const runtime = options.runtime ?? (await createRuntime(config, logger, options.hostEnv ?? {}));
+    const runtime = options.runtime ?? createRuntime(config, logger, options.hostEnv ?? {});
     const source = new DeploymentSource({ configuredFile: deploymentFileOf(config), stateDir, runtime: runtime.kind, logger, searchPath: options.hostEnv?.PATH ?? '' });
     const initial = source.load();
     // A manifest that is invalid at start-up stops the start (exit 2), as `outpost check` would

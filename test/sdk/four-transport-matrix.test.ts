@@ -188,3 +188,29 @@ async function queueEmpty(h: MatrixHub, deviceId: string): Promise<void> {
   }
 }
 
+
+describe('attribution across protocols', () => {
+  // The forged names of one protocol must not become the other protocol's attribution on the way.
+  for (const [sendOver, receiveOver] of [['Amqp', 'Mqtt'], ['Mqtt', 'Amqp'], ['AmqpWs', 'MqttWs'], ['MqttWs', 'AmqpWs']] as const) {
+    it(`${sendOver} sender → ${receiveOver} receiver: the receiver sees the authenticated sender only`, async () => {
+      // The route of the receiving transport's identities, with each client on the other protocol.
+      const ids = idsOf(receiveOver);
+      const receiver = await openClient(hub!, receiveOver, EDGE, ids.receiver);
+      const sender = await openClient(hub!, sendOver, EDGE, ids.sender);
+      try {
+        const inputs = collectInputs(receiver);
+        for (let i = 0; i < 10; i++) {
+          const message = new Message(String(i));
+          for (const [key, value] of Object.entries(FORGED_ATTRIBUTION)) message.properties.add(key, value);
+          await sender.sendOutputEvent('readings', message);
+        }
+        const readings = () => inputs.get('readings') ?? [];
+        await arrived(readings, 10, `readings at ${ids.receiver}`);
+        assert.deepEqual(readings().map((m) => m.data.toString()), Array.from({ length: 10 }, (_, i) => String(i)));
+        for (const message of readings()) assert.deepEqual(attributionOf(protocolOf(receiveOver), message), { deviceIds: [EDGE], moduleIds: [ids.sender] });
+      } finally {
+        await Promise.all([sender.close().catch(() => undefined), receiver.close().catch(() => undefined)]);
+      }
+    });
+  }
+});

@@ -53,6 +53,12 @@ async function openAmqpWs(kind: 'device' | 'module', deviceId: string, moduleId?
 }
 
 describe('Azure IoT SDK over MqttWs (X.509) and AmqpWs', () => {
+  it('the hub says which library serves WebSocket: ws, uWebSockets.js not being installed', async () => {
+    const line = await hub!.outpost.waitFor((l) => l.event === 'websocket.server', 20_000);
+    assert.equal(line.server, 'ws');
+    assert.equal(line.uWebSocketsJs, 'not installed');
+  });
+
   it('a device authenticates with its X.509 client certificate over WebSocket; an unregistered one is refused', async () => {
     const device = x509WsClient(hub!, 'cert-dev', deviceCertificate.pem, deviceCertificate.keyPem);
     await device.setOptions({ ca: hub!.ca, mqtt: { webSocketAgent: agentFor(hub!.httpsPort) } });

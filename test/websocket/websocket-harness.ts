@@ -19,11 +19,11 @@ import mqtt from 'mqtt';
 import { buildConnectionString, IdentityRegistry } from '../../src/hub/auth/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
 import { sasLogin } from '../helpers/sas-hub.js';
-import { childEnv, runOutpostJson, spawnOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
+import { childEnv, spawnOutpost, stopQuietly, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
 
 const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
-const { Client, ModuleClient, X509AuthenticationProvider } = require('azure-iot-device') as Record<string, any>;
+const { Client, X509AuthenticationProvider } = require('azure-iot-device') as Record<string, any>;
 const { MqttWs } = require('azure-iot-device-mqtt') as { MqttWs: unknown };
 
 export const EDGE = 'edge-ws';
@@ -96,15 +96,6 @@ export function connectionString(hub: WsHub, deviceId: string, moduleId?: string
   return buildConnectionString(record, { iotHubHostname: HUB, gatewayHostname: 'localhost' });
 }
 
-/** An SDK client over MqttWs, opened. */
-export async function openWs(hub: WsHub, kind: 'device' | 'module', deviceId: string, moduleId?: string): Promise<any> {
-  const client = (kind === 'device' ? Client : ModuleClient).fromConnectionString(connectionString(hub, deviceId, moduleId), MqttWs);
-  await client.setOptions({ ca: hub.ca, mqtt: { webSocketAgent: agentFor(hub.httpsPort) } });
-  await client.open();
-  hub.clients.push(client);
-  return client;
-}
-
 /**
  * An SDK device client over MqttWs with an X.509 certificate. The Node SDK drops GatewayHostName
  * from an `x509=true` connection string, so the provider gets it directly.
@@ -129,28 +120,6 @@ export async function connectMqttJs(hub: WsHub, deviceId: string, options: mqtt.
     client.once('close', () => reject(new Error('closed before CONNACK')));
   });
   return client;
-}
-
-export async function twinCli(hub: WsHub, args: string[]): Promise<{ code: number | string; json: any; stderr: string }> {
-  // A CLI process can take 20 s to start and finish on a machine shared by many test runs.
-  return runOutpostJson(['twin', ...args, '--data-dir', hub.dataDir], { env, timeoutMs: 60_000 });
-}
-
-/** Resolves with the first `event` the emitter fires for which `accept` holds, or fails at the deadline. */
-export function eventWhere<T extends unknown[]>(emitter: { on(event: string, fn: (...args: any[]) => void): unknown; off(event: string, fn: (...args: any[]) => void): unknown }, event: string, accept: (...args: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onEvent = (...args: any[]) => {
-      if (!accept(...(args as T))) return;
-      clearTimeout(timer);
-      emitter.off(event, onEvent);
-      resolve(args as T);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(event, onEvent);
-      reject(new Error(`no matching '${event}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    emitter.on(event, onEvent);
-  });
 }
 
 /** Routed messages an SDK module client receives on `input`, each completed; the array fills as they come. */

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../../log/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
 import { refuseUpgrade, UpgradeStatus } from '../https/upgrade-refusal.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
-import { WebSocketDuplex } from './websocket-duplex.js';
+import { loadWebSocketEngine } from './load-websocket-engine.js';
+import type { WebSocketEngine } from './websocket-engine.js';
 
 /** The path the Azure IoT SDKs' WebSocket transports open (azure-iot-sdk-wire.md, transports). */
 export const WEBSOCKET_PATH = '/$iothub/websocket';
@@ -41,36 +41,36 @@ export interface WebSocketUpgradeOptions {
   /** ws maxPayload: the largest message, whole, a connection may send (0: no limit). */
   readonly maxMessageBytes: number;
   readonly logger: Logger;
+  /** Where an operator's uWebSockets.js is looked for (loadWebSocketEngine; tests). */
+  readonly resolveEngineFrom?: string;
 }
 
 /**
  * The WebSocket upgrade of the HTTPS listener: Azure's edge hub serves MQTT and AMQP over
  * WebSocket at /$iothub/websocket, told apart by Sec-WebSocket-Protocol. An upgrade is accepted
  * only for that path and a subprotocol that is served; anything else gets an HTTP error status and
- * a rate-limited `websocket.upgrade_refused` line. An accepted WebSocket becomes a
- * WebSocketDuplex and goes to its protocol's adapter with the ConnectionInfo a TLS listener gives.
+ * a rate-limited `websocket.upgrade_refused` line. An accepted WebSocket becomes a byte stream
+ * (the engine's: WebSocketEngine) and goes to its protocol's adapter with the ConnectionInfo a TLS
+ * listener gives.
  */
 export class WebSocketUpgrade {
-  private readonly server: WebSocketServer;
+  private readonly engine: WebSocketEngine;
   private readonly refusals: RateLimitedLog;
 
   constructor(private readonly options: WebSocketUpgradeOptions) {
     this.refusals = new RateLimitedLog(options.logger);
-    this.server = new WebSocketServer({
-      noServer: true,
-      // Connections belong to their adapters and to the listener's registry, not to ws.
-      clientTracking: false,
-      // Neither SDK negotiates compression, and inflating is memory per connection.
-      perMessageDeflate: false,
-      maxPayload: options.maxMessageBytes,
-      // Text frames are refused, so their UTF-8 is never looked at.
-      skipUTF8Validation: true,
-      handleProtocols: (offered) => this.choose([...offered]) ?? false,
+    this.engine = loadWebSocketEngine({
+      maxMessageBytes: options.maxMessageBytes,
+      logger: options.logger,
+      ...(options.resolveEngineFrom === undefined ? {} : { resolveFrom: options.resolveEngineFrom }),
+      // A malformed handshake (checked by the engine): logged here, answered 400 in the same JSON shape.
+      onHandshakeError: (error, socket, request) => this.refuse(socket, request, UpgradeStatus.BadRequest, 'OUTPOST_WEBSOCKET_HANDSHAKE_INVALID', error.message, {}),
     });
-    // A malformed handshake (checked by ws): logged here, answered 400 in the same JSON shape.
-    this.server.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
-      this.refuse(socket, request, UpgradeStatus.BadRequest, 'OUTPOST_WEBSOCKET_HANDSHAKE_INVALID', error.message, {});
-    });
+  }
+
+  /** The library serving WebSocket ("ws"). */
+  get engineName(): string {
+    return this.engine.name;
   }
 
   /** The HTTPS listener's upgrade handler (HttpsListener.upgrade). */
@@ -83,7 +83,8 @@ export class WebSocketUpgrade {
       return;
     }
     const offered = parseSubprotocols(request.headers['sec-websocket-protocol']);
-    if (this.choose(offered) === undefined) {
+    const subprotocol = this.choose(offered);
+    if (subprotocol === undefined) {
       const known = offered.find((p) => KNOWN_SUBPROTOCOLS.has(p));
       const shown = offered.slice(0, 8).map((p) => p.slice(0, 40));
       if (known !== undefined) {
@@ -93,7 +94,8 @@ export class WebSocketUpgrade {
       }
       return;
     }
-    this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+    const protocol = this.options.protocols.get(subprotocol)!;
+    this.engine.upgrade(request, socket, head, subprotocol, (stream) => this.accept(stream, protocol, request), (reason) => this.framingError(protocol, request, reason));
   };
 
   /** The first offered subprotocol this hub serves. */
@@ -101,14 +103,8 @@ export class WebSocketUpgrade {
     return offered.find((p) => this.options.protocols.has(p));
   }
 
-  private accept(ws: WebSocket, request: IncomingMessage): void {
-    const protocol = this.options.protocols.get(ws.protocol);
+  private accept(stream: Duplex, protocol: WebSocketProtocol, request: IncomingMessage): void {
     const socket = request.socket as TLSSocket;
-    if (protocol === undefined) {
-      // handleProtocols chose from the same map, so this is not reached; close rather than hang.
-      ws.terminate();
-      return;
-    }
     const info: ConnectionInfo = {
       listener: protocol.listener,
       remoteAddress: socket.remoteAddress ?? '',
@@ -116,10 +112,11 @@ export class WebSocketUpgrade {
       secure: true,
       connectTimeoutMs: protocol.connectTimeoutMs,
     };
-    const stream = new WebSocketDuplex(ws, socket, (reason) =>
-      this.refusals.info(`frame:${reason}`, { event: 'websocket.protocol_error', code: 'OUTPOST_WEBSOCKET_PROTOCOL_ERROR', listener: info.listener, remoteAddress: info.remoteAddress, reason }, 'WebSocket framing error: connection closed'),
-    );
     protocol.adapter.handle(stream, info);
+  }
+
+  private framingError(protocol: WebSocketProtocol, request: IncomingMessage, reason: string): void {
+    this.refusals.info(`frame:${reason}`, { event: 'websocket.protocol_error', code: 'OUTPOST_WEBSOCKET_PROTOCOL_ERROR', listener: protocol.listener, remoteAddress: request.socket.remoteAddress ?? '', reason }, 'WebSocket framing error: connection closed');
   }
 
   private refuse(socket: Duplex, request: IncomingMessage, status: number, code: string, message: string, fields: Record<string, unknown>): void {

@@ -21,7 +21,9 @@ export function sourceFilter(rule: BridgeRule): string {
 /** Pure: the topic `rule` publishes on its destination side for `topic` received on its source side. */
 export function rewriteTopic(rule: BridgeRule, topic: string): Rewrite {
   if (!topicMatches(sourceFilter(rule), topic)) return SKIP;
-  // The filter starts with inPrefix literally (no wildcards in a prefix), so a match starts with it too.
+  // The filter starts with inPrefix literally (no wildcards in a prefix), so a match starts with
+  // it too, except the parent level `#` also matches ("p/#" matches "p", MQTT-4.7.1-2): then
+  // nothing is left of the topic after the prefix.
   const rewritten = rule.outPrefix + topic.slice(rule.inPrefix.length);
   if (rewritten === '') return EMPTY;
   if (rewritten.startsWith('$share/')) return { kind: 'invalid', reason: 'a $share/ topic name is a shared subscription filter' };

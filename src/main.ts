@@ -10,6 +10,7 @@ import { ConnectedClients } from './hub/core/index.js';
 import { moduleInputTarget } from './hub/endpoints/index.js';
 import { MethodService } from './hub/methods/index.js';
 import { openUpstream } from './hub/upstream/index.js';
+import { bridgeRulesFromDeployment, openBridge, type MqttBridge } from './hub/bridge/index.js';
 import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
   AnonymousAuthenticator,
@@ -65,6 +66,7 @@ interface StartedHub {
   readonly store: MessageStore;
   readonly mqtt: MqttAdapter;
   readonly policy: BrokerPolicy;
+  readonly bridge: MqttBridge;
   /** The $edgeHub part of the manifest the hub started from, when it read one. */
   readonly manifestHub: Readonly<Record<string, unknown>> | undefined;
   readonly dashboard: Dashboard | undefined;
@@ -84,6 +86,8 @@ export class Runtime {
     readonly metricsPort: number | undefined,
     /** The dashboard (dashboard.enabled with a hub), when it runs. */
     readonly dashboard: Dashboard | undefined,
+    /** Stopped before the hub, while its broker still takes messages. */
+    private readonly bridge: MqttBridge | undefined,
   ) {}
 
   static async start(options: RuntimeOptions): Promise<Runtime> {
@@ -144,7 +148,7 @@ export class Runtime {
       for (const close of closers) await close();
       throw error;
     }
-    return new Runtime(options, hub, agent, closers, configWatcher, metricsPort, started?.dashboard);
+    return new Runtime(options, hub, agent, closers, configWatcher, metricsPort, started?.dashboard, started?.bridge);
   }
 
   /** True when a hub run alone follows its configuration file. */
@@ -175,6 +179,7 @@ export class Runtime {
     // listener waits for its requests to finish.
     this.dashboard?.close();
     await this.agent?.stop();
+    await this.bridge?.close();
     await this.hub?.stop(deadlineMs);
     for (const close of this.closers) await close();
     logger.info({ event: 'runtime.stopped', reason }, 'stopped');
@@ -330,6 +335,10 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   }
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);
+  // The MQTT bridge to the parent's broker (docs/bridge.md): rules from the deployment, replaced with it.
+  const bridge = openBridge(config, broker, registry, componentLogger('bridge'));
+  bridge.apply(bridgeRulesFromDeployment(sources.manifestHub ?? {}));
+  closers.unshift(() => bridge.close());
   // MQTT and AMQP over WebSocket on the HTTPS listener, each while its protocol is on.
   const webSocketProtocols = new Map<string, WebSocketProtocol>();
   if (config.https.webSocket && config.mqtt.enabled) webSocketProtocols.set(Subprotocol.Mqtt, { adapter: mqtt, listener: 'mqttWs', connectTimeoutMs: config.mqtt.connectTimeout });
@@ -390,7 +399,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const status = () => ({ pid: process.pid, version: VERSION, startedAt, ports: hub.ports });
   const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) }, logger);
   closers.unshift(() => control.close());
-  return { hub, store, mqtt, policy, manifestHub: sources.manifestHub, dashboard };
+  return { hub, store, mqtt, policy, bridge, manifestHub: sources.manifestHub, dashboard };
 }
 
 /**
@@ -428,6 +437,7 @@ function applyDeployment(started: StartedHub, deployment: Deployment, logger: Lo
     (error: unknown) => logger.error({ event: 'hub.routes_replace_failed', code: 'OUTPOST_INTERNAL', err: error }, 'cannot replace the routes'),
   );
   started.policy.replace(policyFromDeployment(deployment.manifest.hub), `deployment ${file}`, started.mqtt);
+  started.bridge.apply(bridgeRulesFromDeployment(deployment.manifest.hub));
 }
 
 /**

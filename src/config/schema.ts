@@ -339,6 +339,9 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('UpstreamFanOutFactor')],
     }),
   }),
+  bridge: Section('The MQTT bridge to the parent\'s broker, when the deployment has `$edgeHub` mqttBroker.bridges (docs/bridge.md). It connects to upstream.hostname with upstream.caFile and upstream.connectionString, and reconnects like the upstream link.', {
+    port: Port(8883, { description: "MQTT/TLS port of the parent's broker that the bridge connects to (the parent's mqtt.port)." }),
+  }),
   agent: Section('The edge agent.', {
     runtime: Enum(['process', 'docker'], 'process', {
       description: 'Module runtime: supervised OS processes, or containers through a Docker Engine API (Docker, Moby, podman).',

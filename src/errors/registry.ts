@@ -468,6 +468,34 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'The upstream settings cannot be used: upstream.connectionString does not parse or names another device, or upstream.caFile cannot be read.',
   },
+  OUTPOST_BRIDGE_CONFIG_INVALID: {
+    kind: 'config',
+    summary: "The deployment's $edgeHub mqttBroker.bridges is invalid (an endpoint other than $upstream, an unknown direction, a prefix with + or #, inPrefix + topic not a topic filter, an unknown key); each problem names its path. The manifest is refused with status 400 and the bridge rules in force stay.",
+  },
+  OUTPOST_BRIDGE_NO_UPSTREAM: {
+    kind: 'config',
+    summary: 'The deployment has mqttBroker.bridges but this edge device has no parent (upstream.hostname is unset): the MQTT bridge does not run. Set upstream.hostname, or remove the bridges.',
+  },
+  OUTPOST_BRIDGE_UNREACHABLE: {
+    kind: 'transient',
+    summary: "The MQTT bridge cannot reach the parent's broker (upstream.hostname:bridge.port) or lost its connection: local messages for `out` rules queue in the bridge's session (bounded by mqtt.maxQueuedMessages and mqtt.maxQueuedBytes) and the bridge reconnects with backoff (upstream.reconnectMin to upstream.reconnectMax), at once when a TCP probe sees the parent back.",
+  },
+  OUTPOST_BRIDGE_CONNECT_REFUSED: {
+    kind: 'config',
+    summary: "The parent's broker refused the MQTT bridge's CONNECT (the line carries the CONNACK reason code): register this edge device on the parent with the key of upstream.connectionString, and let the parent's policy allow it mqtt:connect. Retried with backoff.",
+  },
+  OUTPOST_BRIDGE_SUBSCRIBE_REFUSED: {
+    kind: 'config',
+    summary: "The parent's broker refused one of the MQTT bridge's subscriptions (an `in` or `both` rule; the line names the filter and the SUBACK reason code): its authorization policy must allow this edge device mqtt:subscribe on it. The bridge's other rules keep working; the subscription is asked again on the next connection.",
+  },
+  OUTPOST_BRIDGE_PUBLISH_REFUSED: {
+    kind: 'config',
+    summary: "The parent's broker refused a message of the MQTT bridge for good (PUBACK 0x87 not authorized, 0x90 topic name invalid, 0x95 too large, 0x99 bad payload format): the message is dropped and counted. Rate-limited per topic.",
+  },
+  OUTPOST_BRIDGE_TOPIC_DROPPED: {
+    kind: 'config',
+    summary: 'A bridged message was dropped because its topic, rewritten by the rule (inPrefix stripped, outPrefix prepended), is empty (as Azure does) or not a valid topic name. Rate-limited per rule.',
+  },
   OUTPOST_INTERNAL: {
     kind: 'internal',
     summary: 'An unexpected internal error; the log line carries the cause.',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { OutpostError, type ErrorCode } from '../../errors/index.js';
 import { deploymentPolicyProblems } from '../../hub/auth/index.js';
+import { deploymentBridgeProblems } from '../../hub/bridge/index.js';
 import { DeploymentStatusCode, type DeploymentStatusCodeValue } from './deployment-status.js';
 import { jsonErrorOffset } from './json-error-offset.js';
 
@@ -87,6 +88,8 @@ export function checkEnvelope(file: string, data: unknown): ManifestResult {
     // The broker's authorization policy is all or nothing: an invalid one fails the deployment
     // (400), so `outpost deploy` says so at once and the policy in force stays (docs/security.md).
     for (const problem of deploymentPolicyProblems(hub)) problems.push({ path: `${HUB}.${problem.path}`, message: problem.message, code: 'OUTPOST_AUTH_POLICY_INVALID' });
+    // The MQTT bridge's rules, likewise (docs/bridge.md).
+    for (const problem of deploymentBridgeProblems(hub)) problems.push({ path: `${HUB}.${problem.path}`, message: problem.message, code: 'OUTPOST_BRIDGE_CONFIG_INVALID' });
   }
   if (problems.length > 0 || agent === undefined || hub === undefined) {
     // Azure answers 412 for a schema version it does not know, even when other fields are wrong too.

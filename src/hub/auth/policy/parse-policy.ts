@@ -3,7 +3,7 @@
  * `BrokerConfigValidator` does, reporting every problem with its path at once:
  *
  * - the `$edgeHub` twin form: `[{identities, allow?: [{operations, resources?}], deny?: [...]}]`,
- *   or that array under `authorizations` (the `mqttBroker` object; `bridges` is ignored here);
+ *   or that array under `authorizations` (the `mqttBroker` object; its `bridges` are the bridge's to check: src/hub/bridge);
  * - the broker form: `{statements: [{effect: "allow"|"deny", identities, operations, resources?}]}`;
  * - either as JSON text.
  *

@@ -34,6 +34,7 @@ describe('crash test delivery ledger', () => {
         if (random(2) === 0) ledger.ack(source, n);
         else ledger.deliver(source, n, 1 + random(3));
         assert.equal(ledger.allAckedDelivered(), complete(ledger), `round ${round} step ${step}`);
+        assert.equal(ledger.undelivered, Object.values(ledger.shortfall()).reduce((total, s) => total + s.undelivered, 0));
       }
     }
   });

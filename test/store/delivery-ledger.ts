@@ -59,6 +59,11 @@ export class DeliveryLedger {
     return total;
   }
 
+  /** Acknowledged numbers not delivered yet (duplicates do not lower it: a redelivery loop is no progress). */
+  get undelivered(): number {
+    return this.missing;
+  }
+
   allAckedDelivered(): boolean {
     return this.missing === 0;
   }

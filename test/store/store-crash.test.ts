@@ -11,35 +11,47 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
 import type { FromChild, ToChild } from './crash-child.js';
+import { DeliveryLedger } from './delivery-ledger.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 const SOURCES = ['dev-a', 'dev-b', 'm-sensor', 'm-camera', 'dev-c'];
 const KILLS = 5;
+/**
+ * The last wait fails when this long passes without one more acknowledged message delivered (a
+ * stall; duplicates do not count), not after a fixed total: under load the drain is slower, not stuck.
+ */
+const STALL_MS = 30_000;
 
 class Harness {
-  readonly acked = new Map<string, Set<number>>(SOURCES.map((s) => [s, new Set<number>()]));
+  readonly ledger = new DeliveryLedger(SOURCES);
+  readonly acked = this.ledger.acked;
   /** Highest number each source has been asked to publish (exclusive). */
   readonly published = new Map<string, number>(SOURCES.map((s) => [s, 0]));
-  /** Every delivery in arrival order, per source, tagged with the process generation. */
-  readonly delivered = new Map<string, { n: number; generation: number }[]>(SOURCES.map((s) => [s, []]));
+  readonly delivered = this.ledger.delivered;
   generation = 0;
+  /** Delivery items the current generation's child sent us (beside the child's own counts in a failure report). */
+  received = 0;
   private child: ChildProcess | undefined;
   private listeners = new Set<() => void>();
+  private stateWaiter: ((state: Extract<FromChild, { kind: 'state' }>) => void) | undefined;
 
   async start(dir: string): Promise<number> {
     this.generation++;
+    this.received = 0;
+    const generation = this.generation;
     const child = fork(CHILD, [dir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     this.child = child;
     const ready = new Promise<number>((resolve, reject) => {
       child.once('exit', (code, signal) => reject(new Error(`child exited early (${code ?? signal})`)));
       child.on('message', (m: FromChild) => {
         if (m.kind === 'ready') resolve(m.queued);
-        else if (m.kind === 'acked') for (const n of m.numbers) this.acked.get(m.source)!.add(n);
+        else if (m.kind === 'acked') for (const n of m.numbers) this.ledger.ack(m.source, n);
         else if (m.kind === 'delivered') {
-          for (const [, source, n] of m.items) this.delivered.get(source)!.push({ n, generation: this.generation });
+          if (generation === this.generation) this.received += m.items.length;
+          for (const [, source, n] of m.items) this.ledger.deliver(source, n, this.generation);
           // Acknowledge only what is recorded: a real module acks after processing.
           this.send({ kind: 'settle', ids: m.items.map(([id]) => id) });
-        }
+        } else if (m.kind === 'state') this.stateWaiter?.(m);
         for (const wake of this.listeners) wake();
       });
     });
@@ -63,21 +75,27 @@ class Harness {
   }
 
   deliveryCount(): number {
-    let total = 0;
-    for (const list of this.delivered.values()) total += list.length;
-    return total;
+    return this.ledger.deliveryCount;
   }
 
   ackedTotal(): number {
-    let total = 0;
-    for (const set of this.acked.values()) total += set.size;
-    return total;
+    return this.ledger.ackedTotal;
   }
 
-  async until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Waits for `predicate`, re-checked after every message from the child. Fails after `timeoutMs`,
+   * or with `progress`, after `timeoutMs` during which `progress()` did not change.
+   */
+  async until(predicate: () => boolean, timeoutMs: number, what: string, progress?: () => number): Promise<void> {
+    let deadline = Date.now() + timeoutMs;
+    let last = progress?.();
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      const now = progress?.();
+      if (now !== last) {
+        last = now;
+        deadline = Date.now() + timeoutMs;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${progress === undefined ? '' : ` (no progress for ${timeoutMs} ms)`}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 100);
         this.listeners.add(() => {
@@ -104,11 +122,30 @@ class Harness {
   }
 
   allAckedDelivered(): boolean {
-    for (const source of SOURCES) {
-      const seen = new Set(this.delivered.get(source)!.map((d) => d.n));
-      for (const n of this.acked.get(source)!) if (!seen.has(n)) return false;
-    }
-    return true;
+    return this.ledger.allAckedDelivered();
+  }
+
+  /** The child's store delivery state and delivery traffic, or why it did not answer. */
+  async childState(): Promise<unknown> {
+    const answer = new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => resolve('the child did not answer within 10 s'), 10_000);
+      this.stateWaiter = (state) => {
+        clearTimeout(timer);
+        resolve(state);
+      };
+    });
+    this.send({ kind: 'diagnose' });
+    return answer.finally(() => (this.stateWaiter = undefined));
+  }
+
+  /**
+   * Which sources stopped where (acknowledged, not delivered), the store's delivery state (every
+   * endpoint's window and streams) and both sides' delivery traffic: enough to tell a stuck
+   * stream, a full window waiting for settlements, and a message lost between the processes apart.
+   */
+  async report(): Promise<string> {
+    const report = { generation: this.generation, undelivered: this.ledger.shortfall(), deliveryItemsReceived: this.received, child: await this.childState() };
+    return JSON.stringify(report, null, 1);
   }
 }
 
@@ -130,7 +167,13 @@ describe('store crash test (kill -9 at the store interface)', () => {
     await harness.start(dir.path);
     harness.publishMore(200);
     await harness.until(() => SOURCES.every((s) => harness.acked.get(s)!.size >= harness.published.get(s)!), 60_000, 'the last publishes');
-    await harness.until(() => harness.allAckedDelivered(), 30_000, 'every acknowledged message to be delivered');
+    try {
+      await harness.until(() => harness.allAckedDelivered(), STALL_MS, 'every acknowledged message to be delivered', () => harness.ledger.undelivered);
+    } catch (error) {
+      const report = await harness.report();
+      await harness.kill();
+      throw new Error(`${String(error)}\n${report}`, { cause: error });
+    }
     await harness.close();
 
     let duplicates = 0;

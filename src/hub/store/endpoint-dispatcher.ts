@@ -1,8 +1,16 @@
 import type { DeliveryOutcome, EndpointTarget } from '../endpoints/index.js';
 import type { HubMessage } from '../message/index.js';
 import type { RouteEndpoint } from '../routing/index.js';
-import { EndpointStream, EntryState, type QueueEntry } from './endpoint-stream.js';
+import { EndpointStream, EntryState, type QueueEntry, type StreamDescription } from './endpoint-stream.js';
 import type { QueueInfo } from './shard-protocol.js';
+
+/** One endpoint's delivery state (`MessageStore.deliveryState`): for diagnostics. */
+export interface DispatcherDescription {
+  readonly endpoint: string;
+  readonly inflight: number;
+  readonly retrying: boolean;
+  readonly streams: readonly StreamDescription[];
+}
 
 export interface DispatchContext {
   readonly window: number;
@@ -99,6 +107,11 @@ export class EndpointDispatcher {
     let total = 0;
     for (const stream of this.streams) total += stream.backlog;
     return total;
+  }
+
+  /** Its delivery state, for diagnostics: the window, the backoff and every stream. */
+  describe(): DispatcherDescription {
+    return { endpoint: this.endpoint.id, inflight: this.inflight, retrying: this.retrying, streams: this.streams.map((s) => s.describe()) };
   }
 
   /** Something changed (new messages, a page loaded, an outcome): deliver what the window allows. */

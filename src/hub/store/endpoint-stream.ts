@@ -17,6 +17,19 @@ export interface QueueEntry {
   sentAtMs: number;
 }
 
+export interface StreamDescription {
+  readonly shard: number;
+  readonly queueId: string;
+  readonly doneUpTo: number;
+  readonly loadedUpTo: number;
+  readonly tail: number;
+  readonly committedHead: number;
+  readonly reading: boolean;
+  readonly loaded: number;
+  readonly ready: number;
+  readonly inflight: number;
+}
+
 /**
  * The main thread's view of one endpoint's queue in one shard: a window of loaded entries
  * [doneUpTo, loadedUpTo) of the durable queue [head, tail). Entries arrive either straight from a
@@ -156,6 +169,18 @@ export class EndpointStream {
     if (this.cursor < this.first) this.cursor = this.first;
     this.compact();
     return inflight;
+  }
+
+  /** Its delivery state, for diagnostics (a stalled queue says where it stands). */
+  describe(): StreamDescription {
+    let ready = 0;
+    let inflight = 0;
+    for (let i = this.first; i < this.entries.length; i++) {
+      const state = this.entries[i]!.state;
+      if (state === EntryState.Ready) ready++;
+      else if (state === EntryState.Inflight) inflight++;
+    }
+    return { shard: this.shard, queueId: this.queueId, doneUpTo: this.doneUpTo, loadedUpTo: this.loadedUpTo, tail: this.tail, committedHead: this.committedHead, reading: this.reading, loaded: this.loaded, ready, inflight };
   }
 
   /** The checkpoint to write, if the done prefix moved since the last one. */

@@ -1,6 +1,8 @@
 export { MessageStore, type StoreRoutes } from './message-store.js';
 export { storeOptionsFromConfig, defaultShardCount, STORE_TUNING, type FullPolicy, type StoreOptions } from './store-options.js';
 export type { StoreMetrics } from './store-metrics.js';
+export type { DispatcherDescription } from './endpoint-dispatcher.js';
+export type { StreamDescription } from './endpoint-stream.js';
 export type { StoreObserver } from './store-observer.js';
 export { aggregateStats, type EndpointStats, type ShardStats, type StoreStats } from './store-stats.js';
 export { inspectStore } from './inspect-store.js';

@@ -5,7 +5,7 @@ import type { EndpointTarget, MessageSink } from '../endpoints/index.js';
 import { freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
-import { EndpointDispatcher, type DispatchContext } from './endpoint-dispatcher.js';
+import { EndpointDispatcher, type DispatchContext, type DispatcherDescription } from './endpoint-dispatcher.js';
 import type { EndpointStream } from './endpoint-stream.js';
 import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
@@ -176,6 +176,11 @@ export class MessageStore implements MessageSink {
       return dispatcher === undefined ? e : { ...e, inflight: dispatcher.inflightCount, retrying: dispatcher.retrying };
     });
     return { ...stats, endpoints, metrics: { ...this.metrics } };
+  }
+
+  /** Each endpoint's delivery state (window, backoff, streams), for diagnostics: computed on demand, nothing per message. */
+  deliveryState(): DispatcherDescription[] {
+    return [...this.dispatchers.values()].map((d) => d.describe());
   }
 
   /**

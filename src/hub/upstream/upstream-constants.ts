@@ -24,18 +24,6 @@ export const LinkProperty = {
   ChannelCorrelationId: 'com.microsoft:channel-correlation-id',
 } as const;
 
-export const AppProperty = {
-  OutputName: 'iothub-outputname',
-  MessageSchema: 'iothub-message-schema',
-  CreationTimeUtc: 'iothub-creation-time-utc',
-  Operation: 'iothub-operation',
-} as const;
-
-export const Annotation = {
-  InterfaceId: 'iothub-interface-id',
-  ComponentName: 'dt-subject',
-} as const;
-
 /**
  * Rejections that say "not now" rather than "never" (the parent's store is full, it is shutting
  * down, an internal error): the message is sent again later instead of being dropped.

@@ -1,0 +1,1 @@
+export { hubMessageAmqp, setOwn, SYSTEM_APP_PROPERTIES, SystemAppProperty, TelemetryAnnotation, type HubMessageAmqpOptions } from './hub-message-amqp.js';

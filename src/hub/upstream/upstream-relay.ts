@@ -85,10 +85,11 @@ export class UpstreamRelay implements ChannelWatcher {
 
   ended(identity: string): void {
     const state = this.relayed.get(identity);
-    if (state === undefined || state.session === undefined) return;
+    if (state === undefined) return;
     this.drop(state);
     state.session = undefined;
-    // The connection lost: `connected` brings it back. A session failed or refused: try again later.
+    // The connection lost: `connected` brings it back. A session failed, or its token was refused
+    // (also before the relay ever had it): try again later.
     if (this.options.link.connected && this.wanted(state) !== undefined) this.scheduleRetry(state);
   }
 

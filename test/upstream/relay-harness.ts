@@ -14,12 +14,14 @@ const require = createRequire(import.meta.url);
 // `any`: the SDK is CommonJS without types for what these tests call.
 const { Client, ModuleClient } = require('azure-iot-device') as Record<string, any>;
 const { Amqp } = require('azure-iot-device-amqp') as { Amqp: unknown };
+const { Mqtt } = require('azure-iot-device-mqtt') as { Mqtt: unknown };
 
-/** An SDK client on the child over AMQP (TLS, the child's CA), opened; `beforeOpen` adds listeners first. */
-export async function sdkOnChild(hubs: TwoHubs, opened: any[], deviceId: string, moduleId?: string, beforeOpen?: (client: any) => void): Promise<any> {
+/** An SDK client on the child over AMQP (default) or MQTT (TLS, the child's CA), opened; `beforeOpen` adds listeners first. */
+export async function sdkOnChild(hubs: TwoHubs, opened: any[], deviceId: string, moduleId?: string, beforeOpen?: (client: any) => void, protocol: 'amqp' | 'mqtt' = 'amqp'): Promise<any> {
   const record = hubs.childRegistry.get(deviceId, moduleId)!;
-  const connectionString = buildConnectionString(record, { iotHubHostname: HUB, gatewayHostname: `localhost:${hubs.child!.amqpPort}` });
-  const client = (moduleId === undefined ? Client : ModuleClient).fromConnectionString(connectionString, Amqp);
+  const port = protocol === 'amqp' ? hubs.child!.amqpPort : hubs.child!.mqttPort;
+  const connectionString = buildConnectionString(record, { iotHubHostname: HUB, gatewayHostname: `localhost:${port}` });
+  const client = (moduleId === undefined ? Client : ModuleClient).fromConnectionString(connectionString, protocol === 'amqp' ? Amqp : Mqtt);
   await client.setOptions({ ca: hubs.child!.ca });
   beforeOpen?.(client);
   await client.open();

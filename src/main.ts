@@ -327,10 +327,13 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // Routed messages reach module inputs through the hub core: the module's ClientLink, whatever its
   // protocol; `$upstream` goes to the parent over the upstream link when upstream.hostname is set.
   const moduleInputs = moduleInputTarget({ clients, edgeDeviceId: config.deviceId });
-  const upstream = openUpstream(config, registry, (endpointId) => store.retryNow(endpointId), VERSION, componentLogger('upstream'));
+  const upstream = openUpstream(config, registry, { clients, twins, methods, c2d }, (endpointId) => store.retryNow(endpointId), VERSION, componentLogger('upstream'));
   if (upstream === undefined) store.attach(moduleInputs);
   else {
-    closers.unshift(() => upstream.link.close());
+    closers.unshift(() => {
+      upstream.relay.close();
+      return upstream.link.close();
+    });
     store.attach({ deliver: (endpoint, message, onSettled) => (endpoint.kind === 'upstream' ? upstream.target : moduleInputs).deliver(endpoint, message, onSettled) });
   }
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.

@@ -464,6 +464,14 @@ export const ErrorRegistry = {
     kind: 'transient',
     summary: "An identity's sending link or session to the parent was detached or refused (the log line carries the parent's AMQP condition); its unsettled messages are sent again in order on a new link.",
   },
+  OUTPOST_UPSTREAM_RELAY_LINK_FAILED: {
+    kind: 'transient',
+    summary: "A link the upstream relay keeps for a connected client (methods, C2D or twin, docs/upstream.md) was detached or refused by the parent, or a twin request went unanswered; it is attached again with backoff, and unanswered reported patches are sent again in order.",
+  },
+  OUTPOST_UPSTREAM_TWIN_SYNC_FAILED: {
+    kind: 'transient',
+    summary: 'The parent refused (status 4xx) a reported-properties patch relayed for a client; the twin here keeps it, the parent does not get it. The log line carries the status.',
+  },
   OUTPOST_UPSTREAM_CONFIG_INVALID: {
     kind: 'config',
     summary: 'The upstream settings cannot be used: upstream.connectionString does not parse or names another device, or upstream.caFile cannot be read.',

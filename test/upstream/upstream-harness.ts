@@ -59,7 +59,8 @@ export class TwoHubs {
     this.parentRegistry = IdentityRegistry.open({ dataDir: this.parentDir, edgeDeviceId: PARENT });
     this.childRegistry = IdentityRegistry.open({ dataDir: this.childDir, edgeDeviceId: CHILD });
     this.parentRegistry.add({ deviceId: PARENT, moduleId: 'sink' });
-    this.parentRegistry.add({ deviceId: CHILD, edge: true });
+    // The child edge device is the parent's child: the parent's methods, twins and C2D reach its devices.
+    this.parentRegistry.add({ deviceId: CHILD, edge: true, parentDeviceId: PARENT });
   }
 
   /** The child edge device's connection string for the parent (upstream.connectionString). */
@@ -93,13 +94,14 @@ export class TwoHubs {
     return this.parent;
   }
 
-  async startChild(): Promise<RunningHub> {
+  /** `upstreamPort`: where the child reaches its parent (the parent's AMQP port unless a proxy sits between). */
+  async startChild(upstreamPort?: number): Promise<RunningHub> {
     const parent = this.parent!;
     const env = {
       OUTPOST_DEVICE_ID: CHILD,
       OUTPOST_IOT_HUB_HOSTNAME: HUB,
       OUTPOST_UPSTREAM__HOSTNAME: 'localhost',
-      OUTPOST_UPSTREAM__PORT: String(parent.amqpPort),
+      OUTPOST_UPSTREAM__PORT: String(upstreamPort ?? parent.amqpPort),
       OUTPOST_UPSTREAM__CA_FILE: parent.caFile,
       OUTPOST_UPSTREAM__CONNECTION_STRING: this.childConnectionString(),
       ...this.childEnvOverrides,
@@ -181,6 +183,9 @@ export class TwoHubs {
     const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', String(amqpPort), '--https-port', '0', '--deployment', manifest], { env: childEnv(env) });
     this.processes.push(outpost);
     const ready = await outpost.waitFor((line) => line.event === 'hub.ready', START_TIMEOUT_MS);
+    // The control socket (the operator's API the relay tests use) listens just after hub.ready; a
+    // killed hub's stale socket file is there until then.
+    await outpost.waitFor((line) => line.event === 'hub.control_listening', START_TIMEOUT_MS);
     const ports = ready.ports as { amqp: number; mqtt: number };
     const caFile = String(ready.caFile);
     return { outpost, amqpPort: ports.amqp, mqttPort: ports.mqtt, caFile, ca: readFileSync(caFile, 'utf8'), ready };

@@ -42,6 +42,8 @@ interface DeviceQueue {
   /** Sends being written: they count toward the depth limit before they join `messages`. */
   reserved: number;
   target: C2dDeliveryTarget | undefined;
+  /** Messages relayed from the upstream (never stored), by seq: who to tell the device's feedback. */
+  readonly relayed: Map<number, (feedback: C2dFeedback) => void>;
   inflight: number | undefined;
   retry: NodeJS.Timeout | undefined;
 }
@@ -156,8 +158,38 @@ export class C2dService implements C2dDeliveries {
     // PUBLISH should follow its SUBACK (as retained messages do, MQTT-3.8.4).
     queueMicrotask(() => this.pump(deviceId));
     return () => {
-      if (queue.target === target) queue.target = undefined;
+      if (queue.target !== target) return;
+      queue.target = undefined;
+      // Relayed messages wait for no one: the upstream holds them and sends them again.
+      for (const message of [...queue.messages]) if (message.seq !== queue.inflight) this.giveBack(deviceId, queue, message);
     };
+  }
+
+  /**
+   * A message relayed from the upstream, which holds it until the device settles it (Azure's edge
+   * hub relays C2D, it does not store it): delivered to the device's current target after what is
+   * queued here, never written to the store, never retried here. `onFeedback` is called once with
+   * the device's feedback, or `lost` when the delivery is lost, the message expires or the target
+   * goes (the upstream sends it again). False when the device has no target now.
+   */
+  relay(message: Omit<C2dMessage, 'seq'>, onFeedback: (feedback: C2dFeedback) => void): boolean {
+    const queue = this.devices.get(message.deviceId);
+    if (queue === undefined || queue.target === undefined || this.closed) return false;
+    const relayed: C2dMessage = { ...message, seq: this.nextSeq++ };
+    queue.relayed.set(relayed.seq, onFeedback);
+    queue.messages.push(relayed);
+    this.counters.queued++;
+    this.pump(message.deviceId);
+    return true;
+  }
+
+  /** A relayed message leaves the queue unsettled: its upstream gets it back (`lost`). */
+  private giveBack(deviceId: string, queue: DeviceQueue, message: C2dMessage): boolean {
+    const onFeedback = queue.relayed.get(message.seq);
+    if (onFeedback === undefined) return false;
+    this.removeMessage(deviceId, queue, message);
+    onFeedback('lost');
+    return true;
   }
 
   /** Removes every expired message that is not in flight; returns how many. */
@@ -178,7 +210,7 @@ export class C2dService implements C2dDeliveries {
   private queueOf(deviceId: string): DeviceQueue {
     let queue = this.devices.get(deviceId);
     if (queue === undefined) {
-      queue = { messages: [], attempts: new Map(), reserved: 0, target: undefined, inflight: undefined, retry: undefined };
+      queue = { messages: [], attempts: new Map(), reserved: 0, target: undefined, relayed: new Map(), inflight: undefined, retry: undefined };
       this.devices.set(deviceId, queue);
     }
     return queue;
@@ -204,6 +236,13 @@ export class C2dService implements C2dDeliveries {
   private settled(deviceId: string, queue: DeviceQueue, message: C2dMessage, target: C2dDeliveryTarget, feedback: C2dFeedback): void {
     if (queue.inflight !== message.seq) return;
     queue.inflight = undefined;
+    const relayed = queue.relayed.get(message.seq);
+    if (relayed !== undefined) {
+      this.removeMessage(deviceId, queue, message);
+      relayed(feedback);
+      this.pump(deviceId);
+      return;
+    }
     if (feedback === 'lost') {
       // Normally the connection is gone and so is its target; one still attached is given a pause.
       if (queue.target === target && !this.closed) {
@@ -230,7 +269,7 @@ export class C2dService implements C2dDeliveries {
     let removed = 0;
     for (const message of [...queue.messages]) {
       if (message.expiresAtMs > nowMs || message.seq === queue.inflight) continue;
-      this.removeMessage(deviceId, queue, message);
+      if (!this.giveBack(deviceId, queue, message)) this.removeMessage(deviceId, queue, message);
       this.counters.expired++;
       removed++;
       this.options.logger.info({ event: 'c2d.message_expired', code: 'OUTPOST_C2D_MESSAGE_EXPIRED', deviceId, messageId: message.messageId, expiryTimeUtc: new Date(message.expiresAtMs).toISOString() }, 'C2D message expired before the device completed it; removed');
@@ -244,6 +283,7 @@ export class C2dService implements C2dDeliveries {
     queue.messages.splice(at, 1);
     queue.attempts.delete(message.seq);
     this.counters.queued--;
+    if (queue.relayed.delete(message.seq)) return;
     // Not awaited: a removal that does not reach the disk only means the message comes again
     // after a restart (at least once); the store logs the failure.
     this.options.store.remove(deviceId, message.seq).catch(() => undefined);

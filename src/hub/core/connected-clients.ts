@@ -11,10 +11,24 @@ import type { ClientLink, ClientSubscriptionKind } from './client-link.js';
 export class ConnectedClients {
   private readonly links = new Map<string, ClientLink[]>();
   private readonly removedListeners: Array<(link: ClientLink) => void> = [];
+  private readonly changedListeners: Array<(identity: string) => void> = [];
 
   /** Calls `listener` with every link removed from now on (calls in flight through it end). */
   onRemoved(listener: (link: ClientLink) => void): void {
     this.removedListeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` with the identity whenever one of its links is added or removed, or a
+   * transport says its subscriptions changed (`changed`): the upstream relay follows them.
+   */
+  onChanged(listener: (identity: string) => void): void {
+    this.changedListeners.push(listener);
+  }
+
+  /** A transport tells that a link of `identity` subscribed (or stopped) to something. */
+  changed(identity: string): void {
+    for (const listener of this.changedListeners) listener(identity);
   }
 
   /** Registers a live link; returns the function that removes it (idempotent). */
@@ -22,6 +36,7 @@ export class ConnectedClients {
     let list = this.links.get(link.identity);
     if (list === undefined) this.links.set(link.identity, (list = []));
     list.push(link);
+    this.changed(link.identity);
     let removed = false;
     return () => {
       if (removed) return;
@@ -32,6 +47,7 @@ export class ConnectedClients {
       if (index >= 0) current.splice(index, 1);
       if (current.length === 0) this.links.delete(link.identity);
       for (const listener of this.removedListeners) listener(link);
+      this.changed(link.identity);
     };
   }
 

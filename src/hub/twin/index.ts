@@ -1,6 +1,6 @@
 export { MemoryTwinStore } from './memory-twin-store.js';
 export { RocksTwinStore } from './rocks-twin-store.js';
-export { TwinService, failure as twinFailure, type DesiredListener, type TwinObserver, type TwinServiceOptions } from './twin-service.js';
+export { TwinService, failure as twinFailure, type DesiredListener, type ReportedListener, type TwinObserver, type TwinServiceOptions } from './twin-service.js';
 export type { TwinRecord, TwinStore } from './twin-store.js';
 export { TWIN_CHANGE_SCHEMA, twinChangeMessage, type TwinChange } from './twin-change-message.js';
 export { diffPatch, mergePatch } from './twin-patch.js';

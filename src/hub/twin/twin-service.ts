@@ -12,6 +12,9 @@ import { sectionBytes, TwinLimits, validateTwinPatch } from './validate-twin-pat
  */
 export type DesiredListener = (notification: DesiredNotification) => boolean;
 
+/** Told of every accepted reported patch once durable, per twin in the order applied (the upstream relay). */
+export type ReportedListener = (twinId: string, patch: TwinProperties, version: number) => void;
+
 export interface TwinServiceOptions {
   readonly store: TwinStore;
   readonly logger: Logger;
@@ -53,6 +56,7 @@ export class TwinService {
   private readonly cache = new Map<string, TwinRecord & { twin: StoredTwin }>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly listeners = new Map<string, Set<DesiredListener>>();
+  private readonly reportedListeners: ReportedListener[] = [];
   private readonly now: () => number;
 
   constructor(private readonly options: TwinServiceOptions) {
@@ -113,6 +117,36 @@ export class TwinService {
     };
   }
 
+  /** Calls `listener` after every accepted reported patch (see ReportedListener). */
+  onReported(listener: ReportedListener): void {
+    this.reportedListeners.push(listener);
+  }
+
+  /**
+   * Desired properties as the upstream has them (a parent's patch, or its whole section after a
+   * re-pull): the section takes the upstream's content and `$version`, and subscribed clients get
+   * the patch (for a whole section, the difference from what was here). Nothing happens when the
+   * content and version are already those. Not validated again: the upstream did.
+   */
+  mirrorDesired(twinId: string, update: { readonly patch: TwinProperties } | { readonly section: TwinProperties }, version: number): Promise<TwinPatchResult> {
+    return this.serial(twinId, async (): Promise<TwinPatchResult> => {
+      const record = await this.load(twinId);
+      const current = record.twin.desired;
+      const patch = 'patch' in update ? stripVersion(update.patch) : diffPatch(current, update.section);
+      if ((patch === undefined || Object.keys(patch).length === 0) && current.$version === version) return { ok: true, version };
+      const merged = 'patch' in update ? mergePatch(current, update.patch) : mergePatch({}, update.section);
+      const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, desired: { ...merged, $version: version } as TwinSection };
+      await this.save(twinId, { twin, delivered: record.delivered });
+      const changes = patch ?? {};
+      this.route({ twinId, section: 'desired', patch: changes, sectionVersion: version, twinVersion: twin.version });
+      await this.notify(twinId, twin, changes, version);
+      return { ok: true, version };
+    }).catch((error: unknown) => {
+      this.options.logger.error({ event: 'twin.write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, section: 'desired', err: error }, 'cannot store a twin change');
+      return failure(TwinStatus.InternalError, 'the twin could not be stored');
+    });
+  }
+
   /** Removes a twin (its identity was deleted). */
   remove(twinId: string): Promise<void> {
     return this.serial(twinId, async () => {
@@ -143,6 +177,7 @@ export class TwinService {
       await this.save(twinId, { twin, delivered: record.delivered });
       this.route({ twinId, section, patch: checked.patch, sectionVersion: version, twinVersion: twin.version });
       if (section === 'desired') await this.notify(twinId, twin, checked.patch, version);
+      else this.reported(twinId, checked.patch, version);
       return { ok: true, version };
     }).catch((error: unknown) => {
       this.options.logger.error({ event: 'twin.write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, section, err: error }, 'cannot store a twin change');
@@ -174,6 +209,16 @@ export class TwinService {
     const patch = diffPatch(delivered, desired);
     if (patch !== undefined && !this.call(twinId, listener, { version: desired.$version, patch: { ...patch, $version: desired.$version } as TwinSection })) return;
     await this.save(twinId, { twin: record.twin, delivered: desired });
+  }
+
+  private reported(twinId: string, patch: TwinProperties, version: number): void {
+    for (const listener of this.reportedListeners) {
+      try {
+        listener(twinId, patch, version);
+      } catch (error) {
+        this.options.logger.error({ event: 'twin.listener_failed', code: 'OUTPOST_INTERNAL', twinId, err: error }, 'a reported-properties listener threw');
+      }
+    }
   }
 
   private call(twinId: string, listener: DesiredListener, notification: DesiredNotification): boolean {
@@ -231,6 +276,12 @@ export class TwinService {
     });
     return next;
   }
+}
+
+function stripVersion(patch: TwinProperties): TwinProperties {
+  const copy: TwinProperties = { ...patch };
+  delete copy.$version;
+  return copy;
 }
 
 export function failure(status: number, reason: string): TwinFailure {

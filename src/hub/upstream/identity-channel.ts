@@ -18,6 +18,10 @@ export interface ChannelContext {
   readonly logger: Logger;
   /** The channel failed (its link or session detached): the link forgets it; the next message opens a new one. */
   failed(channel: IdentityChannel): void;
+  /** The identity's token was accepted: `session` is where its other links (the relay's) attach. */
+  authenticated(channel: IdentityChannel, session: Session): void;
+  /** The channel's session is gone (closed, failed, refused, the connection lost). */
+  ended(channel: IdentityChannel): void;
 }
 
 type State = 'authenticating' | 'ready' | 'refused' | 'closed';
@@ -65,14 +69,25 @@ export class IdentityChannel {
    * the identity's token and the retry is not due yet (the store tries again later).
    */
   send(message: Message, onSettled: (outcome: DeliveryOutcome) => void): boolean {
+    if (!this.ensureOpen()) return false;
+    this.pending.push({ message, onSettled });
+    this.flush();
+    return true;
+  }
+
+  /** False when closed, or refused and its retry not due yet; a refused channel whose retry is due opens again. */
+  ensureOpen(): boolean {
     if (this.state === 'closed') return false;
     if (this.state === 'refused') {
       if (Date.now() < this.retryAtMs) return false;
       this.open();
     }
-    this.pending.push({ message, onSettled });
-    this.flush();
     return true;
+  }
+
+  /** The session the relay's links share, once the token is accepted (undefined before). */
+  get authenticatedSession(): Session | undefined {
+    return this.state === 'authenticating' && this.sender === undefined ? undefined : this.session;
   }
 
   /** The connection went: nothing more is sent, and every message not acknowledged is lost (sent again later). */
@@ -105,7 +120,10 @@ export class IdentityChannel {
     }
     this.refusals = 0;
     this.scheduleRenewal(this.ctx.tokenTtlMs * RENEW_AT_SHARE);
-    if (first) this.attach();
+    if (first) {
+      this.attach();
+      this.ctx.authenticated(this, this.session!);
+    }
   }
 
   private scheduleRenewal(delayMs: number): void {
@@ -198,6 +216,7 @@ export class IdentityChannel {
 
   private dropLinks(): void {
     const session = this.session;
+    if (session !== undefined) this.ctx.ended(this);
     this.sender = undefined;
     this.budget = undefined;
     this.session = undefined;

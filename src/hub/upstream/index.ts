@@ -4,3 +4,4 @@ export { upstreamTarget } from './upstream-target.js';
 export { upstreamMessage } from './upstream-message.js';
 export { signSasToken } from './sas-signer.js';
 export { openUpstream, type OpenedUpstream } from './open-upstream.js';
+export { UpstreamRelay, type RelayServices, type UpstreamRelayOptions } from './upstream-relay.js';

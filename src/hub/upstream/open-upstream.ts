@@ -6,18 +6,22 @@ import type { EndpointTarget } from '../endpoints/index.js';
 import { UPSTREAM } from '../routing/index.js';
 import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
 import { UpstreamLink } from './upstream-link.js';
+import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
 import { upstreamTarget } from './upstream-target.js';
 
 export interface OpenedUpstream {
   readonly link: UpstreamLink;
   readonly target: EndpointTarget;
+  /** Twins, methods and C2D of the clients connected here, relayed from the parent. */
+  readonly relay: UpstreamRelay;
 }
 
 /**
  * The upstream link from configuration, started, when upstream.hostname is set (undefined
- * otherwise). `retryNow` wakes the store's `$upstream` delivery when the link (re)connects.
+ * otherwise). `retryNow` wakes the store's `$upstream` delivery when the link (re)connects;
+ * `services` are the hub core's, through which the relay reaches the clients connected here.
  */
-export function openUpstream(config: OutpostConfig, registry: IdentityLookup, retryNow: (endpointId: string) => void, version: string, logger: Logger): OpenedUpstream | undefined {
+export function openUpstream(config: OutpostConfig, registry: IdentityLookup, services: RelayServices, retryNow: (endpointId: string) => void, version: string, logger: Logger): OpenedUpstream | undefined {
   const upstream = config.upstream;
   const host = upstream.hostname;
   if (host === null) return undefined;
@@ -46,6 +50,7 @@ export function openUpstream(config: OutpostConfig, registry: IdentityLookup, re
     logger,
     onAvailable: () => retryNow(UPSTREAM.id),
   });
+  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger });
   link.start();
-  return { link, target: upstreamTarget(link, logger) };
+  return { link, target: upstreamTarget(link, logger), relay };
 }

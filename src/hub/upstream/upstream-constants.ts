@@ -22,18 +22,43 @@ export const CbsWire = {
 export const LinkProperty = {
   ClientVersion: 'com.microsoft:client-version',
   ChannelCorrelationId: 'com.microsoft:channel-correlation-id',
+  ApiVersion: 'com.microsoft:api-version',
 } as const;
 
-export const AppProperty = {
-  OutputName: 'iothub-outputname',
-  MessageSchema: 'iothub-message-schema',
-  CreationTimeUtc: 'iothub-creation-time-utc',
-  Operation: 'iothub-operation',
+/** The api-version the Azure IoT device SDK for Node (1.18) puts on its method and twin links. */
+export const API_VERSION = '2021-04-12';
+
+/** AMQP 1.0 settle modes (section 2.8.2, 2.8.3): the SDK's twin sender settles before sending. */
+export const SettleMode = {
+  SenderSettled: 1,
+  ReceiverFirst: 0,
 } as const;
 
-export const Annotation = {
-  InterfaceId: 'iothub-interface-id',
-  ComponentName: 'dt-subject',
+/** Direct methods: the request's name and the answer's status, as application properties. */
+export const MethodWire = {
+  MethodName: 'IoThub-methodname',
+  Status: 'IoThub-status',
+} as const;
+
+/** Twin requests and answers (message annotations) on `/devices/{d}[/modules/{m}]/twin`. */
+export const TwinWire = {
+  Operation: 'operation',
+  Resource: 'resource',
+  Status: 'status',
+  Version: 'version',
+  Get: 'GET',
+  Patch: 'PATCH',
+  Put: 'PUT',
+  Delete: 'DELETE',
+  ReportedResource: '/properties/reported',
+  DesiredResource: '/notifications/twin/properties/desired',
+  /** The body the SDK sends with a GET, PUT or DELETE: one space. */
+  EmptyBody: ' ',
+} as const;
+
+/** C2D annotations the parent sets. */
+export const C2dWire = {
+  EnqueuedTime: 'iothub-enqueuedtime',
 } as const;
 
 /**
@@ -52,6 +77,25 @@ export const TRANSIENT_CONDITIONS: ReadonlySet<string> = new Set([
 /** Telemetry from a device, output from a module. */
 export function eventsAddress(deviceId: string, moduleId: string | undefined): string {
   return moduleId === undefined ? `/devices/${encodeURIComponent(deviceId)}/messages/events` : `/devices/${encodeURIComponent(deviceId)}/modules/${encodeURIComponent(moduleId)}/messages/events`;
+}
+
+function identityPath(deviceId: string, moduleId: string | undefined): string {
+  return moduleId === undefined ? `/devices/${encodeURIComponent(deviceId)}` : `/devices/${encodeURIComponent(deviceId)}/modules/${encodeURIComponent(moduleId)}`;
+}
+
+/** Method requests (the parent sends) and responses (we send). */
+export function methodsAddress(deviceId: string, moduleId: string | undefined): string {
+  return `${identityPath(deviceId, moduleId)}/methods/devicebound`;
+}
+
+/** Twin requests (we send) and answers and desired patches (the parent sends). */
+export function twinAddress(deviceId: string, moduleId: string | undefined): string {
+  return `${identityPath(deviceId, moduleId)}/twin`;
+}
+
+/** C2D messages for a device (the parent sends). */
+export function deviceboundAddress(deviceId: string): string {
+  return `${identityPath(deviceId, undefined)}/messages/devicebound`;
 }
 
 /** The SAS audience (and CBS `name`) of an identity: `{hub}/devices/{d}[/modules/{m}]`. */

@@ -1,5 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
-import rhea, { type Connection, type ConnectionOptions, type EventContext, type Message } from 'rhea';
+import rhea, { type Connection, type ConnectionOptions, type EventContext, type Message, type Session } from 'rhea';
 import type { Logger } from '../../log/index.js';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import { IdentityChannel, type ChannelContext } from './identity-channel.js';
@@ -28,6 +28,16 @@ export interface UpstreamLinkOptions {
 
 export type UpstreamSend = 'sent' | 'unavailable' | 'noCredentials';
 
+/** Told of the connection and of each identity's session (the relay attaches its links there). */
+export interface ChannelWatcher {
+  /** The connection to the parent opened (again). */
+  connected(): void;
+  /** An identity's token was accepted on `session`. */
+  authenticated(identity: string, session: Session): void;
+  /** That identity's session is gone. */
+  ended(identity: string): void;
+}
+
 /** Edge hub's container id prefix, as the parent sees it in the open frame. */
 const CONTAINER_ID_PREFIX = 'OutpostUpstream_';
 
@@ -52,6 +62,7 @@ export class UpstreamLink {
   private probeArmed = false;
   private attempt = 0;
   private lastFailureLoggedMs = 0;
+  private watcher: ChannelWatcher | undefined;
   private readonly container = rhea.create_container({ id: `${CONTAINER_ID_PREFIX}${Math.random().toString(16).slice(2)}` });
 
   constructor(private readonly options: UpstreamLinkOptions) {}
@@ -66,6 +77,29 @@ export class UpstreamLink {
 
   /** Sends one message as `deviceId`/`moduleId`; `unavailable` when not connected or that identity is refused for now. */
   send(deviceId: string, moduleId: string | undefined, message: Message, onSettled: (outcome: DeliveryOutcome) => void): UpstreamSend {
+    const channel = this.channelFor(deviceId, moduleId);
+    if (typeof channel === 'string') return channel;
+    return channel.send(message, onSettled) ? 'sent' : 'unavailable';
+  }
+
+  /**
+   * Opens the identity's channel (session and token) unless it is open or opening: the watcher's
+   * `authenticated` follows (at once when it already is). For the relay, before any message.
+   */
+  openChannel(deviceId: string, moduleId: string | undefined): UpstreamSend {
+    const channel = this.channelFor(deviceId, moduleId);
+    if (typeof channel === 'string') return channel;
+    if (!channel.ensureOpen()) return 'unavailable';
+    const session = channel.authenticatedSession;
+    if (session !== undefined) this.watcher?.authenticated(channel.identity, session);
+    return 'sent';
+  }
+
+  watch(watcher: ChannelWatcher): void {
+    this.watcher = watcher;
+  }
+
+  private channelFor(deviceId: string, moduleId: string | undefined): IdentityChannel | 'unavailable' | 'noCredentials' {
     if (!this.open || this.connection === undefined || this.cbs === undefined) return 'unavailable';
     const identity = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     let channel = this.channels.get(identity);
@@ -75,7 +109,7 @@ export class UpstreamLink {
       channel = new IdentityChannel(this.channelContext(this.connection, this.cbs), identity, deviceId, moduleId, key);
       this.channels.set(identity, channel);
     }
-    return channel.send(message, onSettled) ? 'sent' : 'unavailable';
+    return channel;
   }
 
   async close(): Promise<void> {
@@ -110,6 +144,8 @@ export class UpstreamLink {
       failed: (channel) => {
         if (this.channels.get(channel.identity) === channel) this.channels.delete(channel.identity);
       },
+      authenticated: (channel, session) => this.watcher?.authenticated(channel.identity, session),
+      ended: (channel) => this.watcher?.ended(channel.identity),
     };
   }
 
@@ -138,6 +174,7 @@ export class UpstreamLink {
       this.options.logger.info({ event: 'upstream.connected', host, port, attempt: this.attempt }, 'upstream link connected');
       this.attempt = 0;
       this.options.onAvailable();
+      this.watcher?.connected();
     });
     const lost = (context: EventContext) => {
       if (this.connection !== connection) return;

@@ -166,13 +166,13 @@ export class AmqpConnection implements TwinLinkOwner {
           if (address.moduleId === undefined) return this.refuse(sender, AmqpCondition.NotAllowed, 'a device has no module inputs to receive', 'OUTPOST_AMQP_LINK_REFUSED');
           link.moduleInputSender = sender;
           link.watchModuleInputs(sender);
-          return;
+          break;
         case 'methods':
           link.methodSender = sender;
-          return;
+          break;
         case 'twin':
           link.twinSender = sender;
-          return;
+          break;
         case 'c2d': {
           const c2d = this.ctx.services.c2d;
           if (address.moduleId !== undefined || c2d === undefined) return this.refuse(sender, AmqpCondition.NotAllowed, 'cloud-to-device messages are for devices only', 'OUTPOST_AMQP_LINK_REFUSED');
@@ -181,9 +181,10 @@ export class AmqpConnection implements TwinLinkOwner {
           identity.c2d?.close();
           identity.c2d = c2dLink(sender);
           identity.detachC2d = c2d.attach(link.deviceId, identity.c2d);
-          return;
+          break;
         }
       }
+      this.ctx.services.clients.changed(link.identity);
     });
   }
 
@@ -248,6 +249,7 @@ export class AmqpConnection implements TwinLinkOwner {
         identity.c2d?.close();
         identity.c2d = undefined;
       }
+      this.ctx.services.clients.changed(l.identity);
     }
   }
 
@@ -346,6 +348,7 @@ export class AmqpConnection implements TwinLinkOwner {
     if (identity === undefined || identity.unsubscribeDesired !== undefined) return;
     link.desiredSubscribed = true;
     identity.unsubscribeDesired = this.ctx.services.twins.subscribeDesired(link.identity, (notification) => sendDesiredPatch(link, notification.version, notification.patch, this));
+    this.ctx.services.clients.changed(link.identity);
   }
 
   unsubscribeDesired(link: AmqpClientLink): void {
@@ -353,6 +356,7 @@ export class AmqpConnection implements TwinLinkOwner {
     link.desiredSubscribed = false;
     identity?.unsubscribeDesired?.();
     if (identity !== undefined) identity.unsubscribeDesired = undefined;
+    this.ctx.services.clients.changed(link.identity);
   }
 
   // ---- connection -------------------------------------------------------------------------

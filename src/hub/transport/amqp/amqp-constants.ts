@@ -2,6 +2,7 @@
  * Names and numbers of IoT Hub's AMQP device protocol (notes section 6.1; Azure's
  * `Microsoft.Azure.Amqp` and `EH.Amqp`), named once so no handler spells a wire string itself.
  */
+import { SystemAppProperty, TelemetryAnnotation } from '../../amqp-common/index.js';
 
 /** AMQP 1.0 error conditions (AMQP 1.0 section 2.8.15 amqp-error, 2.8.16 connection-error, 2.8.17 session-error, 2.8.18 link-error). */
 export const AmqpCondition = {
@@ -51,8 +52,7 @@ export const Annotation = {
   DeliveryCount: 'iothub-deliverycount',
   ConnectionDeviceId: 'iothub-connection-device-id',
   ConnectionModuleId: 'iothub-connection-module-id',
-  InterfaceId: 'iothub-interface-id',
-  ComponentName: 'dt-subject',
+  ...TelemetryAnnotation,
   /** Twin requests and responses. */
   Operation: 'operation',
   Resource: 'resource',
@@ -62,10 +62,7 @@ export const Annotation = {
 
 /** Application properties with a system meaning. */
 export const AppProperty = {
-  OutputName: 'iothub-outputname',
-  MessageSchema: 'iothub-message-schema',
-  CreationTimeUtc: 'iothub-creation-time-utc',
-  Operation: 'iothub-operation',
+  ...SystemAppProperty,
   MethodName: 'IoThub-methodname',
   MethodStatus: 'IoThub-status',
 } as const;

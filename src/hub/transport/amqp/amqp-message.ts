@@ -13,53 +13,21 @@
  * body as one Data section.
  */
 import { randomUUID } from 'node:crypto';
-import rhea, { type Message } from 'rhea';
+import type { Message } from 'rhea';
 import { SystemProperty, messageSource, type HubMessage } from '../../message/index.js';
-import { Annotation, AppProperty } from './amqp-constants.js';
+import { bodyBytes, hubMessageAmqp, idText, setOwn, SYSTEM_APP_PROPERTIES } from '../../amqp-common/index.js';
+
+export { bodyBytes, idText };
+import { Annotation } from './amqp-constants.js';
 
 const ORIGIN_INTERNAL = 'internal';
 const ORIGIN_DOWNSTREAM = 'downstream';
 
-/** Application properties that carry system properties, both ways. */
-const SYSTEM_APP_PROPERTIES: ReadonlyArray<readonly [string, string]> = [
-  [AppProperty.OutputName, SystemProperty.OutputName],
-  [AppProperty.MessageSchema, SystemProperty.MessageSchema],
-  [AppProperty.CreationTimeUtc, SystemProperty.CreationTime],
-  [AppProperty.Operation, SystemProperty.Operation],
-];
 const SYSTEM_BY_APP_PROPERTY = new Map(SYSTEM_APP_PROPERTIES);
-
-/** The AMQP section type code of a Data section (AMQP 1.0 section 3.2.6). */
-const DATA_SECTION = 0x75;
 
 export interface Sender {
   readonly deviceId: string;
   readonly moduleId: string | undefined;
-}
-
-/** An id (message-id, correlation-id) as text: a uuid as its canonical form, a binary as hex. */
-export function idText(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return value.length === 16 ? rhea.uuid_to_string(value) : value.toString('hex');
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  return undefined;
-}
-
-/** The body as bytes: a Data section (or several), a binary, or an AmqpValue string. */
-export function bodyBytes(body: unknown): Buffer {
-  if (body === undefined || body === null) return Buffer.alloc(0);
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  if (typeof body === 'object') {
-    const section = body as { typecode?: number; content?: unknown; multiple?: boolean };
-    if (section.typecode === DATA_SECTION) {
-      if (Buffer.isBuffer(section.content)) return section.content;
-      if (Array.isArray(section.content)) return Buffer.concat(section.content.filter((c): c is Buffer => Buffer.isBuffer(c)));
-    }
-    if (section.content !== undefined) return bodyBytes(section.content);
-  }
-  return Buffer.from(JSON.stringify(body) ?? '', 'utf8');
 }
 
 function text(value: unknown): string | null {
@@ -69,10 +37,6 @@ function text(value: unknown): string | null {
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
-}
-
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export function toHubMessage(sender: Sender, message: Message, nowMs: number, edgeDeviceId: string): HubMessage {
@@ -134,13 +98,7 @@ export function moduleInputMessage(inputName: string, message: HubMessage): Mess
 export function outbound(message: HubMessage): Message {
   const system = message.systemProperties;
   const get = (name: string): string | undefined => (Object.hasOwn(system, name) ? system[name] : undefined);
-  const application: Record<string, unknown> = {};
-  for (const key of Object.keys(message.properties)) setOwn(application, key, message.properties[key]);
-  for (const [wire, name] of SYSTEM_APP_PROPERTIES) {
-    if (name === SystemProperty.OutputName) continue;
-    const value = get(name);
-    if (value !== undefined) setOwn(application, wire, value);
-  }
+  const out = hubMessageAmqp(message, { outputName: false });
   const annotations: Record<string, unknown> = { [Annotation.EnqueuedTime]: new Date(message.enqueuedAtMs) };
   const deviceId = get(SystemProperty.ConnectionDeviceId);
   if (deviceId !== undefined) annotations[Annotation.ConnectionDeviceId] = deviceId;
@@ -148,24 +106,6 @@ export function outbound(message: HubMessage): Message {
   if (moduleId !== undefined) annotations[Annotation.ConnectionModuleId] = moduleId;
   const component = get(SystemProperty.ComponentName);
   if (component !== undefined) annotations[Annotation.ComponentName] = component;
-  const out: Message = {
-    application_properties: application,
-    message_annotations: annotations,
-    body: rhea.message.data_section(Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength)),
-  };
-  const messageId = get(SystemProperty.MessageId);
-  if (messageId !== undefined) out.message_id = messageId;
-  const correlationId = get(SystemProperty.CorrelationId);
-  if (correlationId !== undefined) out.correlation_id = correlationId;
-  const to = get(SystemProperty.To);
-  if (to !== undefined) out.to = to;
-  const userId = get(SystemProperty.UserId);
-  if (userId !== undefined) out.user_id = userId;
-  const contentType = get(SystemProperty.ContentType);
-  if (contentType !== undefined) out.content_type = contentType;
-  const contentEncoding = get(SystemProperty.ContentEncoding);
-  if (contentEncoding !== undefined) out.content_encoding = contentEncoding;
-  const expiry = get(SystemProperty.AbsoluteExpiryTime);
-  if (expiry !== undefined && !Number.isNaN(Date.parse(expiry))) out.absolute_expiry_time = new Date(expiry);
+  out.message_annotations = annotations;
   return out;
 }

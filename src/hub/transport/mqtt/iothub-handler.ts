@@ -133,6 +133,7 @@ export class IotHubHandler {
     this.broker.subscribeIotHub(session, subscription.kind);
     if (subscription.kind === 'desired-properties') this.subscribeDesired();
     if (subscription.kind === 'c2d') this.resumeC2d();
+    this.services.clients.changed(this.twinId);
     return 'granted';
   }
 

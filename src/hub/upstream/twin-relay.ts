@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import rhea, { type EventContext, type Message, type Receiver, type Sender, type Session } from 'rhea';
+import type { Logger } from '../../log/index.js';
+import { bodyBytes, idText } from '../amqp-common/index.js';
+import type { TwinProperties, TwinService } from '../twin/index.js';
+import { closeQuietly, relayLinkProperties } from './relay-link-options.js';
+import type { ReportedOutbox } from './reported-outbox.js';
+import { SettleMode, TwinWire, twinAddress } from './upstream-constants.js';
+
+/** A twin request the parent does not answer in this time counts as failed (status 0). */
+const REQUEST_TIMEOUT_MS = 30_000;
+const NO_ANSWER = 0;
+const HTTP_OK_MIN = 200;
+const HTTP_OK_MAX = 299;
+const HTTP_CLIENT_ERROR_MIN = 400;
+const HTTP_SERVER_ERROR_MIN = 500;
+
+export interface TwinRelayOptions {
+  readonly session: Session;
+  readonly deviceId: string;
+  readonly moduleId: string | undefined;
+  readonly twinId: string;
+  readonly clientVersion: string;
+  readonly twins: TwinService;
+  readonly outbox: ReportedOutbox;
+  readonly logger: Logger;
+  readonly failed: (condition: string | undefined) => void;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+/**
+ * The identity's twin link pair on the parent (`/devices/{d}[/modules/{m}]/twin`, the SDK's
+ * properties and settle modes). Once attached: GET the parent's twin and take its desired section
+ * (subscribed clients here get the difference as one patch: Azure's re-pull after reconnect),
+ * subscribe to desired patches (PUT) while a client here is subscribed, and send the reported
+ * patches of the outbox in order, one PATCH each, each leaving the outbox once answered. Desired
+ * patches from the parent (no correlation-id, annotation `version`) update the twin here, which
+ * notifies its subscribers.
+ */
+export class TwinRelay {
+  private readonly sender: Sender;
+  private readonly receiver: Receiver;
+  private readonly waiting = new Map<string, { resolve: (answer: Answer) => void; timer: NodeJS.Timeout }>();
+  private ready = false;
+  private closed = false;
+  private wantDesired = false;
+  private subscribedUpstream = false;
+
+  constructor(private readonly options: TwinRelayOptions) {
+    const address = twinAddress(options.deviceId, options.moduleId);
+    const properties = relayLinkProperties(options.clientVersion, 'twin');
+    this.sender = options.session.attach_sender({ target: { address }, source: {}, properties, snd_settle_mode: SettleMode.SenderSettled, rcv_settle_mode: SettleMode.ReceiverFirst });
+    this.receiver = options.session.attach_receiver({ source: { address }, target: {}, properties, snd_settle_mode: SettleMode.SenderSettled, rcv_settle_mode: SettleMode.ReceiverFirst, autoaccept: true });
+    this.receiver.on('message', (context: EventContext) => this.received(context.message));
+    this.sender.once('sendable', () => void this.start());
+    this.sender.on('sender_close', () => this.lost(this.sender.error));
+    this.sender.on('sender_error', () => this.lost(this.sender.error));
+    this.receiver.on('receiver_close', () => this.lost(this.receiver.error));
+    this.receiver.on('receiver_error', () => this.lost(this.receiver.error));
+  }
+
+  /** Whether a client here is subscribed to desired patches: the parent is asked to send them (PUT) or to stop (DELETE). */
+  setDesired(wanted: boolean): void {
+    this.wantDesired = wanted;
+    if (this.ready) this.syncSubscription();
+  }
+
+  /** Sends what the outbox has waiting (after the first GET). */
+  flush(): void {
+    if (!this.ready || this.closed) return;
+    for (let patch = this.options.outbox.take(); patch !== undefined; patch = this.options.outbox.take()) {
+      const sent = patch;
+      void this.request(TwinWire.Patch, TwinWire.ReportedResource, JSON.stringify(sent)).then((answer) => this.patched(sent, answer));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ready = false;
+    for (const [id, waiter] of this.waiting) {
+      clearTimeout(waiter.timer);
+      this.waiting.delete(id);
+      waiter.resolve({ status: NO_ANSWER, body: Buffer.alloc(0) });
+    }
+    closeQuietly(this.sender);
+    closeQuietly(this.receiver);
+  }
+
+  private lost(error: unknown): void {
+    if (this.closed) return;
+    this.close();
+    this.options.failed((error as { condition?: string } | undefined)?.condition);
+  }
+
+  private async start(): Promise<void> {
+    const answer = await this.request(TwinWire.Get, undefined, TwinWire.EmptyBody);
+    if (this.closed) return;
+    if (answer.status !== HTTP_OK_MIN) return this.lost({ condition: `twin GET answered ${answer.status}` });
+    let desired: TwinProperties | undefined;
+    try {
+      desired = (JSON.parse(answer.body.toString('utf8')) as { desired?: TwinProperties }).desired;
+    } catch {
+      desired = undefined;
+    }
+    if (desired !== undefined && typeof desired.$version === 'number') {
+      const result = await this.options.twins.mirrorDesired(this.options.twinId, { section: desired }, desired.$version);
+      if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'the parent\'s desired properties could not be stored here');
+    }
+    if (this.closed) return;
+    this.ready = true;
+    this.options.logger.debug({ event: 'upstream.twin_synced', twinId: this.options.twinId, desiredVersion: desired?.$version }, 'twin links to the parent attached; desired properties re-pulled');
+    this.syncSubscription();
+    this.flush();
+  }
+
+  private syncSubscription(): void {
+    if (this.wantDesired === this.subscribedUpstream) return;
+    this.subscribedUpstream = this.wantDesired;
+    const operation = this.wantDesired ? TwinWire.Put : TwinWire.Delete;
+    void this.request(operation, TwinWire.DesiredResource, TwinWire.EmptyBody).then((answer) => {
+      if (this.closed || (answer.status >= HTTP_OK_MIN && answer.status <= HTTP_OK_MAX)) return;
+      this.lost({ condition: `twin ${operation} answered ${answer.status}` });
+    });
+  }
+
+  private patched(patch: TwinProperties, answer: Answer): void {
+    if (answer.status >= HTTP_OK_MIN && answer.status <= HTTP_OK_MAX) {
+      this.options.outbox.done(patch);
+      return;
+    }
+    if (answer.status >= HTTP_CLIENT_ERROR_MIN && answer.status < HTTP_SERVER_ERROR_MIN) {
+      // Sending it again would be refused again; the twin here keeps it.
+      this.options.outbox.done(patch);
+      this.options.logger.warn({ event: 'upstream.reported_refused', code: 'OUTPOST_UPSTREAM_TWIN_SYNC_FAILED', twinId: this.options.twinId, status: answer.status }, 'the parent refused a reported-properties patch; it is not sent again');
+      return;
+    }
+    // No answer or a server error: the links are dropped, and the patch is sent again on new ones.
+    this.lost({ condition: `reported PATCH answered ${answer.status}` });
+  }
+
+  private request(operation: string, resource: string | undefined, body: string): Promise<Answer> {
+    if (this.closed) return Promise.resolve({ status: NO_ANSWER, body: Buffer.alloc(0) });
+    const correlationId = randomUUID();
+    const annotations: Record<string, string> = { [TwinWire.Operation]: operation };
+    if (resource !== undefined) annotations[TwinWire.Resource] = resource;
+    const answer = new Promise<Answer>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(correlationId);
+        resolve({ status: NO_ANSWER, body: Buffer.alloc(0) });
+      }, REQUEST_TIMEOUT_MS);
+      timer.unref();
+      this.waiting.set(correlationId, { resolve, timer });
+    });
+    this.sender.send({ correlation_id: correlationId, message_annotations: annotations, body: rhea.message.data_section(Buffer.from(body, 'utf8')) });
+    return answer;
+  }
+
+  private received(message: Message | undefined): void {
+    if (message === undefined) return;
+    const annotations = (message.message_annotations ?? {}) as Record<string, unknown>;
+    const correlationId = idText(message.correlation_id);
+    if (correlationId !== undefined) {
+      const waiter = this.waiting.get(correlationId);
+      if (waiter === undefined) return;
+      this.waiting.delete(correlationId);
+      clearTimeout(waiter.timer);
+      waiter.resolve({ status: Number(annotations[TwinWire.Status]), body: bodyBytes(message.body) });
+      return;
+    }
+    // A desired patch: applied here in arrival order (the twin service is serial per twin).
+    const version = Number(annotations[TwinWire.Version]);
+    let patch: unknown;
+    try {
+      patch = JSON.parse(bodyBytes(message.body).toString('utf8'));
+    } catch {
+      patch = undefined;
+    }
+    if (!Number.isInteger(version) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      this.options.logger.info({ event: 'upstream.desired_patch_invalid', twinId: this.options.twinId }, 'a desired patch from the parent without a version or a JSON object');
+      return;
+    }
+    void this.options.twins.mirrorDesired(this.options.twinId, { patch: patch as TwinProperties }, version).then((result) => {
+      if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'a desired patch from the parent could not be stored here');
+    });
+  }
+}

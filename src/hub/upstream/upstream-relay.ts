@@ -1,0 +1,212 @@
+import type { Session } from 'rhea';
+import { RateLimitedLog, type Logger } from '../../log/index.js';
+import type { C2dService } from '../c2d/index.js';
+import type { ConnectedClients } from '../core/index.js';
+import type { MethodService } from '../methods/index.js';
+import { splitTwinId, type TwinProperties, type TwinService } from '../twin/index.js';
+import { C2dRelay } from './c2d-relay.js';
+import { MethodRelay } from './method-relay.js';
+import { ReportedOutbox } from './reported-outbox.js';
+import { TwinRelay } from './twin-relay.js';
+import type { ChannelWatcher, UpstreamLink } from './upstream-link.js';
+
+export interface RelayServices {
+  readonly clients: ConnectedClients;
+  readonly twins: TwinService;
+  readonly methods: MethodService;
+  readonly c2d: C2dService | undefined;
+}
+
+export interface UpstreamRelayOptions {
+  readonly link: UpstreamLink;
+  readonly services: RelayServices;
+  readonly clientVersion: string;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+  readonly logger: Logger;
+}
+
+interface Relayed {
+  readonly identity: string;
+  readonly deviceId: string;
+  readonly moduleId: string | undefined;
+  readonly outbox: ReportedOutbox;
+  session: Session | undefined;
+  methods: MethodRelay | undefined;
+  c2d: C2dRelay | undefined;
+  twin: TwinRelay | undefined;
+  retry: NodeJS.Timeout | undefined;
+  failures: number;
+}
+
+interface Wanted {
+  readonly methods: boolean;
+  readonly c2d: boolean;
+  readonly desired: boolean;
+  readonly twin: boolean;
+}
+
+/**
+ * Twins, direct methods and C2D between the clients connected here and the parent (docs/upstream.md,
+ * "What is relayed"). For each identity with a live client here, its upstream channel (session and
+ * token, the one its telemetry uses) carries the links Azure's SDK would attach for that client:
+ * the method pair while the client is subscribed to methods, the C2D receiver while a device is
+ * subscribed to C2D, and the twin pair while it is connected (or has reported patches still to
+ * send), with a desired subscription (PUT) while it is subscribed to desired properties. So on the
+ * parent the identity is connected, and the parent's operations reach the client through this
+ * hub's services. Links follow the client's subscriptions (ConnectedClients.onChanged), and are
+ * attached again after the connection comes back (the twin re-pulled) or a link fails (backoff).
+ */
+export class UpstreamRelay implements ChannelWatcher {
+  private readonly relayed = new Map<string, Relayed>();
+  private readonly warnings: RateLimitedLog;
+
+  constructor(private readonly options: UpstreamRelayOptions) {
+    this.warnings = new RateLimitedLog(options.logger);
+    options.link.watch(this);
+    options.services.clients.onChanged((identity) => this.reconcile(identity));
+    options.services.twins.onReported((twinId, patch) => this.reported(twinId, patch));
+  }
+
+  connected(): void {
+    const identities = new Set(this.options.services.clients.list().map((entry) => entry.identity));
+    for (const [identity, state] of this.relayed) if (!state.outbox.empty) identities.add(identity);
+    for (const identity of identities) this.reconcile(identity);
+  }
+
+  authenticated(identity: string, session: Session): void {
+    const state = this.relayed.get(identity);
+    if (state === undefined || state.session === session) return;
+    this.drop(state);
+    state.session = session;
+    state.failures = 0;
+    this.reconcile(identity);
+  }
+
+  ended(identity: string): void {
+    const state = this.relayed.get(identity);
+    if (state === undefined) return;
+    this.drop(state);
+    state.session = undefined;
+    // The connection lost: `connected` brings it back. A session failed, or its token was refused
+    // (also before the relay ever had it): try again later.
+    if (this.options.link.connected && this.wanted(state) !== undefined) this.scheduleRetry(state);
+  }
+
+  /** Stops retrying (the hub is stopping; the link closes the sessions). */
+  close(): void {
+    for (const state of this.relayed.values()) {
+      if (state.retry !== undefined) clearTimeout(state.retry);
+      state.retry = undefined;
+      this.drop(state);
+    }
+  }
+
+  private reported(twinId: string, patch: TwinProperties): void {
+    const state = this.stateOf(twinId);
+    state.outbox.add(patch);
+    if (state.twin !== undefined) state.twin.flush();
+    else this.reconcile(twinId);
+  }
+
+  private stateOf(identity: string): Relayed {
+    let state = this.relayed.get(identity);
+    if (state === undefined) {
+      const { deviceId, moduleId } = splitTwinId(identity);
+      state = { identity, deviceId, moduleId, outbox: new ReportedOutbox(), session: undefined, methods: undefined, c2d: undefined, twin: undefined, retry: undefined, failures: 0 };
+      this.relayed.set(identity, state);
+    }
+    return state;
+  }
+
+  /** What the identity needs upstream now; undefined when nothing (no client here, nothing to send). */
+  private wanted(state: Relayed): Wanted | undefined {
+    const clients = this.options.services.clients;
+    const connected = clients.isConnected(state.identity);
+    if (!connected && state.outbox.empty) return undefined;
+    return {
+      methods: clients.linkFor(state.identity, 'methods') !== undefined,
+      c2d: state.moduleId === undefined && this.options.services.c2d !== undefined && clients.linkFor(state.identity, 'c2d') !== undefined,
+      desired: clients.linkFor(state.identity, 'desired-properties') !== undefined,
+      twin: true,
+    };
+  }
+
+  private reconcile(identity: string): void {
+    const state = this.relayed.get(identity) ?? (this.options.services.clients.isConnected(identity) ? this.stateOf(identity) : undefined);
+    if (state === undefined) return;
+    const wanted = this.wanted(state);
+    if (wanted === undefined) {
+      this.drop(state);
+      if (state.retry !== undefined) clearTimeout(state.retry);
+      state.retry = undefined;
+      if (state.session === undefined) this.relayed.delete(identity);
+      return;
+    }
+    const link = this.options.link;
+    if (!link.connected || state.retry !== undefined) return;
+    const session = state.session;
+    if (session === undefined) {
+      const opened = link.openChannel(state.deviceId, state.moduleId);
+      if (opened === 'noCredentials') {
+        this.warnings.warn(`upstream.relay_no_credentials:${identity}`, { event: 'upstream.relay_no_credentials', identity, code: 'OUTPOST_UPSTREAM_NO_CREDENTIALS' }, 'no SAS key for this identity: its twin, methods and C2D are not relayed from the parent');
+      } else if (opened === 'unavailable') this.scheduleRetry(state);
+      return;
+    }
+    this.apply(state, session, wanted);
+  }
+
+  private apply(state: Relayed, session: Session, wanted: Wanted): void {
+    const { clientVersion, services, logger } = this.options;
+    const base = { session, deviceId: state.deviceId, clientVersion, logger };
+    if (wanted.methods && state.methods === undefined) {
+      state.methods = new MethodRelay({ ...base, moduleId: state.moduleId, methods: services.methods, failed: (condition) => this.partFailed(state, 'methods', condition) });
+    } else if (!wanted.methods && state.methods !== undefined) {
+      state.methods.close();
+      state.methods = undefined;
+    }
+    if (wanted.c2d && state.c2d === undefined && services.c2d !== undefined) {
+      state.c2d = new C2dRelay({ ...base, c2d: services.c2d, failed: (condition) => this.partFailed(state, 'c2d', condition) });
+    } else if (!wanted.c2d && state.c2d !== undefined) {
+      state.c2d.close();
+      state.c2d = undefined;
+    }
+    if (state.twin === undefined) {
+      state.twin = new TwinRelay({ ...base, moduleId: state.moduleId, twinId: state.identity, twins: services.twins, outbox: state.outbox, failed: (condition) => this.partFailed(state, 'twin', condition) });
+    }
+    state.twin.setDesired(wanted.desired);
+  }
+
+  private partFailed(state: Relayed, part: 'methods' | 'c2d' | 'twin', condition: string | undefined): void {
+    this.warnings.warn(`upstream.relay_link_failed:${state.identity}:${part}`, { event: 'upstream.relay_link_failed', identity: state.identity, part, condition, code: 'OUTPOST_UPSTREAM_RELAY_LINK_FAILED' }, 'a relayed link to the parent was detached; attached again after a pause');
+    if (part === 'methods') state.methods = undefined;
+    if (part === 'c2d') state.c2d = undefined;
+    if (part === 'twin') {
+      state.twin = undefined;
+      state.outbox.requeue();
+    }
+    this.scheduleRetry(state);
+  }
+
+  /** Closes the identity's relayed links (its session stays: telemetry uses it); unanswered reported patches wait again. */
+  private drop(state: Relayed): void {
+    state.methods?.close();
+    state.methods = undefined;
+    state.c2d?.close();
+    state.c2d = undefined;
+    state.twin?.close();
+    state.twin = undefined;
+    state.outbox.requeue();
+  }
+
+  private scheduleRetry(state: Relayed): void {
+    if (state.retry !== undefined) return;
+    state.failures++;
+    const delayMs = Math.min(this.options.retryMinMs * 2 ** (state.failures - 1), this.options.retryMaxMs);
+    state.retry = setTimeout(() => {
+      state.retry = undefined;
+      this.reconcile(state.identity);
+    }, delayMs);
+    state.retry.unref();
+  }
+}

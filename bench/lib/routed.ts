@@ -36,7 +36,12 @@ export interface RoutedSpec {
   readonly persistent: boolean;
   /** 0: closed loop; otherwise the offered rate, messages per second over all publishers. */
   readonly offeredPerSec: number;
+  /** Both module clients over MQTT over WebSocket on the HTTPS listener (mqtt-routed-ws); default MQTT over TLS. */
+  readonly websocket?: boolean;
 }
+
+/** Where the Azure IoT SDKs' MqttWs transport opens its WebSocket. */
+const WEBSOCKET_PATH = '/$iothub/websocket';
 
 /** outpostSetup of the routed scenarios: module identities, the route in a deployment, the store. */
 export function routedSetup(dataDir: string, options: ScenarioOptions, spec: RoutedSpec): readonly string[] {
@@ -49,9 +54,10 @@ export function routedSetup(dataDir: string, options: ScenarioOptions, spec: Rou
 }
 
 export async function runRouted(target: RunningTarget, options: ScenarioOptions, spec: RoutedSpec): Promise<ScenarioOutcome> {
-  if (target.mqttTls === undefined) throw new Error(`${target.name}: no MQTT-over-TLS listener known (the routed scenarios need an Outpost hub the harness started)`);
+  const listener = spec.websocket === true ? target.httpsTls : target.mqttTls;
+  if (listener === undefined) throw new Error(`${target.name}: no ${spec.websocket === true ? 'HTTPS' : 'MQTT-over-TLS'} listener known (the routed scenarios need an Outpost hub the harness started)`);
   const { warmupSec, durationSec } = windowSeconds(options, { warmupSec: 2, durationSec: 5 });
-  const endpoint = { host: target.host, port: target.mqttTls.port, caPem: target.mqttTls.caPem, servername: SERVERNAME };
+  const endpoint = { host: target.host, port: listener.port, caPem: listener.caPem, servername: SERVERNAME, ...(spec.websocket === true ? { websocketPath: WEBSOCKET_PATH } : {}) };
   const credentialsDir = mkdtempSync(join(tmpdir(), 'outpost-bench-modules-'));
   const group = new LoadgenGroup('node');
   try {
@@ -106,6 +112,7 @@ export async function runRouted(target: RunningTarget, options: ScenarioOptions,
       params: {
         store: spec.persistent ? 'rocksdb' : 'memory',
         mode: spec.offeredPerSec > 0 ? 'open-loop' : 'closed-loop',
+        transport: spec.websocket === true ? 'mqtt-websocket-tls' : 'mqtt-tls',
         offeredPerSec: spec.offeredPerSec,
         publisherModules: publisherModules.length,
         window: WINDOW,

@@ -9,9 +9,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openConnection } from '../loadgen/connection.js';
 import { DISCONNECT } from '../loadgen/mqtt-wire.js';
+import { startRabbitmq } from '../peers/rabbitmq.js';
 
 export const NAMED_TARGETS = ['outpost', 'mosquitto', 'aedes'] as const;
 export type NamedTarget = (typeof NAMED_TARGETS)[number];
+/**
+ * AMQP 1.0 peers (bench/peers): named only by --target, never a default target, and probed with a
+ * TLS connect instead of an MQTT CONNECT; only the amqp-* scenarios run against them.
+ */
+export const AMQP_PEER_TARGETS = ['rabbitmq'] as const;
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const AEDES_SERVER = fileURLToPath(new URL('../peers/aedes-server.js', import.meta.url));
@@ -45,6 +51,10 @@ export interface RunningTarget {
   readonly version: string | null;
   /** Outpost's MQTT-over-TLS listener and the CA that verifies it, when the harness started the hub. */
   readonly mqttTls?: { readonly port: number; readonly caPem: string };
+  /** Its AMQP-over-TLS listener (Outpost's 5671, an AMQP peer's) and the CA that verifies it. */
+  readonly amqpTls?: { readonly port: number; readonly caPem: string };
+  /** Outpost's HTTPS listener, which also serves MQTT and AMQP over WebSocket, and its CA. */
+  readonly httpsTls?: { readonly port: number; readonly caPem: string };
   stop(): Promise<void>;
 }
 
@@ -131,7 +141,7 @@ function waitForLine(child: ChildProcess, name: string, predicate: (line: Record
 }
 
 /** Resolves once a TCP connection to host:port succeeds. */
-async function waitForListen(host: string, port: number, child: ChildProcess, name: string): Promise<void> {
+export async function waitForListen(host: string, port: number, child: ChildProcess, name: string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new TargetUnavailable(name, `exited with ${child.exitCode}`);
@@ -161,7 +171,7 @@ export async function probeMqtt(name: string, host: string, port: number, timeou
   c.socket.end(DISCONNECT);
 }
 
-function stopChild(child: ChildProcess, cleanup?: () => void): () => Promise<void> {
+export function stopChild(child: ChildProcess, cleanup?: () => void): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       const done = (): void => {
@@ -235,7 +245,11 @@ async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
     if (!Number.isInteger(port) || port <= 0) throw new TargetUnavailable('outpost', 'hub.ready reported no mqttPlain port');
     const tlsPort = Number(ports?.['mqtt']);
     const caFile = line['caFile'];
-    const mqttTls = Number.isInteger(tlsPort) && tlsPort > 0 && typeof caFile === 'string' ? { port: tlsPort, caPem: readFileSync(caFile, 'utf8') } : undefined;
+    const caPem = typeof caFile === 'string' ? readFileSync(caFile, 'utf8') : undefined;
+    const tlsListener = (value: unknown) => (Number.isInteger(Number(value)) && Number(value) > 0 && caPem !== undefined ? { port: Number(value), caPem } : undefined);
+    const mqttTls = tlsListener(tlsPort);
+    const amqpTls = tlsListener(ports?.['amqp']);
+    const httpsTls = tlsListener(ports?.['https']);
     // The hub keeps logging to stdout; keep reading so a full pipe never stalls it.
     child.stdout?.resume();
     child.stderr?.resume();
@@ -246,6 +260,8 @@ async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
       pid: child.pid,
       version: typeof line['version'] === 'string' ? line['version'] : null,
       ...(mqttTls === undefined ? {} : { mqttTls }),
+      ...(amqpTls === undefined ? {} : { amqpTls }),
+      ...(httpsTls === undefined ? {} : { httpsTls }),
       stop: stopChild(child, cleanup),
     };
   } catch (error) {
@@ -268,6 +284,7 @@ export async function startTarget(spec: string, options: TargetOptions = {}): Pr
   if (spec === 'mosquitto') target = await startMosquitto(options);
   else if (spec === 'aedes') target = await startAedes();
   else if (spec === 'outpost') target = await startOutpost(options);
+  else if (spec === 'rabbitmq') return startRabbitmq(); // AMQP only: its start waits for a TLS handshake
   else {
     const hp = parseHostPort(spec);
     if (hp === undefined) throw new Error(`unknown target "${spec}": use ${NAMED_TARGETS.join(', ')} or host:port`);

@@ -2,14 +2,19 @@
 // session) with the module's user name and SAS token, a successful CONNACK, then every later
 // packet to the caller's visitor. Packets written in one event-loop turn leave in one TLS write
 // (one record run per burst, not one per packet), so the generator stays cheaper per message than
-// the hub it measures.
+// the hub it measures. With `websocketPath` the connection is MQTT over WebSocket on the hub's
+// HTTPS listener (subprotocol `mqtt`, ws-client.ts): each such write is one binary frame.
 import tls from 'node:tls';
 import { closeGracefully } from './connection.js';
+import { binaryFrameHeader, upgradeRequest, upgradeResponse, WsDeframer } from './ws-client.js';
 import { DISCONNECT, encodeConnect, PacketScanner, PacketType, type ConnectCredentials, type PacketVisitor } from './mqtt-wire.js';
 
 /** CONNACK return code 0 = accepted (MQTT 3.1.1 table 3.1). */
 const CONNACK_ACCEPTED = 0;
 const CONNACK_TIMEOUT_MS = 10_000;
+/** HTTP 101 Switching Protocols: the WebSocket upgrade was accepted. */
+const SWITCHING_PROTOCOLS = 101;
+const MQTT_SUBPROTOCOL = 'mqtt';
 
 export interface ModuleConnectionOptions {
   readonly host: string;
@@ -18,14 +23,18 @@ export interface ModuleConnectionOptions {
   readonly servername: string;
   readonly clientId: string;
   readonly credentials: ConnectCredentials;
+  /** MQTT over WebSocket at this path of an HTTPS listener (`/$iothub/websocket`) instead of MQTT over TLS. */
+  readonly websocketPath?: string;
 }
 
 export class ModuleConnection {
   readonly ready: Promise<void>;
   private readonly socket: tls.TLSSocket;
   private queued: Buffer[] = [];
+  private readonly websocket: boolean;
 
   constructor(options: ModuleConnectionOptions, visit: PacketVisitor) {
+    this.websocket = options.websocketPath !== undefined;
     this.socket = tls.connect({ host: options.host, port: options.port, ca: options.caPem, servername: options.servername });
     this.socket.setNoDelay(true);
     let acked = false;
@@ -45,10 +54,32 @@ export class ModuleConnection {
         clearTimeout(timer);
         resolve();
       });
-      this.socket.on('data', (chunk: Buffer) => scanner.push(chunk));
+      const path = options.websocketPath;
+      if (path === undefined) {
+        this.socket.on('data', (chunk: Buffer) => scanner.push(chunk));
+      } else {
+        const deframer = new WsDeframer(
+          (bytes) => scanner.push(bytes),
+          () => fail(new Error(`${options.clientId}: WebSocket closed or pinged by the hub`)),
+        );
+        let head: Buffer | undefined = Buffer.alloc(0);
+        this.socket.on('data', (chunk: Buffer) => {
+          if (head === undefined) return deframer.push(chunk);
+          head = Buffer.concat([head, chunk]);
+          const response = upgradeResponse(head);
+          if (response === undefined) return;
+          head = undefined;
+          if (response.status !== SWITCHING_PROTOCOLS) return fail(new Error(`${options.clientId}: WebSocket upgrade answered HTTP ${response.status}`));
+          this.writeOut(encodeConnect(options.clientId, 0, options.credentials));
+          if (response.rest.length > 0) deframer.push(response.rest);
+        });
+      }
       this.socket.once('error', fail);
       this.socket.once('close', () => fail(new Error(`${options.clientId}: connection closed${acked ? '' : ' before CONNACK'}`)));
-      this.socket.once('secureConnect', () => this.socket.write(encodeConnect(options.clientId, 0, options.credentials)));
+      this.socket.once('secureConnect', () => {
+        if (path === undefined) this.socket.write(encodeConnect(options.clientId, 0, options.credentials));
+        else this.socket.write(upgradeRequest(options.servername, path, MQTT_SUBPROTOCOL));
+      });
     });
   }
 
@@ -64,13 +95,25 @@ export class ModuleConnection {
 
   close(): Promise<void> {
     this.flush();
-    return closeGracefully(this.socket, DISCONNECT);
+    return closeGracefully(this.socket, this.websocket ? Buffer.concat([binaryFrameHeader(DISCONNECT.length), DISCONNECT]) : DISCONNECT);
+  }
+
+  /** One write: as it is over TLS, as one binary frame over WebSocket. */
+  private writeOut(bytes: Buffer): void {
+    if (!this.websocket) {
+      this.socket.write(bytes);
+      return;
+    }
+    this.socket.cork();
+    this.socket.write(binaryFrameHeader(bytes.length));
+    this.socket.write(bytes);
+    this.socket.uncork();
   }
 
   private readonly flush = (): void => {
     if (this.queued.length === 0) return;
     const out = this.queued.length === 1 ? this.queued[0]! : Buffer.concat(this.queued);
     this.queued = [];
-    if (!this.socket.destroyed) this.socket.write(out);
+    if (!this.socket.destroyed) this.writeOut(out);
   };
 }

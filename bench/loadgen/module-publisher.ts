@@ -63,7 +63,7 @@ export class ModulePublisher {
         sentAtMicros: new Float64Array(PACKET_ID_LIMIT + 1),
         inflight: 0,
         nextPacketId: 1,
-        connection: new ModuleConnection({ host: config.host, port: config.port, caPem: config.caPem, servername: config.servername, clientId, credentials }, (buf, _start, type, _flags, bodyStart) => {
+        connection: new ModuleConnection({ host: config.host, port: config.port, caPem: config.caPem, servername: config.servername, clientId, credentials, ...(config.websocketPath === undefined ? {} : { websocketPath: config.websocketPath }) }, (buf, _start, type, _flags, bodyStart) => {
           if (type === PacketType.Puback) this.onPuback(lane, buf.readUInt16BE(bodyStart));
         }),
       };

@@ -34,7 +34,7 @@ export class ModuleSubscriber {
     const subscribed = new Promise<void>((resolve, reject) => {
       subacked = (error) => (error === undefined ? resolve() : reject(error));
     });
-    this.connection = new ModuleConnection({ host: config.host, port: config.port, caPem: config.caPem, servername: config.servername, clientId, credentials }, (buf, _start, type, flags, bodyStart, end) => {
+    this.connection = new ModuleConnection({ host: config.host, port: config.port, caPem: config.caPem, servername: config.servername, clientId, credentials, ...(config.websocketPath === undefined ? {} : { websocketPath: config.websocketPath }) }, (buf, _start, type, flags, bodyStart, end) => {
       if (type === PacketType.Publish) this.onPublish(buf, flags, bodyStart);
       else if (type === PacketType.Suback) subacked?.(buf[end - 1] === SUBACK_FAILURE ? new Error(`${clientId}: SUBSCRIBE to its inputs refused`) : undefined);
     });

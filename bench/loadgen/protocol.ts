@@ -77,6 +77,8 @@ interface ModuleClientConfig extends Endpoint {
   /** TLS server name (SNI and certificate check). */
   readonly servername: string;
   readonly credentialsFile: string;
+  /** MQTT over WebSocket at this path (the hub's HTTPS listener) instead of MQTT over TLS. */
+  readonly websocketPath?: string;
 }
 
 export interface ModulePublisherConfig extends ModuleClientConfig {

@@ -1,4 +1,6 @@
 // The named scenarios, in the order `npm run bench` runs them.
+import { amqpRouted } from './amqp-routed.js';
+import { amqpTelemetry, amqpTelemetryDurable } from './amqp-telemetry.js';
 import { microCodec } from './micro-codec.js';
 import { microRouteEval } from './micro-route-eval.js';
 import { microStoreAppend } from './micro-store-append.js';
@@ -13,6 +15,7 @@ import { mqttQos0Fanin } from './mqtt-qos0-fanin.js';
 import { mqttQos0FaninTopics } from './mqtt-qos0-fanin-topics.js';
 import { mqttQos1Fanin } from './mqtt-qos1-fanin.js';
 import { mqttRouted } from './mqtt-routed.js';
+import { mqttRoutedWs } from './mqtt-routed-ws.js';
 import { mqttRoutedMemory } from './mqtt-routed-memory.js';
 import { mqttRoutedPaced } from './mqtt-routed-paced.js';
 import { mqttRoutedPacedMemory } from './mqtt-routed-paced-memory.js';
@@ -20,7 +23,7 @@ import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -7,7 +7,7 @@
  * client attached: methods (`…/methods/devicebound`), module inputs (`…/modules/{m}/messages/events`
  * as a receiver), C2D, and the twin link (responses, and desired patches after a PUT).
  */
-import rhea, { type Delivery, type EventContext, type link as Link, type Sender } from 'rhea';
+import rhea, { type Delivery, type EventContext, type link as Link, type Message, type Sender } from 'rhea';
 import type { ClientIdentity } from '../../auth/index.js';
 import type { ClientLink, ClientSubscriptionKind, MethodRequest } from '../../core/index.js';
 import type { DeliveryOutcome } from '../../endpoints/index.js';
@@ -32,6 +32,13 @@ export class AmqpClientLink implements ClientLink {
   unregister: (() => void) | undefined;
   /** Module-input deliveries awaiting the module's disposition. */
   private readonly pendingInputs = new Map<Delivery, (outcome: DeliveryOutcome) => void>();
+  /**
+   * Module inputs handed over while the link had no credit, sent in order as credit comes back
+   * ('sendable'). Refusing them instead made the store take the module for unavailable and back
+   * off (store.retryInterval, doubling) each time a module's credit ran out, which it does
+   * whenever it grants less than store.deliveryWindow. The store's window bounds this queue.
+   */
+  private waitingInputs: Array<{ readonly message: Message; readonly onSettled: (outcome: DeliveryOutcome) => void }> = [];
 
   constructor(
     readonly deviceId: string,
@@ -69,12 +76,29 @@ export class AmqpClientLink implements ClientLink {
 
   sendModuleInput(inputName: string, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     const sender = this.moduleInputSender;
-    if (sender === undefined || !isUsable(sender) || !sender.sendable()) return false;
-    const delivery = sender.send(moduleInputMessage(inputName, message));
+    if (sender === undefined || !isUsable(sender)) return false;
+    const out = moduleInputMessage(inputName, message);
+    if (this.waitingInputs.length > 0 || !sender.sendable()) this.waitingInputs.push({ message: out, onSettled });
+    else this.transmit(sender, out, onSettled);
+    return true;
+  }
+
+  private transmit(sender: Sender, message: Message, onSettled: (outcome: DeliveryOutcome) => void): void {
+    const delivery = sender.send(message);
     // A receiver that settles on receipt (rcv-settle-mode first, or presettled) has taken it.
     if (delivery.settled === true && delivery.remote_settled !== false) onSettled('acked');
     else this.pendingInputs.set(delivery, onSettled);
-    return true;
+  }
+
+  /** Credit came back: what waited for it goes, in order, as far as the credit reaches. */
+  private sendWaiting(sender: Sender): void {
+    let sent = 0;
+    const waiting = this.waitingInputs;
+    while (sent < waiting.length && isUsable(sender) && sender.sendable()) {
+      const next = waiting[sent++]!;
+      this.transmit(sender, next.message, next.onSettled);
+    }
+    if (sent > 0) this.waitingInputs = waiting.slice(sent);
   }
 
   /** Wires the module-input sender's dispositions to the deliveries' outcomes. */
@@ -92,12 +116,14 @@ export class AmqpClientLink implements ClientLink {
     // rhea reports `modified` as `released` (treat_modified_as_released): both mean "not taken".
     sender.on('released', (context: EventContext) => settle(context, 'lost'));
     sender.on('settled', (context: EventContext) => settle(context, 'lost'));
+    sender.on('sendable', () => this.sendWaiting(sender));
   }
 
   /** The module-input link (or the connection) closed: what it had in flight is lost, to be sent again. */
   loseModuleInputs(): void {
-    const pending = [...this.pendingInputs.values()];
+    const pending = [...this.pendingInputs.values(), ...this.waitingInputs.map((w) => w.onSettled)];
     this.pendingInputs.clear();
+    this.waitingInputs = [];
     for (const onSettled of pending) onSettled('lost');
   }
 }

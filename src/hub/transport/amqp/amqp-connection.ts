@@ -25,6 +25,7 @@ import { AmqpCondition, CbsStatus, LinkProperty } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { authenticateIdentity, type IdentityCheck } from './authenticate-identity.js';
 import { c2dLink, type C2dLink } from './c2d-link.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { serveCbsReceiver, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
 import { guardFrames, guardMessageSize } from './input-guards.js';
@@ -80,6 +81,8 @@ export class AmqpConnection implements TwinLinkOwner {
     this.connectTimer.unref();
     this.wire(container);
     stream.once('close', () => this.closed());
+    // rhea writes each frame by itself: frames of one tick leave together (coalesce-writes.ts).
+    coalesceWrites(stream);
     this.connection.accept(stream as never);
   }
 

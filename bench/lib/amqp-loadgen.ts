@@ -1,0 +1,160 @@
+// The AMQP 1.0 load generator (bench/loadgen/amqp-loadgen.c, on Qpid Proton's C library) from the
+// harness's side: built with the system cc against Debian's libqpid-proton11-dev when the binary
+// is missing or older than its source, then run as child processes that speak the control lines
+// of bench/loadgen/protocol.ts (commands on stdin, JSON lines on stdout), like the C MQTT one.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildMessage, ChildReport, ParentMessage } from '../loadgen/protocol.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SOURCE = join(REPO_ROOT, 'bench', 'loadgen', 'amqp-loadgen.c');
+export const AMQP_LOADGEN_BINARY = fileURLToPath(new URL('../loadgen/amqp-loadgen', import.meta.url));
+
+let built: string | Error | undefined;
+
+/** Path of an up-to-date binary, or an Error saying why it could not be built (once per run). */
+export function buildAmqpLoadgen(): string | Error {
+  if (built !== undefined) return built;
+  built = (() => {
+    if (!existsSync(SOURCE)) return new Error(`AMQP load generator source missing (${SOURCE})`);
+    if (existsSync(AMQP_LOADGEN_BINARY) && statSync(AMQP_LOADGEN_BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return AMQP_LOADGEN_BINARY;
+    mkdirSync(dirname(AMQP_LOADGEN_BINARY), { recursive: true });
+    const cc = process.env['CC'] ?? 'cc';
+    const temporary = `${AMQP_LOADGEN_BINARY}.${process.pid}.tmp`;
+    const result = spawnSync(cc, ['-O2', '-Wall', '-o', temporary, SOURCE, '-lqpid-proton', '-lpthread'], { encoding: 'utf8' });
+    if (result.error !== undefined) return new Error(`cannot run ${cc}: ${result.error.message}`);
+    if (result.status !== 0) return new Error(`${cc} failed (is libqpid-proton11-dev installed? scripts/install-bench-deps.sh): ${result.stderr.trim()}`);
+    renameSync(temporary, AMQP_LOADGEN_BINARY);
+    return AMQP_LOADGEN_BINARY;
+  })();
+  return built;
+}
+
+/** The generator's key=value arguments (see the usage in amqp-loadgen.c). */
+export interface AmqpLoadgenConfig {
+  readonly role: 'sender' | 'receiver';
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  readonly payloadBytes: number;
+  /** TLS: the CA file that verifies the broker's certificate for `servername`. */
+  readonly caFile?: string;
+  readonly servername?: string;
+  /** SASL PLAIN; no SASL layer when absent. */
+  readonly user?: string;
+  readonly password?: string;
+  /** Sender: unsettled transfers at most; seed and index of the payload; the header's durable flag; `iothub-outputname`. */
+  readonly window?: number;
+  readonly seed?: number;
+  readonly index?: number;
+  readonly durable?: boolean;
+  readonly outputName?: string;
+  /** Receiver: credit granted (given back in quarters). */
+  readonly credit?: number;
+}
+
+export function amqpLoadgenArgs(config: AmqpLoadgenConfig): string[] {
+  const args = [config.role, `host=${config.host}`, `port=${config.port}`, `address=${config.address}`, `payload=${config.payloadBytes}`];
+  if (config.caFile !== undefined) args.push(`cafile=${config.caFile}`, `servername=${config.servername ?? 'localhost'}`);
+  if (config.user !== undefined) args.push(`user=${config.user}`, `password=${config.password ?? ''}`);
+  if (config.window !== undefined) args.push(`window=${config.window}`);
+  if (config.seed !== undefined) args.push(`seed=${config.seed}`);
+  if (config.index !== undefined) args.push(`index=${config.index}`);
+  if (config.durable !== undefined) args.push(`durable=${config.durable ? 1 : 0}`);
+  if (config.outputName !== undefined) args.push(`outputname=${config.outputName}`);
+  if (config.credit !== undefined) args.push(`credit=${config.credit}`);
+  return args;
+}
+
+/** One generator process. */
+export class AmqpLoadgenChild {
+  readonly process: ChildProcess;
+  private readonly inbox: ChildMessage[] = [];
+  private readonly waiters = new Set<() => void>();
+  private exitInfo: string | undefined;
+  private stderrText = '';
+
+  constructor(readonly name: string, config: AmqpLoadgenConfig) {
+    const binary = buildAmqpLoadgen();
+    if (binary instanceof Error) throw binary;
+    this.process = spawn(binary, amqpLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let buffer = '';
+    this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.receive(JSON.parse(line) as ChildMessage);
+        } catch {
+          this.receive({ type: 'error', message: `unreadable line from the AMQP load generator: ${line.slice(0, 200)}` });
+        }
+      }
+    });
+    this.process.stdin?.on('error', () => undefined);
+    this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderrText = (this.stderrText + chunk).slice(-4000);
+    });
+    this.process.on('close', (code, signal) => {
+      this.exitInfo = `exited with ${String(code ?? signal)}`;
+      this.wake();
+    });
+  }
+
+  get pid(): number {
+    if (this.process.pid === undefined) throw new Error(`${this.name}: not started`);
+    return this.process.pid;
+  }
+
+  send(message: ParentMessage): void {
+    if (this.exitInfo === undefined) this.process.stdin?.write(message.type === 'mark' ? `mark ${message.phase}\n` : `${message.type}\n`);
+  }
+
+  /** Resolves with the first message of `type`; rejects on an 'error' message, exit or deadline. */
+  waitFor<T extends ChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const index = this.inbox.findIndex((m) => m.type === type || m.type === 'error');
+        if (index >= 0) {
+          const [message] = this.inbox.splice(index, 1);
+          done();
+          if (message?.type === 'error') reject(new Error(`${this.name}: ${message.message}`));
+          else resolve(message as Extract<ChildMessage, { type: T }>);
+        } else if (this.exitInfo !== undefined) {
+          done();
+          reject(new Error(`${this.name} ${this.exitInfo} before '${type}'${this.stderrText ? `: ${this.stderrText.trim()}` : ''}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name}: no '${type}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  async report(timeoutMs = 15_000): Promise<ChildReport> {
+    this.send({ type: 'stop' });
+    return (await this.waitFor('report', timeoutMs)).report;
+  }
+
+  kill(): void {
+    if (this.exitInfo === undefined) this.process.kill('SIGKILL');
+  }
+
+  private receive(message: ChildMessage): void {
+    this.inbox.push(message);
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}

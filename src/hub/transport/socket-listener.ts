@@ -1,6 +1,7 @@
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../log/index.js';
+import { PeerChainCache, SessionTickets } from '../../tls/index.js';
 import { bindError } from './bind-error.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { ProtocolAdapter } from './protocol-adapter.js';
@@ -13,7 +14,13 @@ export interface SocketListenerOptions {
   /** Flag that sets the port, named in bind errors. */
   readonly flag?: string;
   /** TLS settings; absent for a plain-TCP listener. */
-  readonly tls?: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
+  readonly tls?: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3'; requestCert?: boolean; rejectUnauthorized?: boolean };
+  /**
+   * TLS session tickets (tls.sessionTicketLifetime): the ticket key's rotation period and the
+   * longest a ticket resumes; 0 turns tickets off. Absent: Node's own (a random key for the life
+   * of the process, 300 s sessions).
+   */
+  readonly sessionTicketLifetimeMs?: number;
   readonly connectTimeoutMs: number;
   readonly adapter: ProtocolAdapter;
   readonly registry: ConnectionRegistry;
@@ -24,8 +31,12 @@ export interface SocketListenerOptions {
  * A TCP or TLS listener that hands every accepted stream to its protocol adapter. It owns only
  * accepting, the connection limit and TLS; everything after the handshake is the adapter's.
  */
+/** Resumed client-certificate chains remembered at most (see PeerChainCache): about 200 bytes each. */
+const PEER_CHAINS_MAX = 10_000;
+
 export class SocketListener {
   private server: Server | undefined;
+  private tickets: SessionTickets | undefined;
 
   constructor(private readonly options: SocketListenerOptions) {}
 
@@ -66,9 +77,18 @@ export class SocketListener {
   }
 
   private tlsServer(tls: NonNullable<SocketListenerOptions['tls']>): Server {
-    const server = createTlsServer({ ...tls, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+    const lifetimeMs = this.options.sessionTicketLifetimeMs;
+    const tickets = lifetimeMs === undefined ? undefined : new SessionTickets(lifetimeMs);
+    this.tickets = tickets;
+    const ticketOptions = tickets?.serverOptions() ?? {};
+    const secureOptions = (tls.secureOptions ?? 0) | (ticketOptions.secureOptions ?? 0);
+    // A resumed session carries the client's certificate but not its intermediates; this puts them back.
+    const chains = tickets?.enabled === true && tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
+    const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+      chains?.attach(socket);
       this.handOver(socket, socket.remoteAddress, socket.remotePort, true);
     });
+    tickets?.attach(server);
     server.on('tlsClientError', (error, socket) => {
       this.options.logger.debug(
         { event: 'transport.tls_handshake_failed', listener: this.options.name, remoteAddress: socket.remoteAddress, reason: error.message },
@@ -93,5 +113,6 @@ export class SocketListener {
   stopAccepting(): void {
     // close() calls back only once every connection has ended; shutdown does not wait on that.
     if (this.server?.listening === true) this.server.close();
+    this.tickets?.close();
   }
 }

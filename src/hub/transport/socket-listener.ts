@@ -31,6 +31,11 @@ export interface SocketListenerOptions {
  * A TCP or TLS listener that hands every accepted stream to its protocol adapter. It owns only
  * accepting, the connection limit and TLS; everything after the handshake is the adapter's.
  */
+/** The 'error' listener of an accepted socket (`this` is the socket). */
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 /** Resumed client-certificate chains remembered at most (see PeerChainCache): about 200 bytes each. */
 const PEER_CHAINS_MAX = 10_000;
 
@@ -50,11 +55,13 @@ export class SocketListener {
     const server = options.tls === undefined ? this.plainServer() : this.tlsServer(options.tls);
     this.server = server;
     // Count connections at TCP accept, before any TLS work (tls.Server emits 'connection' too).
+    // Nagle is off from accept (the servers' noDelay option: one setsockopt in the accept path, no
+    // second one from JavaScript), and the error listener is one shared function, not a closure
+    // per connection (issue 20: accept-path work in a connection storm).
     server.on('connection', (socket: Socket) => {
       if (!options.registry.admit(socket, options.name)) return;
-      socket.setNoDelay(true);
       // A socket error before the adapter owns the stream (reset during the handshake) is routine.
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroyOnError);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: unknown) => reject(bindError(options.name, options.host, options.port, options.flag, error));
@@ -84,7 +91,7 @@ export class SocketListener {
     const secureOptions = (tls.secureOptions ?? 0) | (ticketOptions.secureOptions ?? 0);
     // A resumed session carries the client's certificate but not its intermediates; this puts them back.
     const chains = tickets?.enabled === true && tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
-    const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+    const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, noDelay: true, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
       chains?.attach(socket);
       this.handOver(socket, socket.remoteAddress, socket.remotePort, true);
     });

@@ -26,6 +26,11 @@ const WARMUP_CLIENTS = 1000;
 export const mqttConnectStorm: Scenario = {
   name: 'mqtt-connect-storm',
   description: '5,000 clients connect (CONNECT → CONNACK): connections/s and idle RSS per connection',
+  // Outpost refuses clients beyond maxConnectedClients (default 10,000); Mosquitto runs with
+  // max_connections -1. A storm larger than the default raises it, as an operator would.
+  outpostSetup(_dataDir, options) {
+    return connectionLimitArgs(options.clients ?? 0);
+  },
   async run(target, options) {
     const clients = options.clients ?? (options.quick ? QUICK_CLIENTS : CLIENTS);
     const settleMs = options.quick ? 500 : 1500;
@@ -68,6 +73,12 @@ export const mqttConnectStorm: Scenario = {
     }
   },
 };
+
+/** `outpost hub` arguments that let `clients` connect at once (none when the default suffices). */
+export function connectionLimitArgs(clients: number): string[] {
+  const DEFAULT_MAX_CONNECTED_CLIENTS = 10_000;
+  return clients < DEFAULT_MAX_CONNECTED_CLIENTS ? [] : ['--set', `maxConnectedClients=${clients + 100}`];
+}
 
 function stormSpec(options: ScenarioOptions, clients: number, clientIdPrefix: string): StormSpec {
   return { clients, processes: PROCESSES, concurrencyPerProcess: CONCURRENCY_PER_PROCESS, keepAliveSec: KEEP_ALIVE_SEC, clientIdPrefix, seed: options.seed, timeoutMs: STORM_TIMEOUT_MS };

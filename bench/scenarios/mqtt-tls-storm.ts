@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureOpenFiles } from '../lib/fd-limit.js';
+import { connectionLimitArgs } from './mqtt-connect-storm.js';
 import { BENCH_HUB_ARGS, benchDevices, loginOf, registerIdentities } from '../lib/sas-devices.js';
 import { finalBrokerFigures, microsPer, summarizeLatency } from '../lib/measure.js';
 import { brokerQuiet, stormOnce, type StormFigures, type StormSpec } from '../lib/storm-load.js';
@@ -49,7 +50,7 @@ export const mqttTlsStorm: Scenario = {
   targets: ['outpost', 'mosquitto'],
   outpostSetup(dataDir, options) {
     registerIdentities(dataDir, benchDevices(options.seed, clientsOf(options)));
-    return BENCH_HUB_ARGS;
+    return [...BENCH_HUB_ARGS, ...connectionLimitArgs(clientsOf(options))];
   },
   async run(target, options) {
     if (target.mqttTls === undefined) throw new Error(`${target.name} has no MQTT-over-TLS listener the harness knows of`);

@@ -39,7 +39,9 @@ const QUICK_CLIENTS = 1000;
 const PROCESSES = 2;
 const CONCURRENCY_PER_PROCESS = 25;
 const KEEP_ALIVE_SEC = 60;
+/** Deadline of a whole storm: 180 s, or 20 ms per client for large storms on a loaded machine. */
 const STORM_TIMEOUT_MS = 180_000;
+const STORM_TIMEOUT_MS_PER_CLIENT = 20;
 /** How long the broker may take to finish closing a storm's connections before the next one. */
 const QUIET_DEADLINE_MS = 20_000;
 
@@ -73,7 +75,7 @@ export const mqttTlsStorm: Scenario = {
         keepAliveSec: KEEP_ALIVE_SEC,
         clientIdPrefix: prefix,
         seed: options.seed,
-        timeoutMs: STORM_TIMEOUT_MS,
+        timeoutMs: Math.max(STORM_TIMEOUT_MS, clients * STORM_TIMEOUT_MS_PER_CLIENT),
         tls: { ...tls, ...extra },
       });
       const quiet = async (): Promise<void> => {

@@ -2,7 +2,7 @@
 # Installs the Debian packages the benchmarks need when they are missing: Mosquitto 2 (the reference
 # peer, and its clients for manual checks), a C compiler (the harness compiles bench/loadgen/*.c
 # at run time), Qpid Proton's C library and headers (the AMQP load generator,
-# bench/loadgen/amqp-loadgen.c) and RabbitMQ (the AMQP 1.0 peer, with its rabbitmq_amqp1_0 plugin). Idempotent and quick when everything is present. Needs root (or sudo) only when
+# bench/loadgen/amqp-loadgen.c), OpenSSL's headers (the storm generator's TLS client) and RabbitMQ (the AMQP 1.0 peer, with its rabbitmq_amqp1_0 plugin). Idempotent and quick when everything is present. Needs root (or sudo) only when
 # something is actually missing.
 set -euo pipefail
 
@@ -26,6 +26,7 @@ done
 # file -> Debian package (libraries and a server that are not commands on PATH)
 declare -A needed_files=(
   [/usr/include/proton/proactor.h]=libqpid-proton11-dev
+  [/usr/include/openssl/ssl.h]=libssl-dev
   [/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server
 )
 for file in "${!needed_files[@]}"; do

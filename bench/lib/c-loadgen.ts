@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildConfig } from '../loadgen/protocol.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SOURCES = [join(REPO_ROOT, 'bench', 'loadgen', 'mqtt-loadgen.c'), join(REPO_ROOT, 'bench', 'loadgen', 'mqtt-loadgen-roles.h')];
+const SOURCES = [join(REPO_ROOT, 'bench', 'loadgen', 'mqtt-loadgen.c'), join(REPO_ROOT, 'bench', 'loadgen', 'mqtt-loadgen-roles.h'), join(REPO_ROOT, 'bench', 'loadgen', 'mqtt-loadgen-tls.h')];
 export const C_LOADGEN_BINARY = fileURLToPath(new URL('../loadgen/mqtt-loadgen', import.meta.url));
 
 let built: string | Error | undefined;
@@ -25,7 +25,7 @@ export function buildCLoadgen(): string | Error {
     // Build beside the target and rename: test files run in parallel may build at the same time,
     // and none must execute a half-written binary.
     const temporary = `${C_LOADGEN_BINARY}.${process.pid}.tmp`;
-    const result = spawnSync(cc, ['-O2', '-Wall', '-o', temporary, SOURCES[0]!], { encoding: 'utf8' });
+    const result = spawnSync(cc, ['-O2', '-Wall', '-o', temporary, SOURCES[0]!, '-lssl', '-lcrypto'], { encoding: 'utf8' });
     if (result.error !== undefined) return new Error(`cannot run ${cc}: ${result.error.message}`);
     if (result.status !== 0) return new Error(`${cc} failed: ${result.stderr.trim()}`);
     renameSync(temporary, C_LOADGEN_BINARY);
@@ -46,6 +46,11 @@ export function cLoadgenArgs(config: ChildConfig): string[] {
     case 'module-subscriber':
       throw new Error(`the C load generator has no ${config.role} role (it needs TLS); the Node one runs it`);
     case 'storm':
-      return ['storm', ...common, `idprefix=${config.clientIdPrefix}`, `clients=${config.clients}`, `concurrency=${config.concurrency}`, `keepalive=${config.keepAliveSec}`, `seed=${config.seed}`, ...(config.credentialsFile === undefined ? [] : [`credentials=${config.credentialsFile}`])];
+      return [
+        'storm',
+        ...common,
+        `idprefix=${config.clientIdPrefix}`, `clients=${config.clients}`, `concurrency=${config.concurrency}`, `keepalive=${config.keepAliveSec}`, `seed=${config.seed}`, ...(config.credentialsFile === undefined ? [] : [`credentials=${config.credentialsFile}`]),
+        ...(config.tls === undefined ? [] : ['tls=1', `ca=${config.tls.caFile}`, ...(config.tls.sessionsIn === undefined ? [] : [`sessin=${config.tls.sessionsIn}`]), ...(config.tls.sessionsOut === undefined ? [] : [`sessout=${config.tls.sessionsOut}`])]),
+      ];
   }
 }

@@ -13,7 +13,7 @@ import { sampleProc, tcpCounters } from './proc-stats.js';
 import { writeCredentialsFile, type Login } from './sas-devices.js';
 import type { Histogram } from './histogram.js';
 import type { RunningTarget } from './targets.js';
-import type { StormReport } from '../loadgen/protocol.js';
+import type { StormConfig, StormReport } from '../loadgen/protocol.js';
 
 export interface StormSpec {
   readonly clients: number;
@@ -27,6 +27,13 @@ export interface StormSpec {
   readonly logins?: readonly Login[];
   /** Deadline for every CONNACK of the storm. */
   readonly timeoutMs: number;
+  /**
+   * Over TLS (the C generator only): the target's TLS port and a file of the CA that verifies it.
+   * `sessionsDir`: each process keeps its clients' TLS sessions in `<dir>/sessions-<p>.txt`;
+   * `resume` presents them (a reconnect storm of the same clients), and every storm with a
+   * sessionsDir writes the sessions it was handed at stop.
+   */
+  readonly tls?: { readonly port: number; readonly caFile: string; readonly sessionsDir?: string; readonly resume?: boolean };
 }
 
 export interface StormFigures {
@@ -40,6 +47,8 @@ export interface StormFigures {
   readonly latency: Histogram;
   readonly listenDrops: number | null;
   readonly synRetransmits: number | null;
+  /** TLS storms: handshakes the server accepted as session resumptions (null over plain TCP). */
+  readonly resumed: number | null;
   /** commonWarnings plus failed connections and TCP drops. */
   readonly warnings: string[];
 }
@@ -73,13 +82,14 @@ export class StormLoad {
           group.add(`storm ${p}`, {
             role: 'storm',
             host: target.host,
-            port: target.port,
+            port: spec.tls?.port ?? target.port,
             clientIdPrefix: `${spec.clientIdPrefix}-${p}`,
             clients: share,
             concurrency: spec.concurrencyPerProcess,
             keepAliveSec: spec.keepAliveSec,
             seed: spec.seed + p,
             ...(credentialsFile === undefined ? {} : { credentialsFile }),
+            ...(spec.tls === undefined ? {} : { tls: stormTls(spec.tls, p) }),
           }),
         );
       }
@@ -109,6 +119,7 @@ export class StormLoad {
     const connected = reports.reduce((n, r) => n + r.connected, 0);
     const failed = reports.reduce((n, r) => n + r.failed, 0);
     const firstError = reports.find((r) => r.firstError !== null)?.firstError ?? null;
+    const resumed = this.spec.tls === undefined ? null : reports.reduce((n, r) => n + (r.resumed ?? 0), 0);
     const stormSec = (Math.max(...reports.map((r) => r.finishedAtMicros)) - Math.min(...reports.map((r) => r.startedAtMicros))) / 1e6;
     const warnings = commonWarnings(figures, connected);
     if (failed > 0) warnings.push(`${failed} of ${this.spec.clients} connections failed (first: ${firstError ?? 'unknown'})`);
@@ -125,6 +136,7 @@ export class StormLoad {
       latency: mergeHistograms(reports.map((r) => r.connectLatency)),
       listenDrops,
       synRetransmits,
+      resumed,
       warnings,
     };
   }
@@ -143,6 +155,12 @@ export class StormLoad {
     this.group.killAll();
     if (this.credentialsDir !== undefined) rmSync(this.credentialsDir, { recursive: true, force: true });
   }
+}
+
+function stormTls(tls: NonNullable<StormSpec['tls']>, process: number): NonNullable<StormConfig['tls']> {
+  if (tls.sessionsDir === undefined) return { caFile: tls.caFile };
+  const file = join(tls.sessionsDir, `sessions-${process}.txt`);
+  return { caFile: tls.caFile, sessionsOut: file, ...(tls.resume === true ? { sessionsIn: file } : {}) };
 }
 
 /** One storm, connected and then closed: a warm-up, or a round whose idle memory is not read. */

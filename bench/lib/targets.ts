@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { openConnection } from '../loadgen/connection.js';
 import { DISCONNECT } from '../loadgen/mqtt-wire.js';
 import { startRabbitmq } from '../peers/rabbitmq.js';
+import { createLogger } from '../../src/log/index.js';
+import { ensureDevCertificates } from '../../src/tls/index.js';
 
 export const NAMED_TARGETS = ['outpost', 'mosquitto', 'aedes'] as const;
 export type NamedTarget = (typeof NAMED_TARGETS)[number];
@@ -49,7 +51,7 @@ export interface RunningTarget {
   /** The broker's process, when the harness started it. */
   readonly pid: number | undefined;
   readonly version: string | null;
-  /** Outpost's MQTT-over-TLS listener and the CA that verifies it, when the harness started the hub. */
+  /** The MQTT-over-TLS listener and the CA that verifies it, when the harness started Outpost or Mosquitto. */
   readonly mqttTls?: { readonly port: number; readonly caPem: string };
   /** Its AMQP-over-TLS listener (Outpost's 5671, an AMQP peer's) and the CA that verifies it. */
   readonly amqpTls?: { readonly port: number; readonly caPem: string };
@@ -83,8 +85,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The Mosquitto configuration the harness runs: loopback only, anonymous, nothing persisted. */
-export function mosquittoConfig(port: number, options: TargetOptions = {}): string {
+/** Mosquitto's TLS listener: its port and the files of a CA and server certificate. */
+export interface MosquittoTls {
+  readonly port: number;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/**
+ * The Mosquitto configuration the harness runs: loopback only, anonymous, nothing persisted; with
+ * `tls`, a second listener (MQTT over TLS, as 8883) that asks for no client certificate.
+ */
+export function mosquittoConfig(port: number, options: TargetOptions = {}, tls?: MosquittoTls): string {
   const lines = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
@@ -98,6 +111,10 @@ export function mosquittoConfig(port: number, options: TargetOptions = {}): stri
     'log_type warning',
   ];
   if (options.mosquittoMaxInflight !== undefined) lines.push(`max_inflight_messages ${options.mosquittoMaxInflight}`);
+  // Listener options follow their `listener` line, so the TLS listener comes last.
+  // Started as root, Mosquitto drops to its own user before it reads the key, which the dev CA
+  // writes mode 0600 into a 0700 directory: `user root` keeps it able to read it (loopback only).
+  if (tls !== undefined) lines.push('user root', `listener ${tls.port} 127.0.0.1`, `cafile ${tls.caFile}`, `certfile ${tls.certFile}`, `keyfile ${tls.keyFile}`, 'require_certificate false');
   return `${lines.join('\n')}\n`;
 }
 
@@ -193,8 +210,13 @@ async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
   if (binary === undefined) throw new TargetUnavailable('mosquitto', 'mosquitto not installed (run scripts/install-bench-deps.sh)');
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-mosquitto-'));
   const port = await freePort();
+  // The same kind of certificates as Outpost's own TLS listener (its development CA: EC P-256),
+  // made the same way, so a TLS storm compares like with like.
+  const dev = ensureDevCertificates({ dataDir: dir, hostnames: [], logger: createLogger({ level: 'silent' }) });
+  // certFile is the server certificate and the CA, the chain Outpost's listener sends too.
+  const tls: MosquittoTls = { port: await freePort(), caFile: dev.caFile, certFile: dev.certFile, keyFile: dev.keyFile };
   const configFile = join(dir, 'mosquitto.conf');
-  writeFileSync(configFile, mosquittoConfig(port, options));
+  writeFileSync(configFile, mosquittoConfig(port, options, tls));
   const version = spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0]?.replace(/^mosquitto version /, '') ?? null;
   const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
@@ -204,7 +226,7 @@ async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
     await stopChild(child, cleanup)();
     throw error;
   }
-  return { name: 'mosquitto', host: '127.0.0.1', port, pid: child.pid, version, stop: stopChild(child, cleanup) };
+  return { name: 'mosquitto', host: '127.0.0.1', port, pid: child.pid, version, mqttTls: { port: tls.port, caPem: dev.caPem }, stop: stopChild(child, cleanup) };
 }
 
 async function startAedes(): Promise<RunningTarget> {

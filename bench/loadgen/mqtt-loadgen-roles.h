@@ -219,7 +219,8 @@ __attribute__((noreturn)) static void run_subscriber(void) {
 /* ---- storm ---- */
 static conn_t **tc; static char **t_ids, **t_users, **t_passes;
 static int t_clients, t_conc, t_keepalive, t_next, t_outstanding, t_connected, t_failed, t_reported;
-static const char *t_prefix;
+static const char *t_prefix, *t_sessout;
+static int t_tls;
 static char t_first_error[160];
 static double t_started, t_finished;
 static hist_t t_hist;
@@ -228,6 +229,7 @@ static void t_report(const char *type) {
   printf("{\"type\":\"%s\",\"report\":{\"role\":\"storm\",\"connected\":%d,\"failed\":%d,\"firstError\":", type, t_connected, t_failed);
   if (t_first_error[0]) printf("\"%s\"", t_first_error); else printf("null");
   printf(",\"startedAtMicros\":%.0f,\"finishedAtMicros\":%.0f,", t_started, t_finished);
+  if (t_tls) printf("\"resumed\":%d,", tls_resumed);
   hist_print("connectLatency", &t_hist);
   printf("}}\n");
   fflush(stdout);
@@ -262,6 +264,7 @@ static void t_command(const char *line) {
   if (strcmp(line, "start") == 0) { t_started = now_micros(); t_launch(); }
   else if (strcmp(line, "stop") == 0) {
     for (int i = 0; i < t_next; i++) if (tc[i]->st == ST_READY) { buf_put(&tc[i]->out, DISCONNECT_PKT, 2); flush_out(tc[i]); shutdown(tc[i]->fd, SHUT_WR); close_conn(tc[i]); }
+    if (t_tls && t_sessout[0]) tls_save_sessions(t_sessout);
     t_report("report");
     exit(0);
   }
@@ -294,6 +297,9 @@ __attribute__((noreturn)) static void run_storm(void) {
   tc = calloc((size_t)t_clients, sizeof *tc); t_ids = calloc((size_t)t_clients, sizeof *t_ids);
   const char *credentials = arg("credentials", "");
   if (credentials[0]) t_read_credentials(credentials);
+  t_tls = strcmp(arg("tls", "0"), "1") == 0;
+  t_sessout = arg("sessout", "");
+  if (t_tls) tls_setup(t_clients, arg("ca", NULL), arg("sessin", ""));
   reply("{\"type\":\"ready\"}");
   struct epoll_event evs[512];
   double last_scan = 0;
@@ -303,6 +309,18 @@ __attribute__((noreturn)) static void run_storm(void) {
       conn_t *c = evs[i].data.ptr;
       if (c == NULL) { read_commands(t_command); continue; }
       if (c->st == ST_CLOSED) continue;
+      if (c->st == ST_CONNECTING && t_tls) {
+        if (tls_start(c) < 0) { t_fail(c, strerror(errno)); continue; }
+      }
+      if (c->st == ST_HANDSHAKE) {
+        int done = tls_handshake(c);
+        if (done < 0) { t_fail(c, t_tls_error); continue; }
+        if (done == 0) continue;
+        c->st = ST_CONNACK;
+        put_connect(c, t_ids[c->tag], t_keepalive, t_users ? t_users[c->tag] : NULL, t_passes ? t_passes[c->tag] : NULL);
+        if (flush_out(c) < 0) t_fail(c, "write failed");
+        continue;
+      }
       if (c->st == ST_CONNECTING) {
         if (on_connected(c, t_ids[c->tag], t_keepalive, t_users ? t_users[c->tag] : NULL, t_passes ? t_passes[c->tag] : NULL) < 0) t_fail(c, strerror(errno));
         continue;
@@ -315,7 +333,7 @@ __attribute__((noreturn)) static void run_storm(void) {
     last_scan = now;
     for (int j = 0; j < t_next; j++) {
       conn_t *c = tc[j];
-      if ((c->st == ST_CONNECTING || c->st == ST_CONNACK) && now - c->began > 30e6) t_fail(c, "no CONNACK within 30000 ms");
+      if ((c->st == ST_CONNECTING || c->st == ST_HANDSHAKE || c->st == ST_CONNACK) && now - c->began > 30e6) t_fail(c, "no CONNACK within 30000 ms");
     }
   }
 }

@@ -3,10 +3,11 @@
  * subscriber.ts, storm.ts) and the same wire behaviour, at a fraction of its CPU per message:
  * one epoll loop, no allocation per message, one clock read per read().
  *
- * Built by the harness at run time (bench/lib/c-loadgen.ts): cc -O2 -o mqtt-loadgen mqtt-loadgen.c
+ * Built by the harness at run time (bench/lib/c-loadgen.ts): cc -O2 -o mqtt-loadgen mqtt-loadgen.c -lssl -lcrypto
  * Run:   mqtt-loadgen publisher  host=H port=P id=ID topic=T qos=0|1 payload=N seed=S index=I batch=B pings=K window=W refill=R [topics=N]
  *        mqtt-loadgen subscriber host=H port=P idprefix=X first=F count=N filter=F qos=0|1
  *        mqtt-loadgen storm      host=H port=P idprefix=X clients=N concurrency=C keepalive=S seed=S [credentials=FILE]
+ *                                [tls=1 ca=FILE [sessin=FILE] [sessout=FILE]]   (TLS: mqtt-loadgen-tls.h)
  *        mqtt-loadgen bucket V…  (prints the histogram bucket of each value: a test hook)
  * Control: one command per line on stdin (start, mark begin, mark end, stop); replies are JSON
  * lines on stdout with the shapes of bench/loadgen/protocol.ts (ready, connected, report, error).
@@ -87,9 +88,10 @@ static long iarg(const char *key) { return strtol(arg(key, NULL), NULL, 10); }
 
 /* ---- connections ---- */
 enum { PT_CONNACK = 2, PT_PUBLISH = 3, PT_PUBACK = 4, PT_SUBACK = 9, PT_PINGRESP = 13 };
-enum state { ST_CONNECTING, ST_CONNACK, ST_SUBACK, ST_READY, ST_CLOSED };
 typedef struct { unsigned char *data; size_t len, off, cap; } buf_t;
-typedef struct conn { int fd; enum state st; buf_t in, out; double began; int want_out; int tag; } conn_t;
+enum state { ST_CONNECTING, ST_HANDSHAKE, ST_CONNACK, ST_SUBACK, ST_READY, ST_CLOSED };
+/* `ssl`: the connection's OpenSSL object (an SSL *) when the storm runs over TLS, else NULL. */
+typedef struct conn { int fd; enum state st; buf_t in, out; double began; int want_out; int tag; void *ssl; } conn_t;
 
 static int epfd;
 static struct sockaddr_storage addr; static socklen_t addrlen;
@@ -104,6 +106,10 @@ static void buf_reserve(buf_t *b, size_t extra) {
 }
 static void buf_put(buf_t *b, const void *p, size_t n) { buf_reserve(b, n); memcpy(b->data + b->len, p, n); b->len += n; }
 
+static void arm(conn_t *c, int want_out);
+/* TLS reads and writes (mqtt-loadgen-tls.h): same contract as read()/write(), EAGAIN included. */
+static ssize_t tls_write(conn_t *c, const void *p, size_t n);
+static ssize_t tls_read(conn_t *c, void *p, size_t n);
 static void arm(conn_t *c, int want_out) {
   struct epoll_event ev = { .events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c };
   if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) fail("epoll_ctl");
@@ -113,7 +119,7 @@ static void arm(conn_t *c, int want_out) {
 /* Writes what it can; the rest waits for EPOLLOUT. Returns -1 when the peer is gone. */
 static int flush_out(conn_t *c) {
   while (c->out.off < c->out.len) {
-    ssize_t n = write(c->fd, c->out.data + c->out.off, c->out.len - c->out.off);
+    ssize_t n = c->ssl ? tls_write(c, c->out.data + c->out.off, c->out.len - c->out.off) : write(c->fd, c->out.data + c->out.off, c->out.len - c->out.off);
     if (n < 0) { if (errno == EAGAIN) { if (!c->want_out) arm(c, 1); return 0; } return -1; }
     c->out.off += (size_t)n;
   }
@@ -137,8 +143,10 @@ static conn_t *open_conn(void) {
   c->want_out = 1;
   return c;
 }
+static void tls_free(conn_t *c);
 static void close_conn(conn_t *c) {
   if (c->st == ST_CLOSED) return;
+  tls_free(c);
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->st = ST_CLOSED;
@@ -177,7 +185,7 @@ static void put_subscribe(conn_t *c, const char *filter, int qos) {
 typedef void (*visit_fn)(conn_t *c, int type, int flags, unsigned char *body, size_t len, double now);
 static int read_packets(conn_t *c, visit_fn visit) {
   buf_reserve(&c->in, 262144);
-  ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+  ssize_t n = c->ssl ? tls_read(c, c->in.data + c->in.len, c->in.cap - c->in.len) : read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
   if (n == 0) return -1;
   if (n < 0) return errno == EAGAIN ? 0 : -1;
   c->in.len += (size_t)n;
@@ -239,6 +247,8 @@ static void setup(const char *host, const char *port) {
   epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &ev);
 }
 
+static char t_tls_error[160];
+#include "mqtt-loadgen-tls.h"
 #include "mqtt-loadgen-roles.h"
 
 int main(int argc, char **argv) {

@@ -64,6 +64,11 @@ export interface StormConfig extends Endpoint {
    * the tokens; a generator only sends them.
    */
   readonly credentialsFile?: string;
+  /**
+   * TLS (the C generator only): verify the server against `caFile`; `sessionsOut`: write every
+   * client's last TLS session at stop; `sessionsIn`: present those sessions (resume) at connect.
+   */
+  readonly tls?: { readonly caFile: string; readonly sessionsIn?: string; readonly sessionsOut?: string };
 }
 
 /**
@@ -149,6 +154,8 @@ export interface StormReport {
   readonly finishedAtMicros: number;
   /** TCP connect start → CONNACK. */
   readonly connectLatency: HistogramSnapshot;
+  /** TLS storms: handshakes the server accepted as session resumptions. */
+  readonly resumed?: number;
 }
 
 export type ChildReport = PublisherReport | SubscriberReport | StormReport;

@@ -21,7 +21,9 @@ export class Storm {
   private startedAtMicros = 0;
   private finishedAtMicros = 0;
 
-  constructor(private readonly config: StormConfig) {}
+  constructor(private readonly config: StormConfig) {
+    if (config.tls !== undefined) throw new Error('TLS storms need the C load generator (--loadgen c)');
+  }
 
   /** Connects every client; resolves when each has a CONNACK or has failed. */
   async run(): Promise<StormReport> {

@@ -9,6 +9,7 @@
 // Every target first takes an unmeasured warm-up storm of 1,000 connections (connected, then
 // closed), so a JIT-compiled broker is measured warm, as it would be after minutes in service.
 // Run: npm run bench -- mqtt-connect-storm [--target outpost|mosquitto|aedes|host:port] [--quick] [--clients N]
+import { ensureOpenFiles } from '../lib/fd-limit.js';
 import { finalBrokerFigures, microsPer, sleep, summarizeLatency } from '../lib/measure.js';
 import { sampleProc } from '../lib/proc-stats.js';
 import { StormLoad, stormOnce, type StormSpec } from '../lib/storm-load.js';
@@ -25,9 +26,16 @@ const WARMUP_CLIENTS = 1000;
 export const mqttConnectStorm: Scenario = {
   name: 'mqtt-connect-storm',
   description: '5,000 clients connect (CONNECT → CONNACK): connections/s and idle RSS per connection',
+  // Outpost refuses clients beyond maxConnectedClients (default 10,000); Mosquitto runs with
+  // max_connections -1. A storm larger than the default raises it, as an operator would.
+  outpostSetup(_dataDir, options) {
+    return connectionLimitArgs(options.clients ?? 0);
+  },
   async run(target, options) {
     const clients = options.clients ?? (options.quick ? QUICK_CLIENTS : CLIENTS);
     const settleMs = options.quick ? 500 : 1500;
+    // 20,000 clients need more descriptors than this machine's default limit (bench/lib/fd-limit.ts).
+    const fdWarning = ensureOpenFiles(target.pid, clients);
     // One unmeasured storm, connected and then closed, before the measured one.
     await stormOnce(target, options.loadgen, { ...stormSpec(options, WARMUP_CLIENTS, `bench-warmup-${options.seed}`), processes: 1 });
     const load = await StormLoad.start(target, options.loadgen, stormSpec(options, clients, `bench-storm-${options.seed}`));
@@ -36,7 +44,7 @@ export const mqttConnectStorm: Scenario = {
       const storm = await load.connect();
       await sleep(settleMs);
       const rssIdle = target.pid === undefined ? undefined : sampleProc(target.pid)?.rssBytes;
-      const warnings = [...storm.warnings];
+      const warnings = [...(fdWarning === undefined ? [] : [fdWarning]), ...storm.warnings];
       if (!(await load.disconnect())) warnings.push('not every storm process reported at stop');
       const { connected, window: figures } = storm;
       const idleBytesPerConnection = rssBefore !== undefined && rssIdle !== undefined && connected > 0 ? (rssIdle - rssBefore) / connected : null;
@@ -65,6 +73,12 @@ export const mqttConnectStorm: Scenario = {
     }
   },
 };
+
+/** `outpost hub` arguments that let `clients` connect at once (none when the default suffices). */
+export function connectionLimitArgs(clients: number): string[] {
+  const DEFAULT_MAX_CONNECTED_CLIENTS = 10_000;
+  return clients < DEFAULT_MAX_CONNECTED_CLIENTS ? [] : ['--set', `maxConnectedClients=${clients + 100}`];
+}
 
 function stormSpec(options: ScenarioOptions, clients: number, clientIdPrefix: string): StormSpec {
   return { clients, processes: PROCESSES, concurrencyPerProcess: CONCURRENCY_PER_PROCESS, keepAliveSec: KEEP_ALIVE_SEC, clientIdPrefix, seed: options.seed, timeoutMs: STORM_TIMEOUT_MS };

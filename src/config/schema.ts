@@ -114,6 +114,10 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'TLS versions accepted (comma-separated in the environment). Older versions are not supported.',
       aliases: [alias('SslProtocols', azureSslProtocols, 'Also accepts .NET names (Tls12, Tls13).')],
     }),
+    sessionTicketLifetime: Duration('1h', {
+      description:
+        'TLS session resumption on the MQTT and AMQP listeners: a device that reconnects within this time of its last full handshake presents its session ticket and skips the certificate exchange. The ticket key is kept in memory only (a restart starts a new one) and is replaced every period, which also ends every ticket issued under it; 0s turns tickets off (every handshake is a full one). docs/security.md says what it trades.',
+    }),
   }),
   routes: Json(Type.Record(Type.String(), Type.Unknown()), {
     description:

@@ -81,7 +81,7 @@ export class Hub {
     if (config.mqtt.enabled) {
       names.push('mqtt');
       socketListeners.push(
-        new SocketListener({ name: 'mqtt', host: config.mqtt.host, port: config.mqtt.port, flag: '--mqtt-port', tls: clientCertTls, connectTimeoutMs: config.mqtt.connectTimeout, adapter: mqttAdapter, registry, logger }),
+        new SocketListener({ name: 'mqtt', host: config.mqtt.host, port: config.mqtt.port, flag: '--mqtt-port', tls: clientCertTls, sessionTicketLifetimeMs: config.tls.sessionTicketLifetime, connectTimeoutMs: config.mqtt.connectTimeout, adapter: mqttAdapter, registry, logger }),
       );
     }
     if (config.mqttPlain.enabled) {
@@ -93,7 +93,7 @@ export class Hub {
     if (config.amqp.enabled) {
       names.push('amqp');
       socketListeners.push(
-        new SocketListener({ name: 'amqp', host: config.amqp.host, port: config.amqp.port, flag: '--amqp-port', tls: clientCertTls, connectTimeoutMs: config.amqp.connectTimeout, adapter: amqpAdapter, registry, logger }),
+        new SocketListener({ name: 'amqp', host: config.amqp.host, port: config.amqp.port, flag: '--amqp-port', tls: clientCertTls, sessionTicketLifetimeMs: config.tls.sessionTicketLifetime, connectTimeoutMs: config.amqp.connectTimeout, adapter: amqpAdapter, registry, logger }),
       );
     }
     // Client certificates are asked for on 443 too: MQTT and AMQP over WebSocket authenticate with them.

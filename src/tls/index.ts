@@ -12,3 +12,5 @@ export {
 } from './x509-builder.js';
 export { readCertificateFields, keyIdentifier, type CertificateFields } from './certificate-fields.js';
 export { derToPem, splitPemCertificates } from './pem.js';
+export { SessionTickets, TICKET_KEYS_BYTES, type SessionTicketServerOptions } from './session-tickets.js';
+export { PeerChainCache } from './peer-chain-cache.js';

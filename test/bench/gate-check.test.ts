@@ -252,6 +252,7 @@ describe('bench command line', () => {
       'mqtt-qos1-fanin',
       'mqtt-fanout',
       'mqtt-connect-storm',
+      'mqtt-tls-storm',
       'mqtt-auth-storm',
       'mqtt-routed',
       'mqtt-routed-memory',

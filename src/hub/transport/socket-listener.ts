@@ -1,6 +1,7 @@
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../log/index.js';
+import { PeerChainCache, SessionTickets } from '../../tls/index.js';
 import { bindError } from './bind-error.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { ProtocolAdapter } from './protocol-adapter.js';
@@ -13,7 +14,13 @@ export interface SocketListenerOptions {
   /** Flag that sets the port, named in bind errors. */
   readonly flag?: string;
   /** TLS settings; absent for a plain-TCP listener. */
-  readonly tls?: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
+  readonly tls?: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3'; requestCert?: boolean; rejectUnauthorized?: boolean };
+  /**
+   * TLS session tickets (tls.sessionTicketLifetime): the ticket key's rotation period and the
+   * longest a ticket resumes; 0 turns tickets off. Absent: Node's own (a random key for the life
+   * of the process, 300 s sessions).
+   */
+  readonly sessionTicketLifetimeMs?: number;
   readonly connectTimeoutMs: number;
   readonly adapter: ProtocolAdapter;
   readonly registry: ConnectionRegistry;
@@ -24,8 +31,17 @@ export interface SocketListenerOptions {
  * A TCP or TLS listener that hands every accepted stream to its protocol adapter. It owns only
  * accepting, the connection limit and TLS; everything after the handshake is the adapter's.
  */
+/** The 'error' listener of an accepted socket (`this` is the socket). */
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
+/** Resumed client-certificate chains remembered at most (see PeerChainCache): about 200 bytes each. */
+const PEER_CHAINS_MAX = 10_000;
+
 export class SocketListener {
   private server: Server | undefined;
+  private tickets: SessionTickets | undefined;
 
   constructor(private readonly options: SocketListenerOptions) {}
 
@@ -39,11 +55,13 @@ export class SocketListener {
     const server = options.tls === undefined ? this.plainServer() : this.tlsServer(options.tls);
     this.server = server;
     // Count connections at TCP accept, before any TLS work (tls.Server emits 'connection' too).
+    // Nagle is off from accept (the servers' noDelay option: one setsockopt in the accept path, no
+    // second one from JavaScript), and the error listener is one shared function, not a closure
+    // per connection (issue 20: accept-path work in a connection storm).
     server.on('connection', (socket: Socket) => {
       if (!options.registry.admit(socket, options.name)) return;
-      socket.setNoDelay(true);
       // A socket error before the adapter owns the stream (reset during the handshake) is routine.
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroyOnError);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: unknown) => reject(bindError(options.name, options.host, options.port, options.flag, error));
@@ -66,9 +84,18 @@ export class SocketListener {
   }
 
   private tlsServer(tls: NonNullable<SocketListenerOptions['tls']>): Server {
-    const server = createTlsServer({ ...tls, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+    const lifetimeMs = this.options.sessionTicketLifetimeMs;
+    const tickets = lifetimeMs === undefined ? undefined : new SessionTickets(lifetimeMs);
+    this.tickets = tickets;
+    const ticketOptions = tickets?.serverOptions() ?? {};
+    const secureOptions = (tls.secureOptions ?? 0) | (ticketOptions.secureOptions ?? 0);
+    // A resumed session carries the client's certificate but not its intermediates; this puts them back.
+    const chains = tickets?.enabled === true && tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
+    const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, noDelay: true, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+      chains?.attach(socket);
       this.handOver(socket, socket.remoteAddress, socket.remotePort, true);
     });
+    tickets?.attach(server);
     server.on('tlsClientError', (error, socket) => {
       this.options.logger.debug(
         { event: 'transport.tls_handshake_failed', listener: this.options.name, remoteAddress: socket.remoteAddress, reason: error.message },
@@ -93,5 +120,6 @@ export class SocketListener {
   stopAccepting(): void {
     // close() calls back only once every connection has ended; shutdown does not wait on that.
     if (this.server?.listening === true) this.server.close();
+    this.tickets?.close();
   }
 }

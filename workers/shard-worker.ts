@@ -26,7 +26,7 @@ async function run(task: ShardTask): Promise<ShardResult> {
     if (task.op === 'open') {
       if (core !== undefined) await core.close();
       const { config } = task;
-      const log = config.dir === undefined ? new MemoryShardLog() : new RocksShardLog({ dir: config.dir, memtableBytes: config.memtableBytes });
+      const log = config.dir === undefined ? new MemoryShardLog() : new RocksShardLog({ dir: config.dir, memtableBytes: config.memtableBytes, ...(config.blockCache === undefined ? {} : { blockCache: config.blockCache }) });
       const opened = await ShardCore.open(config, log);
       core = opened.core;
       return opened.result;

@@ -85,6 +85,12 @@ export const ConfigSchema = Section('Outpost configuration', {
     aliases: [alias('EdgeDeviceHostName')],
     defaultNote: "this machine's host name",
   }),
+  memoryBudget: Bytes('256MiB', {
+    description:
+      'Memory for everything in the hub that grows with load, split by a fixed rule (docs/benchmarks.md, "Memory budget"): RocksDB write buffers of every store shard and of the broker, twin and C2D databases, the V8 heaps of the store\'s worker threads, the broker\'s queued bytes (bounds mqtt.maxQueuedBytesTotal and mqtt.maxQueuedBytes) and each connection\'s unsent bytes (bounds mqtt.maxConnectionBuffer). The fixed part of the process (Node\'s code, Outpost\'s, thread stacks: about 85-90 MiB of RSS) comes on top. The main thread\'s heap is bounded only when node is started with the flags the hub logs at start (event memory.plan, `mainHeapFlags`) in NODE_OPTIONS. A budget below what the configuration runs with (about 24 MiB plus 15 MiB per store shard) is refused at load.',
+    flag: '--memory-budget',
+    aliases: [alias('MemoryBudgetMB', (text) => (/^\s*\d+\s*$/.test(text) ? `${text.trim()}MiB` : text), 'Outpost\'s own, named in Azure\'s style (Azure\'s edge hub has no budget); whole numbers are MiB.')],
+  }),
   maxConnectedClients: Int(10_000, { min: 1, max: 1_000_000 }, {
     description: 'Connections accepted at once across all listeners; further connections are refused with a clear reason.',
     aliases: [alias('MaxConnectedClients')],

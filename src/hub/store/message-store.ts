@@ -93,7 +93,7 @@ export class MessageStore implements MessageSink {
       if (changed) logger.warn({ event: 'store.shards_fixed', configured: shards, shards: layout.shards }, 'the store keeps the shard count it was created with');
       shards = layout.shards;
     }
-    const store = new MessageStore(options, logger, new RouteCompilerPool());
+    const store = new MessageStore(options, logger, new RouteCompilerPool(options.compilerLimits === undefined ? {} : { resourceLimits: options.compilerLimits }));
     try {
       const table = await store.compile(routes);
       const opened = await Promise.all(
@@ -412,6 +412,7 @@ export class MessageStore implements MessageSink {
       shard,
       dir: o.persistent ? shardDir(o.dir, shard) : undefined,
       memtableBytes: o.memtableBytes,
+      ...(o.blockCache === undefined ? {} : { blockCache: o.blockCache }),
       sync: o.sync,
       syncIntervalMs: o.syncIntervalMs,
       reclaimIntervalMs: o.reclaimIntervalMs,

@@ -28,6 +28,8 @@ export interface RocksShardLogOptions {
   readonly dir: string;
   /** RocksDB write buffer (memtable) size: RAM per shard, and write-ahead log kept before a flush. */
   readonly memtableBytes: number;
+  /** RocksDB's block cache (absent: on); the memory budget turns it off on a small budget. */
+  readonly blockCache?: boolean;
   /** Opens without taking the lock, for inspection beside a running hub; writes fail. */
   readonly readOnly?: boolean;
 }
@@ -44,7 +46,7 @@ export class RocksShardLog implements ShardLog {
     } else {
       mkdirSync(options.dir, { recursive: true });
       pruneInfoLogs(options.dir);
-      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2 });
+      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2, blockCache: options.blockCache ?? true });
     }
     this.walSync = new WalSync(this.db, options.dir);
   }

@@ -16,6 +16,8 @@ export interface ShardConfig {
   /** RocksDB directory of this shard; undefined keeps the queues in memory. */
   readonly dir: string | undefined;
   readonly memtableBytes: number;
+  /** RocksDB's block cache (absent: on). */
+  readonly blockCache?: boolean;
   readonly sync: SyncMode;
   readonly syncIntervalMs: number;
   /** Least time between two automatic compactions that give freed space back. */

@@ -76,18 +76,29 @@ export function plannedShards(config: Pick<MemorySettings, 'store'>): number {
   return config.store.shards === 0 ? Math.max(1, Math.min(64, availableParallelism())) : config.store.shards;
 }
 
-/** The floors of a configuration with `shards` shards, summed: below it the hub does not run. */
-export function memoryFloor(shards: number, persistent: boolean): number {
+/** Semi-space size (MiB) of the main thread, and young generation of each worker, by budget tier. */
+function youngSizes(large: boolean): { semiMb: number; workerYoung: number } {
+  return large ? { semiMb: 2, workerYoung: WORKER_YOUNG_LARGE } : { semiMb: 1, workerYoung: WORKER_YOUNG_SMALL };
+}
+
+/**
+ * The floors of a configuration with `shards` shards, summed: below it the hub does not run. The
+ * young generations count in full (V8 holds three semi-spaces' worth); `large` is the tier of
+ * budgets from 256 MiB, whose semi-spaces are twice as large.
+ */
+export function memoryFloor(shards: number, persistent: boolean, large = false): number {
   const databases = persistent ? shards + 3 : 0;
-  return MAIN_HEAP_FLOOR + shards * (WORKER_OLD_FLOOR + WORKER_YOUNG_SMALL) + databases * WRITE_BUFFERS_PER_DB * WRITE_BUFFER_FLOOR + QUEUE_FLOOR;
+  const { semiMb, workerYoung } = youngSizes(large);
+  return MAIN_HEAP_FLOOR + 3 * semiMb * MIB + shards * (WORKER_OLD_FLOOR + workerYoung) + databases * WRITE_BUFFERS_PER_DB * WRITE_BUFFER_FLOOR + QUEUE_FLOOR;
 }
 
 export function planMemory(config: MemorySettings, shards = plannedShards(config)): MemoryPlan {
   const budget = config.memoryBudget;
   const persistent = config.store.persistent;
+  const largeYoung = budget >= LARGE_YOUNG_FROM && budget >= memoryFloor(shards, persistent, true);
+  const { semiMb, workerYoung } = youngSizes(largeYoung);
   const minimum = memoryFloor(shards, persistent);
-  const rest = Math.max(0, budget - minimum);
-  const largeYoung = budget >= LARGE_YOUNG_FROM;
+  const rest = Math.max(0, budget - memoryFloor(shards, persistent, largeYoung));
   const mib = (bytes: number) => Math.max(1, Math.floor(bytes / MIB));
 
   const mainHeap = MAIN_HEAP_FLOOR + rest * MEMORY_WEIGHTS.mainHeap;
@@ -108,8 +119,8 @@ export function planMemory(config: MemorySettings, shards = plannedShards(config
     budgetBytes: budget,
     shards,
     minimumBytes: minimum,
-    mainHeap: { maxOldSpaceMb: mib(mainHeap), maxSemiSpaceMb: largeYoung ? 2 : 1 },
-    shardWorker: { maxOldGenerationSizeMb: mib(workerOld), maxYoungGenerationSizeMb: mib(largeYoung ? WORKER_YOUNG_LARGE : WORKER_YOUNG_SMALL) },
+    mainHeap: { maxOldSpaceMb: mib(mainHeap), maxSemiSpaceMb: semiMb },
+    shardWorker: { maxOldGenerationSizeMb: mib(workerOld), maxYoungGenerationSizeMb: mib(workerYoung) },
     compilerWorker: { maxOldGenerationSizeMb: mib(WORKER_OLD_FLOOR * 2), maxYoungGenerationSizeMb: mib(WORKER_YOUNG_SMALL) },
     writeBufferBytes: { shard: shardBuffer, broker: brokerBuffer, twin: smallBuffer, c2d: smallBuffer },
     blockCache,

@@ -45,6 +45,8 @@ declare module 'rocksdb-native' {
     maxWriteBufferNumber?: number;
     /** false: no block cache (RocksDB's default is a 32 MiB LRU cache per database; it cannot be sized here). */
     blockCache?: boolean;
+    /** Keep index and filter blocks in the block cache (RocksDB refuses it without a cache). */
+    tableCacheIndexAndFilterBlocks?: boolean;
   }
 
   interface WalFile {

@@ -1,3 +1,4 @@
+import { blockCacheOptions } from '../rocks-memory.js';
 import { mkdirSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import RocksDB from 'rocksdb-native';
@@ -99,7 +100,7 @@ export class RocksBrokerStore implements BrokerStore {
     mkdirSync(dir, { recursive: true });
     this.db = new RocksDB(dir, {
       ...(options.memtableBytes === undefined ? {} : { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2 }),
-      blockCache: options.blockCache ?? true,
+      ...blockCacheOptions(options.blockCache),
     });
   }
 

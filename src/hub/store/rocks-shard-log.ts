@@ -1,3 +1,4 @@
+import { blockCacheOptions } from '../rocks-memory.js';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
@@ -46,7 +47,7 @@ export class RocksShardLog implements ShardLog {
     } else {
       mkdirSync(options.dir, { recursive: true });
       pruneInfoLogs(options.dir);
-      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2, blockCache: options.blockCache ?? true });
+      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2, ...blockCacheOptions(options.blockCache) });
     }
     this.walSync = new WalSync(this.db, options.dir);
   }

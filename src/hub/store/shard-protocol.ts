@@ -72,6 +72,8 @@ export interface OpenResult {
   readonly ok: true;
   readonly queues: QueueInfo[];
   readonly totals: ShardTotals;
+  /** The worker's V8 heap limit (heap_size_limit), to show the memory budget took effect. */
+  readonly heapLimitBytes?: number;
 }
 
 /**

@@ -60,7 +60,8 @@ export class MqttConnection implements ConnectionState {
   authenticating = false;
   /** Acknowledgements waiting for their messages to be accepted, in PUBLISH order. */
   readonly ackGroups: AckGroup[] = [];
-  readonly inboundAliases = new Map<number, string>();
+  /** MQTT 5 topic aliases the client set; made on the first (most clients never use them). */
+  inboundAliases: Map<number, string> | undefined;
   /** Bindings of the child logger; the client id joins them at CONNECT. */
   readonly logBindings: Record<string, unknown>;
   private readonly framer: PacketFramer;

@@ -54,7 +54,8 @@ export class OutboundWriter implements SessionLink {
   private outChunks: Buffer[] = [];
   private outBytes = 0;
   /** Hub-core deliveries sent and not yet acknowledged, by packet id. */
-  private readonly coreInflight = new Map<number, (outcome: DeliveryOutcome) => void>();
+  /** Made on the first hub-core delivery: most connections (general-broker clients, devices without module inputs or C2D) never get one. */
+  private coreInflight: Map<number, (outcome: DeliveryOutcome) => void> | undefined;
   private nextCoreId = FIRST_CORE_PACKET_ID;
   /** mqtt.maxInflight and the client's Receive Maximum, the least: shared with the session. */
   private window: number;
@@ -75,7 +76,7 @@ export class OutboundWriter implements SessionLink {
   // ---- SessionLink ---------------------------------------------------------------------------
 
   get otherInflight(): number {
-    return this.coreInflight.size;
+    return this.coreInflight?.size ?? 0;
   }
 
   isCongested(): boolean {
@@ -100,7 +101,7 @@ export class OutboundWriter implements SessionLink {
   /** Whether a hub-core delivery could be sent now (open, not congested, room in the shared window). */
   canSendCore(): boolean {
     if (this.closed || this.isCongested()) return false;
-    const inflight = this.coreInflight.size;
+    const inflight = this.coreInflight?.size ?? 0;
     return inflight < CORE_PACKET_IDS && inflight + (this.session?.inflightCount ?? 0) < this.window;
   }
 
@@ -113,7 +114,7 @@ export class OutboundWriter implements SessionLink {
   sendCore(topic: string, payload: Buffer, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     if (!this.canSendCore()) return false;
     const packetId = this.allocateCoreId();
-    this.coreInflight.set(packetId, onSettled);
+    (this.coreInflight ??= new Map()).set(packetId, onSettled);
     if (this.aliases === undefined && payload.length + topic.length + 16 <= this.clientMaxPacketBytes) {
       this.write(encodePublishHeader(topic, payload.length, QoSLevel.AtLeastOnce, false, false, packetId, this.protocolVersion));
       this.write(payload);
@@ -131,9 +132,9 @@ export class OutboundWriter implements SessionLink {
 
   /** The client acknowledged hub-core delivery `packetId`; false when none was in flight with it. */
   completeCore(packetId: number): boolean {
-    const onSettled = this.coreInflight.get(packetId);
+    const onSettled = this.coreInflight?.get(packetId);
     if (onSettled === undefined) return false;
-    this.coreInflight.delete(packetId);
+    this.coreInflight!.delete(packetId);
     onSettled('acked');
     // The session may have been waiting for room in the window it shares with the core.
     const session = this.session;
@@ -146,15 +147,15 @@ export class OutboundWriter implements SessionLink {
     for (;;) {
       const id = this.nextCoreId;
       this.nextCoreId = id === LAST_CORE_PACKET_ID ? FIRST_CORE_PACKET_ID : id + 1;
-      if (!this.coreInflight.has(id)) return id;
+      if (this.coreInflight?.has(id) !== true) return id;
     }
   }
 
   /** A core delivery that never reached the client: settled `rejected`, after this turn (as an ack would be). */
   private rejectCore(packetId: number): void {
-    const onSettled = this.coreInflight.get(packetId);
+    const onSettled = this.coreInflight?.get(packetId);
     if (onSettled === undefined) return;
-    this.coreInflight.delete(packetId);
+    this.coreInflight!.delete(packetId);
     queueMicrotask(() => onSettled('rejected'));
   }
 
@@ -203,9 +204,10 @@ export class OutboundWriter implements SessionLink {
     if (this.closed) return;
     this.closed = true;
     this.session = undefined;
-    if (this.coreInflight.size === 0) return;
-    const settles = [...this.coreInflight.values()];
-    this.coreInflight.clear();
+    const inflight = this.coreInflight;
+    if (inflight === undefined || inflight.size === 0) return;
+    const settles = [...inflight.values()];
+    inflight.clear();
     for (const onSettled of settles) onSettled('lost');
   }
 

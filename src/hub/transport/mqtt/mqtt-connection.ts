@@ -80,8 +80,7 @@ export class MqttConnection implements ConnectionState {
       stream,
       maxBufferBytes: ctx.limits.maxConnectionBufferBytes,
       maxInflight: ctx.limits.maxInflight,
-      log: () => this.log,
-      onEncodeFailed: () => this.close('encode-failed', true),
+      owner: this,
     });
     this.logBindings = { remoteAddress: info.remoteAddress, listener: info.listener };
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -108,6 +107,11 @@ export class MqttConnection implements ConnectionState {
   get log(): Logger {
     this.logger ??= this.ctx.logger.child(this.logBindings);
     return this.logger;
+  }
+
+  /** OutboundWriterOwner: a packet could not be encoded (our defect); it costs this connection only. */
+  encodeFailed(): void {
+    this.close('encode-failed', true);
   }
 
   /** The client id is known (CONNECT accepted): log lines name it from now on. */

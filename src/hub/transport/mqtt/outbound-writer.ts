@@ -28,10 +28,19 @@ export interface OutboundWriterOptions {
   readonly maxBufferBytes: number;
   /** QoS 1/2 PUBLISHes in flight to the client, session and hub core together (mqtt.maxInflight). */
   readonly maxInflight: number;
+  /** The connection: its logger, and what to do when a packet cannot be encoded. */
+  readonly owner: OutboundWriterOwner;
+}
+
+/**
+ * What the writer needs of its connection. An object rather than two closures: this state is kept
+ * by every open connection (two closures and the options object were ~180 B of each).
+ */
+export interface OutboundWriterOwner {
   /** The connection's logger, made on first use (most connections never log). */
-  readonly log: () => Logger;
+  readonly log: Logger;
   /** A packet could not be encoded: our defect, and it costs this connection only. */
-  readonly onEncodeFailed: () => void;
+  encodeFailed(): void;
 }
 
 /**
@@ -61,16 +70,20 @@ export class OutboundWriter implements SessionLink {
   private window: number;
   private readonly stream: Duplex;
   private readonly maxBufferBytes: number;
+  private readonly maxInflight: number;
+  private readonly owner: OutboundWriterOwner;
 
-  constructor(private readonly options: OutboundWriterOptions) {
+  constructor(options: OutboundWriterOptions) {
     this.stream = options.stream;
     this.maxBufferBytes = options.maxBufferBytes;
+    this.maxInflight = options.maxInflight;
+    this.owner = options.owner;
     this.window = options.maxInflight;
   }
 
   /** The client's Receive Maximum (MQTT 5 CONNECT); it bounds the session's and the core's in-flight PUBLISHes together. */
   set clientReceiveMaximum(receiveMaximum: number | undefined) {
-    this.window = Math.min(this.options.maxInflight, receiveMaximum ?? NO_RECEIVE_MAXIMUM);
+    this.window = Math.min(this.maxInflight, receiveMaximum ?? NO_RECEIVE_MAXIMUM);
   }
 
   // ---- SessionLink ---------------------------------------------------------------------------
@@ -184,8 +197,8 @@ export class OutboundWriter implements SessionLink {
       bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
       // An encoding failure is our defect, but it must cost one connection, never the process.
-      this.options.log().error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: packet.cmd, err: error }, 'cannot encode a packet; closing the connection');
-      this.options.onEncodeFailed();
+      this.owner.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: packet.cmd, err: error }, 'cannot encode a packet; closing the connection');
+      this.owner.encodeFailed();
       return;
     }
     this.write(bytes);
@@ -260,14 +273,14 @@ export class OutboundWriter implements SessionLink {
       bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
       if (alias < 0) aliases!.forget(-alias);
-      this.options.log().error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
+      this.owner.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
       if (packetId !== undefined) this.discarded(packetId);
       return true;
     }
     if (bytes.length > this.clientMaxPacketBytes) {
       if (alias < 0) aliases!.forget(-alias);
       // MQTT-3.1.2-25: never send a packet larger than the client accepts.
-      this.options.log().warn({ event: 'mqtt.publish_too_large_for_client', bytes: bytes.length }, 'message larger than the client accepts: discarded');
+      this.owner.log.warn({ event: 'mqtt.publish_too_large_for_client', bytes: bytes.length }, 'message larger than the client accepts: discarded');
       if (packetId !== undefined) this.discarded(packetId);
       return true;
     }

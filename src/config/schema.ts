@@ -163,13 +163,13 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'Bytes (payload and topic) of the QoS 1/2 messages queued per session behind the in-flight window (offline persistent sessions included); when a new message would pass it, the oldest go, counted with a rate-limited warning; a message larger than this on its own is dropped.',
     }),
     maxQueuedBytesTotal: Bytes('256MiB', {
-      description: 'Bytes queued across all sessions together (a message queued for several sessions counts once for each); when a new message would pass it, its own session\'s oldest messages go, or the message itself if that session holds too few. Bounds the broker\'s memory however many offline sessions there are.',
+      description: 'Bytes queued across all sessions together (a message queued for several sessions counts once for each); when a new message would pass it, its own session\'s oldest messages go, or the message itself if that session holds too few. Bounds the broker\'s memory however many offline sessions there are. The upper bound: memoryBudget\'s share may be smaller.',
     }),
     maxSessionsPerIdentity: Int(1000, { min: 1, max: 10_000_000 }, {
       description: 'Persistent sessions (3.1.1 clean=false, MQTT 5 session expiry > 0), connected or waiting offline, that one identity may hold; every anonymous client counts as the same identity, and a device or module has one client id, so one session. A CONNECT that would open one more is refused (MQTT 5 reason 0x97 Quota exceeded; 3.1.1 return code 3).',
     }),
     maxConnectionBuffer: Bytes('1MiB', {
-      description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others.',
+      description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others. At most memoryBudget / 128.',
     }),
     maxKeepAlive: Duration('10m', {
       description: 'Longest keep-alive a client may ask for; MQTT 5 clients asking for more (or for none) are told this value (Server Keep Alive) and held to it. MQTT 3.1.1 clients keep what they asked for. Taken as at least 1 s and at most 65535 s (the protocol field).',
@@ -268,7 +268,7 @@ export const ConfigSchema = Section('Outpost configuration', {
     }),
     syncInterval: Duration('1s', { description: 'Period of the write-ahead-log fsync with store.sync `interval`.' }),
     memtableSize: Bytes('16MiB', {
-      description: 'RocksDB write buffer per shard and for the broker state: memory per shard, and how much write-ahead log is replayed after a crash (which store.minFreeDisk must leave room for).',
+      description: 'RocksDB write buffer per shard and for the broker state: memory per shard, and how much write-ahead log is replayed after a crash (which store.minFreeDisk must leave room for). The upper bound: memoryBudget\'s share may be smaller (docs/benchmarks.md, "Memory budget").',
     }),
     deliveryWindow: Int(1024, { min: 1, max: 65_535 }, {
       description: 'Messages in flight (sent, not yet acknowledged) per endpoint; with a round trip of a few milliseconds, the window bounds an endpoint\'s rate (1024 in 5 ms: 200k msg/s). Azure sends one at a time, which caps a module input near 20 msg/s.',

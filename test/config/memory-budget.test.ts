@@ -39,9 +39,10 @@ describe('memoryBudget', () => {
     assert.equal(problems.length, 1);
     assert.equal(problems[0]!.path, 'memoryBudget');
     assert.equal(problems[0]!.origin, 'OUTPOST_MEMORY_BUDGET');
-    assert.match(problems[0]!.message, /40MiB is below the 61MiB this configuration runs with/);
-    // One shard needs less: the same budget loads.
-    assert.equal(configWith({ OUTPOST_MEMORY_BUDGET: '48MiB', OUTPOST_STORE__SHARDS: '1' }).memoryBudget, 48 * MIB);
+    assert.match(problems[0]!.message, /40MiB is below the 77MiB this configuration runs with/);
+    // One shard needs less: 64 MiB loads with one, not with two.
+    assert.equal(configWith({ OUTPOST_MEMORY_BUDGET: '64MiB', OUTPOST_STORE__SHARDS: '1' }).memoryBudget, 64 * MIB);
+    assert.throws(() => configWith({ OUTPOST_MEMORY_BUDGET: '64MiB', OUTPOST_STORE__SHARDS: '2' }), /below the 77MiB/);
   });
 
   it('splits every budget so that all it bounds together stays within it', () => {
@@ -58,7 +59,7 @@ describe('memoryBudget', () => {
   });
 
   it('grows every part with the budget, and the block cache only on a large one', () => {
-    const small = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '64MiB', OUTPOST_STORE__SHARDS: '2' }));
+    const small = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '80MiB', OUTPOST_STORE__SHARDS: '2' }));
     const large = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '2GiB', OUTPOST_STORE__SHARDS: '2' }));
     assert.ok(small.writeBufferBytes.shard < large.writeBufferBytes.shard);
     assert.ok(small.queuedBytesTotal < large.queuedBytesTotal);
@@ -86,11 +87,11 @@ describe('memoryBudget', () => {
   it('a hub applies it: its shard workers start with the planned heap limit, and it logs the plan', async () => {
     let hub: OutpostProcess | undefined;
     try {
-      const started = await startHub({ dataDir: scope.newDir(), args: ['--memory-budget', '64MiB', '--set', 'store.shards=2'], timeoutMs: 60_000 });
+      const started = await startHub({ dataDir: scope.newDir(), args: ['--memory-budget', '96MiB', '--set', 'store.shards=2'], timeoutMs: 60_000 });
       hub = started.outpost;
       const plan = await hub.waitFor((line) => line.event === 'memory.plan');
       const opened = await hub.waitFor((line) => line.event === 'store.opened');
-      assert.equal(plan['budgetMb'], 64);
+      assert.equal(plan['budgetMb'], 96);
       const worker = plan['shardWorker'] as { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
       // Node's default for a worker on this machine is in the gigabytes; the plan's is a few tens of MiB.
       const limit = opened['workerHeapLimitMb'] as number;

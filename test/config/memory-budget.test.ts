@@ -58,7 +58,7 @@ describe('memoryBudget', () => {
     }
   });
 
-  it('grows every part with the budget, and the block cache only on a large one', () => {
+  it('grows every part with the budget', () => {
     const small = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '80MiB', OUTPOST_STORE__SHARDS: '2' }));
     const large = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '2GiB', OUTPOST_STORE__SHARDS: '2' }));
     assert.ok(small.writeBufferBytes.shard < large.writeBufferBytes.shard);
@@ -66,8 +66,6 @@ describe('memoryBudget', () => {
     assert.ok(small.shardWorker.maxOldGenerationSizeMb < large.shardWorker.maxOldGenerationSizeMb);
     assert.ok(small.mainHeap.maxOldSpaceMb < large.mainHeap.maxOldSpaceMb);
     assert.ok(small.connectionBufferBytes < large.connectionBufferBytes);
-    assert.equal(small.blockCache, false);
-    assert.equal(large.blockCache, true);
   });
 
   it('keeps each part\'s own setting as its upper bound', () => {
@@ -96,7 +94,6 @@ describe('memoryBudget', () => {
       // Node's default for a worker on this machine is in the gigabytes; the plan's is a few tens of MiB.
       const limit = opened['workerHeapLimitMb'] as number;
       assert.ok(limit >= worker.maxOldGenerationSizeMb && limit <= worker.maxOldGenerationSizeMb + worker.maxYoungGenerationSizeMb + 8, `worker heap limit ${limit} MiB, planned ${JSON.stringify(worker)}`);
-      assert.equal(plan['blockCache'], false);
       assert.match(String(plan['mainHeapFlags']), /^--max-old-space-size=\d+ --max-semi-space-size=1$/);
     } finally {
       await stopGracefully(hub);

@@ -62,7 +62,7 @@ export interface MemoryPlan {
   readonly compilerWorker: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
   /** RocksDB write buffer (memtable) size of each store shard, the broker, twin and C2D databases. */
   readonly writeBufferBytes: { readonly shard: number; readonly broker: number; readonly twin: number; readonly c2d: number };
-  /** RocksDB's block cache (32 MiB per database, or none). */
+  /** RocksDB's block cache (32 MiB per database); on with a persistent store: rocksdb-native cannot size it, so it is outside the split. */
   readonly blockCache: boolean;
   /** Effective mqtt.maxQueuedBytesTotal and mqtt.maxQueuedBytes. */
   readonly queuedBytesTotal: number;

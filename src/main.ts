@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { ConfigWatcher, hostEnvironment, type LoadedConfig, type OutpostConfig } from './config/index.js';
+import { ConfigWatcher, hostEnvironment, planMemory, type LoadedConfig, type OutpostConfig } from './config/index.js';
 import { Agent, ControlClient, controlSocketOf, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider, type ReportedProperties } from './agent/index.js';
 import type { OutpostError } from './errors/index.js';
 import { DataDirLock } from './fs/index.js';
@@ -27,6 +27,7 @@ import {
 import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.js';
 import { MessageStore, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
+import { logMemoryPlan } from './hub/memory-plan-log.js';
 import { AmqpAdapter, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { Dashboard, DASHBOARD_PATH } from './dashboard/index.js';
@@ -254,16 +255,20 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const authorizer = new Authorizer({ iotHubHostname: config.iotHubHostname, thisDeviceId: config.deviceId, policy: sources.policy });
   const policy = new BrokerPolicy(authorizer, componentLogger('auth'), sources.policy);
 
+  // What grows is bounded by the memory budget (memoryBudget; src/config/memory-plan.ts).
+  const memory = planMemory(config);
+  logMemoryPlan(memory, logger);
+  const rocksMemory = (writeBufferBytes: number) => ({ writeBufferBytes, blockCache: memory.blockCache });
   const broker = new Broker({
     limits: {
       maxInflight: config.mqtt.maxInflight,
       maxQueued: config.mqtt.maxQueuedMessages,
-      maxQueuedBytes: config.mqtt.maxQueuedBytes,
-      maxQueuedBytesTotal: config.mqtt.maxQueuedBytesTotal,
+      maxQueuedBytes: memory.queuedBytesPerSession,
+      maxQueuedBytesTotal: memory.queuedBytesTotal,
       maxSessionsPerOwner: config.mqtt.maxSessionsPerIdentity,
     },
     ownerKey: sessionOwnerKey,
-    store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger, { minFreeDiskBytes: config.store.minFreeDisk, memtableBytes: config.store.memtableSize }) : new MemoryBrokerStore(),
+    store: config.store.persistent ? new RocksBrokerStore(join(config.dataDir, 'broker'), logger, { minFreeDiskBytes: config.store.minFreeDisk, memtableBytes: memory.writeBufferBytes.broker, blockCache: memory.blockCache }) : new MemoryBrokerStore(),
     logger: componentLogger('broker'),
     // Only the addon: without it (native off, or auto and not built) the broker keeps its trie.
     ...(native.implementation === 'native' ? { createTopicFilterIndex: () => native.createTopicFilterIndex() } : {}),
@@ -271,11 +276,11 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   await broker.start();
   // The store takes messages in from the transports and delivers to module inputs through the hub
   // core (ConnectedClients): the target is attached once the core exists.
-  const store = await MessageStore.open(storeOptionsFromConfig(config), sources.routes, componentLogger('store'));
+  const store = await MessageStore.open(storeOptionsFromConfig(config, memory), sources.routes, componentLogger('store'));
   closers.push(() => store.close());
   // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
   // to routing (FROM /twinChangeNotifications). Closed after the adapters stop, before the store.
-  const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger) : new MemoryTwinStore();
+  const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger, rocksMemory(memory.writeBufferBytes.twin)) : new MemoryTwinStore();
   await twinStore.open();
   const twins = new TwinService({ store: twinStore, logger: componentLogger('twin'), sink: store, hubName: config.iotHubHostname.split('.')[0] ?? config.iotHubHostname, observer: hubMetrics });
   if (hubMetrics !== undefined) store.observe(hubMetrics);
@@ -294,7 +299,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   closers.unshift(() => methods.close());
   // C2D: one durable queue per device under <dataDir>/c2d (docs/c2d.md), for devices in the registry.
   const c2d = await C2dService.open({
-    store: config.store.persistent ? new RocksC2dStore(join(config.dataDir, 'c2d'), logger) : new MemoryC2dStore(),
+    store: config.store.persistent ? new RocksC2dStore(join(config.dataDir, 'c2d'), logger, rocksMemory(memory.writeBufferBytes.c2d)) : new MemoryC2dStore(),
     logger: componentLogger('c2d'),
     deviceExists: (deviceId) => registry.get(deviceId) !== undefined,
   });
@@ -309,7 +314,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
       maxPacketBytes: config.mqtt.maxPacketSize,
       receiveMaximum: config.mqtt.receiveMaximum,
       maxInflight: config.mqtt.maxInflight,
-      maxConnectionBufferBytes: config.mqtt.maxConnectionBuffer,
+      maxConnectionBufferBytes: memory.connectionBufferBytes,
       maxKeepAliveSec: Math.floor(config.mqtt.maxKeepAlive / 1000),
       maxSessionExpirySec: Math.floor(config.mqtt.maxSessionExpiry / 1000),
       topicAliasMaximum: config.mqtt.topicAliasMaximum,

@@ -4,6 +4,7 @@
  * RocksDB (or in-memory) queues and its route table — belongs to exactly one shard. Tasks run one
  * at a time, in the order the main thread sent them (ShardClient).
  */
+import { getHeapStatistics } from 'node:v8';
 import { toOutpostError } from '../src/errors/index.js';
 import { MemoryShardLog, RocksShardLog, ShardCore, type ShardResult, type ShardTask } from '../src/hub/store/worker-index.js';
 
@@ -26,10 +27,11 @@ async function run(task: ShardTask): Promise<ShardResult> {
     if (task.op === 'open') {
       if (core !== undefined) await core.close();
       const { config } = task;
-      const log = config.dir === undefined ? new MemoryShardLog() : new RocksShardLog({ dir: config.dir, memtableBytes: config.memtableBytes });
+      const log = config.dir === undefined ? new MemoryShardLog() : new RocksShardLog({ dir: config.dir, memtableBytes: config.memtableBytes, ...(config.blockCache === undefined ? {} : { blockCache: config.blockCache }) });
       const opened = await ShardCore.open(config, log);
       core = opened.core;
-      return opened.result;
+      // The heap limit the thread got (memoryBudget's resourceLimits), for the store.opened line.
+      return { ...opened.result, heapLimitBytes: getHeapStatistics().heap_size_limit };
     }
     if (core === undefined) return { ok: false, error: { code: 'OUTPOST_STORE_CLOSED', message: 'store shard is not open' } };
     switch (task.op) {

@@ -6,3 +6,4 @@ export { renderConfigDoc } from './docs.js';
 export { parseDurationMs, parseBytes, formatDuration, formatBytes } from './units.js';
 export { ConfigWatcher, changedLeaves, type ConfigWatcherOptions } from './config-watcher.js';
 export { hostEnvironment } from './host-environment.js';
+export { planMemory, plannedShards, memoryFloor, mainHeapFlags, type MemoryPlan } from './memory-plan.js';

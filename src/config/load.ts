@@ -2,6 +2,8 @@ import { hostname as osHostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { OutpostError } from '../errors/index.js';
 import { decodeLeaf } from './leaf-value.js';
+import { formatBytes } from './units.js';
+import { memoryFloor, plannedShards } from './memory-plan.js';
 import { ConfigSchema, type DecodedConfig, type OutpostConfig } from './schema.js';
 import { leaves, type LeafEntry } from './schema-helpers.js';
 import { CONFIG_FILE_ENV, readEnv, readFile, readFlags, type ConfigProblem, type FlagValue, type Origin, type Setting } from './sources.js';
@@ -115,6 +117,16 @@ function crossChecks(config: DecodedConfig, origins: ReadonlyMap<string, Origin>
       path: 'mqttPlain.allowAnonymous',
       code: 'OUTPOST_CONFIG_INVALID',
       message: `anonymous clients on the non-loopback address ${config.mqttPlain.host} need mqttPlain.forceAnonymous=true`,
+    });
+  }
+  const shards = plannedShards(config);
+  const floor = memoryFloor(shards, config.store.persistent);
+  if (config.memoryBudget < floor) {
+    problems.push({
+      ...at('memoryBudget'),
+      path: 'memoryBudget',
+      code: 'OUTPOST_CONFIG_INVALID',
+      message: `${formatBytes(config.memoryBudget)} is below the ${formatBytes(Math.ceil(floor / 1024 / 1024) * 1024 * 1024)} this configuration runs with (the main thread's heap, ${shards} store shard${shards === 1 ? '' : 's'} with their worker heaps and write buffers, the broker's queues: docs/benchmarks.md, "Memory budget"); raise memoryBudget or lower store.shards`,
     });
   }
   const listeners = [

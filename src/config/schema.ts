@@ -85,6 +85,12 @@ export const ConfigSchema = Section('Outpost configuration', {
     aliases: [alias('EdgeDeviceHostName')],
     defaultNote: "this machine's host name",
   }),
+  memoryBudget: Bytes('256MiB', {
+    description:
+      'Memory for everything in the hub that grows with load, split by a fixed rule (docs/benchmarks.md, "Memory budget"): RocksDB write buffers of every store shard and of the broker, twin and C2D databases, the V8 heaps of the store\'s worker threads, the broker\'s queued bytes (bounds mqtt.maxQueuedBytesTotal and mqtt.maxQueuedBytes) and each connection\'s unsent bytes (bounds mqtt.maxConnectionBuffer). The fixed part of the process (Node\'s code, Outpost\'s, thread stacks: about 85-90 MiB of RSS) comes on top. The main thread\'s heap is bounded only when node is started with the flags the hub logs at start (event memory.plan, `mainHeapFlags`) in NODE_OPTIONS. A budget below what the configuration runs with (about 46 MiB plus 16 MiB per store shard) is refused at load.',
+    flag: '--memory-budget',
+    aliases: [alias('MemoryBudgetMB', (text) => (/^\s*\d+\s*$/.test(text) ? `${text.trim()}MiB` : text), 'Outpost\'s own, named in Azure\'s style (Azure\'s edge hub has no budget); whole numbers are MiB.')],
+  }),
   maxConnectedClients: Int(10_000, { min: 1, max: 1_000_000 }, {
     description: 'Connections accepted at once across all listeners; further connections are refused with a clear reason.',
     aliases: [alias('MaxConnectedClients')],
@@ -161,13 +167,13 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'Bytes (payload and topic) of the QoS 1/2 messages queued per session behind the in-flight window (offline persistent sessions included); when a new message would pass it, the oldest go, counted with a rate-limited warning; a message larger than this on its own is dropped.',
     }),
     maxQueuedBytesTotal: Bytes('256MiB', {
-      description: 'Bytes queued across all sessions together (a message queued for several sessions counts once for each); when a new message would pass it, its own session\'s oldest messages go, or the message itself if that session holds too few. Bounds the broker\'s memory however many offline sessions there are.',
+      description: 'Bytes queued across all sessions together (a message queued for several sessions counts once for each); when a new message would pass it, its own session\'s oldest messages go, or the message itself if that session holds too few. Bounds the broker\'s memory however many offline sessions there are. The upper bound: memoryBudget\'s share may be smaller.',
     }),
     maxSessionsPerIdentity: Int(1000, { min: 1, max: 10_000_000 }, {
       description: 'Persistent sessions (3.1.1 clean=false, MQTT 5 session expiry > 0), connected or waiting offline, that one identity may hold; every anonymous client counts as the same identity, and a device or module has one client id, so one session. A CONNECT that would open one more is refused (MQTT 5 reason 0x97 Quota exceeded; 3.1.1 return code 3).',
     }),
     maxConnectionBuffer: Bytes('1MiB', {
-      description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others.',
+      description: 'Bytes written to one client and not yet taken by its socket; past this QoS 0 messages to it are dropped and QoS 1/2 wait in its queue, so a slow subscriber never stalls others. At most memoryBudget / 128.',
     }),
     maxKeepAlive: Duration('10m', {
       description: 'Longest keep-alive a client may ask for; MQTT 5 clients asking for more (or for none) are told this value (Server Keep Alive) and held to it. MQTT 3.1.1 clients keep what they asked for. Taken as at least 1 s and at most 65535 s (the protocol field).',
@@ -266,7 +272,7 @@ export const ConfigSchema = Section('Outpost configuration', {
     }),
     syncInterval: Duration('1s', { description: 'Period of the write-ahead-log fsync with store.sync `interval`.' }),
     memtableSize: Bytes('16MiB', {
-      description: 'RocksDB write buffer per shard and for the broker state: memory per shard, and how much write-ahead log is replayed after a crash (which store.minFreeDisk must leave room for).',
+      description: 'RocksDB write buffer per shard and for the broker state: memory per shard, and how much write-ahead log is replayed after a crash (which store.minFreeDisk must leave room for). The upper bound: memoryBudget\'s share may be smaller (docs/benchmarks.md, "Memory budget").',
     }),
     deliveryWindow: Int(1024, { min: 1, max: 65_535 }, {
       description: 'Messages in flight (sent, not yet acknowledged) per endpoint; with a round trip of a few milliseconds, the window bounds an endpoint\'s rate (1024 in 5 ms: 200k msg/s). Azure sends one at a time, which caps a module input near 20 msg/s.',

@@ -43,6 +43,10 @@ declare module 'rocksdb-native' {
     /** Memtable size in bytes (column family option, default 64 MiB). */
     writeBufferSize?: number;
     maxWriteBufferNumber?: number;
+    /** false: no block cache (RocksDB's default is a 32 MiB LRU cache per database; it cannot be sized here). */
+    blockCache?: boolean;
+    /** Keep index and filter blocks in the block cache (RocksDB refuses it without a cache). */
+    tableCacheIndexAndFilterBlocks?: boolean;
   }
 
   interface WalFile {

@@ -137,7 +137,7 @@ export class Broker {
       this.sessions.set(stored.clientId, session);
       this.quota.count(session);
       for (const subscription of stored.subscriptions) this.index(session, subscription);
-      for (const kind of stored.iotHub ?? []) session.iotHub.add(kind);
+      for (const kind of stored.iotHub ?? []) (session.iotHub ??= new Set()).add(kind);
       this.scheduleExpiry(session, (stored.disconnectedAtMs ?? nowMs) + stored.expiryIntervalSec * 1000 - nowMs);
     }
     for (const queue of state.queues) {
@@ -274,8 +274,8 @@ export class Broker {
 
   /** Records an IoT Hub subscription (not indexed in the trie; see Session.iotHub). */
   subscribeIotHub(session: Session, kind: string): void {
-    if (session.iotHub.has(kind)) return;
-    session.iotHub.add(kind);
+    if (session.iotHub?.has(kind) === true) return;
+    (session.iotHub ??= new Set()).add(kind);
     if (session.persistent) this.persistSession(session, undefined);
   }
 
@@ -492,7 +492,7 @@ export class Broker {
       expiryIntervalSec: session.expiryIntervalSec,
       disconnectedAtMs,
       subscriptions: [...session.subscriptions.values()],
-      iotHub: [...session.iotHub],
+      iotHub: [...(session.iotHub ?? [])],
       ...(session.owner === undefined ? {} : { owner: session.owner }),
     };
     this.options.store.saveSession(stored);

@@ -1,3 +1,4 @@
+import { blockCacheOptions } from '../rocks-memory.js';
 import { mkdirSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import RocksDB from 'rocksdb-native';
@@ -58,6 +59,8 @@ export interface RocksBrokerStoreOptions {
    * written out as a table, when the store opens after a crash, so it must fit in the reserve.
    */
   readonly memtableBytes?: number;
+  /** RocksDB's block cache (memoryBudget turns it off on a small budget). */
+  readonly blockCache?: boolean;
 }
 
 export class RocksBrokerStore implements BrokerStore {
@@ -95,7 +98,10 @@ export class RocksBrokerStore implements BrokerStore {
     this.minFreeDiskBytes = options.minFreeDiskBytes ?? 0;
     this.warn = new RateLimitedLog(logger);
     mkdirSync(dir, { recursive: true });
-    this.db = new RocksDB(dir, options.memtableBytes === undefined ? {} : { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2 });
+    this.db = new RocksDB(dir, {
+      ...(options.memtableBytes === undefined ? {} : { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2 }),
+      ...blockCacheOptions(options.blockCache),
+    });
   }
 
   async load(): Promise<LoadedBrokerState> {

@@ -83,15 +83,16 @@ export class Session {
   /**
    * IoT Hub subscriptions of a device or module (module-inputs, methods, desired-properties,
    * twin-responses, c2d). They are not in the subscription trie: the hub delivers to them directly,
-   * so no general-broker publish can reach a module input.
+   * so no general-broker publish can reach a module input. Made on the first: general-broker
+   * clients never have one.
    */
-  readonly iotHub = new Set<string>();
-  /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3). */
-  readonly inboundQos2 = new Set<number>();
+  iotHub: Set<string> | undefined;
+  /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3); made on the first (an empty Set is ~180 B per connection). */
+  inboundQos2: Set<number> | undefined;
   /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id. */
   private readonly inflight = new Map<number, Outgoing>();
-  /** Packet ids of `inflight` QoS 2 messages past PUBREC: PUBREL sent, waiting for PUBCOMP. */
-  private readonly releasing = new Set<number>();
+  /** Packet ids of `inflight` QoS 2 messages past PUBREC: PUBREL sent, waiting for PUBCOMP; made on the first. */
+  private releasing: Set<number> | undefined;
   private queue: Outgoing[] = [];
   private queueHead = 0;
   /** Bytes of the messages in `queue` from `queueHead` on (messageBytes each). */
@@ -147,7 +148,7 @@ export class Session {
     this.link = link;
     this.window = Math.min(this.limits.maxInflight, receiveMaximum ?? MAX_PACKET_ID, LAST_SESSION_PACKET_ID);
     for (const [packetId, item] of this.inflight) {
-      if (this.releasing.has(packetId)) link.sendPubrel(packetId);
+      if (this.releasing?.has(packetId) === true) link.sendPubrel(packetId);
       else link.sendPublish(item.message, item.qos, packetId, true, item.retain, item.subscriptionIds);
     }
     this.drain();
@@ -160,7 +161,7 @@ export class Session {
     for (const [packetId, item] of this.inflight) {
       if (item.onSettled === undefined) continue;
       this.inflight.delete(packetId);
-      this.releasing.delete(packetId);
+      this.releasing?.delete(packetId);
       item.onSettled(false);
     }
     if (this.queue.some((item, i) => i >= this.queueHead && item.onSettled !== undefined)) {
@@ -208,7 +209,7 @@ export class Session {
     const item = this.inflight.get(packetId);
     if (item === undefined) return false;
     this.inflight.delete(packetId);
-    this.releasing.delete(packetId);
+    this.releasing?.delete(packetId);
     if (this.persistent) this.events.acknowledged(this, item);
     item.onSettled?.(true);
     this.drain();
@@ -219,7 +220,7 @@ export class Session {
   received(packetId: number): boolean {
     const item = this.inflight.get(packetId);
     if (item === undefined || item.qos !== 2) return false;
-    this.releasing.add(packetId);
+    (this.releasing ??= new Set()).add(packetId);
     this.link?.sendPubrel(packetId);
     return true;
   }

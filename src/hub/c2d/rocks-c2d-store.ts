@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import RocksDB from 'rocksdb-native';
 import type { Logger } from '../../log/index.js';
+import { blockCacheOptions, type RocksMemoryOptions } from '../rocks-memory.js';
 import { idKey } from '../rocks-key.js';
 import type { C2dMessage } from './c2d-message.js';
 import type { C2dStore } from './c2d-store.js';
@@ -54,11 +55,13 @@ export class RocksC2dStore implements C2dStore {
   constructor(
     dir: string,
     private readonly logger: Logger,
+    memory: RocksMemoryOptions = {},
   ) {
     mkdirSync(dir, { recursive: true });
     // C2D writes are small and rare next to telemetry: RocksDB's default write buffer (64 MB,
     // two of them) would let this one database grow to 128 MB of memtables (issue 20).
-    this.db = new RocksDB(dir, { writeBufferSize: SMALL_WRITE_BUFFER_BYTES, maxWriteBufferNumber: 2 });
+    // The memory budget (memoryBudget) may make it smaller still, and turns the block cache off.
+    this.db = new RocksDB(dir, { writeBufferSize: memory.writeBufferBytes ?? SMALL_WRITE_BUFFER_BYTES, maxWriteBufferNumber: 2, ...blockCacheOptions(memory.blockCache) });
   }
 
   async open(): Promise<C2dMessage[]> {

@@ -20,13 +20,15 @@ const WORKER_FILE = fileURLToPath(new URL('../../../workers/route-compiler.js', 
 export class RouteCompilerPool {
   private readonly pool: Piscina<RouteCompileTask, CompiledRouteTableData>;
 
-  constructor(options: { idleTimeoutMs?: number } = {}) {
+  constructor(options: { idleTimeoutMs?: number; resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } } = {}) {
     this.pool = new Piscina<RouteCompileTask, CompiledRouteTableData>({
       filename: WORKER_FILE,
       minThreads: 0,
       maxThreads: 1,
       // A deployment change is rare; do not keep an idle thread around for it.
       idleTimeout: options.idleTimeoutMs ?? 5_000,
+      // The memory budget's bound on this thread's heap (memoryBudget).
+      ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });
   }
 

@@ -93,7 +93,8 @@ export class MessageStore implements MessageSink {
       if (changed) logger.warn({ event: 'store.shards_fixed', configured: shards, shards: layout.shards }, 'the store keeps the shard count it was created with');
       shards = layout.shards;
     }
-    const store = new MessageStore(options, logger, new RouteCompilerPool());
+    let heapLimit: number | undefined;
+    const store = new MessageStore(options, logger, new RouteCompilerPool(options.compilerLimits === undefined ? {} : { resourceLimits: options.compilerLimits }));
     try {
       const table = await store.compile(routes);
       const opened = await Promise.all(
@@ -105,6 +106,7 @@ export class MessageStore implements MessageSink {
         ),
       );
       store.clients = opened.map((o) => o.client);
+      heapLimit = opened[0]?.opened.heapLimitBytes;
       store.table = table;
       for (const [shard, { opened: result }] of opened.entries()) for (const queue of result.queues) store.queueStream(queue, shard, queue);
     } catch (error) {
@@ -113,7 +115,8 @@ export class MessageStore implements MessageSink {
     }
     store.startTimers();
     const queued = store.clients.reduce((n, c) => n + c.totals.liveCount, 0);
-    logger.info({ event: 'store.opened', persistent: options.persistent, dir: options.persistent ? options.dir : undefined, shards, queued, endpoints: store.dispatchers.size, openMs: Date.now() - startedMs }, 'message store open');
+    const workerHeapLimitMb = heapLimit === undefined ? undefined : Math.round(heapLimit / (1024 * 1024));
+    logger.info({ event: 'store.opened', persistent: options.persistent, dir: options.persistent ? options.dir : undefined, shards, workerHeapLimitMb, queued, endpoints: store.dispatchers.size, openMs: Date.now() - startedMs }, 'message store open');
     return store;
   }
 
@@ -417,6 +420,7 @@ export class MessageStore implements MessageSink {
       shard,
       dir: o.persistent ? shardDir(o.dir, shard) : undefined,
       memtableBytes: o.memtableBytes,
+      ...(o.blockCache === undefined ? {} : { blockCache: o.blockCache }),
       sync: o.sync,
       syncIntervalMs: o.syncIntervalMs,
       reclaimIntervalMs: o.reclaimIntervalMs,

@@ -1,3 +1,4 @@
+import { blockCacheOptions } from '../rocks-memory.js';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
@@ -28,6 +29,8 @@ export interface RocksShardLogOptions {
   readonly dir: string;
   /** RocksDB write buffer (memtable) size: RAM per shard, and write-ahead log kept before a flush. */
   readonly memtableBytes: number;
+  /** RocksDB's block cache (absent: on); the memory budget turns it off on a small budget. */
+  readonly blockCache?: boolean;
   /** Opens without taking the lock, for inspection beside a running hub; writes fail. */
   readonly readOnly?: boolean;
 }
@@ -44,7 +47,7 @@ export class RocksShardLog implements ShardLog {
     } else {
       mkdirSync(options.dir, { recursive: true });
       pruneInfoLogs(options.dir);
-      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2 });
+      this.db = new RocksDB(options.dir, { writeBufferSize: options.memtableBytes, maxWriteBufferNumber: 2, ...blockCacheOptions(options.blockCache) });
     }
     this.walSync = new WalSync(this.db, options.dir);
   }

@@ -50,6 +50,8 @@ export interface ShardClientOptions {
   readonly maxBatchBytes: number;
   /** Least time between two checkpoint writes of the same shard. */
   readonly checkpointIntervalMs: number;
+  /** V8 heap limits of the shard's worker thread (memoryBudget); absent: Node's defaults. */
+  readonly workerLimits?: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
 }
 
 /** Messages waiting for the next append task; they share one promise (one write, one outcome). */
@@ -107,6 +109,7 @@ export class ShardClient {
       idleTimeout: Number.POSITIVE_INFINITY,
       // The worker's event loop must keep running between tasks (WAL sync timer, compactions).
       atomics: 'disabled',
+      ...(options.workerLimits === undefined ? {} : { resourceLimits: options.workerLimits }),
     });
     const result = await pool.run({ op: 'open', config });
     if (!result.ok) {

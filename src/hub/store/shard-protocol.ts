@@ -16,6 +16,8 @@ export interface ShardConfig {
   /** RocksDB directory of this shard; undefined keeps the queues in memory. */
   readonly dir: string | undefined;
   readonly memtableBytes: number;
+  /** RocksDB's block cache (absent: on). */
+  readonly blockCache?: boolean;
   readonly sync: SyncMode;
   readonly syncIntervalMs: number;
   /** Least time between two automatic compactions that give freed space back. */
@@ -70,6 +72,8 @@ export interface OpenResult {
   readonly ok: true;
   readonly queues: QueueInfo[];
   readonly totals: ShardTotals;
+  /** The worker's V8 heap limit (heap_size_limit), to show the memory budget took effect. */
+  readonly heapLimitBytes?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { OutpostConfig } from '../../config/index.js';
+import { planMemory, type MemoryPlan, type OutpostConfig } from '../../config/index.js';
 import type { SyncMode } from './shard-protocol.js';
 
 export type FullPolicy = 'refuse' | 'dropOldest';
@@ -12,6 +12,12 @@ export interface StoreOptions {
   /** 0: one per core. Fixed when a persistent store is created (store.json). */
   readonly shards: number;
   readonly memtableBytes: number;
+  /** RocksDB's block cache in every shard (memoryBudget). */
+  readonly blockCache?: boolean;
+  /** V8 heap limits of each shard worker thread (memoryBudget); absent: Node's defaults. */
+  readonly workerLimits?: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
+  /** V8 heap limits of the route compiler's thread (memoryBudget); absent: Node's defaults. */
+  readonly compilerLimits?: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
   readonly sync: SyncMode;
   readonly syncIntervalMs: number;
   /** Largest total of queued key and value bytes. */
@@ -45,16 +51,21 @@ export const STORE_TUNING = {
   expireScanLimit: 20_000,
 } as const;
 
-export function storeOptionsFromConfig(config: OutpostConfig): StoreOptions {
+/** The store's options from its settings, bounded by the memory budget's plan (memoryBudget). */
+export function storeOptionsFromConfig(config: OutpostConfig, plan: MemoryPlan = planMemory(config)): StoreOptions {
   const store = config.store;
   return {
     persistent: store.persistent,
     dir: store.dir,
     shards: store.shards,
-    memtableBytes: store.memtableSize,
+    memtableBytes: plan.writeBufferBytes.shard,
+    blockCache: plan.blockCache,
+    workerLimits: plan.shardWorker,
+    compilerLimits: plan.compilerWorker,
     sync: store.sync,
     syncIntervalMs: store.syncInterval,
-    maxSizeBytes: store.maxSize,
+    // A store in memory keeps its queues in the shard workers: the budget bounds them.
+    maxSizeBytes: plan.memoryStoreBytes ?? store.maxSize,
     fullPolicy: store.fullPolicy,
     minFreeDiskBytes: store.minFreeDisk,
     defaultTtlSec: Math.round(store.timeToLive / 1000),

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import RocksDB from 'rocksdb-native';
 import type { Logger } from '../../log/index.js';
+import { blockCacheOptions, type RocksMemoryOptions } from '../rocks-memory.js';
 import { idKey } from '../rocks-key.js';
 import type { TwinRecord, TwinStore } from './twin-store.js';
 
@@ -36,11 +37,13 @@ export class RocksTwinStore implements TwinStore {
   constructor(
     private readonly dir: string,
     private readonly logger: Logger,
+    memory: RocksMemoryOptions = {},
   ) {
     mkdirSync(dir, { recursive: true });
     // twin writes are small and rare next to telemetry: RocksDB's default write buffer (64 MB,
     // two of them) would let this one database grow to 128 MB of memtables (issue 20).
-    this.db = new RocksDB(dir, { writeBufferSize: SMALL_WRITE_BUFFER_BYTES, maxWriteBufferNumber: 2 });
+    // The memory budget (memoryBudget) may make it smaller still, and turns the block cache off.
+    this.db = new RocksDB(dir, { writeBufferSize: memory.writeBufferBytes ?? SMALL_WRITE_BUFFER_BYTES, maxWriteBufferNumber: 2, ...blockCacheOptions(memory.blockCache) });
   }
 
   async open(): Promise<void> {

@@ -43,7 +43,7 @@ export interface ConnectionState extends LiveConnection {
   readonly closed: boolean;
   authenticating: boolean;
   readonly ackGroups: AckGroup[];
-  readonly inboundAliases: Map<number, string>;
+  inboundAliases: Map<number, string> | undefined;
   /** The IoT Hub dialect of an IoT Hub identity, made on first use; undefined for anonymous clients. */
   readonly iotHub: IotHubHandler | undefined;
   readonly log: Logger;

@@ -20,6 +20,6 @@ export function handlePubrec(session: Session, packetId: number): void {
 
 /** PUBREL of a QoS 2 PUBLISH the client sent: delivered already (at PUBLISH); PUBCOMP ends it. */
 export function handlePubrel(conn: ConnectionState, session: Session, packetId: number): void {
-  session.inboundQos2.delete(packetId);
+  session.inboundQos2?.delete(packetId);
   conn.send({ cmd: 'pubcomp', messageId: packetId, reasonCode: ReasonCode.Success });
 }

@@ -183,8 +183,8 @@ function linkToCore(conn: ConnectionState, session: Session, identity: ClientIde
   if (identity.kind === 'anonymous' || iotHub === undefined) return;
   const link = new MqttClientLink({ deviceId: identity.deviceId, moduleId: identity.kind === 'module' ? identity.moduleId : undefined, subscriptions: () => conn.session?.iotHub, writer: conn.writer, log: () => conn.log });
   conn.removeLink = iotHub.clients.add(link);
-  if (session.iotHub.has('desired-properties')) conn.iotHub?.resumeDesired();
-  if (session.iotHub.has('c2d')) conn.iotHub?.resumeC2d();
+  if (session.iotHub?.has('desired-properties') === true) conn.iotHub?.resumeDesired();
+  if (session.iotHub?.has('c2d') === true) conn.iotHub?.resumeC2d();
 }
 
 /** CONNACK refusing the connection (3.1.1 return code, or MQTT 5 reason code with a reason string), then close without the will. */

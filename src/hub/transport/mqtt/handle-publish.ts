@@ -17,22 +17,22 @@ export function handlePublish(conn: ConnectionState, session: Session, packet: I
   if (alias !== undefined) {
     if (alias === 0 || alias > conn.ctx.limits.topicAliasMaximum) return conn.protocolError(Violation.TopicAliasOutOfRange, ReasonCode.TopicAliasInvalid, String(alias));
     if (topic === '') {
-      const known = conn.inboundAliases.get(alias);
+      const known = conn.inboundAliases?.get(alias);
       if (known === undefined) return conn.protocolError(Violation.TopicAliasUnknown, ReasonCode.ProtocolError, String(alias));
       topic = known;
-    } else conn.inboundAliases.set(alias, topic);
+    } else (conn.inboundAliases ??= new Map()).set(alias, topic);
   }
   const check = checkTopicName(topic);
   if (!check.ok) return conn.protocolError(Violation.PublishTopicInvalid, ReasonCode.TopicNameInvalid, check.reason);
   const packetId = packet.messageId ?? 0;
   const qos = packet.qos;
-  if (qos === QoSLevel.ExactlyOnce && session.inboundQos2.has(packetId)) {
+  if (qos === QoSLevel.ExactlyOnce && session.inboundQos2?.has(packetId) === true) {
     // A retransmitted QoS 2 PUBLISH: acknowledge again, deliver once (MQTT-4.3.3-10).
     conn.send({ cmd: 'pubrec', messageId: packetId, reasonCode: ReasonCode.Success });
     return;
   }
   const v5 = conn.protocolVersion === ProtocolLevel.V5;
-  if (qos > QoSLevel.AtMostOnce && v5 && session.inboundQos2.size >= conn.ctx.limits.receiveMaximum) {
+  if (qos > QoSLevel.AtMostOnce && v5 && (session.inboundQos2?.size ?? 0) >= conn.ctx.limits.receiveMaximum) {
     return conn.protocolError(Violation.ReceiveMaximumExceeded, ReasonCode.ReceiveMaximumExceeded);
   }
   const iotHub = conn.iotHub;
@@ -58,13 +58,13 @@ export function handlePublish(conn: ConnectionState, session: Session, packet: I
     if (qos === QoSLevel.AtMostOnce) return;
     // MQTT 5 says why; a 3.1.1 client cannot be told, so its message is acknowledged and dropped.
     const reasonCode = v5 ? ReasonCode.NotAuthorized : ReasonCode.Success;
-    if (qos === QoSLevel.ExactlyOnce) session.inboundQos2.add(packetId);
+    if (qos === QoSLevel.ExactlyOnce) (session.inboundQos2 ??= new Set()).add(packetId);
     conn.send({ cmd: qos === QoSLevel.AtLeastOnce ? 'puback' : 'pubrec', messageId: packetId, reasonCode });
     return;
   }
   ctx.broker.publish(toBrokerMessage(topic, toBuffer(packet.payload), qos, packet.retain, packet.properties, conn.clientId));
   if (qos === QoSLevel.AtMostOnce) return;
-  if (qos === QoSLevel.ExactlyOnce) session.inboundQos2.add(packetId);
+  if (qos === QoSLevel.ExactlyOnce) (session.inboundQos2 ??= new Set()).add(packetId);
   // Acknowledge only once what the publish made durable (retained, queued for an offline
   // persistent session) is in the write-ahead log.
   // Reason code 0 lets mqtt-packet use the 2-byte MQTT 5 form (MQTT-3.4.2-1), which some clients

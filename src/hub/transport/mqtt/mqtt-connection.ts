@@ -60,7 +60,8 @@ export class MqttConnection implements ConnectionState {
   authenticating = false;
   /** Acknowledgements waiting for their messages to be accepted, in PUBLISH order. */
   readonly ackGroups: AckGroup[] = [];
-  readonly inboundAliases = new Map<number, string>();
+  /** MQTT 5 topic aliases the client set; made on the first (most clients never use them). */
+  inboundAliases: Map<number, string> | undefined;
   /** Bindings of the child logger; the client id joins them at CONNECT. */
   readonly logBindings: Record<string, unknown>;
   private readonly framer: PacketFramer;
@@ -79,8 +80,7 @@ export class MqttConnection implements ConnectionState {
       stream,
       maxBufferBytes: ctx.limits.maxConnectionBufferBytes,
       maxInflight: ctx.limits.maxInflight,
-      log: () => this.log,
-      onEncodeFailed: () => this.close('encode-failed', true),
+      owner: this,
     });
     this.logBindings = { remoteAddress: info.remoteAddress, listener: info.listener };
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -107,6 +107,11 @@ export class MqttConnection implements ConnectionState {
   get log(): Logger {
     this.logger ??= this.ctx.logger.child(this.logBindings);
     return this.logger;
+  }
+
+  /** OutboundWriterOwner: a packet could not be encoded (our defect); it costs this connection only. */
+  encodeFailed(): void {
+    this.close('encode-failed', true);
   }
 
   /** The client id is known (CONNECT accepted): log lines name it from now on. */

@@ -28,10 +28,19 @@ export interface OutboundWriterOptions {
   readonly maxBufferBytes: number;
   /** QoS 1/2 PUBLISHes in flight to the client, session and hub core together (mqtt.maxInflight). */
   readonly maxInflight: number;
+  /** The connection: its logger, and what to do when a packet cannot be encoded. */
+  readonly owner: OutboundWriterOwner;
+}
+
+/**
+ * What the writer needs of its connection. An object rather than two closures: this state is kept
+ * by every open connection (two closures and the options object were ~180 B of each).
+ */
+export interface OutboundWriterOwner {
   /** The connection's logger, made on first use (most connections never log). */
-  readonly log: () => Logger;
+  readonly log: Logger;
   /** A packet could not be encoded: our defect, and it costs this connection only. */
-  readonly onEncodeFailed: () => void;
+  encodeFailed(): void;
 }
 
 /**
@@ -54,28 +63,33 @@ export class OutboundWriter implements SessionLink {
   private outChunks: Buffer[] = [];
   private outBytes = 0;
   /** Hub-core deliveries sent and not yet acknowledged, by packet id. */
-  private readonly coreInflight = new Map<number, (outcome: DeliveryOutcome) => void>();
+  /** Made on the first hub-core delivery: most connections (general-broker clients, devices without module inputs or C2D) never get one. */
+  private coreInflight: Map<number, (outcome: DeliveryOutcome) => void> | undefined;
   private nextCoreId = FIRST_CORE_PACKET_ID;
   /** mqtt.maxInflight and the client's Receive Maximum, the least: shared with the session. */
   private window: number;
   private readonly stream: Duplex;
   private readonly maxBufferBytes: number;
+  private readonly maxInflight: number;
+  private readonly owner: OutboundWriterOwner;
 
-  constructor(private readonly options: OutboundWriterOptions) {
+  constructor(options: OutboundWriterOptions) {
     this.stream = options.stream;
     this.maxBufferBytes = options.maxBufferBytes;
+    this.maxInflight = options.maxInflight;
+    this.owner = options.owner;
     this.window = options.maxInflight;
   }
 
   /** The client's Receive Maximum (MQTT 5 CONNECT); it bounds the session's and the core's in-flight PUBLISHes together. */
   set clientReceiveMaximum(receiveMaximum: number | undefined) {
-    this.window = Math.min(this.options.maxInflight, receiveMaximum ?? NO_RECEIVE_MAXIMUM);
+    this.window = Math.min(this.maxInflight, receiveMaximum ?? NO_RECEIVE_MAXIMUM);
   }
 
   // ---- SessionLink ---------------------------------------------------------------------------
 
   get otherInflight(): number {
-    return this.coreInflight.size;
+    return this.coreInflight?.size ?? 0;
   }
 
   isCongested(): boolean {
@@ -100,7 +114,7 @@ export class OutboundWriter implements SessionLink {
   /** Whether a hub-core delivery could be sent now (open, not congested, room in the shared window). */
   canSendCore(): boolean {
     if (this.closed || this.isCongested()) return false;
-    const inflight = this.coreInflight.size;
+    const inflight = this.coreInflight?.size ?? 0;
     return inflight < CORE_PACKET_IDS && inflight + (this.session?.inflightCount ?? 0) < this.window;
   }
 
@@ -113,7 +127,7 @@ export class OutboundWriter implements SessionLink {
   sendCore(topic: string, payload: Buffer, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     if (!this.canSendCore()) return false;
     const packetId = this.allocateCoreId();
-    this.coreInflight.set(packetId, onSettled);
+    (this.coreInflight ??= new Map()).set(packetId, onSettled);
     if (this.aliases === undefined && payload.length + topic.length + 16 <= this.clientMaxPacketBytes) {
       this.write(encodePublishHeader(topic, payload.length, QoSLevel.AtLeastOnce, false, false, packetId, this.protocolVersion));
       this.write(payload);
@@ -131,9 +145,9 @@ export class OutboundWriter implements SessionLink {
 
   /** The client acknowledged hub-core delivery `packetId`; false when none was in flight with it. */
   completeCore(packetId: number): boolean {
-    const onSettled = this.coreInflight.get(packetId);
+    const onSettled = this.coreInflight?.get(packetId);
     if (onSettled === undefined) return false;
-    this.coreInflight.delete(packetId);
+    this.coreInflight!.delete(packetId);
     onSettled('acked');
     // The session may have been waiting for room in the window it shares with the core.
     const session = this.session;
@@ -146,15 +160,15 @@ export class OutboundWriter implements SessionLink {
     for (;;) {
       const id = this.nextCoreId;
       this.nextCoreId = id === LAST_CORE_PACKET_ID ? FIRST_CORE_PACKET_ID : id + 1;
-      if (!this.coreInflight.has(id)) return id;
+      if (this.coreInflight?.has(id) !== true) return id;
     }
   }
 
   /** A core delivery that never reached the client: settled `rejected`, after this turn (as an ack would be). */
   private rejectCore(packetId: number): void {
-    const onSettled = this.coreInflight.get(packetId);
+    const onSettled = this.coreInflight?.get(packetId);
     if (onSettled === undefined) return;
-    this.coreInflight.delete(packetId);
+    this.coreInflight!.delete(packetId);
     queueMicrotask(() => onSettled('rejected'));
   }
 
@@ -183,8 +197,8 @@ export class OutboundWriter implements SessionLink {
       bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
       // An encoding failure is our defect, but it must cost one connection, never the process.
-      this.options.log().error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: packet.cmd, err: error }, 'cannot encode a packet; closing the connection');
-      this.options.onEncodeFailed();
+      this.owner.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: packet.cmd, err: error }, 'cannot encode a packet; closing the connection');
+      this.owner.encodeFailed();
       return;
     }
     this.write(bytes);
@@ -203,9 +217,10 @@ export class OutboundWriter implements SessionLink {
     if (this.closed) return;
     this.closed = true;
     this.session = undefined;
-    if (this.coreInflight.size === 0) return;
-    const settles = [...this.coreInflight.values()];
-    this.coreInflight.clear();
+    const inflight = this.coreInflight;
+    if (inflight === undefined || inflight.size === 0) return;
+    const settles = [...inflight.values()];
+    inflight.clear();
     for (const onSettled of settles) onSettled('lost');
   }
 
@@ -258,14 +273,14 @@ export class OutboundWriter implements SessionLink {
       bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
     } catch (error) {
       if (alias < 0) aliases!.forget(-alias);
-      this.options.log().error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
+      this.owner.log.error({ event: 'mqtt.encode_failed', code: 'OUTPOST_INTERNAL', cmd: 'publish', err: error }, 'cannot encode a PUBLISH; it is discarded');
       if (packetId !== undefined) this.discarded(packetId);
       return true;
     }
     if (bytes.length > this.clientMaxPacketBytes) {
       if (alias < 0) aliases!.forget(-alias);
       // MQTT-3.1.2-25: never send a packet larger than the client accepts.
-      this.options.log().warn({ event: 'mqtt.publish_too_large_for_client', bytes: bytes.length }, 'message larger than the client accepts: discarded');
+      this.owner.log.warn({ event: 'mqtt.publish_too_large_for_client', bytes: bytes.length }, 'message larger than the client accepts: discarded');
       if (packetId !== undefined) this.discarded(packetId);
       return true;
     }

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { loadConfig, memoryFloor, planMemory, type ConfigProblem, type MemoryPlan } from '../../src/config/index.js';
+import { OutpostError } from '../../src/errors/index.js';
+import { startHub, stopGracefully, testScope, type OutpostProcess } from '../helpers/outpost-process.js';
+
+const MIB = 1024 * 1024;
+const scope = testScope('outpost-memory-budget-', after);
+
+function configWith(env: Record<string, string>, flags: { flag: string; path: string; text: string }[] = []) {
+  return loadConfig({ env, flags, cwd: scope.newDir(), hostname: 'gw1' }).config;
+}
+
+/** What the plan lets grow, summed: every heap limit, every write buffer, the broker's queues. */
+function plannedTotal(plan: MemoryPlan): number {
+  const worker = (plan.shardWorker.maxOldGenerationSizeMb + plan.shardWorker.maxYoungGenerationSizeMb) * MIB;
+  const buffers = 2 * (plan.shards * plan.writeBufferBytes.shard + plan.writeBufferBytes.broker + plan.writeBufferBytes.twin + plan.writeBufferBytes.c2d);
+  return plan.mainHeap.maxOldSpaceMb * MIB + 3 * plan.mainHeap.maxSemiSpaceMb * MIB + plan.shards * worker + buffers + plan.queuedBytesTotal;
+}
+
+describe('memoryBudget', () => {
+  it('is set by OUTPOST_MEMORY_BUDGET, the Azure-style MemoryBudgetMB (whole MiB) and --memory-budget', () => {
+    assert.equal(configWith({}).memoryBudget, 256 * MIB);
+    assert.equal(configWith({ OUTPOST_MEMORY_BUDGET: '128MiB' }).memoryBudget, 128 * MIB);
+    assert.equal(configWith({ MemoryBudgetMB: '96' }).memoryBudget, 96 * MIB);
+    assert.equal(configWith({}, [{ flag: '--memory-budget', path: 'memoryBudget', text: '1GiB' }]).memoryBudget, 1024 * MIB);
+  });
+
+  it('refuses a budget below what the configuration runs with, naming the setting and the least budget', () => {
+    let problems: ConfigProblem[] = [];
+    try {
+      configWith({ OUTPOST_MEMORY_BUDGET: '40MiB', OUTPOST_STORE__SHARDS: '2' });
+      assert.fail('a 40 MiB budget with two shards loaded');
+    } catch (error) {
+      assert.ok(error instanceof OutpostError);
+      assert.equal(error.code, 'OUTPOST_CONFIG_INVALID');
+      problems = error.details?.problems as ConfigProblem[];
+    }
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.path, 'memoryBudget');
+    assert.equal(problems[0]!.origin, 'OUTPOST_MEMORY_BUDGET');
+    assert.match(problems[0]!.message, /40MiB is below the 77MiB this configuration runs with/);
+    // One shard needs less: 64 MiB loads with one, not with two.
+    assert.equal(configWith({ OUTPOST_MEMORY_BUDGET: '64MiB', OUTPOST_STORE__SHARDS: '1' }).memoryBudget, 64 * MIB);
+    assert.throws(() => configWith({ OUTPOST_MEMORY_BUDGET: '64MiB', OUTPOST_STORE__SHARDS: '2' }), /below the 77MiB/);
+  });
+
+  it('splits every budget so that all it bounds together stays within it', () => {
+    for (const shards of [1, 2, 4]) {
+      for (const budgetMb of [Math.ceil(memoryFloor(shards, true) / MIB), 64, 128, 256, 1024, 4096]) {
+        if (budgetMb * MIB < memoryFloor(shards, true)) continue;
+        const config = configWith({ OUTPOST_MEMORY_BUDGET: `${budgetMb}MiB`, OUTPOST_STORE__SHARDS: String(shards), OUTPOST_MQTT__MAX_QUEUED_BYTES_TOTAL: '64GiB', OUTPOST_STORE__MEMTABLE_SIZE: '1GiB' });
+        const plan = planMemory(config);
+        assert.equal(plan.shards, shards);
+        // The semi-spaces come on top of the old space in V8; a 2 MiB rounding slack per heap.
+        assert.ok(plannedTotal(plan) <= budgetMb * MIB + (shards + 1) * 2 * MIB, `${budgetMb} MiB, ${shards} shards: ${plannedTotal(plan) / MIB} MiB planned`);
+      }
+    }
+  });
+
+  it('grows every part with the budget', () => {
+    const small = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '80MiB', OUTPOST_STORE__SHARDS: '2' }));
+    const large = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '2GiB', OUTPOST_STORE__SHARDS: '2' }));
+    assert.ok(small.writeBufferBytes.shard < large.writeBufferBytes.shard);
+    assert.ok(small.queuedBytesTotal < large.queuedBytesTotal);
+    assert.ok(small.shardWorker.maxOldGenerationSizeMb < large.shardWorker.maxOldGenerationSizeMb);
+    assert.ok(small.mainHeap.maxOldSpaceMb < large.mainHeap.maxOldSpaceMb);
+    assert.ok(small.connectionBufferBytes < large.connectionBufferBytes);
+  });
+
+  it('keeps each part\'s own setting as its upper bound', () => {
+    const plan = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '4GiB', OUTPOST_STORE__MEMTABLE_SIZE: '2MiB', OUTPOST_MQTT__MAX_QUEUED_BYTES_TOTAL: '3MiB', OUTPOST_MQTT__MAX_QUEUED_BYTES: '1MiB', OUTPOST_MQTT__MAX_CONNECTION_BUFFER: '128KiB' }));
+    assert.equal(plan.writeBufferBytes.shard, 2 * MIB);
+    assert.equal(plan.writeBufferBytes.broker, 2 * MIB);
+    assert.equal(plan.queuedBytesTotal, 3 * MIB);
+    assert.equal(plan.queuedBytesPerSession, 1 * MIB);
+    assert.equal(plan.connectionBufferBytes, 128 * 1024);
+  });
+
+  it('bounds a store kept in memory by the budget (its queues live in the shard workers)', () => {
+    const plan = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '128MiB', OUTPOST_STORE__PERSISTENT: 'false' }));
+    assert.ok(plan.memoryStoreBytes !== undefined && plan.memoryStoreBytes < 128 * MIB);
+  });
+
+  it('a hub applies it: its shard workers start with the planned heap limit, and it logs the plan', async () => {
+    let hub: OutpostProcess | undefined;
+    try {
+      const started = await startHub({ dataDir: scope.newDir(), args: ['--memory-budget', '96MiB', '--set', 'store.shards=2'], timeoutMs: 60_000 });
+      hub = started.outpost;
+      const plan = await hub.waitFor((line) => line.event === 'memory.plan');
+      const opened = await hub.waitFor((line) => line.event === 'store.opened');
+      assert.equal(plan['budgetMb'], 96);
+      const worker = plan['shardWorker'] as { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
+      // Node's default for a worker on this machine is in the gigabytes; the plan's is a few tens of MiB.
+      const limit = opened['workerHeapLimitMb'] as number;
+      assert.ok(limit >= worker.maxOldGenerationSizeMb && limit <= worker.maxOldGenerationSizeMb + worker.maxYoungGenerationSizeMb + 8, `worker heap limit ${limit} MiB, planned ${JSON.stringify(worker)}`);
+      assert.match(String(plan['mainHeapFlags']), /^--max-old-space-size=\d+ --max-semi-space-size=1$/);
+    } finally {
+      await stopGracefully(hub);
+    }
+  });
+});

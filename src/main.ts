@@ -407,6 +407,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const status = () => ({ pid: process.pid, version: VERSION, startedAt, ports: hub.ports });
   const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) }, logger);
   closers.unshift(() => control.close());
+  hub.announceReady();
   return { hub, store, mqtt, policy, bridge, manifestHub: sources.manifestHub, dashboard };
 }
 

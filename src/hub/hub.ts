@@ -33,8 +33,8 @@ export interface HubOptions {
 
 /**
  * The edge hub: TLS credentials, listeners and (as later components land) sessions, routing and
- * the store. start() resolves once every enabled listener is bound and logs `hub.ready` with the
- * actual ports; stop() shuts down in the order that loses nothing: stop accepting, let protocol
+ * the store. start() resolves once every enabled listener is bound (announceReady() then logs
+ * `hub.ready` with the actual ports); stop() shuts down in the order that loses nothing: stop accepting, let protocol
  * adapters finish or persist in-flight work, then destroy what is left.
  */
 export class Hub {
@@ -119,11 +119,20 @@ export class Hub {
 
     const hub = new Hub(options, ports, credentials, registry, socketListeners, https, unique([mqttAdapter, amqpAdapter]));
     https?.route('GET', '/health', (_request, response) => sendJson(response, https.isStopping ? 503 : 200, hub.health()));
-    logger.info(
-      { event: 'hub.ready', ports, caFile: credentials.caFile, certificateSource: credentials.source, version: options.version },
+    return hub;
+  }
+
+  /**
+   * Logs `hub.ready`. Called by whoever starts the hub once everything that serves it is up (the
+   * control and workload sockets too), not by start(): operators and tests take `hub.ready` as
+   * "every surface answers", and the control socket used to open after it.
+   */
+  announceReady(): void {
+    const { credentials, ports } = this;
+    this.options.logger.info(
+      { event: 'hub.ready', ports, caFile: credentials.caFile, certificateSource: credentials.source, version: this.options.version },
       'hub ready',
     );
-    return hub;
   }
 
   health(): Record<string, unknown> {

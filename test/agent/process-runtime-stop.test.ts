@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { childrenStartedSince, bootTicksNow, processStartTicks } from '../../src/agent/runtime/process/process-alive.js';
+import { childrenStartedSince, processStartTicks } from '../../src/agent/runtime/process/process-alive.js';
 import { ProcessRecordStore } from '../../src/agent/runtime/process/process-record.js';
 import { ProcessRuntime } from '../../src/agent/runtime/process/process-runtime.js';
 import { createLogger } from '../../src/log/index.js';
@@ -57,7 +57,10 @@ describe('process runtime: a SIGTERM that arrives before the wrapper starts the 
     const pid = startWrapper();
     try {
       const first = await childSince(pid, 0); // the sleep
-      const since = bootTicksNow()! + 1;
+      // One tick after the sleep's own start (not /proc/uptime's now + 1: the two are read from
+      // the kernel at different moments, and once, under a full suite, the sleep's start read as
+      // a tick later than the uptime read after it).
+      const since = Number(processStartTicks(first)) + 1;
       assert.deepEqual(childrenStartedSince(pid, since), [], 'the sleep started before');
       const late = await childSince(pid, since); // the module, started after the sleep
       assert.notEqual(late, first);

@@ -1,6 +1,6 @@
-import { connect as tcpConnect } from 'node:net';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from '../../log/index.js';
+import { ReconnectSchedule } from '../upstream/index.js';
 
 /**
  * The bridge's remote side: an MQTT 5 client to the parent's broker (mqtt.js, loaded only when a
@@ -10,9 +10,8 @@ import type { Logger } from '../../log/index.js';
  * mqtt.js does the protocol (TLS, keep-alive, packet ids, QoS 1 flows, SUBACK/PUBACK reason
  * codes); this class owns what mqtt.js does not do the way the bridge needs: one fresh client per
  * connection attempt (a fresh SAS token each time; mqtt.js' own offline queue and resubscription
- * are off, the local session holds what is unacknowledged), reconnect with backoff from
- * reconnectMin to reconnectMax, reset by every successful connection, and a TCP probe that
- * reconnects at once when a parent that was unreachable is back (the upstream link's behaviour).
+ * are off, the local session holds what is unacknowledged), and reconnection on the upstream
+ * link's ReconnectSchedule (backoff, and a TCP probe when the parent was out of reach).
  */
 
 export interface ParentBrokerEvents {
@@ -63,14 +62,21 @@ export class ParentBrokerClient {
   private closed = false;
   private started = false;
   private readonly filters = new Set<string>();
-  private backoffMs = 0;
-  private attempt = 0;
-  private lastFailureLoggedMs = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private probeArmed = false;
+  private readonly schedule: ReconnectSchedule;
 
-  constructor(private readonly options: ParentBrokerOptions) {}
+  constructor(private readonly options: ParentBrokerOptions) {
+    const { host, port } = options;
+    this.schedule = new ReconnectSchedule({
+      host,
+      port,
+      reconnectMinMs: options.reconnectMinMs,
+      reconnectMaxMs: options.reconnectMaxMs,
+      probeIntervalMs: options.probeIntervalMs,
+      connect: () => void this.connect(),
+      busy: () => this.client !== undefined,
+      reachable: () => options.logger.info({ event: 'bridge.parent_reachable', host, port }, "the parent's broker is reachable again; reconnecting now"),
+    });
+  }
 
   get connected(): boolean {
     return this.live;
@@ -125,8 +131,7 @@ export class ParentBrokerClient {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.schedule.close();
     const client = this.client;
     this.client = undefined;
     if (this.live) {
@@ -138,7 +143,7 @@ export class ParentBrokerClient {
 
   private async connect(): Promise<void> {
     if (this.closed || this.client !== undefined) return;
-    this.attempt += 1;
+    this.schedule.attempting();
     const { options } = this;
     mqttModule ??= import('mqtt');
     const mqtt = await mqttModule;
@@ -180,9 +185,7 @@ export class ParentBrokerClient {
     client.on('connect', (connack) => {
       if (this.client !== client) return;
       this.live = true;
-      this.backoffMs = 0;
-      this.attempt = 0;
-      this.probeArmed = false;
+      this.schedule.succeeded();
       options.logger.info({ event: 'bridge.connected', host: options.host, port: options.port, sessionPresent: connack.sessionPresent }, 'MQTT bridge connected to the parent');
       // Subscriptions are sent again on every connection: the parent may have lost its session (restarted in memory).
       for (const filter of this.filters) this.subscribe(client, filter);
@@ -215,57 +218,13 @@ export class ParentBrokerClient {
   private scheduleReconnect(error: unknown, refused = typeof (error as { code?: unknown } | undefined)?.code === 'number'): void {
     if (this.closed) return;
     const { options } = this;
-    this.backoffMs = this.backoffMs === 0 ? options.reconnectMinMs : Math.min(this.backoffMs * 2, options.reconnectMaxMs);
-    const nowMs = Date.now();
-    if (nowMs - this.lastFailureLoggedMs >= options.reconnectMaxMs || this.attempt <= 3) {
-      this.lastFailureLoggedMs = nowMs;
-      options.logger.warn(
-        { event: 'bridge.connect_failed', host: options.host, port: options.port, attempt: this.attempt, retryInMs: this.backoffMs, code: refused ? 'OUTPOST_BRIDGE_CONNECT_REFUSED' : 'OUTPOST_BRIDGE_UNREACHABLE', reason: describe(error) },
-        refused ? "the parent's broker refused the bridge's CONNECT; retrying" : "cannot connect to the parent's broker; retrying",
-      );
-    }
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => this.reconnectNow(), this.backoffMs);
-    this.reconnectTimer.unref();
-    // A refused CONNECT is not retried at the probe's pace: only a parent that was unreachable is.
-    this.probeArmed = !refused;
-    this.scheduleProbe();
-  }
-
-  private reconnectNow(): void {
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
-    this.probeTimer = undefined;
-    void this.connect();
-  }
-
-  /** A bare TCP connect: when a parent that was unreachable answers, reconnect at once, whatever the backoff reached. */
-  private scheduleProbe(): void {
-    if (this.probeTimer !== undefined || this.closed || !this.probeArmed) return;
-    const { options } = this;
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = undefined;
-      if (this.client !== undefined || this.closed) return;
-      const socket = tcpConnect({ host: options.host, port: options.port });
-      socket.setTimeout(options.probeIntervalMs * 5);
-      const done = (reachable: boolean) => {
-        socket.destroy();
-        if (this.client !== undefined || this.closed) return;
-        if (reachable) {
-          this.probeArmed = false;
-          options.logger.info({ event: 'bridge.parent_reachable', host: options.host, port: options.port }, "the parent's broker is reachable again; reconnecting now");
-          this.backoffMs = 0;
-          this.reconnectNow();
-          return;
-        }
-        this.scheduleProbe();
-      };
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
-      socket.once('timeout', () => done(false));
-    }, options.probeIntervalMs);
-    this.probeTimer.unref();
+    const attempt = this.schedule.attempt;
+    const { retryInMs, log } = this.schedule.failed(!refused);
+    if (!log) return;
+    options.logger.warn(
+      { event: 'bridge.connect_failed', host: options.host, port: options.port, attempt, retryInMs, code: refused ? 'OUTPOST_BRIDGE_CONNECT_REFUSED' : 'OUTPOST_BRIDGE_UNREACHABLE', reason: describe(error) },
+      refused ? "the parent's broker refused the bridge's CONNECT; retrying" : "cannot connect to the parent's broker; retrying",
+    );
   }
 }
 

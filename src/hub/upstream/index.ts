@@ -5,3 +5,4 @@ export { upstreamMessage } from './upstream-message.js';
 export { signSasToken } from './sas-signer.js';
 export { openUpstream, type OpenedUpstream } from './open-upstream.js';
 export { UpstreamRelay, type RelayServices, type UpstreamRelayOptions } from './upstream-relay.js';
+export { ReconnectSchedule, type ReconnectScheduleOptions, type ScheduledRetry } from './reconnect-schedule.js';

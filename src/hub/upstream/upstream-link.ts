@@ -1,8 +1,8 @@
-import { connect as tcpConnect } from 'node:net';
 import rhea, { type Connection, type ConnectionOptions, type EventContext, type Message, type Session } from 'rhea';
 import type { Logger } from '../../log/index.js';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import { IdentityChannel, type ChannelContext } from './identity-channel.js';
+import { ReconnectSchedule } from './reconnect-schedule.js';
 import { UpstreamCbs } from './upstream-cbs.js';
 import type { UpstreamCredentials } from './upstream-credentials.js';
 
@@ -44,10 +44,8 @@ const CONTAINER_ID_PREFIX = 'OutpostUpstream_';
 /**
  * The one AMQP connection to the parent, every identity multiplexed on it (an IdentityChannel
  * each, created on its first message). Losing the connection loses every unacknowledged message
- * (the store sends them again, in order) and reconnects with backoff from reconnectMin to
- * reconnectMax; meanwhile a bare TCP connect every probeInterval notices the parent is reachable
- * again and reconnects at once, so a backlog starts draining within about a probe interval of the
- * parent coming back, however long it was away.
+ * (the store sends them again, in order) and reconnects on a ReconnectSchedule: backoff, and a
+ * TCP probe that reconnects at once when an unreachable parent is back.
  */
 export class UpstreamLink {
   private connection: Connection | undefined;
@@ -55,17 +53,24 @@ export class UpstreamLink {
   private channels = new Map<string, IdentityChannel>();
   private open = false;
   private closed = false;
-  private backoffMs = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
-  /** A probe found the parent unreachable: the next probe that reaches it reconnects at once. */
-  private probeArmed = false;
-  private attempt = 0;
-  private lastFailureLoggedMs = 0;
   private watcher: ChannelWatcher | undefined;
   private readonly container = rhea.create_container({ id: `${CONTAINER_ID_PREFIX}${Math.random().toString(16).slice(2)}` });
 
-  constructor(private readonly options: UpstreamLinkOptions) {}
+  private readonly schedule: ReconnectSchedule;
+
+  constructor(private readonly options: UpstreamLinkOptions) {
+    const { host, port } = options;
+    this.schedule = new ReconnectSchedule({
+      host,
+      port,
+      reconnectMinMs: options.reconnectMinMs,
+      reconnectMaxMs: options.reconnectMaxMs,
+      probeIntervalMs: options.probeIntervalMs,
+      connect: () => this.connect(),
+      busy: () => this.connection !== undefined,
+      reachable: () => options.logger.info({ event: 'upstream.parent_reachable', host, port }, 'the parent is reachable again; reconnecting now'),
+    });
+  }
 
   start(): void {
     this.connect();
@@ -114,8 +119,7 @@ export class UpstreamLink {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.schedule.close();
     const connection = this.connection;
     this.dropConnection();
     if (connection !== undefined && connection.is_open()) {
@@ -151,7 +155,7 @@ export class UpstreamLink {
 
   private connect(): void {
     if (this.closed) return;
-    this.attempt++;
+    const attempt = this.schedule.attempting();
     const { host, port } = this.options;
     const connection = this.container.connect({
       host,
@@ -169,10 +173,9 @@ export class UpstreamLink {
       if (this.connection !== connection) return;
       opened = true;
       this.open = true;
-      this.backoffMs = 0;
+      this.schedule.succeeded();
       this.cbs = new UpstreamCbs(connection);
-      this.options.logger.info({ event: 'upstream.connected', host, port, attempt: this.attempt }, 'upstream link connected');
-      this.attempt = 0;
+      this.options.logger.info({ event: 'upstream.connected', host, port, attempt }, 'upstream link connected');
       this.options.onAvailable();
       this.watcher?.connected();
     });
@@ -212,54 +215,9 @@ export class UpstreamLink {
 
   private scheduleReconnect(error: unknown): void {
     if (this.closed) return;
-    this.backoffMs = this.backoffMs === 0 ? this.options.reconnectMinMs : Math.min(this.backoffMs * 2, this.options.reconnectMaxMs);
-    const nowMs = Date.now();
-    // One line per attempt at first, then at most one per reconnectMax while the parent stays away.
-    if (nowMs - this.lastFailureLoggedMs >= this.options.reconnectMaxMs || this.attempt <= 3) {
-      this.lastFailureLoggedMs = nowMs;
-      this.options.logger.warn({ event: 'upstream.connect_failed', host: this.options.host, port: this.options.port, attempt: this.attempt, retryInMs: this.backoffMs, code: 'OUTPOST_UPSTREAM_UNREACHABLE', reason: describe(error) }, 'cannot connect to the parent; retrying');
-    }
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => this.reconnectNow(), this.backoffMs);
-    this.reconnectTimer.unref();
-    this.probeArmed = isUnreachable(error);
-    this.scheduleProbe();
-  }
-
-  private reconnectNow(): void {
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
-    this.probeTimer = undefined;
-    if (this.connection === undefined) this.connect();
-  }
-
-  /** A bare TCP connect: cheap enough every second, and what says the parent is back. */
-  private scheduleProbe(): void {
-    if (this.probeTimer !== undefined || this.closed) return;
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = undefined;
-      if (this.connection !== undefined || this.closed) return;
-      const socket = tcpConnect({ host: this.options.host, port: this.options.port });
-      socket.setTimeout(this.options.probeIntervalMs * 5);
-      const done = (reachable: boolean) => {
-        socket.destroy();
-        if (this.connection !== undefined || this.closed) return;
-        if (reachable && this.probeArmed) {
-          this.probeArmed = false;
-          this.options.logger.info({ event: 'upstream.parent_reachable', host: this.options.host, port: this.options.port }, 'the parent is reachable again; reconnecting now');
-          this.backoffMs = 0;
-          this.reconnectNow();
-          return;
-        }
-        if (!reachable) this.probeArmed = true;
-        this.scheduleProbe();
-      };
-      socket.once('connect', () => done(true));
-      socket.once('error', () => done(false));
-      socket.once('timeout', () => done(false));
-    }, this.options.probeIntervalMs);
-    this.probeTimer.unref();
+    const attempt = this.schedule.attempt;
+    const { retryInMs, log } = this.schedule.failed(isUnreachable(error));
+    if (log) this.options.logger.warn({ event: 'upstream.connect_failed', host: this.options.host, port: this.options.port, attempt, retryInMs, code: 'OUTPOST_UPSTREAM_UNREACHABLE', reason: describe(error) }, 'cannot connect to the parent; retrying');
   }
 }
 

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildMessage, ChildReport, ParentMessage } from '../loadgen/protocol.js';
+import { receiveJsonLines } from './children.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SOURCE = join(REPO_ROOT, 'bench', 'loadgen', 'amqp-loadgen.c');
@@ -80,19 +81,7 @@ export class AmqpLoadgenChild {
     const binary = buildAmqpLoadgen();
     if (binary instanceof Error) throw binary;
     this.process = spawn(binary, amqpLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let buffer = '';
-    this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        try {
-          this.receive(JSON.parse(line) as ChildMessage);
-        } catch {
-          this.receive({ type: 'error', message: `unreadable line from the AMQP load generator: ${line.slice(0, 200)}` });
-        }
-      }
-    });
+    receiveJsonLines(this.process, 'the AMQP load generator', (message) => this.receive(message));
     this.process.stdin?.on('error', () => undefined);
     this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderrText = (this.stderrText + chunk).slice(-4000);

@@ -10,6 +10,23 @@ import { buildCLoadgen, cLoadgenArgs } from './c-loadgen.js';
 export type LoadgenKind = 'c' | 'node';
 const NODE_CHILD = fileURLToPath(new URL('../loadgen/child.js', import.meta.url));
 
+/** Reads a generator's stdout as JSON lines of ChildMessage (the C generators' side of the protocol); an unreadable line becomes an error message. */
+export function receiveJsonLines(child: ChildProcess, who: string, receive: (message: ChildMessage) => void): void {
+  let buffer = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        receive(JSON.parse(line) as ChildMessage);
+      } catch {
+        receive({ type: 'error', message: `unreadable line from ${who}: ${line.slice(0, 200)}` });
+      }
+    }
+  });
+}
+
 export class LoadgenChild {
   readonly process: ChildProcess;
   private readonly inbox: ChildMessage[] = [];
@@ -29,19 +46,7 @@ export class LoadgenChild {
       const binary = buildCLoadgen();
       if (binary instanceof Error) throw binary;
       this.process = spawn(binary, cLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
-      let buffer = '';
-      this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          try {
-            this.receive(JSON.parse(line) as ChildMessage);
-          } catch {
-            this.receive({ type: 'error', message: `unreadable line from the C load generator: ${line.slice(0, 200)}` });
-          }
-        }
-      });
+      receiveJsonLines(this.process, 'the C load generator', (message) => this.receive(message));
       // A write after the child died must not crash the harness; the exit is reported instead.
       this.process.stdin?.on('error', () => undefined);
     }

@@ -332,7 +332,14 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // Routed messages reach module inputs through the hub core: the module's ClientLink, whatever its
   // protocol; `$upstream` goes to the parent over the upstream link when upstream.hostname is set.
   const moduleInputs = moduleInputTarget({ clients, edgeDeviceId: config.deviceId });
-  const upstream = openUpstream(config, registry, { clients, twins, methods, c2d }, (endpointId) => store.retryNow(endpointId), VERSION, componentLogger('upstream'));
+  const upstream = openUpstream(config, {
+    registry,
+    services: { clients, twins, methods, c2d },
+    retryNow: (endpointId) => store.retryNow(endpointId),
+    version: VERSION,
+    logger: componentLogger('upstream'),
+    ...(hubMetrics === undefined ? {} : { connectivity: { offline: () => hubMetrics.wentOffline(), online: (ms: number) => hubMetrics.backOnline(ms / 1000) } }),
+  });
   if (upstream === undefined) store.attach(moduleInputs);
   else {
     closers.unshift(() => {

@@ -18,3 +18,6 @@ export const WORKER_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.
 
 /** Agent commands (create pulls an image): 10 ms to 10 min. */
 export const COMMAND_SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600] as const;
+
+/** Time the upstream link stayed down: a second (a parent restart) to a day. */
+export const OFFLINE_SECONDS = [1, 5, 15, 60, 300, 900, 3600, 14400, 86400] as const;

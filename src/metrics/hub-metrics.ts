@@ -5,7 +5,7 @@ import type { MethodObserver } from '../hub/methods/index.js';
 import type { RouteEndpoint } from '../hub/routing/index.js';
 import type { StoreObserver } from '../hub/store/index.js';
 import type { TwinObserver } from '../hub/twin/index.js';
-import { LATENCY_SECONDS, MESSAGE_BYTES, QUEUE_SECONDS, WORKER_SECONDS } from './buckets.js';
+import { LATENCY_SECONDS, MESSAGE_BYTES, OFFLINE_SECONDS, QUEUE_SECONDS, WORKER_SECONDS } from './buckets.js';
 import type { Counter, Gauge, Histogram, HistogramSeries, ValueSeries } from './metric-family.js';
 import type { MetricsRegistry } from './metrics-registry.js';
 import { SenderCache } from './sender-cache.js';
@@ -47,6 +47,8 @@ export class HubMetrics implements StoreObserver, TwinObserver, MethodObserver {
   readonly connectFailed: Counter;
   readonly disconnects: Counter;
   readonly getTwin: Counter;
+  readonly offlineCount: Counter;
+  readonly offlineDuration: Histogram;
   readonly getTwinDuration: Histogram;
   readonly reportedProperties: Counter;
   readonly reportedDuration: Histogram;
@@ -84,6 +86,8 @@ export class HubMetrics implements StoreObserver, TwinObserver, MethodObserver {
     this.connectSuccess = registry.counter({ name: 'edgehub_client_connect_success_total', help: 'Devices and modules that authenticated successfully', labelNames: ['id'] });
     this.connectFailed = registry.counter({ name: 'edgehub_client_connect_failed_total', help: 'Connection attempts refused by authentication', labelNames: ['id', 'reason', 'protocol'], fixedLabels: MS_TELEMETRY, note: '`id` is the client id the client sent (not verified). `reason` is always `not_authenticated`, as in Azure.' });
     this.disconnects = registry.counter({ name: 'edgehub_client_disconnect_total', help: 'Device and module connections that closed', labelNames: ['id'] });
+    this.offlineCount = registry.counter({ name: 'edgehub_offline_count_total', help: 'EdgeHub offline count (times the upstream link went down)', labelNames: ['id'], note: 'Counted when the upstream link to the parent is lost, or its first connection fails; no series until then (a hub without upstream.hostname has none).' });
+    this.offlineDuration = registry.histogram({ name: 'edgehub_offline_duration_seconds', help: 'EdgeHub offline time (how long the upstream link stayed down)', labelNames: ['id'], buckets: OFFLINE_SECONDS, note: 'Azure: summary. Observed when the link is back.' });
     this.getTwin = registry.counter({ name: 'edgehub_gettwin_total', help: 'Get twin calls', labelNames: ['source', 'id'], fixedLabels: MS_TELEMETRY, note: '`source` is `edge_hub` (the hub answers from its own twin store), as Azure labels a twin served locally.' });
     this.getTwinDuration = registry.histogram({ name: 'edgehub_gettwin_duration_seconds', help: 'Time taken to get twin', labelNames: ['source', 'id'], buckets: LATENCY_SECONDS, note: 'Azure: summary.' });
     this.reportedProperties = registry.counter({ name: 'edgehub_reported_properties_total', help: 'Reported properties update calls', labelNames: ['target', 'id'], fixedLabels: MS_TELEMETRY, note: '`target` is `edge_hub`.' });
@@ -130,6 +134,21 @@ export class HubMetrics implements StoreObserver, TwinObserver, MethodObserver {
     series.observe(roundTripMs / 1000);
     this.evaluated.value += messages;
     this.copies.value += copies;
+  }
+
+  /** The upstream link went down (or could not connect at first); once per outage. */
+  wentOffline(): void {
+    this.offlineCount.series(this.hubId).value += 1;
+  }
+
+  /** The upstream link is back after `seconds` down. */
+  backOnline(seconds: number): void {
+    this.offlineDuration.series(this.hubId).observe(seconds);
+  }
+
+  /** The edge hub's own identity, Azure's `id` label of its offline metrics. */
+  private get hubId(): string {
+    return `${this.edgeDeviceId}/$edgeHub`;
   }
 
   gotTwin(twinId: string, seconds: number): void {

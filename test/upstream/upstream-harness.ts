@@ -183,8 +183,8 @@ export class TwoHubs {
     const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', String(amqpPort), '--https-port', '0', '--deployment', manifest], { env: childEnv(env) });
     this.processes.push(outpost);
     const ready = await outpost.waitFor((line) => line.event === 'hub.ready', START_TIMEOUT_MS);
-    // The control socket (the operator's API the relay tests use) listens just after hub.ready; a
-    // killed hub's stale socket file is there until then.
+    // hub.ready comes after the control socket listens (a killed hub's stale socket file is there
+    // until then); this wait only makes sure of it.
     await outpost.waitFor((line) => line.event === 'hub.control_listening', START_TIMEOUT_MS);
     const ports = ready.ports as { amqp: number; mqtt: number };
     const caFile = String(ready.caFile);

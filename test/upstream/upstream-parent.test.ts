@@ -4,7 +4,9 @@
  * survives the parent being killed, stopped for a while, and refusing a token.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { HUB_CONTROL_SOCKET, HubControlClient } from '../../src/hub/control/index.js';
 import { tempDir } from '../helpers/outpost-process.js';
 import { CHILD, TwoHubs } from './upstream-harness.js';
 
@@ -97,6 +99,18 @@ describe('upstream link to a parent Outpost', () => {
     t.diagnostic(`first message at the parent's sink ${firstAtMs - backAtMs} ms after the parent's hub.ready`);
     assert.ok(firstAtMs - backAtMs < 2_000, `draining started ${firstAtMs - backAtMs} ms after the parent was back`);
     assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(count).keys()]);
+    // Azure's offline metrics on the child: one outage, its duration observed once the link was back.
+    const answer = await new HubControlClient(join(hubs.childDir, HUB_CONTROL_SOCKET)).call('GET', '/v1/metrics');
+    const text = (answer.body as { text: string }).text;
+    const series = (name: string) => {
+      // Azure's common labels (iothub, edge_device, instance_number) come first.
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`id="${CHILD}/$edgeHub"}`));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    assert.equal(series('edgehub_offline_count_total'), 1, 'one outage counted');
+    assert.equal(series('edgehub_offline_duration_seconds_count'), 1, 'one outage observed');
+    const seconds = series('edgehub_offline_duration_seconds_sum') ?? 0;
+    assert.ok(seconds >= 5, `the outage (about 7 s: attempts at 1, 3 and 7 s failed) measured ${seconds} s`);
   });
 
   it('logs a refused token with its code, keeps the messages and sends them once the parent accepts the identity', async (t) => {

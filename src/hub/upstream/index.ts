@@ -1,8 +1,8 @@
 export { UpstreamCredentials, type IdentityLookup, type UpstreamCredentialsOptions } from './upstream-credentials.js';
-export { UpstreamLink, type UpstreamLinkOptions, type UpstreamSend } from './upstream-link.js';
+export { UpstreamLink, type ConnectivityWatcher, type UpstreamLinkOptions, type UpstreamSend } from './upstream-link.js';
 export { upstreamTarget } from './upstream-target.js';
 export { upstreamMessage } from './upstream-message.js';
 export { signSasToken } from './sas-signer.js';
-export { openUpstream, type OpenedUpstream } from './open-upstream.js';
+export { openUpstream, type OpenedUpstream, type OpenUpstreamOptions } from './open-upstream.js';
 export { UpstreamRelay, type RelayServices, type UpstreamRelayOptions } from './upstream-relay.js';
 export { ReconnectSchedule, type ReconnectScheduleOptions, type ScheduledRetry } from './reconnect-schedule.js';

@@ -5,7 +5,7 @@ import type { Logger } from '../../log/index.js';
 import type { EndpointTarget } from '../endpoints/index.js';
 import { UPSTREAM } from '../routing/index.js';
 import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
-import { UpstreamLink } from './upstream-link.js';
+import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
 import { upstreamTarget } from './upstream-target.js';
 
@@ -21,7 +21,18 @@ export interface OpenedUpstream {
  * otherwise). `retryNow` wakes the store's `$upstream` delivery when the link (re)connects;
  * `services` are the hub core's, through which the relay reaches the clients connected here.
  */
-export function openUpstream(config: OutpostConfig, registry: IdentityLookup, services: RelayServices, retryNow: (endpointId: string) => void, version: string, logger: Logger): OpenedUpstream | undefined {
+export interface OpenUpstreamOptions {
+  readonly registry: IdentityLookup;
+  readonly services: RelayServices;
+  /** Asks the store to deliver an endpoint's queue now (the link is back). */
+  readonly retryNow: (endpointId: string) => void;
+  readonly version: string;
+  readonly logger: Logger;
+  readonly connectivity?: ConnectivityWatcher;
+}
+
+export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions): OpenedUpstream | undefined {
+  const { registry, services, retryNow, version, logger } = options;
   const upstream = config.upstream;
   const host = upstream.hostname;
   if (host === null) return undefined;
@@ -49,6 +60,7 @@ export function openUpstream(config: OutpostConfig, registry: IdentityLookup, se
     idleTimeoutMs: upstream.idleTimeout,
     logger,
     onAvailable: () => retryNow(UPSTREAM.id),
+    ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
   const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger });
   link.start();

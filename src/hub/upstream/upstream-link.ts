@@ -24,6 +24,15 @@ export interface UpstreamLinkOptions {
   readonly logger: Logger;
   /** The connection to the parent is open (again): the store should deliver `$upstream` now. */
   readonly onAvailable: () => void;
+  /** Told when the gateway goes offline and comes back (the edgehub_offline_* metrics). */
+  readonly connectivity?: ConnectivityWatcher;
+}
+
+export interface ConnectivityWatcher {
+  /** The link was lost, or its first connection failed: once per outage. */
+  offline(): void;
+  /** The link is open again after `offlineMs` down. */
+  online(offlineMs: number): void;
 }
 
 export type UpstreamSend = 'sent' | 'unavailable' | 'noCredentials';
@@ -54,6 +63,8 @@ export class UpstreamLink {
   private open = false;
   private closed = false;
   private watcher: ChannelWatcher | undefined;
+  /** When the current outage began; undefined while connected, and before the first attempt ends. */
+  private offlineSinceMs: number | undefined;
   private readonly container = rhea.create_container({ id: `${CONTAINER_ID_PREFIX}${Math.random().toString(16).slice(2)}` });
 
   private readonly schedule: ReconnectSchedule;
@@ -174,6 +185,8 @@ export class UpstreamLink {
       opened = true;
       this.open = true;
       this.schedule.succeeded();
+      if (this.offlineSinceMs !== undefined) this.options.connectivity?.online(Date.now() - this.offlineSinceMs);
+      this.offlineSinceMs = undefined;
       this.cbs = new UpstreamCbs(connection);
       this.options.logger.info({ event: 'upstream.connected', host, port, attempt }, 'upstream link connected');
       this.options.onAvailable();
@@ -215,6 +228,10 @@ export class UpstreamLink {
 
   private scheduleReconnect(error: unknown): void {
     if (this.closed) return;
+    if (this.offlineSinceMs === undefined) {
+      this.offlineSinceMs = Date.now();
+      this.options.connectivity?.offline();
+    }
     const attempt = this.schedule.attempt;
     const { retryInMs, log } = this.schedule.failed(isUnreachable(error));
     if (log) this.options.logger.warn({ event: 'upstream.connect_failed', host: this.options.host, port: this.options.port, attempt, retryInMs, code: 'OUTPOST_UPSTREAM_UNREACHABLE', reason: describe(error) }, 'cannot connect to the parent; retrying');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Agent } from '../../src/agent/index.js';
 
 /** Follows a module's output until `text` appears (deadline), and returns what was read. */
@@ -32,10 +33,16 @@ export async function pidOf(agent: Agent, id: string): Promise<number | undefine
   return match === null ? undefined : Number(match[1]);
 }
 
+/**
+ * Whether `pid` runs. A zombie does not: a module the test process itself spawned (an agent run
+ * in-process) stays a zombie until Node's event loop reaps it, and `kill(pid, 0)` still succeeds
+ * on it — once seen as "stopped with the agent" failing right after a stop that had worked.
+ */
 export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }

@@ -21,7 +21,9 @@ function mosquittoSub(clientId: string, filter: string, args: string[], count: n
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const output = new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`mosquitto_sub exited ${code}: ${stdout}`))));
+    // 'close', not 'exit': 'exit' can come before the last of stdout is read (seen once: the
+    // QoS 2 line missing from a run whose mosquitto_sub had printed all three and exited 0).
+    child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`mosquitto_sub exited ${code}: ${stdout}`))));
   });
   output.catch(() => undefined);
   const ready = () => eventually(() => (broker.broker.session(clientId)?.subscriptions.has(filter) ? true : undefined), 5_000, 'mosquitto_sub to subscribe');

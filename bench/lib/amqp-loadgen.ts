@@ -2,12 +2,12 @@
 // harness's side: built with the system cc against Debian's libqpid-proton11-dev when the binary
 // is missing or older than its source, then run as child processes that speak the control lines
 // of bench/loadgen/protocol.ts (commands on stdin, JSON lines on stdout), like the C MQTT one.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildMessage, ChildReport, ParentMessage } from '../loadgen/protocol.js';
-import { receiveJsonLines } from './children.js';
+import type { ChildReport } from '../loadgen/protocol.js';
+import { GeneratorProcess } from './children.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SOURCE = join(REPO_ROOT, 'bench', 'loadgen', 'amqp-loadgen.c');
@@ -70,80 +70,15 @@ export function amqpLoadgenArgs(config: AmqpLoadgenConfig): string[] {
 }
 
 /** One generator process. */
-export class AmqpLoadgenChild {
-  readonly process: ChildProcess;
-  private readonly inbox: ChildMessage[] = [];
-  private readonly waiters = new Set<() => void>();
-  private exitInfo: string | undefined;
-  private stderrText = '';
-
-  constructor(readonly name: string, config: AmqpLoadgenConfig) {
+export class AmqpLoadgenChild extends GeneratorProcess {
+  constructor(name: string, config: AmqpLoadgenConfig) {
     const binary = buildAmqpLoadgen();
     if (binary instanceof Error) throw binary;
-    this.process = spawn(binary, amqpLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
-    receiveJsonLines(this.process, 'the AMQP load generator', (message) => this.receive(message));
-    this.process.stdin?.on('error', () => undefined);
-    this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderrText = (this.stderrText + chunk).slice(-4000);
-    });
-    this.process.on('close', (code, signal) => {
-      this.exitInfo = `exited with ${String(code ?? signal)}`;
-      this.wake();
-    });
-  }
-
-  get pid(): number {
-    if (this.process.pid === undefined) throw new Error(`${this.name}: not started`);
-    return this.process.pid;
-  }
-
-  send(message: ParentMessage): void {
-    if (this.exitInfo === undefined) this.process.stdin?.write(message.type === 'mark' ? `mark ${message.phase}\n` : `${message.type}\n`);
-  }
-
-  /** Resolves with the first message of `type`; rejects on an 'error' message, exit or deadline. */
-  waitFor<T extends ChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const index = this.inbox.findIndex((m) => m.type === type || m.type === 'error');
-        if (index >= 0) {
-          const [message] = this.inbox.splice(index, 1);
-          done();
-          if (message?.type === 'error') reject(new Error(`${this.name}: ${message.message}`));
-          else resolve(message as Extract<ChildMessage, { type: T }>);
-        } else if (this.exitInfo !== undefined) {
-          done();
-          reject(new Error(`${this.name} ${this.exitInfo} before '${type}'${this.stderrText ? `: ${this.stderrText.trim()}` : ''}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.name}: no '${type}' within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    super(name, spawn(binary, amqpLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] }), 'the AMQP load generator');
   }
 
   async report(timeoutMs = 15_000): Promise<ChildReport> {
     this.send({ type: 'stop' });
     return (await this.waitFor('report', timeoutMs)).report;
-  }
-
-  kill(): void {
-    if (this.exitInfo === undefined) this.process.kill('SIGKILL');
-  }
-
-  private receive(message: ChildMessage): void {
-    this.inbox.push(message);
-    for (const waiter of [...this.waiters]) waiter();
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }

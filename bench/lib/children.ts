@@ -27,34 +27,30 @@ export function receiveJsonLines(child: ChildProcess, who: string, receive: (mes
   });
 }
 
-export class LoadgenChild {
-  readonly process: ChildProcess;
+/**
+ * A load generator process as the harness sees it: its messages in an inbox, waits on them with
+ * deadlines, its stderr tail and its end. The Node generator speaks over Node's IPC channel; the C
+ * ones (MQTT, AMQP) as JSON lines on stdout with commands as lines on stdin.
+ */
+export class GeneratorProcess {
   private readonly inbox: ChildMessage[] = [];
   private readonly waiters = new Set<() => void>();
   private exitInfo: string | undefined;
   private stderrText = '';
 
-  readonly kind: LoadgenKind;
-
-  constructor(readonly name: string, kind: LoadgenKind, config: ChildConfig) {
-    // A role the C generator lacks (TLS module clients) runs in the Node one whatever was asked.
-    this.kind = isNodeOnlyRole(config) ? 'node' : kind;
-    if (this.kind === 'node') {
-      this.process = fork(NODE_CHILD, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-      this.process.on('message', (message: ChildMessage) => this.receive(message));
-    } else {
-      const binary = buildCLoadgen();
-      if (binary instanceof Error) throw binary;
-      this.process = spawn(binary, cLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
-      receiveJsonLines(this.process, 'the C load generator', (message) => this.receive(message));
+  /** `jsonLinesFrom`: the C generator's name for unreadable-line errors; undefined for the IPC channel. */
+  constructor(readonly name: string, readonly process: ChildProcess, private readonly jsonLinesFrom: string | undefined) {
+    if (jsonLinesFrom === undefined) process.on('message', (message: ChildMessage) => this.receive(message));
+    else {
+      receiveJsonLines(process, jsonLinesFrom, (message) => this.receive(message));
       // A write after the child died must not crash the harness; the exit is reported instead.
-      this.process.stdin?.on('error', () => undefined);
+      process.stdin?.on('error', () => undefined);
     }
-    this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderrText = (this.stderrText + chunk).slice(-4000);
     });
     // 'close', not 'exit': 'exit' can come before the last stdout data (the final report) is read.
-    this.process.on('close', (code, signal) => {
+    process.on('close', (code, signal) => {
       this.exitInfo = `exited with ${String(code ?? signal)}`;
       this.wake();
     });
@@ -68,7 +64,7 @@ export class LoadgenChild {
 
   send(message: ParentMessage): void {
     if (this.exitInfo !== undefined) return;
-    if (this.kind === 'node') {
+    if (this.jsonLinesFrom === undefined) {
       if (this.process.connected) this.process.send(message);
     } else {
       this.process.stdin?.write(message.type === 'mark' ? `mark ${message.phase}\n` : `${message.type}\n`);
@@ -115,6 +111,24 @@ export class LoadgenChild {
   private wake(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
+}
+
+export class LoadgenChild extends GeneratorProcess {
+  readonly kind: LoadgenKind;
+
+  constructor(name: string, kind: LoadgenKind, config: ChildConfig) {
+    // A role the C generator lacks (TLS module clients) runs in the Node one whatever was asked.
+    const actual = isNodeOnlyRole(config) ? 'node' : kind;
+    super(name, startLoadgen(actual, config), actual === 'node' ? undefined : 'the C load generator');
+    this.kind = actual;
+  }
+}
+
+function startLoadgen(kind: LoadgenKind, config: ChildConfig): ChildProcess {
+  if (kind === 'node') return fork(NODE_CHILD, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  const binary = buildCLoadgen();
+  if (binary instanceof Error) throw binary;
+  return spawn(binary, cLoadgenArgs(config), { stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** A set of load generator processes run together. */

@@ -122,7 +122,7 @@ export const ConfigSchema = Section('Outpost configuration', {
     }),
     sessionTicketLifetime: Duration('1h', {
       description:
-        'TLS session resumption on the MQTT and AMQP listeners: a device that reconnects within this time of its last full handshake presents its session ticket and skips the certificate exchange. The ticket key is kept in memory only (a restart starts a new one) and is replaced every period, which also ends every ticket issued under it; 0s turns tickets off (every handshake is a full one). docs/security.md says what it trades.',
+        'TLS session resumption on the MQTT, AMQP and HTTPS (443, WebSocket) listeners: a device that reconnects within this time of its last full handshake presents its session ticket and skips the certificate exchange. The ticket key is kept in memory only (a restart starts a new one) and is replaced every period, which also ends every ticket issued under it; 0s turns tickets off (every handshake is a full one). docs/security.md says what it trades.',
     }),
   }),
   routes: Json(Type.Record(Type.String(), Type.Unknown()), {

@@ -98,7 +98,7 @@ export class Hub {
     }
     // Client certificates are asked for on 443 too: MQTT and AMQP over WebSocket authenticate with them.
     const https = config.https.enabled
-      ? new HttpsListener({ host: config.https.host, port: config.https.port, tls: clientCertTls, connectTimeoutMs: config.mqtt.connectTimeout, registry, logger })
+      ? new HttpsListener({ host: config.https.host, port: config.https.port, tls: clientCertTls, sessionTicketLifetimeMs: config.tls.sessionTicketLifetime, connectTimeoutMs: config.mqtt.connectTimeout, registry, logger })
       : undefined;
     if (options.upgrade !== undefined) https?.upgrade(options.upgrade);
 

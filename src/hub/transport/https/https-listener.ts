@@ -2,12 +2,16 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Logger } from '../../../log/index.js';
+import { PeerChainCache, SessionTickets } from '../../../tls/index.js';
 import { sendJson } from '../../../http/index.js';
 import { bindError } from '../bind-error.js';
 import type { ConnectionRegistry } from '../connection-registry.js';
 import { refuseUpgrade, UpgradeStatus } from './upgrade-refusal.js';
+
+/** Chains remembered for resumed sessions, as on the socket listeners. */
+const PEER_CHAINS_MAX = 10_000;
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -20,7 +24,12 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
 export interface HttpsListenerOptions {
   readonly host: string | null;
   readonly port: number;
-  readonly tls: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
+  readonly tls: SecureContextOptions & { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3'; requestCert?: boolean };
+  /**
+   * TLS session tickets (tls.sessionTicketLifetime), as on the MQTT and AMQP listeners: the same
+   * rotation and lifetime, 0 for none. Absent: Node's own tickets.
+   */
+  readonly sessionTicketLifetimeMs?: number;
   readonly connectTimeoutMs: number;
   readonly registry: ConnectionRegistry;
   readonly logger: Logger;
@@ -33,6 +42,7 @@ export interface HttpsListenerOptions {
  */
 export class HttpsListener {
   private server: Server | undefined;
+  private tickets: SessionTickets | undefined;
   private readonly routes = new Map<string, RequestHandler>();
   /** Routes for a path prefix (paths with ids in them), tried in order after the exact routes. */
   private readonly prefixRoutes: Array<{ method: string; prefix: string; handler: RequestHandler }> = [];
@@ -63,9 +73,19 @@ export class HttpsListener {
 
   async listen(): Promise<number> {
     const { options } = this;
-    const server = createServer({ ...options.tls, handshakeTimeout: options.connectTimeoutMs }, (request, response) =>
+    const lifetimeMs = options.sessionTicketLifetimeMs;
+    const tickets = lifetimeMs === undefined ? undefined : new SessionTickets(lifetimeMs);
+    this.tickets = tickets;
+    const ticketOptions = tickets?.serverOptions() ?? {};
+    const secureOptions = (options.tls.secureOptions ?? 0) | (ticketOptions.secureOptions ?? 0);
+    // A WebSocket device authenticates from the TLS socket's peer certificate, as on 8883: a
+    // resumed session has lost the intermediates the client sent, and this puts them back.
+    const chains = tickets?.enabled === true && options.tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
+    const server = createServer({ ...options.tls, ...ticketOptions, secureOptions, handshakeTimeout: options.connectTimeoutMs }, (request, response) =>
       this.dispatch(request, response),
     );
+    if (chains !== undefined) server.on('secureConnection', (socket: TLSSocket) => chains.attach(socket));
+    tickets?.attach(server);
     server.headersTimeout = options.connectTimeoutMs;
     server.requestTimeout = options.connectTimeoutMs;
     server.keepAliveTimeout = 5_000;
@@ -134,6 +154,7 @@ export class HttpsListener {
 
   stopAccepting(): void {
     this.stopping = true;
+    this.tickets?.close();
     if (this.server?.listening === true) this.server.close();
     // Idle keep-alive connections would hold the server open; requests in flight finish first.
     this.server?.closeIdleConnections();

@@ -1,7 +1,7 @@
 // The benchmark harness.
 //   npm run bench                                  all scenarios × outpost, mosquitto, aedes
 //   npm run bench -- <scenario> [<scenario> …]     only these scenarios
-//     --target outpost|mosquitto|aedes|rabbitmq|host:port   (repeatable, or comma-separated; rabbitmq: the AMQP 1.0 peer of the amqp-* scenarios, never a default)
+//     --target outpost|mosquitto|aedes|rabbitmq|node-floor|host:port   (repeatable, or comma-separated; rabbitmq: the AMQP 1.0 peer of the amqp-* scenarios, node-floor: a bare Node server for the storm scenarios; neither a default)
 //     --quick                                      shorter windows and counts (smoke runs)
 //     --loadgen c|node                             load generator (default c, built with the system cc;
 //                                                  falls back to node, with a warning, when it cannot be built)
@@ -24,7 +24,7 @@ import { buildCLoadgen } from './lib/c-loadgen.js';
 import type { LoadgenKind } from './lib/children.js';
 import { runPlan } from './lib/harness.js';
 import { formatMarkdown, formatTable } from './lib/table.js';
-import { AMQP_PEER_TARGETS, NAMED_TARGETS, parseHostPort } from './lib/targets.js';
+import { AMQP_PEER_TARGETS, FLOOR_TARGETS, NAMED_TARGETS, parseHostPort } from './lib/targets.js';
 import { findScenario, SCENARIOS, type Scenario } from './scenarios/index.js';
 
 export const DEFAULT_SEED = 20_240_601;
@@ -84,8 +84,8 @@ export function parseCli(argv: readonly string[]): CliPlan {
   });
   const targets = (values.target ?? [...NAMED_TARGETS]).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
   for (const t of targets) {
-    if (![...NAMED_TARGETS, ...AMQP_PEER_TARGETS].includes(t as never) && parseHostPort(t) === undefined) {
-      throw new Error(`unknown target "${t}": use ${[...NAMED_TARGETS, ...AMQP_PEER_TARGETS].join(', ')} or host:port`);
+    if (![...NAMED_TARGETS, ...AMQP_PEER_TARGETS, ...FLOOR_TARGETS].includes(t as never) && parseHostPort(t) === undefined) {
+      throw new Error(`unknown target "${t}": use ${[...NAMED_TARGETS, ...AMQP_PEER_TARGETS, ...FLOOR_TARGETS].join(', ')} or host:port`);
     }
   }
   const loadgen = values.loadgen ?? 'c';

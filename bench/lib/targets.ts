@@ -20,9 +20,15 @@ export type NamedTarget = (typeof NAMED_TARGETS)[number];
  * TLS connect instead of an MQTT CONNECT; only the amqp-* scenarios run against them.
  */
 export const AMQP_PEER_TARGETS = ['rabbitmq'] as const;
+/**
+ * Floors, not brokers: `node-floor` (bench/peers/node-floor-server.ts) accepts, answers CONNECT
+ * with CONNACK and nothing else, to show what a storm costs Node itself. Named only by --target.
+ */
+export const FLOOR_TARGETS = ['node-floor'] as const;
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const AEDES_SERVER = fileURLToPath(new URL('../peers/aedes-server.js', import.meta.url));
+const NODE_FLOOR_SERVER = fileURLToPath(new URL('../peers/node-floor-server.js', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 
 export interface TargetOptions {
@@ -229,11 +235,12 @@ async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
   return { name: 'mosquitto', host: '127.0.0.1', port, pid: child.pid, version, mqttTls: { port: tls.port, caPem: dev.caPem }, stop: stopChild(child, cleanup) };
 }
 
-async function startAedes(): Promise<RunningTarget> {
-  const child = spawn(process.execPath, [AEDES_SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A Node server of bench/peers that prints `{"event":"<name>.ready","port":N,"version":…}`. */
+async function startNodePeer(name: string, script: string): Promise<RunningTarget> {
+  const child = spawn(process.execPath, [script, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const line = await waitForLine(child, 'aedes', (l) => l['event'] === 'aedes.ready');
-    return { name: 'aedes', host: '127.0.0.1', port: Number(line['port']), pid: child.pid, version: String(line['version'] ?? ''), stop: stopChild(child) };
+    const line = await waitForLine(child, name, (l) => l['event'] === `${name}.ready`);
+    return { name, host: '127.0.0.1', port: Number(line['port']), pid: child.pid, version: String(line['version'] ?? ''), stop: stopChild(child) };
   } catch (error) {
     await stopChild(child)();
     throw error;
@@ -304,7 +311,8 @@ export function parseHostPort(spec: string): { host: string; port: number } | un
 export async function startTarget(spec: string, options: TargetOptions = {}): Promise<RunningTarget> {
   let target: RunningTarget;
   if (spec === 'mosquitto') target = await startMosquitto(options);
-  else if (spec === 'aedes') target = await startAedes();
+  else if (spec === 'aedes') target = await startNodePeer('aedes', AEDES_SERVER);
+  else if (spec === 'node-floor') target = await startNodePeer('node-floor', NODE_FLOOR_SERVER);
   else if (spec === 'outpost') target = await startOutpost(options);
   else if (spec === 'rabbitmq') return startRabbitmq(); // AMQP only: its start waits for a TLS handshake
   else {

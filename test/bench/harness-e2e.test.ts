@@ -72,6 +72,13 @@ describe('bench harness end to end', { timeout: 60_000 }, () => {
     assert.notEqual(r.metrics['idleBytesPerConnection'], null);
   });
 
+  it('the node-floor target (a bare Node server) takes a storm: every client gets its CONNACK', async () => {
+    const r = await run('mqtt-connect-storm', 'node-floor', tiny('c', 60));
+    assert.equal(r.metrics['connected'], 60);
+    assert.equal(r.metrics['failed'], 0);
+    assert.match(r.targetVersion ?? '', /^v\d+\./, 'the floor reports the Node version it measured');
+  });
+
   it('records a target that does not answer MQTT as unavailable, not as a failure of the run', async () => {
     const s = findScenario('mqtt-qos0-fanin')!;
     const r = await runOne(s, '127.0.0.1:1', tiny('node'), {});

@@ -15,6 +15,8 @@ export interface IdleMemoryReleaseOptions {
   readonly release: () => boolean;
   readonly logger: Logger;
   readonly intervalMs?: number;
+  /** Utilization under which an interval is idle; IDLE_UTILIZATION by default. */
+  readonly idleUtilization?: number;
   /** The process's resident set now (tests read it from elsewhere); process.memoryUsage.rss by default. */
   readonly rss?: () => number;
 }
@@ -33,6 +35,12 @@ export class IdleMemoryRelease {
   /** True once an interval was busy since the last release. */
   private busySinceRelease = false;
   private releases = 0;
+  /**
+   * The interval after a release is not judged: the collection's follow-up work (sweeping,
+   * finalizers) runs on the loop then and would count as load, bringing another release.
+   */
+  private skipNext = false;
+  private checks = 0;
 
   constructor(private readonly options: IdleMemoryReleaseOptions) {}
 
@@ -53,11 +61,21 @@ export class IdleMemoryRelease {
     return this.releases;
   }
 
+  /** Interval checks done so far. */
+  get checked(): number {
+    return this.checks;
+  }
+
   private check(): void {
+    this.checks += 1;
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, this.last).utilization;
     this.last = now;
-    if (utilization >= IDLE_UTILIZATION) {
+    if (this.skipNext) {
+      this.skipNext = false;
+      return;
+    }
+    if (utilization >= (this.options.idleUtilization ?? IDLE_UTILIZATION)) {
       this.busySinceRelease = true;
       return;
     }
@@ -72,6 +90,7 @@ export class IdleMemoryRelease {
     const after = rss();
     this.releases += 1;
     this.busySinceRelease = false;
+    this.skipNext = true;
     // The release itself counts as work in the next interval's utilization: start it afresh.
     this.last = performance.eventLoopUtilization();
     this.options.logger.debug(

@@ -13,7 +13,8 @@ export const IDLE_UTILIZATION = 0.02;
 export interface IdleMemoryReleaseOptions {
   /** The addon's releaseIdleMemory (src/native): V8's low-memory collection, then malloc_trim. */
   readonly release: () => boolean;
-  readonly logger: Logger;
+  /** Absent in a shard worker (it has no logger): releases are not logged there. */
+  readonly logger?: Logger;
   readonly intervalMs?: number;
   /** Utilization under which an interval is idle; IDLE_UTILIZATION by default. */
   readonly idleUtilization?: number;
@@ -93,7 +94,7 @@ export class IdleMemoryRelease {
     this.skipNext = true;
     // The release itself counts as work in the next interval's utilization: start it afresh.
     this.last = performance.eventLoopUtilization();
-    this.options.logger.debug(
+    this.options.logger?.debug(
       { event: 'memory.released', reason, rssBeforeMb: +(before / MIB).toFixed(1), rssAfterMb: +(after / MIB).toFixed(1), trimmed, ms: +(performance.now() - startedAt).toFixed(1) },
       'idle memory given back',
     );

@@ -28,7 +28,7 @@ interface Addon {
   filterIndexMatch(index: object, topic: string, out: Uint32Array): number;
   filterIndexSize(index: object): number;
   /** V8's low-memory collection on this thread's isolate, then glibc's malloc_trim(0); true if trim returned pages. */
-  releaseIdleMemory(): boolean;
+  releaseIdleMemory(collect: boolean): boolean;
 }
 
 export interface NativeFunctions {
@@ -39,11 +39,12 @@ export interface NativeFunctions {
   readonly scanPackets: ScanPackets;
   createTopicFilterIndex(): TopicFilterIndex;
   /**
-   * Gives an idle thread's spare memory back (the young generation V8 keeps at its largest after a
-   * burst, malloc's free pages): only with the addon, which reaches V8's isolate API. Blocks the
+   * Gives an idle thread's spare memory back: with `collect`, V8's low-memory collection (it also
+   * shrinks the young generation V8 keeps at its largest after a burst), then malloc's free pages
+   * (malloc_trim, every thread's arena). Only with the addon, which reaches V8's isolate API. Blocks the
    * thread for a full collection; for idle moments only (src/hub/idle-memory-release.ts).
    */
-  readonly releaseIdleMemory: (() => boolean) | undefined;
+  readonly releaseIdleMemory: ((collect: boolean) => boolean) | undefined;
 }
 
 class NativeTopicFilterIndex implements TopicFilterIndex {
@@ -111,6 +112,6 @@ export function loadNative(mode: NativeMode): NativeFunctions {
     scanPackets: addon.scanPackets,
     createTopicFilterIndex: () => new NativeTopicFilterIndex(addon),
     // An addon built before memory_release.cc existed has no such export: nothing to release then.
-    releaseIdleMemory: typeof addon.releaseIdleMemory === 'function' ? () => addon.releaseIdleMemory() : undefined,
+    releaseIdleMemory: typeof addon.releaseIdleMemory === 'function' ? (collect: boolean) => addon.releaseIdleMemory(collect) : undefined,
   };
 }

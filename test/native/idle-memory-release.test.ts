@@ -39,7 +39,10 @@ describe('idle memory release', () => {
     allocationBurst();
     const before = newSpaceBytes();
     assert.ok(before > 4 * MIB, `the burst grew the new space (${before} B)`);
-    selected.releaseIdleMemory!();
+    // collect=false (the main thread's way): malloc's pages only, V8's heap left as it is.
+    selected.releaseIdleMemory!(false);
+    assert.ok(newSpaceBytes() > 4 * MIB, `collect=false left the new space (${newSpaceBytes()} B)`);
+    selected.releaseIdleMemory!(true);
     const after = newSpaceBytes();
     assert.ok(after <= 2 * MIB, `new space ${after} B after the release (${before} B before)`);
   });
@@ -49,7 +52,7 @@ describe('idle memory release', () => {
     const release = new IdleMemoryRelease({
       release: () => {
         releases += 1;
-        return selected.releaseIdleMemory?.() ?? false;
+        return selected.releaseIdleMemory?.(false) ?? false;
       },
       logger: createLogger({ level: 'silent' }),
       // Short intervals for the test: a test process's idle loop is at a few % over 250 ms.

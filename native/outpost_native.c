@@ -1,6 +1,7 @@
 /*
  * Outpost's N-API addon: C versions of src/native/packet-scan.ts (packet_scan.c) and
- * src/native/topic-filter-index.ts (topic_filter_index.c). The TypeScript files are the
+ * src/native/topic-filter-index.ts (topic_filter_index.c), and releaseIdleMemory (memory_release.cc,
+ * no TypeScript twin: it has none in JavaScript). The TypeScript files are the
  * specification; test/native/ checks identical results on random inputs. No hub path uses the
  * addon today: docs/benchmarks.md, "Native addon".
  *
@@ -17,6 +18,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"filterIndexRemove", NULL, IndexRemove, NULL, NULL, NULL, napi_enumerable, NULL},
       {"filterIndexMatch", NULL, IndexMatch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"filterIndexSize", NULL, IndexSize, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"releaseIdleMemory", NULL, ReleaseIdleMemory, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

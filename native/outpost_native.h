@@ -27,4 +27,13 @@ napi_value IndexRemove(napi_env env, napi_callback_info info);
 napi_value IndexMatch(napi_env env, napi_callback_info info);
 napi_value IndexSize(napi_env env, napi_callback_info info);
 
+/* memory_release.cc (C++: V8's isolate API) */
+#ifdef __cplusplus
+extern "C" {
+#endif
+napi_value ReleaseIdleMemory(napi_env env, napi_callback_info info);
+#ifdef __cplusplus
+}
+#endif
+
 #endif

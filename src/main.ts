@@ -28,6 +28,7 @@ import { Broker, MemoryBrokerStore, RocksBrokerStore } from './hub/broker/index.
 import { MessageStore, storeOptionsFromConfig, storeRoutesFromDeployment, type StoreRoutes } from './hub/store/index.js';
 import { Hub, type HubPorts } from './hub/index.js';
 import { logMemoryPlan } from './hub/memory-plan-log.js';
+import { IdleMemoryRelease } from './hub/idle-memory-release.js';
 import { AmqpAdapter, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { Dashboard, DASHBOARD_PATH } from './dashboard/index.js';
@@ -148,6 +149,16 @@ export class Runtime {
       await hub?.stop(Date.now() + config.shutdownTimeout);
       for (const close of closers) await close();
       throw error;
+    }
+    // Last, once everything has started: start-up's allocation burst is over (docs/benchmarks.md,
+    // "Where the idle memory goes"). Only with the addon. On the main thread malloc's free pages
+    // only: V8's low-memory collection here made QoS 1 fan-in cost 2.4x the CPU per message
+    // (the benchmark gate), the shard workers keep it.
+    const releaseIdleMemory = native.releaseIdleMemory;
+    if (releaseIdleMemory !== undefined) {
+      const release = new IdleMemoryRelease({ release: () => releaseIdleMemory(false), logger: logger.child({ component: 'memory' }) });
+      release.start();
+      closers.push(() => release.stop());
     }
     return new Runtime(options, hub, agent, closers, configWatcher, metricsPort, started?.dashboard, started?.bridge);
   }

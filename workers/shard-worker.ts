@@ -6,7 +6,9 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { toOutpostError } from '../src/errors/index.js';
-import { MemoryShardLog, RocksShardLog, ShardCore, type ShardResult, type ShardTask } from '../src/hub/store/worker-index.js';
+import { IdleMemoryRelease } from '../src/hub/idle-memory-release.js';
+import { loadNative } from '../src/native/index.js';
+import { MemoryShardLog, RocksShardLog, ShardCore, type ShardConfig, type ShardResult, type ShardTask } from '../src/hub/store/worker-index.js';
 
 let core: ShardCore | undefined;
 /**
@@ -15,6 +17,22 @@ let core: ShardCore | undefined;
  * queue would not (a task submitted from a completion callback can overtake a queued one).
  */
 let chain: Promise<unknown> = Promise.resolve();
+
+/** Gives this thread's spare memory back once open and after busy spells (docs/benchmarks.md, "Where the idle memory goes"). */
+let idleRelease: IdleMemoryRelease | undefined;
+
+function startIdleRelease(mode: ShardConfig['native']): void {
+  if (idleRelease !== undefined || mode === undefined || mode === 'off') return;
+  // The main thread already failed the start if `require` could not load the addon.
+  const release = loadNative('auto').releaseIdleMemory;
+  if (release === undefined) return;
+  const started = new IdleMemoryRelease({ release: () => release(true) });
+  idleRelease = started;
+  // After the open answer has gone: the first release is a full collection of this isolate.
+  setImmediate(() => {
+    if (idleRelease === started) started.start();
+  });
+}
 
 export default function shardTask(task: ShardTask): Promise<ShardResult> {
   const result = chain.then(() => run(task));
@@ -30,6 +48,7 @@ async function run(task: ShardTask): Promise<ShardResult> {
       const log = config.dir === undefined ? new MemoryShardLog() : new RocksShardLog({ dir: config.dir, memtableBytes: config.memtableBytes, ...(config.blockCache === undefined ? {} : { blockCache: config.blockCache }) });
       const opened = await ShardCore.open(config, log);
       core = opened.core;
+      startIdleRelease(config.native);
       // The heap limit the thread got (memoryBudget's resourceLimits), for the store.opened line.
       return { ...opened.result, heapLimitBytes: getHeapStatistics().heap_size_limit };
     }
@@ -60,6 +79,8 @@ async function run(task: ShardTask): Promise<ShardResult> {
       case 'close': {
         const closing = core;
         core = undefined;
+        idleRelease?.stop();
+        idleRelease = undefined;
         await closing.close();
         return { ok: true, totals: { liveBytes: 0, liveCount: 0 } };
       }

@@ -16,7 +16,8 @@ export type MemorySettings = Pick<DecodedConfig, 'memoryBudget'> & {
  *
  * The fixed part of the process (the `node` executable's pages, Outpost's compiled code, thread
  * stacks, each isolate's start-up heap) is not in the budget: it does not grow, and nothing
- * configurable bounds it (about 85-90 MiB of RSS on the 2-core machine, docs/benchmarks.md).
+ * configurable bounds it (about 85-120 MiB of RSS on the 2-core machine, docs/benchmarks.md; the
+ * idle release, src/hub/idle-memory-release.ts, gives back what start-up left behind).
  */
 
 const MIB = 1024 * 1024;

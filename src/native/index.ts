@@ -27,6 +27,8 @@ interface Addon {
   filterIndexRemove(index: object, id: number): boolean;
   filterIndexMatch(index: object, topic: string, out: Uint32Array): number;
   filterIndexSize(index: object): number;
+  /** V8's low-memory collection on this thread's isolate, then glibc's malloc_trim(0); true if trim returned pages. */
+  releaseIdleMemory(collect: boolean): boolean;
 }
 
 export interface NativeFunctions {
@@ -36,6 +38,13 @@ export interface NativeFunctions {
   readonly reason: string | undefined;
   readonly scanPackets: ScanPackets;
   createTopicFilterIndex(): TopicFilterIndex;
+  /**
+   * Gives an idle thread's spare memory back: with `collect`, V8's low-memory collection (it also
+   * shrinks the young generation V8 keeps at its largest after a burst), then malloc's free pages
+   * (malloc_trim, every thread's arena). Only with the addon, which reaches V8's isolate API. Blocks the
+   * thread for a full collection; for idle moments only (src/hub/idle-memory-release.ts).
+   */
+  readonly releaseIdleMemory: ((collect: boolean) => boolean) | undefined;
 }
 
 class NativeTopicFilterIndex implements TopicFilterIndex {
@@ -67,6 +76,7 @@ const TYPESCRIPT = (reason: string): NativeFunctions => ({
   reason,
   scanPackets: scanPacketsTs,
   createTopicFilterIndex: () => new TsTopicFilterIndex(),
+  releaseIdleMemory: undefined,
 });
 
 let loaded: { addon: Addon } | { error: string } | undefined;
@@ -101,5 +111,7 @@ export function loadNative(mode: NativeMode): NativeFunctions {
     reason: undefined,
     scanPackets: addon.scanPackets,
     createTopicFilterIndex: () => new NativeTopicFilterIndex(addon),
+    // An addon built before memory_release.cc existed has no such export: nothing to release then.
+    releaseIdleMemory: typeof addon.releaseIdleMemory === 'function' ? (collect: boolean) => addon.releaseIdleMemory(collect) : undefined,
   };
 }

@@ -421,6 +421,7 @@ export class MessageStore implements MessageSink {
       dir: o.persistent ? shardDir(o.dir, shard) : undefined,
       memtableBytes: o.memtableBytes,
       ...(o.blockCache === undefined ? {} : { blockCache: o.blockCache }),
+      ...(o.native === undefined ? {} : { native: o.native }),
       sync: o.sync,
       syncIntervalMs: o.syncIntervalMs,
       reclaimIntervalMs: o.reclaimIntervalMs,

@@ -1,5 +1,6 @@
 import type { SerializedError } from '../../errors/index.js';
 import type { CompiledRouteTableData } from '../routing/index.js';
+import type { NativeMode } from '../../native/index.js';
 import type { QueueRef } from './queue-id.js';
 
 /**
@@ -18,6 +19,11 @@ export interface ShardConfig {
   readonly memtableBytes: number;
   /** RocksDB's block cache (absent: on). */
   readonly blockCache?: boolean;
+  /**
+   * The native addon's mode (config.native): with the addon, the worker gives its spare memory
+   * back after opening and after busy spells once idle (src/hub/idle-memory-release.ts). Absent: off.
+   */
+  readonly native?: NativeMode;
   readonly sync: SyncMode;
   readonly syncIntervalMs: number;
   /** Least time between two automatic compactions that give freed space back. */

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { planMemory, type MemoryPlan, type OutpostConfig } from '../../config/index.js';
+import type { NativeMode } from '../../native/index.js';
 import type { SyncMode } from './shard-protocol.js';
 
 export type FullPolicy = 'refuse' | 'dropOldest';
@@ -14,6 +15,8 @@ export interface StoreOptions {
   readonly memtableBytes: number;
   /** RocksDB's block cache in every shard (memoryBudget). */
   readonly blockCache?: boolean;
+  /** config.native: with the addon, each shard worker gives its idle memory back (ShardConfig.native). */
+  readonly native?: NativeMode;
   /** V8 heap limits of each shard worker thread (memoryBudget); absent: Node's defaults. */
   readonly workerLimits?: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
   /** V8 heap limits of the route compiler's thread (memoryBudget); absent: Node's defaults. */
@@ -60,6 +63,7 @@ export function storeOptionsFromConfig(config: OutpostConfig, plan: MemoryPlan =
     shards: store.shards,
     memtableBytes: plan.writeBufferBytes.shard,
     blockCache: plan.blockCache,
+    native: config.native,
     workerLimits: plan.shardWorker,
     compilerLimits: plan.compilerWorker,
     sync: store.sync,

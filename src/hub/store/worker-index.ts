@@ -2,4 +2,4 @@
 export { ShardCore } from './shard-core.js';
 export { RocksShardLog } from './rocks-shard-log.js';
 export { MemoryShardLog } from './memory-shard-log.js';
-export type { ShardResult, ShardTask } from './shard-protocol.js';
+export type { ShardConfig, ShardResult, ShardTask } from './shard-protocol.js';

@@ -9,12 +9,23 @@
  * so a client never has more unsettled transfers than that, whatever the store's pace; a client
  * sending beyond its credit is detached with `amqp:link:transfer-limit-exceeded`.
  */
-import type { EventContext, Receiver } from 'rhea';
+import rhea, { type Delivery, type EventContext, type Receiver } from 'rhea';
 import { ErrorRegistry, type ErrorCode } from '../../../errors/index.js';
 import { AmqpCondition } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { toHubMessage } from './amqp-message.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
+
+/**
+ * The `accepted` outcome, built once and shared: `delivery.accept()` builds a new one for every
+ * delivery. rhea only encodes it (and compares descriptors when it batches dispositions).
+ */
+const ACCEPTED = (rhea.message as unknown as { accepted(): { described(): unknown } }).accepted().described();
+
+/** What `delivery.accept()` does, with the shared outcome; `undefined` settles as the link's rcv-settle-mode says. */
+function accept(delivery: Delivery): void {
+  delivery.update(undefined as unknown as boolean, ACCEPTED);
+}
 
 export interface ReceiverControl {
   /** Detaches the link with an error (and logs it once per reason, rate-limited). */
@@ -86,7 +97,7 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
     }
     ctx.services.sink.submit(hubMessage).then(
       () => {
-        delivery.accept();
+        accept(delivery);
         credit.settled();
       },
       (error: unknown) => {

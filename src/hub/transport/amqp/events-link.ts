@@ -15,6 +15,7 @@ import { AmqpCondition } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { toHubMessage } from './amqp-message.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
+import { useFastDecode } from './message-decoder.js';
 
 /**
  * The `accepted` outcome, built once and shared: `delivery.accept()` builds a new one for every
@@ -79,6 +80,7 @@ export function conditionOf(error: unknown): { condition: string; description: s
 export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, receiver: Receiver, control: ReceiverControl): void {
   const credit = new CreditWindow(receiver, ctx.limits.linkCredit);
   const sender = { deviceId: identity.deviceId, moduleId: identity.moduleId };
+  useFastDecode(receiver);
   receiver.on('message', (context: EventContext) => {
     const delivery = context.delivery;
     const message = context.message;

@@ -16,6 +16,7 @@ import type { AmqpContext } from './amqp-context.js';
 import { toHubMessage } from './amqp-message.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
 import { useFastDecode } from './message-decoder.js';
+import { rejectAlone } from './reject-alone.js';
 
 /**
  * The `accepted` outcome, built once and shared: `delivery.accept()` builds a new one for every
@@ -93,7 +94,7 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
     if (!receiver.is_open()) return;
     const hubMessage = toHubMessage(sender, message, Date.now(), ctx.services.edgeDeviceId);
     if (hubMessage.body.length > ctx.limits.maxMessageBytes) {
-      delivery.reject({ condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });
+      rejectAlone(delivery, { condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });
       credit.settled();
       return;
     }
@@ -105,7 +106,7 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
       (error: unknown) => {
         const { condition, description } = conditionOf(error);
         ctx.refusals.warn(`amqp.message_refused:${condition}`, { event: 'amqp.message_refused', identity: identity.identity, condition, code: (error as { code?: string }).code ?? 'OUTPOST_INTERNAL' }, 'a message was not accepted by the store; rejected to its sender');
-        delivery.reject({ condition, description });
+        rejectAlone(delivery, { condition, description });
         credit.settled();
       },
     );

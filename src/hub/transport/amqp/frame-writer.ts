@@ -38,6 +38,8 @@ const types = (rhea as unknown as { types: { Writer: new (buffer?: Buffer) => Rh
 /** AMQP frame type of AMQP (not SASL) frames, and the data offset rhea writes (2 words: no extended header). */
 const FRAME_TYPE_AMQP = 0x00;
 const DATA_OFFSET_WORDS = 2;
+/** The frame's size field, filled in once the frame is written (AMQP 1.0 section 2.3.1). */
+const SIZE_FIELD_BYTES = 4;
 /** rhea's Writer grows this when a frame needs more (and keeps the larger buffer). */
 const INITIAL_BYTES = 16 * 1024;
 
@@ -46,7 +48,7 @@ const writer = new types.Writer(Buffer.alloc(INITIAL_BYTES));
 /** One frame's bytes, exactly as rhea's frames.write_frame writes them. */
 export function encodeFrame(frame: RheaFrame): Buffer {
   writer.position = 0;
-  writer.skip(4);
+  writer.skip(SIZE_FIELD_BYTES);
   writer.write_uint(DATA_OFFSET_WORDS, 1);
   writer.write_uint(frame.type, 1);
   // The AMQP transport carries only AMQP frames; anything else goes the way rhea would throw it.

@@ -26,6 +26,44 @@ import rhea, { type Message, type Receiver, type Session } from 'rhea';
 const codec = rhea.message as unknown as { decode(bytes: Buffer): Message; data_section(data: Buffer): unknown; data_sections(data: Buffer[]): unknown };
 const rheaDecode = codec.decode;
 
+/** AMQP 1.0 type codes (part 1, section 1.6) read on the fast path. */
+const Code = {
+  Described: 0x00,
+  Null: 0x40,
+  True: 0x41,
+  False: 0x42,
+  Uint0: 0x43,
+  Ulong0: 0x44,
+  List0: 0x45,
+  Ubyte: 0x50,
+  Byte: 0x51,
+  SmallUint: 0x52,
+  SmallUlong: 0x53,
+  SmallInt: 0x54,
+  SmallLong: 0x55,
+  Boolean: 0x56,
+  Ushort: 0x60,
+  Uint: 0x70,
+  Int: 0x71,
+  Timestamp: 0x83,
+  Vbin8: 0xa0,
+  Str8: 0xa1,
+  Sym8: 0xa3,
+  Vbin32: 0xb0,
+  Str32: 0xb1,
+  Sym32: 0xb3,
+  List8: 0xc0,
+  Map8: 0xc1,
+  List32: 0xd0,
+  Map32: 0xd1,
+} as const;
+/** Largest value of a signed byte; above it a byte is negative (two's complement). */
+const INT8_MAX = 127;
+/** A compound's size counts its count field: one byte in the 8-bit forms, four in the 32-bit ones. */
+const COUNT8_BYTES = 1;
+const COUNT32_BYTES = 4;
+const BYTE_RANGE = 256;
+
 /** Section descriptors (AMQP 1.0 part 3, section 3.2). */
 const Section = { Header: 0x70, DeliveryAnnotations: 0x71, MessageAnnotations: 0x72, Properties: 0x73, ApplicationProperties: 0x74, Data: 0x75, Value: 0x77, Footer: 0x78 } as const;
 /** The properties section's fields, in order (section 3.2.4). */
@@ -74,42 +112,41 @@ class Cursor {
 function value(c: Cursor): unknown {
   const code = c.u8();
   switch (code) {
-    case 0x40:
+    case Code.Null:
       return null;
-    case 0x41:
+    case Code.True:
       return true;
-    case 0x42:
+    case Code.False:
       return false;
-    case 0x43: // uint0
-    case 0x44: // ulong0
+    case Code.Uint0:
+    case Code.Ulong0:
       return 0;
-    case 0x50: // ubyte
-    case 0x52: // smalluint
-    case 0x53: // smallulong
-    case 0x56: // boolean: rhea gives its byte
+    case Code.Ubyte:
+    case Code.SmallUint:
+    case Code.SmallUlong:
+    case Code.Boolean: // rhea gives its byte, not a boolean
       return c.u8();
-    case 0x51: // byte
-    case 0x54: // smallint
-    case 0x55: {
-      // smalllong
+    case Code.Byte:
+    case Code.SmallInt:
+    case Code.SmallLong: {
       const v = c.u8();
-      return v > 127 ? v - 256 : v;
+      return v > INT8_MAX ? v - BYTE_RANGE : v;
     }
-    case 0x60: {
+    case Code.Ushort: {
       c.need(2);
       const v = c.bytes.readUInt16BE(c.pos);
       c.pos += 2;
       return v;
     }
-    case 0x70:
+    case Code.Uint:
       return c.u32();
-    case 0x71: {
+    case Code.Int: {
       c.need(4);
       const v = c.bytes.readInt32BE(c.pos);
       c.pos += 4;
       return v;
     }
-    case 0x83: {
+    case Code.Timestamp: {
       c.need(8);
       const high = c.bytes.readInt32BE(c.pos);
       const low = c.bytes.readUInt32BE(c.pos + 4);
@@ -117,17 +154,17 @@ function value(c: Cursor): unknown {
       if (high >= LONG_HIGH_LIMIT || high <= -LONG_HIGH_LIMIT) throw UNSUPPORTED;
       return new Date(high * TWO_TO_32 + low);
     }
-    case 0xa0:
+    case Code.Vbin8:
       return c.slice(c.u8());
-    case 0xb0:
+    case Code.Vbin32:
       return c.slice(c.u32());
-    case 0xa1:
+    case Code.Str8:
       return c.slice(c.u8()).toString('utf8');
-    case 0xb1:
+    case Code.Str32:
       return c.slice(c.u32()).toString('utf8');
-    case 0xa3:
+    case Code.Sym8:
       return c.slice(c.u8()).toString('ascii');
-    case 0xb3:
+    case Code.Sym32:
       return c.slice(c.u32()).toString('ascii');
     default:
       throw UNSUPPORTED;
@@ -139,23 +176,23 @@ function compound(c: Cursor, list: boolean): { items: Cursor; count: number } {
   const code = c.u8();
   let size: number;
   let count: number;
-  if (list && code === 0x45) {
+  if (list && code === Code.List0) {
     const none = new Cursor(c.bytes, c.pos);
     none.pos = c.pos;
     return { items: none, count: 0 };
   }
-  if (code === (list ? 0xc0 : 0xc1)) {
+  if (code === (list ? Code.List8 : Code.Map8)) {
     size = c.u8();
-    if (size < 1) throw UNSUPPORTED;
+    if (size < COUNT8_BYTES) throw UNSUPPORTED;
     c.need(size);
     count = c.u8();
-    size -= 1;
-  } else if (code === (list ? 0xd0 : 0xd1)) {
+    size -= COUNT8_BYTES;
+  } else if (code === (list ? Code.List32 : Code.Map32)) {
     size = c.u32();
-    if (size < 4) throw UNSUPPORTED;
+    if (size < COUNT32_BYTES) throw UNSUPPORTED;
     c.need(size);
     count = c.u32();
-    size -= 4;
+    size -= COUNT32_BYTES;
   } else throw UNSUPPORTED;
   const items = new Cursor(c.bytes, c.pos + size);
   items.pos = c.pos;
@@ -217,7 +254,7 @@ function decode(c: Cursor): Message {
   let body: unknown;
   let bodyIsData = false;
   while (c.pos < c.end) {
-    if (c.u8() !== 0x00 || c.u8() !== 0x53) throw UNSUPPORTED;
+    if (c.u8() !== Code.Described || c.u8() !== Code.SmallUlong) throw UNSUPPORTED;
     const section = c.u8();
     switch (section) {
       case Section.Header:

@@ -1,6 +1,7 @@
 // The named scenarios, in the order `npm run bench` runs them.
 import { amqpRouted } from './amqp-routed.js';
 import { amqpTelemetry, amqpTelemetryDurable } from './amqp-telemetry.js';
+import { microAmqpCodec } from './micro-amqp-codec.js';
 import { microCodec } from './micro-codec.js';
 import { microRouteEval } from './micro-route-eval.js';
 import { microStoreAppend } from './micro-store-append.js';
@@ -24,7 +25,7 @@ import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttTlsStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttTlsStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microAmqpCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

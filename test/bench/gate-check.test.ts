@@ -263,6 +263,7 @@ describe('bench command line', () => {
       'amqp-telemetry-durable',
       'amqp-routed',
       'micro-codec',
+      'micro-amqp-codec',
       'micro-topic-match',
       'micro-route-eval',
       'micro-worker-roundtrip',

@@ -14,6 +14,7 @@ const quick: ScenarioOptions = { quick: true, loadgen: 'node', seed: 3 };
 
 const EXPECTED: Record<string, string[]> = {
   'micro-codec': ['framer+decodePublish', 'scan-ts', 'mqtt-packet', 'encodePublishHeader', 'mqtt-packet-generate'],
+  'micro-amqp-codec': ['encodeModuleInput', 'rhea-encode', 'decodeMessage', 'rhea-decode', 'encodeFrame', 'rhea-write-frame'],
   'micro-topic-match': ['subscription-trie', 'index-ts', 'topicMatches'],
   'micro-route-eval': ['props-10', 'props-100', 'body-10', 'body-100', 'body-10-parse-per-route'],
   'micro-worker-roundtrip': ['batch-1', 'batch-16', 'batch-256', 'batch-256-x2'],

@@ -7,14 +7,17 @@
  * client attached: methods (`…/methods/devicebound`), module inputs (`…/modules/{m}/messages/events`
  * as a receiver), C2D, and the twin link (responses, and desired patches after a PUT).
  */
-import rhea, { type Delivery, type EventContext, type link as Link, type Message, type Sender } from 'rhea';
+import rhea, { type Delivery, type EventContext, type link as Link, type Sender } from 'rhea';
 import type { ClientIdentity } from '../../auth/index.js';
 import type { ClientLink, ClientSubscriptionKind, MethodRequest } from '../../core/index.js';
 import type { DeliveryOutcome } from '../../endpoints/index.js';
 import type { HubMessage } from '../../message/index.js';
 import { AppProperty } from './amqp-constants.js';
-import { moduleInputMessage } from './amqp-message.js';
 import { identityName } from './link-address.js';
+import { encodeModuleInput } from './module-input-encoder.js';
+
+/** message-format of a transfer holding a plain AMQP message (AMQP 1.0 section 2.7.5). */
+const MESSAGE_FORMAT = 0;
 
 export class AmqpClientLink implements ClientLink {
   readonly protocol = 'amqp';
@@ -38,7 +41,7 @@ export class AmqpClientLink implements ClientLink {
    * off (store.retryInterval, doubling) each time a module's credit ran out, which it does
    * whenever it grants less than store.deliveryWindow. The store's window bounds this queue.
    */
-  private waitingInputs: Array<{ readonly message: Message; readonly onSettled: (outcome: DeliveryOutcome) => void }> = [];
+  private waitingInputs: Array<{ readonly message: Buffer; readonly onSettled: (outcome: DeliveryOutcome) => void }> = [];
 
   constructor(
     readonly deviceId: string,
@@ -77,14 +80,16 @@ export class AmqpClientLink implements ClientLink {
   sendModuleInput(inputName: string, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     const sender = this.moduleInputSender;
     if (sender === undefined || !isUsable(sender)) return false;
-    const out = moduleInputMessage(inputName, message);
+    // Encoded here, not by rhea: same bytes, a fraction of the cost (module-input-encoder.ts).
+    const out = encodeModuleInput(inputName, message);
     if (this.waitingInputs.length > 0 || !sender.sendable()) this.waitingInputs.push({ message: out, onSettled });
     else this.transmit(sender, out, onSettled);
     return true;
   }
 
-  private transmit(sender: Sender, message: Message, onSettled: (outcome: DeliveryOutcome) => void): void {
-    const delivery = sender.send(message);
+  private transmit(sender: Sender, message: Buffer, onSettled: (outcome: DeliveryOutcome) => void): void {
+    // With a message-format rhea sends the bytes as they are.
+    const delivery = sender.send(message, undefined, MESSAGE_FORMAT);
     // A receiver that settles on receipt (rcv-settle-mode first, or presettled) has taken it.
     if (delivery.settled === true && delivery.remote_settled !== false) onSettled('acked');
     else this.pendingInputs.set(delivery, onSettled);

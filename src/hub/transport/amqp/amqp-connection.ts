@@ -28,6 +28,8 @@ import { c2dLink, type C2dLink } from './c2d-link.js';
 import { coalesceWrites } from './coalesce-writes.js';
 import { serveCbsReceiver, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
+import { reuseFrameBuffer } from './frame-writer.js';
+import { decodeFastOn } from './message-decoder.js';
 import { guardFrames, guardMessageSize } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
 import { serveMethodResponses } from './methods-link.js';
@@ -84,6 +86,8 @@ export class AmqpConnection implements TwinLinkOwner {
     // rhea writes each frame by itself: frames of one tick leave together (coalesce-writes.ts).
     coalesceWrites(stream);
     this.connection.accept(stream as never);
+    // Frames encoded into one reused buffer, not a zero-filled 1 KiB one each (frame-writer.ts).
+    reuseFrameBuffer(this.connection);
   }
 
   /** The hub is stopping: close with `amqp:connection:forced`, the client reconnects elsewhere or later. */
@@ -113,6 +117,8 @@ export class AmqpConnection implements TwinLinkOwner {
       guardMessageSize(session, this.ctx.limits.maxMessageBytes, (receiver) =>
         this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE'),
       );
+      // Telemetry and module-output links decode their messages on the fast path (message-decoder.ts).
+      decodeFastOn(session);
     });
     connection.on('session_close', () => undefined);
     connection.on('session_error', () => undefined);

@@ -9,12 +9,25 @@
  * so a client never has more unsettled transfers than that, whatever the store's pace; a client
  * sending beyond its credit is detached with `amqp:link:transfer-limit-exceeded`.
  */
-import type { EventContext, Receiver } from 'rhea';
+import rhea, { type Delivery, type EventContext, type Receiver } from 'rhea';
 import { ErrorRegistry, type ErrorCode } from '../../../errors/index.js';
 import { AmqpCondition } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { toHubMessage } from './amqp-message.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
+import { useFastDecode } from './message-decoder.js';
+import { rejectAlone } from './reject-alone.js';
+
+/**
+ * The `accepted` outcome, built once and shared: `delivery.accept()` builds a new one for every
+ * delivery. rhea only encodes it (and compares descriptors when it batches dispositions).
+ */
+const ACCEPTED = (rhea.message as unknown as { accepted(): { described(): unknown } }).accepted().described();
+
+/** What `delivery.accept()` does, with the shared outcome; `undefined` settles as the link's rcv-settle-mode says. */
+function accept(delivery: Delivery): void {
+  delivery.update(undefined as unknown as boolean, ACCEPTED);
+}
 
 export interface ReceiverControl {
   /** Detaches the link with an error (and logs it once per reason, rate-limited). */
@@ -68,6 +81,7 @@ export function conditionOf(error: unknown): { condition: string; description: s
 export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, receiver: Receiver, control: ReceiverControl): void {
   const credit = new CreditWindow(receiver, ctx.limits.linkCredit);
   const sender = { deviceId: identity.deviceId, moduleId: identity.moduleId };
+  useFastDecode(receiver);
   receiver.on('message', (context: EventContext) => {
     const delivery = context.delivery;
     const message = context.message;
@@ -80,19 +94,19 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
     if (!receiver.is_open()) return;
     const hubMessage = toHubMessage(sender, message, Date.now(), ctx.services.edgeDeviceId);
     if (hubMessage.body.length > ctx.limits.maxMessageBytes) {
-      delivery.reject({ condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });
+      rejectAlone(delivery, { condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });
       credit.settled();
       return;
     }
     ctx.services.sink.submit(hubMessage).then(
       () => {
-        delivery.accept();
+        accept(delivery);
         credit.settled();
       },
       (error: unknown) => {
         const { condition, description } = conditionOf(error);
         ctx.refusals.warn(`amqp.message_refused:${condition}`, { event: 'amqp.message_refused', identity: identity.identity, condition, code: (error as { code?: string }).code ?? 'OUTPOST_INTERNAL' }, 'a message was not accepted by the store; rejected to its sender');
-        delivery.reject({ condition, description });
+        rejectAlone(delivery, { condition, description });
         credit.settled();
       },
     );

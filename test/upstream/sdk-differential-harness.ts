@@ -51,15 +51,18 @@ const hasTwinOperation = (record: RecordedConnection, operation: string) =>
   record.transfers.some((t) => t.link.address?.endsWith('/twin') && t.message.message_annotations?.operation === operation);
 
 /** Records the SDK (first connection) and then the child's upstream link (second) against the started parent. */
-export async function recordBoth(hubs: TwoHubs, clients: any[]): Promise<{ sdk: RecordedConnection; link: RecordedConnection; recorder: AmqpRecorder }> {
+export async function recordBoth(hubs: TwoHubs, clients: any[], recorders: AmqpRecorder[]): Promise<{ sdk: RecordedConnection; link: RecordedConnection }> {
   const parent = hubs.parent!;
   const certs = join(hubs.parentDir, 'certs');
   const recorder = new AmqpRecorder({ cert: readFileSync(join(certs, 'server.pem'), 'utf8'), key: readFileSync(join(certs, 'server.key.pem'), 'utf8') }, { port: parent.amqpPort, ca: parent.ca });
+  // Handed over before anything can fail, so the test's after-hook stops it (and closes the SDK) whatever happens.
+  recorders.push(recorder);
   const port = await recorder.start();
 
   // 1. The SDK, straight to the parent (through the recorder), as the device itself.
   const record = hubs.parentRegistry.get(DEVICE)!;
   const sdk = Client.fromConnectionString(buildConnectionString(record, { iotHubHostname: HUB, gatewayHostname: `localhost:${port}` }), Amqp);
+  clients.push(sdk);
   await sdk.setOptions({ ca: parent.ca });
   await sdk.open();
   await sdk.sendEvent(telemetry());
@@ -79,5 +82,5 @@ export async function recordBoth(hubs: TwoHubs, clients: any[]): Promise<{ sdk: 
     const seen = recorder.connections.map((c) => c.transfers.map((t) => `${t.link.address} ${t.message.message_annotations?.operation ?? ''}`));
     throw new Error(`${error.message}; recorded: ${JSON.stringify(seen)}`);
   });
-  return { sdk: recorder.connections[0]!, link, recorder };
+  return { sdk: recorder.connections[0]!, link };
 }

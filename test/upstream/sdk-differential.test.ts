@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RecordedAttach, RecordedConnection, RecordedTransfer } from '../helpers/amqp-recorder.js';
+import type { AmqpRecorder, RecordedAttach, RecordedConnection, RecordedTransfer } from '../helpers/amqp-recorder.js';
 import { tempDir } from '../helpers/outpost-process.js';
 import { recordBoth } from './sdk-differential-harness.js';
 import { TwoHubs } from './upstream-harness.js';
@@ -18,22 +18,19 @@ describe('the upstream link speaks the Azure IoT device SDK\'s AMQP dialect (dif
   let sdk: RecordedConnection;
   let link: RecordedConnection;
   const clients: any[] = [];
-  let stop: (() => Promise<void>) | undefined;
+  const recorders: AmqpRecorder[] = [];
 
   before(async () => {
     dir = tempDir('outpost-differential-');
     hubs = new TwoHubs(dir.path);
     hubs.addChildIdentity('dev1');
     await hubs.startParent();
-    const recorded = await recordBoth(hubs, clients);
-    sdk = recorded.sdk;
-    link = recorded.link;
-    stop = () => recorded.recorder.stop();
+    ({ sdk, link } = await recordBoth(hubs, clients, recorders));
   });
 
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await stop?.();
+    await Promise.all(recorders.map((r) => r.stop()));
     await hubs.close();
     dir.remove();
   });

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Connection, Delivery, EventContext, Message, Sender, Session } from 'rhea';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import type { Logger } from '../../log/index.js';
 import { SendBudget } from './send-budget.js';
-import { LinkProperty, TRANSIENT_CONDITIONS, eventsAddress, tokenAudience } from './upstream-constants.js';
+import { API_VERSION, LinkProperty, TRANSIENT_CONDITIONS, eventsAddress, tokenAudience } from './upstream-constants.js';
 import type { UpstreamCbs } from './upstream-cbs.js';
 import { signSasToken } from './sas-signer.js';
 
@@ -150,9 +149,12 @@ export class IdentityChannel {
 
   private attach(): void {
     const session = this.session!;
+    // The telemetry link's properties as edge hub's upstream client (the C# device SDK) sends them:
+    // client-version and api-version, no channel-correlation-id (neither SDK sends one on telemetry;
+    // test/upstream/sdk-differential.test.ts compares them with the Node SDK's).
     const sender = session.attach_sender({
       target: { address: eventsAddress(this.deviceId, this.moduleId) },
-      properties: { [LinkProperty.ClientVersion]: this.ctx.clientVersion, [LinkProperty.ChannelCorrelationId]: `${this.identity}${randomUUID()}` },
+      properties: { [LinkProperty.ClientVersion]: this.ctx.clientVersion, [LinkProperty.ApiVersion]: API_VERSION },
       autosettle: true,
     });
     this.sender = sender;

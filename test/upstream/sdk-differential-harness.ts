@@ -1,0 +1,86 @@
+/**
+ * The two recordings the differential test compares: the real Azure IoT device SDK's AMQP client
+ * and a child Outpost's upstream link, each doing the same things for the same device (`dev1`)
+ * against the same parent Outpost, through the same recording proxy (test/helpers/amqp-recorder.ts):
+ * one telemetry message with the same properties, a twin GET, a subscription to desired
+ * properties, and one reported patch.
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildConnectionString } from '../../src/hub/auth/index.js';
+import { AmqpRecorder, type RecordedConnection } from '../helpers/amqp-recorder.js';
+import { parentControl, retryUntil, sdkOnChild } from './relay-harness.js';
+import { HUB, type TwoHubs } from './upstream-harness.js';
+
+const require = createRequire(import.meta.url);
+// `any`: the SDK is CommonJS without types for what these tests call.
+const { Client, Message } = require('azure-iot-device') as Record<string, any>;
+const { Amqp } = require('azure-iot-device-amqp') as { Amqp: unknown };
+
+export const DEVICE = 'dev1';
+export const REPORTED = { firmware: '1.2.3' };
+
+/** The same telemetry message for both: every property the SDK lets a device set. */
+export function telemetry(): any {
+  const message = new Message(JSON.stringify({ t: 21.5 }));
+  message.messageId = 'mid-1';
+  message.correlationId = 'cid-1';
+  message.contentType = 'application/json';
+  message.contentEncoding = 'utf-8';
+  message.properties.add('alert', 'high');
+  return message;
+}
+
+/** The twin operations the test compares, done by an SDK client (AMQP here, MQTT on the child). */
+async function twinOperations(client: any, reportedValue: string): Promise<void> {
+  const twin = await client.getTwin();
+  // A desired listener makes the SDK (and the relay, for the client on the child) subscribe: PUT.
+  twin.on('properties.desired', () => undefined);
+  await new Promise<void>((resolve, reject) => twin.properties.reported.update({ ...REPORTED, run: reportedValue }, (error: unknown) => (error ? reject(error) : resolve())));
+}
+
+async function reportedAtParent(hubs: TwoHubs, run: string): Promise<void> {
+  await retryUntil(`the reported patch of the ${run} run at the parent`, async () => {
+    const twin = (await parentControl(hubs).call('GET', `/v1/twins/${DEVICE}`)).body as any;
+    return twin.properties?.reported?.run === run ? true : undefined;
+  });
+}
+
+const hasTwinOperation = (record: RecordedConnection, operation: string) =>
+  record.transfers.some((t) => t.link.address?.endsWith('/twin') && t.message.message_annotations?.operation === operation);
+
+/** Records the SDK (first connection) and then the child's upstream link (second) against the started parent. */
+export async function recordBoth(hubs: TwoHubs, clients: any[], recorders: AmqpRecorder[]): Promise<{ sdk: RecordedConnection; link: RecordedConnection }> {
+  const parent = hubs.parent!;
+  const certs = join(hubs.parentDir, 'certs');
+  const recorder = new AmqpRecorder({ cert: readFileSync(join(certs, 'server.pem'), 'utf8'), key: readFileSync(join(certs, 'server.key.pem'), 'utf8') }, { port: parent.amqpPort, ca: parent.ca });
+  // Handed over before anything can fail, so the test's after-hook stops it (and closes the SDK) whatever happens.
+  recorders.push(recorder);
+  const port = await recorder.start();
+
+  // 1. The SDK, straight to the parent (through the recorder), as the device itself.
+  const record = hubs.parentRegistry.get(DEVICE)!;
+  const sdk = Client.fromConnectionString(buildConnectionString(record, { iotHubHostname: HUB, gatewayHostname: `localhost:${port}` }), Amqp);
+  clients.push(sdk);
+  await sdk.setOptions({ ca: parent.ca });
+  await sdk.open();
+  await sdk.sendEvent(telemetry());
+  await twinOperations(sdk, 'sdk');
+  await reportedAtParent(hubs, 'sdk');
+  await sdk.close();
+
+  // 2. The child's upstream link (through the recorder), for the same device on the child.
+  await hubs.startChild(port);
+  const device = await sdkOnChild(hubs, clients, DEVICE, undefined, undefined, 'mqtt');
+  await device.sendEvent(telemetry());
+  await twinOperations(device, 'link');
+  await reportedAtParent(hubs, 'link');
+  const complete = (candidate: RecordedConnection) =>
+    candidate.transfers.some((t) => t.link.address?.endsWith('/messages/events')) && ['GET', 'PUT', 'PATCH'].every((op) => hasTwinOperation(candidate, op));
+  const link = await retryUntil('the link\'s recording', async () => recorder.connections.slice(1).find(complete)).catch((error: Error) => {
+    const seen = recorder.connections.map((c) => c.transfers.map((t) => `${t.link.address} ${t.message.message_annotations?.operation ?? ''}`));
+    throw new Error(`${error.message}; recorded: ${JSON.stringify(seen)}`);
+  });
+  return { sdk: recorder.connections[0]!, link };
+}

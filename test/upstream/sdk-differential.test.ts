@@ -1,0 +1,132 @@
+/**
+ * Differential test (issue 18): the upstream link against the real Azure IoT device SDK's AMQP
+ * client (azure-iot-device-amqp), the same telemetry and twin operations for the same device to
+ * the same parent Outpost, both recorded frame by frame by one TLS-terminating proxy. Compared:
+ * link addresses and settle modes, link properties, CBS put-token requests, the telemetry
+ * message's properties, application properties and annotations, and the twin requests.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AmqpRecorder, RecordedAttach, RecordedConnection, RecordedTransfer } from '../helpers/amqp-recorder.js';
+import { tempDir } from '../helpers/outpost-process.js';
+import { recordBoth } from './sdk-differential-harness.js';
+import { TwoHubs } from './upstream-harness.js';
+
+describe('the upstream link speaks the Azure IoT device SDK\'s AMQP dialect (differential)', () => {
+  let hubs: TwoHubs;
+  let dir: { path: string; remove(): void };
+  let sdk: RecordedConnection;
+  let link: RecordedConnection;
+  const clients: any[] = [];
+  const recorders: AmqpRecorder[] = [];
+
+  before(async () => {
+    dir = tempDir('outpost-differential-');
+    hubs = new TwoHubs(dir.path);
+    hubs.addChildIdentity('dev1');
+    await hubs.startParent();
+    ({ sdk, link } = await recordBoth(hubs, clients, recorders));
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all(recorders.map((r) => r.stop()));
+    await hubs.close();
+    dir.remove();
+  });
+
+  // Links by what they are for; the SDK also attaches nothing else for these operations.
+  const linkKinds = (r: RecordedConnection) => r.attaches.map((a) => `${a.role} ${a.address}`).sort();
+  const attachOf = (r: RecordedConnection, role: string, suffix: string): RecordedAttach => {
+    const found = r.attaches.find((a) => a.role === role && a.address?.endsWith(suffix));
+    assert.ok(found !== undefined, `a ${role} on …${suffix}`);
+    return found;
+  };
+  const transfersOn = (r: RecordedConnection, suffix: string): RecordedTransfer[] => r.transfers.filter((t) => t.link.address?.endsWith(suffix));
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it('attaches the same links (addresses and roles) with the same settle modes', () => {
+    assert.deepEqual(linkKinds(link), linkKinds(sdk));
+    for (const attach of sdk.attaches) {
+      const ours = attachOf(link, attach.role, attach.address!);
+      assert.deepEqual([ours.sndSettleMode, ours.rcvSettleMode], [attach.sndSettleMode, attach.rcvSettleMode], `settle modes of the ${attach.role} on ${attach.address}`);
+    }
+    // No SASL layer, as the SDK (tokens go on $cbs).
+    assert.deepEqual(link.protocolIds, sdk.protocolIds);
+  });
+
+  it('puts the same link properties on the telemetry and twin links', () => {
+    // Expected differences: the client-version string names the client (Outpost, not the SDK), and
+    // the link adds com.microsoft:api-version on its telemetry link, as edge hub's upstream client
+    // (the C# device SDK, AmqpIotSession) does on every link; the Node SDK sends it on method and twin links only.
+    for (const [role, suffix] of [['sender', '/messages/events'], ['sender', '/twin'], ['receiver', '/twin']] as const) {
+      const theirs = attachOf(sdk, role, suffix).properties;
+      const ours = attachOf(link, role, suffix).properties;
+      const expectedKeys = new Set(Object.keys(theirs));
+      if (suffix === '/messages/events') expectedKeys.add('com.microsoft:api-version');
+      assert.deepEqual(Object.keys(ours).sort(), [...expectedKeys].sort(), `properties of the ${role} on …${suffix}`);
+      assert.match(String(ours['com.microsoft:client-version']), /^outpost\/\d+\.\d+\.\d+/);
+      assert.equal(ours['com.microsoft:api-version'], theirs['com.microsoft:api-version'] ?? attachOf(sdk, 'sender', '/twin').properties['com.microsoft:api-version']);
+      if (theirs['com.microsoft:channel-correlation-id'] !== undefined) {
+        const shape = (value: unknown) => String(value).replace(/[0-9a-f-]{36}$/, '<uuid>');
+        assert.equal(shape(ours['com.microsoft:channel-correlation-id']), shape(theirs['com.microsoft:channel-correlation-id']));
+      }
+    }
+    // Expected difference: the $cbs links carry no properties here; the Node SDK puts its
+    // client-version on them too, edge hub's C# client (Microsoft.Azure.Amqp's CBS link) does not.
+    assert.deepEqual(attachOf(link, 'sender', '$cbs').properties, {});
+    assert.deepEqual(Object.keys(attachOf(sdk, 'sender', '$cbs').properties), ['com.microsoft:client-version']);
+    // The twin pair shares one channel correlation id, as the SDK's.
+    assert.equal(attachOf(link, 'sender', '/twin').properties['com.microsoft:channel-correlation-id'], attachOf(link, 'receiver', '/twin').properties['com.microsoft:channel-correlation-id']);
+  });
+
+  it('sends the same CBS put-token request', () => {
+    const [theirs] = transfersOn(sdk, '$cbs');
+    const [ours] = transfersOn(link, '$cbs');
+    assert.ok(theirs !== undefined && ours !== undefined);
+    assert.deepEqual([ours.message.to, ours.message.reply_to, ours.settled], [theirs.message.to, theirs.message.reply_to, theirs.settled]);
+    const a = ours.message.application_properties;
+    const b = theirs.message.application_properties;
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+    assert.deepEqual([a.operation, a.type], [b.operation, b.type]);
+    // Expected difference: the Node SDK percent-encodes the audience in `name`; the link sends it
+    // as edge hub's C# client does (`{hub}/devices/{d}`). The same audience once decoded.
+    assert.equal(decodeURIComponent(a.name), decodeURIComponent(b.name));
+    // The token: same shape, the same `sr` (the audience, percent-encoded).
+    const fields = (token: string) => new URLSearchParams(token.replace(/^SharedAccessSignature /, ''));
+    assert.deepEqual([...fields(ours.message.body).keys()], [...fields(theirs.message.body).keys()]);
+    assert.equal(fields(ours.message.body).get('sr'), fields(theirs.message.body).get('sr'));
+    // Expected difference: message-id is a uuid in the SDK, `put-token-<n>` here (any string correlates).
+    assert.equal(typeof ours.message.message_id, typeof theirs.message.message_id);
+  });
+
+  it('sends the telemetry message with the same properties, application properties, annotations and body', () => {
+    const [theirs] = transfersOn(sdk, '/messages/events');
+    const [ours] = transfersOn(link, '/messages/events');
+    assert.ok(theirs !== undefined && ours !== undefined);
+    // Expected difference: the Node SDK's transport sets `to` to the link address on every message;
+    // the C# client (edge hub) sends a `to` only when the message has one. Compared without it.
+    const { to: sdkTo, ...sdkMessage } = theirs.message;
+    assert.equal(sdkTo, '/devices/dev1/messages/events');
+    assert.deepEqual({ ...ours.message }, { ...sdkMessage });
+    assert.equal(ours.settled, theirs.settled);
+  });
+
+  it('sends the same twin requests: GET, PUT (desired subscription) and the reported PATCH', () => {
+    for (const operation of ['GET', 'PUT', 'PATCH']) {
+      const theirs = transfersOn(sdk, '/twin').find((t) => t.message.message_annotations?.operation === operation);
+      const ours = transfersOn(link, '/twin').find((t) => t.message.message_annotations?.operation === operation);
+      assert.ok(theirs !== undefined && ours !== undefined, operation);
+      assert.deepEqual(ours.message.message_annotations, theirs.message.message_annotations, `${operation} annotations`);
+      assert.match(String(ours.message.correlation_id), UUID, `${operation} correlation-id`);
+      assert.match(String(theirs.message.correlation_id), UUID);
+      assert.deepEqual(Object.keys(ours.message).sort(), Object.keys(theirs.message).sort(), `${operation} message sections`);
+      assert.equal(ours.message.body.typecode, theirs.message.body.typecode, `${operation} body section`);
+      assert.equal(ours.settled, theirs.settled);
+      const text = (t: RecordedTransfer) => Buffer.from(t.message.body.content).toString('utf8');
+      // The patch: the same JSON but the marker saying which run it was.
+      if (operation === 'PATCH') assert.deepEqual({ ...JSON.parse(text(ours)), run: 'x' }, { ...JSON.parse(text(theirs)), run: 'x' });
+      else assert.equal(text(ours), text(theirs));
+    }
+  });
+});

@@ -69,16 +69,16 @@ export class SasVerifier {
     if (!this.hostnames.has(token.hostname.toLowerCase())) {
       return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token audience is neither the IoT hub nor this gateway', `audience host ${token.hostname}`) };
     }
-    // A token of another device, or of a device's $edgeHub put for one of its other modules: an
-    // edge device acting on behalf of an identity in its scope (nested edge).
-    // Also a child edge device's own token for one of its modules unknown here (its agent created it).
+    // On behalf of (nested edge): an edge device's token (or its $edgeHub's) put for an identity in
+    // its scope, or for one of its own modules unknown here (its agent created it). Any other
+    // device's token stays a token for another identity.
+    const registry = this.options.registry;
     const onBehalf =
-      !matchesId(token.deviceIds, deviceId) ||
+      (!matchesId(token.deviceIds, deviceId) && token.deviceIds.some((id) => registry.get(id)?.edge === true)) ||
       (token.moduleIds !== undefined && moduleId !== undefined && isEdgeHub(token.moduleIds) && !matchesId(token.moduleIds, moduleId)) ||
-      (token.moduleIds === undefined && moduleId !== undefined && this.options.registry.get(deviceId)?.edge === true && this.options.registry.entry(deviceId, moduleId) === undefined);
-    if (onBehalf) {
-      return this.onBehalfOf(token, deviceId, moduleId, cacheKey, cached, expiresAtMs);
-    }
+      (token.moduleIds === undefined && moduleId !== undefined && registry.get(deviceId)?.edge === true && registry.entry(deviceId, moduleId) === undefined);
+    if (onBehalf) return this.onBehalfOf(token, deviceId, moduleId, cacheKey, cached, expiresAtMs);
+    if (!matchesId(token.deviceIds, deviceId)) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another device') };
     if (token.moduleIds !== undefined) {
       if (moduleId === undefined) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'a module SAS token cannot authenticate a device') };
       if (!matchesId(token.moduleIds, moduleId)) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another module') };

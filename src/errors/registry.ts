@@ -466,11 +466,11 @@ export const ErrorRegistry = {
   },
   OUTPOST_UPSTREAM_TOKEN_REFUSED: {
     kind: 'config',
-    summary: "The parent refused an identity's SAS token on $cbs (status 401: unknown identity, wrong key, disabled): that identity's messages stay in the store and the token is tried again with backoff. Register the identity with the same keys on the parent.",
+    summary: "The parent refused an identity's SAS token on $cbs (status 401: the identity unknown there or not in this edge device's scope, this edge device's key wrong, disabled): that identity's messages stay in the store and the token is tried again with backoff. Register the identity on the parent with this edge device as its parent (`outpost identity add <id> --parent <this edge device>`).",
   },
   OUTPOST_UPSTREAM_NO_CREDENTIALS: {
     kind: 'config',
-    summary: 'A `$upstream` message comes from an identity the upstream link has no SAS key for (not in the local identity registry, or not a SAS identity; the edge device itself needs upstream.connectionString or a registry entry): it is dropped as undeliverable. Rate-limited.',
+    summary: 'A `$upstream` message cannot be signed for: this edge device has no SAS key (set upstream.connectionString, or give it a SAS entry in the registry), or the message\'s identity is disabled here. It is dropped as undeliverable. Rate-limited.',
   },
   OUTPOST_UPSTREAM_LINK_FAILED: {
     kind: 'transient',

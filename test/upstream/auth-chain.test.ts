@@ -15,9 +15,12 @@ import { identitiesFile } from '../../src/hub/auth/index.js';
 import { tempDir } from '../helpers/outpost-process.js';
 import { sasLogin } from '../helpers/sas-hub.js';
 import { CbsClient, sendSettled } from '../amqp/rhea-client.js';
+import { sdkOnChild } from './relay-harness.js';
 import { CHILD, HUB, PARENT, TwoHubs, type RunningHub } from './upstream-harness.js';
 
 const require = createRequire(import.meta.url);
+// `any`: the SDK is CommonJS without types for what these tests call.
+const { Message } = require('azure-iot-device') as Record<string, any>;
 const { SharedAccessSignature } = require('azure-iot-common') as { SharedAccessSignature: { create(sr: string, name: undefined, key: string, expiry: number): { toString(): string } } };
 
 const OTHER_EDGE = 'other-edge';
@@ -105,11 +108,17 @@ describe('auth chain and device scope between two Outposts', () => {
     hubs.parentRegistry.remove('dev2');
     await child.outpost.waitFor((line) => line.event === 'upstream.scope_synced' && Number(line.removed) === 1, 30_000);
     await assert.rejects(deviceOnChild(hubs, clients, 'dev2', key2), /Bad username or password|Not authorized/);
-    // The parent killed: dev1 still connects to the child and its message is taken (stored for later).
+    // The parent killed: dev1 still connects to the child (the Azure IoT device SDK over AMQP, with
+    // its key from the parent) and its message is taken (stored for later).
     await hubs.killParent();
     await child.outpost.waitFor((line) => line.event === 'upstream.disconnected', 30_000);
-    const device = await deviceOnChild(hubs, clients, 'dev1', key1);
-    await TwoHubs.publish(device, 'devices/dev1/messages/events/', 'dev1', 0);
+    hubs.childRegistry.refresh();
+    assert.equal(hubs.childRegistry.get('dev1')?.source, 'upstream');
+    assert.equal((hubs.childRegistry.get('dev1')?.authentication as { primaryKey: string }).primaryKey, key1);
+    const opened: any[] = [];
+    t.after(() => Promise.all(opened.map((client) => client.close().catch(() => undefined))));
+    const sdk = await sdkOnChild(hubs, opened, 'dev1');
+    await sdk.sendEvent(new Message(JSON.stringify({ seq: 0, source: 'dev1' })));
   });
 
   it('refuses a child that claims an identity of another edge device (not in its scope), with a stable code on both sides', async (t) => {

@@ -46,6 +46,7 @@ describe('auth chains (nested edge)', () => {
     assert.equal(onBehalfOfProblem(registry, 'grand-edge', 'dev2', undefined), undefined);
     assert.equal(onBehalfOfProblem(registry, 'child-edge', 'dev1', 'm'), undefined);
     assert.equal(onBehalfOfProblem(registry, 'child-edge', 'child-edge', 'unregistered'), undefined, 'its own module, unknown here');
+    assert.equal(onBehalfOfProblem(registry, 'child-edge', 'grand-edge', '$edgeAgent'), undefined, 'a module of an edge device below it, unknown here');
     assert.match(onBehalfOfProblem(registry, 'child-edge', 'devX', undefined)!, /not in the device scope of child-edge/);
     assert.match(onBehalfOfProblem(registry, 'grand-edge', 'dev1', undefined)!, /not in the device scope/, 'a child does not act for its parent\'s devices');
     assert.match(onBehalfOfProblem(registry, 'child-edge', 'dev1', 'other')!, /not in this gateway's registry/);

@@ -66,8 +66,11 @@ export function onBehalfOfProblem(registry: ChainLookup, actorDeviceId: string, 
   const at = chain.indexOf(actorDeviceId);
   // The actor must be below this gateway: its own chain reaches it (index < last).
   if (at < 0 || at === chain.length - 1) return `${target} is not in the device scope of ${actorDeviceId} (its chain here is ${formatAuthChain(chain)})`;
-  // A module of the actor itself may be unknown here (the child's agent created it); any other module must be registered.
-  if (moduleId !== undefined && deviceId !== actorDeviceId && registry.get(deviceId, moduleId) === undefined) return `${target} is not in this gateway's registry`;
+  // A module of an edge device (the actor or one below it) may be unknown here: that edge device's
+  // agent created it. A module of any other device must be registered.
+  if (moduleId !== undefined && registry.get(deviceId, moduleId) === undefined && deviceId !== actorDeviceId && registry.get(deviceId)?.edge !== true) {
+    return `${target} is not in this gateway's registry`;
+  }
   return undefined;
 }
 

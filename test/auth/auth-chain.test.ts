@@ -90,5 +90,11 @@ describe('device scope', () => {
     assert.equal(byId.get('grand-edge')?.parentDeviceId, 'child-edge');
     assert.equal(byId.get('off')?.status, 'disabled');
     assert.deepEqual(recordsFromScope({ nope: 1 }, 'child-edge').problems, ['the answer is not a device scope ({devices, modules})']);
+    // Without the child's own record in the answer, its scope still names it; an unknown scope is named as a problem.
+    const { devices } = scope as { devices: { deviceId: string; parentScopes: string[] }[] };
+    const withoutSelf = { devices: devices.filter((d) => d.deviceId !== 'child-edge' && d.deviceId !== 'grand-edge'), modules: [] };
+    const partial = recordsFromScope(withoutSelf, 'child-edge');
+    assert.equal(partial.records.find((r) => r.deviceId === 'dev1')?.parentDeviceId, 'child-edge');
+    assert.deepEqual(partial.problems.sort(), ['cam: its parent scope is not in the answer', 'dev2: its parent scope is not in the answer']);
   });
 });

@@ -115,7 +115,8 @@ export function recordsFromScope(value: unknown, edgeDeviceId: string): { readon
     }
     if (d.deviceId === edgeDeviceId) continue;
     const parentScope = Array.isArray(d.parentScopes) ? d.parentScopes[0] : undefined;
-    const parent = typeof parentScope === 'string' ? owners.get(parentScope) : undefined;
+    // This edge device's own scope resolves even when the answer leaves its record out.
+    const parent = typeof parentScope !== 'string' ? undefined : owners.get(parentScope) ?? (parentScope.startsWith(`${SCOPE_PREFIX}${edgeDeviceId}-`) ? edgeDeviceId : undefined);
     if (parent === undefined) {
       problems.push(`${d.deviceId}: its parent scope is not in the answer`);
       continue;

@@ -29,7 +29,7 @@ import { MessageStore, storeOptionsFromConfig, storeRoutesFromDeployment, type S
 import { Hub, type HubPorts } from './hub/index.js';
 import { logMemoryPlan } from './hub/memory-plan-log.js';
 import { IdleMemoryRelease } from './hub/idle-memory-release.js';
-import { AmqpAdapter, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
+import { AmqpAdapter, DEVICE_SCOPE_ROUTE_PREFIX, deviceScopeRoute, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from './hub/transport/index.js';
 import type { Logger } from './log/index.js';
 import { Dashboard, DASHBOARD_PATH } from './dashboard/index.js';
 import { AgentMetrics, HubMetrics, metricsRoute, MetricsRegistry, MetricsServer, METRICS_PATH, OutpostMetrics } from './metrics/index.js';
@@ -336,7 +336,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // AMQP 1.0 on 5671 (docs/amqp.md): the same hub core services as MQTT's IoT Hub dialect.
   const amqp = new AmqpAdapter({
     authenticator,
-    services: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d },
+    services: { edgeDeviceId: config.deviceId, sink: store, twins, clients, methods, c2d, chains: registry },
     limits: { maxMessageBytes: config.amqp.maxMessageSize, maxFrameBytes: AMQP_MAX_FRAME_BYTES, idleTimeoutMs: config.amqp.idleTimeout, linkCredit: config.amqp.linkCredit, clockSkewMs: config.auth.sasClockSkew },
     logger,
   });
@@ -354,6 +354,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   if (upstream === undefined) store.attach(moduleInputs);
   else {
     closers.unshift(() => {
+      upstream.scope.close();
       upstream.relay.close();
       return upstream.link.close();
     });
@@ -378,6 +379,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   });
   // Direct methods from modules (ModuleClient.invokeMethod), on the HTTPS listener.
   hub.routeHttps('POST', METHODS_ROUTE_PREFIX, methodsRoute({ edgeDeviceId: config.deviceId, methods, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: logger.child({ component: 'methods' }) }));
+  // The device scope of a child edge device (nested edge), which it keeps to authenticate its devices offline.
+  hub.routeHttps('GET', DEVICE_SCOPE_ROUTE_PREFIX, deviceScopeRoute({ registry, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: componentLogger('identity') }));
   if (metrics !== undefined && hubMetrics !== undefined) {
     new OutpostMetrics(metrics).attach(
       metrics,

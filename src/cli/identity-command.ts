@@ -3,6 +3,9 @@ import type { OutpostConfig } from '../config/index.js';
 import { OutpostError } from '../errors/index.js';
 import {
   buildConnectionString,
+  deviceScopeOf,
+  formatAuthChain,
+  identityChain,
   identityKey,
   IdentityRegistry,
   normalizeThumbprint,
@@ -91,6 +94,11 @@ export function identityCommand(program: Command, setExit: (code: number) => voi
     ),
   );
 
+  const scope = sub('scope', 'list the device scope of an edge device: the identities below it, with their auth chains (what this gateway serves it; keys masked)')
+    .argument('<edgeDeviceId>')
+    .option('--json', 'print JSON');
+  scope.action((deviceId: string) => setExit(run(scope, (registry) => scopeOf(registry, deviceId, scope.opts().json === true))));
+
   for (const [name, status] of [['enable', 'enabled'], ['disable', 'disabled']] as const) {
     const command = sub(name, `${name} a device (and so its modules) or a module`).argument('<deviceId>').addOption(moduleOption());
     command.action((deviceId: string) =>
@@ -176,6 +184,21 @@ function listIdentities(registry: IdentityRegistry, json: boolean): string {
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return `${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/** The identities an edge device's scope holds here, each with its chain up to this gateway (no keys). */
+function scopeOf(registry: IdentityRegistry, edgeDeviceId: string, json: boolean): string {
+  if (find(registry, edgeDeviceId, undefined).edge !== true) throw new OutpostError('OUTPOST_IDENTITY_INVALID', `${edgeDeviceId} is not an edge device (add edge devices with --edge)`);
+  const scope = deviceScopeOf(registry, edgeDeviceId);
+  const entries = [...scope.devices.map((d) => ({ deviceId: d.deviceId, moduleId: undefined as string | undefined, status: d.status, auth: d.authentication.type })), ...scope.modules.map((m) => ({ deviceId: m.deviceId, moduleId: m.moduleId as string | undefined, status: m.status, auth: m.authentication.type }))];
+  const rows = entries
+    .map((e) => ({ id: identityKey(e.deviceId, e.moduleId), auth: e.auth, status: e.status, authChain: formatAuthChain(identityChain(registry, e.deviceId, e.moduleId) ?? []) }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  if (json) return `${JSON.stringify(rows, null, 2)}
+`;
+  const table = [['ID', 'AUTH', 'STATUS', 'AUTH CHAIN'], ...rows.map((r) => [r.id, r.auth, r.status, r.authChain])];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  return `${table.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`;
 }
 
 function find(registry: IdentityRegistry, deviceId: string, moduleId: string | undefined): IdentityRecord {

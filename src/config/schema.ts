@@ -332,9 +332,11 @@ export const ConfigSchema = Section('Outpost configuration', {
       defaultNote: "Node's default trusted CAs",
     }),
     connectionString: OptionalStr({
-      description: 'This edge device\'s own credentials for the parent: `HostName=…;DeviceId=…;SharedAccessKey=…` (DeviceId must be deviceId). Never logged. Its modules and child devices sign with their keys in the local identity registry.',
+      description: 'This edge device\'s own credentials for the parent: `HostName=…;DeviceId=…;SharedAccessKey=…` (DeviceId must be deviceId). Never logged. The link signs with it for this edge device, its modules and the devices below it (on behalf of them, with `com.microsoft:auth-chain`).',
       defaultNote: "this edge device's SAS key in the local identity registry",
     }),
+    httpsPort: Port(443, { description: "HTTPS port of the parent, where the device scope is fetched (`/devices/{deviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope`): an Outpost parent's https.port." }),
+    scopeRefreshInterval: Duration('1h', { description: 'How often the device scope (the identities below this edge device, with their keys) is fetched again from the parent, besides each time the upstream link connects. Azure: DeviceScopeCacheRefreshRateSecs (3600).' }),
     tokenTtl: Duration('1h', { description: 'Lifetime of the SAS tokens the upstream link signs for each identity; each is renewed on the same connection after three quarters of it.' }),
     reconnectMin: Duration('1s', { description: 'First delay before reconnecting to the parent after a failed attempt; it doubles up to upstream.reconnectMax.' }),
     reconnectMax: Duration('60s', { description: 'Longest delay between two full reconnection attempts. Meanwhile a TCP probe every upstream.probeInterval notices the parent coming back and reconnects at once.' }),

@@ -265,6 +265,18 @@ export const ErrorRegistry = {
     mqttReason: MQTT_SERVER_BUSY,
     amqpCondition: 'amqp:resource-limit-exceeded',
   },
+  OUTPOST_AUTH_NOT_IN_SCOPE: {
+    kind: 'client',
+    summary: 'An edge device tried to act for an identity outside its device scope (an on-behalf-of SAS token: signed with the edge device\'s key, put for another identity): the identity is unknown here, or the signing edge device is not its parent or an ancestor, or not a descendant of this gateway. A parent acts only for its own descendants (docs/upstream.md). Register the identity with `outpost identity add <id> --parent <edge device>` on this gateway.',
+    mqttReason: MQTT_NOT_AUTHORIZED,
+    amqpCondition: 'amqp:unauthorized-access',
+  },
+  OUTPOST_AUTH_CHAIN_INVALID: {
+    kind: 'client',
+    summary: 'An AMQP link carried a `com.microsoft:auth-chain` that does not match this gateway\'s registry (it must start with the link\'s identity, follow its parent links, and end with the edge device that authenticated it): the link is detached with amqp:unauthorized-access.',
+    mqttReason: MQTT_NOT_AUTHORIZED,
+    amqpCondition: 'amqp:unauthorized-access',
+  },
   OUTPOST_AUTH_POLICY_INVALID: {
     kind: 'config',
     summary: 'A broker authorization policy (the deployment\'s $edgeHub mqttBroker.authorizations, or auth.policy of a hub run alone) was rejected; each problem names its statement, rule and field. A manifest holding it is refused with status 400; the previous policy stays in force.',
@@ -454,11 +466,11 @@ export const ErrorRegistry = {
   },
   OUTPOST_UPSTREAM_TOKEN_REFUSED: {
     kind: 'config',
-    summary: "The parent refused an identity's SAS token on $cbs (status 401: unknown identity, wrong key, disabled): that identity's messages stay in the store and the token is tried again with backoff. Register the identity with the same keys on the parent.",
+    summary: "The parent refused an identity's SAS token on $cbs (status 401: the identity unknown there or not in this edge device's scope, this edge device's key wrong, disabled): that identity's messages stay in the store and the token is tried again with backoff. Register the identity on the parent with this edge device as its parent (`outpost identity add <id> --parent <this edge device>`).",
   },
   OUTPOST_UPSTREAM_NO_CREDENTIALS: {
     kind: 'config',
-    summary: 'A `$upstream` message comes from an identity the upstream link has no SAS key for (not in the local identity registry, or not a SAS identity; the edge device itself needs upstream.connectionString or a registry entry): it is dropped as undeliverable. Rate-limited.',
+    summary: 'A `$upstream` message cannot be signed for: this edge device has no SAS key (set upstream.connectionString, or give it a SAS entry in the registry), or the message\'s identity is disabled here. It is dropped as undeliverable. Rate-limited.',
   },
   OUTPOST_UPSTREAM_LINK_FAILED: {
     kind: 'transient',
@@ -471,6 +483,10 @@ export const ErrorRegistry = {
   OUTPOST_UPSTREAM_TWIN_SYNC_FAILED: {
     kind: 'transient',
     summary: 'The parent refused (status 4xx) a reported-properties patch relayed for a client; the twin here keeps it, the parent does not get it. The log line carries the status.',
+  },
+  OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED: {
+    kind: 'transient',
+    summary: "The device scope could not be fetched from the parent (unreachable on upstream.httpsPort, refused, or an answer that is not a scope): the identities synced before stay in the registry and keep authenticating; the fetch is tried again at the next connection or upstream.scopeRefreshInterval.",
   },
   OUTPOST_UPSTREAM_CONFIG_INVALID: {
     kind: 'config',

@@ -69,6 +69,8 @@ export type AuthResult =
       readonly identity: ClientIdentity;
       /** The IoT Plug and Play model id of the claim (IdentityClaim.modelId), when the client named one. */
       readonly modelId?: string;
+      /** On-behalf-of (nested edge): the edge device whose key signed the token, acting for `identity`. */
+      readonly actor?: string;
     }
   | {
       readonly ok: false;

@@ -15,7 +15,8 @@ import { authFailure, GENERIC_DETAIL } from './auth-failure.js';
 import { identityKey } from './identity-record.js';
 import type { IdentityRegistry, RegistryEntry } from './identity-registry.js';
 import { parseSasToken, type SasToken } from './sas-token.js';
-import { TokenCache } from './token-cache.js';
+import { TokenCache, type CachedToken } from './token-cache.js';
+import { onBehalfOfProblem } from './auth-chain.js';
 
 export interface SasVerifierOptions {
   readonly registry: IdentityRegistry;
@@ -30,6 +31,8 @@ export interface SasVerifierOptions {
 const HMAC_BYTES = 32;
 const DECOY_KEY = crypto.randomBytes(HMAC_BYTES);
 const DECOY = { keys: { primary: DECOY_KEY, secondary: DECOY_KEY } };
+/** The edge hub module: a child edge may sign with its key (Azure's edge hub does) or its device's. */
+const EDGE_HUB_MODULE = '$edgeHub';
 
 export class SasVerifier {
   readonly cache: TokenCache;
@@ -66,6 +69,15 @@ export class SasVerifier {
     if (!this.hostnames.has(token.hostname.toLowerCase())) {
       return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token audience is neither the IoT hub nor this gateway', `audience host ${token.hostname}`) };
     }
+    // On behalf of (nested edge): an edge device's token (or its $edgeHub's) put for an identity in
+    // its scope, or for one of its own modules unknown here (its agent created it). Any other
+    // device's token stays a token for another identity.
+    const registry = this.options.registry;
+    const onBehalf =
+      (!matchesId(token.deviceIds, deviceId) && token.deviceIds.some((id) => registry.get(id)?.edge === true)) ||
+      (token.moduleIds !== undefined && moduleId !== undefined && isEdgeHub(token.moduleIds) && !matchesId(token.moduleIds, moduleId)) ||
+      (token.moduleIds === undefined && moduleId !== undefined && registry.get(deviceId)?.edge === true && registry.entry(deviceId, moduleId) === undefined);
+    if (onBehalf) return this.onBehalfOf(token, deviceId, moduleId, cacheKey, cached, expiresAtMs);
     if (!matchesId(token.deviceIds, deviceId)) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'SAS token is for another device') };
     if (token.moduleIds !== undefined) {
       if (moduleId === undefined) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'a module SAS token cannot authenticate a device') };
@@ -101,6 +113,47 @@ export class SasVerifier {
     if (cacheKey !== undefined) this.cache.set(cacheKey, { token, signerKey, revision: signer.revision, expiresAtMs });
     return { result: { ok: true, identity: identityOf(deviceId, moduleId) }, expiresAtMs };
   }
+
+  /**
+   * On-behalf-of: the token is the actor's (an edge device, or its `$edgeHub` module), put for
+   * an identity it may act for (auth-chain.ts). The actor's key verifies it; the chain is checked
+   * on every call, so an identity moved or removed here is refused at once, cached token or not.
+   */
+  private onBehalfOf(token: SasToken, deviceId: string, moduleId: string | undefined, cacheKey: string | undefined, cached: CachedToken | undefined, expiresAtMs: number): { readonly result: AuthResult; readonly expiresAtMs?: number } {
+    const registry = this.options.registry;
+    const target = identityKey(deviceId, moduleId);
+    const actorId = token.deviceIds.find((id) => registry.get(id) !== undefined) ?? token.deviceIds[0]!;
+    const problem = onBehalfOfProblem(registry, actorId, deviceId, moduleId);
+    if (problem !== undefined) {
+      checkSignature(token, DECOY);
+      return { result: authFailure('OUTPOST_AUTH_NOT_IN_SCOPE', `${actorId} may not act for ${target}: not in its device scope`, problem) };
+    }
+    const targetDevice = registry.entry(deviceId);
+    const targetModule = moduleId === undefined ? undefined : registry.entry(deviceId, moduleId);
+    if (targetDevice?.record.status === 'disabled' || targetModule?.record.status === 'disabled') {
+      return { result: authFailure('OUTPOST_AUTH_IDENTITY_DISABLED', `${targetDevice?.record.status === 'disabled' ? deviceId : target} is disabled`) };
+    }
+    const signerModule = token.moduleIds === undefined ? undefined : token.moduleIds.find((id) => registry.get(actorId, id) !== undefined) ?? token.moduleIds[0]!;
+    if (signerModule !== undefined && signerModule.toLowerCase() !== EDGE_HUB_MODULE.toLowerCase()) {
+      return { result: authFailure('OUTPOST_AUTH_NOT_IN_SCOPE', `only ${actorId} or its ${EDGE_HUB_MODULE} module may act for ${target}`) };
+    }
+    const signer = registry.entry(actorId, signerModule);
+    const signerKey = identityKey(actorId, signerModule);
+    if (signer === undefined || signer.keys === undefined) {
+      checkSignature(token, DECOY);
+      return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `${signerKey} has no SAS keys here`) };
+    }
+    const identity = identityOf(deviceId, moduleId);
+    if (cached !== undefined && cached.signerKey === signerKey && cached.revision === signer.revision) return { result: { ok: true, identity, actor: actorId }, expiresAtMs };
+    const check = checkSignature(token, signer);
+    if (check !== undefined) return { result: authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `on-behalf-of token for ${target}: signature matches neither key of ${signerKey}`) };
+    if (cacheKey !== undefined) this.cache.set(cacheKey, { token, signerKey, revision: signer.revision, expiresAtMs });
+    return { result: { ok: true, identity, actor: actorId }, expiresAtMs };
+  }
+}
+
+function isEdgeHub(moduleIds: readonly string[]): boolean {
+  return moduleIds.some((id) => id.toLowerCase() === EDGE_HUB_MODULE.toLowerCase());
 }
 
 function identityOf(deviceId: string, moduleId: string | undefined): Extract<AuthResult, { ok: true }>['identity'] {

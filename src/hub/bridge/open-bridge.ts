@@ -40,7 +40,7 @@ export function openBridge(config: OutpostConfig, broker: Broker, registry: Iden
       username: `${config.iotHubHostname}/${config.deviceId}/?api-version=${API_VERSION}`,
       password: () => {
         // Read at each attempt: a key rotated in the registry is used on the next connection.
-        const key = credentials.keyFor(config.deviceId, undefined);
+        const key = credentials.credentialFor(config.deviceId, undefined)?.key;
         if (key === undefined) throw new OutpostError('OUTPOST_UPSTREAM_NO_CREDENTIALS', `no SAS key for this edge device ${config.deviceId}: set upstream.connectionString`);
         return signSasToken(audience, key, Math.floor((Date.now() + upstream.tokenTtl) / 1000));
       },

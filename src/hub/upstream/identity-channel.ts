@@ -5,6 +5,7 @@ import { SendBudget } from './send-budget.js';
 import { API_VERSION, LinkProperty, TRANSIENT_CONDITIONS, eventsAddress, tokenAudience } from './upstream-constants.js';
 import type { UpstreamCbs } from './upstream-cbs.js';
 import { signSasToken } from './sas-signer.js';
+import type { UpstreamCredential } from './upstream-credentials.js';
 
 export interface ChannelContext {
   readonly connection: Connection;
@@ -58,7 +59,7 @@ export class IdentityChannel {
     readonly identity: string,
     private readonly deviceId: string,
     private readonly moduleId: string | undefined,
-    private readonly key: string,
+    private readonly credential: UpstreamCredential,
   ) {
     this.open();
   }
@@ -105,7 +106,9 @@ export class IdentityChannel {
   private async authenticate(first: boolean): Promise<void> {
     const audience = tokenAudience(this.ctx.iotHubHostname, this.deviceId, this.moduleId);
     const expirySec = Math.floor((Date.now() + this.ctx.tokenTtlMs) / MS_PER_SEC);
-    const answer = await this.ctx.cbs.putToken(audience, signSasToken(audience, this.key, expirySec));
+    // On behalf of: the put-token names this identity, the token is this edge device's own.
+    const signer = tokenAudience(this.ctx.iotHubHostname, this.credential.signerDeviceId, undefined);
+    const answer = await this.ctx.cbs.putToken(audience, signSasToken(signer, this.credential.key, expirySec));
     if (this.state === 'closed') return;
     if (answer.status !== 200) {
       if (!first) {
@@ -154,7 +157,11 @@ export class IdentityChannel {
     // test/upstream/sdk-differential.test.ts compares them with the Node SDK's).
     const sender = session.attach_sender({
       target: { address: eventsAddress(this.deviceId, this.moduleId) },
-      properties: { [LinkProperty.ClientVersion]: this.ctx.clientVersion, [LinkProperty.ApiVersion]: API_VERSION },
+      properties: {
+        [LinkProperty.ClientVersion]: this.ctx.clientVersion,
+        [LinkProperty.ApiVersion]: API_VERSION,
+        ...(this.credential.authChain === undefined ? {} : { [LinkProperty.AuthChain]: this.credential.authChain }),
+      },
       autosettle: true,
     });
     this.sender = sender;

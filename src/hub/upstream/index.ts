@@ -1,4 +1,4 @@
-export { UpstreamCredentials, type IdentityLookup, type UpstreamCredentialsOptions } from './upstream-credentials.js';
+export { UpstreamCredentials, type IdentityLookup, type UpstreamCredential, type UpstreamCredentialsOptions } from './upstream-credentials.js';
 export { UpstreamLink, type ConnectivityWatcher, type UpstreamLinkOptions, type UpstreamSend } from './upstream-link.js';
 export { upstreamTarget } from './upstream-target.js';
 export { upstreamMessage } from './upstream-message.js';

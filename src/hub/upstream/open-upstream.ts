@@ -4,6 +4,7 @@ import { OutpostError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { EndpointTarget } from '../endpoints/index.js';
 import { UPSTREAM } from '../routing/index.js';
+import { DeviceScopeSync, type ScopeStore } from './device-scope-sync.js';
 import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
 import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
@@ -14,6 +15,8 @@ export interface OpenedUpstream {
   readonly target: EndpointTarget;
   /** Twins, methods and C2D of the clients connected here, relayed from the parent. */
   readonly relay: UpstreamRelay;
+  /** The device scope fetched from the parent into the registry (close it with the link). */
+  readonly scope: DeviceScopeSync;
 }
 
 /**
@@ -22,7 +25,8 @@ export interface OpenedUpstream {
  * `services` are the hub core's, through which the relay reaches the clients connected here.
  */
 export interface OpenUpstreamOptions {
-  readonly registry: IdentityLookup;
+  /** The identity registry: keys to sign with, and where the device scope synced from the parent goes. */
+  readonly registry: IdentityLookup & ScopeStore;
   readonly services: RelayServices;
   /** Asks the store to deliver an endpoint's queue now (the link is back). */
   readonly retryNow: (endpointId: string) => void;
@@ -45,6 +49,18 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     }
   }
   const credentials = new UpstreamCredentials({ edgeDeviceId: config.deviceId, connectionString: upstream.connectionString ?? undefined, registry });
+  const scope = new DeviceScopeSync({
+    host,
+    port: upstream.httpsPort,
+    ca,
+    edgeDeviceId: config.deviceId,
+    iotHubHostname: config.iotHubHostname,
+    credentials,
+    store: registry,
+    intervalMs: upstream.scopeRefreshInterval,
+    tokenTtlMs: upstream.tokenTtl,
+    logger,
+  });
   const link = new UpstreamLink({
     host,
     port: upstream.port,
@@ -59,10 +75,15 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     probeIntervalMs: upstream.probeInterval,
     idleTimeoutMs: upstream.idleTimeout,
     logger,
-    onAvailable: () => retryNow(UPSTREAM.id),
+    onAvailable: () => {
+      retryNow(UPSTREAM.id);
+      // Each (re)connection fetches the scope again: the parent may have changed it meanwhile.
+      scope.syncNow();
+    },
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
   const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger });
   link.start();
-  return { link, target: upstreamTarget(link, logger), relay };
+  scope.start();
+  return { link, target: upstreamTarget(link, logger), relay, scope };
 }

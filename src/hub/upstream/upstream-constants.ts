@@ -23,6 +23,8 @@ export const LinkProperty = {
   ClientVersion: 'com.microsoft:client-version',
   ChannelCorrelationId: 'com.microsoft:channel-correlation-id',
   ApiVersion: 'com.microsoft:api-version',
+  /** Nested edge: `leaf;…;thisEdge`, the identity up to the edge device that signed its token. */
+  AuthChain: 'com.microsoft:auth-chain',
 } as const;
 
 /** The api-version the Azure IoT device SDK for Node (1.18) puts on its method and twin links. */

@@ -1,5 +1,5 @@
 import { OutpostError } from '../../errors/index.js';
-import type { IdentityRecord } from '../auth/index.js';
+import { formatAuthChain, identityChain, type IdentityRecord } from '../auth/index.js';
 
 /** The registry's view the link needs: an identity's record (IdentityRegistry). */
 export interface IdentityLookup {
@@ -14,10 +14,23 @@ export interface UpstreamCredentialsOptions {
 }
 
 /**
- * Which SAS key signs each identity's token for the parent. Every identity signs as itself, with
- * its own key: the edge device with upstream.connectionString (or its registry entry), its
- * modules and child devices with their keys in the local identity registry. The parent must know
- * the same keys. Acting for children with the edge device's own key (`auth-chain`) is not built.
+ * How one identity's put-token is signed for the parent: with `key`, for the audience of
+ * `signerDeviceId` (this edge device), and, when that is not the identity itself, the chain that
+ * goes with it on the identity's links (`com.microsoft:auth-chain`, `leaf;…;thisEdge`).
+ */
+export interface UpstreamCredential {
+  readonly signerDeviceId: string;
+  readonly key: string;
+  readonly authChain: string | undefined;
+}
+
+/**
+ * Which key signs each identity's token for the parent: this edge device's own, always (Azure's
+ * edge hub in Scope mode, notes 6.2). The edge device signs its own token; for its modules and
+ * the devices below it, it signs its own token and names the identity in the CBS put-token (the
+ * audience) and its chain in the link's `com.microsoft:auth-chain`: on behalf of. The parent
+ * checks that the identity is in this edge device's scope in its registry. Only this edge
+ * device's key is needed here (upstream.connectionString, or its registry entry).
  */
 export class UpstreamCredentials {
   private readonly edgeKey: string | undefined;
@@ -26,13 +39,23 @@ export class UpstreamCredentials {
     this.edgeKey = options.connectionString === undefined ? undefined : edgeKeyOf(options.connectionString, options.edgeDeviceId);
   }
 
-  /** The base64 key for the identity, or undefined when it has none here (X.509, unknown). */
-  keyFor(deviceId: string, moduleId: string | undefined): string | undefined {
-    if (moduleId === undefined && deviceId === this.options.edgeDeviceId && this.edgeKey !== undefined) return this.edgeKey;
+  /** How to sign for the identity, or undefined when nothing can (no key of this edge device; the identity disabled here). */
+  credentialFor(deviceId: string, moduleId: string | undefined): UpstreamCredential | undefined {
+    const edgeDeviceId = this.options.edgeDeviceId;
+    const key = this.edgeKey ?? sasKeyOf(this.options.registry.get(edgeDeviceId));
+    if (key === undefined) return undefined;
+    if (moduleId === undefined && deviceId === edgeDeviceId) return { signerDeviceId: edgeDeviceId, key, authChain: undefined };
     const record = this.options.registry.get(deviceId, moduleId);
-    if (record === undefined || record.status !== 'enabled' || record.authentication.type !== 'sas') return undefined;
-    return record.authentication.primaryKey;
+    if (record !== undefined && record.status !== 'enabled') return undefined;
+    const lookup = { edgeDeviceId, get: (d: string, m?: string) => this.options.registry.get(d, m) };
+    // An identity whose chain is unknown here (not in the registry) is named with this edge device as its parent.
+    const chain = identityChain(lookup, deviceId, moduleId) ?? [moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`, edgeDeviceId];
+    return { signerDeviceId: edgeDeviceId, key, authChain: formatAuthChain(chain) };
   }
+}
+
+function sasKeyOf(record: IdentityRecord | undefined): string | undefined {
+  return record !== undefined && record.status === 'enabled' && record.authentication.type === 'sas' ? record.authentication.primaryKey : undefined;
 }
 
 /** SharedAccessKey of a device connection string for `edgeDeviceId`; throws a config error otherwise (never echoing the key). */

@@ -120,9 +120,9 @@ export class UpstreamLink {
     const identity = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     let channel = this.channels.get(identity);
     if (channel === undefined) {
-      const key = this.options.credentials.keyFor(deviceId, moduleId);
-      if (key === undefined) return 'noCredentials';
-      channel = new IdentityChannel(this.channelContext(this.connection, this.cbs), identity, deviceId, moduleId, key);
+      const credential = this.options.credentials.credentialFor(deviceId, moduleId);
+      if (credential === undefined) return 'noCredentials';
+      channel = new IdentityChannel(this.channelContext(this.connection, this.cbs), identity, deviceId, moduleId, credential);
       this.channels.set(identity, channel);
     }
     return channel;

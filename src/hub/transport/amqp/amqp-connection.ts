@@ -19,6 +19,7 @@ import type { PeerCertificate } from 'node:tls';
 import rhea, { type Connection, type EventContext, type link as Link, type Receiver, type Sender, type Session } from 'rhea';
 import type { ErrorCode } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
+import { authChainProblem } from '../../auth/index.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import { AmqpClientLink } from './amqp-client-link.js';
 import { AmqpCondition, CbsStatus, LinkProperty } from './amqp-constants.js';
@@ -45,6 +46,8 @@ const REQUEST_LINK_CREDIT = 100;
 
 interface IdentityState {
   readonly link: AmqpClientLink;
+  /** The edge device acting for this identity (its key signed the token), when one does. */
+  actor?: string;
   unsubscribeDesired?: () => void;
   c2d?: C2dLink;
   detachC2d?: () => void;
@@ -206,6 +209,8 @@ export class AmqpConnection implements TwinLinkOwner {
     const name = identityName(address.deviceId, address.moduleId);
     const known = this.identities.get(name);
     const attach = (identity: IdentityState) => {
+      const chainProblem = this.authChainProblem(link, address, identity);
+      if (chainProblem !== undefined) return this.refuse(link, AmqpCondition.UnauthorizedAccess, chainProblem, 'OUTPOST_AUTH_CHAIN_INVALID');
       identity.link.links.add(link);
       const modelId = (link.properties as Record<string, unknown> | undefined)?.[LinkProperty.ModelId];
       if (typeof modelId === 'string') this.logger().debug({ event: 'amqp.model_id', identity: name, modelId }, 'link names a model id');
@@ -221,6 +226,15 @@ export class AmqpConnection implements TwinLinkOwner {
       if (link.is_closed()) return;
       attach(this.admit(address.deviceId, address.moduleId, check));
     });
+  }
+
+  /** A link's `com.microsoft:auth-chain`, when it carries one, must fit its identity and the actor that authenticated it. */
+  private authChainProblem(link: Link, address: Exclude<LinkAddress, { kind: 'cbs' }>, identity: IdentityState): string | undefined {
+    const chains = this.ctx.services.chains;
+    const chain = (link.properties as Record<string, unknown> | undefined)?.[LinkProperty.AuthChain];
+    if (chains === undefined || chain === undefined) return undefined;
+    if (typeof chain !== 'string') return 'com.microsoft:auth-chain must be a string';
+    return authChainProblem(chains, chain, address.deviceId, address.moduleId, identity.actor);
   }
 
   private peerCertificate(): PeerCertificate | undefined {
@@ -315,6 +329,8 @@ export class AmqpConnection implements TwinLinkOwner {
       this.logger().debug({ event: 'amqp.identity_authenticated', identity: name, identities: this.identities.size }, 'identity authenticated on an AMQP connection');
     }
     const state = identity!;
+    // A renewal says who acts for the identity now (its own token, or an edge device's).
+    if (check.result.ok) state.actor = check.result.actor;
     state.link.expiresAtMs = check.expiresAtMs;
     this.armExpiry(state);
     return state;

@@ -80,6 +80,8 @@ export const LinkProperty = {
   ClientVersion: 'com.microsoft:client-version',
   ChannelCorrelationId: 'com.microsoft:channel-correlation-id',
   ModelId: 'com.microsoft:model-id',
+  /** Nested edge: `leaf;edge;parentEdge…`, the identity up to the edge device acting for it. */
+  AuthChain: 'com.microsoft:auth-chain',
 } as const;
 
 /** SASL mechanisms served (`AmqpSettingsProvider.cs`); EXTERNAL is not (Azure has it commented out). */

@@ -1,5 +1,5 @@
 import type { Logger, RateLimitedLog } from '../../../log/index.js';
-import type { Authenticator } from '../../auth/index.js';
+import type { Authenticator, ChainLookup } from '../../auth/index.js';
 import type { C2dDeliveries } from '../../c2d/index.js';
 import type { ConnectedClients } from '../../core/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
@@ -14,6 +14,8 @@ export interface AmqpHubServices {
   readonly clients: ConnectedClients;
   readonly methods: MethodService;
   readonly c2d?: C2dDeliveries;
+  /** The identity registry, to check a link's `com.microsoft:auth-chain` (nested edge); without it the property is not checked. */
+  readonly chains?: ChainLookup;
 }
 
 /** Limits of the AMQP adapter, in the units of the resolved configuration. */

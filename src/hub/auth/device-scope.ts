@@ -1,0 +1,155 @@
+/**
+ * The device scope of an edge device (notes 5.2, `DeviceScopeApiClient.cs`): every identity whose
+ * chain passes through it (itself, the devices below it at any depth, and their modules), with
+ * what authenticates them. A parent serves it to a child edge device, which keeps it in its own
+ * registry to authenticate those identities itself, also while the parent is unreachable.
+ *
+ * The JSON is IoT Hub's `ScopeResult` (`{devices, modules, continuationLink}`), each device in the
+ * service SDK's shape (`authentication.symmetricKey`, `capabilities.iotEdge`, `deviceScope` and
+ * `parentScopes` as `ms-azure-iot-edge://{id}-{generationId}`), so a parent's answer reads like
+ * IoT Hub's. The result holds keys: never log it.
+ */
+import { deviceChain, type ChainLookup } from './auth-chain.js';
+import type { IdentityAuthentication, IdentityRecord } from './identity-record.js';
+
+export interface ScopeDevice {
+  readonly deviceId: string;
+  readonly generationId: string;
+  readonly status: 'enabled' | 'disabled';
+  readonly authentication: ScopeAuthentication;
+  readonly capabilities: { readonly iotEdge: boolean };
+  readonly deviceScope?: string;
+  readonly parentScopes: readonly string[];
+}
+
+export interface ScopeModule {
+  readonly deviceId: string;
+  readonly moduleId: string;
+  readonly generationId: string;
+  readonly status: 'enabled' | 'disabled';
+  readonly authentication: ScopeAuthentication;
+}
+
+export interface ScopeAuthentication {
+  readonly type: 'sas' | 'selfSigned' | 'certificateAuthority' | 'none';
+  readonly symmetricKey?: { readonly primaryKey: string; readonly secondaryKey: string };
+  readonly x509Thumbprint?: { readonly primaryThumbprint: string; readonly secondaryThumbprint?: string };
+}
+
+export interface ScopeResult {
+  readonly devices: readonly ScopeDevice[];
+  readonly modules: readonly ScopeModule[];
+  /** Always null: the whole scope is one page. */
+  readonly continuationLink: null;
+}
+
+/** What the scope is computed from: the registry's records and relations. */
+export interface ScopeSource extends ChainLookup {
+  list(): IdentityRecord[];
+}
+
+const SCOPE_PREFIX = 'ms-azure-iot-edge://';
+
+function scopeName(record: IdentityRecord): string {
+  return `${SCOPE_PREFIX}${record.deviceId}-${record.generationId}`;
+}
+
+function toScopeAuthentication(auth: IdentityAuthentication): ScopeAuthentication {
+  if (auth.type === 'sas') return { type: 'sas', symmetricKey: { primaryKey: auth.primaryKey, secondaryKey: auth.secondaryKey } };
+  if (auth.type === 'selfSigned') return { type: 'selfSigned', x509Thumbprint: { primaryThumbprint: auth.primaryThumbprint, ...(auth.secondaryThumbprint === undefined ? {} : { secondaryThumbprint: auth.secondaryThumbprint }) } };
+  return { type: auth.type };
+}
+
+/** The scope of `edgeDeviceId` in `source`: itself, the devices whose chain passes through it, and their modules. */
+export function deviceScopeOf(source: ScopeSource, edgeDeviceId: string): ScopeResult {
+  const records = source.list();
+  const inScope = new Set<string>();
+  for (const record of records) {
+    if (record.moduleId !== undefined || record.deviceId === source.edgeDeviceId) continue;
+    if (deviceChain(source, record.deviceId)?.includes(edgeDeviceId) === true) inScope.add(record.deviceId);
+  }
+  const devices: ScopeDevice[] = [];
+  const modules: ScopeModule[] = [];
+  for (const record of records) {
+    if (!inScope.has(record.deviceId)) continue;
+    const authentication = toScopeAuthentication(record.authentication);
+    if (record.moduleId !== undefined) {
+      modules.push({ deviceId: record.deviceId, moduleId: record.moduleId, generationId: record.generationId, status: record.status, authentication });
+      continue;
+    }
+    const parent = record.parentDeviceId === undefined ? undefined : source.get(record.parentDeviceId);
+    devices.push({
+      deviceId: record.deviceId,
+      generationId: record.generationId,
+      status: record.status,
+      authentication,
+      capabilities: { iotEdge: record.edge === true },
+      ...(record.edge === true ? { deviceScope: scopeName(record) } : {}),
+      parentScopes: parent === undefined ? [] : [scopeName(parent)],
+    });
+  }
+  return { devices, modules, continuationLink: null };
+}
+
+/**
+ * The registry records of a scope received from the parent, for the edge device `edgeDeviceId`
+ * (this one): its own record and modules are left out (this gateway keeps its own), each parent
+ * scope is resolved to the edge device that owns it. Entries that cannot be read are named in
+ * `problems` (ids only, never keys); the registry checks the records themselves.
+ */
+export function recordsFromScope(value: unknown, edgeDeviceId: string): { readonly records: IdentityRecord[]; readonly problems: string[] } {
+  const problems: string[] = [];
+  const records: IdentityRecord[] = [];
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as ScopeResult).devices)) return { records, problems: ['the answer is not a device scope ({devices, modules})'] };
+  const result = value as { devices: unknown[]; modules?: unknown[] };
+  const owners = new Map<string, string>();
+  for (const device of result.devices) {
+    const d = device as Partial<ScopeDevice>;
+    if (typeof d?.deviceScope === 'string' && typeof d.deviceId === 'string') owners.set(d.deviceScope, d.deviceId);
+  }
+  for (const device of result.devices) {
+    const d = device as Partial<ScopeDevice>;
+    if (typeof d?.deviceId !== 'string') {
+      problems.push('a device without a deviceId');
+      continue;
+    }
+    if (d.deviceId === edgeDeviceId) continue;
+    const parentScope = Array.isArray(d.parentScopes) ? d.parentScopes[0] : undefined;
+    // This edge device's own scope resolves even when the answer leaves its record out.
+    const parent = typeof parentScope !== 'string' ? undefined : owners.get(parentScope) ?? (parentScope.startsWith(`${SCOPE_PREFIX}${edgeDeviceId}-`) ? edgeDeviceId : undefined);
+    if (parent === undefined) {
+      problems.push(`${d.deviceId}: its parent scope is not in the answer`);
+      continue;
+    }
+    records.push({
+      deviceId: d.deviceId,
+      status: d.status === 'disabled' ? 'disabled' : 'enabled',
+      authentication: fromScopeAuthentication(d.authentication),
+      parentDeviceId: parent,
+      ...(d.capabilities?.iotEdge === true ? { edge: true } : {}),
+      generationId: String(d.generationId ?? ''),
+      source: 'upstream',
+    });
+  }
+  for (const module of Array.isArray(result.modules) ? result.modules : []) {
+    const m = module as Partial<ScopeModule>;
+    if (typeof m?.deviceId !== 'string' || typeof m.moduleId !== 'string') {
+      problems.push('a module without a deviceId and moduleId');
+      continue;
+    }
+    if (m.deviceId === edgeDeviceId) continue;
+    records.push({ deviceId: m.deviceId, moduleId: m.moduleId, status: m.status === 'disabled' ? 'disabled' : 'enabled', authentication: fromScopeAuthentication(m.authentication), generationId: String(m.generationId ?? ''), source: 'upstream' });
+  }
+  return { records, problems };
+}
+
+/** Back to the registry's shape; whatever is malformed is left for the registry's checks to refuse. */
+function fromScopeAuthentication(value: ScopeAuthentication | undefined): IdentityAuthentication {
+  const auth = value ?? { type: 'none' as const };
+  if (auth.type === 'sas') return { type: 'sas', primaryKey: String(auth.symmetricKey?.primaryKey ?? ''), secondaryKey: String(auth.symmetricKey?.secondaryKey ?? '') };
+  if (auth.type === 'selfSigned') {
+    const secondary = auth.x509Thumbprint?.secondaryThumbprint;
+    return { type: 'selfSigned', primaryThumbprint: String(auth.x509Thumbprint?.primaryThumbprint ?? ''), ...(typeof secondary === 'string' ? { secondaryThumbprint: secondary } : {}) };
+  }
+  return { type: auth.type === 'certificateAuthority' ? 'certificateAuthority' : 'none' };
+}

@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../log/index.js';
+import { deviceChain, deviceScopeOf, type AuthResult, type ScopeSource } from '../../auth/index.js';
+import { sendJson } from '../../../http/index.js';
+
+export interface DeviceScopeRouteOptions {
+  /** The identity registry: who is below whom, and their keys. */
+  readonly registry: ScopeSource;
+  /** Verifies a SAS token for a device or module (IdentityAuthenticator.verifySasToken). */
+  readonly verifySasToken: (token: string, deviceId: string, moduleId?: string) => AuthResult;
+  readonly logger: Logger;
+}
+
+/** The path prefix of the route; the rest is `{edgeDeviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope`. */
+export const DEVICE_SCOPE_ROUTE_PREFIX = '/devices/';
+
+const SAS_PREFIX = 'SharedAccessSignature ';
+const EDGE_HUB_MODULE = '$edgeHub';
+const SCOPE_OPERATION = 'devicesAndModulesInDeviceScope';
+const HTTP_OK = 200;
+const HTTP_UNAUTHORIZED = 401;
+const HTTP_FORBIDDEN = 403;
+const HTTP_NOT_FOUND = 404;
+
+/**
+ * The device scope of a child edge device, as IoT Hub serves it to edge hub (notes 5.2,
+ * `DeviceScopeApiClient.cs`):
+ *
+ *   GET /devices/{edgeDeviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope[?deviceCount=…&continuationToken=…&api-version=…]
+ *   Authorization: SharedAccessSignature …   (the edge device's token, or its $edgeHub module's)
+ *
+ * Answers `{devices, modules, continuationLink: null}` (auth/device-scope.ts): the whole scope in
+ * one page, whatever `deviceCount` asks. Only that edge device may ask (401 otherwise), and only
+ * if it is an edge device below this gateway (403). The answer holds keys: it is never logged.
+ */
+export function deviceScopeRoute(options: DeviceScopeRouteOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    const { status, body } = answer(request, options);
+    sendJson(response, status, body);
+  };
+}
+
+function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { status: number; body: unknown } {
+  const edgeDeviceId = parseEdgeDevice((request.url ?? '/').split('?', 1)[0]!);
+  if (edgeDeviceId === undefined) return { status: HTTP_NOT_FOUND, body: { message: `no such endpoint: use ${DEVICE_SCOPE_ROUTE_PREFIX}{edgeDeviceId}/modules/$edgeHub/${SCOPE_OPERATION}` } };
+  const authorization = request.headers.authorization;
+  const refused = (status: number, reason: string) => {
+    options.logger.warn({ event: 'identity.scope_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', identity: edgeDeviceId, reason, remoteAddress: request.socket.remoteAddress }, 'device scope request refused');
+    return { status, body: { message: reason } };
+  };
+  if (authorization === undefined || !authorization.startsWith(SAS_PREFIX)) return refused(HTTP_UNAUTHORIZED, 'the request needs an Authorization: SharedAccessSignature header (the edge device\'s token)');
+  const asDevice = options.verifySasToken(authorization, edgeDeviceId);
+  const result = asDevice.ok ? asDevice : options.verifySasToken(authorization, edgeDeviceId, EDGE_HUB_MODULE);
+  if (!result.ok || result.actor !== undefined) return refused(HTTP_UNAUTHORIZED, `the token does not authenticate edge device ${edgeDeviceId}`);
+  const record = options.registry.get(edgeDeviceId);
+  const chain = deviceChain(options.registry, edgeDeviceId);
+  if (record?.edge !== true || chain === undefined || chain.length < 2) return refused(HTTP_FORBIDDEN, `${edgeDeviceId} is not an edge device below this gateway`);
+  const scope = deviceScopeOf(options.registry, edgeDeviceId);
+  options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, devices: scope.devices.length, modules: scope.modules.length }, 'device scope served to a child edge device');
+  return { status: HTTP_OK, body: scope };
+}
+
+function parseEdgeDevice(path: string): string | undefined {
+  if (!path.startsWith(DEVICE_SCOPE_ROUTE_PREFIX)) return undefined;
+  let parts: string[];
+  try {
+    parts = path.slice(DEVICE_SCOPE_ROUTE_PREFIX.length).split('/').map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+  return parts.length === 4 && parts[0] !== '' && parts[1] === 'modules' && parts[2] === EDGE_HUB_MODULE && parts[3] === SCOPE_OPERATION ? parts[0] : undefined;
+}

@@ -1,0 +1,147 @@
+import { request } from 'node:https';
+import { RateLimitedLog, type Logger } from '../../log/index.js';
+import { recordsFromScope, type IdentityRecord, type IdentitySource, type UpsertResult } from '../auth/index.js';
+import { signSasToken } from './sas-signer.js';
+import { tokenAudience } from './upstream-constants.js';
+import type { UpstreamCredentials } from './upstream-credentials.js';
+
+/** Where the synced identities go: the identity registry (IdentityRegistry.upsertMany). */
+export interface ScopeStore {
+  upsertMany(records: readonly IdentityRecord[], options: { source: IdentitySource; removeMissing?: boolean }): UpsertResult;
+}
+
+export interface DeviceScopeSyncOptions {
+  readonly host: string;
+  /** upstream.httpsPort. */
+  readonly port: number;
+  readonly ca: string | undefined;
+  readonly edgeDeviceId: string;
+  readonly iotHubHostname: string;
+  readonly credentials: UpstreamCredentials;
+  readonly store: ScopeStore;
+  /** upstream.scopeRefreshInterval. */
+  readonly intervalMs: number;
+  readonly tokenTtlMs: number;
+  readonly logger: Logger;
+}
+
+/** IoT Hub's api-version for the scope call (DeviceScopeApiClient.cs). */
+const SCOPE_API_VERSION = '2018-08-30-preview';
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Far above any real scope (a few hundred bytes per identity); bounds what a bad parent can make us buffer. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+const HTTP_OK = 200;
+const MS_PER_SEC = 1000;
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * The device scope fetched from the parent (docs/upstream.md, "The device scope"): each time the
+ * upstream link connects, and every upstream.scopeRefreshInterval. The identities
+ * below this edge device, with their keys, go into the identity registry as `source: upstream`
+ * (a full sync: one no longer in the scope is removed), whose file is 0600 under <dataDir>. So
+ * devices in the scope authenticate here from then on, also while the parent is unreachable, and
+ * one removed from the scope on the parent is refused here after the next sync. Requests are
+ * signed with this edge device's own key; the answer is never logged.
+ */
+export class DeviceScopeSync {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private readonly failures: RateLimitedLog;
+
+  constructor(private readonly options: DeviceScopeSyncOptions) {
+    this.failures = new RateLimitedLog(options.logger, FAILURE_LOG_INTERVAL_MS);
+  }
+
+  /** Arms the periodic fetch; the first comes when the upstream link connects (`syncNow`). */
+  start(): void {
+    this.timer = setInterval(() => this.syncNow(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Fetches the scope now (once more after the one running, if one is). */
+  syncNow(): void {
+    if (this.closed) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.sync().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.syncNow();
+      }
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  private async sync(): Promise<void> {
+    const { edgeDeviceId, logger } = this.options;
+    const credential = this.options.credentials.credentialFor(edgeDeviceId, undefined);
+    if (credential === undefined) return this.failed('no SAS key for this edge device (upstream.connectionString)');
+    let answer: { status: number; body: string };
+    try {
+      answer = await this.fetch(credential.key);
+    } catch (error) {
+      return this.failed((error as Error).message);
+    }
+    if (this.closed) return;
+    if (answer.status !== HTTP_OK) return this.failed(`the parent answered ${answer.status}: ${safeMessage(answer.body)}`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      return this.failed('the answer is not JSON');
+    }
+    const { records, problems } = recordsFromScope(parsed, edgeDeviceId);
+    if (problems.length > 0 && records.length === 0) return this.failed(problems.join('; '));
+    const result = this.options.store.upsertMany(records, { source: 'upstream', removeMissing: true });
+    const rejected = result.rejected.map((r) => `${r.key}: ${r.problems.join(', ')}`);
+    logger.info(
+      { event: 'upstream.scope_synced', identities: records.length, added: result.added, updated: result.updated, removed: result.removed, rejected: [...problems, ...rejected] },
+      'device scope fetched from the parent',
+    );
+  }
+
+  private failed(reason: string): void {
+    this.failures.warn('upstream.scope_sync_failed', { event: 'upstream.scope_sync_failed', code: 'OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED', host: this.options.host, port: this.options.port, reason }, 'could not fetch the device scope from the parent; the identities synced before stay');
+  }
+
+  private fetch(key: string): Promise<{ status: number; body: string }> {
+    const { host, port, ca, edgeDeviceId, iotHubHostname, tokenTtlMs } = this.options;
+    const token = signSasToken(tokenAudience(iotHubHostname, edgeDeviceId, undefined), key, Math.floor((Date.now() + tokenTtlMs) / MS_PER_SEC));
+    const path = `/devices/${encodeURIComponent(edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope?deviceCount=1000&continuationToken=&api-version=${SCOPE_API_VERSION}`;
+    return new Promise((resolve, reject) => {
+      const req = request({ host, port, path, method: 'GET', servername: host, ...(ca === undefined ? {} : { ca }), headers: { authorization: token }, timeout: REQUEST_TIMEOUT_MS }, (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_ANSWER_BYTES) req.destroy(new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`));
+          else chunks.push(chunk);
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}
+
+/** The parent's error message, if its answer has one; never the body itself (it could hold keys). */
+function safeMessage(body: string): string {
+  try {
+    const message = (JSON.parse(body) as { message?: unknown }).message;
+    return typeof message === 'string' ? message.slice(0, 200) : 'no message';
+  } catch {
+    return 'no message';
+  }
+}

@@ -63,7 +63,13 @@ describe('the upstream link speaks the Azure IoT device SDK\'s AMQP dialect (dif
       const theirs = attachOf(sdk, role, suffix).properties;
       const ours = attachOf(link, role, suffix).properties;
       const expectedKeys = new Set(Object.keys(theirs));
-      if (suffix === '/messages/events') expectedKeys.add('com.microsoft:api-version');
+      if (suffix === '/messages/events') {
+        expectedKeys.add('com.microsoft:api-version');
+        // Expected difference: the link sends for dev1 on behalf of it, signed by the child edge
+        // device, and names the chain (target first, actor last) as Azure's edge hub does.
+        expectedKeys.add('com.microsoft:auth-chain');
+        assert.equal(ours['com.microsoft:auth-chain'], 'dev1;child-edge');
+      }
       assert.deepEqual(Object.keys(ours).sort(), [...expectedKeys].sort(), `properties of the ${role} on …${suffix}`);
       assert.match(String(ours['com.microsoft:client-version']), /^outpost\/\d+\.\d+\.\d+/);
       assert.equal(ours['com.microsoft:api-version'], theirs['com.microsoft:api-version'] ?? attachOf(sdk, 'sender', '/twin').properties['com.microsoft:api-version']);
@@ -92,10 +98,12 @@ describe('the upstream link speaks the Azure IoT device SDK\'s AMQP dialect (dif
     // Expected difference: the Node SDK percent-encodes the audience in `name`; the link sends it
     // as edge hub's C# client does (`{hub}/devices/{d}`). The same audience once decoded.
     assert.equal(decodeURIComponent(a.name), decodeURIComponent(b.name));
-    // The token: same shape, the same `sr` (the audience, percent-encoded).
+    // The token: same shape. Expected difference: its `sr` is the child edge device's audience, not
+    // dev1's — the link puts dev1's token on behalf of it, signed with the edge device's key (Azure's
+    // edge hub in scope mode); the SDK signs with dev1's own key.
     const fields = (token: string) => new URLSearchParams(token.replace(/^SharedAccessSignature /, ''));
     assert.deepEqual([...fields(ours.message.body).keys()], [...fields(theirs.message.body).keys()]);
-    assert.equal(fields(ours.message.body).get('sr'), fields(theirs.message.body).get('sr'));
+    assert.equal(fields(ours.message.body).get('sr'), fields(theirs.message.body).get('sr')!.replace(/dev1$/, 'child-edge'));
     // Expected difference: message-id is a uuid in the SDK, `put-token-<n>` here (any string correlates).
     assert.equal(typeof ours.message.message_id, typeof theirs.message.message_id);
   });

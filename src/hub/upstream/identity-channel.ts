@@ -67,6 +67,7 @@ export class IdentityChannel {
   private readonly member = { resume: () => this.flush() };
   private renewTimer: NodeJS.Timeout | undefined;
   private refusals = 0;
+  private flushScheduled = false;
   private retryAtMs = 0;
 
   constructor(
@@ -86,7 +87,15 @@ export class IdentityChannel {
   send(message: Message, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     if (!this.ensureOpen()) return false;
     this.pending.push({ message, onSettled });
-    this.flush();
+    // After the store's pump has handed over all it has (synchronously, one message per call), so
+    // a batch takes them together instead of the first going alone.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
     return true;
   }
 

@@ -56,6 +56,7 @@ export class EndpointDispatcher {
   /** Each held source's current backoff, reset when one of its messages is acknowledged. */
   private readonly sourceRetryMs = new Map<string, number>();
   private sourceTimer: NodeJS.Timeout | undefined;
+  private sourceTimerAtMs = 0;
 
   constructor(
     readonly endpoint: RouteEndpoint,
@@ -298,7 +299,13 @@ export class EndpointDispatcher {
     const previous = this.sourceRetryMs.get(source);
     const retryMs = previous === undefined ? this.ctx.retryMinMs : Math.min(previous * 2, this.ctx.retryMaxMs);
     this.sourceRetryMs.set(source, retryMs);
-    this.heldUntil.set(source, Date.now() + retryMs);
+    const untilMs = Date.now() + retryMs;
+    this.heldUntil.set(source, untilMs);
+    // A hold shorter than the one the timer waits for gets a timer of its own time.
+    if (this.sourceTimer !== undefined && untilMs < this.sourceTimerAtMs) {
+      clearTimeout(this.sourceTimer);
+      this.sourceTimer = undefined;
+    }
     if (this.sourceTimer === undefined) this.armSourceTimer();
   }
 
@@ -306,6 +313,7 @@ export class EndpointDispatcher {
     if (this.closed || this.heldUntil.size === 0) return;
     let earliest = Number.MAX_SAFE_INTEGER;
     for (const until of this.heldUntil.values()) if (until < earliest) earliest = until;
+    this.sourceTimerAtMs = earliest;
     this.sourceTimer = setTimeout(() => {
       this.sourceTimer = undefined;
       const nowMs = Date.now();

@@ -358,7 +358,11 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
       upstream.relay.close();
       return upstream.link.close();
     });
-    store.attach({ deliver: (endpoint, message, onSettled) => (endpoint.kind === 'upstream' ? upstream.target : moduleInputs).deliver(endpoint, message, onSettled) });
+    store.attach({
+      deliver: (endpoint, message, onSettled) => (endpoint.kind === 'upstream' ? upstream.target : moduleInputs).deliver(endpoint, message, onSettled),
+      // $upstream identities wait on their own (a refused one does not hold up the others).
+      sourceOf: (endpoint, message) => (endpoint.kind === 'upstream' ? upstream.target.sourceOf?.(endpoint, message) : undefined),
+    });
   }
   // Persistent sessions restored from disk got their subscriptions under an earlier policy.
   policy.enforce(mqtt);

@@ -342,12 +342,12 @@ export const ConfigSchema = Section('Outpost configuration', {
     reconnectMax: Duration('60s', { description: 'Longest delay between two full reconnection attempts. Meanwhile a TCP probe every upstream.probeInterval notices the parent coming back and reconnects at once.' }),
     probeInterval: Duration('1s', { description: 'While the parent is unreachable, how often a bare TCP connect checks whether it is back (a success triggers a reconnection at once, whatever the backoff).' }),
     idleTimeout: Duration('30s', { description: 'AMQP idle timeout asked of the parent: a connection silent for longer (a cut cable, a frozen parent) is closed and reconnected.' }),
-    maxBatchSize: Int(100, { min: 1, max: 10_000 }, {
-      description: 'Largest number of messages sent upstream in one batch.',
+    maxBatchSize: Int(10, { min: 1, max: 10_000 }, {
+      description: 'Most messages of one identity sent upstream in one batched AMQP transfer (message-format 0x80013700), and at most 256 KiB per batch; 1 sends one transfer per message.',
       aliases: [alias('MaxUpstreamBatchSize')],
     }),
     fanOutFactor: Int(10, { min: 1, max: 1_000 }, {
-      description: 'Number of client identities whose messages are sent upstream concurrently.',
+      description: 'Most client identities with messages in flight to the parent at once; the others wait their turn (an identity gives its slot up when its transfers are settled and others wait).',
       aliases: [alias('UpstreamFanOutFactor')],
     }),
   }),

@@ -418,6 +418,11 @@ export const ErrorRegistry = {
     summary: 'An AMQP client broke the protocol (a malformed or oversize frame, frames out of order, a transfer beyond its link credit); the connection is closed with an AMQP close carrying the condition (or the link detached, for a credit violation). Rate-limited.',
     amqpCondition: 'amqp:decode-error',
   },
+  OUTPOST_AMQP_BATCH_INVALID: {
+    kind: 'client',
+    summary: 'A batched AMQP transfer (message-format 0x80013700, one encoded message per Data section, as Azure\'s edge hub sends upstream) could not be decoded, or had another message-format; it is rejected with amqp:decode-error (amqp:not-implemented for an unknown format) and none of its messages is stored. Rate-limited.',
+    amqpCondition: 'amqp:decode-error',
+  },
   OUTPOST_AMQP_LINK_REFUSED: {
     kind: 'client',
     summary: "An AMQP link was detached at attach: its address is not an IoT Hub node (amqp:not-found), names an identity not authenticated on this connection (amqp:unauthorized-access: put a token on $cbs first), or a direction the node does not serve (amqp:not-allowed). The connection's other links go on. Rate-limited.",

@@ -87,7 +87,7 @@ export async function startCoreHub(options: { maxInflight?: number } = {}): Prom
     deliver(moduleId, inputName, body, onSettled) {
       const endpoint: RouteEndpoint = { kind: 'moduleInput', id: `/modules/${moduleId}/inputs/${inputName}`, moduleId, inputName };
       const message: HubMessage = { source: '/messages/modules/sensor/outputs/out/', body: Buffer.from(body), properties: {}, systemProperties: {}, enqueuedAtMs: Date.now() };
-      return target.deliver(endpoint, message, onSettled);
+      return target.deliver(endpoint, message, onSettled) === true;
     },
     async stop() {
       listener.stopAccepting();

@@ -11,5 +11,14 @@ import type { DeliveryOutcome } from './message-sink.js';
  * transport's own sessions.
  */
 export interface EndpointTarget {
-  deliver(endpoint: RouteEndpoint, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean;
+  /** `'sourceUnavailable'`: nothing was sent, only this message's source is held up (see `sourceOf`). */
+  deliver(endpoint: RouteEndpoint, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean | 'sourceUnavailable';
+  /**
+   * For a target that delivers each source on its own (`$upstream`: one identity each, one may be
+   * refused while the others flow): the key of a message's source. A source whose message is
+   * `sourceUnavailable` or `lost` waits out a backoff of its own; the store goes on with the other
+   * sources' messages, each source's still in order. Undefined (or no `sourceOf`): the whole
+   * endpoint backs off, as for module inputs.
+   */
+  sourceOf?(endpoint: RouteEndpoint, message: HubMessage): string | undefined;
 }

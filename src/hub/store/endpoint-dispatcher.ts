@@ -9,6 +9,8 @@ export interface DispatcherDescription {
   readonly endpoint: string;
   readonly inflight: number;
   readonly retrying: boolean;
+  /** Sources held up on their own (a target with `sourceOf`: `$upstream` identities refused or lost). */
+  readonly heldSources: number;
   readonly streams: readonly StreamDescription[];
 }
 
@@ -49,6 +51,12 @@ export class EndpointDispatcher {
   private retryTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private closed = false;
+  /** Sources held up alone until then (targets with `sourceOf` only; empty otherwise). */
+  private readonly heldUntil = new Map<string, number>();
+  /** Each held source's current backoff, reset when one of its messages is acknowledged. */
+  private readonly sourceRetryMs = new Map<string, number>();
+  private sourceTimer: NodeJS.Timeout | undefined;
+  private sourceTimerAtMs = 0;
 
   constructor(
     readonly endpoint: RouteEndpoint,
@@ -111,7 +119,7 @@ export class EndpointDispatcher {
 
   /** Its delivery state, for diagnostics: the window, the backoff and every stream. */
   describe(): DispatcherDescription {
-    return { endpoint: this.endpoint.id, inflight: this.inflight, retrying: this.retrying, streams: this.streams.map((s) => s.describe()) };
+    return { endpoint: this.endpoint.id, inflight: this.inflight, retrying: this.retrying, heldSources: this.heldUntil.size, streams: this.streams.map((s) => s.describe()) };
   }
 
   /** Something changed (new messages, a page loaded, an outcome): deliver what the window allows. */
@@ -160,6 +168,10 @@ export class EndpointDispatcher {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.retryMs = 0;
+    this.heldUntil.clear();
+    this.sourceRetryMs.clear();
+    if (this.sourceTimer !== undefined) clearTimeout(this.sourceTimer);
+    this.sourceTimer = undefined;
     this.schedule();
   }
 
@@ -167,22 +179,31 @@ export class EndpointDispatcher {
     this.closed = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.sourceTimer !== undefined) clearTimeout(this.sourceTimer);
+    this.sourceTimer = undefined;
   }
 
   private pump(): void {
     if (this.retryTimer !== undefined || this.closed) return;
     const target = this.ctx.target();
+    const keyed = target?.sourceOf;
+    const sourceOf = keyed === undefined ? undefined : (message: HubMessage) => keyed.call(target, this.endpoint, message);
+    // Where each stream's scan past held sources goes on from, for this pump (held sources only).
+    let scan: Map<EndpointStream, number> | undefined;
     const nowMs = Date.now();
     // Reads first, so a priority whose messages are still on disk is seen as arriving (pick waits for it).
     for (const stream of this.streams) if (stream.needsRead(this.ctx.readAhead)) this.ctx.requestRead(stream);
     while (this.inflight < this.ctx.window) {
-      const picked = this.pick();
+      // Per message, for every target: two comparisons (heldUntil stays empty but for $upstream).
+      const picked = sourceOf !== undefined && this.heldUntil.size > 0 ? this.pickUnheld((scan ??= new Map()), sourceOf) : this.pick();
       if (picked === undefined) break;
       const { stream, entry } = picked;
       if (entry.expiresAtMs <= nowMs) {
         // Never delivered once expired; the shard's sweep reclaims the space of the rest.
         if (stream.markDone(entry)) this.ctx.commit(stream);
         this.ctx.counted('expired', this.endpoint, 1);
+        // markDone may compact the stream: its scan indexes start over.
+        scan?.delete(stream);
         continue;
       }
       if (target === undefined) {
@@ -196,12 +217,18 @@ export class EndpointDispatcher {
       this.inflight++;
       if (attempt > 1) this.ctx.counted('redelivered', this.endpoint, 1);
       const accepted = target.deliver(this.endpoint, entry.message, (outcome) => this.settled(stream, entry, attempt, outcome));
-      if (!accepted) {
+      if (accepted !== true) {
         if (entry.attempt === attempt && entry.state === EntryState.Inflight) {
           this.inflight--;
           stream.rewind(entry);
           // Not sent, so not a redelivery next time.
           entry.attempt = attempt - 1;
+        }
+        const source = accepted === 'sourceUnavailable' ? sourceOf?.(entry.message) : undefined;
+        if (source !== undefined) {
+          // Only this source waits; its later messages are skipped until its retry, the others go on.
+          this.holdSource(source);
+          continue;
         }
         this.backoff();
         break;
@@ -235,14 +262,82 @@ export class EndpointDispatcher {
     return undefined;
   }
 
+  /**
+   * `pick` for a target whose sources are held up one by one: the same order, skipping the
+   * messages of held sources (each source stays in order: all its messages are skipped).
+   */
+  private pickUnheld(scan: Map<EndpointStream, number>, sourceOf: (message: HubMessage) => string | undefined): { stream: EndpointStream; entry: QueueEntry } | undefined {
+    const held = (entry: QueueEntry): boolean => this.heldUntil.has(sourceOf(entry.message) ?? '');
+    for (const group of this.groups) {
+      const streams = group.streams;
+      for (let k = 0; k < streams.length; k++) {
+        const index = (group.next + k) % streams.length;
+        const stream = streams[index]!;
+        const found = stream.nextFrom(scan.get(stream) ?? 0, held);
+        if (found !== undefined) {
+          scan.set(stream, found.index + 1);
+          group.next = (index + 1) % streams.length;
+          return { stream, entry: found.entry };
+        }
+        scan.set(stream, Number.MAX_SAFE_INTEGER);
+      }
+      if (this.groups.length > 1) for (const stream of streams) if (stream.reading) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The message's source when the target holds sources up one by one for this endpoint ($upstream), else undefined. */
+  private sourceOf(message: HubMessage): string | undefined {
+    const target = this.ctx.target();
+    return target?.sourceOf?.(this.endpoint, message);
+  }
+
+  /** Holds one source up for its own backoff (retryMin doubling to retryMax). */
+  private holdSource(source: string): void {
+    // The messages of one transfer (a batch) or one connection loss count as one failure.
+    if (this.heldUntil.has(source)) return;
+    const previous = this.sourceRetryMs.get(source);
+    const retryMs = previous === undefined ? this.ctx.retryMinMs : Math.min(previous * 2, this.ctx.retryMaxMs);
+    this.sourceRetryMs.set(source, retryMs);
+    const untilMs = Date.now() + retryMs;
+    this.heldUntil.set(source, untilMs);
+    // A hold shorter than the one the timer waits for gets a timer of its own time.
+    if (this.sourceTimer !== undefined && untilMs < this.sourceTimerAtMs) {
+      clearTimeout(this.sourceTimer);
+      this.sourceTimer = undefined;
+    }
+    if (this.sourceTimer === undefined) this.armSourceTimer();
+  }
+
+  private armSourceTimer(): void {
+    if (this.closed || this.heldUntil.size === 0) return;
+    let earliest = Number.MAX_SAFE_INTEGER;
+    for (const until of this.heldUntil.values()) if (until < earliest) earliest = until;
+    this.sourceTimerAtMs = earliest;
+    this.sourceTimer = setTimeout(() => {
+      this.sourceTimer = undefined;
+      const nowMs = Date.now();
+      for (const [source, until] of this.heldUntil) if (until <= nowMs) this.heldUntil.delete(source);
+      this.armSourceTimer();
+      this.schedule();
+    }, Math.max(0, earliest - Date.now()));
+    this.sourceTimer.unref();
+  }
+
   private settled(stream: EndpointStream, entry: QueueEntry, attempt: number, outcome: DeliveryOutcome): void {
     if (entry.attempt !== attempt || entry.state !== EntryState.Inflight) return;
     this.inflight--;
     if (outcome === 'lost') {
       stream.rewind(entry);
-      this.backoff();
+      const source = this.sourceOf(entry.message);
+      if (source === undefined) this.backoff();
+      else {
+        this.holdSource(source);
+        this.schedule();
+      }
       return;
     }
+    if (this.sourceRetryMs.size > 0) this.sourceRetryMs.delete(this.sourceOf(entry.message) ?? '');
     this.retryMs = 0;
     if (stream.markDone(entry)) this.ctx.commit(stream);
     this.ctx.counted(outcome === 'acked' ? 'delivered' : 'undeliverable', this.endpoint, 1);

@@ -116,6 +116,20 @@ export class EndpointStream {
     return undefined;
   }
 
+  /**
+   * The oldest Ready entry at or after `from` (an index from a previous call, 0 to start) that
+   * `skip` does not exclude, with where to continue; for a target whose sources are held up one by
+   * one (endpoint-dispatcher.ts). Indexes hold until the next markDone or advanceHead.
+   */
+  nextFrom(from: number, skip: (entry: QueueEntry) => boolean): { entry: QueueEntry; index: number } | undefined {
+    const entries = this.entries;
+    for (let i = Math.max(from, this.cursor); i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.state === EntryState.Ready && !skip(entry)) return { entry, index: i };
+    }
+    return undefined;
+  }
+
   /** An entry goes back to Ready (lost or timed out); it is the next to go out again. */
   rewind(entry: QueueEntry): void {
     entry.state = EntryState.Ready;

@@ -1,6 +1,8 @@
 import type { Connection, Delivery, EventContext, Message, Sender, Session } from 'rhea';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import type { Logger } from '../../log/index.js';
+import { BATCHED_MESSAGE_FORMAT, encodeBatch, encodeBatchPart } from '../amqp-common/index.js';
+import type { FanOutGate } from './fan-out-gate.js';
 import { SendBudget } from './send-budget.js';
 import { API_VERSION, LinkProperty, TRANSIENT_CONDITIONS, eventsAddress, tokenAudience } from './upstream-constants.js';
 import type { UpstreamCbs } from './upstream-cbs.js';
@@ -15,6 +17,10 @@ export interface ChannelContext {
   readonly tokenTtlMs: number;
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
+  /** Most messages in one batched transfer (upstream.maxBatchSize; 1: one transfer per message). */
+  readonly maxBatchSize: number;
+  /** Identities with transfers in flight at once (upstream.fanOutFactor), shared by every channel. */
+  readonly fanOut: FanOutGate;
   readonly logger: Logger;
   /** The channel failed (its link or session detached): the link forgets it; the next message opens a new one. */
   failed(channel: IdentityChannel): void;
@@ -30,6 +36,13 @@ interface Pending {
   readonly message: Message;
   readonly onSettled: (outcome: DeliveryOutcome) => void;
 }
+
+type Settle = (outcome: DeliveryOutcome) => void;
+
+/** A batch's bound in bytes (Azure: MaxUpstreamBatchSize messages and at most 256 KiB, `CloudEndpoint.GetBatchSize`). */
+const MAX_BATCH_BYTES = 256 * 1024;
+/** The batched envelope's own bytes per Data section (descriptor and binary length), counted against the bound. */
+const SECTION_OVERHEAD = 8;
 
 /** Renew a token once this share of its lifetime has passed (the Azure SDK renews at 45 of 60 minutes). */
 const RENEW_AT_SHARE = 0.75;
@@ -49,9 +62,12 @@ export class IdentityChannel {
   private sender: Sender | undefined;
   private budget: SendBudget | undefined;
   private readonly pending: Pending[] = [];
-  private readonly unsettled = new Map<Delivery, (outcome: DeliveryOutcome) => void>();
+  /** Each transfer in flight and the messages it carries (one, or a batch), in order. */
+  private readonly unsettled = new Map<Delivery, Settle | Settle[]>();
+  private readonly member = { resume: () => this.flush() };
   private renewTimer: NodeJS.Timeout | undefined;
   private refusals = 0;
+  private flushScheduled = false;
   private retryAtMs = 0;
 
   constructor(
@@ -71,7 +87,15 @@ export class IdentityChannel {
   send(message: Message, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     if (!this.ensureOpen()) return false;
     this.pending.push({ message, onSettled });
-    this.flush();
+    // After the store's pump has handed over all it has (synchronously, one message per call), so
+    // a batch takes them together instead of the first going alone.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
     return true;
   }
 
@@ -199,19 +223,56 @@ export class IdentityChannel {
     const onSettled = this.unsettled.get(delivery);
     if (onSettled === undefined) return;
     this.unsettled.delete(delivery);
-    onSettled(outcome);
+    if (typeof onSettled === 'function') onSettled(outcome);
+    else for (const each of onSettled) each(outcome);
+    if (this.unsettled.size === 0) {
+      this.ctx.fanOut.idle(this.member, this.pending.length > 0);
+      this.flush();
+    }
   }
 
+  /**
+   * Sends what the credit allows, once this identity holds a fan-out slot: up to `maxBatchSize`
+   * messages (and 256 KiB, or the parent's max-message-size) per transfer, as one batched
+   * message; a lone message goes as a plain transfer, as Azure's `SendEventAsync`.
+   */
   private flush(): void {
-    if (this.state !== 'ready' || this.sender === undefined || this.budget === undefined) return;
+    if (this.state !== 'ready' || this.sender === undefined || this.budget === undefined) {
+      this.ctx.fanOut.leave(this.member);
+      return;
+    }
+    if (this.pending.length === 0 || !this.ctx.fanOut.enter(this.member)) return;
+    const maxBytes = Math.min(MAX_BATCH_BYTES, this.maxMessageBytes());
     let available = this.budget.available();
     while (available > 0 && this.pending.length > 0) {
-      const next = this.pending.shift()!;
-      const delivery = this.sender.send(next.message);
+      const first = this.pending.shift()!;
+      const firstPart = encodeBatchPart(first.message);
+      if (this.ctx.maxBatchSize === 1 || this.pending.length === 0) {
+        this.unsettled.set(this.sender.send(firstPart, undefined, 0), first.onSettled);
+      } else {
+        const parts = [firstPart];
+        const settles: Settle[] = [first.onSettled];
+        let bytes = firstPart.length + SECTION_OVERHEAD;
+        while (parts.length < this.ctx.maxBatchSize && this.pending.length > 0) {
+          const part = encodeBatchPart(this.pending[0]!.message);
+          if (bytes + part.length + SECTION_OVERHEAD > maxBytes) break;
+          bytes += part.length + SECTION_OVERHEAD;
+          parts.push(part);
+          settles.push(this.pending.shift()!.onSettled);
+        }
+        // A message that did not fit is encoded again for the next batch: rare (batches near 256 KiB).
+        if (parts.length === 1) this.unsettled.set(this.sender.send(firstPart, undefined, 0), first.onSettled);
+        else this.unsettled.set(this.sender.send(encodeBatch(parts), undefined, BATCHED_MESSAGE_FORMAT), settles);
+      }
       this.budget.used();
-      this.unsettled.set(delivery, next.onSettled);
       available--;
     }
+  }
+
+  /** The parent's max-message-size for this link (0 or absent: no limit). */
+  private maxMessageBytes(): number {
+    const size = Number((this.sender as unknown as { remote?: { attach?: { max_message_size?: unknown } } }).remote?.attach?.max_message_size ?? 0);
+    return Number.isFinite(size) && size > 0 ? size : Number.MAX_SAFE_INTEGER;
   }
 
   private close(): void {
@@ -245,7 +306,11 @@ export class IdentityChannel {
     const unsettled = [...this.unsettled.values()];
     this.unsettled.clear();
     const pending = this.pending.splice(0);
-    for (const onSettled of unsettled) onSettled('lost');
+    this.ctx.fanOut.leave(this.member);
+    for (const onSettled of unsettled) {
+      if (typeof onSettled === 'function') onSettled('lost');
+      else for (const each of onSettled) each('lost');
+    }
     for (const item of pending) item.onSettled('lost');
   }
 }

@@ -74,6 +74,8 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     reconnectMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax),
     probeIntervalMs: upstream.probeInterval,
     idleTimeoutMs: upstream.idleTimeout,
+    maxBatchSize: upstream.maxBatchSize,
+    fanOutFactor: upstream.fanOutFactor,
     logger,
     onAvailable: () => {
       retryNow(UPSTREAM.id);

@@ -1,6 +1,7 @@
 import rhea, { type Connection, type ConnectionOptions, type EventContext, type Message, type Session } from 'rhea';
 import type { Logger } from '../../log/index.js';
 import type { DeliveryOutcome } from '../endpoints/index.js';
+import { FanOutGate } from './fan-out-gate.js';
 import { IdentityChannel, type ChannelContext } from './identity-channel.js';
 import { ReconnectSchedule } from './reconnect-schedule.js';
 import { UpstreamCbs } from './upstream-cbs.js';
@@ -21,6 +22,10 @@ export interface UpstreamLinkOptions {
   readonly reconnectMaxMs: number;
   readonly probeIntervalMs: number;
   readonly idleTimeoutMs: number;
+  /** upstream.maxBatchSize: messages per batched transfer (1: no batching). */
+  readonly maxBatchSize: number;
+  /** upstream.fanOutFactor: identities with transfers in flight at once. */
+  readonly fanOutFactor: number;
   readonly logger: Logger;
   /** The connection to the parent is open (again): the store should deliver `$upstream` now. */
   readonly onAvailable: () => void;
@@ -35,7 +40,8 @@ export interface ConnectivityWatcher {
   online(offlineMs: number): void;
 }
 
-export type UpstreamSend = 'sent' | 'unavailable' | 'noCredentials';
+/** `held`: connected, but this identity's token was refused and its retry is not due (only it waits). */
+export type UpstreamSend = 'sent' | 'unavailable' | 'held' | 'noCredentials';
 
 /** Told of the connection and of each identity's session (the relay attaches its links there). */
 export interface ChannelWatcher {
@@ -68,9 +74,11 @@ export class UpstreamLink {
   private readonly container = rhea.create_container({ id: `${CONTAINER_ID_PREFIX}${Math.random().toString(16).slice(2)}` });
 
   private readonly schedule: ReconnectSchedule;
+  private readonly fanOut: FanOutGate;
 
   constructor(private readonly options: UpstreamLinkOptions) {
     const { host, port } = options;
+    this.fanOut = new FanOutGate(options.fanOutFactor);
     this.schedule = new ReconnectSchedule({
       host,
       port,
@@ -91,11 +99,11 @@ export class UpstreamLink {
     return this.open;
   }
 
-  /** Sends one message as `deviceId`/`moduleId`; `unavailable` when not connected or that identity is refused for now. */
+  /** Sends one message as `deviceId`/`moduleId`; `unavailable` when not connected, `held` when that identity is refused for now. */
   send(deviceId: string, moduleId: string | undefined, message: Message, onSettled: (outcome: DeliveryOutcome) => void): UpstreamSend {
     const channel = this.channelFor(deviceId, moduleId);
     if (typeof channel === 'string') return channel;
-    return channel.send(message, onSettled) ? 'sent' : 'unavailable';
+    return channel.send(message, onSettled) ? 'sent' : 'held';
   }
 
   /**
@@ -155,6 +163,8 @@ export class UpstreamLink {
       tokenTtlMs: this.options.tokenTtlMs,
       retryMinMs: this.options.reconnectMinMs,
       retryMaxMs: this.options.reconnectMaxMs,
+      maxBatchSize: this.options.maxBatchSize,
+      fanOut: this.fanOut,
       logger: this.options.logger,
       failed: (channel) => {
         if (this.channels.get(channel.identity) === channel) this.channels.delete(channel.identity);

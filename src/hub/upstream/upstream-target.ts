@@ -7,8 +7,9 @@ import { upstreamMessage } from './upstream-message.js';
 /**
  * The `$upstream` endpoint: each routed message goes to the parent as the identity it came from
  * (`$connectionDeviceId`/`$connectionModuleId`), so the parent routes it with the same attribution.
- * Not connected, or that identity's token refused for now: unavailable, and the store keeps the
- * message and tries again. A message from an identity the link has no key for is undeliverable
+ * Not connected: unavailable, and the store keeps the message and tries again. That identity's
+ * token refused for now, or its link lost: only that identity waits (`sourceOf`), the store goes
+ * on with the others' messages. A message from an identity the link has no key for is undeliverable
  * (logged, rate-limited): retrying would never succeed and would hold up the queue.
  */
 export function upstreamTarget(link: UpstreamLink, logger: Logger): EndpointTarget {
@@ -31,7 +32,15 @@ export function upstreamTarget(link: UpstreamLink, logger: Logger): EndpointTarg
         queueMicrotask(() => onSettled('rejected'));
         return true;
       }
+      if (sent === 'held') return 'sourceUnavailable';
       return sent === 'sent';
+    },
+    sourceOf(endpoint, message) {
+      if (endpoint.kind !== 'upstream') return undefined;
+      const system = message.systemProperties;
+      const deviceId = Object.hasOwn(system, SystemProperty.ConnectionDeviceId) ? system[SystemProperty.ConnectionDeviceId] : '';
+      const moduleId = Object.hasOwn(system, SystemProperty.ConnectionModuleId) ? system[SystemProperty.ConnectionModuleId] : undefined;
+      return moduleId === undefined ? `${deviceId}` : `${deviceId}/${moduleId}`;
     },
   };
 }

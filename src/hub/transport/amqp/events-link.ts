@@ -14,6 +14,7 @@ import { ErrorRegistry, type ErrorCode } from '../../../errors/index.js';
 import { AmqpCondition } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { toHubMessage } from './amqp-message.js';
+import { acceptBatch } from './events-batch.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
 import { useFastDecode } from './message-decoder.js';
 import { rejectAlone } from './reject-alone.js';
@@ -92,6 +93,9 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
     }
     // A transfer in flight when the identity's token expired: its link is already detached.
     if (!receiver.is_open()) return;
+    // rhea hands a transfer of another message-format undecoded, with its format (a batch: events-batch.ts).
+    const format = (context as { format?: number }).format;
+    if (format !== undefined) return acceptBatch(ctx, identity, { delivery, payload: message as unknown as Buffer, format }, conditionOf, () => credit.settled());
     const hubMessage = toHubMessage(sender, message, Date.now(), ctx.services.edgeDeviceId);
     if (hubMessage.body.length > ctx.limits.maxMessageBytes) {
       rejectAlone(delivery, { condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });

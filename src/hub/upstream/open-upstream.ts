@@ -62,7 +62,7 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     onAvailable: () => retryNow(UPSTREAM.id),
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
-  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger });
+  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger });
   link.start();
   return { link, target: upstreamTarget(link, logger), relay };
 }

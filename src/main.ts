@@ -343,7 +343,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   if (upstream === undefined) store.attach(moduleInputs);
   else {
     closers.unshift(() => {
-      upstream.relay.close();
+      upstream.relay?.close();
       return upstream.link.close();
     });
     store.attach({ deliver: (endpoint, message, onSettled) => (endpoint.kind === 'upstream' ? upstream.target : moduleInputs).deliver(endpoint, message, onSettled) });

@@ -4,17 +4,22 @@ import { OutpostError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { EndpointTarget } from '../endpoints/index.js';
 import { UPSTREAM } from '../routing/index.js';
+import { MqttUpstream } from './mqtt/index.js';
 import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
 import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
 import { upstreamTarget } from './upstream-target.js';
 
 export interface OpenedUpstream {
-  readonly link: UpstreamLink;
+  /** The AMQP link (upstream.protocol Amqp, AmqpWs) or the MQTT connections (Mqtt, MqttWs). */
+  readonly link: UpstreamLink | MqttUpstream;
   readonly target: EndpointTarget;
-  /** Twins, methods and C2D of the clients connected here, relayed from the parent. */
-  readonly relay: UpstreamRelay;
+  /** Twins, methods and C2D of the clients connected here, relayed from the parent (AMQP only). */
+  readonly relay: UpstreamRelay | undefined;
 }
+
+/** The MQTT keep-alive asked of the parent: the AMQP idle timeout's role (a silent parent is dropped). */
+const MS_PER_SEC = 1000;
 
 /**
  * The upstream link from configuration, started, when upstream.hostname is set (undefined
@@ -45,9 +50,34 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     }
   }
   const credentials = new UpstreamCredentials({ edgeDeviceId: config.deviceId, connectionString: upstream.connectionString ?? undefined, registry });
+  const protocol = upstream.protocol;
+  const reconnectMaxMs = Math.max(upstream.reconnectMin, upstream.reconnectMax);
+  if (protocol === 'Mqtt' || protocol === 'MqttWs') {
+    const webSocket = protocol === 'MqttWs';
+    const mqttUpstream = new MqttUpstream({
+      host,
+      port: webSocket ? upstream.webSocketPort : upstream.mqttPort,
+      ca,
+      webSocket,
+      iotHubHostname: config.iotHubHostname,
+      edgeDeviceId: config.deviceId,
+      credentials,
+      tokenTtlMs: upstream.tokenTtl,
+      keepAliveSec: Math.max(1, Math.round(upstream.idleTimeout / MS_PER_SEC)),
+      reconnectMinMs: upstream.reconnectMin,
+      reconnectMaxMs,
+      probeIntervalMs: upstream.probeInterval,
+      logger,
+      onAvailable: () => retryNow(UPSTREAM.id),
+    });
+    logger.info({ event: 'upstream.protocol', protocol, host }, 'upstream over MQTT: one connection per identity; twins, methods and C2D are not relayed over it');
+    mqttUpstream.start();
+    return { link: mqttUpstream, target: mqttUpstream.target, relay: undefined };
+  }
   const link = new UpstreamLink({
     host,
-    port: upstream.port,
+    port: protocol === 'AmqpWs' ? upstream.webSocketPort : upstream.port,
+    webSocket: protocol === 'AmqpWs',
     ca,
     edgeDeviceId: config.deviceId,
     iotHubHostname: config.iotHubHostname,

@@ -14,7 +14,7 @@ export interface OpenedUpstream {
   /** The AMQP link (upstream.protocol Amqp, AmqpWs) or the MQTT connections (Mqtt, MqttWs). */
   readonly link: UpstreamLink | MqttUpstream;
   readonly target: EndpointTarget;
-  /** Twins, methods and C2D of the clients connected here, relayed from the parent (AMQP only). */
+  /** Twins, methods and C2D of the clients connected here, relayed from the parent (AMQP; over MQTT the link owns its relay). */
   readonly relay: UpstreamRelay | undefined;
 }
 
@@ -69,8 +69,11 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
       probeIntervalMs: upstream.probeInterval,
       logger,
       onAvailable: () => retryNow(UPSTREAM.id),
+      services,
+      minTwinSyncPeriodMs: upstream.minTwinSyncPeriod,
+      twinGetTimeoutMs: upstream.twinGetTimeout,
     });
-    logger.info({ event: 'upstream.protocol', protocol, host }, 'upstream over MQTT: one connection per identity; twins, methods and C2D are not relayed over it');
+    logger.info({ event: 'upstream.protocol', protocol, host }, 'upstream over MQTT: one connection per identity');
     mqttUpstream.start();
     return { link: mqttUpstream, target: mqttUpstream.target, relay: undefined };
   }

@@ -1,6 +1,5 @@
 import type { Logger } from '../../log/index.js';
 import type { TwinProperties } from '../twin/index.js';
-import type { TwinRelay } from './twin-relay.js';
 
 export interface TwinSyncOptions {
   /** Azure's MinTwinSyncPeriodSecs: the shortest time between two re-pulls of one twin on attach. */
@@ -13,6 +12,15 @@ export interface TwinSyncOptions {
   readonly now?: () => number;
 }
 
+/** An identity's twin at the parent, reachable now (the AMQP TwinRelay, the MQTT relay's twin). */
+export interface SyncedTwin {
+  /** GETs the parent's twin and mirrors its desired section here; false when that failed. */
+  repull(): Promise<boolean>;
+  /** The parent's desired section, or undefined when it does not answer within `timeoutMs`. */
+  getDesired(timeoutMs: number): Promise<TwinProperties | undefined>;
+}
+
+type TwinRelay = SyncedTwin;
 type Waiter = (relay: TwinRelay | undefined) => void;
 
 /**

@@ -38,6 +38,18 @@ export interface MqttIdentityOptions {
   readonly onConnected: () => void;
 }
 
+/** A PUBLISH from the parent; its PUBACK (QoS 1) is sent once `done` is called. */
+export type InboundHandler = (topic: string, payload: Buffer, done: () => void) => void;
+
+/** Told when this identity's connection opens (`up`) and when it goes (`down`). */
+export interface ConnectionWatcher {
+  up(): void;
+  down(): void;
+}
+
+/** QoS of the relay's subscriptions (IoT Hub grants at most 1). */
+const SUBSCRIBE_QOS = 1;
+
 /**
  * One identity's MQTT connection to the parent, as an Azure IoT device SDK would open it (client id
  * `{d}` or `{d}/{m}`, user name `{hub}/{client id}/?api-version=…`, a SAS token as password,
@@ -55,6 +67,9 @@ export class MqttIdentityConnection {
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing = false;
   private readonly unsettled = new Set<(outcome: DeliveryOutcome) => void>();
+  private readonly filters = new Set<string>();
+  private inbound: InboundHandler | undefined;
+  private watcher: ConnectionWatcher | undefined;
   private readonly schedule: ReconnectSchedule;
   readonly identity: string;
 
@@ -91,6 +106,37 @@ export class MqttIdentityConnection {
     };
     this.unsettled.add(settle);
     client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: TELEMETRY_QOS }, (error) => settle(error === undefined || error === null ? 'acked' : 'lost'));
+    return true;
+  }
+
+  /** The relay's side: PUBLISHes from the parent, and the connection's ups and downs. */
+  relayTo(inbound: InboundHandler, watcher: ConnectionWatcher): void {
+    this.inbound = inbound;
+    this.watcher = watcher;
+    if (this.live) watcher.up();
+  }
+
+  /** The topic filters to hold on the parent: new ones subscribed now (if connected), old ones unsubscribed; all again on each connection. */
+  setFilters(filters: readonly string[]): void {
+    const next = new Set(filters);
+    const client = this.live ? this.client : undefined;
+    for (const filter of [...this.filters]) {
+      if (next.has(filter)) continue;
+      this.filters.delete(filter);
+      client?.unsubscribe(filter, () => undefined);
+    }
+    for (const filter of next) {
+      if (this.filters.has(filter)) continue;
+      this.filters.add(filter);
+      client?.subscribe(filter, { qos: SUBSCRIBE_QOS }, () => undefined);
+    }
+  }
+
+  /** A request or answer of the relay (twin, method response), without settlement tracking; false when not connected. */
+  send(topic: string, payload: string | Buffer): boolean {
+    const client = this.client;
+    if (client === undefined || !this.live) return false;
+    client.publish(topic, payload, { qos: 0 });
     return true;
   }
 
@@ -136,10 +182,20 @@ export class MqttIdentityConnection {
     client.on('error', (error) => {
       lastError = error;
     });
+    // The PUBACK of an inbound PUBLISH waits for the relay (a C2D message: until the device settled it).
+    client.handleMessage = (packet, callback) => {
+      const inbound = this.inbound;
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      if (inbound === undefined) callback();
+      else inbound(packet.topic, payload, () => callback());
+    };
     client.on('connect', () => {
       if (this.client !== client) return;
       this.live = true;
       this.schedule.succeeded();
+      // Subscriptions again on every connection: the session is clean.
+      if (this.filters.size > 0) client.subscribe([...this.filters], { qos: SUBSCRIBE_QOS }, () => undefined);
+      this.watcher?.up();
       options.logger.info({ event: 'upstream.mqtt_connected', identity: this.identity, host: options.host, port: options.port, attempt, webSocket: options.webSocket }, 'MQTT connection to the parent open for this identity');
       this.scheduleRenewal(client);
       options.onConnected();
@@ -163,7 +219,9 @@ export class MqttIdentityConnection {
 
   /** The connection is gone: nothing more is sent on it and every unacknowledged message is lost (sent again later, in order). */
   private dropped(): void {
+    const wasLive = this.live;
     this.live = false;
+    if (wasLive) this.watcher?.down();
     if (this.renewTimer !== undefined) clearTimeout(this.renewTimer);
     this.renewTimer = undefined;
     const unsettled = [...this.unsettled];

@@ -2,7 +2,9 @@ import { RateLimitedLog, type Logger } from '../../../log/index.js';
 import type { EndpointTarget } from '../../endpoints/index.js';
 import { SystemProperty } from '../../message/index.js';
 import type { UpstreamCredentials } from '../upstream-credentials.js';
+import type { RelayServices } from '../upstream-relay.js';
 import { MqttIdentityConnection } from './mqtt-identity-connection.js';
+import { MqttRelay } from './mqtt-relay.js';
 import { telemetryTopic } from './mqtt-telemetry-topic.js';
 
 export interface MqttUpstreamOptions {
@@ -23,6 +25,10 @@ export interface MqttUpstreamOptions {
   readonly logger: Logger;
   /** An identity's connection opened (again): the store should deliver `$upstream` now. */
   readonly onAvailable: () => void;
+  /** The hub's services the relay reaches the clients here through; none: telemetry only. */
+  readonly services?: RelayServices;
+  readonly minTwinSyncPeriodMs: number;
+  readonly twinGetTimeoutMs: number;
 }
 
 /**
@@ -32,15 +38,31 @@ export interface MqttUpstreamOptions {
  * target, the same contract as the AMQP link's: a message goes to the parent as the identity it
  * came from, on IoT Hub's telemetry topic with its properties in the topic, QoS 1, acknowledged in
  * the store when the parent's PUBACK comes; not connected (yet): unavailable, the store keeps it.
- * Twins, methods and C2D are not relayed over MQTT (docs/upstream.md).
+ * Twins, methods and C2D of the clients here are relayed on the same connections (MqttRelay).
  */
 export class MqttUpstream {
   private readonly connections = new Map<string, MqttIdentityConnection>();
   private readonly warnings: RateLimitedLog;
   private closed = false;
+  private readonly relay: MqttRelay | undefined;
 
   constructor(private readonly options: MqttUpstreamOptions) {
     this.warnings = new RateLimitedLog(options.logger);
+    const services = options.services;
+    this.relay =
+      services === undefined
+        ? undefined
+        : new MqttRelay({
+            services,
+            connectionFor: (deviceId, moduleId) => {
+              const connection = this.connectionFor(deviceId, moduleId);
+              return typeof connection === 'object' ? connection : undefined;
+            },
+            minTwinSyncPeriodMs: options.minTwinSyncPeriodMs,
+            twinGetTimeoutMs: options.twinGetTimeoutMs,
+            connected: () => this.connected,
+            logger: options.logger,
+          });
   }
 
   /** Whether any identity's connection is open. */
@@ -78,6 +100,7 @@ export class MqttUpstream {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.relay?.close();
     const connections = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(connections.map((connection) => connection.close()));

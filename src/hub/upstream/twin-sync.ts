@@ -8,6 +8,8 @@ export interface TwinSyncOptions {
   readonly getTimeoutMs: number;
   /** Whether the connection to the parent is open now. */
   readonly connected: () => boolean;
+  /** Whether this twin can be relayed at all (a key to sign for it here): if not, its GET does not wait for links that never come. */
+  readonly canRelay: (twinId: string) => boolean;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -83,6 +85,7 @@ export class TwinSync {
   /** The parent's desired section of `twinId` for a client's GET; undefined: answer from the copy here. */
   async fetchDesired(twinId: string): Promise<TwinProperties | undefined> {
     if (!this.options.connected()) return this.fallback(twinId, 'disconnected');
+    if (!this.options.canRelay(twinId)) return this.fallback(twinId, 'no_credentials');
     const startedMs = this.now();
     const relay = this.current.get(twinId) ?? (await this.waitReady(twinId, this.options.getTimeoutMs));
     if (relay === undefined) return this.fallback(twinId, 'not_attached');

@@ -114,6 +114,11 @@ export class UpstreamLink {
     return 'sent';
   }
 
+  /** Whether this identity has a key here to sign its token with. */
+  canSignFor(deviceId: string, moduleId: string | undefined): boolean {
+    return this.options.credentials.keyFor(deviceId, moduleId) !== undefined;
+  }
+
   watch(watcher: ChannelWatcher): void {
     this.watcher = watcher;
   }

@@ -72,7 +72,10 @@ export class UpstreamRelay implements ChannelWatcher {
   constructor(private readonly options: UpstreamRelayOptions) {
     this.warnings = new RateLimitedLog(options.logger);
     const { twins } = options.services;
-    this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: () => options.link.connected, logger: options.logger });
+    this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: () => options.link.connected, canRelay: (twinId) => {
+      const { deviceId, moduleId } = splitTwinId(twinId);
+      return options.link.canSignFor(deviceId, moduleId);
+    }, logger: options.logger });
     options.link.watch(this);
     options.services.clients.onChanged((identity) => this.reconcile(identity));
     twins.keepReportedForUpstream();

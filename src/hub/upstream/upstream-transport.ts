@@ -1,11 +1,13 @@
 import type { ConnectionOptions, Container } from 'rhea';
 import WebSocket from 'ws';
 
-/** IoT Hub's WebSocket endpoint: the path every Azure SDK opens and the subprotocols it offers (notes 5, 6.1). */
+/**
+ * IoT Hub's WebSocket endpoint: the path every Azure SDK opens and AMQP's subprotocol (notes 5,
+ * 6.1). MQTT's (`mqtt`) is the one mqtt.js offers by itself.
+ */
 export const WebSocketWire = {
   Path: '/$iothub/websocket',
   AmqpSubprotocol: 'AMQPWSB10',
-  MqttSubprotocol: 'mqtt',
 } as const;
 
 export interface AmqpTransportOptions {

@@ -27,6 +27,8 @@ export interface MqttRelayOptions {
   readonly minTwinSyncPeriodMs: number;
   readonly twinGetTimeoutMs: number;
   readonly connected: () => boolean;
+  /** Whether the identity has a key here (a connection can be opened for it). */
+  readonly canSignFor: (deviceId: string, moduleId: string | undefined) => boolean;
   readonly logger: Logger;
 }
 
@@ -58,7 +60,10 @@ export class MqttRelay {
 
   constructor(private readonly options: MqttRelayOptions) {
     const { twins, clients } = options.services;
-    this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: options.connected, logger: options.logger });
+    this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: options.connected, canRelay: (twinId) => {
+      const { deviceId, moduleId } = splitTwinId(twinId);
+      return options.canSignFor(deviceId, moduleId);
+    }, logger: options.logger });
     clients.onChanged((identity) => this.reconcile(identity));
     twins.keepReportedForUpstream();
     twins.useUpstreamGet((twinId) => this.sync.fetchDesired(twinId));

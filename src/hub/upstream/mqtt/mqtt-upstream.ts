@@ -61,6 +61,7 @@ export class MqttUpstream {
             minTwinSyncPeriodMs: options.minTwinSyncPeriodMs,
             twinGetTimeoutMs: options.twinGetTimeoutMs,
             connected: () => this.connected,
+            canSignFor: (deviceId, moduleId) => options.credentials.keyFor(deviceId, moduleId) !== undefined,
             logger: options.logger,
           });
   }

@@ -3,7 +3,7 @@ import type { Logger } from '../../../log/index.js';
 import { C2D_LIMITS, type C2dMessage } from '../../c2d/index.js';
 import { MethodHttpStatus, MethodLimits } from '../../methods/index.js';
 import { splitTwinId, type TwinProperties } from '../../twin/index.js';
-import { decodePropertyBag } from '../../transport/mqtt/iothub/decode-property-bag.js';
+import { decodePropertyBag } from '../../transport/mqtt/iothub/index.js';
 import { ReportedOutbox } from '../reported-outbox.js';
 import { TwinSync } from '../twin-sync.js';
 import type { RelayServices } from '../upstream-relay.js';

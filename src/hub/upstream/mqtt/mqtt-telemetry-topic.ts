@@ -1,5 +1,5 @@
 import { SystemProperty, type HubMessage, type SystemPropertyName } from '../../message/index.js';
-import { encodePropertyBag } from '../../transport/mqtt/iothub/encode-property-bag.js';
+import { encodePropertyBag } from '../../transport/mqtt/iothub/index.js';
 
 /**
  * System properties a device or module puts in its telemetry topic's property bag, in the keys

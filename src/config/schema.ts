@@ -319,9 +319,9 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('MetricUploadInterval', undefined, '.NET TimeSpan text (1.00:00:00) or a duration.')],
     }),
   }),
-  upstream: Section('The link to the IoT hub or a parent gateway (docs/upstream.md): `$upstream` is sent there over one AMQP connection.', {
+  upstream: Section('The link to the IoT hub or a parent gateway (docs/upstream.md): `$upstream` is sent there over one AMQP connection (or the protocol upstream.protocol names).', {
     hostname: OptionalStr({
-      description: 'Host name of the parent Outpost (or gateway) this edge device sends `$upstream` to over AMQP. Unset: no upstream link, and `$upstream` messages wait in the store until their time to live.',
+      description: 'Host name of the parent Outpost (or gateway) this edge device sends `$upstream` to (over upstream.protocol). Unset: no upstream link, and `$upstream` messages wait in the store until their time to live.',
       flag: '--upstream-hostname',
       aliases: [alias('IOTEDGE_PARENTHOSTNAME')],
       defaultNote: 'none (no upstream link)',

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { stopQuietly, tempDir } from '../helpers/outpost-process.js';
+import { retryUntil } from './relay-harness.js';
 import { CHILD, TwoHubs } from './upstream-harness.js';
 
 const DEVICE_TOPIC = 'devices/dev1/messages/events/';
@@ -51,11 +52,12 @@ class MovableProxy {
   }
 }
 
-async function site(t: TestContext, protocol: Protocol, viaAlias: boolean): Promise<{ hubs: TwoHubs; bags: URLSearchParams[]; proxy: MovableProxy | undefined }> {
+async function site(t: TestContext, protocol: Protocol, viaAlias: boolean, extraEnv: Record<string, string> = {}): Promise<{ hubs: TwoHubs; bags: URLSearchParams[]; proxy: MovableProxy | undefined }> {
   const dir = tempDir(`outpost-upproto-${protocol.toLowerCase()}-`);
   // Filled in once the parent's ports are known: TwoHubs reads it when the child starts.
   const childEnv: Record<string, string> = viaAlias ? { UpstreamProtocol: protocol } : { OUTPOST_UPSTREAM__PROTOCOL: protocol };
   childEnv.OUTPOST_UPSTREAM__PROBE_INTERVAL = '200ms';
+  Object.assign(childEnv, extraEnv);
   const hubs = new TwoHubs(dir.path, childEnv, { OUTPOST_LOG_LEVEL: 'debug' });
   let proxy: MovableProxy | undefined;
   t.after(async () => {
@@ -139,9 +141,16 @@ describe('upstream.protocol between two Outposts', () => {
     assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(3 * COUNT).keys()]);
   });
 
-  it('MqttWs: the per-identity MQTT connections over WebSocket to the parent\'s HTTPS listener', async (t) => {
-    const { hubs, bags } = await site(t, 'MqttWs', false);
+  it('MqttWs: the per-identity MQTT connections over WebSocket to the parent\'s HTTPS listener, reconnected with a fresh token before it expires', async (t) => {
+    // Tokens of 8 s: each connection is renewed after 6 s.
+    const { hubs, bags } = await site(t, 'MqttWs', false, { OUTPOST_UPSTREAM__TOKEN_TTL: '8s' });
     await sendAndCheck(hubs, bags);
+    await hubs.child!.outpost.waitFor((line) => line.event === 'upstream.mqtt_token_renewal' && line.identity === 'dev1', 30_000);
+    await retryUntil('dev1 connected again with a new token', async () => (hubs.child!.outpost.lines.filter((line) => line.event === 'upstream.mqtt_connected' && line.identity === 'dev1').length >= 2 ? true : undefined));
+    const device = await hubs.connectToChild('dev1');
+    for (let seq = COUNT; seq < COUNT + 10; seq++) await TwoHubs.publish(device, DEVICE_TOPIC, 'dev1', seq);
+    await hubs.waitForAll('dev1', COUNT + 10);
+    assert.deepEqual(hubs.firstArrivals('dev1'), [...Array(COUNT + 10).keys()]);
     const connected = hubs.parent!.outpost.lines.filter((line) => line.event === 'mqtt.connected' && ['dev1', `${CHILD}/mod1`].includes(String(line.clientId)));
     assert.ok(connected.length >= 2, JSON.stringify(connected));
     assert.ok(connected.every((line) => line.listener === 'mqttWs'), `over WebSocket: ${JSON.stringify(connected.map((l) => l.listener))}`);

@@ -355,7 +355,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   else {
     closers.unshift(() => {
       upstream.scope.close();
-      upstream.relay.close();
+      upstream.relay?.close();
       return upstream.link.close();
     });
     store.attach({

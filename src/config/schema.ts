@@ -319,14 +319,20 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('MetricUploadInterval', undefined, '.NET TimeSpan text (1.00:00:00) or a duration.')],
     }),
   }),
-  upstream: Section('The link to the IoT hub or a parent gateway (docs/upstream.md): `$upstream` is sent there over one AMQP connection.', {
+  upstream: Section('The link to the IoT hub or a parent gateway (docs/upstream.md): `$upstream` is sent there over one AMQP connection (or the protocol upstream.protocol names).', {
     hostname: OptionalStr({
-      description: 'Host name of the parent Outpost (or gateway) this edge device sends `$upstream` to over AMQP. Unset: no upstream link, and `$upstream` messages wait in the store until their time to live.',
+      description: 'Host name of the parent Outpost (or gateway) this edge device sends `$upstream` to (over upstream.protocol). Unset: no upstream link, and `$upstream` messages wait in the store until their time to live.',
       flag: '--upstream-hostname',
       aliases: [alias('IOTEDGE_PARENTHOSTNAME')],
       defaultNote: 'none (no upstream link)',
     }),
-    port: Port(5671, { description: 'AMQP/TLS port of the parent.', flag: '--upstream-port' }),
+    protocol: Enum(['Amqp', 'AmqpWs', 'Mqtt', 'MqttWs'], 'Amqp', {
+      description: 'How this edge device speaks to its parent: Amqp (one TLS connection on upstream.port, every identity multiplexed), AmqpWs (the same AMQP connection inside a WebSocket to upstream.webSocketPort, path /$iothub/websocket, subprotocol AMQPWSB10), Mqtt (one MQTT/TLS connection per identity on upstream.mqttPort, as Azure) or MqttWs (those MQTT connections over WebSocket on upstream.webSocketPort). docs/upstream.md says what each carries.',
+      aliases: [alias('UpstreamProtocol')],
+    }),
+    port: Port(5671, { description: 'AMQP/TLS port of the parent (upstream.protocol Amqp).', flag: '--upstream-port' }),
+    webSocketPort: Port(443, { description: 'HTTPS port of the parent whose /$iothub/websocket serves AMQP and MQTT over WebSocket (upstream.protocol AmqpWs and MqttWs).' }),
+    mqttPort: Port(8883, { description: 'MQTT/TLS port of the parent (upstream.protocol Mqtt).' }),
     caFile: OptionalPath({
       description: "PEM file of the CA(s) the parent's server certificate chains to (the parent's <dataDir>/certs CA, or its root).",
       defaultNote: "Node's default trusted CAs",
@@ -342,6 +348,13 @@ export const ConfigSchema = Section('Outpost configuration', {
     reconnectMax: Duration('60s', { description: 'Longest delay between two full reconnection attempts. Meanwhile a TCP probe every upstream.probeInterval notices the parent coming back and reconnects at once.' }),
     probeInterval: Duration('1s', { description: 'While the parent is unreachable, how often a bare TCP connect checks whether it is back (a success triggers a reconnection at once, whatever the backoff).' }),
     idleTimeout: Duration('30s', { description: 'AMQP idle timeout asked of the parent: a connection silent for longer (a cut cable, a frozen parent) is closed and reconnected.' }),
+    minTwinSyncPeriod: Duration('120s', {
+      description: 'Shortest time between two re-pulls of one client\'s twin from the parent when its twin links attach again (a reconnect). A reconnect sooner than that defers the re-pull to the end of the period; a client\'s own twin GET always asks the parent.',
+      aliases: [alias('MinTwinSyncPeriodSecs', seconds, 'Whole seconds.')],
+    }),
+    twinGetTimeout: Duration('10s', {
+      description: 'How long a client\'s twin GET waits for the parent\'s twin before it is answered from the copy here (also at once when the link is down).',
+    }),
     maxBatchSize: Int(10, { min: 1, max: 10_000 }, {
       description: 'Most messages of one identity sent upstream in one batched AMQP transfer (message-format 0x80013700), and at most 256 KiB per batch; 1 sends one transfer per message.',
       aliases: [alias('MaxUpstreamBatchSize')],

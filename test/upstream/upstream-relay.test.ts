@@ -138,7 +138,8 @@ describe('twins, methods and C2D relayed from a parent Outpost to the clients of
 describe('the relay across a cut upstream link', () => {
   it('re-attaches after the link comes back: the missed desired change arrives as one patch, offline reported patches go up, methods and C2D work again', async (t: TestContext) => {
     const dir = tempDir('outpost-relay-cut-');
-    const hubs = new TwoHubs(dir.path, { OUTPOST_UPSTREAM__PROBE_INTERVAL: '200ms' });
+    // The re-pull on reattach is not rate-limited here (upstream-twin-resync.test.ts tests the limit).
+    const hubs = new TwoHubs(dir.path, { OUTPOST_UPSTREAM__PROBE_INTERVAL: '200ms', OUTPOST_UPSTREAM__MIN_TWIN_SYNC_PERIOD: '0s' });
     const clients: any[] = [];
     let proxy: LinkCutter | undefined;
     t.after(async () => {

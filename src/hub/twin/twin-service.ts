@@ -2,7 +2,7 @@ import type { Logger } from '../../log/index.js';
 import type { MessageSink } from '../endpoints/index.js';
 import { twinChangeMessage, type TwinChange } from './twin-change-message.js';
 import { diffPatch, mergePatch } from './twin-patch.js';
-import type { TwinRecord, TwinStore } from './twin-store.js';
+import type { PendingReported, TwinRecord, TwinStore } from './twin-store.js';
 import { emptyTwin, IotHubErrorCode, TwinStatus, type DesiredNotification, type StoredTwin, type TwinFailure, type TwinGetResult, type TwinPatchResult, type TwinProperties, type TwinSection } from './twin-types.js';
 import { sectionBytes, TwinLimits, validateTwinPatch } from './validate-twin-patch.js';
 
@@ -11,6 +11,12 @@ import { sectionBytes, TwinLimits, validateTwinPatch } from './validate-twin-pat
  * handed to the client (its connection took it), false when it could not be.
  */
 export type DesiredListener = (notification: DesiredNotification) => boolean;
+
+/**
+ * Asks the upstream for a twin's desired section (with `$version`); undefined when it cannot say
+ * in time (no link, slow, refused): the copy here answers then.
+ */
+export type UpstreamTwinGet = (twinId: string) => Promise<TwinProperties | undefined>;
 
 /** Told of every accepted reported patch once durable, per twin in the order applied (the upstream relay). */
 export type ReportedListener = (twinId: string, patch: TwinProperties, version: number) => void;
@@ -58,6 +64,8 @@ export class TwinService {
   private readonly listeners = new Map<string, Set<DesiredListener>>();
   private readonly reportedListeners: ReportedListener[] = [];
   private readonly now: () => number;
+  private keepOutbox = false;
+  private upstreamGet: UpstreamTwinGet | undefined;
 
   constructor(private readonly options: TwinServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -68,14 +76,20 @@ export class TwinService {
     return this.serial(twinId, async (): Promise<TwinGetResult> => ({ ok: true, twin: (await this.load(twinId)).twin })).catch((error: unknown) => this.readFailed(twinId, error));
   }
 
-  /** A device's or module's own GET: the twin, and its desired section now counts as received. */
+  /**
+   * A device's or module's own GET: the twin, and its desired section now counts as received. With
+   * an upstream (`useUpstreamGet`), the upstream's desired section is asked for first and mirrored
+   * here (Azure's edge hub: GET goes to the cloud, the stored copy when that fails).
+   */
   getForClient(twinId: string): Promise<TwinGetResult> {
     const startedAt = performance.now();
-    const result = this.serial(twinId, async () => {
+    const upstreamGet = this.upstreamGet;
+    const mirrored = upstreamGet === undefined ? Promise.resolve() : this.mirrorFromUpstream(twinId, upstreamGet);
+    const result = mirrored.then(() => this.serial(twinId, async () => {
       const record = await this.load(twinId);
-      if (record.delivered?.$version !== record.twin.desired.$version) await this.save(twinId, { twin: record.twin, delivered: record.twin.desired });
+      if (record.delivered?.$version !== record.twin.desired.$version) await this.save(twinId, { ...record, delivered: record.twin.desired });
       return { ok: true, twin: record.twin } as TwinGetResult;
-    }).catch((error: unknown) => this.readFailed(twinId, error));
+    })).catch((error: unknown) => this.readFailed(twinId, error));
     const observer = this.options.observer;
     return observer === undefined ? result : result.finally(() => observer.gotTwin(twinId, (performance.now() - startedAt) / 1000));
   }
@@ -117,6 +131,46 @@ export class TwinService {
     };
   }
 
+  /**
+   * From now on, each accepted reported patch is also kept in the twin's `upstreamOutbox` (in the
+   * same durable write) until `reportedSynced` says the upstream has it.
+   */
+  keepReportedForUpstream(): void {
+    this.keepOutbox = true;
+  }
+
+  /** The upstream took (or refused for good) the reported patches that made these `$version`s: they leave the twin's outbox. */
+  reportedSynced(twinId: string, versions: readonly number[]): Promise<void> {
+    return this.serial(twinId, async () => {
+      const record = await this.load(twinId);
+      const outbox = record.upstreamOutbox ?? [];
+      const left = outbox.filter((entry) => !versions.includes(entry.version));
+      if (left.length !== outbox.length) await this.save(twinId, { ...record, upstreamOutbox: left });
+    });
+  }
+
+  /** Every twin's reported patches still waiting for the upstream (after a restart), oldest first. */
+  async pendingReported(): Promise<Map<string, readonly PendingReported[]>> {
+    const pending = new Map<string, readonly PendingReported[]>();
+    for (const twinId of await this.options.store.ids()) {
+      const outbox = await this.serial(twinId, async () => (await this.load(twinId)).upstreamOutbox);
+      if (outbox !== undefined && outbox.length > 0) pending.set(twinId, outbox);
+    }
+    return pending;
+  }
+
+  /** Where a client's GET asks for the upstream's desired section first (see UpstreamTwinGet). */
+  useUpstreamGet(get: UpstreamTwinGet): void {
+    this.upstreamGet = get;
+  }
+
+  private async mirrorFromUpstream(twinId: string, get: UpstreamTwinGet): Promise<void> {
+    const desired = await get(twinId).catch(() => undefined);
+    if (desired === undefined || typeof desired.$version !== 'number') return;
+    const result = await this.mirrorDesired(twinId, { section: desired }, desired.$version);
+    if (!result.ok) this.options.logger.warn({ event: 'twin.upstream_mirror_failed', twinId, status: result.status }, 'the upstream\'s desired properties could not be stored here; the GET is answered from the copy here');
+  }
+
   /** Calls `listener` after every accepted reported patch (see ReportedListener). */
   onReported(listener: ReportedListener): void {
     this.reportedListeners.push(listener);
@@ -136,7 +190,7 @@ export class TwinService {
       if ((patch === undefined || Object.keys(patch).length === 0) && current.$version === version) return { ok: true, version };
       const merged = 'patch' in update ? mergePatch(current, update.patch) : mergePatch({}, update.section);
       const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, desired: { ...merged, $version: version } as TwinSection };
-      await this.save(twinId, { twin, delivered: record.delivered });
+      await this.save(twinId, { ...record, twin });
       const changes = patch ?? {};
       this.route({ twinId, section: 'desired', patch: changes, sectionVersion: version, twinVersion: twin.version });
       await this.notify(twinId, twin, changes, version);
@@ -174,7 +228,8 @@ export class TwinService {
       }
       const version = current.$version + 1;
       const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, [section]: { ...merged, $version: version } as TwinSection };
-      await this.save(twinId, { twin, delivered: record.delivered });
+      const outbox = section === 'reported' && this.keepOutbox ? [...(record.upstreamOutbox ?? []), { version, patch: checked.patch }] : record.upstreamOutbox;
+      await this.save(twinId, { ...record, twin, ...(outbox === undefined ? {} : { upstreamOutbox: outbox }) });
       this.route({ twinId, section, patch: checked.patch, sectionVersion: version, twinVersion: twin.version });
       if (section === 'desired') await this.notify(twinId, twin, checked.patch, version);
       else this.reported(twinId, checked.patch, version);
@@ -195,7 +250,7 @@ export class TwinService {
     if (!received) return;
     const record = this.cache.get(twinId);
     const before = record?.delivered ?? twin.desired;
-    await this.save(twinId, { twin, delivered: { ...mergePatch(before, patch), $version: version } as TwinSection });
+    await this.save(twinId, { ...record, twin, delivered: { ...mergePatch(before, patch), $version: version } as TwinSection });
   }
 
   /** On (re)subscription: the difference between what the client last received and desired now. */
@@ -204,11 +259,11 @@ export class TwinService {
     const desired = record.twin.desired;
     const delivered = record.delivered;
     // A client never seen before starts from now: IoT Hub does not replay earlier changes either.
-    if (delivered === undefined) return this.save(twinId, { twin: record.twin, delivered: desired });
+    if (delivered === undefined) return this.save(twinId, { ...record, delivered: desired });
     if (delivered.$version >= desired.$version) return;
     const patch = diffPatch(delivered, desired);
     if (patch !== undefined && !this.call(twinId, listener, { version: desired.$version, patch: { ...patch, $version: desired.$version } as TwinSection })) return;
-    await this.save(twinId, { twin: record.twin, delivered: desired });
+    await this.save(twinId, { ...record, delivered: desired });
   }
 
   private reported(twinId: string, patch: TwinProperties, version: number): void {
@@ -243,7 +298,7 @@ export class TwinService {
     const cached = this.cache.get(twinId);
     if (cached !== undefined) return cached;
     const stored = await this.options.store.read(twinId);
-    const record = { twin: stored.twin ?? emptyTwin(), delivered: stored.delivered };
+    const record = { ...stored, twin: stored.twin ?? emptyTwin() };
     this.remember(twinId, record);
     return record;
   }

@@ -1,4 +1,4 @@
-import type { StoredTwin, TwinSection } from './twin-types.js';
+import type { StoredTwin, TwinProperties, TwinSection } from './twin-types.js';
 
 /**
  * Where twins are kept. Two backends (RocksDB, memory) run one contract suite
@@ -25,4 +25,15 @@ export interface TwinStore {
 export interface TwinRecord {
   readonly twin: StoredTwin | undefined;
   readonly delivered: TwinSection | undefined;
+  /**
+   * Reported patches answered here and not yet taken by the upstream (the relay's outbox, kept
+   * only while an upstream is configured), oldest first, each with the reported `$version` it
+   * made. Written with the patch itself, so a patch acknowledged to its client survives a restart.
+   */
+  readonly upstreamOutbox?: readonly PendingReported[];
+}
+
+export interface PendingReported {
+  readonly version: number;
+  readonly patch: TwinProperties;
 }

@@ -5,19 +5,24 @@ import type { Logger } from '../../log/index.js';
 import type { EndpointTarget } from '../endpoints/index.js';
 import { UPSTREAM } from '../routing/index.js';
 import { DeviceScopeSync, type ScopeStore } from './device-scope-sync.js';
+import { MqttUpstream } from './mqtt/index.js';
 import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
 import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
 import { upstreamTarget } from './upstream-target.js';
 
 export interface OpenedUpstream {
-  readonly link: UpstreamLink;
+  /** The AMQP link (upstream.protocol Amqp, AmqpWs) or the MQTT connections (Mqtt, MqttWs). */
+  readonly link: UpstreamLink | MqttUpstream;
   readonly target: EndpointTarget;
-  /** Twins, methods and C2D of the clients connected here, relayed from the parent. */
-  readonly relay: UpstreamRelay;
+  /** Twins, methods and C2D of the clients connected here, relayed from the parent (AMQP; over MQTT the link owns its relay). */
+  readonly relay: UpstreamRelay | undefined;
   /** The device scope fetched from the parent into the registry (close it with the link). */
   readonly scope: DeviceScopeSync;
 }
+
+/** The MQTT keep-alive asked of the parent: the AMQP idle timeout's role (a silent parent is dropped). */
+const MS_PER_SEC = 1000;
 
 /**
  * The upstream link from configuration, started, when upstream.hostname is set (undefined
@@ -61,9 +66,43 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     tokenTtlMs: upstream.tokenTtl,
     logger,
   });
+  const onAvailable = (): void => {
+    retryNow(UPSTREAM.id);
+    // Each (re)connection fetches the scope again: the parent may have changed it meanwhile.
+    scope.syncNow();
+  };
+  const protocol = upstream.protocol;
+  const reconnectMaxMs = Math.max(upstream.reconnectMin, upstream.reconnectMax);
+  if (protocol === 'Mqtt' || protocol === 'MqttWs') {
+    const webSocket = protocol === 'MqttWs';
+    const mqttUpstream = new MqttUpstream({
+      host,
+      port: webSocket ? upstream.webSocketPort : upstream.mqttPort,
+      ca,
+      webSocket,
+      iotHubHostname: config.iotHubHostname,
+      edgeDeviceId: config.deviceId,
+      credentials,
+      tokenTtlMs: upstream.tokenTtl,
+      keepAliveSec: Math.max(1, Math.round(upstream.idleTimeout / MS_PER_SEC)),
+      reconnectMinMs: upstream.reconnectMin,
+      reconnectMaxMs,
+      probeIntervalMs: upstream.probeInterval,
+      logger,
+      onAvailable,
+      services,
+      minTwinSyncPeriodMs: upstream.minTwinSyncPeriod,
+      twinGetTimeoutMs: upstream.twinGetTimeout,
+    });
+    logger.info({ event: 'upstream.protocol', protocol, host }, 'upstream over MQTT: one connection per identity');
+    mqttUpstream.start();
+    scope.start();
+    return { link: mqttUpstream, target: mqttUpstream.target, relay: undefined, scope };
+  }
   const link = new UpstreamLink({
     host,
-    port: upstream.port,
+    port: protocol === 'AmqpWs' ? upstream.webSocketPort : upstream.port,
+    webSocket: protocol === 'AmqpWs',
     ca,
     edgeDeviceId: config.deviceId,
     iotHubHostname: config.iotHubHostname,
@@ -77,14 +116,10 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     maxBatchSize: upstream.maxBatchSize,
     fanOutFactor: upstream.fanOutFactor,
     logger,
-    onAvailable: () => {
-      retryNow(UPSTREAM.id);
-      // Each (re)connection fetches the scope again: the parent may have changed it meanwhile.
-      scope.syncNow();
-    },
+    onAvailable,
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
-  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger });
+  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger });
   link.start();
   scope.start();
   return { link, target: upstreamTarget(link, logger), relay, scope };

@@ -36,15 +36,23 @@ function compose(earlier: TwinProperties, later: TwinProperties): TwinProperties
   return result;
 }
 
+interface Entry {
+  readonly patch: TwinProperties;
+  /** The reported `$version`s of the patches folded into it (none for a patch without one). */
+  readonly versions: number[];
+}
+
 /**
  * Reported-property patches of one twin on their way to the upstream, in order (Azure's edge hub
  * `ReportedPropertiesStore`: answered locally, pushed when it can, merged while offline). Patches
  * waiting are folded into one where that changes nothing; a patch sent and not yet answered is
- * `inflight`, and goes back in front of the waiting ones when its link goes.
+ * `inflight`, and goes back in front of the waiting ones when its link goes. Each entry remembers
+ * the reported versions it carries, so the durable copy (the twin's `upstreamOutbox`) can drop
+ * exactly those once the upstream has them.
  */
 export class ReportedOutbox {
-  private waiting: TwinProperties[] = [];
-  private inflight: TwinProperties[] = [];
+  private waiting: Entry[] = [];
+  private inflight: Entry[] = [];
 
   get empty(): boolean {
     return this.waiting.length === 0 && this.inflight.length === 0;
@@ -54,23 +62,23 @@ export class ReportedOutbox {
     return this.waiting.length > 0;
   }
 
-  add(patch: TwinProperties): void {
-    const last = this.waiting[this.waiting.length - 1];
-    if (last !== undefined && composable(last, patch)) this.waiting[this.waiting.length - 1] = compose(last, patch);
-    else this.waiting.push(compose({}, patch));
+  /** `version`: the reported `$version` the patch made here, when known (what `done` gives back). */
+  add(patch: TwinProperties, version?: number): void {
+    this.push({ patch, versions: version === undefined ? [] : [version] });
   }
 
   /** The next patch to send, now in flight. */
   take(): TwinProperties | undefined {
     const next = this.waiting.shift();
     if (next !== undefined) this.inflight.push(next);
-    return next;
+    return next?.patch;
   }
 
-  /** The upstream answered `patch` (accepted or refused for good): it leaves. */
-  done(patch: TwinProperties): void {
-    const at = this.inflight.indexOf(patch);
-    if (at >= 0) this.inflight.splice(at, 1);
+  /** The upstream answered `patch` (accepted or refused for good): it leaves; returns the versions it carried. */
+  done(patch: TwinProperties): readonly number[] {
+    const at = this.inflight.findIndex((entry) => entry.patch === patch);
+    if (at < 0) return [];
+    return this.inflight.splice(at, 1)[0]!.versions;
   }
 
   /** The link went: every patch in flight is sent again, first, in its order. */
@@ -79,6 +87,15 @@ export class ReportedOutbox {
     this.inflight = [];
     const waiting = this.waiting;
     this.waiting = [];
-    for (const patch of [...again, ...waiting]) this.add(patch);
+    for (const entry of [...again, ...waiting]) this.push(entry);
+  }
+
+  private push(entry: Entry): void {
+    const last = this.waiting[this.waiting.length - 1];
+    if (last !== undefined && composable(last.patch, entry.patch)) {
+      this.waiting[this.waiting.length - 1] = { patch: compose(last.patch, entry.patch), versions: [...last.versions, ...entry.versions] };
+    } else {
+      this.waiting.push({ patch: compose({}, entry.patch), versions: [...entry.versions] });
+    }
   }
 }

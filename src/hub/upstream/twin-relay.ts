@@ -5,6 +5,7 @@ import { bodyBytes, idText } from '../amqp-common/index.js';
 import type { TwinProperties, TwinService } from '../twin/index.js';
 import { closeQuietly, relayLinkProperties } from './relay-link-options.js';
 import type { ReportedOutbox } from './reported-outbox.js';
+import type { TwinSync } from './twin-sync.js';
 import { SettleMode, TwinWire, twinAddress } from './upstream-constants.js';
 
 /** A twin request the parent does not answer in this time counts as failed (status 0). */
@@ -23,6 +24,8 @@ export interface TwinRelayOptions {
   readonly clientVersion: string;
   readonly twins: TwinService;
   readonly outbox: ReportedOutbox;
+  /** Whether attaching re-pulls the twin now (MinTwinSyncPeriod), and who is told the links are ready. */
+  readonly sync: TwinSync;
   readonly logger: Logger;
   readonly failed: (condition: string | undefined) => void;
 }
@@ -82,6 +85,7 @@ export class TwinRelay {
     if (this.closed) return;
     this.closed = true;
     this.ready = false;
+    this.options.sync.gone(this.options.twinId, this);
     for (const [id, waiter] of this.waiting) {
       clearTimeout(waiter.timer);
       this.waiting.delete(id);
@@ -98,24 +102,39 @@ export class TwinRelay {
   }
 
   private async start(): Promise<void> {
-    const answer = await this.request(TwinWire.Get, undefined, TwinWire.EmptyBody);
-    if (this.closed) return;
-    if (answer.status !== HTTP_OK_MIN) return this.lost({ condition: `twin GET answered ${answer.status}` });
-    let desired: TwinProperties | undefined;
-    try {
-      desired = (JSON.parse(answer.body.toString('utf8')) as { desired?: TwinProperties }).desired;
-    } catch {
-      desired = undefined;
-    }
-    if (desired !== undefined && typeof desired.$version === 'number') {
-      const result = await this.options.twins.mirrorDesired(this.options.twinId, { section: desired }, desired.$version);
-      if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'the parent\'s desired properties could not be stored here');
-    }
+    if (this.options.sync.shouldRepull(this.options.twinId) && !(await this.repull())) return;
     if (this.closed) return;
     this.ready = true;
-    this.options.logger.debug({ event: 'upstream.twin_synced', twinId: this.options.twinId, desiredVersion: desired?.$version }, 'twin links to the parent attached; desired properties re-pulled');
+    this.options.sync.ready(this.options.twinId, this);
     this.syncSubscription();
     this.flush();
+  }
+
+  /**
+   * GETs the parent's twin and takes its desired section (subscribed clients here get the
+   * difference as one patch); false, and the links dropped, when the parent does not answer 200.
+   */
+  async repull(): Promise<boolean> {
+    const answer = await this.request(TwinWire.Get, undefined, TwinWire.EmptyBody);
+    if (this.closed) return false;
+    if (answer.status !== HTTP_OK_MIN) {
+      this.lost({ condition: `twin GET answered ${answer.status}` });
+      return false;
+    }
+    const desired = desiredOf(answer.body);
+    if (desired !== undefined) {
+      const result = await this.options.twins.mirrorDesired(this.options.twinId, { section: desired }, desired.$version as number);
+      if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'the parent\'s desired properties could not be stored here');
+    }
+    this.options.logger.debug({ event: 'upstream.twin_synced', twinId: this.options.twinId, desiredVersion: desired?.$version }, 'desired properties re-pulled from the parent');
+    return !this.closed;
+  }
+
+  /** The parent's desired section for a client's GET, or undefined when it does not answer 200 within `timeoutMs` (the links stay). */
+  async getDesired(timeoutMs: number): Promise<TwinProperties | undefined> {
+    if (!this.ready) return undefined;
+    const answer = await this.request(TwinWire.Get, undefined, TwinWire.EmptyBody, timeoutMs);
+    return answer.status === HTTP_OK_MIN ? desiredOf(answer.body) : undefined;
   }
 
   private syncSubscription(): void {
@@ -130,12 +149,12 @@ export class TwinRelay {
 
   private patched(patch: TwinProperties, answer: Answer): void {
     if (answer.status >= HTTP_OK_MIN && answer.status <= HTTP_OK_MAX) {
-      this.options.outbox.done(patch);
+      this.synced(patch);
       return;
     }
     if (answer.status >= HTTP_CLIENT_ERROR_MIN && answer.status < HTTP_SERVER_ERROR_MIN) {
       // Sending it again would be refused again; the twin here keeps it.
-      this.options.outbox.done(patch);
+      this.synced(patch);
       this.options.logger.warn({ event: 'upstream.reported_refused', code: 'OUTPOST_UPSTREAM_TWIN_SYNC_FAILED', twinId: this.options.twinId, status: answer.status }, 'the parent refused a reported-properties patch; it is not sent again');
       return;
     }
@@ -143,7 +162,16 @@ export class TwinRelay {
     this.lost({ condition: `reported PATCH answered ${answer.status}` });
   }
 
-  private request(operation: string, resource: string | undefined, body: string): Promise<Answer> {
+  /** The patch leaves the outbox, and the durable copy of it (the twin's upstreamOutbox). */
+  private synced(patch: TwinProperties): void {
+    const versions = this.options.outbox.done(patch);
+    if (versions.length === 0) return;
+    this.options.twins.reportedSynced(this.options.twinId, versions).catch((error: unknown) => {
+      this.options.logger.warn({ event: 'upstream.outbox_write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId: this.options.twinId, err: error }, 'a reported patch the parent took is still in the stored outbox; it may be sent again after a restart');
+    });
+  }
+
+  private request(operation: string, resource: string | undefined, body: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Answer> {
     if (this.closed) return Promise.resolve({ status: NO_ANSWER, body: Buffer.alloc(0) });
     const correlationId = randomUUID();
     const annotations: Record<string, string> = { [TwinWire.Operation]: operation };
@@ -152,7 +180,7 @@ export class TwinRelay {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
         resolve({ status: NO_ANSWER, body: Buffer.alloc(0) });
-      }, REQUEST_TIMEOUT_MS);
+      }, timeoutMs);
       timer.unref();
       this.waiting.set(correlationId, { resolve, timer });
     });
@@ -187,5 +215,15 @@ export class TwinRelay {
     void this.options.twins.mirrorDesired(this.options.twinId, { patch: patch as TwinProperties }, version).then((result) => {
       if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'a desired patch from the parent could not be stored here');
     });
+  }
+}
+
+/** The `desired` section (with a numeric `$version`) of a twin GET answer's body. */
+function desiredOf(body: Buffer): TwinProperties | undefined {
+  try {
+    const desired = (JSON.parse(body.toString('utf8')) as { desired?: TwinProperties }).desired;
+    return desired !== undefined && typeof desired === 'object' && desired !== null && typeof desired.$version === 'number' ? desired : undefined;
+  } catch {
+    return undefined;
   }
 }

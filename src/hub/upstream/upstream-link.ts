@@ -1,9 +1,10 @@
-import rhea, { type Connection, type ConnectionOptions, type EventContext, type Message, type Session } from 'rhea';
+import rhea, { type Connection, type EventContext, type Message, type Session } from 'rhea';
 import type { Logger } from '../../log/index.js';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import { FanOutGate } from './fan-out-gate.js';
 import { IdentityChannel, type ChannelContext } from './identity-channel.js';
 import { ReconnectSchedule } from './reconnect-schedule.js';
+import { amqpConnectOptions, socketError } from './upstream-transport.js';
 import { UpstreamCbs } from './upstream-cbs.js';
 import type { UpstreamCredentials } from './upstream-credentials.js';
 
@@ -26,6 +27,8 @@ export interface UpstreamLinkOptions {
   readonly maxBatchSize: number;
   /** upstream.fanOutFactor: identities with transfers in flight at once. */
   readonly fanOutFactor: number;
+  /** upstream.protocol AmqpWs: over a WebSocket to `port` (the parent's HTTPS listener). */
+  readonly webSocket?: boolean;
   readonly logger: Logger;
   /** The connection to the parent is open (again): the store should deliver `$upstream` now. */
   readonly onAvailable: () => void;
@@ -119,6 +122,11 @@ export class UpstreamLink {
     return 'sent';
   }
 
+  /** Whether a token can be signed here for this identity (this edge device's key, the identity not disabled). */
+  canSignFor(deviceId: string, moduleId: string | undefined): boolean {
+    return this.options.credentials.credentialFor(deviceId, moduleId) !== undefined;
+  }
+
   watch(watcher: ChannelWatcher): void {
     this.watcher = watcher;
   }
@@ -178,16 +186,7 @@ export class UpstreamLink {
     if (this.closed) return;
     const attempt = this.schedule.attempting();
     const { host, port } = this.options;
-    const connection = this.container.connect({
-      host,
-      port,
-      transport: 'tls',
-      servername: host,
-      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
-      hostname: host,
-      reconnect: false,
-      idle_time_out: this.options.idleTimeoutMs,
-    } as ConnectionOptions);
+    const connection = this.container.connect(amqpConnectOptions(this.container, { host, port, ca: this.options.ca, idleTimeoutMs: this.options.idleTimeoutMs, webSocket: this.options.webSocket === true }));
     this.connection = connection;
     let opened = false;
     connection.on('connection_open', () => {
@@ -204,7 +203,7 @@ export class UpstreamLink {
     });
     const lost = (context: EventContext) => {
       if (this.connection !== connection) return;
-      const error = context.error ?? connection.error;
+      const error = socketError(context.error ?? connection.error);
       this.dropConnection();
       if (opened) this.options.logger.warn({ event: 'upstream.disconnected', host, port, code: 'OUTPOST_UPSTREAM_UNREACHABLE', reason: describe(error) }, 'upstream link lost; reconnecting');
       this.scheduleReconnect(error);

@@ -8,6 +8,7 @@ import { C2dRelay } from './c2d-relay.js';
 import { MethodRelay } from './method-relay.js';
 import { ReportedOutbox } from './reported-outbox.js';
 import { TwinRelay } from './twin-relay.js';
+import { TwinSync } from './twin-sync.js';
 import type { ChannelWatcher, UpstreamLink } from './upstream-link.js';
 
 export interface RelayServices {
@@ -23,6 +24,9 @@ export interface UpstreamRelayOptions {
   readonly clientVersion: string;
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
+  /** upstream.minTwinSyncPeriod and upstream.twinGetTimeout (TwinSync). */
+  readonly minTwinSyncPeriodMs: number;
+  readonly twinGetTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -60,15 +64,28 @@ interface Wanted {
 export class UpstreamRelay implements ChannelWatcher {
   private readonly relayed = new Map<string, Relayed>();
   private readonly warnings: RateLimitedLog;
+  private readonly sync: TwinSync;
+  /** False until the stored outboxes are read (nothing is relayed before: their patches go first). */
+  private loaded = false;
+  private early: Array<[string, TwinProperties, number]> = [];
 
   constructor(private readonly options: UpstreamRelayOptions) {
     this.warnings = new RateLimitedLog(options.logger);
+    const { twins } = options.services;
+    this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: () => options.link.connected, canRelay: (twinId) => {
+      const { deviceId, moduleId } = splitTwinId(twinId);
+      return options.link.canSignFor(deviceId, moduleId);
+    }, logger: options.logger });
     options.link.watch(this);
     options.services.clients.onChanged((identity) => this.reconcile(identity));
-    options.services.twins.onReported((twinId, patch) => this.reported(twinId, patch));
+    twins.keepReportedForUpstream();
+    twins.useUpstreamGet((twinId) => this.sync.fetchDesired(twinId));
+    twins.onReported((twinId, patch, version) => this.reported(twinId, patch, version));
+    void this.loadOutboxes();
   }
 
   connected(): void {
+    if (!this.loaded) return;
     const identities = new Set(this.options.services.clients.list().map((entry) => entry.identity));
     for (const [identity, state] of this.relayed) if (!state.outbox.empty) identities.add(identity);
     for (const identity of identities) this.reconcile(identity);
@@ -95,6 +112,7 @@ export class UpstreamRelay implements ChannelWatcher {
 
   /** Stops retrying (the hub is stopping; the link closes the sessions). */
   close(): void {
+    this.sync.close();
     for (const state of this.relayed.values()) {
       if (state.retry !== undefined) clearTimeout(state.retry);
       state.retry = undefined;
@@ -102,9 +120,38 @@ export class UpstreamRelay implements ChannelWatcher {
     }
   }
 
-  private reported(twinId: string, patch: TwinProperties): void {
+  /**
+   * The reported patches a previous run answered and the parent had not taken (the twins'
+   * upstreamOutbox) go first, in order; patches reported meanwhile follow unless already read.
+   */
+  private async loadOutboxes(): Promise<void> {
+    let pending = new Map<string, readonly { version: number; patch: TwinProperties }[]>();
+    try {
+      pending = await this.options.services.twins.pendingReported();
+    } catch (error) {
+      this.options.logger.error({ event: 'upstream.outbox_read_failed', code: 'OUTPOST_TWIN_STORE_FAILED', err: error }, 'the stored reported patches for the parent cannot be read; only new ones are sent');
+    }
+    const lastRead = new Map<string, number>();
+    let patches = 0;
+    for (const [twinId, entries] of pending) {
+      const state = this.stateOf(twinId);
+      for (const entry of entries) state.outbox.add(entry.patch, entry.version);
+      lastRead.set(twinId, entries[entries.length - 1]!.version);
+      patches += entries.length;
+    }
+    if (patches > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches }, 'reported patches not yet taken by the parent before the restart will be sent');
+    this.loaded = true;
+    for (const [twinId, patch, version] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version);
+    if (this.options.link.connected) this.connected();
+  }
+
+  private reported(twinId: string, patch: TwinProperties, version: number): void {
+    if (!this.loaded) {
+      this.early.push([twinId, patch, version]);
+      return;
+    }
     const state = this.stateOf(twinId);
-    state.outbox.add(patch);
+    state.outbox.add(patch, version);
     if (state.twin !== undefined) state.twin.flush();
     else this.reconcile(twinId);
   }
@@ -133,6 +180,7 @@ export class UpstreamRelay implements ChannelWatcher {
   }
 
   private reconcile(identity: string): void {
+    if (!this.loaded) return;
     const state = this.relayed.get(identity) ?? (this.options.services.clients.isConnected(identity) ? this.stateOf(identity) : undefined);
     if (state === undefined) return;
     const wanted = this.wanted(state);
@@ -172,7 +220,7 @@ export class UpstreamRelay implements ChannelWatcher {
       state.c2d = undefined;
     }
     if (state.twin === undefined) {
-      state.twin = new TwinRelay({ ...base, moduleId: state.moduleId, twinId: state.identity, twins: services.twins, outbox: state.outbox, failed: (condition) => this.partFailed(state, 'twin', condition) });
+      state.twin = new TwinRelay({ ...base, moduleId: state.moduleId, twinId: state.identity, twins: services.twins, outbox: state.outbox, sync: this.sync, failed: (condition) => this.partFailed(state, 'twin', condition) });
     }
     state.twin.setDesired(wanted.desired);
   }

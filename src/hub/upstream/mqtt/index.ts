@@ -1,0 +1,2 @@
+export { MqttUpstream, type MqttUpstreamOptions } from './mqtt-upstream.js';
+export { telemetryTopic, eventsTopicPrefix } from './mqtt-telemetry-topic.js';

@@ -9,6 +9,10 @@ import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
 import { upstreamTarget } from './upstream-target.js';
 
+/** The system modules' identities (twin ids `<edge>/$edgeAgent`, `<edge>/$edgeHub`), as IoT Hub names them. */
+export const EDGE_AGENT_MODULE = '$edgeAgent';
+export const EDGE_HUB_MODULE = '$edgeHub';
+
 export interface OpenedUpstream {
   readonly link: UpstreamLink;
   readonly target: EndpointTarget;
@@ -62,7 +66,9 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     onAvailable: () => retryNow(UPSTREAM.id),
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
-  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger });
+  // This edge device's $edgeAgent and $edgeHub twins carry its deployment from above: always relayed.
+  const alwaysRelayed = [`${config.deviceId}/${EDGE_AGENT_MODULE}`, `${config.deviceId}/${EDGE_HUB_MODULE}`];
+  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), logger, alwaysRelayed });
   link.start();
   return { link, target: upstreamTarget(link, logger), relay };
 }

@@ -72,6 +72,7 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
   let child: OutpostProcess;
   let sink: mqtt.MqttClient;
   let device: mqtt.MqttClient;
+  let below: mqtt.MqttClient | undefined;
   let mqttPort: number;
   let ca: string;
 
@@ -82,6 +83,7 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
     hubs.addChildIdentity(CHILD, EDGE_AGENT);
     hubs.addChildIdentity(CHILD, EDGE_HUB);
     hubs.addChildIdentity('dev-r');
+    hubs.addChildIdentity('dev-m');
     const parent = await hubs.startParent();
     const env = {
       OUTPOST_DEVICE_ID: CHILD,
@@ -103,6 +105,7 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
   after(async () => {
     sink?.end(true);
     device?.end(true);
+    below?.end(true);
     // Gracefully: a process module outlives a killed agent by design.
     await stopGracefully(child);
     await hubs?.close();
@@ -191,5 +194,50 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
     // The same process all along: applied without a restart.
     assert.equal(child.child.exitCode, null);
     assert.ok(child.lines.filter((l) => l.event === 'hub.routes_replaced').length >= 2);
+  });
+
+  it('from the root, a method, C2D and desired properties reach a device behind the child once it is connected there (MQTT)', async () => {
+    const control = parentControl(hubs);
+    // Not connected anywhere: the root answers the method at once with 404 (no one to call).
+    const early = await control.call('POST', '/v1/methods/dev-m', JSON.stringify({ methodName: 'ping', payload: {}, responseTimeoutInSeconds: 5 }));
+    assert.equal(early.status, 404, JSON.stringify(early.body));
+    // C2D and desired properties wait on the root until it connects.
+    const sent = await control.call('POST', '/v1/devices/dev-m/messages/devicebound', JSON.stringify({ body: 'hello below' }));
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const desired = await control.call('PATCH', '/v1/twins/dev-m/desired', JSON.stringify({ interval: 42 }));
+    assert.equal(desired.status, 200, JSON.stringify(desired.body));
+    const { sasLogin } = await import('../helpers/sas-hub.js');
+    const { default: mqttjs } = await import('mqtt');
+    const client = mqttjs.connect(`mqtts://localhost:${mqttPort}`, { ...sasLogin(HUB, hubs.key(hubs.childRegistry, 'dev-m'), 'dev-m'), ca, reconnectPeriod: 0 });
+    below = client;
+    client.on('error', () => undefined);
+    const c2d: string[] = [];
+    const twinAnswers: any[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic.startsWith('devices/dev-m/messages/devicebound/')) c2d.push(payload.toString('utf8'));
+      else if (topic.startsWith('$iothub/methods/POST/ping/')) {
+        const rid = new URLSearchParams(topic.slice(topic.indexOf('?') + 1)).get('$rid');
+        client.publish(`$iothub/methods/res/200/?$rid=${rid}`, JSON.stringify({ pong: JSON.parse(payload.toString('utf8')) }));
+      } else if (topic.startsWith('$iothub/twin/res/200/')) twinAnswers.push(JSON.parse(payload.toString('utf8')));
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.subscribeAsync(['devices/dev-m/messages/devicebound/#', '$iothub/methods/POST/#', '$iothub/twin/res/#'], { qos: 1 });
+    await retryUntil('the C2D message queued on the root at the device', async () => (c2d.includes('hello below') ? true : undefined));
+    const answer = await retryUntil('the method answered through the child', async () => {
+      const result = await control.call('POST', '/v1/methods/dev-m', JSON.stringify({ methodName: 'ping', payload: { n: 7 }, responseTimeoutInSeconds: 10 }));
+      return result.status === 404 ? undefined : result;
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body, { status: 200, payload: { pong: { n: 7 } } });
+    // The twin here is re-pulled from the root when the relay attaches: a GET then has the root's desired.
+    let rid = 0;
+    await retryUntil('the root\'s desired in the twin GET on the child', async () => {
+      if (twinAnswers.some((t) => t.desired?.interval === 42)) return true;
+      client.publish(`$iothub/twin/GET/?$rid=${++rid}`, '');
+      return undefined;
+    }, 30_000, 300);
   });
 });

@@ -55,7 +55,7 @@ export class TwinReporter {
     if (next === undefined) return;
     try {
       this.written ??= await this.twins.reported(this.module);
-      const patch = reportedPatch(this.written, next);
+      const patch = fitForTwin(reportedPatch(this.written, next));
       if (Object.keys(patch).length === 0) return;
       await this.twins.patchReported(this.module, patch);
       this.written = next;
@@ -64,6 +64,24 @@ export class TwinReporter {
       this.logger.warn({ event: 'agent.twin_report_failed', code: error.code, module: this.module, err: error }, 'cannot write the reported properties into the twin; the next report tries again');
     }
   }
+}
+
+/** IoT Hub's longest twin string value (UTF-8 bytes); a longer one would have the whole patch refused. */
+const MAX_TWIN_STRING_BYTES = 4096;
+const SHORTENED_CHARS = 1000;
+
+/**
+ * The patch with every string a twin cannot hold shortened (a status description listing many
+ * problems): the full text is in the agent's log and `<dataDir>/agent/reported.json`.
+ */
+function fitForTwin(value: Record<string, unknown>): Record<string, unknown> {
+  const fit = (item: unknown): unknown => {
+    if (typeof item === 'string') return Buffer.byteLength(item, 'utf8') > MAX_TWIN_STRING_BYTES ? `${item.slice(0, SHORTENED_CHARS)}… (shortened; the agent's log has it whole)` : item;
+    if (Array.isArray(item)) return item.map(fit);
+    if (typeof item === 'object' && item !== null) return Object.fromEntries(Object.entries(item).map(([key, inner]) => [key, fit(inner)]));
+    return item;
+  };
+  return fit(value) as Record<string, unknown>;
 }
 
 /** The `$edgeHub` reported status of a deployment from above (Azure's EdgeHubConnection writes these keys). */

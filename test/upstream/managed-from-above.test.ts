@@ -201,6 +201,7 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
     // Not connected anywhere: the root answers the method at once with 404 (no one to call).
     const early = await control.call('POST', '/v1/methods/dev-m', JSON.stringify({ methodName: 'ping', payload: {}, responseTimeoutInSeconds: 5 }));
     assert.equal(early.status, 404, JSON.stringify(early.body));
+    assert.equal((early.body as { errorCode?: number }).errorCode, 404103);
     // C2D and desired properties wait on the root until it connects.
     const sent = await control.call('POST', '/v1/devices/dev-m/messages/devicebound', JSON.stringify({ body: 'hello below' }));
     assert.equal(sent.status, 202, JSON.stringify(sent.body));

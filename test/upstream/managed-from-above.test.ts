@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type mqtt from 'mqtt';
 import { after, before, describe, it } from 'node:test';
 import { childEnv, runOutpost, spawnOutpost, stopGracefully, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
-import { parentControl, retryUntil } from './relay-harness.js';
+import { childControl, LinkCutter, parentControl, retryUntil } from './relay-harness.js';
 import { CHILD, HUB, TwoHubs } from './upstream-harness.js';
 
 const START_TIMEOUT_MS = 60_000;
@@ -75,6 +75,7 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
   let below: mqtt.MqttClient | undefined;
   let mqttPort: number;
   let ca: string;
+  let cutter: LinkCutter;
 
   before(async () => {
     dir = tempDir('outpost-fromabove-');
@@ -85,11 +86,14 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
     hubs.addChildIdentity('dev-r');
     hubs.addChildIdentity('dev-m');
     const parent = await hubs.startParent();
+    // The child reaches the root through a TCP proxy whose link the last test cuts.
+    cutter = new LinkCutter(parent.amqpPort);
+    await cutter.start();
     const env = {
       OUTPOST_DEVICE_ID: CHILD,
       OUTPOST_IOT_HUB_HOSTNAME: HUB,
       OUTPOST_UPSTREAM__HOSTNAME: 'localhost',
-      OUTPOST_UPSTREAM__PORT: String(parent.amqpPort),
+      OUTPOST_UPSTREAM__PORT: String(cutter.port),
       OUTPOST_UPSTREAM__CA_FILE: parent.caFile,
       OUTPOST_UPSTREAM__CONNECTION_STRING: hubs.childConnectionString(),
     };
@@ -108,6 +112,7 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
     below?.end(true);
     // Gracefully: a process module outlives a killed agent by design.
     await stopGracefully(child);
+    await cutter?.cut();
     await hubs?.close();
     dir?.remove();
   });
@@ -240,5 +245,25 @@ describe('a root deploys to its child; the child\'s agent is managed from above'
       client.publish(`$iothub/twin/GET/?$rid=${++rid}`, '');
       return undefined;
     }, 30_000, 300);
+  });
+
+  it('a deployment made on the root while the child is cut off is applied once the link is back (the twin re-pulled)', async () => {
+    const pid = modulePid(hubs.childDir, 'tiny');
+    const childTwin = async () => ((await childControl(hubs).call('GET', `/v1/twins/${CHILD}/modules/${encodeURIComponent(EDGE_AGENT)}`)).body as { properties: SystemTwin }).properties;
+    const versionHere = (await childTwin()).desired.$version;
+    await cutter.cut();
+    const file = join(dir.path, 'while-cut.json');
+    writeFileSync(file, manifest({ up: TO_UPSTREAM }, 'two'));
+    const deployed = await runOutpost(['deploy', file, '--device', CHILD, '--data-dir', hubs.parentDir]);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const onRoot = (await twinOnRoot(hubs, EDGE_AGENT)).desired.$version;
+    assert.ok(onRoot > versionHere);
+    assert.equal((await childTwin()).desired.$version, versionHere, 'the child cannot have it while cut off');
+    await cutter.restore();
+    const twin = await reportedOnRoot(hubs, EDGE_AGENT, 'the deployment made while cut off applied', (t) => t.reported.lastDesiredStatus?.code === 200 && t.reported.modules?.tiny?.runtimeStatus === 'running');
+    assert.equal(twin.reported.lastDesiredVersion, onRoot);
+    const newPid = modulePid(hubs.childDir, 'tiny');
+    assert.notEqual(newPid, pid, 'tiny recreated with its new env');
+    assert.ok(alive(newPid) && !alive(pid));
   });
 });

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ConfigWatcher, hostEnvironment, planMemory, type LoadedConfig, type OutpostConfig } from './config/index.js';
-import { Agent, ControlClient, controlSocketOf, deploymentFileOf, manifestError, readManifest, type AgentOptions, type Deployment, type ModuleEnvironmentProvider, type ReportedProperties } from './agent/index.js';
+import { Agent, ControlClient, controlSocketOf, deploymentFileOf, manifestError, readDeployment, readManifest, routeProblems, type AgentOptions, type Deployment, type ModuleEnvironmentProvider, type ReportedProperties } from './agent/index.js';
 import type { OutpostError } from './errors/index.js';
 import { DataDirLock } from './fs/index.js';
-import { MemoryTwinStore, RocksTwinStore, TwinService } from './hub/twin/index.js';
-import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, methodControl, twinControl } from './hub/control/index.js';
+import { MemoryTwinStore, RocksTwinStore, systemModuleTwins, TwinService } from './hub/twin/index.js';
+import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, deployControl, methodControl, twinControl, type CheckedDeployment } from './hub/control/index.js';
 import { ConnectedClients } from './hub/core/index.js';
 import { moduleInputTarget } from './hub/endpoints/index.js';
 import { MethodService } from './hub/methods/index.js';
@@ -72,6 +72,8 @@ interface StartedHub {
   /** The $edgeHub part of the manifest the hub started from, when it read one. */
   readonly manifestHub: Readonly<Record<string, unknown>> | undefined;
   readonly dashboard: Dashboard | undefined;
+  /** The twins: an agent managed from above reads and reports through this edge device's system module twins. */
+  readonly twins: TwinService;
 }
 
 export class Runtime {
@@ -114,7 +116,15 @@ export class Runtime {
     let metricsPort: number | undefined;
     try {
       const agentMetrics = options.agent && metrics !== undefined ? new AgentMetrics(metrics) : undefined;
-      agent = options.agent ? await Agent.start({ ...agentOptions(config, logger.child({ component: 'agent' }), hub), commandObserver: agentMetrics }) : undefined;
+      const agentLogger = logger.child({ component: 'agent' });
+      // With an upstream the deployment comes from above: the $edgeAgent/$edgeHub twins of this
+      // hub, which the upstream relay keeps in step with the parent. An agent without its hub in
+      // this process cannot reach them, and keeps the manifest file.
+      const fromAbove = config.upstream.hostname !== null && started !== undefined ? systemModuleTwins(started.twins, config.deviceId) : undefined;
+      if (options.agent && config.upstream.hostname !== null && started === undefined) {
+        agentLogger.warn({ event: 'agent.upstream_without_hub' }, 'upstream.hostname is set but the hub runs in another process: this agent keeps the manifest file; run `outpost run` to be managed from above');
+      }
+      agent = options.agent ? await Agent.start({ ...agentOptions(config, agentLogger, hub), commandObserver: agentMetrics, ...(fromAbove === undefined ? {} : { desiredTwins: fromAbove }) }) : undefined;
       if (metrics !== undefined && agentMetrics !== undefined && agent !== undefined) {
         const running = agent;
         agentMetrics.attach(metrics, { reported: () => running.reported, dataDir: config.dataDir, processModuleName: options.hub ? 'edgeHub' : 'edgeAgent', version: VERSION });
@@ -430,10 +440,31 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // status and metrics: for `outpost check` (ports to probe) and `outpost support-bundle`.
   const startedAt = new Date().toISOString();
   const status = () => ({ pid: process.pid, version: VERSION, startedAt, ports: hub.ports });
-  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) }, logger);
+  // `outpost deploy <file> --device <child>`: a root (or any parent) deploys to an edge device below.
+  const deployments = deployControl(twins, exists, checkDeploymentForChild);
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), deployments, status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) }, logger);
   closers.unshift(() => control.close());
   hub.announceReady();
-  return { hub, store, mqtt, policy, bridge, manifestHub: sources.manifestHub, dashboard };
+  return { hub, store, mqtt, policy, bridge, manifestHub: sources.manifestHub, dashboard, twins };
+}
+
+/**
+ * A deployment for an edge device below, checked as `outpost deploy` checks a local one (schema,
+ * modules, routes that compile) except for what only the child can know: its module runtime and
+ * whether a process module's program exists there (its agent checks those, and reports 400).
+ */
+function checkDeploymentForChild(deviceId: string, text: string): CheckedDeployment {
+  const result = readDeployment(`deployment for ${deviceId}`, undefined, text);
+  if (!result.ok) return { ok: false, statusCode: result.code, problems: result.problems };
+  const problems = routeProblems(result.deployment.manifest.hub);
+  if (problems.length > 0) return { ok: false, statusCode: 400, problems };
+  const content = (JSON.parse(text) as { modulesContent: Record<string, Record<string, unknown>> }).modulesContent;
+  const desired = new Map<string, Record<string, unknown>>();
+  for (const [moduleId, twin] of Object.entries(content)) {
+    const section = twin['properties.desired'];
+    if (typeof section === 'object' && section !== null && !Array.isArray(section)) desired.set(moduleId, section as Record<string, unknown>);
+  }
+  return { ok: true, desired };
 }
 
 /**

@@ -1,6 +1,8 @@
 export { Agent, DEFAULT_DEPLOYMENT_FILE, deploymentFileOf, agentDirOf, controlSocketOf, processLogFileOf, type AgentOptions, type DeploymentListener } from './agent.js';
 export * from './manifest/index.js';
 export type { ReportedProperties } from './run/reported-properties.js';
+export { reportedPatch } from './run/reported-properties.js';
+export { hubReported, TwinReporter, type DesiredTwins, type SystemModule } from './run/desired-twins.js';
 export type { CommandObserver } from './run/plan-runner.js';
 export { ControlClient } from './run/control-client.js';
 export { LocalModuleEnvironment, type ModuleEnvironmentProvider, type LocalModuleEnvironmentOptions } from './runtime/module-environment.js';

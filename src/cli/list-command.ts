@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { agentDirOf, ControlClient, controlSocketOf, type ReportedProperties } from '../agent/index.js';
 import { isOutpostError, OutpostError } from '../errors/index.js';
-import { HUB_CONTROL_SOCKET } from '../hub/control/index.js';
+import { HUB_CONTROL_SOCKET, HubControlClient } from '../hub/control/index.js';
 import { getJson, type HubStatus } from '../support/index.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
@@ -17,7 +17,11 @@ const HUB_STATUS_TIMEOUT_MS = 3_000;
  * agent it prints the last reported state from <dataDir>/agent/reported.json and exits 1.
  */
 export function listCommand(program: Command, setExit: (code: number) => void): void {
-  const command = program.command('list').description('list the deployed modules and their status (asks the running agent)').option('--json', 'print the $edgeAgent reported properties as JSON');
+  const command = program
+    .command('list')
+    .description('list the deployed modules and their status (asks the running agent, or with --device the hub for an edge device below)')
+    .option('--json', 'print the $edgeAgent reported properties as JSON')
+    .option('--device <deviceId>', "an edge device below this hub: its $edgeAgent reported properties from the twin here");
   addConfigOptions(command);
   command.action(async () => setExit(await list(command)));
 }
@@ -37,6 +41,8 @@ export function reportCliError(error: unknown): number {
 }
 
 async function list(command: Command): Promise<number> {
+  const device = command.opts<{ device?: string }>().device;
+  if (device !== undefined) return listBelow(command, device);
   const target = agentClientFor(command);
   if (target instanceof OutpostError) return reportCliError(target);
   let reported: ReportedProperties;
@@ -64,18 +70,43 @@ async function list(command: Command): Promise<number> {
   return exitCode;
 }
 
+/** `outpost list --device <child>`: the child's $edgeAgent reported properties, as its twin here holds them. */
+async function listBelow(command: Command, deviceId: string): Promise<number> {
+  const loaded = loadCliConfig(command);
+  if (!loaded.ok) return reportCliError(loaded.error);
+  const client = new HubControlClient(join(loaded.loaded.config.dataDir, HUB_CONTROL_SOCKET));
+  try {
+    const answer = await client.call('GET', `/v1/twins/${encodeURIComponent(deviceId)}/modules/${encodeURIComponent('$edgeAgent')}`);
+    if (answer.status !== 200) {
+      const error = answer.body as { code?: string; message?: string };
+      process.stderr.write(`outpost: ${answer.status} ${error.message ?? JSON.stringify(answer.body)} [${error.code ?? 'OUTPOST_INTERNAL'}]\n`);
+      return 1;
+    }
+    const twin = answer.body as { properties: { desired: Record<string, unknown>; reported: Record<string, unknown> } };
+    const reported = { ...twin.properties.reported } as ReportedProperties;
+    delete reported.$version;
+    if (command.opts().json === true) process.stdout.write(`${JSON.stringify(reported, null, 2)}\n`);
+    else process.stdout.write(`${deviceId}: desired version ${String(twin.properties.desired.$version)}\n${formatTable(reported, 'below', Date.now())}`);
+    return 0;
+  } catch (error) {
+    return reportCliError(error);
+  }
+}
+
 /**
  * Azure's `iotedge list` columns plus what an operator asks first: how long each module has been
  * up and what it runs. The hub is a row of its own (from its control socket), so a stopped hub
  * shows even though the agent reports only itself among the system modules.
  */
-function formatTable(reported: ReportedProperties, hub: HubStatus | undefined, nowMs: number): string {
+function formatTable(reported: ReportedProperties, hub: HubStatus | undefined | 'below', nowMs: number): string {
   const status = (reported.lastDesiredStatus ?? {}) as { code?: number; description?: string };
   const rows: string[][] = [['NAME', 'STATUS', 'RESTARTS', 'UPTIME', 'DESCRIPTION', 'IMAGE/COMMAND']];
   const system = (reported.systemModules ?? {}) as Record<string, Record<string, unknown>>;
   const version = ((reported.version ?? {}) as { version?: string }).version ?? '';
   for (const [id, m] of Object.entries(system)) rows.push([id, String(m.runtimeStatus ?? ''), '', uptimeOf(m, nowMs), '', `outpost ${version}`.trim()]);
-  if (hub !== undefined) {
+  if (hub === 'below') {
+    // A device below: its hub is known only by what its agent reports.
+  } else if (hub !== undefined) {
     const ports = Object.entries(hub.ports).filter(([, port]) => port !== null).map(([name, port]) => `${name}:${String(port)}`).join(' ');
     rows.push(['edgeHub', 'running', '', formatUptime(nowMs - Date.parse(hub.startedAt)), `ports ${ports}`, `outpost ${hub.version} (pid ${hub.pid})`]);
   } else rows.push(['edgeHub', 'not running', '', '-', 'no hub answers on this data directory', '']);

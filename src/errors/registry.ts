@@ -189,6 +189,18 @@ export const ErrorRegistry = {
     kind: 'client',
     summary: 'The CLI could not reach a running agent on its control socket (<dataDir>/agent/agent.sock); start `outpost run` or `outpost agent` with the same data directory.',
   },
+  OUTPOST_AGENT_MANAGED_FROM_ABOVE: {
+    kind: 'client',
+    summary: 'This edge device has an upstream (upstream.hostname), so its deployment comes from the parent as the $edgeAgent and $edgeHub desired properties; a local `outpost deploy` is refused. Deploy from the parent: `outpost deploy <file> --device <this device>`.',
+  },
+  OUTPOST_AGENT_TWIN_REPORT_FAILED: {
+    kind: 'transient',
+    summary: 'The agent could not write its reported properties into the $edgeAgent or $edgeHub twin of this hub (the twin store failed or refused the patch); the next report carries the difference again.',
+  },
+  OUTPOST_DEPLOYMENT_TARGET_UNKNOWN: {
+    kind: 'client',
+    summary: '`outpost deploy --device <id>` names a device whose $edgeAgent module is not in the identity registry (status 404); add the child edge device and its $edgeAgent and $edgeHub modules with `outpost identity add`.',
+  },
   OUTPOST_AGENT_MODULE_NOT_FOUND: {
     kind: 'client',
     summary: 'No module with this id is deployed (`outpost list` shows them).',

@@ -24,7 +24,8 @@ export interface SourcedDeployment {
   readonly file: string;
   /** sha256 of the manifest text: a change of content bumps lastDesiredVersion. */
   readonly contentHash: string;
-  readonly origin: 'file' | 'deploy';
+  /** 'twin': the $edgeAgent and $edgeHub desired properties of an agent managed from above. */
+  readonly origin: 'file' | 'deploy' | 'twin';
 }
 
 interface DeployedMeta {

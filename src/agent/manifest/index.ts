@@ -19,3 +19,4 @@ export { routeProblems, programProblems } from './deployment-checks.js';
 export { INSTALL_DIR, INSTALL_DIR_PLACEHOLDER } from './install-dir.js';
 export { validateForApply, type ValidateForApplyOptions } from './validate-for-apply.js';
 export { formatManifestProblem } from './format-manifest-problem.js';
+export { deploymentFromTwins, type DesiredSection, type TwinDeploymentOptions, type TwinSourcedDeployment } from './twin-deployment.js';

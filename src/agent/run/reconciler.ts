@@ -62,18 +62,21 @@ export class Reconciler {
     options.runtime.onChange(() => this.trigger());
   }
 
-  /** A new valid deployment: applied at once; failed commands of the old one are forgotten. */
-  setDeployment(deployment: Deployment, contentHash: string): void {
+  /**
+   * A new valid deployment: applied at once; failed commands of the old one are forgotten.
+   * `desiredVersion`: the twin's desired `$version` (from above); a local counter of contents otherwise.
+   */
+  setDeployment(deployment: Deployment, contentHash: string, desiredVersion?: number): void {
     this.deployment = deployment;
-    this.desiredVersion = this.state.desiredVersionFor(contentHash);
+    this.desiredVersion = desiredVersion ?? this.state.desiredVersionFor(contentHash);
     this.rejected = undefined;
     this.runner.resetFailures();
     this.trigger();
   }
 
   /** A manifest that failed validation: reported with its code; the last valid one stays applied. */
-  rejectDeployment(status: DeploymentStatus, contentHash: string): void {
-    this.desiredVersion = this.state.desiredVersionFor(contentHash);
+  rejectDeployment(status: DeploymentStatus, contentHash: string, desiredVersion?: number): void {
+    this.desiredVersion = desiredVersion ?? this.state.desiredVersionFor(contentHash);
     this.rejected = status;
     this.trigger();
   }

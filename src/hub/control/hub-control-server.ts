@@ -4,6 +4,7 @@ import { OutpostError, toOutpostError } from '../../errors/index.js';
 import { readLimitedBody, sendJson, socketAnswers } from '../../http/index.js';
 import type { Logger } from '../../log/index.js';
 import type { C2dControlHandlers } from './c2d-control.js';
+import type { DeployControlHandlers } from './deploy-control.js';
 
 /**
  * The hub's control API for the CLI, where the operator plays the cloud's part: HTTP/1.1 on a
@@ -17,6 +18,10 @@ import type { C2dControlHandlers } from './c2d-control.js';
  *         {methodName, payload, responseTimeoutInSeconds} → IoT Hub's answer and status
  *         (200 {status, payload}; 400, 404, 413, 504 with {errorCode, message}; docs/methods.md)
  *
+ *   POST  /v1/devices/{deviceId}/deployment                 body: a deployment manifest
+ *         → 200 {deviceId, versions: {moduleId: desired $version}}; 400 {statusCode, problems}
+ *         (the manifest is invalid); 404 (the device's $edgeAgent is not in the registry)
+ *
  *   GET   /v1/status    → 200 {pid, version, ports} (outpost check: which ports to probe)
  *   GET   /v1/metrics   → 200 the Prometheus text of the hub's registry (outpost support-bundle)
  *
@@ -28,6 +33,8 @@ export interface HubControlHandlers {
   updateDesired(deviceId: string, moduleId: string | undefined, patchText: string): Promise<HubControlAnswer>;
   invokeMethod(deviceId: string, moduleId: string | undefined, bodyText: string): Promise<HubControlAnswer>;
   readonly c2d?: C2dControlHandlers;
+  /** A deployment for a device below (a root managing its tree): deploy-control.ts. */
+  readonly deployments?: DeployControlHandlers;
   /** What `outpost check` needs to probe the running hub: its process and bound ports. */
   status?(): unknown;
   /** The metrics text, when metrics are on. */
@@ -98,6 +105,9 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
     const deviceId = parts[2];
     if (parts.length === 3) return handlers.invokeMethod(deviceId, undefined, await readBody(request));
     if (parts.length === 5 && parts[3] === 'modules' && parts[4] !== undefined) return handlers.invokeMethod(deviceId, parts[4], await readBody(request));
+  }
+  if (method === 'POST' && parts[0] === 'v1' && parts[1] === 'devices' && parts[2] !== undefined && parts[3] === 'deployment' && parts.length === 4 && handlers.deployments !== undefined) {
+    return handlers.deployments.deploy(parts[2], await readBody(request));
   }
   if (method === 'GET' && parts[0] === 'v1' && parts.length === 2) {
     if (parts[1] === 'status' && handlers.status !== undefined) return { status: 200, body: handlers.status() };

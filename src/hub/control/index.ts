@@ -2,6 +2,7 @@ export { HubControlClient } from './hub-control-client.js';
 export { HubControlServer, type HubControlAnswer, type HubControlHandlers } from './hub-control-server.js';
 export { twinControl } from './twin-control.js';
 export { methodControl } from './method-control.js';
+export { deployControl, type CheckedDeployment, type DeployControlHandlers } from './deploy-control.js';
 export { c2dControl, type C2dControlHandlers } from './c2d-control.js';
 
 /** The hub control socket of a data directory. */

@@ -21,3 +21,4 @@ export {
   type TwinProperties,
   type TwinSection,
 } from './twin-types.js';
+export { systemModuleTwins } from './system-module-twins.js';

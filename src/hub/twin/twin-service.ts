@@ -218,26 +218,45 @@ export class TwinService {
   private change(twinId: string, section: 'desired' | 'reported', patch: unknown, jsonBytes: number | undefined): Promise<TwinPatchResult> {
     const checked = validateTwinPatch(patch, jsonBytes);
     if (!checked.ok) return Promise.resolve(failure(TwinStatus.BadRequest, checked.reason));
+    return this.serial(twinId, async () => this.apply(twinId, section, await this.load(twinId), checked.patch)).catch((error: unknown) => this.writeFailed(twinId, section, error));
+  }
+
+  /**
+   * Desired properties replaced as a whole (a deployment from the operator: keys the new section
+   * no longer has are removed). Applied as the patch from the current section to `section`, so
+   * subscribers and the upstream see one ordinary desired patch; nothing changes when they are equal.
+   */
+  replaceDesired(twinId: string, section: TwinProperties): Promise<TwinPatchResult> {
+    const checked = validateTwinPatch(section);
+    if (!checked.ok) return Promise.resolve(failure(TwinStatus.BadRequest, checked.reason));
     return this.serial(twinId, async (): Promise<TwinPatchResult> => {
       const record = await this.load(twinId);
-      const current = record.twin[section];
-      const merged = mergePatch(current, checked.patch);
-      const bytes = sectionBytes(merged);
-      if (bytes > TwinLimits.maxSectionBytes) {
-        return failure(TwinStatus.BadRequest, `the ${section} properties would be ${bytes} bytes; at most ${TwinLimits.maxSectionBytes} are allowed`);
-      }
-      const version = current.$version + 1;
-      const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, [section]: { ...merged, $version: version } as TwinSection };
-      const outbox = section === 'reported' && this.keepOutbox ? [...(record.upstreamOutbox ?? []), { version, patch: checked.patch }] : record.upstreamOutbox;
-      await this.save(twinId, { ...record, twin, ...(outbox === undefined ? {} : { upstreamOutbox: outbox }) });
-      this.route({ twinId, section, patch: checked.patch, sectionVersion: version, twinVersion: twin.version });
-      if (section === 'desired') await this.notify(twinId, twin, checked.patch, version);
-      else this.reported(twinId, checked.patch, version);
-      return { ok: true, version };
-    }).catch((error: unknown) => {
-      this.options.logger.error({ event: 'twin.write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, section, err: error }, 'cannot store a twin change');
-      return failure(TwinStatus.InternalError, 'the twin could not be stored');
-    });
+      const patch = diffPatch(record.twin.desired, checked.patch);
+      if (patch === undefined) return { ok: true, version: record.twin.desired.$version };
+      return this.apply(twinId, 'desired', record, patch);
+    }).catch((error: unknown) => this.writeFailed(twinId, 'desired', error));
+  }
+
+  private async apply(twinId: string, section: 'desired' | 'reported', record: TwinRecord & { twin: StoredTwin }, patch: TwinProperties): Promise<TwinPatchResult> {
+    const current = record.twin[section];
+    const merged = mergePatch(current, patch);
+    const bytes = sectionBytes(merged);
+    if (bytes > TwinLimits.maxSectionBytes) {
+      return failure(TwinStatus.BadRequest, `the ${section} properties would be ${bytes} bytes; at most ${TwinLimits.maxSectionBytes} are allowed`);
+    }
+    const version = current.$version + 1;
+    const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, [section]: { ...merged, $version: version } as TwinSection };
+    const outbox = section === 'reported' && this.keepOutbox ? [...(record.upstreamOutbox ?? []), { version, patch }] : record.upstreamOutbox;
+    await this.save(twinId, { ...record, twin, ...(outbox === undefined ? {} : { upstreamOutbox: outbox }) });
+    this.route({ twinId, section, patch, sectionVersion: version, twinVersion: twin.version });
+    if (section === 'desired') await this.notify(twinId, twin, patch, version);
+    else this.reported(twinId, patch, version);
+    return { ok: true, version };
+  }
+
+  private writeFailed(twinId: string, section: 'desired' | 'reported', error: unknown): TwinFailure {
+    this.options.logger.error({ event: 'twin.write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, section, err: error }, 'cannot store a twin change');
+    return failure(TwinStatus.InternalError, 'the twin could not be stored');
   }
 
   /** Sends a durable desired patch to the twin's subscribers and records what they received. */

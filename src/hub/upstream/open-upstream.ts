@@ -11,6 +11,10 @@ import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
 import { upstreamTarget } from './upstream-target.js';
 
+/** The system modules' identities (twin ids `<edge>/$edgeAgent`, `<edge>/$edgeHub`), as IoT Hub names them. */
+export const EDGE_AGENT_MODULE = '$edgeAgent';
+export const EDGE_HUB_MODULE = '$edgeHub';
+
 export interface OpenedUpstream {
   /** The AMQP link (upstream.protocol Amqp, AmqpWs) or the MQTT connections (Mqtt, MqttWs). */
   readonly link: UpstreamLink | MqttUpstream;
@@ -119,7 +123,9 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     onAvailable,
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
-  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger });
+  // This edge device's $edgeAgent and $edgeHub twins carry its deployment from above: always relayed.
+  const alwaysRelayed = [`${config.deviceId}/${EDGE_AGENT_MODULE}`, `${config.deviceId}/${EDGE_HUB_MODULE}`];
+  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger, alwaysRelayed });
   link.start();
   scope.start();
   return { link, target: upstreamTarget(link, logger), relay, scope };

@@ -28,6 +28,12 @@ export interface UpstreamRelayOptions {
   readonly minTwinSyncPeriodMs: number;
   readonly twinGetTimeoutMs: number;
   readonly logger: Logger;
+  /**
+   * Identities whose twin is relayed whether or not a client is connected as them, with desired
+   * patches subscribed: this edge device's `$edgeAgent` and `$edgeHub`, whose desired properties
+   * are the deployment from above (docs/agent.md, "Managed from above").
+   */
+  readonly alwaysRelayed?: readonly string[];
 }
 
 interface Relayed {
@@ -50,6 +56,9 @@ interface Wanted {
   readonly twin: boolean;
 }
 
+/** An always-relayed system twin: its desired patches down, its reported patches up; no methods or C2D. */
+const ALWAYS: Wanted = { methods: false, c2d: false, desired: true, twin: true };
+
 /**
  * Twins, direct methods and C2D between the clients connected here and the parent (docs/upstream.md,
  * "What is relayed"). For each identity with a live client here, its upstream channel (session and
@@ -65,12 +74,14 @@ export class UpstreamRelay implements ChannelWatcher {
   private readonly relayed = new Map<string, Relayed>();
   private readonly warnings: RateLimitedLog;
   private readonly sync: TwinSync;
+  private readonly always: ReadonlySet<string>;
   /** False until the stored outboxes are read (nothing is relayed before: their patches go first). */
   private loaded = false;
   private early: Array<[string, TwinProperties, number]> = [];
 
   constructor(private readonly options: UpstreamRelayOptions) {
     this.warnings = new RateLimitedLog(options.logger);
+    this.always = new Set(options.alwaysRelayed ?? []);
     const { twins } = options.services;
     this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: () => options.link.connected, canRelay: (twinId) => {
       const { deviceId, moduleId } = splitTwinId(twinId);
@@ -88,6 +99,7 @@ export class UpstreamRelay implements ChannelWatcher {
     if (!this.loaded) return;
     const identities = new Set(this.options.services.clients.list().map((entry) => entry.identity));
     for (const [identity, state] of this.relayed) if (!state.outbox.empty) identities.add(identity);
+    for (const identity of this.always) identities.add(identity);
     for (const identity of identities) this.reconcile(identity);
   }
 
@@ -169,6 +181,7 @@ export class UpstreamRelay implements ChannelWatcher {
   /** What the identity needs upstream now; undefined when nothing (no client here, nothing to send). */
   private wanted(state: Relayed): Wanted | undefined {
     const clients = this.options.services.clients;
+    if (this.always.has(state.identity)) return ALWAYS;
     const connected = clients.isConnected(state.identity);
     if (!connected && state.outbox.empty) return undefined;
     return {
@@ -181,7 +194,7 @@ export class UpstreamRelay implements ChannelWatcher {
 
   private reconcile(identity: string): void {
     if (!this.loaded) return;
-    const state = this.relayed.get(identity) ?? (this.options.services.clients.isConnected(identity) ? this.stateOf(identity) : undefined);
+    const state = this.relayed.get(identity) ?? (this.always.has(identity) || this.options.services.clients.isConnected(identity) ? this.stateOf(identity) : undefined);
     if (state === undefined) return;
     const wanted = this.wanted(state);
     if (wanted === undefined) {

@@ -270,6 +270,10 @@ describe('bench command line', () => {
       'micro-store-append',
       'micro-twin-reported',
       'methods-roundtrip',
+      'upstream-drain',
+      'upstream-drain-unbatched',
+      'upstream-drain-100',
+      'upstream-drain-100-unbatched',
     ]);
     assert.deepEqual(plan.targets, ['outpost', 'mosquitto', 'aedes']);
     assert.equal(plan.loadgen, 'c');

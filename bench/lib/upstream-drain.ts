@@ -109,6 +109,15 @@ async function queueLength(client: HubControlClient, endpoint: string): Promise<
   return total;
 }
 
+/**
+ * The child hub is started here, not by the harness, so --outpost-node-arg and --outpost-arg reach
+ * only the parent. These two environment variables (space-separated) reach the child: for
+ * profiling it (`--cpu-prof --cpu-prof-dir=…`) and for trying its settings (`--set store.deliveryWindow=4096`).
+ */
+const wordsOf = (value: string | undefined): string[] => (value === undefined || value.trim() === '' ? [] : value.trim().split(/\s+/));
+const childNodeArgs = wordsOf(process.env.OUTPOST_BENCH_CHILD_NODE_ARGS);
+const childArgs = wordsOf(process.env.OUTPOST_BENCH_CHILD_ARGS);
+
 export async function runUpstreamDrain(parent: RunningTarget, options: ScenarioOptions, spec: UpstreamSpec, parentDataDir: () => string): Promise<ScenarioOutcome> {
   if (parent.amqpTls === undefined || parent.pid === undefined) throw new Error(`${parent.name}: no AMQP listener known (the upstream scenarios need an Outpost parent the harness started)`);
   const fillSec = options.durationSec ?? (options.quick ? 1 : 6);
@@ -122,11 +131,12 @@ export async function runUpstreamDrain(parent: RunningTarget, options: ScenarioO
   let child: RunningTarget | undefined;
   try {
     child = await startTarget('outpost', {
+      ...(childNodeArgs.length === 0 ? {} : { outpostNodeArgs: childNodeArgs }),
       outpostSetup: (dataDir) => {
         childDataDir = dataDir;
         registerIdentities(dataDir, identities);
         const manifest = deployment(dataDir, 'bench-child.json', { up: 'FROM /messages/modules/* INTO $upstream' });
-        return [...BENCH_HUB_ARGS, '--deployment', manifest, '--set', 'upstream.hostname=localhost', '--set', `upstream.port=${relay.port}`, '--set', `upstream.caFile=${caFile}`, '--set', `upstream.connectionString=HostName=${BENCH_IOT_HUB};DeviceId=${BENCH_EDGE_DEVICE};SharedAccessKey=${derivedKey(options.seed, BENCH_EDGE_DEVICE)}`, '--set', `upstream.maxBatchSize=${spec.maxBatchSize}`];
+        return [...BENCH_HUB_ARGS, '--deployment', manifest, '--set', 'upstream.hostname=localhost', '--set', `upstream.port=${relay.port}`, '--set', `upstream.caFile=${caFile}`, '--set', `upstream.connectionString=HostName=${BENCH_IOT_HUB};DeviceId=${BENCH_EDGE_DEVICE};SharedAccessKey=${derivedKey(options.seed, BENCH_EDGE_DEVICE)}`, '--set', `upstream.maxBatchSize=${spec.maxBatchSize}`, ...childArgs];
       },
     });
     if (child.mqttTls === undefined) throw new Error('the child hub reported no MQTT-over-TLS listener');

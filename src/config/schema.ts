@@ -346,7 +346,7 @@ export const ConfigSchema = Section('Outpost configuration', {
     tokenTtl: Duration('1h', { description: 'Lifetime of the SAS tokens the upstream link signs for each identity; each is renewed on the same connection after three quarters of it.' }),
     reconnectMin: Duration('1s', { description: 'First delay before reconnecting to the parent after a failed attempt; it doubles up to upstream.reconnectMax.' }),
     reconnectMax: Duration('60s', { description: 'Longest delay between two full reconnection attempts. Meanwhile a TCP probe every upstream.probeInterval notices the parent coming back and reconnects at once.' }),
-    probeInterval: Duration('1s', { description: 'While the parent is unreachable, how often a bare TCP connect checks whether it is back (a success triggers a reconnection at once, whatever the backoff).' }),
+    probeInterval: Duration('250ms', { description: 'While the parent is unreachable, how often a bare TCP connect checks whether it is back (a success triggers a reconnection at once, whatever the backoff).' }),
     idleTimeout: Duration('30s', { description: 'AMQP idle timeout asked of the parent: a connection silent for longer (a cut cable, a frozen parent) is closed and reconnected.' }),
     minTwinSyncPeriod: Duration('120s', {
       description: 'Shortest time between two re-pulls of one client\'s twin from the parent when its twin links attach again (a reconnect). A reconnect sooner than that defers the re-pull to the end of the period; a client\'s own twin GET always asks the parent.',

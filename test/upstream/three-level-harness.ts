@@ -5,10 +5,10 @@
  * can be killed with SIGKILL and restarted on the same data directory and port; a LinkCutter can
  * sit between parent and root.
  *
- * Identities: `registerDevice` is the one place that writes the registries. Today every level
- * knows every identity below it with the same keys (each identity signs its own token at each
- * hop); once the parent signs on behalf of its descendants (auth chain), only the root needs the
- * keys and this function is what changes.
+ * Identities: `registerDevice` is the one place that writes the registries. Every level knows
+ * every device below it with the same keys and its parent chain. Each hop signs on behalf of the
+ * devices below it with its own edge key (the auth chain), so the keys above the child are only
+ * what a device would need to connect there directly; the chain is what each parent checks.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -76,9 +76,10 @@ export class ThreeHubs {
     return this.running.parent;
   }
 
-  async startChild(): Promise<RunningHub> {
+  /** `withAgent`: `outpost run` (hub and agent, the process runtime) instead of `outpost hub`. */
+  async startChild(options: { withAgent?: boolean } = {}): Promise<RunningHub> {
     const parent = this.running.parent!;
-    this.running.child = await this.start('child', LEAF_EDGE, 0, { port: parent.amqpPort, caFile: parent.caFile, key: this.key('parent', LEAF_EDGE) });
+    this.running.child = await this.start('child', LEAF_EDGE, 0, { port: parent.amqpPort, caFile: parent.caFile, key: this.key('parent', LEAF_EDGE) }, options.withAgent === true);
     return this.running.child;
   }
 
@@ -163,7 +164,7 @@ export class ThreeHubs {
     return level === 'root' ? ROOT : level === 'parent' ? MIDDLE : LEAF_EDGE;
   }
 
-  private async start(level: Level, deviceId: string, amqpPort: number, upstream: { port: number; caFile: string; key: string } | undefined): Promise<RunningHub> {
+  private async start(level: Level, deviceId: string, amqpPort: number, upstream: { port: number; caFile: string; key: string } | undefined, withAgent = false): Promise<RunningHub> {
     const env: Record<string, string> = { OUTPOST_DEVICE_ID: deviceId, OUTPOST_IOT_HUB_HOSTNAME: HUB };
     if (upstream !== undefined) {
       env.OUTPOST_UPSTREAM__HOSTNAME = 'localhost';
@@ -173,10 +174,11 @@ export class ThreeHubs {
     }
     Object.assign(env, this.envOverrides[level] ?? {});
     const dataDir = this.dirs[level];
-    const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', String(amqpPort), '--https-port', '0', '--deployment', join(this.dir, `${level}.json`)], { env: childEnv(env) });
+    const outpost = spawnOutpost([withAgent ? 'run' : 'hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', String(amqpPort), '--https-port', '0', '--deployment', join(this.dir, `${level}.json`)], { env: childEnv(env) });
     this.processes.push(outpost);
     const ready = await outpost.waitFor((line) => line.event === 'hub.ready', START_TIMEOUT_MS);
     await outpost.waitFor((line) => line.event === 'hub.control_listening', START_TIMEOUT_MS);
+    if (withAgent) await outpost.waitFor((line) => line.event === 'agent.ready', START_TIMEOUT_MS);
     const ports = ready.ports as { amqp: number; mqtt: number };
     const caFile = String(ready.caFile);
     return { outpost, amqpPort: ports.amqp, mqttPort: ports.mqtt, caFile, ca: readFileSync(caFile, 'utf8'), ready };

@@ -75,6 +75,8 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     // Each (re)connection fetches the scope again: the parent may have changed it meanwhile.
     scope.syncNow();
   };
+  // This edge device's $edgeAgent and $edgeHub twins carry its deployment from above: always relayed.
+  const alwaysRelayed = [`${config.deviceId}/${EDGE_AGENT_MODULE}`, `${config.deviceId}/${EDGE_HUB_MODULE}`];
   const protocol = upstream.protocol;
   const reconnectMaxMs = Math.max(upstream.reconnectMin, upstream.reconnectMax);
   if (protocol === 'Mqtt' || protocol === 'MqttWs') {
@@ -97,6 +99,7 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
       services,
       minTwinSyncPeriodMs: upstream.minTwinSyncPeriod,
       twinGetTimeoutMs: upstream.twinGetTimeout,
+      alwaysRelayed,
     });
     logger.info({ event: 'upstream.protocol', protocol, host }, 'upstream over MQTT: one connection per identity');
     mqttUpstream.start();
@@ -123,8 +126,6 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     onAvailable,
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
-  // This edge device's $edgeAgent and $edgeHub twins carry its deployment from above: always relayed.
-  const alwaysRelayed = [`${config.deviceId}/${EDGE_AGENT_MODULE}`, `${config.deviceId}/${EDGE_HUB_MODULE}`];
   const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger, alwaysRelayed });
   link.start();
   scope.start();

@@ -30,6 +30,12 @@ export interface MqttRelayOptions {
   /** Whether the identity has a key here (a connection can be opened for it). */
   readonly canSignFor: (deviceId: string, moduleId: string | undefined) => boolean;
   readonly logger: Logger;
+  /**
+   * Identities relayed whether or not a client is connected as them, subscribed to desired
+   * patches: this edge device's `$edgeAgent` and `$edgeHub` (their desired properties are its
+   * deployment from above), as UpstreamRelay's `alwaysRelayed` on AMQP.
+   */
+  readonly alwaysRelayed?: readonly string[];
 }
 
 interface Relayed {
@@ -57,8 +63,10 @@ export class MqttRelay {
   private readonly sync: TwinSync;
   private loaded = false;
   private early: Array<[string, TwinProperties, number]> = [];
+  private readonly always: ReadonlySet<string>;
 
   constructor(private readonly options: MqttRelayOptions) {
+    this.always = new Set(options.alwaysRelayed ?? []);
     const { twins, clients } = options.services;
     this.sync = new TwinSync({ minPeriodMs: options.minTwinSyncPeriodMs, getTimeoutMs: options.twinGetTimeoutMs, connected: options.connected, canRelay: (twinId) => {
       const { deviceId, moduleId } = splitTwinId(twinId);
@@ -91,7 +99,7 @@ export class MqttRelay {
     if (pending.size > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches: [...pending.values()].reduce((n, e) => n + e.length, 0) }, 'reported patches not yet taken by the parent before the restart will be sent');
     this.loaded = true;
     for (const [twinId, patch, version] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version);
-    for (const identity of new Set([...this.relayed.keys(), ...this.options.services.clients.list().map((entry) => entry.identity)])) this.reconcile(identity);
+    for (const identity of new Set([...this.relayed.keys(), ...this.always, ...this.options.services.clients.list().map((entry) => entry.identity)])) this.reconcile(identity);
   }
 
   private reported(twinId: string, patch: TwinProperties, version: number): void {
@@ -118,7 +126,8 @@ export class MqttRelay {
   private reconcile(identity: string): void {
     if (!this.loaded) return;
     const { clients } = this.options.services;
-    const connected = clients.isConnected(identity);
+    const always = this.always.has(identity);
+    const connected = always || clients.isConnected(identity);
     const state = this.relayed.get(identity) ?? (connected ? this.stateOf(identity) : undefined);
     if (state === undefined) return;
     if (!connected && state.outbox.empty) {
@@ -134,7 +143,7 @@ export class MqttRelay {
       connection.relayTo((topic, payload, done) => this.inbound(state, topic, payload, done), { up: () => void twin.up(), down: () => twin.down() });
     }
     const filters: string[] = [TwinTopic.Responses];
-    if (clients.linkFor(identity, 'desired-properties') !== undefined) filters.push(TwinTopic.DesiredPatches);
+    if (always || clients.linkFor(identity, 'desired-properties') !== undefined) filters.push(TwinTopic.DesiredPatches);
     if (clients.linkFor(identity, 'methods') !== undefined) filters.push(MethodTopic.Requests);
     if (state.moduleId === undefined && this.options.services.c2d !== undefined && clients.linkFor(identity, 'c2d') !== undefined) filters.push(c2dFilter(state.deviceId));
     state.connection.setFilters(filters);

@@ -27,6 +27,8 @@ export interface MqttUpstreamOptions {
   readonly onAvailable: () => void;
   /** The hub's services the relay reaches the clients here through; none: telemetry only. */
   readonly services?: RelayServices;
+  /** Identities whose twins are relayed with no client here (MqttRelay's `alwaysRelayed`). */
+  readonly alwaysRelayed?: readonly string[];
   readonly minTwinSyncPeriodMs: number;
   readonly twinGetTimeoutMs: number;
 }
@@ -63,6 +65,7 @@ export class MqttUpstream {
             connected: () => this.connected,
             canSignFor: (deviceId, moduleId) => options.credentials.credentialFor(deviceId, moduleId) !== undefined,
             logger: options.logger,
+            ...(options.alwaysRelayed === undefined ? {} : { alwaysRelayed: options.alwaysRelayed }),
           });
   }
 

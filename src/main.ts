@@ -5,7 +5,7 @@ import { Agent, ControlClient, controlSocketOf, deploymentFileOf, manifestError,
 import type { OutpostError } from './errors/index.js';
 import { DataDirLock } from './fs/index.js';
 import { MemoryTwinStore, RocksTwinStore, systemModuleTwins, TwinService } from './hub/twin/index.js';
-import { HUB_CONTROL_SOCKET, HubControlServer, c2dControl, deployControl, methodControl, twinControl, type CheckedDeployment } from './hub/control/index.js';
+import { HUB_CONTROL_SOCKET, HubControlServer, OPERATOR_API_METHODS, OPERATOR_API_PREFIX, c2dControl, deployControl, methodControl, operatorApiRoute, twinControl, type CheckedDeployment, type HubControlHandlers } from './hub/control/index.js';
 import { ConnectedClients } from './hub/core/index.js';
 import { moduleInputTarget } from './hub/endpoints/index.js';
 import { MethodService } from './hub/methods/index.js';
@@ -442,7 +442,11 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const status = () => ({ pid: process.pid, version: VERSION, startedAt, ports: hub.ports });
   // `outpost deploy <file> --device <child>`: a root (or any parent) deploys to an edge device below.
   const deployments = deployControl(twins, exists, checkDeploymentForChild);
-  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), deployments, status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) }, logger);
+  const controlHandlers: HubControlHandlers = { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), deployments, status, ...(metrics === undefined ? {} : { metrics: () => metrics.scrape() }) };
+  const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), controlHandlers, logger);
+  // The same API on HTTPS for a remote operator, behind <dataDir>/api.token (`outpost api token`).
+  const operatorApi = operatorApiRoute({ dataDir: config.dataDir, handlers: controlHandlers, logger: componentLogger('operator-api') });
+  for (const method of OPERATOR_API_METHODS) hub.routeHttps(method, OPERATOR_API_PREFIX, operatorApi);
   closers.unshift(() => control.close());
   hub.announceReady();
   return { hub, store, mqtt, policy, bridge, manifestHub: sources.manifestHub, dashboard, twins };

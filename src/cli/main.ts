@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { c2dCommand } from './c2d-command.js';
 import { checkCommand } from './check-command.js';
+import { apiCommand } from './api-command.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { deployCommand } from './deploy-command.js';
 import { identityCommand } from './identity-command.js';
@@ -40,6 +41,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   methodCommand(program, setExit);
   c2dCommand(program, setExit);
   dashboardCommand(program, setExit);
+  apiCommand(program, setExit);
   supportBundleCommand(program, setExit);
   program
     .command('version')

@@ -24,8 +24,17 @@ const TOKEN_BYTES = 32;
 export class DashboardToken {
   readonly file: string;
 
-  constructor(dataDir: string) {
-    this.file = join(dataDir, DASHBOARD_TOKEN_FILE);
+  /**
+   * `fileName` and `errorCode` name another token of the same kind: the operator API's
+   * (`api.token`, src/hub/control/operator-api-route.ts) is a second secret, so that the
+   * dashboard's read-only sign-in link never grants writes.
+   */
+  constructor(
+    dataDir: string,
+    fileName = DASHBOARD_TOKEN_FILE,
+    private readonly errorCode: 'OUTPOST_DASHBOARD_TOKEN_UNAVAILABLE' | 'OUTPOST_API_TOKEN_UNAVAILABLE' = 'OUTPOST_DASHBOARD_TOKEN_UNAVAILABLE',
+  ) {
+    this.file = join(dataDir, fileName);
   }
 
   /** The current token, or undefined when there is none (or it cannot be read). */
@@ -64,7 +73,7 @@ export class DashboardToken {
       }
       renameSync(temporary, this.file);
     } catch (cause) {
-      throw new OutpostError('OUTPOST_DASHBOARD_TOKEN_UNAVAILABLE', `cannot write the dashboard token ${this.file}: ${(cause as Error).message}`, { cause, details: { file: this.file } });
+      throw new OutpostError(this.errorCode, `cannot write the token file ${this.file}: ${(cause as Error).message}`, { cause, details: { file: this.file } });
     }
     return token;
   }

@@ -465,6 +465,14 @@ export const ErrorRegistry = {
     kind: 'config',
     summary: 'The dashboard\'s operator token file (<dataDir>/dashboard.token) cannot be read or written; check that the data directory exists and belongs to the user running Outpost.',
   },
+  OUTPOST_API_TOKEN_UNAVAILABLE: {
+    kind: 'config',
+    summary: 'The operator API\'s token file (<dataDir>/api.token) cannot be read or written; check that the data directory exists and belongs to the user running Outpost.',
+  },
+  OUTPOST_API_UNAUTHORIZED: {
+    kind: 'client',
+    summary: 'A request to the operator API (/v1/ on the HTTPS listener) had no `Authorization: Bearer <token>` header, or not the token in <dataDir>/api.token (`outpost api token`); without that file the API answers nothing but this.',
+  },
   OUTPOST_TELEMETRY_AGGREGATE_CORRUPT: {
     kind: 'internal',
     summary: 'The runtime quality telemetry aggregate (<dataDir>/telemetry/aggregate.json) could not be read (truncated, edited or from an unknown format); it was moved aside to aggregate.json.corrupt and collection starts again from an empty aggregate. Nothing else is affected.',

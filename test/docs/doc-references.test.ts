@@ -103,7 +103,7 @@ describe('what the documentation names exists', () => {
     const { outpost } = await startHub({ command: 'run', dataDir: data, args: ['--deployment', manifest], timeoutMs: 60_000 });
     scope.trackGraceful(outpost);
     await outpost.waitFor((line) => line.event === 'agent.module_started' && line.module === 'm', 60_000);
-    for (const args of [['deploy', manifest], ['identity', 'add', 'd1']]) {
+    for (const args of [['deploy', manifest], ['identity', 'add', 'd1'], ['api', 'token']]) {
       const result = await runOutpost([...args, '--data-dir', data], { timeoutMs: 60_000 });
       assert.equal(result.code, 0, result.stderr);
     }

@@ -61,16 +61,7 @@ export class HubControlServer {
       if (await socketAnswers(socketPath)) throw new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `another hub is running on ${socketPath}`, { details: { socketPath } });
       unlinkSync(socketPath);
     }
-    const server = createServer((request, response) => {
-      handle(request, handlers).then(
-        (answer) => sendJson(response, answer.status, answer.body),
-        (thrown: unknown) => {
-          const error = toOutpostError(thrown);
-          if (error.kind === 'internal') logger.error({ event: 'hub.control_failed', code: error.code, err: thrown }, error.message);
-          sendJson(response, error.kind === 'internal' || error.kind === 'transient' ? 500 : 400, { code: error.code, message: error.message });
-        },
-      );
-    });
+    const server = createServer((request, response) => serveControlRequest(request, response, handlers, logger));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (cause) => reject(new OutpostError('OUTPOST_HUB_CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${cause.message}`, { cause, details: { socketPath } })));
       server.listen(socketPath, () => resolve());
@@ -84,6 +75,18 @@ export class HubControlServer {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Answers one request of the control API: on the unix socket, and on HTTPS as the operator API (operator-api-route.ts). */
+export function serveControlRequest(request: IncomingMessage, response: ServerResponse, handlers: HubControlHandlers, logger: Logger): void {
+  handle(request, handlers).then(
+    (answer) => sendJson(response, answer.status, answer.body),
+    (thrown: unknown) => {
+      const error = toOutpostError(thrown);
+      if (error.kind === 'internal') logger.error({ event: 'hub.control_failed', code: error.code, err: thrown }, error.message);
+      if (!response.headersSent) sendJson(response, error.kind === 'internal' || error.kind === 'transient' ? 500 : 400, { code: error.code, message: error.message });
+    },
+  );
 }
 
 async function handle(request: IncomingMessage, handlers: HubControlHandlers): Promise<HubControlAnswer> {

@@ -14,6 +14,8 @@ export interface C2dRelayOptions {
   readonly session: Session;
   readonly deviceId: string;
   readonly clientVersion: string;
+  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
+  readonly authChain: string | undefined;
   readonly c2d: C2dService;
   readonly logger: Logger;
   readonly failed: (condition: string | undefined) => void;
@@ -32,7 +34,7 @@ export class C2dRelay {
 
   constructor(private readonly options: C2dRelayOptions) {
     const address = deviceboundAddress(options.deviceId);
-    this.receiver = options.session.attach_receiver({ source: { address }, target: {}, properties: relayLinkProperties(options.clientVersion, undefined), autoaccept: false, credit_window: C2D_CREDIT });
+    this.receiver = options.session.attach_receiver({ source: { address }, target: {}, properties: relayLinkProperties(options.clientVersion, undefined, options.authChain), autoaccept: false, credit_window: C2D_CREDIT });
     this.receiver.on('message', (context: EventContext) => this.message(context));
     this.receiver.on('receiver_close', () => this.lost(this.receiver.error));
     this.receiver.on('receiver_error', () => this.lost(this.receiver.error));

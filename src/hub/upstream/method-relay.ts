@@ -13,6 +13,8 @@ export interface MethodRelayOptions {
   readonly deviceId: string;
   readonly moduleId: string | undefined;
   readonly clientVersion: string;
+  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
+  readonly authChain: string | undefined;
   readonly methods: MethodService;
   readonly logger: Logger;
   /** The parent detached a link of the pair (the relay tries again later). */
@@ -35,7 +37,7 @@ export class MethodRelay {
 
   constructor(private readonly options: MethodRelayOptions) {
     const address = methodsAddress(options.deviceId, options.moduleId);
-    const properties = relayLinkProperties(options.clientVersion, 'methods');
+    const properties = relayLinkProperties(options.clientVersion, 'methods', options.authChain);
     this.receiver = options.session.attach_receiver({ source: { address }, target: {}, properties, rcv_settle_mode: SettleMode.ReceiverFirst, autoaccept: true, credit_window: REQUEST_CREDIT });
     this.sender = options.session.attach_sender({ target: { address }, source: {}, properties, rcv_settle_mode: SettleMode.ReceiverFirst, autosettle: true });
     this.receiver.on('message', (context: EventContext) => this.request(context));

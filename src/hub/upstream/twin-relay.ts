@@ -22,6 +22,8 @@ export interface TwinRelayOptions {
   readonly moduleId: string | undefined;
   readonly twinId: string;
   readonly clientVersion: string;
+  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
+  readonly authChain: string | undefined;
   readonly twins: TwinService;
   readonly outbox: ReportedOutbox;
   /** Whether attaching re-pulls the twin now (MinTwinSyncPeriod), and who is told the links are ready. */
@@ -55,7 +57,7 @@ export class TwinRelay {
 
   constructor(private readonly options: TwinRelayOptions) {
     const address = twinAddress(options.deviceId, options.moduleId);
-    const properties = relayLinkProperties(options.clientVersion, 'twin');
+    const properties = relayLinkProperties(options.clientVersion, 'twin', options.authChain);
     this.sender = options.session.attach_sender({ target: { address }, source: {}, properties, snd_settle_mode: SettleMode.SenderSettled, rcv_settle_mode: SettleMode.ReceiverFirst });
     this.receiver = options.session.attach_receiver({ source: { address }, target: {}, properties, snd_settle_mode: SettleMode.SenderSettled, rcv_settle_mode: SettleMode.ReceiverFirst, autoaccept: true });
     this.receiver.on('message', (context: EventContext) => this.received(context.message));

@@ -127,6 +127,11 @@ export class UpstreamLink {
     return this.options.credentials.credentialFor(deviceId, moduleId) !== undefined;
   }
 
+  /** The identity's `com.microsoft:auth-chain` for its links (undefined for this edge device itself). */
+  authChainFor(deviceId: string, moduleId: string | undefined): string | undefined {
+    return this.options.credentials.credentialFor(deviceId, moduleId)?.authChain;
+  }
+
   watch(watcher: ChannelWatcher): void {
     this.watcher = watcher;
   }

@@ -219,7 +219,7 @@ export class UpstreamRelay implements ChannelWatcher {
 
   private apply(state: Relayed, session: Session, wanted: Wanted): void {
     const { clientVersion, services, logger } = this.options;
-    const base = { session, deviceId: state.deviceId, clientVersion, logger };
+    const base = { session, deviceId: state.deviceId, clientVersion, authChain: this.options.link.authChainFor(state.deviceId, state.moduleId), logger };
     if (wanted.methods && state.methods === undefined) {
       state.methods = new MethodRelay({ ...base, moduleId: state.moduleId, methods: services.methods, failed: (condition) => this.partFailed(state, 'methods', condition) });
     } else if (!wanted.methods && state.methods !== undefined) {

@@ -171,8 +171,20 @@ function addIdentity(registry: IdentityRegistry, config: OutpostConfig, deviceId
   if (record.authentication.type !== 'none') {
     lines.push(`connection string: ${buildConnectionString(record, { iotHubHostname: config.iotHubHostname, gatewayHostname: config.gatewayHostname })}`);
   }
+  // An edge device comes with its system modules, as IoT Hub makes them: their twins carry its
+  // deployment from above (`outpost deploy --device`), and its agent and hub report through them.
+  if (record.edge === true && record.moduleId === undefined) {
+    for (const moduleId of SYSTEM_MODULES) {
+      if (registry.get(deviceId, moduleId) !== undefined) continue;
+      registry.add({ deviceId, moduleId });
+      lines.push(`added module ${identityKey(deviceId, moduleId)} (sas)`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
+
+/** The modules IoT Hub creates with every edge device. */
+const SYSTEM_MODULES = ['$edgeAgent', '$edgeHub'] as const;
 
 function listIdentities(registry: IdentityRegistry, json: boolean): string {
   const records = registry.list();

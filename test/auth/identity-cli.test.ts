@@ -30,7 +30,10 @@ describe('outpost identity', () => {
 
   it('lists as a table and as JSON with keys masked; show masks unless --show-keys', async (t) => {
     const run = cli(tempDir(t));
-    await run('add', 'edge-child', '--edge');
+    const edge = await run('add', 'edge-child', '--edge');
+    // An edge device comes with its system modules, as in IoT Hub.
+    assert.match(edge.stdout, /^added module edge-child\/\$edgeAgent \(sas\)$/m);
+    assert.match(edge.stdout, /^added module edge-child\/\$edgeHub \(sas\)$/m);
     await run('add', 'leaf', '--parent', 'edge-child', '--auth', 'self-signed', '--primary-thumbprint', 'ab:'.repeat(19) + 'ab');
     await run('add', 'orphan', '--no-parent', '--auth', 'ca');
     const table = await run('list');
@@ -40,13 +43,16 @@ describe('outpost identity', () => {
       [
         ['ID', 'KIND', 'AUTH', 'STATUS', 'PARENT', 'SOURCE'],
         ['edge-child', 'edge device', 'sas', 'enabled', 'edge7', 'local'],
+        ['edge-child/$edgeAgent', 'module', 'sas', 'enabled', '-', 'local'],
+        ['edge-child/$edgeHub', 'module', 'sas', 'enabled', '-', 'local'],
         ['leaf', 'device', 'selfSigned', 'enabled', 'edge-child', 'local'],
         ['orphan', 'device', 'certificateAuthority', 'enabled', '-', 'local'],
       ],
     );
-    const json = JSON.parse((await run('list', '--json')).stdout) as { authentication: Record<string, string> }[];
-    assert.deepEqual(json[0]!.authentication, { type: 'sas', primaryKey: '***', secondaryKey: '***' });
-    assert.equal(json[1]!.authentication.primaryThumbprint, 'AB'.repeat(20));
+    const json = JSON.parse((await run('list', '--json')).stdout) as { deviceId: string; moduleId?: string; authentication: Record<string, string> }[];
+    const entry = (deviceId: string) => json.find((r) => r.deviceId === deviceId && r.moduleId === undefined)!;
+    assert.deepEqual(entry('edge-child').authentication, { type: 'sas', primaryKey: '***', secondaryKey: '***' });
+    assert.equal(entry('leaf').authentication.primaryThumbprint, 'AB'.repeat(20));
     const shown = JSON.parse((await run('show', 'edge-child')).stdout) as { authentication: Record<string, string> };
     assert.equal(shown.authentication.primaryKey, '***');
     const withKeys = JSON.parse((await run('show', 'edge-child', '--show-keys')).stdout) as { authentication: Record<string, string> };

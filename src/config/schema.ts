@@ -338,7 +338,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       defaultNote: "Node's default trusted CAs",
     }),
     connectionString: OptionalStr({
-      description: 'This edge device\'s own credentials for the parent: `HostName=…;DeviceId=…;SharedAccessKey=…` (DeviceId must be deviceId). Never logged. The link signs with it for this edge device, its modules and the devices below it (on behalf of them, with `com.microsoft:auth-chain`).',
+      description: 'This edge device\'s own credentials for the parent: `HostName=…;DeviceId=…;SharedAccessKey=…` (DeviceId must be deviceId), or its `$edgeHub` module\'s (`…;ModuleId=$edgeHub;…`, what IoT Hub expects an edge hub to sign with). Never logged. The link signs with it for this edge device, its modules and the devices below it (on behalf of them, with `com.microsoft:auth-chain`). With the `$edgeHub` key, the edge device itself (its own telemetry) and the MQTT bridge, which connect as the device, cannot be signed for.',
       defaultNote: "this edge device's SAS key in the local identity registry",
     }),
     httpsPort: Port(443, { description: "HTTPS port of the parent, where the device scope is fetched (`/devices/{deviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope`): an Outpost parent's https.port." }),

@@ -41,7 +41,10 @@ export function openBridge(config: OutpostConfig, broker: Broker, registry: Iden
       password: () => {
         // Read at each attempt: a key rotated in the registry is used on the next connection.
         const key = credentials.credentialFor(config.deviceId, undefined)?.key;
-        if (key === undefined) throw new OutpostError('OUTPOST_UPSTREAM_NO_CREDENTIALS', `no SAS key for this edge device ${config.deviceId}: set upstream.connectionString`);
+        if (key === undefined) {
+          const why = credentials.signerCredential()?.signerModuleId !== undefined ? 'upstream.connectionString is the $edgeHub module key, and the bridge connects as the device' : 'set upstream.connectionString';
+          throw new OutpostError('OUTPOST_UPSTREAM_NO_CREDENTIALS', `no SAS key for this edge device ${config.deviceId}: ${why}`);
+        }
         return signSasToken(audience, key, Math.floor((Date.now() + upstream.tokenTtl) / 1000));
       },
       keepAliveSec: KEEP_ALIVE_SEC,

@@ -3,7 +3,7 @@ import { RateLimitedLog, type Logger } from '../../log/index.js';
 import { recordsFromScope, type IdentityRecord, type IdentitySource, type UpsertResult } from '../auth/index.js';
 import { signSasToken } from './sas-signer.js';
 import { tokenAudience } from './upstream-constants.js';
-import type { UpstreamCredentials } from './upstream-credentials.js';
+import type { UpstreamCredential, UpstreamCredentials } from './upstream-credentials.js';
 
 /** Where the synced identities go: the identity registry (IdentityRegistry.upsertMany). */
 export interface ScopeStore {
@@ -83,11 +83,11 @@ export class DeviceScopeSync {
 
   private async sync(): Promise<void> {
     const { edgeDeviceId, logger } = this.options;
-    const credential = this.options.credentials.credentialFor(edgeDeviceId, undefined);
+    const credential = this.options.credentials.signerCredential();
     if (credential === undefined) return this.failed('no SAS key for this edge device (upstream.connectionString)');
     let answer: { status: number; body: string };
     try {
-      answer = await this.fetch(credential.key);
+      answer = await this.fetch(credential);
     } catch (error) {
       return this.failed((error as Error).message);
     }
@@ -113,9 +113,10 @@ export class DeviceScopeSync {
     this.failures.warn('upstream.scope_sync_failed', { event: 'upstream.scope_sync_failed', code: 'OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED', host: this.options.host, port: this.options.port, reason }, 'could not fetch the device scope from the parent; the identities synced before stay');
   }
 
-  private fetch(key: string): Promise<{ status: number; body: string }> {
+  private fetch(credential: UpstreamCredential): Promise<{ status: number; body: string }> {
     const { host, port, ca, edgeDeviceId, iotHubHostname, tokenTtlMs } = this.options;
-    const token = signSasToken(tokenAudience(iotHubHostname, edgeDeviceId, undefined), key, Math.floor((Date.now() + tokenTtlMs) / MS_PER_SEC));
+    // The edge device's own token, or its $edgeHub's (both are what a parent accepts here).
+    const token = signSasToken(tokenAudience(iotHubHostname, edgeDeviceId, credential.signerModuleId), credential.key, Math.floor((Date.now() + tokenTtlMs) / MS_PER_SEC));
     const path = `/devices/${encodeURIComponent(edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope?deviceCount=1000&continuationToken=&api-version=${SCOPE_API_VERSION}`;
     return new Promise((resolve, reject) => {
       const req = request({ host, port, path, method: 'GET', servername: host, ...(ca === undefined ? {} : { ca }), headers: { authorization: token }, timeout: REQUEST_TIMEOUT_MS }, (response) => {

@@ -131,7 +131,7 @@ export class IdentityChannel {
     const audience = tokenAudience(this.ctx.iotHubHostname, this.deviceId, this.moduleId);
     const expirySec = Math.floor((Date.now() + this.ctx.tokenTtlMs) / MS_PER_SEC);
     // On behalf of: the put-token names this identity, the token is this edge device's own.
-    const signer = tokenAudience(this.ctx.iotHubHostname, this.credential.signerDeviceId, undefined);
+    const signer = tokenAudience(this.ctx.iotHubHostname, this.credential.signerDeviceId, this.credential.signerModuleId);
     const answer = await this.ctx.cbs.putToken(audience, signSasToken(signer, this.credential.key, expirySec));
     if (this.state === 'closed') return;
     if (answer.status !== 200) {

@@ -162,7 +162,7 @@ export class MqttIdentityConnection {
     mqttModule ??= import('mqtt');
     const mqtt = await mqttModule;
     if (this.closed || this.client !== undefined) return;
-    const audience = tokenAudience(options.iotHubHostname, options.credential.signerDeviceId, undefined);
+    const audience = tokenAudience(options.iotHubHostname, options.credential.signerDeviceId, options.credential.signerModuleId);
     const password = signSasToken(audience, options.credential.key, Math.floor((Date.now() + options.tokenTtlMs) / MS_PER_SEC));
     const clientOptions: IClientOptions = {
       // Over WebSocket mqtt.js offers the subprotocol `mqtt` and passes `ca` to the TLS layer itself.

@@ -77,7 +77,8 @@ export class MqttUpstream {
 
   /** Connections open on demand; the edge device's own opens now (the parent sees this edge device connected). */
   start(): void {
-    this.connectionFor(this.options.edgeDeviceId, undefined);
+    // The signer's own connection: the edge device's, or its $edgeHub's when that key signs.
+    this.connectionFor(this.options.edgeDeviceId, this.options.credentials.signerCredential()?.signerModuleId);
   }
 
   readonly target: EndpointTarget = {

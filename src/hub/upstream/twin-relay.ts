@@ -6,15 +6,13 @@ import type { TwinProperties, TwinService } from '../twin/index.js';
 import { closeQuietly, relayLinkProperties } from './relay-link-options.js';
 import type { ReportedOutbox } from './reported-outbox.js';
 import type { TwinSync } from './twin-sync.js';
+import { desiredOf, mirrorParentDesired, NO_ANSWER, reportedAnswered } from './twin-mirror.js';
 import { SettleMode, TwinWire, twinAddress } from './upstream-constants.js';
 
 /** A twin request the parent does not answer in this time counts as failed (status 0). */
 const REQUEST_TIMEOUT_MS = 30_000;
-const NO_ANSWER = 0;
 const HTTP_OK_MIN = 200;
 const HTTP_OK_MAX = 299;
-const HTTP_CLIENT_ERROR_MIN = 400;
-const HTTP_SERVER_ERROR_MIN = 500;
 
 export interface TwinRelayOptions {
   readonly session: Session;
@@ -150,27 +148,9 @@ export class TwinRelay {
   }
 
   private patched(patch: TwinProperties, answer: Answer): void {
-    if (answer.status >= HTTP_OK_MIN && answer.status <= HTTP_OK_MAX) {
-      this.synced(patch);
-      return;
-    }
-    if (answer.status >= HTTP_CLIENT_ERROR_MIN && answer.status < HTTP_SERVER_ERROR_MIN) {
-      // Sending it again would be refused again; the twin here keeps it.
-      this.synced(patch);
-      this.options.logger.warn({ event: 'upstream.reported_refused', code: 'OUTPOST_UPSTREAM_TWIN_SYNC_FAILED', twinId: this.options.twinId, status: answer.status }, 'the parent refused a reported-properties patch; it is not sent again');
-      return;
-    }
+    const { twins, outbox, twinId, logger } = this.options;
     // No answer or a server error: the links are dropped, and the patch is sent again on new ones.
-    this.lost({ condition: `reported PATCH answered ${answer.status}` });
-  }
-
-  /** The patch leaves the outbox, and the durable copy of it (the twin's upstreamOutbox). */
-  private synced(patch: TwinProperties): void {
-    const versions = this.options.outbox.done(patch);
-    if (versions.length === 0) return;
-    this.options.twins.reportedSynced(this.options.twinId, versions).catch((error: unknown) => {
-      this.options.logger.warn({ event: 'upstream.outbox_write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId: this.options.twinId, err: error }, 'a reported patch the parent took is still in the stored outbox; it may be sent again after a restart');
-    });
+    if (reportedAnswered(twins, outbox, twinId, patch, answer.status, logger) === 'retry') this.lost({ condition: `reported PATCH answered ${answer.status}` });
   }
 
   private request(operation: string, resource: string | undefined, body: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Answer> {
@@ -202,30 +182,7 @@ export class TwinRelay {
       waiter.resolve({ status: Number(annotations[TwinWire.Status]), body: bodyBytes(message.body) });
       return;
     }
-    // A desired patch: applied here in arrival order (the twin service is serial per twin).
-    const version = Number(annotations[TwinWire.Version]);
-    let patch: unknown;
-    try {
-      patch = JSON.parse(bodyBytes(message.body).toString('utf8'));
-    } catch {
-      patch = undefined;
-    }
-    if (!Number.isInteger(version) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-      this.options.logger.info({ event: 'upstream.desired_patch_invalid', twinId: this.options.twinId }, 'a desired patch from the parent without a version or a JSON object');
-      return;
-    }
-    void this.options.twins.mirrorDesired(this.options.twinId, { patch: patch as TwinProperties }, version).then((result) => {
-      if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'a desired patch from the parent could not be stored here');
-    });
-  }
-}
-
-/** The `desired` section (with a numeric `$version`) of a twin GET answer's body. */
-function desiredOf(body: Buffer): TwinProperties | undefined {
-  try {
-    const desired = (JSON.parse(body.toString('utf8')) as { desired?: TwinProperties }).desired;
-    return desired !== undefined && typeof desired === 'object' && desired !== null && typeof desired.$version === 'number' ? desired : undefined;
-  } catch {
-    return undefined;
+    // A desired patch: applied here in arrival order.
+    mirrorParentDesired(this.options.twins, this.options.twinId, Number(annotations[TwinWire.Version]), bodyBytes(message.body), this.options.logger);
   }
 }

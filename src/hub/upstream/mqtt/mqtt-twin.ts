@@ -2,6 +2,7 @@ import type { Logger } from '../../../log/index.js';
 import type { TwinProperties, TwinService } from '../../twin/index.js';
 import type { ReportedOutbox } from '../reported-outbox.js';
 import type { SyncedTwin, TwinSync } from '../twin-sync.js';
+import { desiredOf, mirrorParentDesired, NO_ANSWER, reportedAnswered } from '../twin-mirror.js';
 import type { MqttIdentityConnection } from './mqtt-identity-connection.js';
 
 /** IoT Hub's MQTT twin topics (notes 5: `$iothub/twin/…`). */
@@ -16,11 +17,7 @@ export const TwinTopic = {
 
 /** A twin request the parent does not answer in this time counts as failed (status 0). */
 const REQUEST_TIMEOUT_MS = 30_000;
-const NO_ANSWER = 0;
 const HTTP_OK = 200;
-const HTTP_OK_MAX = 299;
-const HTTP_CLIENT_ERROR_MIN = 400;
-const HTTP_SERVER_ERROR_MIN = 500;
 
 interface Answer {
   readonly status: number;
@@ -112,33 +109,15 @@ export class MqttTwin implements SyncedTwin {
       waiter.resolve({ status: Number(topic.slice(TwinTopic.ResponsePrefix.length).split('/')[0]), body: payload });
       return;
     }
-    const version = Number(query.get('$version'));
-    let patch: unknown;
-    try {
-      patch = JSON.parse(payload.toString('utf8'));
-    } catch {
-      patch = undefined;
-    }
-    if (!Number.isInteger(version) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-      this.options.logger.info({ event: 'upstream.desired_patch_invalid', twinId: this.options.twinId }, 'a desired patch from the parent without a version or a JSON object');
-      return;
-    }
-    void this.options.twins.mirrorDesired(this.options.twinId, { patch: patch as TwinProperties }, version).then((result) => {
-      if (!result.ok) this.options.logger.warn({ event: 'upstream.twin_mirror_failed', twinId: this.options.twinId, status: result.status }, 'a desired patch from the parent could not be stored here');
-    });
+    mirrorParentDesired(this.options.twins, this.options.twinId, Number(query.get('$version')), payload, this.options.logger);
   }
 
   private patched(patch: TwinProperties, answer: Answer): void {
-    if (answer.status === NO_ANSWER || answer.status >= HTTP_SERVER_ERROR_MIN) return; // waits for the next connection (down() requeues it)
-    const versions = this.options.outbox.done(patch);
-    if (answer.status >= HTTP_CLIENT_ERROR_MIN || answer.status > HTTP_OK_MAX) {
-      this.options.logger.warn({ event: 'upstream.reported_refused', code: 'OUTPOST_UPSTREAM_TWIN_SYNC_FAILED', twinId: this.options.twinId, status: answer.status }, 'the parent refused a reported-properties patch; it is not sent again');
-    }
-    if (versions.length === 0) return;
-    this.options.twins.reportedSynced(this.options.twinId, versions).catch((error: unknown) => {
-      this.options.logger.warn({ event: 'upstream.outbox_write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId: this.options.twinId, err: error }, 'a reported patch the parent took is still in the stored outbox; it may be sent again after a restart');
-    });
+    // No answer or a server error: it waits for the next connection (down() requeues it).
+    const { twins, outbox, twinId, logger } = this.options;
+    reportedAnswered(twins, outbox, twinId, patch, answer.status, logger);
   }
+
 
   private request(topicFor: (rid: string) => string, body: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Answer> {
     const rid = String(this.nextRid++);
@@ -159,15 +138,5 @@ export class MqttTwin implements SyncedTwin {
       }
     }
     return answer;
-  }
-}
-
-/** The `desired` section (with a numeric `$version`) of a twin GET answer's body. */
-function desiredOf(body: Buffer): TwinProperties | undefined {
-  try {
-    const desired = (JSON.parse(body.toString('utf8')) as { desired?: TwinProperties }).desired;
-    return desired !== undefined && typeof desired === 'object' && desired !== null && typeof desired.$version === 'number' ? desired : undefined;
-  } catch {
-    return undefined;
   }
 }

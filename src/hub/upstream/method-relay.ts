@@ -85,8 +85,8 @@ export class MethodRelay {
   }
 }
 
-/** A request payload is JSON; one that is not is passed on as its text. */
-function parseJson(bytes: Buffer): unknown {
+/** A method request's payload from the parent is JSON; one that is not is passed on as its text. */
+export function parseJson(bytes: Buffer): unknown {
   if (bytes.length === 0) return null;
   const text = bytes.toString('utf8');
   try {

@@ -4,6 +4,7 @@ import { C2D_LIMITS, type C2dMessage } from '../../c2d/index.js';
 import { MethodHttpStatus, MethodLimits } from '../../methods/index.js';
 import { splitTwinId, type TwinProperties } from '../../twin/index.js';
 import { decodePropertyBag } from '../../transport/mqtt/iothub/index.js';
+import { parseJson } from '../method-relay.js';
 import { ReportedOutbox } from '../reported-outbox.js';
 import { TwinSync } from '../twin-sync.js';
 import type { RelayServices } from '../upstream-relay.js';
@@ -211,15 +212,4 @@ function c2dMessageOf(deviceId: string, bag: ReadonlyMap<string, string | null>,
     properties,
     body,
   };
-}
-
-/** A request payload is JSON; one that is not is passed on as its text. */
-function parseJson(bytes: Buffer): unknown {
-  if (bytes.length === 0) return null;
-  const text = bytes.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }

@@ -3,7 +3,7 @@
  * and a child Outpost's upstream link, each doing the same things for the same device (`dev1`)
  * against the same parent Outpost, through the same recording proxy (test/helpers/amqp-recorder.ts):
  * one telemetry message with the same properties, a twin GET, a subscription to desired
- * properties, and one reported patch.
+ * properties, one reported patch, and a direct method invoked at the parent and answered.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -40,6 +40,22 @@ async function twinOperations(client: any, reportedValue: string): Promise<void>
   await new Promise<void>((resolve, reject) => twin.properties.reported.update({ ...REPORTED, run: reportedValue }, (error: unknown) => (error ? reject(error) : resolve())));
 }
 
+export const METHOD = 'ping';
+export const METHOD_ANSWER = { pong: true };
+
+/** A direct-method handler on the client: the SDK (and, through the relay, the link) attaches the method links. */
+function answerMethods(client: any): void {
+  client.onDeviceMethod(METHOD, (_request: unknown, response: any) => response.send(200, METHOD_ANSWER, () => undefined));
+}
+
+/** The parent invokes the method on dev1 until it is answered (the relay attaches its links in the background). */
+async function invokedAtParent(hubs: TwoHubs, run: string): Promise<void> {
+  await retryUntil(`the method answered in the ${run} run`, async () => {
+    const answer = await parentControl(hubs).call('POST', `/v1/methods/${DEVICE}`, JSON.stringify({ methodName: METHOD, payload: { run }, responseTimeoutInSeconds: 10 }));
+    return answer.status === 200 ? true : undefined;
+  }, 30_000, 250);
+}
+
 async function reportedAtParent(hubs: TwoHubs, run: string): Promise<void> {
   await retryUntil(`the reported patch of the ${run} run at the parent`, async () => {
     const twin = (await parentControl(hubs).call('GET', `/v1/twins/${DEVICE}`)).body as any;
@@ -68,6 +84,8 @@ export async function recordBoth(hubs: TwoHubs, clients: any[], recorders: AmqpR
   await sdk.sendEvent(telemetry());
   await twinOperations(sdk, 'sdk');
   await reportedAtParent(hubs, 'sdk');
+  answerMethods(sdk);
+  await invokedAtParent(hubs, 'sdk');
   await sdk.close();
 
   // 2. The child's upstream link (through the recorder), for the same device on the child.
@@ -76,8 +94,12 @@ export async function recordBoth(hubs: TwoHubs, clients: any[], recorders: AmqpR
   await device.sendEvent(telemetry());
   await twinOperations(device, 'link');
   await reportedAtParent(hubs, 'link');
+  answerMethods(device);
+  await invokedAtParent(hubs, 'link');
   const complete = (candidate: RecordedConnection) =>
-    candidate.transfers.some((t) => t.link.address?.endsWith('/messages/events')) && ['GET', 'PUT', 'PATCH'].every((op) => hasTwinOperation(candidate, op));
+    candidate.transfers.some((t) => t.link.address?.endsWith('/messages/events')) &&
+    candidate.transfers.some((t) => t.link.address?.endsWith('/methods/devicebound')) &&
+    ['GET', 'PUT', 'PATCH'].every((op) => hasTwinOperation(candidate, op));
   const link = await retryUntil('the link\'s recording', async () => recorder.connections.slice(1).find(complete)).catch((error: Error) => {
     const seen = recorder.connections.map((c) => c.transfers.map((t) => `${t.link.address} ${t.message.message_annotations?.operation ?? ''}`));
     throw new Error(`${error.message}; recorded: ${JSON.stringify(seen)}`);

@@ -3,7 +3,8 @@
  * and a child Outpost's upstream link, each doing the same things for the same device (`dev1`)
  * against the same parent Outpost, through the same recording proxy (test/helpers/amqp-recorder.ts):
  * one telemetry message with the same properties, a twin GET, a subscription to desired
- * properties, one reported patch, and a direct method invoked at the parent and answered.
+ * properties, one reported patch, a direct method invoked at the parent and answered, and a C2D
+ * message from the parent completed.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -48,6 +49,21 @@ function answerMethods(client: any): void {
   client.onDeviceMethod(METHOD, (_request: unknown, response: any) => response.send(200, METHOD_ANSWER, () => undefined));
 }
 
+/** A C2D listener on the client that completes each message: the SDK (and the relay) attach the C2D receiver. */
+function completeC2d(client: any): void {
+  client.on('message', (message: unknown) => client.complete(message, () => undefined));
+}
+
+/** The parent queues a C2D message for dev1 and waits until it was completed (its queue is empty again). */
+async function c2dCompletedAtParent(hubs: TwoHubs, run: string): Promise<void> {
+  const sent = await parentControl(hubs).call('POST', `/v1/devices/${DEVICE}/messages/devicebound`, JSON.stringify({ body: `c2d-${run}`, messageId: `c2d-${run}` }));
+  if (sent.status !== 202) throw new Error(`C2D not queued: ${sent.status} ${JSON.stringify(sent.body)}`);
+  await retryUntil(`the C2D message completed in the ${run} run`, async () => {
+    const queue = (await parentControl(hubs).call('GET', `/v1/devices/${DEVICE}/messages/devicebound`)).body as { queued: number };
+    return queue.queued === 0 ? true : undefined;
+  }, 30_000, 250);
+}
+
 /** The parent invokes the method on dev1 until it is answered (the relay attaches its links in the background). */
 async function invokedAtParent(hubs: TwoHubs, run: string): Promise<void> {
   await retryUntil(`the method answered in the ${run} run`, async () => {
@@ -86,6 +102,8 @@ export async function recordBoth(hubs: TwoHubs, clients: any[], recorders: AmqpR
   await reportedAtParent(hubs, 'sdk');
   answerMethods(sdk);
   await invokedAtParent(hubs, 'sdk');
+  completeC2d(sdk);
+  await c2dCompletedAtParent(hubs, 'sdk');
   await sdk.close();
 
   // 2. The child's upstream link (through the recorder), for the same device on the child.
@@ -96,6 +114,8 @@ export async function recordBoth(hubs: TwoHubs, clients: any[], recorders: AmqpR
   await reportedAtParent(hubs, 'link');
   answerMethods(device);
   await invokedAtParent(hubs, 'link');
+  completeC2d(device);
+  await c2dCompletedAtParent(hubs, 'link');
   const complete = (candidate: RecordedConnection) =>
     candidate.transfers.some((t) => t.link.address?.endsWith('/messages/events')) &&
     candidate.transfers.some((t) => t.link.address?.endsWith('/methods/devicebound')) &&

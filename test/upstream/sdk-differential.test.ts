@@ -79,6 +79,14 @@ describe('the upstream link speaks the Azure IoT device SDK\'s AMQP dialect (dif
         assert.equal(shape(ours['com.microsoft:channel-correlation-id']), shape(theirs['com.microsoft:channel-correlation-id']));
       }
     }
+    // The C2D receiver: client-version (and the auth chain) only, as the SDK's in the reference's
+    // capture. Expected difference: the Node SDK attached after a method listener puts its methods
+    // link's api-version and channel-correlation-id (`methods:<uuid>`) on it too (seen here).
+    const c2d = attachOf(link, 'receiver', '/messages/devicebound').properties;
+    assert.deepEqual(Object.keys(c2d).sort(), ['com.microsoft:auth-chain', 'com.microsoft:client-version']);
+    const sdkC2d = attachOf(sdk, 'receiver', '/messages/devicebound').properties;
+    assert.ok('com.microsoft:client-version' in sdkC2d);
+    assert.match(String(sdkC2d['com.microsoft:channel-correlation-id'] ?? 'methods:'), /^methods:/);
     // Expected difference: the $cbs links carry no properties here; the Node SDK puts its
     // client-version on them too, edge hub's C# client (Microsoft.Azure.Amqp's CBS link) does not.
     assert.deepEqual(attachOf(link, 'sender', '$cbs').properties, {});
@@ -140,6 +148,12 @@ describe('the upstream link speaks the Azure IoT device SDK\'s AMQP dialect (dif
     assert.equal(ours.message.body.typecode, theirs.message.body.typecode, 'body section');
     assert.deepEqual(JSON.parse(Buffer.from(ours.message.body.content).toString('utf8')), JSON.parse(Buffer.from(theirs.message.body.content).toString('utf8')));
     assert.equal(ours.settled, theirs.settled);
+  });
+
+  it('completes a C2D message the same way: the same receiver settle mode, nothing sent back on the link (the parent\'s queue emptied for both in the harness)', () => {
+    assert.equal(transfersOn(sdk, '/messages/devicebound').length, 0);
+    assert.equal(transfersOn(link, '/messages/devicebound').length, 0);
+    assert.deepEqual(attachOf(link, 'receiver', '/messages/devicebound').rcvSettleMode, attachOf(sdk, 'receiver', '/messages/devicebound').rcvSettleMode);
   });
 
   it('sends the same twin requests: GET, PUT (desired subscription) and the reported PATCH', () => {

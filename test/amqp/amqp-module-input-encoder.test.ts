@@ -1,12 +1,14 @@
-// encodeModuleInput (the hand-written module-input encoder) against rhea as the reference: on
-// generated hub messages its bytes are exactly rhea's `message.encode(moduleInputMessage(...))`,
-// and they decode (with rhea) to the same message.
+// encodeModuleInput and encodeUpstreamMessage (the hand-written encoders) against rhea as the
+// reference: on generated hub messages their bytes are exactly rhea's
+// `message.encode(moduleInputMessage(...))` and `message.encode(upstreamMessage(...))`, and they
+// decode (with rhea) to the same message.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
 import { SystemProperty, type HubMessage } from '../../src/hub/message/index.js';
 import { moduleInputMessage } from '../../src/hub/transport/amqp/amqp-message.js';
-import { encodeModuleInput } from '../../src/hub/transport/amqp/module-input-encoder.js';
+import { encodeModuleInput, encodeUpstreamMessage } from '../../src/hub/transport/amqp/module-input-encoder.js';
+import { upstreamMessage } from '../../src/hub/upstream/upstream-message.js';
 import { pick, prng } from '../native/implementations.js';
 
 const CHARS = ['a', 'Z', '0', '-', ' ', 'é', '€', '😀', '"', '1'];
@@ -41,6 +43,7 @@ function randomMessage(random: () => number): HubMessage {
   maybe(SystemProperty.ConnectionDeviceId, () => text(random, [1, 8, 128]));
   maybe(SystemProperty.ConnectionModuleId, () => text(random, [1, 8, 128]));
   maybe(SystemProperty.ComponentName, () => text(random, [1, 8]));
+  maybe(SystemProperty.InterfaceId, () => pick(random, ['dtmi:com:example:Thermostat;1', text(random, [1, 300])]));
   maybe(SystemProperty.EdgeMessageId, () => 'e');
   const properties: Record<string, string | null> = {};
   const count = pick(random, [0, 1, 3, 20]);
@@ -105,5 +108,36 @@ describe('AMQP module-input encoder against rhea', () => {
     const second = encodeModuleInput('i', small);
     assert.equal(first.toString('hex'), rhea.message.encode(moduleInputMessage('i', big)).toString('hex'));
     assert.equal(second.toString('hex'), rhea.message.encode(moduleInputMessage('i', small)).toString('hex'));
+  });
+});
+
+describe('AMQP upstream encoder against rhea', () => {
+  it('writes the bytes rhea writes for upstreamMessage, for 3000 generated messages', () => {
+    const random = prng(23);
+    for (let i = 0; i < 3_000; i++) {
+      const message = randomMessage(random);
+      const expected = rhea.message.encode(upstreamMessage(message));
+      const actual = encodeUpstreamMessage(message);
+      assert.equal(actual.toString('hex'), expected.toString('hex'), `message ${i}: ${JSON.stringify({ ...message, body: message.body.length })}`);
+    }
+  });
+
+  it('decodes (with rhea) to the telemetry the parent reads: annotations only when set, the output name as an application property', () => {
+    const message: HubMessage = {
+      source: '/messages/modules/m/outputs/out1/',
+      body: Buffer.from('{"t":21.5}'),
+      properties: { color: 'blue' },
+      systemProperties: { [SystemProperty.MessageId]: 'm-1', [SystemProperty.OutputName]: 'out1', [SystemProperty.ComponentName]: 'thermostat1', [SystemProperty.ConnectionDeviceId]: 'edge' },
+      enqueuedAtMs: 1_764_800_000_123,
+    };
+    const decoded = rhea.message.decode(encodeUpstreamMessage(message));
+    assert.equal(decoded.message_id, 'm-1');
+    assert.deepEqual(decoded.application_properties, { color: 'blue', 'iothub-outputname': 'out1' });
+    assert.deepEqual(decoded.message_annotations, { 'dt-subject': 'thermostat1' });
+    const plain = rhea.message.decode(encodeUpstreamMessage({ ...message, systemProperties: { [SystemProperty.MessageId]: 'm-2' } }));
+    assert.equal(plain.message_annotations, undefined, 'no annotations section when none is set');
+    // Interleaved with module inputs: the shared scratch buffer carries nothing over.
+    encodeModuleInput('i', { ...message, body: Buffer.alloc(100_000, 7) });
+    assert.equal(encodeUpstreamMessage(message).toString('hex'), rhea.message.encode(upstreamMessage(message)).toString('hex'));
   });
 });

@@ -14,6 +14,7 @@ import rhea, { type Connection, type Delivery, type EventContext, type Message, 
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { ensureDevCertificates } from '../../src/tls/dev-ca.js';
+import type { HubMessage } from '../../src/hub/message/index.js';
 import { UpstreamCredentials } from '../../src/hub/upstream/upstream-credentials.js';
 import { UpstreamLink } from '../../src/hub/upstream/upstream-link.js';
 import type { DeliveryOutcome } from '../../src/hub/endpoints/index.js';
@@ -119,7 +120,7 @@ describe('upstream batching and fan-out on the wire', () => {
     for (const deviceId of DEVICES) {
       outcomes.set(deviceId, []);
       for (let seq = 0; seq < perDevice; seq++) {
-        const message = { body: rhea.message.data_section(Buffer.from(JSON.stringify({ seq }))) } as Message;
+        const message: HubMessage = { source: '/messages/events', body: Buffer.from(JSON.stringify({ seq })), properties: {}, systemProperties: {}, enqueuedAtMs: Date.now() };
         assert.equal(link!.send(deviceId, undefined, message, (outcome) => outcomes.get(deviceId)!.push(outcome)), 'sent');
       }
     }

@@ -12,13 +12,9 @@ export const BATCHED_MESSAGE_FORMAT = 0x80013700;
 /** Data section descriptor (AMQP 1.0 section 3.2.6). */
 const DATA_SECTION = 0x75;
 
-/** One message encoded as it goes into a batch's Data section (its length counts against the batch bound). */
-export function encodeBatchPart(message: Message): Buffer {
-  return rhea.message.encode(message);
-}
-
 /**
- * The payload of one batched transfer from encoded messages (`encodeBatchPart`); send it with
+ * The payload of one batched transfer from encoded messages (each a whole AMQP message, as
+ * `encodeUpstreamMessage` writes them); send it with
  * `sender.send(payload, undefined, BATCHED_MESSAGE_FORMAT)`.
  */
 export function encodeBatch(parts: readonly Buffer[]): Buffer {

@@ -1,3 +1,3 @@
 export { hubMessageAmqp, setOwn, SYSTEM_APP_PROPERTIES, SystemAppProperty, TelemetryAnnotation, type HubMessageAmqpOptions } from './hub-message-amqp.js';
 export { bodyBytes, idText } from './amqp-body.js';
-export { BATCHED_MESSAGE_FORMAT, decodeBatch, encodeBatch, encodeBatchPart, type BatchDecode } from './batch-codec.js';
+export { BATCHED_MESSAGE_FORMAT, decodeBatch, encodeBatch, type BatchDecode } from './batch-codec.js';

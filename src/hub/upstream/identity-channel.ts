@@ -1,7 +1,9 @@
-import type { Connection, Delivery, EventContext, Message, Sender, Session } from 'rhea';
+import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import type { Logger } from '../../log/index.js';
-import { BATCHED_MESSAGE_FORMAT, encodeBatch, encodeBatchPart } from '../amqp-common/index.js';
+import { BATCHED_MESSAGE_FORMAT, encodeBatch } from '../amqp-common/index.js';
+import type { HubMessage } from '../message/index.js';
+import { encodeUpstreamMessage } from '../transport/amqp/module-input-encoder.js';
 import type { FanOutGate } from './fan-out-gate.js';
 import { SendBudget } from './send-budget.js';
 import { API_VERSION, LinkProperty, TRANSIENT_CONDITIONS, eventsAddress, tokenAudience } from './upstream-constants.js';
@@ -33,7 +35,7 @@ export interface ChannelContext {
 type State = 'authenticating' | 'ready' | 'refused' | 'closed';
 
 interface Pending {
-  readonly message: Message;
+  readonly message: HubMessage;
   readonly onSettled: (outcome: DeliveryOutcome) => void;
 }
 
@@ -84,7 +86,7 @@ export class IdentityChannel {
    * Queues a message for this identity; false when nothing was taken because the parent refused
    * the identity's token and the retry is not due yet (the store tries again later).
    */
-  send(message: Message, onSettled: (outcome: DeliveryOutcome) => void): boolean {
+  send(message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     if (!this.ensureOpen()) return false;
     this.pending.push({ message, onSettled });
     // After the store's pump has handed over all it has (synchronously, one message per call), so
@@ -246,7 +248,7 @@ export class IdentityChannel {
     let available = this.budget.available();
     while (available > 0 && this.pending.length > 0) {
       const first = this.pending.shift()!;
-      const firstPart = encodeBatchPart(first.message);
+      const firstPart = encodeUpstreamMessage(first.message);
       if (this.ctx.maxBatchSize === 1 || this.pending.length === 0) {
         this.unsettled.set(this.sender.send(firstPart, undefined, 0), first.onSettled);
       } else {
@@ -254,7 +256,7 @@ export class IdentityChannel {
         const settles: Settle[] = [first.onSettled];
         let bytes = firstPart.length + SECTION_OVERHEAD;
         while (parts.length < this.ctx.maxBatchSize && this.pending.length > 0) {
-          const part = encodeBatchPart(this.pending[0]!.message);
+          const part = encodeUpstreamMessage(this.pending[0]!.message);
           if (bytes + part.length + SECTION_OVERHEAD > maxBytes) break;
           bytes += part.length + SECTION_OVERHEAD;
           parts.push(part);

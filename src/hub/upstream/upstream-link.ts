@@ -1,6 +1,7 @@
-import rhea, { type Connection, type EventContext, type Message, type Session } from 'rhea';
+import rhea, { type Connection, type EventContext, type Session } from 'rhea';
 import type { Logger } from '../../log/index.js';
 import type { DeliveryOutcome } from '../endpoints/index.js';
+import type { HubMessage } from '../message/index.js';
 import { FanOutGate } from './fan-out-gate.js';
 import { IdentityChannel, type ChannelContext } from './identity-channel.js';
 import { ReconnectSchedule } from './reconnect-schedule.js';
@@ -103,7 +104,7 @@ export class UpstreamLink {
   }
 
   /** Sends one message as `deviceId`/`moduleId`; `unavailable` when not connected, `held` when that identity is refused for now. */
-  send(deviceId: string, moduleId: string | undefined, message: Message, onSettled: (outcome: DeliveryOutcome) => void): UpstreamSend {
+  send(deviceId: string, moduleId: string | undefined, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): UpstreamSend {
     const channel = this.channelFor(deviceId, moduleId);
     if (typeof channel === 'string') return channel;
     return channel.send(message, onSettled) ? 'sent' : 'held';

@@ -3,6 +3,10 @@ import { hubMessageAmqp, TelemetryAnnotation } from '../amqp-common/index.js';
 import { SystemProperty, type HubMessage } from '../message/index.js';
 
 /**
+ * The reference form of the upstream telemetry (rhea's Message): the link writes the same bytes
+ * with `encodeUpstreamMessage` (src/hub/transport/amqp/module-input-encoder.ts), checked against
+ * `rhea.message.encode(upstreamMessage(…))` in test/amqp/amqp-module-input-encoder.test.ts.
+ *
  * A routed message as its source device or module would send it to IoT Hub over AMQP: the
  * properties, application properties and annotations the parent's AMQP adapter reads back into
  * the same system properties (docs/amqp.md, "Telemetry and module output"). The connection ids

@@ -2,7 +2,6 @@ import { RateLimitedLog, type Logger } from '../../log/index.js';
 import type { EndpointTarget } from '../endpoints/index.js';
 import { SystemProperty } from '../message/index.js';
 import type { UpstreamLink } from './upstream-link.js';
-import { upstreamMessage } from './upstream-message.js';
 
 /**
  * The `$upstream` endpoint: each routed message goes to the parent as the identity it came from
@@ -24,7 +23,7 @@ export function upstreamTarget(link: UpstreamLink, logger: Logger): EndpointTarg
         queueMicrotask(() => onSettled('rejected'));
         return true;
       }
-      const sent = link.send(deviceId, moduleId, upstreamMessage(message), onSettled);
+      const sent = link.send(deviceId, moduleId, message, onSettled);
       if (sent === 'noCredentials') {
         const identity = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
         warnings.warn(`upstream.no_credentials:${identity}`, { event: 'upstream.no_credentials', identity, code: 'OUTPOST_UPSTREAM_NO_CREDENTIALS' }, 'no SAS key for this identity: its $upstream message is dropped as undeliverable');

@@ -17,7 +17,7 @@
  * by their UTF-8 length.
  */
 import { SystemProperty, type HubMessage } from '../../message/index.js';
-import { SYSTEM_APP_PROPERTIES } from '../../amqp-common/index.js';
+import { SYSTEM_APP_PROPERTIES, TelemetryAnnotation } from '../../amqp-common/index.js';
 import { Annotation } from './amqp-constants.js';
 
 /** AMQP 1.0 type codes (part 1, section 1.6) and section descriptors (part 3, section 3.2). */
@@ -167,7 +167,7 @@ export function encodeModuleInput(inputName: string, message: HubMessage): Buffe
   byte(Code.List0);
 
   described(Section.MessageAnnotations);
-  let at = open(Code.Map32);
+  const at = open(Code.Map32);
   let count = 2;
   ensure(KEY_ENQUEUED_TIME.length);
   scratch.set(KEY_ENQUEUED_TIME, pos);
@@ -183,8 +183,53 @@ export function encodeModuleInput(inputName: string, message: HubMessage): Buffe
   writeProperties(system);
 
   described(Section.ApplicationProperties);
-  at = open(Code.Map32);
-  count = 0;
+  applicationProperties(message, APP_SYSTEM);
+
+  described(Section.Data);
+  bin(message.body);
+  const out = Buffer.allocUnsafe(pos);
+  scratch.copy(out, 0, 0, pos);
+  return out;
+}
+
+/**
+ * The encoded upstream telemetry of a hub message (one part of a batch, or a transfer alone), as
+ * rhea's `message.encode(upstreamMessage(message))` (src/hub/upstream/upstream-message.ts): header
+ * (empty list), message annotations only when the message has an interface id or a component
+ * (`iothub-interface-id`, `dt-subject`), properties, application properties with every system one
+ * that travels as one (the output name too), one Data section. The same one-pass writing as a
+ * module input; the child's profile during an upstream drain had rhea's encode at 20 % of its main
+ * thread. Checked byte for byte against rhea in test/amqp/amqp-module-input-encoder.test.ts.
+ */
+export function encodeUpstreamMessage(message: HubMessage): Buffer {
+  const system = message.systemProperties;
+  pos = 0;
+  described(Section.Header);
+  byte(Code.List0);
+  const interfaceId = own(system, SystemProperty.InterfaceId);
+  const component = own(system, SystemProperty.ComponentName);
+  if (interfaceId !== undefined || component !== undefined) {
+    described(Section.MessageAnnotations);
+    const at = open(Code.Map32);
+    const count = annotation(KEY_INTERFACE_ID, interfaceId) + annotation(KEY_DT_SUBJECT, component);
+    close(at, count);
+  }
+  described(Section.Properties);
+  writeProperties(system);
+  described(Section.ApplicationProperties);
+  applicationProperties(message, SYSTEM_APP_PROPERTIES);
+  described(Section.Data);
+  bin(message.body);
+  const out = Buffer.allocUnsafe(pos);
+  scratch.copy(out, 0, 0, pos);
+  return out;
+}
+
+/** The application properties map: the message's own, then the system ones of `systemOnes` that are set. */
+function applicationProperties(message: HubMessage, systemOnes: ReadonlyArray<readonly [string, string]>): void {
+  const system = message.systemProperties;
+  const at = open(Code.Map32);
+  let count = 0;
   const properties = message.properties;
   for (const key in properties) {
     if (!Object.hasOwn(properties, key)) continue;
@@ -197,7 +242,7 @@ export function encodeModuleInput(inputName: string, message: HubMessage): Buffe
     }
     count += 2;
   }
-  for (const [wire, name] of APP_SYSTEM) {
+  for (const [wire, name] of systemOnes) {
     const value = own(system, name);
     if (value === undefined) continue;
     str(wire);
@@ -205,12 +250,6 @@ export function encodeModuleInput(inputName: string, message: HubMessage): Buffe
     count += 2;
   }
   close(at, count);
-
-  described(Section.Data);
-  bin(message.body);
-  const out = Buffer.allocUnsafe(pos);
-  scratch.copy(out, 0, 0, pos);
-  return out;
 }
 
 /** A string annotation when set; returns the map entries written (key and value: 2, or 0). */
@@ -233,6 +272,8 @@ const KEY_MODULE_ID = symbolBytes(Annotation.ConnectionModuleId);
 const KEY_COMPONENT = symbolBytes(Annotation.ComponentName);
 const KEY_INPUT_NAME = symbolBytes(Annotation.InputName);
 const KEY_ENQUEUED_TIME = symbolBytes(Annotation.EnqueuedTime);
+const KEY_INTERFACE_ID = symbolBytes(TelemetryAnnotation.InterfaceId);
+const KEY_DT_SUBJECT = symbolBytes(TelemetryAnnotation.ComponentName);
 
 function writeProperties(system: HubMessage['systemProperties']): void {
   let last = -1;

@@ -363,6 +363,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   });
   if (upstream === undefined) store.attach(moduleInputs);
   else {
+    // A device registered up the tree but not synced here yet: the scope is fetched before it is refused.
+    identityAuthenticator.lookUpUnknownIdentitiesWith(() => upstream.scope.refreshForUnknown());
     closers.unshift(() => {
       upstream.scope.close();
       upstream.relay?.close();

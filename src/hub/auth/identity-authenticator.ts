@@ -69,6 +69,7 @@ export class IdentityAuthenticator implements Authenticator {
   private readonly registry: IdentityRegistry;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private lookupUnknown: (() => Promise<void>) | undefined;
 
   constructor(options: IdentityAuthenticatorOptions) {
     const now = options.now ?? Date.now;
@@ -118,6 +119,36 @@ export class IdentityAuthenticator implements Authenticator {
     }
     const result = this.verify(credentials);
     if (result.ok) return result;
+    if (this.lookupUnknown !== undefined && this.unknownHere(credentials)) {
+      // Not known here (yet): the parent's device scope may have it; asked, then checked once more.
+      return this.lookupUnknown().then(() => {
+        const again = this.verify(credentials);
+        return again.ok ? again : this.failed(credentials, again);
+      });
+    }
+    return this.failed(credentials, result);
+  }
+
+  /**
+   * Where identities unknown here are looked up before a login is refused: the device scope
+   * fetched from the parent (DeviceScopeSync.refreshForUnknown), when this gateway has one. It
+   * resolves once the registry has what the parent answered (or after a bounded wait).
+   */
+  lookUpUnknownIdentitiesWith(lookup: () => Promise<void>): void {
+    this.lookupUnknown = lookup;
+  }
+
+  /** The claimed identity (or, for a module, its device) is not in the registry. */
+  private unknownHere(credentials: ConnectCredentials): boolean {
+    const claim = credentials.claimIdentity();
+    if (!claim.ok) return false;
+    return this.registry.get(claim.deviceId) === undefined || (claim.moduleId !== undefined && this.registry.get(claim.deviceId, claim.moduleId) === undefined);
+  }
+
+  /** A refused login: counted by the limiter, and held for its delay when the limiter says so. */
+  private failed(credentials: ConnectCredentials, result: AuthResult): Promise<AuthResult> | AuthResult {
+    const limiter = this.limiter;
+    const address = credentials.remoteAddress;
     const delayMs = limiter.recordFailure(address, credentials.clientId);
     if (delayMs === 0) return result;
     // The slot stays held for the whole delay, whether or not the client is still there.

@@ -33,6 +33,12 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 const HTTP_OK = 200;
 const MS_PER_SEC = 1000;
 const FAILURE_LOG_INTERVAL_MS = 60_000;
+/**
+ * An identity unknown here asks for the scope at most this often (a device retrying a wrong id
+ * every second costs the parent one fetch per interval), and waits for it at most this long.
+ */
+const ON_DEMAND_MIN_INTERVAL_MS = 10_000;
+const ON_DEMAND_WAIT_MS = 5_000;
 
 /**
  * The device scope fetched from the parent (docs/upstream.md, "The device scope"): each time the
@@ -49,6 +55,9 @@ export class DeviceScopeSync {
   private again = false;
   private closed = false;
   private readonly failures: RateLimitedLog;
+  /** Resolved when the next fetch started after they were added has ended (whatever its result). */
+  private waiters: Array<() => void> = [];
+  private onDemandAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DeviceScopeSyncOptions) {
     this.failures = new RateLimitedLog(options.logger, FAILURE_LOG_INTERVAL_MS);
@@ -67,8 +76,11 @@ export class DeviceScopeSync {
       this.again = true;
       return;
     }
+    const waiting = this.waiters;
+    this.waiters = [];
     this.running = this.sync().finally(() => {
       this.running = undefined;
+      for (const resolve of waiting) resolve();
       if (this.again) {
         this.again = false;
         this.syncNow();
@@ -76,9 +88,33 @@ export class DeviceScopeSync {
     });
   }
 
+  /**
+   * An identity is not known here: fetch the scope now and resolve when that fetch has ended (or
+   * after ON_DEMAND_WAIT_MS), so a device registered at the top connects at once instead of after
+   * the next periodic sync — Azure's edge hub refreshes an unknown identity the same way. At most
+   * one fetch per ON_DEMAND_MIN_INTERVAL_MS: sooner, it resolves at once and nothing is fetched.
+   */
+  refreshForUnknown(): Promise<void> {
+    const nowMs = Date.now();
+    if (this.closed || nowMs - this.onDemandAtMs < ON_DEMAND_MIN_INTERVAL_MS) return Promise.resolve();
+    this.onDemandAtMs = nowMs;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ON_DEMAND_WAIT_MS);
+      timer.unref();
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // A fetch already running may have started before the identity was registered up there: wait for a new one.
+      if (this.running !== undefined) this.again = true;
+      else this.syncNow();
+    });
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    for (const resolve of this.waiters.splice(0)) resolve();
   }
 
   private async sync(): Promise<void> {

@@ -1,0 +1,69 @@
+/**
+ * The device scope fetched on demand (Azure's edge hub refreshes an identity it does not know the
+ * same way): a device registered on the parent after the child's last sync connects to the child
+ * at once — the child fetches the scope before refusing it — with the periodic refresh an hour
+ * away; an identity the parent does not know either is refused, and asking again and again costs
+ * the parent one fetch per interval, not one per attempt. Two real Outposts, mqtt.js devices.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { tempDir } from '../helpers/outpost-process.js';
+import { sasLogin } from '../helpers/sas-hub.js';
+import { CHILD, HUB, TwoHubs } from './upstream-harness.js';
+
+async function connect(hubs: TwoHubs, deviceId: string, key: string): Promise<mqtt.MqttClient> {
+  const child = hubs.child!;
+  const client = mqtt.connect(`mqtts://localhost:${child.mqttPort}`, { ...sasLogin(HUB, key, deviceId), ca: child.ca, reconnectPeriod: 0, connectTimeout: 20_000 });
+  client.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+      client.once('close', () => reject(new Error('closed before CONNACK')));
+    });
+  } catch (error) {
+    client.end(true);
+    throw error;
+  }
+  return client;
+}
+
+describe('the device scope fetched on demand for an identity unknown here', () => {
+  let dir: { path: string; remove(): void };
+  let hubs: TwoHubs;
+  const childEnv: Record<string, string> = { OUTPOST_UPSTREAM__SCOPE_REFRESH_INTERVAL: '1h' };
+  const served = () => hubs.parent!.outpost.lines.filter((line) => line.event === 'identity.scope_served' && line.identity === CHILD).length;
+
+  before(async () => {
+    dir = tempDir('outpost-scope-demand-');
+    hubs = new TwoHubs(dir.path, childEnv);
+    hubs.parentRegistry.add({ deviceId: 'early', parentDeviceId: CHILD });
+    const parent = await hubs.startParent();
+    childEnv.OUTPOST_UPSTREAM__HTTPS_PORT = String((parent.ready.ports as { https: number }).https);
+    const child = await hubs.startChild();
+    await child.outpost.waitFor((line) => line.event === 'upstream.scope_synced', 30_000);
+  });
+
+  after(async () => {
+    await hubs?.close();
+    dir?.remove();
+  });
+
+  it('lets a device registered on the parent after the last sync connect to the child at once', async () => {
+    const before = served();
+    const late = hubs.parentRegistry.add({ deviceId: 'late', parentDeviceId: CHILD });
+    const client = await connect(hubs, 'late', (late.authentication as { primaryKey: string }).primaryKey);
+    client.end(true);
+    assert.equal(served(), before + 1, 'one fetch, made for this login');
+  });
+
+  it('refuses an identity the parent does not know either, fetching the scope at most once per interval', async () => {
+    const before = served();
+    const key = Buffer.alloc(32, 3).toString('base64');
+    for (let attempt = 0; attempt < 4; attempt++) await assert.rejects(connect(hubs, 'nobody', key), /Bad username or password|Not authorized|closed before CONNACK/);
+    // The first attempt within 10 s of the last on-demand fetch (the test above) fetches nothing;
+    // none of the four fetches more than once.
+    assert.ok(served() - before <= 1, `the parent served the scope ${served() - before} times for 4 refused logins`);
+  });
+});

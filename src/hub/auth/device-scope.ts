@@ -39,8 +39,8 @@ export interface ScopeAuthentication {
 export interface ScopeResult {
   readonly devices: readonly ScopeDevice[];
   readonly modules: readonly ScopeModule[];
-  /** Always null: the whole scope is one page. */
-  readonly continuationLink: null;
+  /** The next page's path and query, or null on the last page (scopePage). */
+  readonly continuationLink: string | null;
 }
 
 /** What the scope is computed from: the registry's records and relations. */
@@ -89,6 +89,19 @@ export function deviceScopeOf(source: ScopeSource, edgeDeviceId: string): ScopeR
     });
   }
   return { devices, modules, continuationLink: null };
+}
+
+/**
+ * One page of a scope, as IoT Hub pages it: at most `deviceCount` devices from `offset` (the
+ * continuation token), with the modules of those devices, and the link to the next page (`path`
+ * with the next offset) or null on the last. The order is the registry's, so pages do not overlap.
+ */
+export function scopePage(scope: ScopeResult, offset: number, deviceCount: number, nextPath: (offset: number) => string): ScopeResult {
+  const devices = scope.devices.slice(offset, offset + deviceCount);
+  const ids = new Set(devices.map((d) => d.deviceId));
+  const modules = scope.modules.filter((m) => ids.has(m.deviceId));
+  const next = offset + devices.length;
+  return { devices, modules, continuationLink: next < scope.devices.length ? nextPath(next) : null };
 }
 
 /**

@@ -28,6 +28,10 @@ export interface DeviceScopeSyncOptions {
 /** IoT Hub's api-version for the scope call (DeviceScopeApiClient.cs). */
 const SCOPE_API_VERSION = '2018-08-30-preview';
 const REQUEST_TIMEOUT_MS = 30_000;
+/** Devices asked per page (IoT Hub's DeviceScopeApiClient asks for 1000). */
+const PAGE_DEVICES = 1000;
+/** A parent whose links never end (a loop) is given up on after this many pages. */
+const MAX_PAGES = 10_000;
 /** Far above any real scope (a few hundred bytes per identity); bounds what a bad parent can make us buffer. */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 const HTTP_OK = 200;
@@ -121,20 +125,35 @@ export class DeviceScopeSync {
     const { edgeDeviceId, logger } = this.options;
     const credential = this.options.credentials.signerCredential();
     if (credential === undefined) return this.failed('no SAS key for this edge device (upstream.connectionString)');
-    let answer: { status: number; body: string };
-    try {
-      answer = await this.fetch(credential);
-    } catch (error) {
-      return this.failed((error as Error).message);
+    // Every page, then one sync: a device's parent may be on another page than the device.
+    const devices: unknown[] = [];
+    const modules: unknown[] = [];
+    let path: string | null = this.firstPagePath();
+    for (let pages = 0; path !== null; pages++) {
+      if (pages === MAX_PAGES) return this.failed(`the scope has more than ${MAX_PAGES} pages`);
+      let answer: { status: number; body: string };
+      try {
+        answer = await this.fetch(credential, path);
+      } catch (error) {
+        return this.failed((error as Error).message);
+      }
+      if (this.closed) return;
+      if (answer.status !== HTTP_OK) return this.failed(`the parent answered ${answer.status}: ${safeMessage(answer.body)}`);
+      let page: { devices?: unknown; modules?: unknown; continuationLink?: unknown };
+      try {
+        page = JSON.parse(answer.body) as typeof page;
+      } catch {
+        return this.failed('the answer is not JSON');
+      }
+      if (typeof page !== 'object' || page === null || !Array.isArray(page.devices)) return this.failed('the answer is not a device scope ({devices, modules})');
+      devices.push(...page.devices);
+      if (Array.isArray(page.modules)) modules.push(...page.modules);
+      const next = page.continuationLink;
+      if (next === null || next === undefined || next === '') path = null;
+      else if (typeof next === 'string' && next.startsWith(this.scopePath())) path = next;
+      else return this.failed('the answer\'s continuationLink is not a page of this edge device\'s scope');
     }
-    if (this.closed) return;
-    if (answer.status !== HTTP_OK) return this.failed(`the parent answered ${answer.status}: ${safeMessage(answer.body)}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(answer.body);
-    } catch {
-      return this.failed('the answer is not JSON');
-    }
+    const parsed = { devices, modules };
     const { records, problems } = recordsFromScope(parsed, edgeDeviceId);
     if (problems.length > 0 && records.length === 0) return this.failed(problems.join('; '));
     const result = this.options.store.upsertMany(records, { source: 'upstream', removeMissing: true });
@@ -149,11 +168,19 @@ export class DeviceScopeSync {
     this.failures.warn('upstream.scope_sync_failed', { event: 'upstream.scope_sync_failed', code: 'OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED', host: this.options.host, port: this.options.port, reason }, 'could not fetch the device scope from the parent; the identities synced before stay');
   }
 
-  private fetch(credential: UpstreamCredential): Promise<{ status: number; body: string }> {
+  /** The scope call's path on the parent (each page's link must start with it). */
+  private scopePath(): string {
+    return `/devices/${encodeURIComponent(this.options.edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope`;
+  }
+
+  private firstPagePath(): string {
+    return `${this.scopePath()}?deviceCount=${PAGE_DEVICES}&continuationToken=&api-version=${SCOPE_API_VERSION}`;
+  }
+
+  private fetch(credential: UpstreamCredential, path: string): Promise<{ status: number; body: string }> {
     const { host, port, ca, edgeDeviceId, iotHubHostname, tokenTtlMs } = this.options;
     // The edge device's own token, or its $edgeHub's (both are what a parent accepts here).
     const token = signSasToken(tokenAudience(iotHubHostname, edgeDeviceId, credential.signerModuleId), credential.key, Math.floor((Date.now() + tokenTtlMs) / MS_PER_SEC));
-    const path = `/devices/${encodeURIComponent(edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope?deviceCount=1000&continuationToken=&api-version=${SCOPE_API_VERSION}`;
     return new Promise((resolve, reject) => {
       const req = request({ host, port, path, method: 'GET', servername: host, ...(ca === undefined ? {} : { ca }), headers: { authorization: token }, timeout: REQUEST_TIMEOUT_MS }, (response) => {
         const chunks: Buffer[] = [];

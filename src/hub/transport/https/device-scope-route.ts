@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../log/index.js';
-import { deviceChain, deviceScopeOf, type AuthResult, type ScopeSource } from '../../auth/index.js';
+import { deviceChain, deviceScopeOf, scopePage, type AuthResult, type ScopeSource } from '../../auth/index.js';
 import { sendJson } from '../../../http/index.js';
 
 export interface DeviceScopeRouteOptions {
@@ -21,6 +21,9 @@ const HTTP_OK = 200;
 const HTTP_UNAUTHORIZED = 401;
 const HTTP_FORBIDDEN = 403;
 const HTTP_NOT_FOUND = 404;
+/** IoT Hub's largest page (DeviceScopeApiClient asks for 1000). */
+const MAX_PAGE_DEVICES = 1000;
+const SCOPE_API_VERSION = '2018-08-30-preview';
 
 /**
  * The device scope of a child edge device, as IoT Hub serves it to edge hub (notes 5.2,
@@ -29,9 +32,11 @@ const HTTP_NOT_FOUND = 404;
  *   GET /devices/{edgeDeviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope[?deviceCount=…&continuationToken=…&api-version=…]
  *   Authorization: SharedAccessSignature …   (the edge device's token, or its $edgeHub module's)
  *
- * Answers `{devices, modules, continuationLink: null}` (auth/device-scope.ts): the whole scope in
- * one page, whatever `deviceCount` asks. Only that edge device may ask (401 otherwise), and only
- * if it is an edge device below this gateway (403). The answer holds keys: it is never logged.
+ * Answers `{devices, modules, continuationLink}` (auth/device-scope.ts): pages of at most
+ * `deviceCount` devices (default and most MAX_PAGE_DEVICES) with their modules, from the offset in
+ * `continuationToken`; `continuationLink` is the next page's path, null on the last. Only that edge
+ * device may ask (401 otherwise), and only if it is an edge device below this gateway (403). The
+ * answer holds keys: it is never logged.
  */
 export function deviceScopeRoute(options: DeviceScopeRouteOptions): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
@@ -55,9 +60,15 @@ function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { s
   const record = options.registry.get(edgeDeviceId);
   const chain = deviceChain(options.registry, edgeDeviceId);
   if (record?.edge !== true || chain === undefined || chain.length < 2) return refused(HTTP_FORBIDDEN, `${edgeDeviceId} is not an edge device below this gateway`);
-  const scope = deviceScopeOf(options.registry, edgeDeviceId);
-  options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, devices: scope.devices.length, modules: scope.modules.length }, 'device scope served to a child edge device');
-  return { status: HTTP_OK, body: scope };
+  const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
+  const asked = Number.parseInt(query.get('deviceCount') ?? '', 10);
+  const deviceCount = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_PAGE_DEVICES) : MAX_PAGE_DEVICES;
+  const from = Number.parseInt(query.get('continuationToken') ?? '', 10);
+  const offset = Number.isSafeInteger(from) && from > 0 ? from : 0;
+  const path = `${DEVICE_SCOPE_ROUTE_PREFIX}${encodeURIComponent(edgeDeviceId)}/modules/${encodeURIComponent(EDGE_HUB_MODULE)}/${SCOPE_OPERATION}`;
+  const page = scopePage(deviceScopeOf(options.registry, edgeDeviceId), offset, deviceCount, (next) => `${path}?deviceCount=${deviceCount}&continuationToken=${next}&api-version=${SCOPE_API_VERSION}`);
+  options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, devices: page.devices.length, modules: page.modules.length, offset, more: page.continuationLink !== null }, 'device scope served to a child edge device');
+  return { status: HTTP_OK, body: page };
 }
 
 function parseEdgeDevice(path: string): string | undefined {

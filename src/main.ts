@@ -8,8 +8,8 @@ import { MemoryTwinStore, RocksTwinStore, systemModuleTwins, TwinService } from 
 import { HUB_CONTROL_SOCKET, HubControlServer, OPERATOR_API_METHODS, OPERATOR_API_PREFIX, c2dControl, deployControl, methodControl, operatorApiRoute, twinControl, type CheckedDeployment, type HubControlHandlers } from './hub/control/index.js';
 import { ConnectedClients } from './hub/core/index.js';
 import { moduleInputTarget } from './hub/endpoints/index.js';
-import { MethodService } from './hub/methods/index.js';
-import { openUpstream } from './hub/upstream/index.js';
+import { MethodHttpStatus, MethodService, type MethodAnswer, type MethodCall } from './hub/methods/index.js';
+import { EDGE_HUB_MODULE, openUpstream, REFRESH_SCOPE_METHOD, type DeviceScopeSync } from './hub/upstream/index.js';
 import { bridgeRulesFromDeployment, openBridge, type MqttBridge } from './hub/bridge/index.js';
 import { C2dService, MemoryC2dStore, RocksC2dStore } from './hub/c2d/index.js';
 import {
@@ -365,6 +365,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   else {
     // A device registered up the tree but not synced here yet: the scope is fetched before it is refused.
     identityAuthenticator.lookUpUnknownIdentitiesWith(() => upstream.scope.refreshForUnknown());
+    // IoT Hub's way to tell an edge hub that its scope changed: a direct method on its $edgeHub.
+    methods.handleLocally(`${config.deviceId}/${EDGE_HUB_MODULE}`, (call) => edgeHubMethod(call, upstream.scope));
     closers.unshift(() => {
       upstream.scope.close();
       upstream.relay?.close();
@@ -452,6 +454,13 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   closers.unshift(() => control.close());
   hub.announceReady();
   return { hub, store, mqtt, policy, bridge, manifestHub: sources.manifestHub, dashboard, twins };
+}
+
+/** The direct methods this hub answers as its own `$edgeHub` module (Azure's edge hub has this one). */
+async function edgeHubMethod(call: MethodCall, scope: DeviceScopeSync): Promise<MethodAnswer> {
+  if (call.methodName !== REFRESH_SCOPE_METHOD) return { httpStatus: MethodHttpStatus.Ok, body: { status: MethodHttpStatus.NotFound, payload: { message: `${EDGE_HUB_MODULE} has no direct method ${call.methodName} (it has ${REFRESH_SCOPE_METHOD})` } } };
+  await scope.refreshNow();
+  return { httpStatus: MethodHttpStatus.Ok, body: { status: MethodHttpStatus.Ok, payload: null } };
 }
 
 /**

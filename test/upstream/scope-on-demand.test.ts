@@ -3,12 +3,15 @@
  * same way): a device registered on the parent after the child's last sync connects to the child
  * at once — the child fetches the scope before refusing it — with the periodic refresh an hour
  * away; an identity the parent does not know either is refused, and asking again and again costs
- * the parent one fetch per interval, not one per attempt. Two real Outposts, mqtt.js devices.
+ * the parent one fetch per interval, not one per attempt; and the parent (as IoT Hub does) tells
+ * the child to refresh with the `RefreshDeviceScopeIdentityCache` direct method on its `$edgeHub`.
+ * Two real Outposts, mqtt.js devices.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { tempDir } from '../helpers/outpost-process.js';
+import { parentControl, retryUntil } from './relay-harness.js';
 import { sasLogin } from '../helpers/sas-hub.js';
 import { CHILD, HUB, TwoHubs } from './upstream-harness.js';
 
@@ -39,6 +42,7 @@ describe('the device scope fetched on demand for an identity unknown here', () =
     dir = tempDir('outpost-scope-demand-');
     hubs = new TwoHubs(dir.path, childEnv);
     hubs.parentRegistry.add({ deviceId: 'early', parentDeviceId: CHILD });
+    hubs.parentRegistry.add({ deviceId: CHILD, moduleId: '$edgeHub' });
     const parent = await hubs.startParent();
     childEnv.OUTPOST_UPSTREAM__HTTPS_PORT = String((parent.ready.ports as { https: number }).https);
     const child = await hubs.startChild();
@@ -65,5 +69,21 @@ describe('the device scope fetched on demand for an identity unknown here', () =
     // The first attempt within 10 s of the last on-demand fetch (the test above) fetches nothing;
     // none of the four fetches more than once.
     assert.ok(served() - before <= 1, `the parent served the scope ${served() - before} times for 4 refused logins`);
+  });
+
+  it('refreshes the scope when the parent invokes RefreshDeviceScopeIdentityCache on the child\'s $edgeHub', async () => {
+    hubs.parentRegistry.add({ deviceId: 'by-method', parentDeviceId: CHILD });
+    const invoke = (methodName: string) => parentControl(hubs).call('POST', `/v1/methods/${CHILD}/modules/${encodeURIComponent('$edgeHub')}`, JSON.stringify({ methodName, payload: null, responseTimeoutInSeconds: 30 }));
+    // The relay attaches $edgeHub's method links in the background once the link is up.
+    const answer = await retryUntil('$edgeHub answering methods', async () => {
+      const a = await invoke('RefreshDeviceScopeIdentityCache');
+      return a.status === 200 ? a : undefined;
+    });
+    assert.deepEqual(answer.body, { status: 200, payload: null });
+    hubs.childRegistry.refresh();
+    assert.equal(hubs.childRegistry.get('by-method')?.source, 'upstream', 'synced when the method answered');
+    const unknown = await invoke('Reboot');
+    assert.equal(unknown.status, 200);
+    assert.equal((unknown.body as { status: number }).status, 404);
   });
 });

@@ -32,12 +32,29 @@ interface PendingCall {
  * DeviceNotFound; one that is not connected, or not subscribed to methods, is 404 DeviceNotOnline
  * at once (no waiting out `connectTimeoutInSeconds`: see docs/methods.md).
  */
+/** A method the hub answers itself for one of its own identities (e.g. `$edgeHub`'s RefreshDeviceScopeIdentityCache). */
+export type LocalMethodHandler = (call: MethodCall) => Promise<MethodAnswer>;
+
 export class MethodService {
   private readonly pending = new Map<string, PendingCall>();
+  private readonly local = new Map<string, LocalMethodHandler>();
   private closed = false;
 
   constructor(private readonly options: MethodServiceOptions) {
     options.clients.onRemoved((link) => this.linkClosed(link));
+  }
+
+  /**
+   * Calls to `target` (`device/module`) are answered by `handler` in this process, not sent to a
+   * client: the hub's own module identity has no client connection to send them on.
+   */
+  handleLocally(target: string, handler: LocalMethodHandler): void {
+    this.local.set(target, handler);
+  }
+
+  /** Whether calls to `target` are answered here (the upstream relay then takes them from the parent). */
+  handlesLocally(target: string): boolean {
+    return this.local.has(target);
   }
 
   /** Calls in flight (diagnostics, tests). */
@@ -58,6 +75,9 @@ export class MethodService {
   private call(deviceId: string, moduleId: string | undefined, call: MethodCall): Promise<MethodAnswer> {
     const target = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     if (this.closed) return Promise.resolve(methodError(MethodHttpStatus.NotFound, 'DeviceNotOnline', 'the hub is stopping'));
+    // The hub's own identities: answered here, whatever the registry says about them.
+    const handler = this.local.get(target);
+    if (handler !== undefined) return handler(call);
     if (!this.options.inScope(deviceId, moduleId)) {
       return Promise.resolve(methodError(MethodHttpStatus.NotFound, 'DeviceNotFound', `${moduleId === undefined ? 'device' : 'module'} ${target} is not a device or module of this edge device`));
     }

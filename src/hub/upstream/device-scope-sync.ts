@@ -102,8 +102,21 @@ export class DeviceScopeSync {
     const nowMs = Date.now();
     if (this.closed || nowMs - this.onDemandAtMs < ON_DEMAND_MIN_INTERVAL_MS) return Promise.resolve();
     this.onDemandAtMs = nowMs;
+    return this.nextSync(ON_DEMAND_WAIT_MS);
+  }
+
+  /**
+   * Fetches the scope now and resolves when that fetch has ended (or after `waitMs`): the
+   * `RefreshDeviceScopeIdentityCache` direct method on this edge device's `$edgeHub`.
+   */
+  refreshNow(waitMs = REQUEST_TIMEOUT_MS): Promise<void> {
+    return this.closed ? Promise.resolve() : this.nextSync(waitMs);
+  }
+
+  /** Resolves when a fetch started from now on has ended, or after `waitMs`. */
+  private nextSync(waitMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ON_DEMAND_WAIT_MS);
+      const timer = setTimeout(resolve, waitMs);
       timer.unref();
       this.waiters.push(() => {
         clearTimeout(timer);

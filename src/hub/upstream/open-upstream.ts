@@ -14,6 +14,8 @@ import { upstreamTarget } from './upstream-target.js';
 /** The system modules' identities (twin ids `<edge>/$edgeAgent`, `<edge>/$edgeHub`), as IoT Hub names them. */
 export const EDGE_AGENT_MODULE = '$edgeAgent';
 export const EDGE_HUB_MODULE = '$edgeHub';
+/** The direct method on `$edgeHub` by which IoT Hub (or a parent) says the device scope changed. */
+export const REFRESH_SCOPE_METHOD = 'RefreshDeviceScopeIdentityCache';
 
 export interface OpenedUpstream {
   /** The AMQP link (upstream.protocol Amqp, AmqpWs) or the MQTT connections (Mqtt, MqttWs). */

@@ -181,7 +181,8 @@ export class UpstreamRelay implements ChannelWatcher {
   /** What the identity needs upstream now; undefined when nothing (no client here, nothing to send). */
   private wanted(state: Relayed): Wanted | undefined {
     const clients = this.options.services.clients;
-    if (this.always.has(state.identity)) return ALWAYS;
+    // A system module the hub answers methods for itself ($edgeHub): its method links too.
+    if (this.always.has(state.identity)) return this.options.services.methods.handlesLocally(state.identity) ? { ...ALWAYS, methods: true } : ALWAYS;
     const connected = clients.isConnected(state.identity);
     if (!connected && state.outbox.empty) return undefined;
     return {

@@ -145,7 +145,7 @@ export class MqttRelay {
     }
     const filters: string[] = [TwinTopic.Responses];
     if (always || clients.linkFor(identity, 'desired-properties') !== undefined) filters.push(TwinTopic.DesiredPatches);
-    if (clients.linkFor(identity, 'methods') !== undefined) filters.push(MethodTopic.Requests);
+    if (clients.linkFor(identity, 'methods') !== undefined || (always && this.options.services.methods.handlesLocally(identity))) filters.push(MethodTopic.Requests);
     if (state.moduleId === undefined && this.options.services.c2d !== undefined && clients.linkFor(identity, 'c2d') !== undefined) filters.push(c2dFilter(state.deviceId));
     state.connection.setFilters(filters);
   }

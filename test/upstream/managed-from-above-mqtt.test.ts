@@ -5,20 +5,16 @@
  * (hub and agent, process runtime); the root deploys with `outpost deploy --device`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { childEnv, runOutpost, spawnOutpost, stopGracefully, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
-import { parentControl, retryUntil } from './relay-harness.js';
+import { parentControl } from './relay-harness.js';
+import { alive, modulePid, reportedAbove, type SystemTwin } from './system-twins.js';
 import { CHILD, HUB, TwoHubs } from './upstream-harness.js';
 
 const START_TIMEOUT_MS = 60_000;
 const EDGE_AGENT = '$edgeAgent';
-
-interface SystemTwin {
-  readonly desired: Record<string, any> & { $version: number };
-  readonly reported: Record<string, any>;
-}
 
 describe('the agent managed from above over the MQTT upstream', () => {
   let dir: { path: string; remove(): void };
@@ -51,13 +47,7 @@ describe('the agent managed from above over the MQTT upstream', () => {
     dir?.remove();
   });
 
-  const reportedOnRoot = (what: string, accept: (twin: SystemTwin) => boolean): Promise<SystemTwin> =>
-    retryUntil(`${CHILD}/${EDGE_AGENT} on the root: ${what}`, async () => {
-      const answer = await parentControl(hubs).call('GET', `/v1/twins/${CHILD}/modules/${encodeURIComponent(EDGE_AGENT)}`);
-      assert.equal(answer.status, 200, JSON.stringify(answer.body));
-      const twin = (answer.body as { properties: SystemTwin }).properties;
-      return twin.reported.lastDesiredVersion === twin.desired.$version && accept(twin) ? twin : undefined;
-    }, 60_000, 200);
+  const reportedOnRoot = (what: string, accept: (twin: SystemTwin) => boolean): Promise<SystemTwin> => reportedAbove(parentControl(hubs), CHILD, EDGE_AGENT, what, accept);
 
   it('reports 417 before any deployment, then applies one deployed on the root and reports the module running', async () => {
     await reportedOnRoot('status 417', (t) => t.reported.lastDesiredStatus?.code === 417);
@@ -72,7 +62,6 @@ describe('the agent managed from above over the MQTT upstream', () => {
     const deployed = await runOutpost(['deploy', file, '--device', CHILD, '--data-dir', hubs.parentDir]);
     assert.equal(deployed.code, 0, deployed.stderr);
     await reportedOnRoot('200 and tiny running', (t) => t.reported.lastDesiredStatus?.code === 200 && t.reported.modules?.tiny?.runtimeStatus === 'running');
-    const pid = (JSON.parse(readFileSync(join(hubs.childDir, 'agent', 'processes', 'tiny.json'), 'utf8')) as { pid: number }).pid;
-    assert.doesNotThrow(() => process.kill(pid, 0), 'the module runs on the child');
+    assert.ok(alive(modulePid(hubs.childDir, 'tiny')), 'the module runs on the child');
   });
 });

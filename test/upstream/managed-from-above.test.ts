@@ -12,6 +12,7 @@ import type mqtt from 'mqtt';
 import { after, before, describe, it } from 'node:test';
 import { childEnv, runOutpost, spawnOutpost, stopGracefully, tempDir, type OutpostProcess } from '../helpers/outpost-process.js';
 import { childControl, LinkCutter, parentControl, retryUntil } from './relay-harness.js';
+import { alive, modulePid, reportedAbove, systemTwin, type SystemTwin } from './system-twins.js';
 import { CHILD, HUB, TwoHubs } from './upstream-harness.js';
 
 const START_TIMEOUT_MS = 60_000;
@@ -32,39 +33,9 @@ function manifest(routes: Record<string, string>, tinyEnv = 'one'): string {
   });
 }
 
-interface SystemTwin {
-  readonly desired: Record<string, any> & { $version: number };
-  readonly reported: Record<string, any>;
-}
-
 /** The child's system module twin as the root holds it. */
-async function twinOnRoot(hubs: TwoHubs, moduleId: string): Promise<SystemTwin> {
-  const answer = await parentControl(hubs).call('GET', `/v1/twins/${CHILD}/modules/${encodeURIComponent(moduleId)}`);
-  assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return (answer.body as { properties: SystemTwin }).properties;
-}
-
-/** Waits until the child reported on the root for the desired version now, and `accept` holds. */
-function reportedOnRoot(hubs: TwoHubs, moduleId: string, what: string, accept: (twin: SystemTwin) => boolean): Promise<SystemTwin> {
-  return retryUntil(`${moduleId} on the root: ${what}`, async () => {
-    const twin = await twinOnRoot(hubs, moduleId);
-    return twin.reported.lastDesiredVersion === twin.desired.$version && accept(twin) ? twin : undefined;
-  }, 60_000, 200);
-}
-
-/** The pid of a process module on the child, from the process runtime's record. */
-function modulePid(childDir: string, moduleId: string): number {
-  return (JSON.parse(readFileSync(join(childDir, 'agent', 'processes', `${moduleId}.json`), 'utf8')) as { pid: number }).pid;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const twinOnRoot = (hubs: TwoHubs, moduleId: string): Promise<SystemTwin> => systemTwin(parentControl(hubs), CHILD, moduleId);
+const reportedOnRoot = (hubs: TwoHubs, moduleId: string, what: string, accept: (twin: SystemTwin) => boolean): Promise<SystemTwin> => reportedAbove(parentControl(hubs), CHILD, moduleId, what, accept);
 
 describe('a root deploys to its child; the child\'s agent is managed from above', () => {
   let dir: { path: string; remove(): void };

@@ -8,12 +8,13 @@
  * travels back up the same way.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HubControlClient, HUB_CONTROL_SOCKET } from '../../src/hub/control/index.js';
 import { runOutpost, stopGracefully, tempDir } from '../helpers/outpost-process.js';
 import { retryUntil } from './relay-harness.js';
+import { alive, modulePid, reportedAbove, type SystemTwin } from './system-twins.js';
 import { LEAF_EDGE, ThreeHubs } from './three-level-harness.js';
 
 const EDGE_AGENT = '$edgeAgent';
@@ -26,20 +27,6 @@ function manifest(tag: string): string {
       $edgeHub: { 'properties.desired': { schemaVersion: '1.1', routes: { up: 'FROM /messages/* INTO $upstream' }, storeAndForwardConfiguration: { timeToLiveSecs: 7200 } } },
     },
   });
-}
-
-interface SystemTwin {
-  readonly desired: Record<string, any> & { $version: number };
-  readonly reported: Record<string, any>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('three Outposts: the root deploys to the child gateway two levels down', () => {
@@ -67,17 +54,7 @@ describe('three Outposts: the root deploys to the child gateway two levels down'
     dir?.remove();
   });
 
-  const agentTwinOnRoot = async (): Promise<SystemTwin> => {
-    const answer = await root.call('GET', `/v1/twins/${LEAF_EDGE}/modules/${encodeURIComponent(EDGE_AGENT)}`);
-    assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    return (answer.body as { properties: SystemTwin }).properties;
-  };
-  const reportedOnRoot = (what: string, accept: (twin: SystemTwin) => boolean): Promise<SystemTwin> =>
-    retryUntil(`${LEAF_EDGE}/${EDGE_AGENT} on the root: ${what}`, async () => {
-      const twin = await agentTwinOnRoot();
-      return twin.reported.lastDesiredVersion === twin.desired.$version && accept(twin) ? twin : undefined;
-    }, 90_000, 250);
-  const modulePid = (): number => (JSON.parse(readFileSync(join(hubs.dirs.child, 'agent', 'processes', 'tiny.json'), 'utf8')) as { pid: number }).pid;
+  const reportedOnRoot = (what: string, accept: (twin: SystemTwin) => boolean): Promise<SystemTwin> => reportedAbove(root, LEAF_EDGE, EDGE_AGENT, what, accept, 90_000);
 
   it('the child\'s agent reports through the parent: the root sees 417 (no deployment yet)', async () => {
     const twin = await reportedOnRoot('status 417', (t) => t.reported.lastDesiredStatus?.code === 417);
@@ -91,7 +68,7 @@ describe('three Outposts: the root deploys to the child gateway two levels down'
     assert.equal(deployed.code, 0, deployed.stderr);
     const twin = await reportedOnRoot('200 and tiny running', (t) => t.reported.lastDesiredStatus?.code === 200 && t.reported.modules?.tiny?.runtimeStatus === 'running');
     assert.equal(twin.reported.modules.tiny.settings.process.command, '/bin/sh');
-    const pid = modulePid();
+    const pid = modulePid(hubs.dirs.child, 'tiny');
     assert.ok(alive(pid), 'the module runs on the child');
 
     const second = join(dir.path, 'second.json');
@@ -100,7 +77,7 @@ describe('three Outposts: the root deploys to the child gateway two levels down'
     assert.equal(again.code, 0, again.stderr);
     // Reported for the new desired version (reportedOnRoot waits for it); env values are not reported.
     await reportedOnRoot('the second deployment applied', (t) => t.reported.lastDesiredStatus?.code === 200 && t.reported.modules?.tiny?.runtimeStatus === 'running');
-    await retryUntil('tiny restarted with the new env', async () => (modulePid() !== pid && alive(modulePid()) ? true : undefined), 30_000, 200);
+    await retryUntil('tiny restarted with the new env', async () => (modulePid(hubs.dirs.child, 'tiny') !== pid && alive(modulePid(hubs.dirs.child, 'tiny')) ? true : undefined), 30_000, 200);
     assert.ok(!alive(pid), 'the old process is gone');
   });
 });

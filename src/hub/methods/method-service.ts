@@ -24,6 +24,9 @@ interface PendingCall {
   readonly timer: NodeJS.Timeout;
 }
 
+/** A method the hub answers itself for one of its own identities (e.g. `$edgeHub`'s RefreshDeviceScopeIdentityCache). */
+export type LocalMethodHandler = (call: MethodCall) => Promise<MethodAnswer>;
+
 /**
  * Direct methods, whatever carries the call and whatever link the target uses: the core picks the
  * target's live link subscribed to methods, sends the request with a fresh request id, and answers
@@ -32,9 +35,6 @@ interface PendingCall {
  * DeviceNotFound; one that is not connected, or not subscribed to methods, is 404 DeviceNotOnline
  * at once (no waiting out `connectTimeoutInSeconds`: see docs/methods.md).
  */
-/** A method the hub answers itself for one of its own identities (e.g. `$edgeHub`'s RefreshDeviceScopeIdentityCache). */
-export type LocalMethodHandler = (call: MethodCall) => Promise<MethodAnswer>;
-
 export class MethodService {
   private readonly pending = new Map<string, PendingCall>();
   private readonly local = new Map<string, LocalMethodHandler>();

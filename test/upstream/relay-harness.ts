@@ -52,24 +52,30 @@ export async function retryUntil<T>(what: string, probe: () => Promise<T | undef
   }
 }
 
-/** A TCP proxy on loopback (port 0) to `targetPort`; `cut` closes every connection and refuses new ones, `restore` listens again on the same port. */
+/**
+ * A TCP proxy on loopback to `targetPort` (which may change: a parent restarted on a new port stays
+ * where the child looks). `cut` closes every connection and refuses new ones, `restore` listens
+ * again on the same port; `stall` stops forwarding both ways with the connections left open (a
+ * parent that answers slowly), `resume` forwards again.
+ */
 export class LinkCutter {
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
   port = 0;
 
-  constructor(private readonly targetPort: number) {}
+  constructor(public targetPort: number) {}
 
-  async start(): Promise<number> {
-    await this.listen(0);
+  /** Listens on `port` (0: a free one) and returns it. */
+  async start(port = 0): Promise<number> {
+    await this.listen(port);
     return this.port;
   }
 
   async cut(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    for (const pair of this.pairs) for (const socket of pair) socket.destroy();
+    this.pairs.clear();
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -77,14 +83,31 @@ export class LinkCutter {
     await this.listen(this.port);
   }
 
+  stall(): void {
+    for (const [inbound, outbound] of this.pairs) {
+      inbound.unpipe(outbound);
+      outbound.unpipe(inbound);
+      inbound.pause();
+      outbound.pause();
+    }
+  }
+
+  resume(): void {
+    for (const [inbound, outbound] of this.pairs) {
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    }
+  }
+
   private async listen(port: number): Promise<void> {
     const server = createServer((inbound) => {
       const outbound = connect({ host: 'localhost', port: this.targetPort });
-      for (const socket of [inbound, outbound]) {
-        this.sockets.add(socket);
+      const pair: [Socket, Socket] = [inbound, outbound];
+      this.pairs.add(pair);
+      for (const socket of pair) {
         socket.on('error', () => undefined);
         socket.on('close', () => {
-          this.sockets.delete(socket);
+          this.pairs.delete(pair);
           inbound.destroy();
           outbound.destroy();
         });

@@ -6,7 +6,6 @@
  * Real hubs on loopback, mqtt.js clients on the child speaking IoT Hub's MQTT twin topics.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import type mqtt from 'mqtt';
 import { parentControl } from './relay-harness.js';
 import type { TwoHubs } from './upstream-harness.js';
@@ -55,64 +54,5 @@ export async function parentReported(hubs: TwoHubs, deviceId: string): Promise<a
   const answer = await parentControl(hubs).call('GET', `/v1/twins/${deviceId}`);
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return (answer.body as any).properties.reported;
-}
-
-/** A TCP proxy to `targetPort` (port 0) that can cut every connection, or stall them (bytes held, nothing closed). */
-export class StallingProxy {
-  private server: Server | undefined;
-  private readonly pairs = new Set<[Socket, Socket]>();
-  port = 0;
-
-  constructor(private readonly targetPort: number) {}
-
-  async start(port = 0): Promise<number> {
-    const server = createServer((inbound) => {
-      const outbound = connect({ host: 'localhost', port: this.targetPort });
-      const pair: [Socket, Socket] = [inbound, outbound];
-      this.pairs.add(pair);
-      for (const socket of pair) {
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          this.pairs.delete(pair);
-          inbound.destroy();
-          outbound.destroy();
-        });
-      }
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as { port: number }).port;
-    return this.port;
-  }
-
-  /** Stops forwarding in both directions; connections stay open (a parent that answers slowly). */
-  stall(): void {
-    for (const [inbound, outbound] of this.pairs) {
-      inbound.unpipe(outbound);
-      outbound.unpipe(inbound);
-      inbound.pause();
-      outbound.pause();
-    }
-  }
-
-  resume(): void {
-    for (const [inbound, outbound] of this.pairs) {
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-    }
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const pair of this.pairs) for (const socket of pair) socket.destroy();
-    this.pairs.clear();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
 }
 

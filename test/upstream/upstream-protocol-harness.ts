@@ -6,9 +6,9 @@
  * their own identities, with their properties, over the protocol asked for.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
+import { LinkCutter } from './relay-harness.js';
 import { CHILD, TwoHubs } from './upstream-harness.js';
 
 export const DEVICE_TOPIC = 'devices/dev1/messages/events/';
@@ -17,50 +17,16 @@ export const COUNT = 60;
 
 export type Protocol = 'AmqpWs' | 'Mqtt' | 'MqttWs';
 
-/** A TCP proxy on loopback (port 0) whose target port can change: the parent restarted on a new MQTT port stays where the child looks. */
-export class MovableProxy {
-  private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
-
-  constructor(public targetPort: number) {}
-
-  async start(): Promise<number> {
-    const server = createServer((inbound) => {
-      const outbound = connect({ host: 'localhost', port: this.targetPort });
-      for (const socket of [inbound, outbound]) {
-        this.sockets.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          this.sockets.delete(socket);
-          inbound.destroy();
-          outbound.destroy();
-        });
-      }
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-    });
-    await new Promise<void>((resolve) => server.listen(0, () => resolve()));
-    this.server = server;
-    return (server.address() as { port: number }).port;
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    const server = this.server;
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-export async function site(t: TestContext, protocol: Protocol, viaAlias: boolean, extraEnv: Record<string, string> = {}): Promise<{ hubs: TwoHubs; bags: URLSearchParams[]; proxy: MovableProxy | undefined }> {
+export async function site(t: TestContext, protocol: Protocol, viaAlias: boolean, extraEnv: Record<string, string> = {}): Promise<{ hubs: TwoHubs; bags: URLSearchParams[]; proxy: LinkCutter | undefined }> {
   const dir = tempDir(`outpost-upproto-${protocol.toLowerCase()}-`);
   // Filled in once the parent's ports are known: TwoHubs reads it when the child starts.
   const childEnv: Record<string, string> = viaAlias ? { UpstreamProtocol: protocol } : { OUTPOST_UPSTREAM__PROTOCOL: protocol };
   childEnv.OUTPOST_UPSTREAM__PROBE_INTERVAL = '200ms';
   Object.assign(childEnv, extraEnv);
   const hubs = new TwoHubs(dir.path, childEnv, { OUTPOST_LOG_LEVEL: 'debug' });
-  let proxy: MovableProxy | undefined;
+  let proxy: LinkCutter | undefined;
   t.after(async () => {
-    await proxy?.close();
+    await proxy?.cut();
     await hubs.close();
     dir.remove();
   });
@@ -69,7 +35,7 @@ export async function site(t: TestContext, protocol: Protocol, viaAlias: boolean
   const parent = await hubs.startParent();
   const ports = parent.ready.ports as { https: number; mqtt: number };
   if (protocol === 'Mqtt') {
-    proxy = new MovableProxy(ports.mqtt);
+    proxy = new LinkCutter(ports.mqtt);
     childEnv.OUTPOST_UPSTREAM__MQTT_PORT = String(await proxy.start());
   }
   else childEnv.OUTPOST_UPSTREAM__WEB_SOCKET_PORT = String(ports.https);

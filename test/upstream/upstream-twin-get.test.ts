@@ -2,15 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
-import { retryUntil } from './relay-harness.js';
-import { StallingProxy, setDesiredOnParent, twinGet } from './twin-sync-harness.js';
+import { LinkCutter, retryUntil } from './relay-harness.js';
+import { setDesiredOnParent, twinGet } from './twin-sync-harness.js';
 import { TwoHubs } from './upstream-harness.js';
 
 describe('the relay\'s twin gaps', () => {
   it('asks the parent on a client\'s twin GET; answers from the copy here when the link is cut or the parent is slow', async (t: TestContext) => {
     const dir = tempDir('outpost-twin-get-');
     const hubs = new TwoHubs(dir.path, { OUTPOST_UPSTREAM__PROBE_INTERVAL: '200ms', OUTPOST_UPSTREAM__TWIN_GET_TIMEOUT: '2s' });
-    let proxy: StallingProxy | undefined;
+    let proxy: LinkCutter | undefined;
     t.after(async () => {
       await proxy?.cut();
       await hubs.close();
@@ -18,7 +18,7 @@ describe('the relay\'s twin gaps', () => {
     });
     hubs.addChildIdentity('dev2');
     const parent = await hubs.startParent();
-    proxy = new StallingProxy(parent.amqpPort);
+    proxy = new LinkCutter(parent.amqpPort);
     await hubs.startChild(await proxy.start());
     // Not subscribed to desired patches: only a GET can tell the client what changed on the parent.
     const device = await hubs.connectToChild('dev2');

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
-import { childControl, retryUntil } from './relay-harness.js';
-import { StallingProxy, setDesiredOnParent } from './twin-sync-harness.js';
+import { childControl, LinkCutter, retryUntil } from './relay-harness.js';
+import { setDesiredOnParent } from './twin-sync-harness.js';
 import { TwoHubs } from './upstream-harness.js';
 
 describe('the relay\'s twin gaps', () => {
@@ -11,7 +11,7 @@ describe('the relay\'s twin gaps', () => {
     const dir = tempDir('outpost-twin-resync-');
     const periodSec = 20;
     const hubs = new TwoHubs(dir.path, { OUTPOST_UPSTREAM__PROBE_INTERVAL: '200ms', MinTwinSyncPeriodSecs: String(periodSec) });
-    let proxy: StallingProxy | undefined;
+    let proxy: LinkCutter | undefined;
     t.after(async () => {
       await proxy?.cut();
       await hubs.close();
@@ -19,7 +19,7 @@ describe('the relay\'s twin gaps', () => {
     });
     hubs.addChildIdentity('dev3');
     const parent = await hubs.startParent();
-    proxy = new StallingProxy(parent.amqpPort);
+    proxy = new LinkCutter(parent.amqpPort);
     await hubs.startChild(await proxy.start());
     // Connected, not subscribed to desired patches and not asking (no GET): only the relay's
     // re-pull brings the parent's desired section into the copy here.

@@ -8,23 +8,35 @@ import { connect } from 'node:net';
  */
 
 /**
- * The body as UTF-8 text, or undefined once it passes `maxBytes` (the request is then paused and
- * destroyed: an oversize body is never buffered whole). Each caller maps undefined to its own
+ * How much of an oversize body is still read (and dropped) after `maxBytes`, as a multiple of it,
+ * before the connection is cut: reading on lets the caller's refusal reach the client (a server
+ * that closes with unread bytes makes the client's stack reset the connection, and the answer is
+ * lost), while a client that sends without end is still stopped.
+ */
+const OVERSIZE_DRAIN_FACTOR = 4;
+
+/**
+ * The body as UTF-8 text, or undefined once it passes `maxBytes`: nothing more is buffered, the
+ * rest is read and dropped (up to OVERSIZE_DRAIN_FACTOR × `maxBytes`, then the request is
+ * destroyed) so that the caller's answer gets through. Each caller maps undefined to its own
  * error, since a too-large manifest, patch or method payload are different refusals.
  */
 export function readLimitedBody(request: IncomingMessage, maxBytes: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] | undefined = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      if (chunks === undefined) {
+        if (size > maxBytes * OVERSIZE_DRAIN_FACTOR) request.destroy();
+        return;
+      }
       if (size > maxBytes) {
-        request.pause();
+        chunks = undefined;
         resolve(undefined);
-        request.destroy();
       } else chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(chunks === undefined ? undefined : Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
 }

@@ -100,6 +100,11 @@ describe('the operator API on HTTPS (/v1/, bearer token)', () => {
     assert.equal((await call(port, ca, 'PATCH', '/v1/twins/dev1/desired', token, '{not json')).status, 400);
     const nowhere = await call(port, ca, 'GET', '/v1/nothing', token);
     assert.equal(nowhere.status, 404);
+    // A body over the API's 1 MiB is refused with the limit named, nothing written.
+    const huge = await call(port, ca, 'PATCH', '/v1/twins/dev1/desired', token, JSON.stringify({ big: 'x'.repeat(1_100_000) }));
+    assert.equal(huge.status, 400);
+    assert.match(huge.body.message, /larger than 1048576 bytes/);
+    assert.equal((await call(port, ca, 'GET', '/v1/twins/dev1', token)).body.properties.desired.big, undefined);
   });
 
   it('deploys a manifest to an edge device below, and refuses one that fails validation', async () => {

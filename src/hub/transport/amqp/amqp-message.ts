@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Message } from 'rhea';
-import { SystemProperty, messageSource, type HubMessage } from '../../message/index.js';
+import { isoTime, SystemProperty, messageSource, type HubMessage } from '../../message/index.js';
 import { bodyBytes, hubMessageAmqp, idText, setOwn, SYSTEM_APP_PROPERTIES } from '../../amqp-common/index.js';
 
 export { bodyBytes, idText };
@@ -60,7 +60,8 @@ export function toHubMessage(sender: Sender, message: Message, nowMs: number, ed
       const value = text(application[key]);
       const name = SYSTEM_BY_APP_PROPERTY.get(key);
       if (name === undefined) setOwn(properties, key, value);
-      else if (value !== null) system[name] = value;
+      // A device has no outputs: the name would make a module source out of a device's telemetry.
+      else if (value !== null && (name !== SystemProperty.OutputName || sender.moduleId !== undefined)) system[name] = value;
     }
   }
   const annotations = message.message_annotations as Record<string, unknown> | undefined;
@@ -70,13 +71,10 @@ export function toHubMessage(sender: Sender, message: Message, nowMs: number, ed
     const component = annotations[Annotation.ComponentName];
     if (typeof component === 'string') system[SystemProperty.ComponentName] = component;
   }
-  // A device has no outputs: the name would make a module source out of a device's telemetry.
-  if (sender.moduleId === undefined) delete system[SystemProperty.OutputName];
-
   system[SystemProperty.ConnectionDeviceId] = sender.deviceId;
   if (sender.moduleId !== undefined) system[SystemProperty.ConnectionModuleId] = sender.moduleId;
   system[SystemProperty.EdgeMessageId] = randomUUID();
-  system[SystemProperty.EnqueuedTime] = new Date(nowMs).toISOString();
+  system[SystemProperty.EnqueuedTime] = isoTime(nowMs);
   system[SystemProperty.EdgeHubOriginInterface] = sender.deviceId === edgeDeviceId ? ORIGIN_INTERNAL : ORIGIN_DOWNSTREAM;
   return {
     source: messageSource(sender.moduleId, system[SystemProperty.OutputName]),

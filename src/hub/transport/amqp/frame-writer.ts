@@ -11,13 +11,11 @@
  * not written for the frames encoded here.
  */
 import rhea, { type Connection } from 'rhea';
+import { encodePerformative, FastPerformative, type RheaWriter } from './fast-frames.js';
 
-interface RheaWriter {
-  buffer: Buffer;
-  position: number;
+interface FrameWriter extends RheaWriter {
   skip(bytes: number): void;
   write_uint(value: number, width: number): void;
-  write(value: unknown): void;
   write_bytes(bytes: Buffer): void;
 }
 
@@ -34,7 +32,7 @@ interface RheaTransport {
   write(socket: { write(bytes: Buffer): unknown }): void;
 }
 
-const types = (rhea as unknown as { types: { Writer: new (buffer?: Buffer) => RheaWriter } }).types;
+const types = (rhea as unknown as { types: { Writer: new (buffer?: Buffer) => FrameWriter } }).types;
 /** AMQP frame type of AMQP (not SASL) frames, and the data offset rhea writes (2 words: no extended header). */
 const FRAME_TYPE_AMQP = 0x00;
 const DATA_OFFSET_WORDS = 2;
@@ -54,8 +52,10 @@ export function encodeFrame(frame: RheaFrame): Buffer {
   // The AMQP transport carries only AMQP frames; anything else goes the way rhea would throw it.
   if (frame.type !== FRAME_TYPE_AMQP) throw new TypeError(`unexpected frame type ${frame.type} on the AMQP transport`);
   writer.write_uint(frame.channel, 2);
-  if (frame.performative) {
-    writer.write(frame.performative);
+  const performative = frame.performative;
+  if (performative) {
+    // Transfers, dispositions and flows by hand (fast-frames.ts); rhea's writer for the rest.
+    if (!(performative instanceof FastPerformative && encodePerformative(writer, performative))) writer.write(performative);
     if (frame.payload) writer.write_bytes(frame.payload);
   }
   const size = writer.position;

@@ -315,12 +315,109 @@ export function useFastDecode(receiver: Receiver): void {
   fastReceivers.add(receiver);
 }
 
+interface IncomingSession {
+  next_transfer_id: number;
+  next_delivery_id: number | undefined;
+  deliveries: { push(delivery: unknown): void };
+  update(delivery: unknown, settled: boolean, state: unknown): void;
+  on_transfer(frame: TransferFrame, receiver: Receiver): void;
+}
+
+interface TransferFrame {
+  performative: { delivery_id?: number | null; delivery_tag?: unknown; message_format?: number | null; settled?: boolean | null; state?: unknown; more?: boolean | null };
+  payload?: Buffer;
+}
+
+interface ReceiverInternals {
+  _incomplete: unknown;
+  credit: number;
+  delivery_count: number;
+  local: { attach: { rcv_settle_mode?: number } };
+  is_remote_open(): boolean;
+  dispatch(event: string, context: unknown): void;
+  _context(context: object): unknown;
+}
+
+type Outcome = { described(): unknown };
+const outcomes = rhea.message as unknown as { accepted(): Outcome; released(): Outcome; rejected(f: unknown): Outcome; modified(f: unknown): Outcome };
+
+/**
+ * An incoming delivery as rhea's Incoming.on_transfer makes it (the same fields and methods),
+ * with its methods on a prototype: rhea makes six closures for each delivery.
+ */
+class IncomingDelivery {
+  settled = false;
+  state: unknown = undefined;
+  incomplete = false;
+  readonly remote_settled: boolean;
+  readonly remote_state: unknown;
+
+  constructor(
+    private readonly incoming: IncomingSession,
+    readonly link: Receiver,
+    readonly id: number,
+    readonly tag: unknown,
+    readonly format: number | null | undefined,
+    settled: boolean | null | undefined,
+    state: unknown,
+  ) {
+    this.remote_settled = settled === undefined ? false : (settled as boolean);
+    this.remote_state = state;
+  }
+
+  update(settled: boolean | undefined, state: unknown): void {
+    const settledNow = settled === undefined ? (this.link as unknown as ReceiverInternals).local.attach.rcv_settle_mode !== 1 : settled;
+    this.incoming.update(this, settledNow, state);
+  }
+
+  accept(): void {
+    this.update(undefined, outcomes.accepted().described());
+  }
+
+  release(params?: unknown): void {
+    this.update(undefined, params ? outcomes.modified(params).described() : outcomes.released().described());
+  }
+
+  reject(error: unknown): void {
+    this.update(undefined, outcomes.rejected({ error }).described());
+  }
+
+  modified(params: unknown): void {
+    this.update(undefined, outcomes.modified(params).described());
+  }
+}
+
+/**
+ * rhea's Incoming.on_transfer for a delivery in one frame (the common case) on a flagged receiver,
+ * with decodeMessage first and a prototype-based delivery; the same state changes and errors.
+ */
+function leanTransfer(incoming: IncomingSession, frame: TransferFrame, receiver: Receiver): void {
+  const link = receiver as unknown as ReceiverInternals;
+  incoming.next_transfer_id++;
+  if (!link.is_remote_open()) throw Error('transfer after detach');
+  const p = frame.performative;
+  if (incoming.next_delivery_id === undefined) incoming.next_delivery_id = p.delivery_id as number;
+  if (incoming.next_delivery_id !== p.delivery_id) throw Error(`frame sequence error: expected ${incoming.next_delivery_id}, got ${p.delivery_id}`);
+  const delivery = new IncomingDelivery(incoming, receiver, p.delivery_id, p.delivery_tag, p.message_format, p.settled, p.state);
+  incoming.deliveries.push(delivery);
+  incoming.next_delivery_id++;
+  link._incomplete = undefined;
+  const data = frame.payload as Buffer;
+  if (link.credit > 0) link.credit--;
+  else console.error('Received transfer when credit was %d', link.credit);
+  link.delivery_count++;
+  const context = delivery.format === 0 ? { message: decodeFastFirst(data), delivery } : { message: data, delivery, format: delivery.format };
+  link.dispatch('message', link._context(context));
+}
+
 /** Wires a session's incoming transfers so flagged receivers get the fast decoder. */
 export function decodeFastOn(session: Session): void {
-  const incoming = (session as unknown as { incoming: { on_transfer(frame: unknown, receiver: Receiver): void } }).incoming;
+  const incoming = (session as unknown as { incoming: IncomingSession }).incoming;
   const onTransfer = incoming.on_transfer;
-  incoming.on_transfer = function fastDecodedTransfer(this: unknown, frame: unknown, receiver: Receiver): void {
+  incoming.on_transfer = function fastDecodedTransfer(this: IncomingSession, frame: TransferFrame, receiver: Receiver): void {
     if (!fastReceivers.has(receiver)) return onTransfer.call(this, frame, receiver);
+    // A delivery in one frame (not the start or the rest of a multi-frame one): the lean path.
+    if ((receiver as unknown as ReceiverInternals)._incomplete === undefined && !frame.performative.more) return leanTransfer(this, frame, receiver);
     codec.decode = decodeFastFirst;
     try {
       onTransfer.call(this, frame, receiver);

@@ -14,7 +14,7 @@
  *   `mqtt-retain` = `true` (unless the bag already set that key; EdgeHub lets the bag win).
  */
 import { randomUUID } from 'node:crypto';
-import { SystemProperty, messageSource, type HubMessage } from '../../../message/index.js';
+import { isoTime, SystemProperty, messageSource, type HubMessage } from '../../../message/index.js';
 import type { TelemetryTopic } from './classify-publish-topic.js';
 import type { ClientIdentity } from './iothub-types.js';
 import { setOwn } from './set-own.js';
@@ -24,24 +24,6 @@ export const RETAIN_PROPERTY = 'mqtt-retain';
 const RETAIN_VALUE = 'true';
 export const ORIGIN_INTERNAL = 'internal';
 export const ORIGIN_DOWNSTREAM = 'downstream';
-
-// Date#toISOString costs about 0.5 µs, more than the rest of the conversion; under load many
-// messages share a second, so the text up to the seconds is kept and only milliseconds appended.
-const YEAR_10000_MS = 253_402_300_800_000;
-let cachedSecond = Number.NaN;
-let cachedSecondText = '';
-
-/** `new Date(nowMs).toISOString()`, cheaper. */
-function isoTime(nowMs: number): string {
-  if (!(nowMs >= 0 && nowMs < YEAR_10000_MS) || !Number.isInteger(nowMs)) return new Date(nowMs).toISOString();
-  const second = Math.floor(nowMs / 1_000);
-  if (second !== cachedSecond) {
-    cachedSecondText = new Date(second * 1_000).toISOString().slice(0, 20); // "YYYY-MM-DDTHH:MM:SS."
-    cachedSecond = second;
-  }
-  const ms = nowMs - second * 1_000;
-  return cachedSecondText + (ms < 10 ? '00' : ms < 100 ? '0' : '') + ms + 'Z';
-}
 
 export interface PublishContext {
   /** Device id of this edge device; decides `edgeHubOriginInterface`. */

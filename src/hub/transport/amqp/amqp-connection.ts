@@ -89,8 +89,8 @@ export class AmqpConnection implements TwinLinkOwner {
     // rhea writes each frame by itself: frames of one tick leave together (coalesce-writes.ts).
     coalesceWrites(stream);
     this.connection.accept(stream as never);
-    // Frames encoded into one reused buffer, not a zero-filled 1 KiB one each (frame-writer.ts).
-    reuseFrameBuffer(this.connection);
+    // A tick's frames encoded into one buffer and written once (frame-writer.ts).
+    reuseFrameBuffer(this.connection, stream);
   }
 
   /** The hub is stopping: close with `amqp:connection:forced`, the client reconnects elsewhere or later. */

@@ -1,15 +1,16 @@
 /**
- * rhea encodes every outgoing AMQP frame (frames.write_frame) into a new zero-filled 1 KiB buffer
- * (and a bigger one again for a transfer whose message does not fit), then slices it: in a profile
- * of `amqp-routed` the allocation alone was about 2 % of the hub's main thread. This encodes the
- * connection's frames with rhea's own writer, the same code in the same order, into one reused
- * buffer, and copies each frame out once at its exact size. The bytes are rhea's
- * (test/amqp/amqp-frame-writer.test.ts compares them on every kind of frame the hub writes).
+ * How the hub writes its AMQP frames. rhea encodes every outgoing frame (frames.write_frame) into
+ * a new zero-filled 1 KiB buffer, slices it, and writes it to the socket by itself. Here a
+ * connection's frames are encoded with rhea's own writer (and fast-frames.ts for transfers,
+ * dispositions and flows) back to back into one buffer per tick, written once (FrameOutbox). The
+ * bytes are rhea's (test/amqp/amqp-frame-writer.test.ts compares them on every kind of frame the
+ * hub writes; amqp-fast-frames.test.ts the three fast ones).
  *
  * Installed on a connection's AMQP transport (after `accept`, which creates it). The AMQP header
  * still goes through rhea's own `write`, once. rhea's `frames` debug log of each written frame is
  * not written for the frames encoded here.
  */
+import type { Duplex } from 'node:stream';
 import rhea, { type Connection } from 'rhea';
 import { encodePerformative, FastPerformative, type RheaWriter } from './fast-frames.js';
 
@@ -43,36 +44,102 @@ const INITIAL_BYTES = 16 * 1024;
 
 const writer = new types.Writer(Buffer.alloc(INITIAL_BYTES));
 
-/** One frame's bytes, exactly as rhea's frames.write_frame writes them. */
-export function encodeFrame(frame: RheaFrame): Buffer {
-  writer.position = 0;
-  writer.skip(SIZE_FIELD_BYTES);
-  writer.write_uint(DATA_OFFSET_WORDS, 1);
-  writer.write_uint(frame.type, 1);
+/** Appends one frame at the writer's position, exactly as rhea's frames.write_frame writes it. */
+function encodeFrameInto(target: FrameWriter, frame: RheaFrame): void {
+  const start = target.position;
+  target.skip(SIZE_FIELD_BYTES);
+  target.write_uint(DATA_OFFSET_WORDS, 1);
+  target.write_uint(frame.type, 1);
   // The AMQP transport carries only AMQP frames; anything else goes the way rhea would throw it.
   if (frame.type !== FRAME_TYPE_AMQP) throw new TypeError(`unexpected frame type ${frame.type} on the AMQP transport`);
-  writer.write_uint(frame.channel, 2);
+  target.write_uint(frame.channel, 2);
   const performative = frame.performative;
   if (performative) {
     // Transfers, dispositions and flows by hand (fast-frames.ts); rhea's writer for the rest.
-    if (!(performative instanceof FastPerformative && encodePerformative(writer, performative))) writer.write(performative);
-    if (frame.payload) writer.write_bytes(frame.payload);
+    if (!(performative instanceof FastPerformative && encodePerformative(target, performative))) target.write(performative);
+    if (frame.payload) target.write_bytes(frame.payload);
   }
-  const size = writer.position;
-  const out = Buffer.allocUnsafe(size);
-  writer.buffer.copy(out, 0, 0, size);
-  out.writeUInt32BE(size, 0);
+  target.buffer.writeUInt32BE(target.position - start, start);
+}
+
+/** One frame's bytes, exactly as rhea's frames.write_frame writes them. */
+export function encodeFrame(frame: RheaFrame): Buffer {
+  writer.position = 0;
+  encodeFrameInto(writer, frame);
+  const out = Buffer.allocUnsafe(writer.position);
+  writer.buffer.copy(out, 0, 0, writer.position);
   return out;
 }
 
-/** Makes the connection's AMQP transport encode its frames with encodeFrame. */
-export function reuseFrameBuffer(connection: Connection): void {
+/** A tick's first buffer is as large as the last tick needed, within these bounds. */
+const MIN_TICK_BYTES = 4 * 1024;
+const MAX_TICK_HINT_BYTES = 256 * 1024;
+const NO_BYTES = Buffer.alloc(0);
+
+type Writable = Pick<Duplex, 'write' | 'end'>;
+
+/**
+ * The frames a connection writes in one tick, encoded back to back into one buffer and handed to
+ * the stream once, on process.nextTick: one write per tick instead of one per frame (each a
+ * stream request, an allocation and a copy out of the encoder's buffer). Anything else written to
+ * the stream, and its end, first takes what is waiting, so the order on the wire stays rhea's.
+ * An idle connection holds no buffer.
+ */
+class FrameOutbox {
+  private readonly writer = new types.Writer(NO_BYTES);
+  private scheduled = false;
+  private sizeHint = MIN_TICK_BYTES;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly write: Writable['write'],
+  ) {}
+
+  append(frame: RheaFrame): void {
+    const writer = this.writer;
+    if (writer.buffer.length === 0) writer.buffer = Buffer.allocUnsafe(this.sizeHint);
+    encodeFrameInto(writer, frame);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const writer = this.writer;
+    const used = writer.position;
+    if (used === 0) return;
+    const out = writer.buffer.subarray(0, used);
+    writer.buffer = NO_BYTES;
+    writer.position = 0;
+    this.sizeHint = Math.min(MAX_TICK_HINT_BYTES, Math.max(MIN_TICK_BYTES, used));
+    (this.write as (chunk: Buffer) => boolean).call(this.stream, out);
+  };
+}
+
+/**
+ * Makes the connection's AMQP transport encode its frames into a FrameOutbox on `stream` (the
+ * stream the connection was accepted on).
+ */
+export function reuseFrameBuffer(connection: Connection, stream: Writable): void {
   const transport = (connection as unknown as { amqp_transport: RheaTransport }).amqp_transport;
-  const write = transport.write;
+  const outbox = new FrameOutbox(stream, stream.write);
+  const write = stream.write;
+  const end = stream.end;
+  stream.write = function writeAfterFrames(this: Writable, ...args: Parameters<Writable['write']>): boolean {
+    outbox.flush();
+    return (write as (...a: Parameters<Writable['write']>) => boolean).apply(this, args);
+  } as Writable['write'];
+  stream.end = function endAfterFrames(this: Writable, ...args: unknown[]) {
+    outbox.flush();
+    return (end as (...a: unknown[]) => Writable).apply(this, args);
+  } as Writable['end'];
+  const transportWrite = transport.write;
   transport.write = function writeFrames(this: RheaTransport, socket): void {
     // The first write sends the protocol header: rhea's own, as it is.
-    if (!this.header_sent) return write.call(this, socket);
-    for (const frame of this.pending) socket.write(encodeFrame(frame));
+    if (!this.header_sent) return transportWrite.call(this, socket);
+    for (const frame of this.pending) outbox.append(frame);
     this.pending = [];
   };
 }

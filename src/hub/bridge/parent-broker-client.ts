@@ -66,12 +66,7 @@ export class ParentBrokerClient {
 
   constructor(private readonly options: ParentBrokerOptions) {
     const { host, port } = options;
-    this.schedule = new ReconnectSchedule({
-      host,
-      port,
-      reconnectMinMs: options.reconnectMinMs,
-      reconnectMaxMs: options.reconnectMaxMs,
-      probeIntervalMs: options.probeIntervalMs,
+    this.schedule = ReconnectSchedule.from(options, {
       connect: () => void this.connect(),
       busy: () => this.client !== undefined,
       reachable: () => options.logger.info({ event: 'bridge.parent_reachable', host, port }, "the parent's broker is reachable again; reconnecting now"),

@@ -1,11 +1,16 @@
 import { connect as tcpConnect } from 'node:net';
 
-export interface ReconnectScheduleOptions {
+/** Where the parent is and how patiently it is tried: every link to it takes these from its own options. */
+export interface ReconnectSettings {
   readonly host: string;
   readonly port: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
   readonly probeIntervalMs: number;
+}
+
+/** What the schedule asks of the link it drives. */
+export interface ReconnectHooks {
   /** Starts a connection attempt: the backoff ended, or a probe found the parent back. */
   readonly connect: () => void;
   /** Whether a connection (or an attempt) exists now; timers and probes then do nothing. */
@@ -13,6 +18,8 @@ export interface ReconnectScheduleOptions {
   /** A probe found the parent reachable again (for the owner's log line); a reconnect follows at once. */
   readonly reachable: () => void;
 }
+
+export interface ReconnectScheduleOptions extends ReconnectSettings, ReconnectHooks {}
 
 export interface ScheduledRetry {
   readonly retryInMs: number;
@@ -44,6 +51,15 @@ export class ReconnectSchedule {
   private closed = false;
 
   constructor(private readonly options: ReconnectScheduleOptions) {}
+
+  /**
+   * A link's schedule from its own options: only the settings are copied, so the schedule holds
+   * nothing else of the link's (credentials, callbacks).
+   */
+  static from(settings: ReconnectSettings, hooks: ReconnectHooks): ReconnectSchedule {
+    const { host, port, reconnectMinMs, reconnectMaxMs, probeIntervalMs } = settings;
+    return new ReconnectSchedule({ host, port, reconnectMinMs, reconnectMaxMs, probeIntervalMs, ...hooks });
+  }
 
   /** Counts an attempt that starts now; the count restarts at each success. */
   attempting(): number {

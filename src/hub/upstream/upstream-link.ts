@@ -83,12 +83,7 @@ export class UpstreamLink {
   constructor(private readonly options: UpstreamLinkOptions) {
     const { host, port } = options;
     this.fanOut = new FanOutGate(options.fanOutFactor);
-    this.schedule = new ReconnectSchedule({
-      host,
-      port,
-      reconnectMinMs: options.reconnectMinMs,
-      reconnectMaxMs: options.reconnectMaxMs,
-      probeIntervalMs: options.probeIntervalMs,
+    this.schedule = ReconnectSchedule.from(options, {
       connect: () => this.connect(),
       busy: () => this.connection !== undefined,
       reachable: () => options.logger.info({ event: 'upstream.parent_reachable', host, port }, 'the parent is reachable again; reconnecting now'),

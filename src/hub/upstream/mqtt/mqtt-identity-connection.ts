@@ -82,12 +82,7 @@ export class MqttIdentityConnection {
   constructor(private readonly options: MqttIdentityOptions) {
     this.identity = options.moduleId === undefined ? options.deviceId : `${options.deviceId}/${options.moduleId}`;
     const { host, port } = options;
-    this.schedule = new ReconnectSchedule({
-      host,
-      port,
-      reconnectMinMs: options.reconnectMinMs,
-      reconnectMaxMs: options.reconnectMaxMs,
-      probeIntervalMs: options.probeIntervalMs,
+    this.schedule = ReconnectSchedule.from(options, {
       connect: () => void this.connect(),
       busy: () => this.client !== undefined,
       reachable: () => options.logger.info({ event: 'upstream.parent_reachable', host, port, identity: this.identity }, 'the parent is reachable again; reconnecting now'),

@@ -1,24 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Delivery, EventContext, Message, Receiver, Session } from 'rhea';
-import type { Logger } from '../../log/index.js';
+import type { Delivery, EventContext, Message, Receiver } from 'rhea';
 import { bodyBytes, idText } from '../amqp-common/index.js';
 import { C2D_LIMITS, type C2dFeedback, type C2dMessage, type C2dService } from '../c2d/index.js';
 import { closeQuietly, relayLinkProperties } from './relay-link-options.js';
 import { C2dWire, deviceboundAddress } from './upstream-constants.js';
+import type { RelayLinkOptions } from './upstream-relay.js';
 
 /** The parent sends one C2D message at a time; a little more credit costs nothing. */
 const C2D_CREDIT = 10;
 const MS_PER_SEC = 1000;
 
-export interface C2dRelayOptions {
-  readonly session: Session;
-  readonly deviceId: string;
-  readonly clientVersion: string;
-  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
-  readonly authChain: string | undefined;
+export interface C2dRelayOptions extends RelayLinkOptions {
   readonly c2d: C2dService;
-  readonly logger: Logger;
-  readonly failed: (condition: string | undefined) => void;
 }
 
 /**

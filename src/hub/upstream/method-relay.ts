@@ -1,24 +1,16 @@
-import rhea, { type EventContext, type Receiver, type Sender, type Session } from 'rhea';
-import type { Logger } from '../../log/index.js';
+import rhea, { type EventContext, type Receiver, type Sender } from 'rhea';
 import { bodyBytes } from '../amqp-common/index.js';
 import { MethodHttpStatus, MethodLimits, type MethodService } from '../methods/index.js';
 import { closeQuietly, relayLinkProperties } from './relay-link-options.js';
 import { MethodWire, SettleMode, methodsAddress } from './upstream-constants.js';
+import type { RelayLinkOptions } from './upstream-relay.js';
 
 /** Credit for method requests from the parent: calls in flight at once for one identity. */
 const REQUEST_CREDIT = 100;
 
-export interface MethodRelayOptions {
-  readonly session: Session;
-  readonly deviceId: string;
+export interface MethodRelayOptions extends RelayLinkOptions {
   readonly moduleId: string | undefined;
-  readonly clientVersion: string;
-  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
-  readonly authChain: string | undefined;
   readonly methods: MethodService;
-  readonly logger: Logger;
-  /** The parent detached a link of the pair (the relay tries again later). */
-  readonly failed: (condition: string | undefined) => void;
 }
 
 /**

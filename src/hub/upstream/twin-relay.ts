@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import rhea, { type EventContext, type Message, type Receiver, type Sender, type Session } from 'rhea';
-import type { Logger } from '../../log/index.js';
+import rhea, { type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { bodyBytes, idText } from '../amqp-common/index.js';
 import type { TwinProperties, TwinService } from '../twin/index.js';
 import { closeQuietly, relayLinkProperties } from './relay-link-options.js';
@@ -8,26 +7,20 @@ import type { ReportedOutbox } from './reported-outbox.js';
 import type { TwinSync } from './twin-sync.js';
 import { desiredOf, mirrorParentDesired, NO_ANSWER, reportedAnswered } from './twin-mirror.js';
 import { SettleMode, TwinWire, twinAddress } from './upstream-constants.js';
+import type { RelayLinkOptions } from './upstream-relay.js';
 
 /** A twin request the parent does not answer in this time counts as failed (status 0). */
 const REQUEST_TIMEOUT_MS = 30_000;
 const HTTP_OK_MIN = 200;
 const HTTP_OK_MAX = 299;
 
-export interface TwinRelayOptions {
-  readonly session: Session;
-  readonly deviceId: string;
+export interface TwinRelayOptions extends RelayLinkOptions {
   readonly moduleId: string | undefined;
   readonly twinId: string;
-  readonly clientVersion: string;
-  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
-  readonly authChain: string | undefined;
   readonly twins: TwinService;
   readonly outbox: ReportedOutbox;
   /** Whether attaching re-pulls the twin now (MinTwinSyncPeriod), and who is told the links are ready. */
   readonly sync: TwinSync;
-  readonly logger: Logger;
-  readonly failed: (condition: string | undefined) => void;
 }
 
 interface Answer {

@@ -18,12 +18,9 @@ export interface RelayServices {
   readonly c2d: C2dService | undefined;
 }
 
-export interface UpstreamRelayOptions {
-  readonly link: UpstreamLink;
+/** What a relay is built with whichever protocol carries it: UpstreamRelay (AMQP links) and MqttRelay (MQTT topics). */
+export interface RelayOptions {
   readonly services: RelayServices;
-  readonly clientVersion: string;
-  readonly retryMinMs: number;
-  readonly retryMaxMs: number;
   /** upstream.minTwinSyncPeriod and upstream.twinGetTimeout (TwinSync). */
   readonly minTwinSyncPeriodMs: number;
   readonly twinGetTimeoutMs: number;
@@ -34,6 +31,26 @@ export interface UpstreamRelayOptions {
    * are the deployment from above (docs/agent.md, "Managed from above").
    */
   readonly alwaysRelayed?: readonly string[];
+}
+
+export interface UpstreamRelayOptions extends RelayOptions {
+  readonly link: UpstreamLink;
+  readonly clientVersion: string;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+}
+
+/** What each of an identity's relayed links (MethodRelay, C2dRelay, TwinRelay) is attached with. */
+export interface RelayLinkOptions {
+  /** The identity's upstream session, the one its telemetry uses. */
+  readonly session: Session;
+  readonly deviceId: string;
+  readonly clientVersion: string;
+  /** The identity's `com.microsoft:auth-chain` when this edge device acts for it. */
+  readonly authChain: string | undefined;
+  readonly logger: Logger;
+  /** The parent detached the link (or one of its pair): the relay tries again later. */
+  readonly failed: (condition: string | undefined) => void;
 }
 
 interface Relayed {

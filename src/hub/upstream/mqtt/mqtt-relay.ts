@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../../log/index.js';
 import { C2D_LIMITS, type C2dMessage } from '../../c2d/index.js';
 import { MethodHttpStatus, MethodLimits } from '../../methods/index.js';
 import { splitTwinId, type TwinProperties } from '../../twin/index.js';
@@ -7,7 +6,7 @@ import { decodePropertyBag } from '../../transport/mqtt/iothub/index.js';
 import { parseJson } from '../method-relay.js';
 import { ReportedOutbox } from '../reported-outbox.js';
 import { TwinSync } from '../twin-sync.js';
-import type { RelayServices } from '../upstream-relay.js';
+import type { RelayOptions } from '../upstream-relay.js';
 import type { MqttIdentityConnection } from './mqtt-identity-connection.js';
 import { MqttTwin, TwinTopic } from './mqtt-twin.js';
 
@@ -21,22 +20,12 @@ const c2dFilter = (deviceId: string) => `devices/${deviceId}/messages/deviceboun
 const c2dPrefix = (deviceId: string) => `devices/${deviceId}/messages/devicebound/`;
 const MS_PER_SEC = 1000;
 
-export interface MqttRelayOptions {
-  readonly services: RelayServices;
+export interface MqttRelayOptions extends RelayOptions {
   /** The identity's MQTT connection (opened if needed); undefined when it has no key here. */
   readonly connectionFor: (deviceId: string, moduleId: string | undefined) => MqttIdentityConnection | undefined;
-  readonly minTwinSyncPeriodMs: number;
-  readonly twinGetTimeoutMs: number;
   readonly connected: () => boolean;
   /** Whether the identity has a key here (a connection can be opened for it). */
   readonly canSignFor: (deviceId: string, moduleId: string | undefined) => boolean;
-  readonly logger: Logger;
-  /**
-   * Identities relayed whether or not a client is connected as them, subscribed to desired
-   * patches: this edge device's `$edgeAgent` and `$edgeHub` (their desired properties are its
-   * deployment from above), as UpstreamRelay's `alwaysRelayed` on AMQP.
-   */
-  readonly alwaysRelayed?: readonly string[];
 }
 
 interface Relayed {

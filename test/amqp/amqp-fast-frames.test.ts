@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
-import { decodeFastFrame, FastPerformative, installFastFrames } from '../../src/hub/transport/amqp/fast-frames.js';
-import { encodeFrame } from '../../src/hub/transport/amqp/frame-writer.js';
+import { decodeFastFrame, FastPerformative, installFastFrames } from '../../src/hub/amqp-common/fast-frames.js';
+import { encodeFrame } from '../../src/hub/amqp-common/frame-writer.js';
 import { pick, prng } from '../native/implementations.js';
 
 type Fields = Record<string, unknown>;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
-import { encodeFrame } from '../../src/hub/transport/amqp/frame-writer.js';
+import { encodeFrame } from '../../src/hub/amqp-common/frame-writer.js';
 import { pick, prng } from '../native/implementations.js';
 
 type Performative = unknown;

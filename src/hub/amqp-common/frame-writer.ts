@@ -12,7 +12,7 @@
  */
 import type { Duplex } from 'node:stream';
 import rhea, { type Connection } from 'rhea';
-import { encodePerformative, FastPerformative, type RheaWriter } from './fast-frames.js';
+import { encodePerformative, FastPerformative, installFastFrames, type RheaWriter } from './fast-frames.js';
 
 interface FrameWriter extends RheaWriter {
   skip(bytes: number): void;
@@ -120,9 +120,11 @@ class FrameOutbox {
 
 /**
  * Makes the connection's AMQP transport encode its frames into a FrameOutbox on `stream` (the
- * stream the connection was accepted on).
+ * stream the connection was accepted or connected on), and installs fast-frames.ts (process-wide,
+ * once) so that its transfers, dispositions and flows are read and written by hand.
  */
 export function reuseFrameBuffer(connection: Connection, stream: Writable): void {
+  installFastFrames();
   const transport = (connection as unknown as { amqp_transport: RheaTransport }).amqp_transport;
   const outbox = new FrameOutbox(stream, stream.write);
   const write = stream.write;

@@ -7,7 +7,6 @@ import type { ConnectionInfo, ProtocolAdapter } from '../protocol-adapter.js';
 import { CONTAINER_ID_PREFIX } from './amqp-constants.js';
 import { AmqpConnection } from './amqp-connection.js';
 import type { AmqpContext, AmqpHubServices, AmqpLimits } from './amqp-context.js';
-import { installFastFrames } from './fast-frames.js';
 
 export interface AmqpAdapterOptions {
   readonly authenticator: Authenticator;
@@ -28,8 +27,6 @@ export class AmqpAdapter implements ProtocolAdapter {
   private onIdle: (() => void) | undefined;
 
   constructor(options: AmqpAdapterOptions) {
-    // Transfers, dispositions and flows read and written by hand (fast-frames.ts).
-    installFastFrames();
     const logger = options.logger.child({ protocol: 'amqp' });
     this.ctx = {
       authenticator: options.authenticator,

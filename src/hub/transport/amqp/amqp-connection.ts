@@ -29,7 +29,7 @@ import { c2dLink, type C2dLink } from './c2d-link.js';
 import { coalesceWrites } from './coalesce-writes.js';
 import { serveCbsReceiver, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
-import { reuseFrameBuffer } from './frame-writer.js';
+import { reuseFrameBuffer } from '../../amqp-common/index.js';
 import { decodeFastOn } from './message-decoder.js';
 import { guardFrames, guardMessageSize } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';

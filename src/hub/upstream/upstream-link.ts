@@ -1,5 +1,6 @@
 import rhea, { type Connection, type EventContext, type Session } from 'rhea';
 import type { Logger } from '../../log/index.js';
+import { reuseFrameBuffer } from '../amqp-common/index.js';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import type { HubMessage } from '../message/index.js';
 import { FanOutGate } from './fan-out-gate.js';
@@ -189,6 +190,8 @@ export class UpstreamLink {
     const { host, port } = this.options;
     const connection = this.container.connect(amqpConnectOptions(this.container, { host, port, ca: this.options.ca, idleTimeoutMs: this.options.idleTimeoutMs, webSocket: this.options.webSocket === true }));
     this.connection = connection;
+    // A tick's frames in one write, transfers and dispositions by hand (amqp-common/frame-writer.ts).
+    reuseFrameBuffer(connection, (connection as unknown as { socket: Parameters<typeof reuseFrameBuffer>[1] }).socket);
     let opened = false;
     connection.on('connection_open', () => {
       if (this.connection !== connection) return;

@@ -13,6 +13,7 @@ import { AmqpCondition } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
 import { toHubMessage, type Sender } from './amqp-message.js';
+import { decodeFastFirst } from './message-decoder.js';
 
 export interface BatchTransfer {
   readonly delivery: Delivery;
@@ -29,7 +30,7 @@ export function acceptBatch(ctx: AmqpContext, identity: AmqpClientLink, transfer
     settled();
   };
   if (format !== BATCHED_MESSAGE_FORMAT) return refuse(AmqpCondition.NotImplemented, `message-format ${format} is not supported (only 0 and the batched format 0x80013700)`);
-  const decoded = decodeBatch(payload);
+  const decoded = decodeBatch(payload, decodeFastFirst);
   if (!decoded.ok) return refuse(AmqpCondition.DecodeError, decoded.reason);
   const sender: Sender = { deviceId: identity.deviceId, moduleId: identity.moduleId };
   const nowMs = Date.now();

@@ -306,7 +306,7 @@ function decode(c: Cursor): Message {
 const fastReceivers = new WeakSet<Receiver>();
 
 /** rhea's decode with the fast path in front. */
-function decodeFastFirst(bytes: Buffer): Message {
+export function decodeFastFirst(bytes: Buffer): Message {
   return decodeMessage(bytes) ?? rheaDecode(bytes);
 }
 

@@ -164,7 +164,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   if (upstream === undefined) store.attach(moduleInputs);
   else {
     // A device registered up the tree but not synced here yet: the scope is fetched before it is refused.
-    identityAuthenticator.lookUpUnknownIdentitiesWith(() => upstream.scope.refreshForUnknown());
+    identityAuthenticator.lookUpUnknownIdentitiesWith((deviceId, moduleId) => upstream.scope.refreshForUnknown(deviceId, moduleId));
     // IoT Hub's way to tell an edge hub that its scope changed: a direct method on its $edgeHub.
     methods.handleLocally(`${config.deviceId}/${EDGE_HUB_MODULE}`, (call) => edgeHubMethod(call, upstream.scope));
     closers.unshift(() => {

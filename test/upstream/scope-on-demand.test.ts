@@ -1,11 +1,12 @@
 /**
- * The device scope fetched on demand (Azure's edge hub refreshes an identity it does not know the
- * same way): a device registered on the parent after the child's last sync connects to the child
- * at once — the child fetches the scope before refusing it — with the periodic refresh an hour
- * away; an identity the parent does not know either is refused, and asking again and again costs
- * the parent one fetch per interval, not one per attempt; and the parent (as IoT Hub does) tells
- * the child to refresh with the `RefreshDeviceScopeIdentityCache` direct method on its `$edgeHub`.
- * Two real Outposts, mqtt.js devices.
+ * An identity unknown here looked up in the parent's device scope (Azure's edge hub asks IoT Hub
+ * for that one identity, `deviceAndModuleInDeviceScope`, the same way): a device, or a module of
+ * a new device, registered on the parent after the child's last sync connects to the child at
+ * once — the child asks for it before refusing it — with the periodic refresh an hour away; an
+ * identity the parent does not know either is refused, and asking again and again costs the parent
+ * one request per interval, not one per attempt; and the parent (as IoT Hub does) tells the child
+ * to refresh the whole scope with the `RefreshDeviceScopeIdentityCache` direct method on its
+ * `$edgeHub`. Two real Outposts, mqtt.js clients.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -15,9 +16,9 @@ import { parentControl, retryUntil } from './relay-harness.js';
 import { sasLogin } from '../helpers/sas-hub.js';
 import { CHILD, HUB, TwoHubs } from './upstream-harness.js';
 
-async function connect(hubs: TwoHubs, deviceId: string, key: string): Promise<mqtt.MqttClient> {
+async function connect(hubs: TwoHubs, deviceId: string, key: string, moduleId?: string): Promise<mqtt.MqttClient> {
   const child = hubs.child!;
-  const client = mqtt.connect(`mqtts://localhost:${child.mqttPort}`, { ...sasLogin(HUB, key, deviceId), ca: child.ca, reconnectPeriod: 0, connectTimeout: 20_000 });
+  const client = mqtt.connect(`mqtts://localhost:${child.mqttPort}`, { ...sasLogin(HUB, key, deviceId, moduleId), ca: child.ca, reconnectPeriod: 0, connectTimeout: 20_000 });
   client.on('error', () => undefined);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -36,7 +37,8 @@ describe('the device scope fetched on demand for an identity unknown here', () =
   let dir: { path: string; remove(): void };
   let hubs: TwoHubs;
   const childEnv: Record<string, string> = { OUTPOST_UPSTREAM__SCOPE_REFRESH_INTERVAL: '1h' };
-  const served = () => hubs.parent!.outpost.lines.filter((line) => line.event === 'identity.scope_served' && line.identity === CHILD).length;
+  const servedLines = () => hubs.parent!.outpost.lines.filter((line) => line.event === 'identity.scope_served' && line.identity === CHILD);
+  const served = () => servedLines().length;
 
   before(async () => {
     dir = tempDir('outpost-scope-demand-');
@@ -59,16 +61,31 @@ describe('the device scope fetched on demand for an identity unknown here', () =
     const late = hubs.parentRegistry.add({ deviceId: 'late', parentDeviceId: CHILD });
     const client = await connect(hubs, 'late', (late.authentication as { primaryKey: string }).primaryKey);
     client.end(true);
-    assert.equal(served(), before + 1, 'one fetch, made for this login');
+    assert.equal(served(), before + 1, 'one request, made for this login');
+    assert.equal(servedLines().at(-1)!.target, 'late', 'for that identity alone, not the whole scope');
+    hubs.childRegistry.refresh();
+    assert.equal(hubs.childRegistry.get('late')?.source, 'upstream');
+  });
+
+  it('lets a module of a device registered on the parent after the last sync connect, with one request for both', async () => {
+    const before = served();
+    hubs.parentRegistry.add({ deviceId: 'late-edge', parentDeviceId: CHILD });
+    const module = hubs.parentRegistry.add({ deviceId: 'late-edge', moduleId: 'm1' });
+    const client = await connect(hubs, 'late-edge', (module.authentication as { primaryKey: string }).primaryKey, 'm1');
+    client.end(true);
+    assert.equal(served(), before + 1);
+    assert.equal(servedLines().at(-1)!.target, 'late-edge/m1');
+    hubs.childRegistry.refresh();
+    assert.ok(hubs.childRegistry.get('late-edge') !== undefined && hubs.childRegistry.get('late-edge', 'm1') !== undefined, 'the device and its module are both here now');
   });
 
   it('refuses an identity the parent does not know either, fetching the scope at most once per interval', async () => {
     const before = served();
     const key = Buffer.alloc(32, 3).toString('base64');
     for (let attempt = 0; attempt < 4; attempt++) await assert.rejects(connect(hubs, 'nobody', key), /Bad username or password|Not authorized|closed before CONNACK/);
-    // The first attempt within 10 s of the last on-demand fetch (the test above) fetches nothing;
-    // none of the four fetches more than once.
-    assert.ok(served() - before <= 1, `the parent served the scope ${served() - before} times for 4 refused logins`);
+    // The first attempt asks the parent; the other three, within 10 s of it, ask nothing.
+    assert.equal(served() - before, 1, `the parent was asked ${served() - before} times for 4 refused logins`);
+    assert.equal(servedLines().at(-1)!.target, 'nobody');
   });
 
   it('refreshes the scope when the parent invokes RefreshDeviceScopeIdentityCache on the child\'s $edgeHub', async () => {

@@ -104,18 +104,38 @@ export function scopePage(scope: ScopeResult, offset: number, deviceCount: numbe
   return { devices, modules, continuationLink: next < scope.devices.length ? nextPath(next) : null };
 }
 
+/** The edge devices' scope names (`ms-azure-iot-edge://{deviceId}-{generationId}`) among `records`, with their device ids. */
+export function scopeOwners(records: readonly IdentityRecord[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const record of records) if (record.edge === true && record.moduleId === undefined) owners.set(scopeName(record), record.deviceId);
+  return owners;
+}
+
+/**
+ * One identity of a scope (`deviceAndModuleInDeviceScope`, what IoT Hub answers for a target):
+ * the device if it is in the scope, and the module asked for if it is.
+ */
+export function scopeTarget(scope: ScopeResult, deviceId: string, moduleId: string | undefined): ScopeResult {
+  return {
+    devices: scope.devices.filter((d) => d.deviceId === deviceId),
+    modules: moduleId === undefined ? [] : scope.modules.filter((m) => m.deviceId === deviceId && m.moduleId === moduleId),
+    continuationLink: null,
+  };
+}
+
 /**
  * The registry records of a scope received from the parent, for the edge device `edgeDeviceId`
  * (this one): its own record and modules are left out (this gateway keeps its own), each parent
- * scope is resolved to the edge device that owns it. Entries that cannot be read are named in
+ * scope is resolved to the edge device that owns it — in the answer, or among `known` (the
+ * registry's, for an answer about one identity). Entries that cannot be read are named in
  * `problems` (ids only, never keys); the registry checks the records themselves.
  */
-export function recordsFromScope(value: unknown, edgeDeviceId: string): { readonly records: IdentityRecord[]; readonly problems: string[] } {
+export function recordsFromScope(value: unknown, edgeDeviceId: string, known: ReadonlyMap<string, string> = new Map()): { readonly records: IdentityRecord[]; readonly problems: string[] } {
   const problems: string[] = [];
   const records: IdentityRecord[] = [];
   if (typeof value !== 'object' || value === null || !Array.isArray((value as ScopeResult).devices)) return { records, problems: ['the answer is not a device scope ({devices, modules})'] };
   const result = value as { devices: unknown[]; modules?: unknown[] };
-  const owners = new Map<string, string>();
+  const owners = new Map<string, string>(known);
   for (const device of result.devices) {
     const d = device as Partial<ScopeDevice>;
     if (typeof d?.deviceScope === 'string' && typeof d.deviceId === 'string') owners.set(d.deviceScope, d.deviceId);

@@ -69,7 +69,7 @@ export class IdentityAuthenticator implements Authenticator {
   private readonly registry: IdentityRegistry;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private lookupUnknown: (() => Promise<void>) | undefined;
+  private lookupUnknown: ((deviceId: string, moduleId: string | undefined) => Promise<void>) | undefined;
 
   constructor(options: IdentityAuthenticatorOptions) {
     const now = options.now ?? Date.now;
@@ -119,9 +119,10 @@ export class IdentityAuthenticator implements Authenticator {
     }
     const result = this.verify(credentials);
     if (result.ok) return result;
-    if (this.lookupUnknown !== undefined && this.unknownHere(credentials)) {
+    const unknown = this.lookupUnknown === undefined ? undefined : this.unknownHere(credentials);
+    if (this.lookupUnknown !== undefined && unknown !== undefined) {
       // Not known here (yet): the parent's device scope may have it; asked, then checked once more.
-      return this.lookupUnknown().then(() => {
+      return this.lookupUnknown(unknown.deviceId, unknown.moduleId).then(() => {
         const again = this.verify(credentials);
         return again.ok ? again : this.failed(credentials, again);
       });
@@ -134,15 +135,16 @@ export class IdentityAuthenticator implements Authenticator {
    * fetched from the parent (DeviceScopeSync.refreshForUnknown), when this gateway has one. It
    * resolves once the registry has what the parent answered (or after a bounded wait).
    */
-  lookUpUnknownIdentitiesWith(lookup: () => Promise<void>): void {
+  lookUpUnknownIdentitiesWith(lookup: (deviceId: string, moduleId: string | undefined) => Promise<void>): void {
     this.lookupUnknown = lookup;
   }
 
-  /** The claimed identity (or, for a module, its device) is not in the registry. */
-  private unknownHere(credentials: ConnectCredentials): boolean {
+  /** The claimed identity when it (or, for a module, its device) is not in the registry. */
+  private unknownHere(credentials: ConnectCredentials): { deviceId: string; moduleId: string | undefined } | undefined {
     const claim = credentials.claimIdentity();
-    if (!claim.ok) return false;
-    return this.registry.get(claim.deviceId) === undefined || (claim.moduleId !== undefined && this.registry.get(claim.deviceId, claim.moduleId) === undefined);
+    if (!claim.ok) return undefined;
+    const unknown = this.registry.get(claim.deviceId) === undefined || (claim.moduleId !== undefined && this.registry.get(claim.deviceId, claim.moduleId) === undefined);
+    return unknown ? { deviceId: claim.deviceId, moduleId: claim.moduleId } : undefined;
   }
 
   /** A refused login: counted by the limiter, and held for its delay when the limiter says so. */

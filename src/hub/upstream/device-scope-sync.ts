@@ -1,12 +1,14 @@
 import { request } from 'node:https';
 import { RateLimitedLog, type Logger } from '../../log/index.js';
-import { recordsFromScope, type IdentityRecord, type IdentitySource, type UpsertResult } from '../auth/index.js';
+import { recordsFromScope, scopeOwners, type IdentityRecord, type IdentitySource, type UpsertResult } from '../auth/index.js';
 import { signSasToken } from './sas-signer.js';
 import { tokenAudience } from './upstream-constants.js';
 import type { UpstreamCredential, UpstreamCredentials } from './upstream-credentials.js';
 
 /** Where the synced identities go: the identity registry (IdentityRegistry.upsertMany). */
 export interface ScopeStore {
+  /** What is there: an answer about one identity names its parent's scope, resolved among these. */
+  list(): IdentityRecord[];
   upsertMany(records: readonly IdentityRecord[], options: { source: IdentitySource; removeMissing?: boolean }): UpsertResult;
 }
 
@@ -38,11 +40,14 @@ const HTTP_OK = 200;
 const MS_PER_SEC = 1000;
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 /**
- * An identity unknown here asks for the scope at most this often (a device retrying a wrong id
- * every second costs the parent one fetch per interval), and waits for it at most this long.
+ * An identity unknown here is asked for at most this often (a device retrying a wrong id every
+ * second costs the parent one request per interval), and waited for at most this long.
  */
 const ON_DEMAND_MIN_INTERVAL_MS = 10_000;
 const ON_DEMAND_WAIT_MS = 5_000;
+/** Identities remembered for that limit; past it the oldest are forgotten (a flood of made-up ids). */
+const ON_DEMAND_REMEMBERED = 10_000;
+const HTTP_NOT_FOUND = 404;
 
 /**
  * The device scope fetched from the parent (docs/upstream.md, "The device scope"): each time the
@@ -61,7 +66,8 @@ export class DeviceScopeSync {
   private readonly failures: RateLimitedLog;
   /** Resolved when the next fetch started after they were added has ended (whatever its result). */
   private waiters: Array<() => void> = [];
-  private onDemandAtMs = Number.NEGATIVE_INFINITY;
+  /** When each identity unknown here was last asked for (insertion order: oldest first). */
+  private readonly onDemandAtMs = new Map<string, number>();
 
   constructor(private readonly options: DeviceScopeSyncOptions) {
     this.failures = new RateLimitedLog(options.logger, FAILURE_LOG_INTERVAL_MS);
@@ -93,16 +99,70 @@ export class DeviceScopeSync {
   }
 
   /**
-   * An identity is not known here: fetch the scope now and resolve when that fetch has ended (or
-   * after ON_DEMAND_WAIT_MS), so a device registered at the top connects at once instead of after
-   * the next periodic sync — Azure's edge hub refreshes an unknown identity the same way. At most
-   * one fetch per ON_DEMAND_MIN_INTERVAL_MS: sooner, it resolves at once and nothing is fetched.
+   * An identity is not known here: ask the parent for it alone (IoT Hub's
+   * `deviceAndModuleInDeviceScope`, as Azure's edge hub does for an identity it does not know) and
+   * resolve once the answer is in the registry (or after ON_DEMAND_WAIT_MS), so a device registered
+   * at the top connects at once instead of after the next periodic sync. Each identity is asked for
+   * at most once per ON_DEMAND_MIN_INTERVAL_MS: sooner, it resolves at once and nothing is asked.
+   * A parent without that call (404) gets the whole scope fetched instead.
    */
-  refreshForUnknown(): Promise<void> {
+  refreshForUnknown(deviceId: string, moduleId: string | undefined): Promise<void> {
+    const key = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     const nowMs = Date.now();
-    if (this.closed || nowMs - this.onDemandAtMs < ON_DEMAND_MIN_INTERVAL_MS) return Promise.resolve();
-    this.onDemandAtMs = nowMs;
-    return this.nextSync(ON_DEMAND_WAIT_MS);
+    if (this.closed || nowMs - (this.onDemandAtMs.get(key) ?? Number.NEGATIVE_INFINITY) < ON_DEMAND_MIN_INTERVAL_MS) return Promise.resolve();
+    this.onDemandAtMs.delete(key);
+    this.onDemandAtMs.set(key, nowMs);
+    if (this.onDemandAtMs.size > ON_DEMAND_REMEMBERED) this.onDemandAtMs.delete(this.onDemandAtMs.keys().next().value!);
+    const lookup = this.lookUp(deviceId, moduleId).then((found) => (found === 'not-served' ? this.nextSync(ON_DEMAND_WAIT_MS) : undefined));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ON_DEMAND_WAIT_MS);
+      timer.unref();
+      void lookup.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** One identity from the parent into the registry; 'not-served' when the parent has no such call. */
+  private async lookUp(deviceId: string, moduleId: string | undefined): Promise<'done' | 'not-served'> {
+    const credential = this.options.credentials.signerCredential();
+    if (credential === undefined) {
+      this.failed('no SAS key for this edge device (upstream.connectionString)');
+      return 'done';
+    }
+    const path = `${this.basePath()}/deviceAndModuleInDeviceScope?targetDeviceId=${encodeURIComponent(deviceId)}&targetModuleId=${encodeURIComponent(moduleId ?? '')}&api-version=${SCOPE_API_VERSION}`;
+    let answer: { status: number; body: string };
+    try {
+      answer = await this.fetch(credential, path);
+    } catch (error) {
+      this.failed((error as Error).message);
+      return 'done';
+    }
+    if (this.closed) return 'done';
+    if (answer.status === HTTP_NOT_FOUND) return 'not-served';
+    if (answer.status !== HTTP_OK) {
+      this.failed(`the parent answered ${answer.status}: ${safeMessage(answer.body)}`);
+      return 'done';
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(answer.body);
+    } catch {
+      this.failed('the answer is not JSON');
+      return 'done';
+    }
+    const { records, problems } = recordsFromScope(value, this.options.edgeDeviceId, scopeOwners(this.options.store.list()));
+    if (records.length === 0) {
+      if (problems.length > 0) this.failed(problems.join('; '));
+      return 'done';
+    }
+    const result = this.options.store.upsertMany(records, { source: 'upstream' });
+    this.options.logger.info(
+      { event: 'upstream.scope_identity_fetched', identity: moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`, added: result.added, updated: result.updated, rejected: [...problems, ...result.rejected.map((r) => `${r.key}: ${r.problems.join(', ')}`)] },
+      'an identity unknown here fetched from the parent\'s device scope',
+    );
+    return 'done';
   }
 
   /**
@@ -181,9 +241,14 @@ export class DeviceScopeSync {
     this.failures.warn('upstream.scope_sync_failed', { event: 'upstream.scope_sync_failed', code: 'OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED', host: this.options.host, port: this.options.port, reason }, 'could not fetch the device scope from the parent; the identities synced before stay');
   }
 
+  /** This edge device's `$edgeHub` on the parent, under which both scope calls are. */
+  private basePath(): string {
+    return `/devices/${encodeURIComponent(this.options.edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}`;
+  }
+
   /** The scope call's path on the parent (each page's link must start with it). */
   private scopePath(): string {
-    return `/devices/${encodeURIComponent(this.options.edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope`;
+    return `${this.basePath()}/devicesAndModulesInDeviceScope`;
   }
 
   private firstPagePath(): string {

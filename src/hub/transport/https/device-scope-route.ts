@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../log/index.js';
-import { deviceChain, deviceScopeOf, scopePage, type AuthResult, type ScopeSource } from '../../auth/index.js';
+import { deviceChain, deviceScopeOf, scopePage, scopeTarget, type AuthResult, type ScopeSource } from '../../auth/index.js';
 import { sendJson } from '../../../http/index.js';
 
 export interface DeviceScopeRouteOptions {
@@ -17,7 +17,10 @@ export const DEVICE_SCOPE_ROUTE_PREFIX = '/devices/';
 const SAS_PREFIX = 'SharedAccessSignature ';
 const EDGE_HUB_MODULE = '$edgeHub';
 const SCOPE_OPERATION = 'devicesAndModulesInDeviceScope';
+/** One identity of the scope (IoT Hub's `deviceAndModuleInDeviceScope`, DeviceScopeApiClient.GetIdentity). */
+const TARGET_OPERATION = 'deviceAndModuleInDeviceScope';
 const HTTP_OK = 200;
+const HTTP_BAD_REQUEST = 400;
 const HTTP_UNAUTHORIZED = 401;
 const HTTP_FORBIDDEN = 403;
 const HTTP_NOT_FOUND = 404;
@@ -37,6 +40,11 @@ const SCOPE_API_VERSION = '2018-08-30-preview';
  * `continuationToken`; `continuationLink` is the next page's path, null on the last. Only that edge
  * device may ask (401 otherwise), and only if it is an edge device below this gateway (403). The
  * answer holds keys: it is never logged.
+ *
+ *   GET /devices/{edgeDeviceId}/modules/$edgeHub/deviceAndModuleInDeviceScope?targetDeviceId=…&targetModuleId=…&api-version=…
+ *
+ * answers the same shape for one identity: the target device if it is in the scope, and its
+ * module if one is named and in the scope (both lists empty when not: nothing to add).
  */
 export function deviceScopeRoute(options: DeviceScopeRouteOptions): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
@@ -46,8 +54,9 @@ export function deviceScopeRoute(options: DeviceScopeRouteOptions): (request: In
 }
 
 function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { status: number; body: unknown } {
-  const edgeDeviceId = parseEdgeDevice((request.url ?? '/').split('?', 1)[0]!);
-  if (edgeDeviceId === undefined) return { status: HTTP_NOT_FOUND, body: { message: `no such endpoint: use ${DEVICE_SCOPE_ROUTE_PREFIX}{edgeDeviceId}/modules/$edgeHub/${SCOPE_OPERATION}` } };
+  const parsed = parseEdgeDevice((request.url ?? '/').split('?', 1)[0]!);
+  const edgeDeviceId = parsed?.edgeDeviceId;
+  if (parsed === undefined || edgeDeviceId === undefined) return { status: HTTP_NOT_FOUND, body: { message: `no such endpoint: use ${DEVICE_SCOPE_ROUTE_PREFIX}{edgeDeviceId}/modules/$edgeHub/${SCOPE_OPERATION}` } };
   const authorization = request.headers.authorization;
   const refused = (status: number, reason: string) => {
     options.logger.warn({ event: 'identity.scope_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', identity: edgeDeviceId, reason, remoteAddress: request.socket.remoteAddress }, 'device scope request refused');
@@ -61,6 +70,14 @@ function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { s
   const chain = deviceChain(options.registry, edgeDeviceId);
   if (record?.edge !== true || chain === undefined || chain.length < 2) return refused(HTTP_FORBIDDEN, `${edgeDeviceId} is not an edge device below this gateway`);
   const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
+  if (parsed.operation === TARGET_OPERATION) {
+    const targetDeviceId = query.get('targetDeviceId') ?? '';
+    if (targetDeviceId === '') return { status: HTTP_BAD_REQUEST, body: { message: 'targetDeviceId is required' } };
+    const targetModuleId = query.get('targetModuleId') || undefined;
+    const target = scopeTarget(deviceScopeOf(options.registry, edgeDeviceId), targetDeviceId, targetModuleId);
+    options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, target: targetModuleId === undefined ? targetDeviceId : `${targetDeviceId}/${targetModuleId}`, devices: target.devices.length, modules: target.modules.length }, 'one identity of the device scope served to a child edge device');
+    return { status: HTTP_OK, body: target };
+  }
   const asked = Number.parseInt(query.get('deviceCount') ?? '', 10);
   const deviceCount = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_PAGE_DEVICES) : MAX_PAGE_DEVICES;
   const from = Number.parseInt(query.get('continuationToken') ?? '', 10);
@@ -71,7 +88,7 @@ function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { s
   return { status: HTTP_OK, body: page };
 }
 
-function parseEdgeDevice(path: string): string | undefined {
+function parseEdgeDevice(path: string): { edgeDeviceId: string; operation: string } | undefined {
   if (!path.startsWith(DEVICE_SCOPE_ROUTE_PREFIX)) return undefined;
   let parts: string[];
   try {
@@ -79,5 +96,7 @@ function parseEdgeDevice(path: string): string | undefined {
   } catch {
     return undefined;
   }
-  return parts.length === 4 && parts[0] !== '' && parts[1] === 'modules' && parts[2] === EDGE_HUB_MODULE && parts[3] === SCOPE_OPERATION ? parts[0] : undefined;
+  const operation = parts[3];
+  const known = operation === SCOPE_OPERATION || operation === TARGET_OPERATION;
+  return parts.length === 4 && parts[0] !== '' && parts[1] === 'modules' && parts[2] === EDGE_HUB_MODULE && known ? { edgeDeviceId: parts[0]!, operation: operation! } : undefined;
 }

@@ -88,6 +88,16 @@ describe('the device scope fetched on demand for an identity unknown here', () =
     assert.equal(servedLines().at(-1)!.target, 'nobody');
   });
 
+  it('asks the parent at most 20 times per 10 s for made-up identities, however many', async () => {
+    const before = served();
+    const key = Buffer.alloc(32, 5).toString('base64');
+    const logins = Array.from({ length: 30 }, (_, i) => connect(hubs, `made-up-${i}`, key));
+    const outcomes = await Promise.allSettled(logins);
+    assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 30, 'every made-up identity refused');
+    const asked = served() - before;
+    assert.ok(asked >= 1 && asked <= 20, `the parent was asked ${asked} times for 30 made-up identities`);
+  });
+
   it('refreshes the scope when the parent invokes RefreshDeviceScopeIdentityCache on the child\'s $edgeHub', async () => {
     hubs.parentRegistry.add({ deviceId: 'by-method', parentDeviceId: CHILD });
     const invoke = (methodName: string) => parentControl(hubs).call('POST', `/v1/methods/${CHILD}/modules/${encodeURIComponent('$edgeHub')}`, JSON.stringify({ methodName, payload: null, responseTimeoutInSeconds: 30 }));

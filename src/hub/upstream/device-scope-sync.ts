@@ -47,6 +47,8 @@ const ON_DEMAND_MIN_INTERVAL_MS = 10_000;
 const ON_DEMAND_WAIT_MS = 5_000;
 /** Identities remembered for that limit; past it the oldest are forgotten (a flood of made-up ids). */
 const ON_DEMAND_REMEMBERED = 10_000;
+/** And at most this many requests per interval for all identities together: made-up ids cost the parent this much at most. */
+const ON_DEMAND_MAX_PER_INTERVAL = 20;
 const HTTP_NOT_FOUND = 404;
 
 /**
@@ -68,6 +70,9 @@ export class DeviceScopeSync {
   private waiters: Array<() => void> = [];
   /** When each identity unknown here was last asked for (insertion order: oldest first). */
   private readonly onDemandAtMs = new Map<string, number>();
+  /** Requests made in the interval that started at onDemandWindowStartMs. */
+  private onDemandInWindow = 0;
+  private onDemandWindowStartMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DeviceScopeSyncOptions) {
     this.failures = new RateLimitedLog(options.logger, FAILURE_LOG_INTERVAL_MS);
@@ -103,13 +108,20 @@ export class DeviceScopeSync {
    * `deviceAndModuleInDeviceScope`, as Azure's edge hub does for an identity it does not know) and
    * resolve once the answer is in the registry (or after ON_DEMAND_WAIT_MS), so a device registered
    * at the top connects at once instead of after the next periodic sync. Each identity is asked for
-   * at most once per ON_DEMAND_MIN_INTERVAL_MS: sooner, it resolves at once and nothing is asked.
-   * A parent without that call (404) gets the whole scope fetched instead.
+   * at most once per ON_DEMAND_MIN_INTERVAL_MS, and all together at most ON_DEMAND_MAX_PER_INTERVAL
+   * times per interval: past either, it resolves at once and nothing is asked. A parent without
+   * that call (404) gets the whole scope fetched instead.
    */
   refreshForUnknown(deviceId: string, moduleId: string | undefined): Promise<void> {
     const key = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     const nowMs = Date.now();
     if (this.closed || nowMs - (this.onDemandAtMs.get(key) ?? Number.NEGATIVE_INFINITY) < ON_DEMAND_MIN_INTERVAL_MS) return Promise.resolve();
+    if (nowMs - this.onDemandWindowStartMs >= ON_DEMAND_MIN_INTERVAL_MS) {
+      this.onDemandWindowStartMs = nowMs;
+      this.onDemandInWindow = 0;
+    }
+    if (this.onDemandInWindow >= ON_DEMAND_MAX_PER_INTERVAL) return Promise.resolve();
+    this.onDemandInWindow++;
     this.onDemandAtMs.delete(key);
     this.onDemandAtMs.set(key, nowMs);
     if (this.onDemandAtMs.size > ON_DEMAND_REMEMBERED) this.onDemandAtMs.delete(this.onDemandAtMs.keys().next().value!);

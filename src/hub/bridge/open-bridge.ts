@@ -3,7 +3,7 @@ import type { OutpostConfig } from '../../config/index.js';
 import { OutpostError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { Broker } from '../broker/index.js';
-import { signSasToken, UpstreamCredentials, type IdentityLookup } from '../upstream/index.js';
+import { reconnectTimingOf, signSasToken, UpstreamCredentials, type IdentityLookup } from '../upstream/index.js';
 import { MqttBridge } from './mqtt-bridge.js';
 
 /** Keep-alive of the bridge's connection to the parent, as Azure's bridge (notes 7: `keep_alive 1m`). */
@@ -50,9 +50,7 @@ export function openBridge(config: OutpostConfig, broker: Broker, registry: Iden
       keepAliveSec: KEEP_ALIVE_SEC,
       sessionExpirySec: PARENT_SESSION_EXPIRY_SEC,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      reconnectMinMs: upstream.reconnectMin,
-      reconnectMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax),
-      probeIntervalMs: upstream.probeInterval,
+      ...reconnectTimingOf(upstream),
     };
   }
   return new MqttBridge({ broker, clientId: `${config.deviceId}/$bridge/$upstream`, parent, maxInflight: config.mqtt.maxInflight, logger });

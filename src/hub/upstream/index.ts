@@ -6,4 +6,4 @@ export { signSasToken } from './sas-signer.js';
 export { EDGE_HUB_MODULE, openUpstream, REFRESH_SCOPE_METHOD, type OpenedUpstream, type OpenUpstreamOptions } from './open-upstream.js';
 export type { DeviceScopeSync } from './device-scope-sync.js';
 export { UpstreamRelay, type RelayServices, type UpstreamRelayOptions } from './upstream-relay.js';
-export { ReconnectSchedule, type ReconnectScheduleOptions, type ScheduledRetry } from './reconnect-schedule.js';
+export { ReconnectSchedule, reconnectTimingOf, type ReconnectScheduleOptions, type ScheduledRetry } from './reconnect-schedule.js';

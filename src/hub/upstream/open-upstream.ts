@@ -6,6 +6,7 @@ import type { EndpointTarget } from '../endpoints/index.js';
 import { UPSTREAM } from '../routing/index.js';
 import { DeviceScopeSync, type ScopeStore } from './device-scope-sync.js';
 import { MqttUpstream } from './mqtt/index.js';
+import { reconnectTimingOf } from './reconnect-schedule.js';
 import { UpstreamCredentials, type IdentityLookup } from './upstream-credentials.js';
 import { UpstreamLink, type ConnectivityWatcher } from './upstream-link.js';
 import { UpstreamRelay, type RelayServices } from './upstream-relay.js';
@@ -80,7 +81,7 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
   // This edge device's $edgeAgent and $edgeHub twins carry its deployment from above: always relayed.
   const alwaysRelayed = [`${config.deviceId}/${EDGE_AGENT_MODULE}`, `${config.deviceId}/${EDGE_HUB_MODULE}`];
   const protocol = upstream.protocol;
-  const reconnectMaxMs = Math.max(upstream.reconnectMin, upstream.reconnectMax);
+  const timing = reconnectTimingOf(upstream);
   if (protocol === 'Mqtt' || protocol === 'MqttWs') {
     const webSocket = protocol === 'MqttWs';
     const mqttUpstream = new MqttUpstream({
@@ -93,9 +94,7 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
       credentials,
       tokenTtlMs: upstream.tokenTtl,
       keepAliveSec: Math.max(1, Math.round(upstream.idleTimeout / MS_PER_SEC)),
-      reconnectMinMs: upstream.reconnectMin,
-      reconnectMaxMs,
-      probeIntervalMs: upstream.probeInterval,
+      ...timing,
       logger,
       onAvailable,
       services,
@@ -118,9 +117,7 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     credentials,
     clientVersion: `outpost/${version}`,
     tokenTtlMs: upstream.tokenTtl,
-    reconnectMinMs: upstream.reconnectMin,
-    reconnectMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax),
-    probeIntervalMs: upstream.probeInterval,
+    ...timing,
     idleTimeoutMs: upstream.idleTimeout,
     maxBatchSize: upstream.maxBatchSize,
     fanOutFactor: upstream.fanOutFactor,
@@ -128,7 +125,7 @@ export function openUpstream(config: OutpostConfig, options: OpenUpstreamOptions
     onAvailable,
     ...(options.connectivity === undefined ? {} : { connectivity: options.connectivity }),
   });
-  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: upstream.reconnectMin, retryMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger, alwaysRelayed });
+  const relay = new UpstreamRelay({ link, services, clientVersion: `outpost/${version}`, retryMinMs: timing.reconnectMinMs, retryMaxMs: timing.reconnectMaxMs, minTwinSyncPeriodMs: upstream.minTwinSyncPeriod, twinGetTimeoutMs: upstream.twinGetTimeout, logger, alwaysRelayed });
   link.start();
   scope.start();
   return { link, target: upstreamTarget(link, logger), relay, scope };

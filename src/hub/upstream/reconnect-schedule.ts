@@ -9,6 +9,12 @@ export interface ReconnectSettings {
   readonly probeIntervalMs: number;
 }
 
+/** The timing part of ReconnectSettings, from the `upstream` settings every link to the parent shares. */
+export function reconnectTimingOf(upstream: { readonly reconnectMin: number; readonly reconnectMax: number; readonly probeInterval: number }): Pick<ReconnectSettings, 'reconnectMinMs' | 'reconnectMaxMs' | 'probeIntervalMs'> {
+  // A maximum set below the minimum is taken as the minimum: the backoff never shrinks.
+  return { reconnectMinMs: upstream.reconnectMin, reconnectMaxMs: Math.max(upstream.reconnectMin, upstream.reconnectMax), probeIntervalMs: upstream.probeInterval };
+}
+
 /** What the schedule asks of the link it drives. */
 export interface ReconnectHooks {
   /** Starts a connection attempt: the backoff ended, or a probe found the parent back. */
@@ -31,8 +37,9 @@ export interface ScheduledRetry {
 const ATTEMPTS_ALWAYS_LOGGED = 3;
 
 /**
- * When to try the parent again, for each link to it (the AMQP upstream link, the MQTT bridge):
- * backoff from reconnectMin, doubling up to reconnectMax, reset by a connection that succeeds;
+ * When to try the parent again, for each link to it (the AMQP upstream link, each MQTT upstream
+ * identity connection, the MQTT bridge): backoff from reconnectMin, doubling up to reconnectMax,
+ * reset by a connection that succeeds;
  * and after a failure that says the parent is out of reach, a bare TCP connect every
  * probeInterval that reconnects at once when it answers, whatever the backoff had grown to, so a
  * backlog starts draining within about a probe interval of the parent coming back (Azure's edge

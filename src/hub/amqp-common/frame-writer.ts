@@ -73,7 +73,13 @@ export function encodeFrame(frame: RheaFrame): Buffer {
 
 /** A tick's first buffer is as large as the last tick needed, within these bounds. */
 const MIN_TICK_BYTES = 4 * 1024;
-const MAX_TICK_HINT_BYTES = 256 * 1024;
+const MAX_TICK_HINT_BYTES = 64 * 1024;
+/**
+ * Past this many bytes the frames waiting are written at once and a new buffer started: one
+ * tick can encode thousands of frames (a store batch of module inputs), and a buffer holding all
+ * of them grew by doubling, copies and all, to peaks of hundreds of KiB per connection.
+ */
+const WRITE_AT_BYTES = 64 * 1024;
 const NO_BYTES = Buffer.alloc(0);
 
 type Writable = Pick<Duplex, 'write' | 'end'>;
@@ -93,13 +99,23 @@ class FrameOutbox {
   constructor(
     private readonly stream: Writable,
     private readonly write: Writable['write'],
-  ) {}
+  ) {
+    // rhea's Writer grows into a zero-filled buffer; every byte of this one is written before it is sent.
+    const writer = this.writer;
+    writer.ensure = (length: number): void => {
+      if (writer.buffer.length >= length) return;
+      const bigger = Buffer.allocUnsafe(Math.max(writer.buffer.length * 2, length));
+      writer.buffer.copy(bigger, 0, 0, writer.position);
+      writer.buffer = bigger;
+    };
+  }
 
   append(frame: RheaFrame): void {
     const writer = this.writer;
     if (writer.buffer.length === 0) writer.buffer = Buffer.allocUnsafe(this.sizeHint);
     encodeFrameInto(writer, frame);
-    if (!this.scheduled) {
+    if (writer.position >= WRITE_AT_BYTES) this.flush();
+    else if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(this.flush);
     }

@@ -3,9 +3,10 @@
 // leak one frame's bytes into the next).
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
-import { encodeFrame } from '../../src/hub/amqp-common/frame-writer.js';
+import { encodeFrame, reuseFrameBuffer } from '../../src/hub/amqp-common/frame-writer.js';
 import { pick, prng } from '../native/implementations.js';
 
 type Performative = unknown;
@@ -40,5 +41,43 @@ describe('AMQP frame writer against rhea', () => {
       const frame = randomFrame(random);
       assert.equal(encodeFrame(frame).toString('hex'), frames.write_frame(frame).toString('hex'), `frame ${i}`);
     }
+  });
+});
+
+describe('the frame outbox (one write per tick)', () => {
+  /** A rhea connection's AMQP transport on a PassThrough, past its protocol header. */
+  function outboxOn(): { transport: { header_sent: boolean; pending: unknown[]; write(socket: unknown): void }; stream: PassThrough; writes: Buffer[] } {
+    const connection = rhea.create_container({ id: 'outbox-test' }).create_connection({} as never);
+    const stream = new PassThrough();
+    const writes: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => writes.push(chunk));
+    reuseFrameBuffer(connection, stream);
+    const transport = (connection as unknown as { amqp_transport: { header_sent: boolean; pending: unknown[]; write(socket: unknown): void } }).amqp_transport;
+    transport.header_sent = true;
+    return { transport, stream, writes };
+  }
+  const flow = (n: number) => frames.amqp_frame(0, frames.flow!({ next_incoming_id: n, incoming_window: 10, next_outgoing_id: 0, outgoing_window: 10 }));
+
+  it("writes a tick's frames in one write, after what was written before them and before what is written after", async () => {
+    const { transport, stream, writes } = outboxOn();
+    transport.pending = [flow(1), flow(2)];
+    transport.write(stream);
+    transport.pending = [flow(3)];
+    transport.write(stream);
+    stream.write(Buffer.from('after'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const expected = Buffer.concat([flow(1), flow(2), flow(3)].map((f) => frames.write_frame(f)));
+    assert.deepEqual(writes.map((w) => w.toString('hex')), [expected.toString('hex'), Buffer.from('after').toString('hex')]);
+  });
+
+  it('sends nothing of a frame that cannot be encoded, and the frames around it intact', async () => {
+    const { transport, stream, writes } = outboxOn();
+    // A frame type the AMQP transport does not carry: encoding throws after its first bytes.
+    transport.pending = [flow(1), { type: 0x01, channel: 0 }];
+    assert.throws(() => transport.write(stream), /unexpected frame type/);
+    transport.pending.push(flow(2));
+    transport.write(stream);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(Buffer.concat(writes).toString('hex'), Buffer.concat([flow(1), flow(2)].map((f) => frames.write_frame(f))).toString('hex'));
   });
 });

@@ -113,7 +113,14 @@ class FrameOutbox {
   append(frame: RheaFrame): void {
     const writer = this.writer;
     if (writer.buffer.length === 0) writer.buffer = Buffer.allocUnsafe(this.sizeHint);
-    encodeFrameInto(writer, frame);
+    const start = writer.position;
+    try {
+      encodeFrameInto(writer, frame);
+    } catch (error) {
+      // A frame rhea cannot encode either: none of it goes out (rhea throws before writing too).
+      writer.position = start;
+      throw error;
+    }
     if (writer.position >= WRITE_AT_BYTES) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -157,7 +164,9 @@ export function reuseFrameBuffer(connection: Connection, stream: Writable): void
   transport.write = function writeFrames(this: RheaTransport, socket): void {
     // The first write sends the protocol header: rhea's own, as it is.
     if (!this.header_sent) return transportWrite.call(this, socket);
-    for (const frame of this.pending) outbox.append(frame);
+    // Taken first: a frame that throws must not leave those before it to be sent again.
+    const pending = this.pending;
     this.pending = [];
+    for (const frame of pending) outbox.append(frame);
   };
 }

@@ -17,9 +17,10 @@
  * included. The differential test (test/amqp/amqp-message-decoder.test.ts) compares both on
  * generated and on mutated messages.
  *
- * It is plugged into rhea by swapping `rhea.message.decode` while a transfer of a flagged
- * receiver is handled (rhea decodes inside the session's on_transfer and dispatches the message
- * synchronously), so no other link and no other rhea user sees it.
+ * It is plugged into rhea per session: a flagged receiver's delivery in one frame goes through
+ * leanTransfer (rhea's on_transfer for that case, calling it directly), a multi-frame one through
+ * rhea's on_transfer with `rhea.message.decode` swapped while it runs (rhea decodes inside it and
+ * dispatches the message synchronously), so no other link and no other rhea user sees it.
  */
 import rhea, { type Message, type Receiver, type Session } from 'rhea';
 
@@ -403,8 +404,8 @@ function leanTransfer(incoming: IncomingSession, frame: TransferFrame, receiver:
   incoming.next_delivery_id++;
   link._incomplete = undefined;
   const data = frame.payload as Buffer;
+  // Beyond its credit: rhea prints to stderr; the events link detaches the sender (CreditWindow).
   if (link.credit > 0) link.credit--;
-  else console.error('Received transfer when credit was %d', link.credit);
   link.delivery_count++;
   const context = delivery.format === 0 ? { message: decodeFastFirst(data), delivery } : { message: data, delivery, format: delivery.format };
   link.dispatch('message', link._context(context));

@@ -8,11 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { api, c2dCli, complete, openDevice, propertiesOf, setUp, tearDown, until, type C2dSite } from './c2d-harness.js';
+import { api, c2dCli, complete, connectRaw, openDevice, propertiesOf, setUp, tearDown, until, type C2dSite } from './c2d-harness.js';
 
 let site: C2dSite | undefined;
 before(async () => {
-  site = await setUp(['dev1', 'dev2', 'dev3']);
+  site = await setUp(['dev1', 'dev2', 'dev3', 'dev4']);
 });
 after(() => tearDown(site));
 
@@ -112,5 +112,22 @@ describe('C2D with the Azure IoT device SDK', () => {
     assert.match(full.body.message, /50 messages queued/);
     // A full queue of one device does not affect another.
     assert.equal((await api(s, 'POST', 'dev1', { body: 'still fine' })).status, 202);
+  });
+
+  it('stops delivering on UNSUBSCRIBE, keeps what comes meanwhile queued, and delivers it when the device subscribes again', async () => {
+    const s = site!;
+    const got: string[] = [];
+    const client = await connectRaw(s, 'dev4', (_topic, payload) => got.push(payload.toString()));
+    assert.equal((await api(s, 'POST', 'dev4', { body: 'one' })).status, 202);
+    await until(got, 1);
+    await client.unsubscribeAsync('devices/dev4/messages/devicebound/#');
+    assert.equal((await api(s, 'POST', 'dev4', { body: 'two' })).status, 202);
+    // Subscribed, a C2D message arrives within milliseconds.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual(got, ['one'], 'nothing delivered while unsubscribed');
+    assert.equal((await api(s, 'GET', 'dev4')).body.messages.length, 1, 'the second waits in the queue');
+    await client.subscribeAsync('devices/dev4/messages/devicebound/#', { qos: 1 });
+    await until(got, 2);
+    assert.deepEqual(got, ['one', 'two']);
   });
 });

@@ -123,8 +123,7 @@ for (const transport of TRANSPORTS) {
       assert.equal(typeof patch.$version, 'number');
     });
 
-    // AMQP only: over MQTT the hub does not remove IoT Hub subscriptions on UNSUBSCRIBE yet (docs/mqtt.md).
-    if (transport === 'Amqp' || transport === 'AmqpWs') it(`${transport}: no desired patch after the SDK unsubscribes (twin DELETE), and patches again after it subscribes (PUT)`, async () => {
+    it(`${transport}: no desired patch after the SDK unsubscribes (AMQP twin DELETE, MQTT UNSUBSCRIBE), and patches again after it subscribes`, async () => {
       const device = await track(openClient(hub!, transport, ids.device));
       const twin = await device.getTwin();
       await callback((done) => twin.enableTwinDesiredPropertiesUpdates(done));

@@ -279,6 +279,13 @@ export class Broker {
     if (session.persistent) this.persistSession(session, undefined);
   }
 
+  /** Removes an IoT Hub subscription; false when the session did not have it. */
+  unsubscribeIotHub(session: Session, kind: string): boolean {
+    if (session.iotHub?.delete(kind) !== true) return false;
+    if (session.persistent) this.persistSession(session, undefined);
+    return true;
+  }
+
   /**
    * Delivers straight to one session (module inputs, C2D, twin and method messages), with the
    * session's in-flight window, queue and persistence. False when there is no such session.

@@ -59,11 +59,14 @@ export function handleSubscribe(conn: ConnectionState, session: Session, packet:
   ctx.broker.subscribe(session, accepted);
 }
 
-/** UNSUBSCRIBE: general filters only (IoT Hub subscriptions are not removed yet, docs/mqtt.md). */
+/** UNSUBSCRIBE: IoT Hub filters to the dialect (their subscription removed from the session), general ones to the broker. */
 export function handleUnsubscribe(conn: ConnectionState, session: Session, packet: IUnsubscribePacket): void {
   if (packet.unsubscriptions.length === 0) return conn.protocolError(Violation.EmptyUnsubscribe, ReasonCode.ProtocolError);
-  const found = conn.ctx.broker.unsubscribe(session, packet.unsubscriptions);
-  // mqtt-packet carries MQTT 5 UNSUBACK reason codes in `granted`.
-  const granted = found.map((f) => (f ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted));
+  const iotHub = packet.unsubscriptions.map((filter) => conn.iotHub?.onUnsubscribe(session, filter) ?? 'general');
+  const general = packet.unsubscriptions.filter((_, i) => iotHub[i] === 'general');
+  const found = general.length > 0 ? conn.ctx.broker.unsubscribe(session, general) : [];
+  let next = 0;
+  // mqtt-packet carries MQTT 5 UNSUBACK reason codes in `granted`, in the packet's order.
+  const granted = iotHub.map((kind) => ((kind === 'general' ? found[next++] : kind === 'removed') ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted));
   conn.send({ cmd: 'unsuback', messageId: packet.messageId ?? 0, granted });
 }

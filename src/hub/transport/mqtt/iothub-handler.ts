@@ -138,6 +138,26 @@ export class IotHubHandler {
   }
 
   /**
+   * Returns 'general' for a non-IoT Hub filter, else whether the session had that subscription;
+   * an IoT Hub one removed stops what it delivered (desired-property patches, C2D) at once.
+   */
+  onUnsubscribe(session: Session, filter: string): 'general' | 'removed' | 'absent' {
+    const subscription = classifySubscription(filter);
+    if (subscription.kind === 'general') return 'general';
+    if (!this.broker.unsubscribeIotHub(session, subscription.kind)) return 'absent';
+    if (subscription.kind === 'desired-properties') {
+      this.unsubscribeDesired?.();
+      this.unsubscribeDesired = undefined;
+    }
+    if (subscription.kind === 'c2d') {
+      this.detachC2d?.();
+      this.detachC2d = undefined;
+    }
+    this.services.clients.changed(this.twinId);
+    return 'removed';
+  }
+
+  /**
    * The device's C2D queue delivers through this connection's outbound writer (on SUBSCRIBE, or
    * when a persistent session resumes with its C2D subscription): what was queued while it was
    * away comes first, in order.

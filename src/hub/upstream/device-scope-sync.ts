@@ -113,27 +113,25 @@ export class DeviceScopeSync {
    * that call (404) gets the whole scope fetched instead.
    */
   refreshForUnknown(deviceId: string, moduleId: string | undefined): Promise<void> {
-    const key = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
-    const nowMs = Date.now();
-    if (this.closed || nowMs - (this.onDemandAtMs.get(key) ?? Number.NEGATIVE_INFINITY) < ON_DEMAND_MIN_INTERVAL_MS) return Promise.resolve();
+    if (this.closed || !this.admitOnDemand(moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`, Date.now())) return Promise.resolve();
+    const lookup = this.lookUp(deviceId, moduleId).then((found) => (found === 'not-served' ? this.nextSync(ON_DEMAND_WAIT_MS) : undefined));
+    return settledWithin(lookup, ON_DEMAND_WAIT_MS);
+  }
+
+  /** Whether `key` may be asked for now (its own interval, and the cap for all), counted if so. */
+  private admitOnDemand(key: string, nowMs: number): boolean {
+    if (nowMs - (this.onDemandAtMs.get(key) ?? Number.NEGATIVE_INFINITY) < ON_DEMAND_MIN_INTERVAL_MS) return false;
     if (nowMs - this.onDemandWindowStartMs >= ON_DEMAND_MIN_INTERVAL_MS) {
       this.onDemandWindowStartMs = nowMs;
       this.onDemandInWindow = 0;
     }
-    if (this.onDemandInWindow >= ON_DEMAND_MAX_PER_INTERVAL) return Promise.resolve();
+    if (this.onDemandInWindow >= ON_DEMAND_MAX_PER_INTERVAL) return false;
     this.onDemandInWindow++;
+    // Re-inserted so the map's order stays oldest first.
     this.onDemandAtMs.delete(key);
     this.onDemandAtMs.set(key, nowMs);
     if (this.onDemandAtMs.size > ON_DEMAND_REMEMBERED) this.onDemandAtMs.delete(this.onDemandAtMs.keys().next().value!);
-    const lookup = this.lookUp(deviceId, moduleId).then((found) => (found === 'not-served' ? this.nextSync(ON_DEMAND_WAIT_MS) : undefined));
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ON_DEMAND_WAIT_MS);
-      timer.unref();
-      void lookup.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return true;
   }
 
   /** One identity from the parent into the registry; 'not-served' when the parent has no such call. */
@@ -144,26 +142,14 @@ export class DeviceScopeSync {
       return 'done';
     }
     const path = `${this.basePath()}/deviceAndModuleInDeviceScope?targetDeviceId=${encodeURIComponent(deviceId)}&targetModuleId=${encodeURIComponent(moduleId ?? '')}&api-version=${SCOPE_API_VERSION}`;
-    let answer: { status: number; body: string };
-    try {
-      answer = await this.fetch(credential, path);
-    } catch (error) {
-      this.failed((error as Error).message);
-      return 'done';
-    }
+    const answer = await this.getJson(credential, path);
     if (this.closed) return 'done';
-    if (answer.status === HTTP_NOT_FOUND) return 'not-served';
-    if (answer.status !== HTTP_OK) {
-      this.failed(`the parent answered ${answer.status}: ${safeMessage(answer.body)}`);
+    if (!answer.ok) {
+      if (answer.status === HTTP_NOT_FOUND) return 'not-served';
+      this.failed(answer.reason);
       return 'done';
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(answer.body);
-    } catch {
-      this.failed('the answer is not JSON');
-      return 'done';
-    }
+    const value = answer.value;
     const { records, problems } = recordsFromScope(value, this.options.edgeDeviceId, scopeOwners(this.options.store.list()));
     if (records.length === 0) {
       if (problems.length > 0) this.failed(problems.join('; '));
@@ -187,17 +173,11 @@ export class DeviceScopeSync {
 
   /** Resolves when a fetch started from now on has ended, or after `waitMs`. */
   private nextSync(waitMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      timer.unref();
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // A fetch already running may have started before the identity was registered up there: wait for a new one.
-      if (this.running !== undefined) this.again = true;
-      else this.syncNow();
-    });
+    const ended = new Promise<void>((resolve) => this.waiters.push(resolve));
+    // A fetch already running may have started before the identity was registered up there: wait for a new one.
+    if (this.running !== undefined) this.again = true;
+    else this.syncNow();
+    return settledWithin(ended, waitMs);
   }
 
   close(): void {
@@ -216,20 +196,10 @@ export class DeviceScopeSync {
     let path: string | null = this.firstPagePath();
     for (let pages = 0; path !== null; pages++) {
       if (pages === MAX_PAGES) return this.failed(`the scope has more than ${MAX_PAGES} pages`);
-      let answer: { status: number; body: string };
-      try {
-        answer = await this.fetch(credential, path);
-      } catch (error) {
-        return this.failed((error as Error).message);
-      }
+      const answer = await this.getJson(credential, path);
       if (this.closed) return;
-      if (answer.status !== HTTP_OK) return this.failed(`the parent answered ${answer.status}: ${safeMessage(answer.body)}`);
-      let page: { devices?: unknown; modules?: unknown; continuationLink?: unknown };
-      try {
-        page = JSON.parse(answer.body) as typeof page;
-      } catch {
-        return this.failed('the answer is not JSON');
-      }
+      if (!answer.ok) return this.failed(answer.reason);
+      const page = answer.value as { devices?: unknown; modules?: unknown; continuationLink?: unknown };
       if (typeof page !== 'object' || page === null || !Array.isArray(page.devices)) return this.failed('the answer is not a device scope ({devices, modules})');
       devices.push(...page.devices);
       if (Array.isArray(page.modules)) modules.push(...page.modules);
@@ -267,6 +237,22 @@ export class DeviceScopeSync {
     return `${this.scopePath()}?deviceCount=${PAGE_DEVICES}&continuationToken=&api-version=${SCOPE_API_VERSION}`;
   }
 
+  /** A GET on the parent answered 200 with JSON, or why not (with the status when it answered). */
+  private async getJson(credential: UpstreamCredential, path: string): Promise<{ ok: true; value: unknown } | { ok: false; status?: number; reason: string }> {
+    let answer: { status: number; body: string };
+    try {
+      answer = await this.fetch(credential, path);
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message };
+    }
+    if (answer.status !== HTTP_OK) return { ok: false, status: answer.status, reason: `the parent answered ${answer.status}: ${safeMessage(answer.body)}` };
+    try {
+      return { ok: true, value: JSON.parse(answer.body) as unknown };
+    } catch {
+      return { ok: false, status: answer.status, reason: 'the answer is not JSON' };
+    }
+  }
+
   private fetch(credential: UpstreamCredential, path: string): Promise<{ status: number; body: string }> {
     const { host, port, ca, edgeDeviceId, iotHubHostname, tokenTtlMs } = this.options;
     // The edge device's own token, or its $edgeHub's (both are what a parent accepts here).
@@ -298,4 +284,17 @@ function safeMessage(body: string): string {
   } catch {
     return 'no message';
   }
+}
+
+/** Resolves when `done` settles or after `waitMs`, whichever comes first (the timer does not hold the process). */
+function settledWithin(done: Promise<unknown>, waitMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, waitMs);
+    timer.unref();
+    const finish = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    done.then(finish, finish);
+  });
 }

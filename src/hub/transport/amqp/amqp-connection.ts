@@ -26,7 +26,6 @@ import { AmqpCondition, CbsStatus, LinkProperty } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { authenticateIdentity, type IdentityCheck } from './authenticate-identity.js';
 import { c2dLink, type C2dLink } from './c2d-link.js';
-import { coalesceWrites } from './coalesce-writes.js';
 import { serveCbsReceiver, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
 import { reuseFrameBuffer } from '../../amqp-common/index.js';
@@ -86,8 +85,6 @@ export class AmqpConnection implements TwinLinkOwner {
     this.connectTimer.unref();
     this.wire(container);
     stream.once('close', () => this.closed());
-    // rhea writes each frame by itself: frames of one tick leave together (coalesce-writes.ts).
-    coalesceWrites(stream);
     this.connection.accept(stream as never);
     // A tick's frames encoded into one buffer and written once (frame-writer.ts).
     reuseFrameBuffer(this.connection, stream);

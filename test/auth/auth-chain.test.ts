@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authChainProblem, deviceScopeOf, identityChain, onBehalfOfProblem, recordsFromScope, type IdentityRecord, type ScopeSource } from '../../src/hub/auth/index.js';
+import { authChainProblem, deviceScopeOf, identityChain, onBehalfOfProblem, recordsFromScope, scopeTarget, type IdentityRecord, type ScopeSource } from '../../src/hub/auth/index.js';
 
 // root (this gateway) ← child-edge ← { dev1, grand-edge ← dev2 };  root ← other-edge ← devX;  loop-a ↔ loop-b (bad data)
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -77,6 +77,18 @@ describe('device scope', () => {
     assert.deepEqual(dev2.parentScopes, ['ms-azure-iot-edge://grand-edge-gen-grand-edge']);
     assert.deepEqual(dev2.authentication, { type: 'sas', symmetricKey: { primaryKey: KEY, secondaryKey: KEY } });
     assert.equal(scope.continuationLink, null);
+  });
+
+  it('answers for one identity what the whole scope holds of it, and nothing outside the scope', () => {
+    for (const edge of ['child-edge', 'grand-edge', 'other-edge']) {
+      const whole = deviceScopeOf(registry, edge);
+      for (const [deviceId, moduleId] of [...records.map((r) => [r.deviceId, r.moduleId] as const), ['root', undefined], ['nobody', undefined], ['dev1', 'nope']] as const) {
+        const one = scopeTarget(registry, edge, deviceId, moduleId);
+        assert.deepEqual(one.devices, whole.devices.filter((d) => d.deviceId === deviceId), `${edge}: ${deviceId}`);
+        assert.deepEqual(one.modules, moduleId === undefined ? [] : whole.modules.filter((m) => m.deviceId === deviceId && m.moduleId === moduleId), `${edge}: ${deviceId}/${moduleId}`);
+        assert.equal(one.continuationLink, null);
+      }
+    }
   });
 
   it('reads a scope back into registry records for the child, its own record and modules left out', () => {

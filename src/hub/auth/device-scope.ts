@@ -72,23 +72,27 @@ export function deviceScopeOf(source: ScopeSource, edgeDeviceId: string): ScopeR
   const modules: ScopeModule[] = [];
   for (const record of records) {
     if (!inScope.has(record.deviceId)) continue;
-    const authentication = toScopeAuthentication(record.authentication);
-    if (record.moduleId !== undefined) {
-      modules.push({ deviceId: record.deviceId, moduleId: record.moduleId, generationId: record.generationId, status: record.status, authentication });
-      continue;
-    }
-    const parent = record.parentDeviceId === undefined ? undefined : source.get(record.parentDeviceId);
-    devices.push({
-      deviceId: record.deviceId,
-      generationId: record.generationId,
-      status: record.status,
-      authentication,
-      capabilities: { iotEdge: record.edge === true },
-      ...(record.edge === true ? { deviceScope: scopeName(record) } : {}),
-      parentScopes: parent === undefined ? [] : [scopeName(parent)],
-    });
+    if (record.moduleId !== undefined) modules.push(toScopeModule(record, record.moduleId));
+    else devices.push(toScopeDevice(source, record));
   }
   return { devices, modules, continuationLink: null };
+}
+
+function toScopeModule(record: IdentityRecord, moduleId: string): ScopeModule {
+  return { deviceId: record.deviceId, moduleId, generationId: record.generationId, status: record.status, authentication: toScopeAuthentication(record.authentication) };
+}
+
+function toScopeDevice(source: ChainLookup, record: IdentityRecord): ScopeDevice {
+  const parent = record.parentDeviceId === undefined ? undefined : source.get(record.parentDeviceId);
+  return {
+    deviceId: record.deviceId,
+    generationId: record.generationId,
+    status: record.status,
+    authentication: toScopeAuthentication(record.authentication),
+    capabilities: { iotEdge: record.edge === true },
+    ...(record.edge === true ? { deviceScope: scopeName(record) } : {}),
+    parentScopes: parent === undefined ? [] : [scopeName(parent)],
+  };
 }
 
 /**
@@ -112,15 +116,16 @@ export function scopeOwners(records: readonly IdentityRecord[]): Map<string, str
 }
 
 /**
- * One identity of a scope (`deviceAndModuleInDeviceScope`, what IoT Hub answers for a target):
- * the device if it is in the scope, and the module asked for if it is.
+ * One identity of the scope of `edgeDeviceId` (`deviceAndModuleInDeviceScope`, what IoT Hub
+ * answers for a target): the device if it is in that scope, and the module asked for if it is —
+ * looked up directly, not by building the whole scope.
  */
-export function scopeTarget(scope: ScopeResult, deviceId: string, moduleId: string | undefined): ScopeResult {
-  return {
-    devices: scope.devices.filter((d) => d.deviceId === deviceId),
-    modules: moduleId === undefined ? [] : scope.modules.filter((m) => m.deviceId === deviceId && m.moduleId === moduleId),
-    continuationLink: null,
-  };
+export function scopeTarget(source: ScopeSource, edgeDeviceId: string, deviceId: string, moduleId: string | undefined): ScopeResult {
+  const none: ScopeResult = { devices: [], modules: [], continuationLink: null };
+  const record = source.get(deviceId);
+  if (record === undefined || deviceId === source.edgeDeviceId || deviceChain(source, deviceId)?.includes(edgeDeviceId) !== true) return none;
+  const module = moduleId === undefined ? undefined : source.get(deviceId, moduleId);
+  return { devices: [toScopeDevice(source, record)], modules: module === undefined ? [] : [toScopeModule(module, moduleId!)], continuationLink: null };
 }
 
 /**

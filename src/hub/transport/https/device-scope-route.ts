@@ -74,7 +74,7 @@ function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { s
     const targetDeviceId = query.get('targetDeviceId') ?? '';
     if (targetDeviceId === '') return { status: HTTP_BAD_REQUEST, body: { message: 'targetDeviceId is required' } };
     const targetModuleId = query.get('targetModuleId') || undefined;
-    const target = scopeTarget(deviceScopeOf(options.registry, edgeDeviceId), targetDeviceId, targetModuleId);
+    const target = scopeTarget(options.registry, edgeDeviceId, targetDeviceId, targetModuleId);
     options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, target: targetModuleId === undefined ? targetDeviceId : `${targetDeviceId}/${targetModuleId}`, devices: target.devices.length, modules: target.modules.length }, 'one identity of the device scope served to a child edge device');
     return { status: HTTP_OK, body: target };
   }

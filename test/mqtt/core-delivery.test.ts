@@ -171,7 +171,7 @@ describe('module inputs through the hub core', () => {
 });
 
 describe('packet ids of a broker session', () => {
-  it('stay in the session range across the wrap, leaving the rest to the connection', () => {
+  it('stay in the session range with the whole range in flight, leaving the rest to the connection', () => {
     const sent: number[] = [];
     const link: SessionLink = {
       protocolVersion: 4,
@@ -179,14 +179,17 @@ describe('packet ids of a broker session', () => {
       sendPubrel: () => undefined,
       isCongested: () => false,
     };
-    const session = new Session('c', 0, { maxInflight: 8, maxQueued: 10 }, { dropped: () => undefined, acknowledged: () => undefined, queued: () => undefined });
+    const session = new Session('c', 0, { maxInflight: LAST_SESSION_PACKET_ID, maxQueued: 10 }, { dropped: () => undefined, acknowledged: () => undefined, queued: () => undefined });
     session.attach(link, undefined);
     const message = { topic: 't', payload: Buffer.from('x'), qos: 1, retain: false, properties: undefined, expiresAtMs: undefined, senderClientId: '' } as const;
-    for (let n = 0; n < LAST_SESSION_PACKET_ID + 10; n++) {
-      session.deliver({ message, qos: 1, retain: false, subscriptionIds: [], seq: 0 });
-      assert.ok(session.complete(sent[sent.length - 1]!));
-    }
+    // The whole range in flight at once: every id from 1 to the last, each once.
+    for (let n = 0; n < LAST_SESSION_PACKET_ID; n++) session.deliver({ message, qos: 1, retain: false, subscriptionIds: [], seq: 0 });
+    assert.equal(new Set(sent).size, LAST_SESSION_PACKET_ID);
+    assert.equal(Math.min(...sent), 1);
     assert.equal(Math.max(...sent), LAST_SESSION_PACKET_ID);
-    assert.equal(sent[LAST_SESSION_PACKET_ID], 1, 'the id after the last one of the range is 1 again');
+    // Ten acknowledged, ten more: they get the freed ids, never one past the range.
+    for (let id = 1; id <= 10; id++) assert.ok(session.complete(id));
+    for (let n = 0; n < 10; n++) session.deliver({ message, qos: 1, retain: false, subscriptionIds: [], seq: 0 });
+    assert.deepEqual(sent.slice(LAST_SESSION_PACKET_ID).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 });

@@ -5,3 +5,4 @@ export { MemoryBrokerStore, type BrokerStore, type StoredSession, type LoadedBro
 export { checkTopicFilter, checkTopicName, parseSharedFilter, topicMatches, type TopicCheck } from './topic.js';
 export { SubscriptionTrie } from './subscription-trie.js';
 export { RocksBrokerStore } from './rocks-broker-store.js';
+export { PacketIdSlots } from './packet-id-slots.js';

@@ -1,4 +1,5 @@
 import type { BrokerMessage, QoS, Subscription } from './broker-message.js';
+import { PacketIdSlots } from './packet-id-slots.js';
 
 /** What a session needs from the connection currently attached to it. */
 export interface SessionLink {
@@ -89,15 +90,14 @@ export class Session {
   iotHub: Set<string> | undefined;
   /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3); made on the first (an empty Set is ~180 B per connection). */
   inboundQos2: Set<number> | undefined;
-  /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id. */
-  private readonly inflight = new Map<number, Outgoing>();
+  /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id (not a Map: see PacketIdSlots). */
+  private readonly inflight = new PacketIdSlots<Outgoing>(1, LAST_SESSION_PACKET_ID);
   /** Packet ids of `inflight` QoS 2 messages past PUBREC: PUBREL sent, waiting for PUBCOMP; made on the first. */
   private releasing: Set<number> | undefined;
   private queue: Outgoing[] = [];
   private queueHead = 0;
   /** Bytes of the messages in `queue` from `queueHead` on (messageBytes each). */
   private queueBytes = 0;
-  private nextPacketId = 1;
   private link: SessionLink | undefined;
   /** The in-flight window: mqtt.maxInflight, the client's Receive Maximum and the id range, the least. */
   private window = LAST_SESSION_PACKET_ID;
@@ -147,7 +147,8 @@ export class Session {
   attach(link: SessionLink, receiveMaximum: number | undefined): void {
     this.link = link;
     this.window = Math.min(this.limits.maxInflight, receiveMaximum ?? MAX_PACKET_ID, LAST_SESSION_PACKET_ID);
-    for (const [packetId, item] of this.inflight) {
+    for (const packetId of this.inflight.ids()) {
+      const item = this.inflight.get(packetId)!;
       if (this.releasing?.has(packetId) === true) link.sendPubrel(packetId);
       else link.sendPublish(item.message, item.qos, packetId, true, item.retain, item.subscriptionIds);
     }
@@ -158,9 +159,10 @@ export class Session {
     this.link = undefined;
     // QoS 0 is never kept for an offline client; QoS 1/2 stays (queued and in flight), except
     // what its owner redelivers itself: it is handed back now, so it is not sent twice.
-    for (const [packetId, item] of this.inflight) {
+    for (const packetId of this.inflight.ids()) {
+      const item = this.inflight.get(packetId)!;
       if (item.onSettled === undefined) continue;
-      this.inflight.delete(packetId);
+      this.inflight.take(packetId);
       this.releasing?.delete(packetId);
       item.onSettled(false);
     }
@@ -206,9 +208,8 @@ export class Session {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for an outbound message. */
   complete(packetId: number): boolean {
-    const item = this.inflight.get(packetId);
+    const item = this.inflight.take(packetId);
     if (item === undefined) return false;
-    this.inflight.delete(packetId);
     this.releasing?.delete(packetId);
     if (this.persistent) this.events.acknowledged(this, item);
     item.onSettled?.(true);
@@ -227,7 +228,7 @@ export class Session {
 
   /** Everything still owed to this client, for persisting or inspection. */
   pending(): Outgoing[] {
-    return [...this.inflight.values(), ...this.queue.slice(this.queueHead)];
+    return [...this.inflight.valuesInOrder(), ...this.queue.slice(this.queueHead)];
   }
 
   /** Moves queued messages into the in-flight window while it has room. */
@@ -252,8 +253,7 @@ export class Session {
   }
 
   private send(link: SessionLink, outgoing: Outgoing): void {
-    const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, outgoing);
+    const packetId = this.inflight.add(outgoing);
     link.sendPublish(outgoing.message, outgoing.qos, packetId, false, outgoing.retain, outgoing.subscriptionIds);
   }
 
@@ -314,14 +314,6 @@ export class Session {
     }
   }
 
-  private allocatePacketId(): number {
-    // Packet ids in use are fewer than the window, itself below the id range, so this loop ends.
-    for (;;) {
-      const id = this.nextPacketId;
-      this.nextPacketId = id === LAST_SESSION_PACKET_ID ? 1 : id + 1;
-      if (!this.inflight.has(id)) return id;
-    }
-  }
 }
 
 /** What a queued message counts against the byte bounds: payload and topic (O(1); the topic's length in UTF-16 units). */

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import type { Logger } from '../../../log/index.js';
-import { LAST_SESSION_PACKET_ID, type BrokerMessage, type QoS, type Session, type SessionLink } from '../../broker/index.js';
+import { LAST_SESSION_PACKET_ID, PacketIdSlots, type BrokerMessage, type QoS, type Session, type SessionLink } from '../../broker/index.js';
 import type { DeliveryOutcome } from '../../endpoints/index.js';
 import { encodeConnack } from './connect-codec.js';
 import type { OutboundTopicAliases } from './outbound-topic-aliases.js';
@@ -62,10 +62,12 @@ export class OutboundWriter implements SessionLink {
   private closed = false;
   private outChunks: Buffer[] = [];
   private outBytes = 0;
-  /** Hub-core deliveries sent and not yet acknowledged, by packet id. */
-  /** Made on the first hub-core delivery: most connections (general-broker clients, devices without module inputs or C2D) never get one. */
-  private coreInflight: Map<number, (outcome: DeliveryOutcome) => void> | undefined;
-  private nextCoreId = FIRST_CORE_PACKET_ID;
+  /**
+   * Hub-core deliveries sent and not yet acknowledged, by packet id (not a Map: see PacketIdSlots).
+   * Made on the first hub-core delivery: most connections (general-broker clients, devices without
+   * module inputs or C2D) never get one.
+   */
+  private coreInflight: PacketIdSlots<(outcome: DeliveryOutcome) => void> | undefined;
   /** mqtt.maxInflight and the client's Receive Maximum, the least: shared with the session. */
   private window: number;
   private readonly stream: Duplex;
@@ -126,8 +128,7 @@ export class OutboundWriter implements SessionLink {
    */
   sendCore(topic: string, payload: Buffer, onSettled: (outcome: DeliveryOutcome) => void): boolean {
     if (!this.canSendCore()) return false;
-    const packetId = this.allocateCoreId();
-    (this.coreInflight ??= new Map()).set(packetId, onSettled);
+    const packetId = (this.coreInflight ??= new PacketIdSlots(FIRST_CORE_PACKET_ID, LAST_CORE_PACKET_ID)).add(onSettled);
     if (this.aliases === undefined && payload.length + topic.length + 16 <= this.clientMaxPacketBytes) {
       this.write(encodePublishHeader(topic, payload.length, QoSLevel.AtLeastOnce, false, false, packetId, this.protocolVersion));
       this.write(payload);
@@ -145,9 +146,8 @@ export class OutboundWriter implements SessionLink {
 
   /** The client acknowledged hub-core delivery `packetId`; false when none was in flight with it. */
   completeCore(packetId: number): boolean {
-    const onSettled = this.coreInflight?.get(packetId);
+    const onSettled = this.coreInflight?.take(packetId);
     if (onSettled === undefined) return false;
-    this.coreInflight!.delete(packetId);
     onSettled('acked');
     // The session may have been waiting for room in the window it shares with the core.
     const session = this.session;
@@ -155,20 +155,11 @@ export class OutboundWriter implements SessionLink {
     return true;
   }
 
-  private allocateCoreId(): number {
-    // Fewer ids are in flight than the range holds (canSendCore), so this loop ends.
-    for (;;) {
-      const id = this.nextCoreId;
-      this.nextCoreId = id === LAST_CORE_PACKET_ID ? FIRST_CORE_PACKET_ID : id + 1;
-      if (this.coreInflight?.has(id) !== true) return id;
-    }
-  }
 
   /** A core delivery that never reached the client: settled `rejected`, after this turn (as an ack would be). */
   private rejectCore(packetId: number): void {
-    const onSettled = this.coreInflight?.get(packetId);
+    const onSettled = this.coreInflight?.take(packetId);
     if (onSettled === undefined) return;
-    this.coreInflight!.delete(packetId);
     queueMicrotask(() => onSettled('rejected'));
   }
 
@@ -219,9 +210,8 @@ export class OutboundWriter implements SessionLink {
     this.session = undefined;
     const inflight = this.coreInflight;
     if (inflight === undefined || inflight.size === 0) return;
-    const settles = [...inflight.values()];
-    inflight.clear();
-    for (const onSettled of settles) onSettled('lost');
+    this.coreInflight = undefined;
+    for (const onSettled of inflight.valuesInOrder()) onSettled('lost');
   }
 
   /**

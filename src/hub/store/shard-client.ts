@@ -81,8 +81,14 @@ export class ShardClient {
   private commitTimer: NodeJS.Timeout | undefined;
   private lastCommitMs = 0;
   private closed = false;
-  /** Every task sent and not yet answered: close waits for them (Piscina fails late answers). */
-  private readonly running = new Set<Promise<unknown>>();
+  /**
+   * Tasks sent and not yet answered: close waits for them (Piscina fails late answers). Counted,
+   * not kept in a Set: a Set that every batch enters and leaves is a queue-shaped hash table, which
+   * V8 turns into a promotion chain after a full collection (see PacketIdSlots); through each
+   * task's callbacks it kept whole batches of messages alive.
+   */
+  private running = 0;
+  private readonly whenIdle: (() => void)[] = [];
   /** Bytes submitted and not yet written (counted against store.maxSize before the write). */
   pendingBytes = 0;
 
@@ -212,7 +218,7 @@ export class ShardClient {
     }
     try {
       if (this.commits.size > 0) await this.sendCommits();
-      await Promise.allSettled([...this.running]);
+      if (this.running > 0) await new Promise<void>((resolve) => this.whenIdle.push(resolve));
       await this.run({ op: 'close' });
     } finally {
       await this.pool.destroy();
@@ -282,8 +288,11 @@ export class ShardClient {
   }
 
   private track<T>(task: Promise<T>): Promise<T> {
-    this.running.add(task);
-    const forget = () => this.running.delete(task);
+    this.running += 1;
+    const forget = () => {
+      this.running -= 1;
+      if (this.running === 0) for (const resolve of this.whenIdle.splice(0)) resolve();
+    };
     task.then(forget, forget);
     return task;
   }

@@ -86,7 +86,7 @@ export class Agent {
   static async start(options: AgentOptions): Promise<Agent> {
     const { config, logger } = options;
     const stateDir = agentDirOf(config);
-    const runtime = options.runtime ?? createRuntime(config, logger, options.hostEnv ?? {});
+    const runtime = options.runtime ?? await createRuntime(config, logger, options.hostEnv ?? {});
     const source = new DeploymentSource({ configuredFile: deploymentFileOf(config), stateDir, runtime: runtime.kind, logger, searchPath: options.hostEnv?.PATH ?? '' });
     const fromAbove = options.desiredTwins !== undefined;
     const initial = fromAbove ? undefined : source.load();

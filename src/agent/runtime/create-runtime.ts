@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { OutpostConfig } from '../../config/index.js';
 import type { Logger } from '../../log/index.js';
-import { DockerRuntime } from './docker/docker-runtime.js';
 import type { ModuleRuntime } from './module-runtime.js';
 import { ProcessRuntime } from './process/process-runtime.js';
 
-/** The module runtime agent.runtime names. */
-export function createRuntime(config: OutpostConfig, logger: Logger, hostEnv: Readonly<Record<string, string>>): ModuleRuntime {
+/**
+ * The module runtime agent.runtime names. The container runtime loads only when chosen: its Docker
+ * Engine client (dockerode, with ssh2 and gRPC behind it) costs about 7.5 MiB of heap and 20 MiB
+ * of RSS in a process that runs no container (docs/benchmarks.md, "Where the idle memory goes").
+ */
+export async function createRuntime(config: OutpostConfig, logger: Logger, hostEnv: Readonly<Record<string, string>>): Promise<ModuleRuntime> {
   if (config.agent.runtime === 'docker') {
+    const { DockerRuntime } = await import('./docker/docker-runtime.js');
     return new DockerRuntime({ socketPath: config.agent.dockerSocket, agentId: dockerAgentId(config), logger: logger.child({ runtime: 'docker' }) });
   }
   return new ProcessRuntime({

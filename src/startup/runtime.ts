@@ -114,12 +114,13 @@ export class Runtime {
       throw error;
     }
     // Last, once everything has started: start-up's allocation burst is over (docs/benchmarks.md,
-    // "Where the idle memory goes"). Only with the addon. On the main thread malloc's free pages
-    // only: V8's low-memory collection here made QoS 1 fan-in cost 2.4x the CPU per message
-    // (the benchmark gate), the shard workers keep it.
+    // "Where the idle memory goes"). Only with the addon. V8's low-memory collection gives back
+    // the young generation start-up grew (about 16 MiB) and malloc_trim the free pages. It once
+    // made QoS 1 fan-in cost 2.4x the CPU per message: that was the in-flight Map's promotion
+    // chain (PacketIdSlots), not the smaller heap.
     const releaseIdleMemory = native.releaseIdleMemory;
     if (releaseIdleMemory !== undefined) {
-      const release = new IdleMemoryRelease({ release: () => releaseIdleMemory(false), logger: logger.child({ component: 'memory' }) });
+      const release = new IdleMemoryRelease({ release: () => releaseIdleMemory(true), logger: logger.child({ component: 'memory' }) });
       release.start();
       closers.push(() => release.stop());
     }

@@ -6,8 +6,11 @@
 // connect → CONNACK latency p50/p99, the broker's resident memory per idle connection (RSS once all
 // are connected and a settle pause has passed, minus RSS before the storm, divided by the
 // connections), peak RSS, and CPU per connection of the broker and of the load generator.
-// Every target first takes an unmeasured warm-up storm of 1,000 connections (connected, then
-// closed), so a JIT-compiled broker is measured warm, as it would be after minutes in service.
+// Every target first takes an unmeasured warm-up storm as large as the measured one (at least
+// 1,000 connections, at most 5,000; connected, then closed), so a JIT-compiled broker is measured
+// warm, as it would be after minutes in service, and its heap has grown to what such a storm
+// needs: a hub that gave its young generation back while idle (docs/benchmarks.md, "Where the idle
+// memory goes") would otherwise count the regrowth as memory per connection.
 // Run: npm run bench -- mqtt-connect-storm [--target outpost|mosquitto|aedes|host:port] [--quick] [--clients N]
 import { ensureOpenFiles } from '../lib/fd-limit.js';
 import { finalBrokerFigures, microsPer, sleep, summarizeLatency } from '../lib/measure.js';
@@ -21,7 +24,8 @@ const PROCESSES = 2;
 const CONCURRENCY_PER_PROCESS = 25;
 const KEEP_ALIVE_SEC = 60;
 const STORM_TIMEOUT_MS = 120_000;
-const WARMUP_CLIENTS = 1000;
+const WARMUP_MIN_CLIENTS = 1000;
+const WARMUP_MAX_CLIENTS = 5000;
 
 export const mqttConnectStorm: Scenario = {
   name: 'mqtt-connect-storm',
@@ -37,7 +41,8 @@ export const mqttConnectStorm: Scenario = {
     // 20,000 clients need more descriptors than this machine's default limit (bench/lib/fd-limit.ts).
     const fdWarning = ensureOpenFiles(target.pid, clients);
     // One unmeasured storm, connected and then closed, before the measured one.
-    await stormOnce(target, options.loadgen, { ...stormSpec(options, WARMUP_CLIENTS, `bench-warmup-${options.seed}`), processes: 1 });
+    const warmup = Math.min(Math.max(clients, WARMUP_MIN_CLIENTS), WARMUP_MAX_CLIENTS);
+    await stormOnce(target, options.loadgen, { ...stormSpec(options, warmup, `bench-warmup-${options.seed}`), processes: 1 });
     const load = await StormLoad.start(target, options.loadgen, stormSpec(options, clients, `bench-storm-${options.seed}`));
     try {
       const rssBefore = target.pid === undefined ? undefined : sampleProc(target.pid)?.rssBytes;
@@ -50,7 +55,7 @@ export const mqttConnectStorm: Scenario = {
       const idleBytesPerConnection = rssBefore !== undefined && rssIdle !== undefined && connected > 0 ? (rssIdle - rssBefore) / connected : null;
 
       return {
-        params: { clients, processes: PROCESSES, concurrencyPerProcess: CONCURRENCY_PER_PROCESS, keepAliveSec: KEEP_ALIVE_SEC, settleMs, seed: options.seed, loadgen: options.loadgen },
+        params: { clients, warmupClients: warmup, processes: PROCESSES, concurrencyPerProcess: CONCURRENCY_PER_PROCESS, keepAliveSec: KEEP_ALIVE_SEC, settleMs, seed: options.seed, loadgen: options.loadgen },
         windowSec: storm.stormSec,
         throughput: { value: storm.connPerSec, unit: 'conn/s', what: 'connections accepted (CONNACK 0) per second' },
         metrics: {

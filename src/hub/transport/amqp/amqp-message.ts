@@ -6,7 +6,8 @@
  * `iothub-outputname` → `outputName`, `iothub-message-schema`, `iothub-creation-time-utc`,
  * `iothub-operation` → their system properties, every other one an application property (its
  * value as text); annotations `iothub-interface-id` and `dt-subject`. The connection ids and the
- * routing source come from the authenticated identity of the link, never from the message.
+ * routing source come from the authenticated identity of the link, never from the message, and
+ * `$modelId` from the link's `com.microsoft:model-id` property.
  *
  * Outbound (module input, C2D): the same properties and application properties back, annotations
  * `iothub-connection-device-id`/`-module-id`, `iothub-enqueuedtime`, `x-opt-input-name`, and the
@@ -28,6 +29,8 @@ const SYSTEM_BY_APP_PROPERTY = new Map(SYSTEM_APP_PROPERTIES);
 export interface Sender {
   readonly deviceId: string;
   readonly moduleId: string | undefined;
+  /** The events link's `com.microsoft:model-id` property (IoT Plug and Play): `$modelId` on its messages. */
+  readonly modelId?: string | undefined;
 }
 
 function text(value: unknown): string | null {
@@ -73,6 +76,7 @@ export function toHubMessage(sender: Sender, message: Message, nowMs: number, ed
   }
   system[SystemProperty.ConnectionDeviceId] = sender.deviceId;
   if (sender.moduleId !== undefined) system[SystemProperty.ConnectionModuleId] = sender.moduleId;
+  if (sender.modelId !== undefined) system[SystemProperty.ModelId] = sender.modelId;
   system[SystemProperty.EdgeMessageId] = randomUUID();
   system[SystemProperty.EnqueuedTime] = isoTime(nowMs);
   system[SystemProperty.EdgeHubOriginInterface] = sender.deviceId === edgeDeviceId ? ORIGIN_INTERNAL : ORIGIN_DOWNSTREAM;

@@ -21,8 +21,8 @@ export interface BatchTransfer {
   readonly format: number;
 }
 
-/** `conditionOf` maps a store refusal to its AMQP condition (events-link's); `settled` gives the transfer's credit back. */
-export function acceptBatch(ctx: AmqpContext, identity: AmqpClientLink, transfer: BatchTransfer, conditionOf: (error: unknown) => { condition: string; description: string }, settled: () => void): void {
+/** `sender`: the link's identity and model id. `conditionOf` maps a store refusal to its AMQP condition (events-link's); `settled` gives the transfer's credit back. */
+export function acceptBatch(ctx: AmqpContext, identity: AmqpClientLink, sender: Sender, transfer: BatchTransfer, conditionOf: (error: unknown) => { condition: string; description: string }, settled: () => void): void {
   const { delivery, payload, format } = transfer;
   const refuse = (condition: string, description: string): void => {
     ctx.refusals.warn(`amqp.batch_invalid:${condition}`, { event: 'amqp.batch_invalid', identity: identity.identity, condition, format, code: 'OUTPOST_AMQP_BATCH_INVALID' }, 'a batched transfer was rejected; none of its messages was stored');
@@ -32,7 +32,6 @@ export function acceptBatch(ctx: AmqpContext, identity: AmqpClientLink, transfer
   if (format !== BATCHED_MESSAGE_FORMAT) return refuse(AmqpCondition.NotImplemented, `message-format ${format} is not supported (only 0 and the batched format 0x80013700)`);
   const decoded = decodeBatch(payload, decodeFastFirst);
   if (!decoded.ok) return refuse(AmqpCondition.DecodeError, decoded.reason);
-  const sender: Sender = { deviceId: identity.deviceId, moduleId: identity.moduleId };
   const nowMs = Date.now();
   const messages: HubMessage[] = [];
   for (const message of decoded.messages) {

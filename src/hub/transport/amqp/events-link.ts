@@ -11,9 +11,9 @@
  */
 import rhea, { type Delivery, type EventContext, type Receiver } from 'rhea';
 import { ErrorRegistry, type ErrorCode } from '../../../errors/index.js';
-import { AmqpCondition } from './amqp-constants.js';
+import { AmqpCondition, LinkProperty } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
-import { toHubMessage } from './amqp-message.js';
+import { toHubMessage, type Sender } from './amqp-message.js';
 import { acceptBatch } from './events-batch.js';
 import type { AmqpClientLink } from './amqp-client-link.js';
 import { useFastDecode } from './message-decoder.js';
@@ -79,9 +79,15 @@ export function conditionOf(error: unknown): { condition: string; description: s
   };
 }
 
+/** Who sends on an events link: its authenticated identity, and the model id the link names (not blank). */
+function linkSender(identity: AmqpClientLink, receiver: Receiver): Sender {
+  const modelId = (receiver.properties as Record<string, unknown> | undefined)?.[LinkProperty.ModelId];
+  return { deviceId: identity.deviceId, moduleId: identity.moduleId, modelId: typeof modelId === 'string' && modelId.trim() !== '' ? modelId : undefined };
+}
+
 export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, receiver: Receiver, control: ReceiverControl): void {
   const credit = new CreditWindow(receiver, ctx.limits.linkCredit);
-  const sender = { deviceId: identity.deviceId, moduleId: identity.moduleId };
+  const sender = linkSender(identity, receiver);
   useFastDecode(receiver);
   receiver.on('message', (context: EventContext) => {
     const delivery = context.delivery;
@@ -95,7 +101,7 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
     if (!receiver.is_open()) return;
     // rhea hands a transfer of another message-format undecoded, with its format (a batch: events-batch.ts).
     const format = (context as { format?: number }).format;
-    if (format !== undefined) return acceptBatch(ctx, identity, { delivery, payload: message as unknown as Buffer, format }, conditionOf, () => credit.settled());
+    if (format !== undefined) return acceptBatch(ctx, identity, sender, { delivery, payload: message as unknown as Buffer, format }, conditionOf, () => credit.settled());
     const hubMessage = toHubMessage(sender, message, Date.now(), ctx.services.edgeDeviceId);
     if (hubMessage.body.length > ctx.limits.maxMessageBytes) {
       rejectAlone(delivery, { condition: AmqpCondition.MessageSizeExceeded, description: `the message body is larger than ${ctx.limits.maxMessageBytes} bytes` });

@@ -35,14 +35,15 @@ export interface AmqpSite {
   readonly remove: () => void;
 }
 
-/** Adds the identities (`[device]` or `[device, module]`), writes the routes and starts `outpost hub`. */
-export async function setUp(identities: string[][], routes: Record<string, string>, env: Record<string, string> = {}): Promise<AmqpSite> {
+/** Adds the identities (`[device]` or `[device, module]`; `more` for other kinds), writes the routes and starts `outpost hub`. */
+export async function setUp(identities: string[][], routes: Record<string, string>, env: Record<string, string> = {}, more: (registry: IdentityRegistry) => void = () => undefined): Promise<AmqpSite> {
   const dir = tempDir('outpost-amqp-');
   const dataDir = join(dir.path, 'data');
   const manifest = join(dir.path, 'deployment.json');
   writeFileSync(manifest, hubManifest(routes));
   const registry = IdentityRegistry.open({ dataDir, edgeDeviceId: EDGE });
   for (const [deviceId, moduleId] of identities) registry.add(moduleId === undefined ? { deviceId: deviceId! } : { deviceId: deviceId!, moduleId });
+  more(registry);
   const fullEnv = { OUTPOST_DEVICE_ID: EDGE, OUTPOST_IOT_HUB_HOSTNAME: HUB, ...env };
   const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--deployment', manifest], { env: childEnv(fullEnv) });
   try {

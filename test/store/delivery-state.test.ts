@@ -2,6 +2,8 @@
  * MessageStore.deliveryState, the diagnostic the crash test prints when delivery stops: with the
  * endpoint holding every outcome, it shows the full window, which entries are in flight and which
  * wait, and that nothing is being read; once outcomes come back, the window and the queue drain.
+ * The `$upstream` endpoint's window is upstream.deliveryWindow (upstreamWindow), the others'
+ * store.deliveryWindow.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -32,6 +34,28 @@ describe('store delivery state', () => {
       await target.until(() => store.metrics.delivered === 20, 10_000, 'every message');
       const drained = store.deliveryState().find((d) => d.endpoint === INPUT_A)!.streams.find((s) => s.tail > 0)!;
       assert.deepEqual([drained.doneUpTo, drained.loaded, drained.inflight], [20, 0, 0]);
+    } finally {
+      await store.close();
+      dir.remove();
+    }
+  });
+
+  it('gives the $upstream endpoint its own window, the module inputs theirs', async () => {
+    const dir = tempDir('outpost-upstream-window-');
+    const routes = basicRoutes({ up: 'FROM /messages/modules/sensor/outputs/out INTO $upstream' });
+    const store = await openStore('memory', dir.path, routes, { deliveryWindow: 8, upstreamWindow: 24, shards: 1 });
+    try {
+      const target = new RecordingTarget();
+      target.manual = () => true;
+      store.attach(target);
+      await Promise.all(Array.from({ length: 40 }, (_, n) => store.submit(message(sensor, n))));
+      await target.until(() => target.to('$upstream').length === 24 && target.to(INPUT_A).length === 8, 10_000, 'both windows full');
+      // Give a wrong window the time to overfill.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const inflight = Object.fromEntries(store.deliveryState().map((d) => [d.endpoint, d.inflight]));
+      assert.equal(inflight['$upstream'], 24);
+      assert.equal(inflight[INPUT_A], 8);
+      assert.equal(target.to('$upstream').length, 24);
     } finally {
       await store.close();
       dir.remove();

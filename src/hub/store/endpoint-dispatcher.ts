@@ -72,7 +72,7 @@ export class EndpointDispatcher {
   stream(queueId: string, priority: number, shard: number, queue?: Pick<QueueInfo, 'head' | 'tail' | 'cumHead'>): EndpointStream {
     let streams = this.byQueue.get(queueId);
     if (streams === undefined) {
-      streams = Array.from({ length: this.shards }, (_, index) => new EndpointStream(index, queueId, priority, { head: 0, tail: 0, cumHead: 0 }));
+      streams = Array.from({ length: this.shards }, (_, index) => new EndpointStream(index, queueId, priority, { head: 0, tail: 0, cumHead: 0 }, this.ctx.readAhead));
       this.byQueue.set(queueId, streams);
       let at = this.groups.findIndex((g) => g.priority >= priority);
       if (at === -1) at = this.groups.length;
@@ -82,7 +82,7 @@ export class EndpointDispatcher {
     }
     if (queue !== undefined) {
       const old = streams[shard]!;
-      const replacement = new EndpointStream(shard, queueId, priority, queue);
+      const replacement = new EndpointStream(shard, queueId, priority, queue, this.ctx.readAhead);
       streams[shard] = replacement;
       for (const group of this.groups) {
         const index = group.streams.indexOf(old);
@@ -192,7 +192,7 @@ export class EndpointDispatcher {
     let scan: Map<EndpointStream, number> | undefined;
     const nowMs = Date.now();
     // Reads first, so a priority whose messages are still on disk is seen as arriving (pick waits for it).
-    for (const stream of this.streams) if (stream.needsRead(this.ctx.readAhead)) this.ctx.requestRead(stream);
+    for (const stream of this.streams) if (stream.needsRead()) this.ctx.requestRead(stream);
     while (this.inflight < this.ctx.window) {
       // Per message, for every target: two comparisons (heldUntil stays empty but for $upstream).
       const picked = sourceOf !== undefined && this.heldUntil.size > 0 ? this.pickUnheld((scan ??= new Map()), sourceOf) : this.pick();
@@ -234,7 +234,7 @@ export class EndpointDispatcher {
         break;
       }
     }
-    for (const stream of this.streams) if (stream.needsRead(this.ctx.readAhead)) this.ctx.requestRead(stream);
+    for (const stream of this.streams) if (stream.needsRead()) this.ctx.requestRead(stream);
   }
 
   /**

@@ -57,6 +57,8 @@ export class EndpointStream {
     readonly queueId: string,
     readonly priority: number,
     queue: Pick<QueueInfo, 'head' | 'tail' | 'cumHead'>,
+    /** Entries kept loaded ahead of delivery (its endpoint's: twice the window, at least the store's read-ahead). */
+    readonly readAhead: number,
   ) {
     this.doneUpTo = queue.head;
     this.doneCum = queue.cumHead;
@@ -75,17 +77,17 @@ export class EndpointStream {
   }
 
   /** A message was just written at `seq`: keep it for delivery if it extends the loaded window. */
-  offer(seq: number, expiresAtMs: number, cum: number, message: HubMessage, readAhead: number): void {
+  offer(seq: number, expiresAtMs: number, cum: number, message: HubMessage): void {
     if (seq >= this.tail) this.tail = seq + 1;
-    if (seq === this.loadedUpTo && !this.reading && this.loaded < readAhead) {
+    if (seq === this.loadedUpTo && !this.reading && this.loaded < this.readAhead) {
       this.entries.push({ seq, expiresAtMs, cum, message, state: EntryState.Ready, attempt: 0, sentAtMs: 0 });
       this.loadedUpTo = seq + 1;
     }
   }
 
   /** Whether the loaded window runs low while the durable queue has more. */
-  needsRead(readAhead: number): boolean {
-    return !this.reading && this.loadedUpTo < this.tail && this.entries.length - this.cursor < readAhead / 2;
+  needsRead(): boolean {
+    return !this.reading && this.loadedUpTo < this.tail && this.entries.length - this.cursor < this.readAhead / 2;
   }
 
   /** A read-back page starting at `firstSeq`; entries already loaded or gone are skipped. */

@@ -231,7 +231,6 @@ export class MessageStore implements MessageSink {
   private appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult, roundTripMs: number): void {
     this.metrics.accepted += messages.length;
     this.metrics.noRoute += result.noRoute;
-    const readAhead = this.options.readAhead;
     const observer = this.observer;
     observer?.batchWritten(client.shard, messages.length, result.offsets[messages.length]!, roundTripMs);
     // Streams of the batch's queues in this shard, looked up once per batch.
@@ -240,7 +239,7 @@ export class MessageStore implements MessageSink {
       const message = messages[i]!;
       if (observer !== undefined) observer.accepted(message, result.offsets[i + 1]! - result.offsets[i]!);
       for (let j = result.offsets[i]!; j < result.offsets[i + 1]!; j++) {
-        streams[result.targets[j]!]!.offer(result.seqs[j]!, result.expires[j]!, result.cums[j]!, message, readAhead);
+        streams[result.targets[j]!]!.offer(result.seqs[j]!, result.expires[j]!, result.cums[j]!, message);
       }
     }
     for (const queue of result.queues) this.queueOwners.get(queue.id)!.schedule();
@@ -272,7 +271,10 @@ export class MessageStore implements MessageSink {
     if (dispatcher === undefined) {
       dispatcher = this.dispatchers.get(ref.endpoint.id);
       if (dispatcher === undefined) {
-        dispatcher = new EndpointDispatcher(ref.endpoint, this.clients.length, this.context);
+        // The parent settles upstream messages from its own store, two hubs away: a longer round trip, so a larger window.
+        const upstreamWindow = this.options.upstreamWindow;
+        const context = ref.endpoint.kind === 'upstream' && upstreamWindow !== undefined ? { ...this.context, window: upstreamWindow, readAhead: Math.max(this.options.readAhead, 2 * upstreamWindow) } : this.context;
+        dispatcher = new EndpointDispatcher(ref.endpoint, this.clients.length, context);
         this.dispatchers.set(ref.endpoint.id, dispatcher);
       }
       this.queueOwners.set(ref.id, dispatcher);
@@ -287,7 +289,7 @@ export class MessageStore implements MessageSink {
     const dispatcher = this.queueOwners.get(stream.queueId);
     if (client === undefined || dispatcher === undefined) return;
     stream.reading = true;
-    client.read(stream.queueId, stream.loadedUpTo, this.options.readAhead, READ_PAGE_BYTES).then(
+    client.read(stream.queueId, stream.loadedUpTo, stream.readAhead, READ_PAGE_BYTES).then(
       (page) => {
         const entries = unpackFrames(page.frames).map((value) => {
           const header = readEntryHeader(value);

@@ -32,6 +32,8 @@ export interface StoreOptions {
   readonly defaultTtlSec: number;
   /** Messages in flight (sent, not acknowledged) per endpoint. */
   readonly deliveryWindow: number;
+  /** The same for the `$upstream` endpoint (upstream.deliveryWindow); deliveryWindow when absent. */
+  readonly upstreamWindow?: number;
   readonly ackTimeoutMs: number;
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
@@ -74,6 +76,7 @@ export function storeOptionsFromConfig(config: OutpostConfig, plan: MemoryPlan =
     minFreeDiskBytes: store.minFreeDisk,
     defaultTtlSec: Math.round(store.timeToLive / 1000),
     deliveryWindow: store.deliveryWindow,
+    upstreamWindow: config.upstream.deliveryWindow,
     ackTimeoutMs: store.ackTimeout,
     retryMinMs: store.retryInterval,
     retryMaxMs: Math.max(store.retryInterval, store.retryIntervalMax),

@@ -114,13 +114,14 @@ export class Runtime {
       throw error;
     }
     // Last, once everything has started: start-up's allocation burst is over (docs/benchmarks.md,
-    // "Where the idle memory goes"). Only with the addon. V8's low-memory collection gives back
-    // the young generation start-up grew (about 16 MiB) and malloc_trim the free pages. It once
-    // made QoS 1 fan-in cost 2.4x the CPU per message: that was the in-flight Map's promotion
-    // chain (PacketIdSlots), not the smaller heap.
+    // "Where the idle memory goes"). Only with the addon. malloc_trim gives the free pages back at
+    // once; V8's low-memory collection (the young generation start-up grew, about 16 MiB) waits for
+    // the first idle interval: right after start-up it made the SAS storm that often follows cost
+    // 1.21-1.25x the anonymous one's CPU per connection (1.04 without). It once also made QoS 1
+    // fan-in cost 2.4x: that was the in-flight Map's promotion chain (PacketIdSlots).
     const releaseIdleMemory = native.releaseIdleMemory;
     if (releaseIdleMemory !== undefined) {
-      const release = new IdleMemoryRelease({ release: () => releaseIdleMemory(true), logger: logger.child({ component: 'memory' }) });
+      const release = new IdleMemoryRelease({ release: (collect) => releaseIdleMemory(collect), collectAtStartup: false, logger: logger.child({ component: 'memory' }) });
       release.start();
       closers.push(() => release.stop());
     }

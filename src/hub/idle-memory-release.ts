@@ -33,9 +33,10 @@ export interface IdleMemoryReleaseOptions {
  * Gives a thread's spare memory back when the hub is idle (docs/benchmarks.md, "Where the idle
  * memory goes"): once right after start-up, whose allocation burst leaves V8's young generation at
  * its largest (16 MiB) and malloc's arenas full of freed pages (malloc's pages only, with
- * `collectAtStartup` false), and again after each busy spell once an interval has passed idle. Each release is a full collection of a few ms on
- * an idle thread; none happens while the hub is busy, and none twice in a row without work between
- * (an idle hub is not collected every interval). Nothing here is on the message path.
+ * `collectAtStartup` false), and again after each busy spell once an interval has passed idle.
+ * Each release is a full collection of a few ms on an idle thread; none happens while the hub is
+ * busy, and none twice in a row without work between (an idle hub is not collected every
+ * interval). Nothing here is on the message path.
  */
 export class IdleMemoryRelease {
   private timer: NodeJS.Timeout | undefined;

@@ -271,7 +271,7 @@ export class MessageStore implements MessageSink {
     if (dispatcher === undefined) {
       dispatcher = this.dispatchers.get(ref.endpoint.id);
       if (dispatcher === undefined) {
-        // The parent settles upstream messages from its own store, two hubs away: a longer round trip, so a larger window.
+        // The parent settles upstream messages from its own store: a longer round trip, so a window of its own (upstream.deliveryWindow).
         const upstreamWindow = this.options.upstreamWindow;
         const context = ref.endpoint.kind === 'upstream' && upstreamWindow !== undefined ? { ...this.context, window: upstreamWindow, readAhead: Math.max(this.options.readAhead, 2 * upstreamWindow) } : this.context;
         dispatcher = new EndpointDispatcher(ref.endpoint, this.clients.length, context);

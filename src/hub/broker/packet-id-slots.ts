@@ -28,10 +28,14 @@ export class PacketIdSlots<T> {
   private cycle = MIN_CYCLE;
   private count = 0;
 
-  /** `first`..`last`: the id range (inclusive) this table allocates from. */
+  /**
+   * `first`..`last`: the id range (inclusive) this table allocates from. `maxCounter`: where the
+   * order counter starts again (below 2^30, so `order` holds V8 small integers); tests lower it.
+   */
   constructor(
     private readonly first: number,
     private readonly last: number,
+    private readonly maxCounter: number = MAX_COUNTER,
   ) {}
 
   get size(): number {
@@ -52,7 +56,7 @@ export class PacketIdSlots<T> {
       slot += 1;
     }
     this.values[slot] = value;
-    if (this.counter === MAX_COUNTER) this.renumber();
+    if (this.counter >= this.maxCounter) this.renumber();
     this.order[slot] = ++this.counter;
     this.count += 1;
     this.cursor = slot + 1;
@@ -62,10 +66,6 @@ export class PacketIdSlots<T> {
   get(id: number): T | undefined {
     const slot = id - this.first;
     return slot >= 0 && slot < this.values.length ? this.values[slot] : undefined;
-  }
-
-  has(id: number): boolean {
-    return this.get(id) !== undefined;
   }
 
   /** Removes and returns what was under `id` (undefined when nothing was). */

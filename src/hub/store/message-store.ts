@@ -16,7 +16,7 @@ import type { AppendResult, HeadAdvance, QueueInfo, ShardConfig } from './shard-
 import { shardOf } from './source-shard.js';
 import { openLayout, shardDir } from './store-layout.js';
 import { newStoreMetrics, type StoreMetrics } from './store-metrics.js';
-import { defaultShardCount, type StoreOptions } from './store-options.js';
+import { defaultShardCount, readAheadFor, type StoreOptions } from './store-options.js';
 import { aggregateStats, type StoreStats } from './store-stats.js';
 import type { StoreObserver } from './store-observer.js';
 
@@ -273,7 +273,7 @@ export class MessageStore implements MessageSink {
       if (dispatcher === undefined) {
         // The parent settles upstream messages from its own store: a longer round trip, so a window of its own (upstream.deliveryWindow).
         const upstreamWindow = this.options.upstreamWindow;
-        const context = ref.endpoint.kind === 'upstream' && upstreamWindow !== undefined ? { ...this.context, window: upstreamWindow, readAhead: Math.max(this.options.readAhead, 2 * upstreamWindow) } : this.context;
+        const context = ref.endpoint.kind === 'upstream' && upstreamWindow !== undefined ? { ...this.context, window: upstreamWindow, readAhead: readAheadFor(upstreamWindow) } : this.context;
         dispatcher = new EndpointDispatcher(ref.endpoint, this.clients.length, context);
         this.dispatchers.set(ref.endpoint.id, dispatcher);
       }

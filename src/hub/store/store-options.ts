@@ -83,9 +83,13 @@ export function storeOptionsFromConfig(config: OutpostConfig, plan: MemoryPlan =
     cleanupIntervalMs: store.cleanupInterval,
     reclaimIntervalMs: Math.max(store.cleanupInterval, 60_000),
     ...STORE_TUNING,
-    // Enough loaded to refill the window twice; a dead endpoint holds no more than this in memory.
-    readAhead: Math.max(STORE_TUNING.readAhead, 2 * store.deliveryWindow),
+    readAhead: readAheadFor(store.deliveryWindow),
   };
+}
+
+/** Entries loaded ahead for an endpoint with this window: enough to refill it twice; a dead endpoint holds no more than this in memory. */
+export function readAheadFor(window: number): number {
+  return Math.max(STORE_TUNING.readAhead, 2 * window);
 }
 
 /** The shard count for a new store: one per core the process may use. */

@@ -361,6 +361,10 @@ export const ErrorRegistry = {
     kind: 'client',
     summary: 'A queued message can never be delivered to its endpoint (for example its properties cannot form a valid module input topic); it was removed from that queue so the messages behind it keep flowing.',
   },
+  OUTPOST_STORE_MESSAGE_CORRUPT: {
+    kind: 'internal',
+    summary: 'A queued message read back from the store does not decode (its stored bytes are damaged: a disk fault, or a store written by an incompatible version); it cannot be sent, so it is removed from its queue and counted as undeliverable, and the messages behind it keep flowing. Rate-limited.',
+  },
   OUTPOST_TWIN_PATCH_INVALID: {
     kind: 'client',
     summary: 'A twin patch (reported properties from a device or module, desired properties from `outpost twin update-desired`) breaks an IoT Hub twin rule (not a JSON object, a key with \'.\', \'$\', \'#\', white space or a control character, a string over 4 KB, nesting over 10, a section over 32 KB); it is refused with status 400 and nothing changes.',

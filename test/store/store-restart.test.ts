@@ -1,14 +1,20 @@
 /**
  * A persistent store across restarts (clean close and reopen): what was not acknowledged is
  * delivered after the restart, in order; what was acknowledged and checkpointed is not; the shard
- * count a store was created with is kept; every sync mode stores and reopens.
+ * count a store was created with is kept; every sync mode stores and reopens; a message damaged on
+ * disk is removed and logged while the rest flow (before, its page's decode threw in a promise
+ * callback: an unhandled rejection, which ends a hub).
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { tempDir } from '../helpers/outpost-process.js';
 import { RocksShardLog } from '../../src/hub/store/rocks-shard-log.js';
 import { shardDir } from '../../src/hub/store/store-layout.js';
-import { basicRoutes, INPUT_A, message, openStore, priorityOrder, priorityRoutes, RecordingTarget, submitPriorityMix } from './store-harness.js';
+import { ENTRY_HEADER_BYTES } from '../../src/hub/store/entry-header.js';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log/index.js';
+import { MessageStore } from '../../src/hub/store/message-store.js';
+import { basicRoutes, INPUT_A, message, openStore, priorityOrder, priorityRoutes, RecordingTarget, storeOptions, submitPriorityMix } from './store-harness.js';
 
 const sensor = { device: 'edge', module: 'sensor', output: 'out' };
 
@@ -87,6 +93,55 @@ describe('message store restarts (rocksdb)', () => {
     store.attach(target);
     await target.until(() => store.metrics.delivered === 100);
     assert.deepEqual(target.firstDeliveries(INPUT_A), Array.from({ length: 100 }, (_, n) => n));
+    await store.close();
+  });
+
+  it('removes a queued message whose stored bytes do not decode, logs it, and delivers the rest in order', async () => {
+    const dir = newDir();
+    let store = await openStore('rocksdb', dir, basicRoutes());
+    await Promise.all(Array.from({ length: 100 }, (_, n) => store.submit(message(sensor, n))));
+    await store.close();
+    // Damage message 10 on disk, as a bad sector would: its entry header stays, the message's
+    // format byte becomes one no version wrote; the length (so the queue's byte count) is kept.
+    let damaged = 0;
+    for (let shard = 0; shard < 2; shard++) {
+      const log = new RocksShardLog({ dir: shardDir(dir, shard), memtableBytes: 1024 * 1024 });
+      for (const state of await log.open()) {
+        if (state.tail - state.head !== 100) continue;
+        const page = await log.read(state.id, state.head + 10, 1, Number.POSITIVE_INFINITY);
+        const value = Buffer.from(page.values[0]!);
+        value[ENTRY_HEADER_BYTES] = 0x7f;
+        const batch = log.batch();
+        batch.put(state.id, state.head + 10, value);
+        await batch.commit();
+        damaged++;
+      }
+      await log.close();
+    }
+    assert.equal(damaged, 1, 'one queue held the 100 messages');
+
+    const logged: { code?: string }[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString().split('\n')) if (text.trim() !== '') logged.push(JSON.parse(text) as { code?: string });
+        done();
+      },
+    });
+    store = await MessageStore.open(storeOptions('rocksdb', dir), basicRoutes(), createLogger({ level: 'warn', destination }));
+    const target = new RecordingTarget();
+    store.attach(target);
+    await target.until(() => store.metrics.delivered === 99);
+    assert.deepEqual(
+      target.firstDeliveries(INPUT_A),
+      Array.from({ length: 100 }, (_, n) => n).filter((n) => n !== 10),
+    );
+    assert.equal(store.metrics.undeliverable, 1);
+    assert.ok(
+      logged.some((line) => line.code === 'OUTPOST_STORE_MESSAGE_CORRUPT'),
+      'the damaged message is logged with its code',
+    );
+    const stats = await store.stats();
+    assert.equal(stats.totals.queued, 0, 'the damaged entry left the queue with the others');
     await store.close();
   });
 

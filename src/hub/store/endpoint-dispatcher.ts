@@ -24,7 +24,7 @@ export interface DispatchContext {
   requestRead(stream: EndpointStream): void;
   /** The done prefix of a stream moved: checkpoint it. */
   commit(stream: EndpointStream): void;
-  counted(event: 'delivered' | 'expired' | 'undeliverable' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void;
+  counted(event: 'delivered' | 'expired' | 'undeliverable' | 'corrupt' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void;
   /** One copy acknowledged by the endpoint (metrics: sender, age, send time). */
   delivered(endpoint: RouteEndpoint, priority: number, message: HubMessage, sentAtMs: number): void;
 }
@@ -210,13 +210,21 @@ export class EndpointDispatcher {
         this.backoff();
         break;
       }
+      // Read-back entries decode here, when first sent (endpoint-stream.ts).
+      const message = entry.decode();
+      if (message instanceof RangeError) {
+        if (stream.markDone(entry)) this.ctx.commit(stream);
+        this.ctx.counted('corrupt', this.endpoint, 1);
+        scan?.delete(stream);
+        continue;
+      }
       const attempt = entry.attempt + 1;
       entry.attempt = attempt;
       entry.state = EntryState.Inflight;
       entry.sentAtMs = nowMs;
       this.inflight++;
       if (attempt > 1) this.ctx.counted('redelivered', this.endpoint, 1);
-      const accepted = target.deliver(this.endpoint, entry.message, (outcome) => this.settled(stream, entry, attempt, outcome));
+      const accepted = target.deliver(this.endpoint, message, (outcome) => this.settled(stream, entry, message, attempt, outcome));
       if (accepted !== true) {
         if (entry.attempt === attempt && entry.state === EntryState.Inflight) {
           this.inflight--;
@@ -224,7 +232,7 @@ export class EndpointDispatcher {
           // Not sent, so not a redelivery next time.
           entry.attempt = attempt - 1;
         }
-        const source = accepted === 'sourceUnavailable' ? sourceOf?.(entry.message) : undefined;
+        const source = accepted === 'sourceUnavailable' ? sourceOf?.(message) : undefined;
         if (source !== undefined) {
           // Only this source waits; its later messages are skipped until its retry, the others go on.
           this.holdSource(source);
@@ -267,7 +275,11 @@ export class EndpointDispatcher {
    * messages of held sources (each source stays in order: all its messages are skipped).
    */
   private pickUnheld(scan: Map<EndpointStream, number>, sourceOf: (message: HubMessage) => string | undefined): { stream: EndpointStream; entry: QueueEntry } | undefined {
-    const held = (entry: QueueEntry): boolean => this.heldUntil.has(sourceOf(entry.message) ?? '');
+    const held = (entry: QueueEntry): boolean => {
+      // An entry that does not decode is not held: picked, it is removed as corrupt.
+      const message = entry.decode(true);
+      return !(message instanceof RangeError) && this.heldUntil.has(sourceOf(message) ?? '');
+    };
     for (const group of this.groups) {
       const streams = group.streams;
       for (let k = 0; k < streams.length; k++) {
@@ -324,12 +336,12 @@ export class EndpointDispatcher {
     this.sourceTimer.unref();
   }
 
-  private settled(stream: EndpointStream, entry: QueueEntry, attempt: number, outcome: DeliveryOutcome): void {
+  private settled(stream: EndpointStream, entry: QueueEntry, message: HubMessage, attempt: number, outcome: DeliveryOutcome): void {
     if (entry.attempt !== attempt || entry.state !== EntryState.Inflight) return;
     this.inflight--;
     if (outcome === 'lost') {
       stream.rewind(entry);
-      const source = this.sourceOf(entry.message);
+      const source = this.sourceOf(message);
       if (source === undefined) this.backoff();
       else {
         this.holdSource(source);
@@ -337,11 +349,11 @@ export class EndpointDispatcher {
       }
       return;
     }
-    if (this.sourceRetryMs.size > 0) this.sourceRetryMs.delete(this.sourceOf(entry.message) ?? '');
+    if (this.sourceRetryMs.size > 0) this.sourceRetryMs.delete(this.sourceOf(message) ?? '');
     this.retryMs = 0;
     if (stream.markDone(entry)) this.ctx.commit(stream);
     this.ctx.counted(outcome === 'acked' ? 'delivered' : 'undeliverable', this.endpoint, 1);
-    if (outcome === 'acked') this.ctx.delivered(this.endpoint, stream.priority, entry.message, entry.sentAtMs);
+    if (outcome === 'acked') this.ctx.delivered(this.endpoint, stream.priority, message, entry.sentAtMs);
     this.schedule();
   }
 

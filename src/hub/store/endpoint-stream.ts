@@ -1,20 +1,62 @@
 import type { HubMessage } from '../message/index.js';
+import { decodeMessage } from './message-codec.js';
 import type { Commit, QueueInfo } from './shard-protocol.js';
 
 export const EntryState = { Ready: 0, Inflight: 1, Done: 2 } as const;
 export type EntryState = (typeof EntryState)[keyof typeof EntryState];
 
-/** One queued message, loaded on the main thread for delivery. */
-export interface QueueEntry {
-  readonly seq: number;
-  readonly expiresAtMs: number;
-  /** Cumulative queue bytes up to and including this entry (entry-header.ts). */
-  readonly cum: number;
-  readonly message: HubMessage;
-  state: EntryState;
+/**
+ * One queued message, loaded on the main thread for delivery. An entry read back from the store
+ * keeps the stored bytes and decodes them each time it is sent, without keeping the result: the
+ * sender's settle callback holds the decoded message while it is in flight. Entries loaded ahead
+ * wait long enough to be promoted to the old generation, and a young decoded message stored in
+ * an old entry would stay alive through every scavenge until the next full collection, dead or
+ * not; the bytes are one view of the page, off the V8 heap (issue 18: the drain's scavenges).
+ */
+export class QueueEntry {
+  state: EntryState = EntryState.Ready;
   /** Bumped on every send and every abandonment, so a late outcome of an old attempt is ignored. */
-  attempt: number;
-  sentAtMs: number;
+  attempt = 0;
+  sentAtMs = 0;
+  private message: HubMessage | undefined;
+  private stored: Uint8Array | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly expiresAtMs: number,
+    /** Cumulative queue bytes up to and including this entry (entry-header.ts). */
+    readonly cum: number,
+    message: HubMessage | Uint8Array,
+  ) {
+    if (message instanceof Uint8Array) this.stored = message;
+    else this.message = message;
+  }
+
+  /**
+   * The message (the one offered, or decoded from the stored bytes), or the reason the stored
+   * bytes do not decode. `keep`: decoded once for good (for an entry looked at again and again
+   * while its source is held up).
+   */
+  decode(keep = false): HubMessage | RangeError {
+    if (this.message !== undefined) return this.message;
+    try {
+      const message = decodeMessage(this.stored!);
+      if (keep) {
+        this.message = message;
+        this.stored = undefined;
+      }
+      return message;
+    } catch (error) {
+      return error instanceof RangeError ? error : new RangeError(String(error));
+    }
+  }
+}
+
+/** A read-back entry as the shard sent it: the message still encoded (message-codec.ts). */
+export interface StoredEntry {
+  readonly expiresAtMs: number;
+  readonly cum: number;
+  readonly bytes: Uint8Array;
 }
 
 export interface StreamDescription {
@@ -80,7 +122,7 @@ export class EndpointStream {
   offer(seq: number, expiresAtMs: number, cum: number, message: HubMessage): void {
     if (seq >= this.tail) this.tail = seq + 1;
     if (seq === this.loadedUpTo && !this.reading && this.loaded < this.readAhead) {
-      this.entries.push({ seq, expiresAtMs, cum, message, state: EntryState.Ready, attempt: 0, sentAtMs: 0 });
+      this.entries.push(new QueueEntry(seq, expiresAtMs, cum, message));
       this.loadedUpTo = seq + 1;
     }
   }
@@ -91,7 +133,7 @@ export class EndpointStream {
   }
 
   /** A read-back page starting at `firstSeq`; entries already loaded or gone are skipped. */
-  loadPage(firstSeq: number, entries: readonly { expiresAtMs: number; cum: number; message: HubMessage }[]): void {
+  loadPage(firstSeq: number, entries: readonly StoredEntry[]): void {
     this.reading = false;
     // A page from before a head advance may start below the window; one starting above it would
     // mean entries vanished unannounced, which the shard's ordering rules out: drop such a page.
@@ -99,7 +141,7 @@ export class EndpointStream {
     if (skip < 0) return;
     for (let i = skip; i < entries.length; i++) {
       const entry = entries[i]!;
-      this.entries.push({ seq: this.loadedUpTo, expiresAtMs: entry.expiresAtMs, cum: entry.cum, message: entry.message, state: EntryState.Ready, attempt: 0, sentAtMs: 0 });
+      this.entries.push(new QueueEntry(this.loadedUpTo, entry.expiresAtMs, entry.cum, entry.bytes));
       this.loadedUpTo += 1;
     }
     if (this.loadedUpTo > this.tail) this.tail = this.loadedUpTo;

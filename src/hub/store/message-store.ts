@@ -9,7 +9,6 @@ import { EndpointDispatcher, type DispatchContext, type DispatcherDescription } 
 import type { EndpointStream } from './endpoint-stream.js';
 import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
-import { decodeMessage } from './message-codec.js';
 import { ShardClient } from './shard-client.js';
 import type { QueueRef } from './queue-id.js';
 import type { AppendResult, HeadAdvance, QueueInfo, ShardConfig } from './shard-protocol.js';
@@ -293,7 +292,7 @@ export class MessageStore implements MessageSink {
       (page) => {
         const entries = unpackFrames(page.frames).map((value) => {
           const header = readEntryHeader(value);
-          return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, message: decodeMessage(entryMessage(value)) };
+          return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, bytes: entryMessage(value) };
         });
         stream.loadPage(page.firstSeq, entries);
         dispatcher.schedule();
@@ -306,7 +305,7 @@ export class MessageStore implements MessageSink {
     );
   }
 
-  private counted(event: 'delivered' | 'expired' | 'dropped' | 'undeliverable' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void {
+  private counted(event: 'delivered' | 'expired' | 'dropped' | 'undeliverable' | 'corrupt' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void {
     const m = this.metrics;
     if (event === 'delivered') m.delivered += count;
     else if (event === 'expired') m.expired += count;
@@ -315,6 +314,9 @@ export class MessageStore implements MessageSink {
     else if (event === 'undeliverable') {
       m.undeliverable += count;
       this.warn.warn(`undeliverable:${endpoint.id}`, { event: 'store.message_undeliverable', code: 'OUTPOST_STORE_UNDELIVERABLE', endpoint: endpoint.id }, 'a message can never be delivered to this endpoint; removed from its queue');
+    } else if (event === 'corrupt') {
+      m.undeliverable += count;
+      this.warn.warn(`corrupt:${endpoint.id}`, { event: 'store.message_corrupt', code: 'OUTPOST_STORE_MESSAGE_CORRUPT', endpoint: endpoint.id }, 'a queued message read back from the store does not decode; removed from its queue');
     } else {
       m.ackTimeouts += count;
       this.warn.warn(`timeout:${endpoint.id}`, { event: 'store.delivery_timeout', code: 'OUTPOST_STORE_DELIVERY_TIMEOUT', endpoint: endpoint.id, messages: count, ackTimeoutMs: this.options.ackTimeoutMs }, 'endpoint did not acknowledge in time; messages will be sent again');

@@ -27,6 +27,8 @@ declare module 'rocksdb-native' {
     lte?: Key;
     reverse?: boolean;
     limit?: number;
+    /** Entries fetched per trip to the native thread (default 8). */
+    capacity?: number;
   }
 
   interface Entry {

@@ -127,9 +127,14 @@ export class EndpointStream {
     }
   }
 
-  /** Whether the loaded window runs low while the durable queue has more. */
+  /**
+   * Whether to load the next page: fewer than `readAhead` entries wait from the cursor on while
+   * the durable queue has more. At half of it (before 2026-12-04) the rest lasted about 23 ms of
+   * an upstream drain and a page took longer, so the window stood a third empty; read-back
+   * entries are their stored bytes (QueueEntry), so holding up to two pages costs little.
+   */
   needsRead(): boolean {
-    return !this.reading && this.loadedUpTo < this.tail && this.entries.length - this.cursor < this.readAhead / 2;
+    return !this.reading && this.loadedUpTo < this.tail && this.entries.length - this.cursor < this.readAhead;
   }
 
   /** A read-back page starting at `firstSeq`; entries already loaded or gone are skipped. */

@@ -360,7 +360,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       aliases: [alias('MaxUpstreamBatchSize')],
     }),
     deliveryWindow: Int(1024, { min: 1, max: 65_535 }, {
-      description: 'Messages in flight to the parent (handed to the upstream link, not yet settled by it) for the `$upstream` endpoint, in place of store.deliveryWindow; twice as many are kept loaded ahead. The parent settles a message once its own store has it, so a backlog drains at about this window per round trip: measured on the 2-core machine, one identity, 1024 gave 35-37k msg/s and 8192 gave 43-47k, at 84 MiB more peak RSS on the child and 86 MiB more on the parent (docs/benchmarks.md, "Upstream"). Raise it where a backlog must drain faster and memory allows.',
+      description: 'Messages in flight to the parent (handed to the upstream link, not yet settled by it) for the `$upstream` endpoint, in place of store.deliveryWindow; twice as many are kept loaded ahead. The parent settles a message once its own store has it, so a backlog drains at most at this window per round trip. Measured on the 2-core machine, one identity: 1024 drains at 54-56k msg/s on a quiet machine (45-51k under load), and 2048 or 4096 were no faster (the CPU of the two hubs holds it there) at 55-78 MiB more peak RSS on the parent (docs/benchmarks.md, "Upstream"). Raise it for a parent far away (a round trip of tens of milliseconds), where memory allows.',
     }),
     fanOutFactor: Int(10, { min: 1, max: 1_000 }, {
       description: 'Most client identities with messages in flight to the parent at once; the others wait their turn (an identity gives its slot up when its transfers are settled and others wait).',

@@ -11,3 +11,12 @@ export function idKey(tag: number, id: string): Buffer {
   bytes.copy(key, 3);
   return key;
 }
+
+/**
+ * Entries an iterator fetches per trip to rocksdb-native's thread (its default is 8): each trip is
+ * a hop through the libuv pool and back through the event loop. A store page of 2,048 entries took
+ * 40-55 ms in 256 trips during an upstream drain and 22-28 ms with this; loading 100,000 queued
+ * broker messages at start-up (RocksBrokerStore.load) took 1.27-1.48 s with 8 and 0.60-0.67 s with
+ * this (docs/benchmarks.md, "Upstream").
+ */
+export const SCAN_CAPACITY = 1024;

@@ -8,7 +8,7 @@ import { DISK_FULL_BELOW_BYTES, freeBytesUnder } from '../free-space.js';
 import type { BrokerMessage } from './broker-message.js';
 import type { BrokerStore, LoadedBrokerState, StoredQueue, StoredSession } from './broker-store.js';
 import type { Outgoing } from './session.js';
-import { idKey } from '../rocks-key.js';
+import { idKey, SCAN_CAPACITY } from '../rocks-key.js';
 import { checkStoreFormat } from '../store/store-version.js';
 
 /**
@@ -114,11 +114,11 @@ export class RocksBrokerStore implements BrokerStore {
     const queues = new Map<string, Outgoing[]>();
     const retained: BrokerMessage[] = [];
     let lastSeq = 0;
-    for await (const { key, value } of this.db.iterator({ gte: Buffer.from([SESSION]), lt: Buffer.from([SESSION + 1]) })) {
+    for await (const { key, value } of this.db.iterator({ gte: Buffer.from([SESSION]), lt: Buffer.from([SESSION + 1]), capacity: SCAN_CAPACITY })) {
       void key;
       sessions.push(this.packr.unpack(value) as StoredSession);
     }
-    for await (const { key, value } of this.db.iterator({ gte: Buffer.from([QUEUED]), lt: Buffer.from([QUEUED + 1]) })) {
+    for await (const { key, value } of this.db.iterator({ gte: Buffer.from([QUEUED]), lt: Buffer.from([QUEUED + 1]), capacity: SCAN_CAPACITY })) {
       const { id, seq } = parseQueuedKey(key);
       const outgoing = this.packr.unpack(value) as Outgoing;
       outgoing.seq = seq;
@@ -128,7 +128,7 @@ export class RocksBrokerStore implements BrokerStore {
       queues.set(id, list);
     }
     const nowMs = Date.now();
-    for await (const { value } of this.db.iterator({ gte: Buffer.from([RETAINED]), lt: Buffer.from([RETAINED + 1]) })) {
+    for await (const { value } of this.db.iterator({ gte: Buffer.from([RETAINED]), lt: Buffer.from([RETAINED + 1]), capacity: SCAN_CAPACITY })) {
       const message = this.packr.unpack(value) as BrokerMessage;
       if (message.expiresAtMs === undefined || message.expiresAtMs > nowMs) retained.push(message);
       else this.deleteRetained(message.topic);

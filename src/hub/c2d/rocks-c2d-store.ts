@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import RocksDB from 'rocksdb-native';
 import type { Logger } from '../../log/index.js';
 import { blockCacheOptions, type RocksMemoryOptions } from '../rocks-memory.js';
-import { idKey } from '../rocks-key.js';
+import { idKey, SCAN_CAPACITY } from '../rocks-key.js';
 import type { C2dMessage } from './c2d-message.js';
 import type { C2dStore } from './c2d-store.js';
 
@@ -67,7 +67,7 @@ export class RocksC2dStore implements C2dStore {
   async open(): Promise<C2dMessage[]> {
     await this.db.ready();
     const messages: C2dMessage[] = [];
-    for await (const { value } of this.db.iterator({ gte: Buffer.from([C2D]), lt: Buffer.from([C2D + 1]) })) messages.push(decode(value as Buffer));
+    for await (const { value } of this.db.iterator({ gte: Buffer.from([C2D]), lt: Buffer.from([C2D + 1]), capacity: SCAN_CAPACITY })) messages.push(decode(value as Buffer));
     return messages;
   }
 

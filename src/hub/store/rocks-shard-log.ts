@@ -6,7 +6,7 @@ import RocksDB from 'rocksdb-native';
 import type { LogBatch, ReadPage, ShardLog, StreamState, TrimmedRange } from './shard-log.js';
 import { checkStoreFormat } from './store-version.js';
 import { WalSync } from './wal-sync.js';
-import { idKey } from '../rocks-key.js';
+import { idKey, SCAN_CAPACITY } from '../rocks-key.js';
 
 /**
  * A shard's queues in one RocksDB database (owned by one shard worker thread).
@@ -20,13 +20,6 @@ import { idKey } from '../rocks-key.js';
 const QUEUE = 0x71; // 'q'
 const STATE = 0x73; // 's'
 const MAX_SEQ = 2n ** 64n - 1n;
-/**
- * Entries rocksdb-native fetches per trip to its thread (its default is 8). Each trip is a hop
- * to the libuv pool and back through the worker's event loop: a page of 2,048 entries took
- * 256 of them, 40-55 ms on the 2-core machine during an upstream drain, longer than the rest of
- * the read-ahead lasted, so the window ran dry (docs/benchmarks.md, "Upstream").
- */
-const READ_CAPACITY = 1024;
 /** Format version of a shard's database (store-version.ts); bump it with a migration when keys or values change. */
 export const SHARD_FORMAT_VERSION = 1;
 /** RocksDB starts a new info LOG on every open and keeps up to 1000 old ones by default (Azure #2431). */
@@ -63,7 +56,7 @@ export class RocksShardLog implements ShardLog {
     await this.db.ready();
     await checkStoreFormat(this.db, { what: `message store shard ${this.options.dir}`, dir: this.options.dir, current: SHARD_FORMAT_VERSION, readOnly: this.options.readOnly === true });
     const states: StreamState[] = [];
-    for await (const { value } of this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]) })) {
+    for await (const { value } of this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]), capacity: SCAN_CAPACITY })) {
       states.push(this.packr.unpack(value) as StreamState);
     }
     return states;
@@ -98,7 +91,7 @@ export class RocksShardLog implements ShardLog {
     const values: Uint8Array[] = [];
     let firstSeq = -1;
     let bytes = 0;
-    const iterator = this.db.iterator({ gte: queueKey(queueId, fromSeq), lte: queueKey(queueId, MAX_SEQ), limit, capacity: Math.max(1, Math.min(limit, READ_CAPACITY)) });
+    const iterator = this.db.iterator({ gte: queueKey(queueId, fromSeq), lte: queueKey(queueId, MAX_SEQ), limit, capacity: Math.max(1, Math.min(limit, SCAN_CAPACITY)) });
     try {
       for await (const { key, value } of iterator) {
         const seq = Number(key.readBigUInt64BE(key.length - 8));

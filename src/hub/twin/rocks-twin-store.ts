@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import RocksDB from 'rocksdb-native';
 import type { Logger } from '../../log/index.js';
 import { blockCacheOptions, type RocksMemoryOptions } from '../rocks-memory.js';
-import { idKey } from '../rocks-key.js';
+import { idKey, SCAN_CAPACITY } from '../rocks-key.js';
 import type { TwinRecord, TwinStore } from './twin-store.js';
 
 /** Memtable size of this database (see the constructor). */
@@ -65,7 +65,7 @@ export class RocksTwinStore implements TwinStore {
 
   async ids(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const { key } of this.db.iterator({ gte: Buffer.from([TWIN]), lt: Buffer.from([TWIN + 1]) })) {
+    for await (const { key } of this.db.iterator({ gte: Buffer.from([TWIN]), lt: Buffer.from([TWIN + 1]), capacity: SCAN_CAPACITY })) {
       const length = (key as Buffer).readUInt16BE(1);
       ids.push((key as Buffer).toString('utf8', 3, 3 + length));
     }

@@ -150,16 +150,27 @@ export class ProcessRuntime implements ModuleRuntime {
     const pid = record.pid;
     const signalledAtTicks = bootTicksNow();
     signalGroup(pid, 'SIGTERM');
-    const firstWaitMs = Math.min(LATE_START_CHECK_MS, timeoutMs);
-    if (await this.waitExit(record, firstWaitMs)) return;
-    if (signalledAtTicks !== undefined) {
-      // The wrapper starts the module right after setting its trap. A SIGTERM that came in between
-      // reached the wrapper, which outlives it by design, and not the module, which did not exist
-      // yet: without this the stop waited out the whole stop timeout. Only the wrapper's own
-      // children count: what the module starts while shutting down is the module's business.
-      for (const child of childrenStartedSince(pid, signalledAtTicks)) signalProcess(child, 'SIGTERM');
+    // The wrapper starts the module right after setting its trap. A SIGTERM that came in between
+    // reached the wrapper, which outlives it by design, and not the module, which did not exist
+    // yet: without this the stop waited out the whole stop timeout. Checked again every
+    // LATE_START_CHECK_MS until the stop ends, not once: on a loaded machine the wrapper may start
+    // the module later than the first check (a shutdown test timed out so under a full suite).
+    // Only the wrapper's own children count: what the module starts while shutting down is the
+    // module's business.
+    const signalled = new Set<number>();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const waitMs = Math.min(LATE_START_CHECK_MS, deadline - Date.now());
+      if (waitMs <= 0) break;
+      if (await this.waitExit(record, waitMs)) return;
+      if (signalledAtTicks === undefined) continue;
+      for (const child of childrenStartedSince(pid, signalledAtTicks)) {
+        if (signalled.has(child)) continue;
+        signalled.add(child);
+        signalProcess(child, 'SIGTERM');
+      }
     }
-    if (await this.waitExit(record, timeoutMs - firstWaitMs)) return;
+    if (await this.waitExit(record, 0)) return;
     this.options.logger.warn({ event: 'agent.module_killed', module: id, pid, stopTimeoutMs: timeoutMs }, 'module did not stop in time; killed');
     signalGroup(pid, 'SIGKILL');
     if (!(await this.waitExit(record, KILL_WAIT_MS))) throw this.error(id, `process ${pid} survived SIGKILL`);

@@ -20,6 +20,22 @@ import { idKey, SCAN_CAPACITY } from '../rocks-key.js';
 const QUEUE = 0x71; // 'q'
 const STATE = 0x73; // 's'
 const MAX_SEQ = 2n ** 64n - 1n;
+/** rocksdb-native's own entries per trip: what a page gets when its entries' size is not known. */
+const MIN_TRIP = 8;
+
+/**
+ * Entries per trip to rocksdb-native's thread for a page: as many as the page asks for, at most
+ * SCAN_CAPACITY, and about `maxBytes`' worth at the queue's average entry size. A trip is fetched
+ * whole before `maxBytes` is checked, so 1,024 entries of 256 KiB would be 256 MiB at once.
+ */
+export function tripCapacity(limit: number, maxBytes: number, entryBytes: number | undefined): number {
+  let capacity = Math.min(limit, SCAN_CAPACITY);
+  if (Number.isFinite(maxBytes)) {
+    const byBytes = entryBytes === undefined || entryBytes <= 0 ? MIN_TRIP : Math.ceil(maxBytes / entryBytes);
+    capacity = Math.min(capacity, Math.max(MIN_TRIP, byBytes));
+  }
+  return Math.max(1, capacity);
+}
 /** Format version of a shard's database (store-version.ts); bump it with a migration when keys or values change. */
 export const SHARD_FORMAT_VERSION = 1;
 /** RocksDB starts a new info LOG on every open and keeps up to 1000 old ones by default (Azure #2431). */
@@ -87,11 +103,11 @@ export class RocksShardLog implements ShardLog {
     };
   }
 
-  async read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage> {
+  async read(queueId: string, fromSeq: number, limit: number, maxBytes: number, entryBytes?: number): Promise<ReadPage> {
     const values: Uint8Array[] = [];
     let firstSeq = -1;
     let bytes = 0;
-    const iterator = this.db.iterator({ gte: queueKey(queueId, fromSeq), lte: queueKey(queueId, MAX_SEQ), limit, capacity: Math.max(1, Math.min(limit, SCAN_CAPACITY)) });
+    const iterator = this.db.iterator({ gte: queueKey(queueId, fromSeq), lte: queueKey(queueId, MAX_SEQ), limit, capacity: tripCapacity(limit, maxBytes, entryBytes) });
     try {
       for await (const { key, value } of iterator) {
         const seq = Number(key.readBigUInt64BE(key.length - 8));

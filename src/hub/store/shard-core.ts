@@ -125,7 +125,9 @@ export class ShardCore {
   async read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
     const state = this.streams.get(queueId);
     const from = Math.max(fromSeq, state?.head ?? fromSeq);
-    const page = await this.log.read(queueId, from, limit, maxBytes);
+    const entries = state === undefined ? 0 : state.tail - state.head;
+    const entryBytes = entries > 0 ? (state!.cumTail - state!.cumHead) / entries : undefined;
+    const page = await this.log.read(queueId, from, limit, maxBytes, entryBytes);
     return { ok: true, firstSeq: page.firstSeq, frames: packFrames(page.values) };
   }
 

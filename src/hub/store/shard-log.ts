@@ -53,8 +53,12 @@ export interface ShardLog {
    */
   open(): Promise<StreamState[]>;
   batch(): LogBatch;
-  /** Up to `limit` consecutive entries of a queue from `fromSeq`, stopping after `maxBytes`. */
-  read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadPage>;
+  /**
+   * Up to `limit` consecutive entries of a queue from `fromSeq`, stopping after `maxBytes`.
+   * `entryBytes`: the queue's average entry size, when known, so that a backend fetching entries
+   * several at a time fetches about `maxBytes`' worth per trip, not `limit` large entries at once.
+   */
+  read(queueId: string, fromSeq: number, limit: number, maxBytes: number, entryBytes?: number): Promise<ReadPage>;
   /**
    * Gives freed space back to the file system (RocksDB compaction); a no-op in memory. With
    * `ranges`, compacts only those key ranges (what was trimmed), not the live data beside them.

@@ -25,36 +25,18 @@ export function isSameProcessAlive(pid: number, startTicks: string | undefined):
   return startTicks === undefined || now === startTicks;
 }
 
-/** Linux's USER_HZ, the unit of /proc start times: 100 on every architecture Outpost runs on. */
-const TICKS_PER_SEC = 100;
-
-/** Clock ticks since boot now (from /proc/uptime), comparable with processStartTicks; undefined without /proc. */
-export function bootTicksNow(): number | undefined {
-  try {
-    return Math.floor(Number.parseFloat(readFileSync('/proc/uptime', 'utf8')) * TICKS_PER_SEC);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The children of `pid` that started at or after `sinceTicks` (clock ticks since boot), from
- * /proc/<pid>/task/<pid>/children; empty when the kernel does not say. The tick is 10 ms, so a
- * child started just before `sinceTicks` in the same tick counts as well.
- */
-export function childrenStartedSince(pid: number, sinceTicks: number): number[] {
+/** The children of `pid` (/proc/<pid>/task/<pid>/children); empty when the kernel does not say. */
+export function childrenOf(pid: number): number[] {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
   } catch {
     return [];
   }
-  const late: number[] = [];
+  const children: number[] = [];
   for (const field of text.split(' ')) {
     const child = Number(field);
-    if (!Number.isInteger(child) || child <= 0) continue;
-    const started = processStartTicks(child);
-    if (started !== undefined && Number(started) >= sinceTicks) late.push(child);
+    if (Number.isInteger(child) && child > 0) children.push(child);
   }
-  return late;
+  return children;
 }

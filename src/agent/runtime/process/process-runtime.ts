@@ -9,7 +9,7 @@ import type { CreateRequest, LogOptions, ModuleRuntime } from '../module-runtime
 import { HealthProbe } from './health-probe.js';
 import { LogWindowFilter } from '../log-window.js';
 import { logFileStream, rotateLog } from './log-file.js';
-import { bootTicksNow, childrenStartedSince, isSameProcessAlive, processStartTicks } from './process-alive.js';
+import { childrenOf, isSameProcessAlive, processStartTicks } from './process-alive.js';
 import { ProcessRecordStore, type ProcessRecord } from './process-record.js';
 
 export interface ProcessRuntimeOptions {
@@ -148,23 +148,23 @@ export class ProcessRuntime implements ModuleRuntime {
     const record = this.recordOf(id);
     if (record.state !== 'running' || record.pid === undefined) return;
     const pid = record.pid;
-    const signalledAtTicks = bootTicksNow();
-    signalGroup(pid, 'SIGTERM');
     // The wrapper starts the module right after setting its trap. A SIGTERM that came in between
     // reached the wrapper, which outlives it by design, and not the module, which did not exist
-    // yet: without this the stop waited out the whole stop timeout. Checked again every
-    // LATE_START_CHECK_MS until the stop ends, not once: on a loaded machine the wrapper may start
-    // the module later than the first check (a shutdown test timed out so under a full suite).
-    // Only the wrapper's own children count: what the module starts while shutting down is the
-    // module's business.
-    const signalled = new Set<number>();
+    // yet: without this the stop waited out the whole stop timeout. So the wrapper's children
+    // are listed before the group's SIGTERM (those get it), and any child not on that list gets
+    // one of its own, checked every LATE_START_CHECK_MS until the stop ends: on a loaded machine
+    // the module may start later than a first check, and comparing start times with the moment
+    // of the signal missed a module that read a tick early (both seen as a shutdown test timing
+    // out under a full suite). Only the wrapper's own children count: what the module starts
+    // while shutting down is the module's business.
+    const signalled = new Set(childrenOf(pid));
+    signalGroup(pid, 'SIGTERM');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const waitMs = Math.min(LATE_START_CHECK_MS, deadline - Date.now());
       if (waitMs <= 0) break;
       if (await this.waitExit(record, waitMs)) return;
-      if (signalledAtTicks === undefined) continue;
-      for (const child of childrenStartedSince(pid, signalledAtTicks)) {
+      for (const child of childrenOf(pid)) {
         if (signalled.has(child)) continue;
         signalled.add(child);
         signalProcess(child, 'SIGTERM');

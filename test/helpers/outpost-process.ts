@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,4 +225,31 @@ export async function runOutpostJson(args: readonly string[], options: Parameter
     json = undefined;
   }
   return { code: result.code, json, stderr: result.stderr };
+}
+
+/**
+ * A free TCP port below the kernel's ephemeral range, for a hub that a test stops and starts again
+ * on the same port: a port from the ephemeral range (`--*-port 0`) can be handed to another test's
+ * listener while the first hub is down (seen once under the full suite: the child reconnected to a
+ * stranger and failed TLS with SELF_SIGNED_CERT_IN_CHAIN until the test timed out). Listeners on
+ * port 0 never get one of these.
+ */
+export async function portOutsideEphemeralRange(): Promise<number> {
+  let low = 32_768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Linux's default range then.
+  }
+  const from = 10_000;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = from + Math.floor(Math.random() * Math.max(1, low - from));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ port }, () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port found between ${from} and ${low}`);
 }

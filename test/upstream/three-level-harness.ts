@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { childEnv, spawnOutpost, stopQuietly, type OutpostProcess } from '../helpers/outpost-process.js';
+import { childEnv, portOutsideEphemeralRange, spawnOutpost, stopQuietly, type OutpostProcess } from '../helpers/outpost-process.js';
 import { sasLogin } from '../helpers/sas-hub.js';
 import { HUB, type Received, type RunningHub } from './upstream-harness.js';
 
@@ -72,7 +72,8 @@ export class ThreeHubs {
   /** `upstreamPort`: where the parent reaches the root (the root's AMQP port unless a proxy sits between). */
   async startParent(amqpPort = 0, upstreamPort?: number): Promise<RunningHub> {
     const root = this.running.root!;
-    this.running.parent = await this.start('parent', MIDDLE, amqpPort, { port: upstreamPort ?? root.amqpPort, caFile: root.caFile, key: this.key('root', MIDDLE) });
+    // A port the parent keeps across a restart (tests kill it and start it again on the same one).
+    this.running.parent = await this.start('parent', MIDDLE, amqpPort === 0 ? await portOutsideEphemeralRange() : amqpPort, { port: upstreamPort ?? root.amqpPort, caFile: root.caFile, key: this.key('root', MIDDLE) });
     return this.running.parent;
   }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
 import { hubManifest } from '../helpers/hub-manifest.js';
-import { childEnv, spawnOutpost, stopQuietly, type LogLine, type OutpostProcess } from '../helpers/outpost-process.js';
+import { childEnv, portOutsideEphemeralRange, spawnOutpost, stopQuietly, type LogLine, type OutpostProcess } from '../helpers/outpost-process.js';
 import { sasLogin } from '../helpers/sas-hub.js';
 
 export const HUB = 'upstreamhub.azure-devices.net';
@@ -90,7 +90,8 @@ export class TwoHubs {
 
   async startParent(amqpPort = 0): Promise<RunningHub> {
     const env = { OUTPOST_DEVICE_ID: PARENT, OUTPOST_IOT_HUB_HOSTNAME: HUB, ...this.parentEnvOverrides };
-    this.parent = await this.start(this.parentDir, join(this.parentDir, '..', 'parent.json'), env, amqpPort);
+    // A port the parent keeps across a restart (tests kill it and start it again on the same one).
+    this.parent = await this.start(this.parentDir, join(this.parentDir, '..', 'parent.json'), env, amqpPort === 0 ? await portOutsideEphemeralRange() : amqpPort);
     return this.parent;
   }
 

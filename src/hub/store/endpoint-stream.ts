@@ -18,19 +18,15 @@ export class QueueEntry {
   /** Bumped on every send and every abandonment, so a late outcome of an old attempt is ignored. */
   attempt = 0;
   sentAtMs = 0;
-  private message: HubMessage | undefined;
-  private stored: Uint8Array | undefined;
-
+  /** `message`: the one just written (the fast path); `stored`: its bytes, read back from the store. */
   constructor(
     readonly seq: number,
     readonly expiresAtMs: number,
     /** Cumulative queue bytes up to and including this entry (entry-header.ts). */
     readonly cum: number,
-    message: HubMessage | Uint8Array,
-  ) {
-    if (message instanceof Uint8Array) this.stored = message;
-    else this.message = message;
-  }
+    private message: HubMessage | undefined,
+    private stored: Uint8Array | undefined,
+  ) {}
 
   /**
    * The message (the one offered, or decoded from the stored bytes), or the reason the stored
@@ -122,7 +118,7 @@ export class EndpointStream {
   offer(seq: number, expiresAtMs: number, cum: number, message: HubMessage): void {
     if (seq >= this.tail) this.tail = seq + 1;
     if (seq === this.loadedUpTo && !this.reading && this.loaded < this.readAhead) {
-      this.entries.push(new QueueEntry(seq, expiresAtMs, cum, message));
+      this.entries.push(new QueueEntry(seq, expiresAtMs, cum, message, undefined));
       this.loadedUpTo = seq + 1;
     }
   }
@@ -146,7 +142,7 @@ export class EndpointStream {
     if (skip < 0) return;
     for (let i = skip; i < entries.length; i++) {
       const entry = entries[i]!;
-      this.entries.push(new QueueEntry(this.loadedUpTo, entry.expiresAtMs, entry.cum, entry.bytes));
+      this.entries.push(new QueueEntry(this.loadedUpTo, entry.expiresAtMs, entry.cum, undefined, entry.bytes));
       this.loadedUpTo += 1;
     }
     if (this.loadedUpTo > this.tail) this.tail = this.loadedUpTo;

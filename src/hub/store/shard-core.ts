@@ -125,8 +125,8 @@ export class ShardCore {
   async read(queueId: string, fromSeq: number, limit: number, maxBytes: number): Promise<ReadResult> {
     const state = this.streams.get(queueId);
     const from = Math.max(fromSeq, state?.head ?? fromSeq);
-    const entries = state === undefined ? 0 : state.tail - state.head;
-    const entryBytes = entries > 0 ? (state!.cumTail - state!.cumHead) / entries : undefined;
+    // The queue's average entry size (keys and values), so a trip of the read fetches about a page's bytes.
+    const entryBytes = state !== undefined && state.tail > state.head ? (state.cumTail - state.cumHead) / (state.tail - state.head) : undefined;
     const page = await this.log.read(queueId, from, limit, maxBytes, entryBytes);
     return { ok: true, firstSeq: page.firstSeq, frames: packFrames(page.values) };
   }

@@ -31,7 +31,7 @@ export interface ProcessRuntimeOptions {
  */
 const WRAPPER = 'trap true TERM INT HUP; f=$1; shift; "$@"; c=$?; echo "$c" > "$f.tmp" && mv "$f.tmp" "$f"; exit "$c"';
 const KILL_WAIT_MS = 5_000;
-/** How long a stopped module has before the stop checks whether the module itself missed the SIGTERM. */
+/** How often a stop looks for a module the wrapper started after the group's SIGTERM (it missed the signal). */
 const LATE_START_CHECK_MS = 250;
 const STOP_POLL_MS = 50;
 

@@ -2,10 +2,10 @@
 // connection (issue 18): the child's backlog (module output queued while its link was cut) drains
 // once the link is restored. Headline: messages stored at the parent per second; also the drain
 // start (link restored → first message at the parent). Batched (upstream.maxBatchSize 10, the
-// default) or one transfer per message (1), with 1 or 100 identities (modules of the child, one
-// MQTT connection each on the child). Outpost only; the harness starts the parent, the scenario
+// default) or one transfer per message (1), with 1, 100 or 1,000 identities (modules of the child, one
+// MQTT connection each on the child; 1,000 shows what grows with the identities on one connection). Outpost only; the harness starts the parent, the scenario
 // the child (bench/lib/upstream-drain.ts). Fill 4 s (quick: 1 s; --duration overrides).
-// Run: npm run bench -- upstream-drain upstream-drain-unbatched upstream-drain-100 upstream-drain-100-unbatched --target outpost
+// Run: npm run bench -- upstream-drain upstream-drain-unbatched upstream-drain-100 upstream-drain-100-unbatched upstream-drain-1000 --target outpost
 import { runUpstreamDrain, UPSTREAM_TARGETS, upstreamParentSetup, type UpstreamSpec } from '../lib/upstream-drain.js';
 import type { Scenario } from './scenario.js';
 
@@ -27,3 +27,4 @@ export const upstreamDrain = upstreamScenario('upstream-drain', { identities: 1,
 export const upstreamDrainUnbatched = upstreamScenario('upstream-drain-unbatched', { identities: 1, maxBatchSize: 1 });
 export const upstreamDrain100 = upstreamScenario('upstream-drain-100', { identities: 100, maxBatchSize: 10 });
 export const upstreamDrain100Unbatched = upstreamScenario('upstream-drain-100-unbatched', { identities: 100, maxBatchSize: 1 });
+export const upstreamDrain1000 = upstreamScenario('upstream-drain-1000', { identities: 1000, maxBatchSize: 10 });

@@ -3,3 +3,4 @@ export { bodyBytes, idText } from './amqp-body.js';
 export { decodeFastFrame, encodePerformative, FastPerformative, installFastFrames } from './fast-frames.js';
 export { encodeFrame, reuseFrameBuffer } from './frame-writer.js';
 export { BATCHED_MESSAGE_FORMAT, decodeBatch, encodeBatch, type BatchDecode } from './batch-codec.js';
+export { installSessionScheduling } from './session-scheduling.js';

@@ -102,7 +102,8 @@ class Relay {
 }
 
 async function queueLength(client: HubControlClient, endpoint: string): Promise<number> {
-  const answer = await client.call('GET', '/v1/metrics');
+  // Only the one family: the whole text has series per identity (milliseconds to render at 1,000 identities, every poll).
+  const answer = await client.call('GET', '/v1/metrics?name=edgehub_queue_length');
   const text = (answer.body as { text: string }).text;
   let total = 0;
   for (const line of text.split('\n')) if (line.startsWith('edgehub_queue_length{') && line.includes(`endpoint="${endpoint}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));

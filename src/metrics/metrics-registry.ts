@@ -49,16 +49,22 @@ export class MetricsRegistry {
     for (const collect of this.collectors) await collect();
   }
 
-  /** Runs the collectors, then renders every family. */
-  async scrape(): Promise<string> {
+  /** Runs the collectors, then renders every family, or only those named in `names`. */
+  async scrape(names?: ReadonlySet<string>): Promise<string> {
     await this.collect();
-    return this.render();
+    return this.render(names);
   }
 
-  render(): string {
+  /**
+   * The Prometheus text of every family, or only of those named in `names` (a poller that wants
+   * one figure: with a series per identity the whole text of a hub with 1,000 identities takes
+   * milliseconds to render, and a bench polling it every 100 ms took a tenth of the hub's thread).
+   */
+  render(names?: ReadonlySet<string>): string {
     const out: string[] = [];
     for (const family of this.families.values()) {
       const { name, help, type, labelNames, fixedLabels } = family.definition;
+      if (names !== undefined && !names.has(name)) continue;
       out.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
       const fixed = Object.entries(fixedLabels ?? {}).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
       const base = [this.commonText, ...fixed].filter((s) => s !== '').join(',');

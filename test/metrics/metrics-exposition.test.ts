@@ -4,7 +4,12 @@
  * Debian's prometheus package) accepts what every registered family renders.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { HubControlClient, HubControlServer } from '../../src/hub/control/index.js';
+import { createLogger } from '../../src/log/index.js';
 import { promtool, unexpectedProblems } from './promtool.js';
 import { AgentMetrics, HubMetrics, MAX_SERIES_PER_FAMILY, MetricsRegistry, OutpostMetrics, type MetricDefinition } from '../../src/metrics/index.js';
 
@@ -28,6 +33,32 @@ describe('metrics exposition', () => {
     assert.equal(sampleLine(text, 'test_size_bytes_sum{id="a"}'), 0 + 10 + 11 + 100 + 999 + 1000 + 1001 + 5000);
     assert.equal(sampleLine(text, 'test_size_bytes_count{id="a"}'), 8);
     assert.throws(() => registry.histogram({ name: 'test_bad', help: 'x', labelNames: [], buckets: [1, 1] }), /ascend/);
+  });
+
+  it('renders only the named families when asked, directly and through the control API (?name=, repeatable)', async () => {
+    const registry = new MetricsRegistry({ iothub: 'h.example' });
+    registry.gauge({ name: 'test_queue_length', help: 'queued', labelNames: ['endpoint'] }).series('$upstream').value = 7;
+    registry.counter({ name: 'test_sent_total', help: 'sent', labelNames: ['id'] }).series('a').value = 3;
+    registry.counter({ name: 'test_other_total', help: 'other', labelNames: [] }).series().value = 1;
+    assert.equal(registry.render(new Set(['test_queue_length'])), '# HELP test_queue_length queued\n# TYPE test_queue_length gauge\ntest_queue_length{iothub="h.example",endpoint="$upstream"} 7\n');
+    assert.equal(registry.render(new Set(['no_such_family'])), '');
+    assert.equal(registry.render(), registry.render(new Set(['test_queue_length', 'test_sent_total', 'test_other_total'])));
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-metrics-names-'));
+    const unused = () => Promise.resolve({ status: 404, body: {} });
+    const server = await HubControlServer.start(join(dir, 'hub.sock'), { twin: unused, updateDesired: unused, invokeMethod: unused, metrics: (names) => registry.scrape(names) }, createLogger({ level: 'silent' }));
+    try {
+      const client = new HubControlClient(join(dir, 'hub.sock'));
+      const text = async (path: string): Promise<string> => ((await client.call('GET', path)).body as { text: string }).text;
+      assert.equal(await text('/v1/metrics'), registry.render());
+      assert.equal(await text('/v1/metrics?name=test_queue_length'), registry.render(new Set(['test_queue_length'])));
+      const two = await text('/v1/metrics?name=test_sent_total&name=test_other_total');
+      assert.match(two, /^test_sent_total\{iothub="h\.example",id="a"\} 3$/m);
+      assert.match(two, /^test_other_total\{iothub="h\.example"\} 1$/m);
+      assert.doesNotMatch(two, /test_queue_length/);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('escapes label values and puts the common and fixed labels on every series', () => {

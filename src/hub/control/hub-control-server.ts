@@ -23,7 +23,8 @@ import type { DeployControlHandlers } from './deploy-control.js';
  *         (the manifest is invalid); 404 (the device's $edgeAgent is not in the registry)
  *
  *   GET   /v1/status    → 200 {pid, version, ports} (outpost check: which ports to probe)
- *   GET   /v1/metrics   → 200 the Prometheus text of the hub's registry (outpost support-bundle)
+ *   GET   /v1/metrics   → 200 the Prometheus text of the hub's registry (outpost support-bundle);
+ *                           `?name=<family>` (repeatable) renders only those families
  *
  * Errors are {"code": "OUTPOST_…", "message": …} with status 400 (bad patch), 404 (no such
  * identity) or 500. C2D endpoints: c2d-control.ts.
@@ -37,8 +38,8 @@ export interface HubControlHandlers {
   readonly deployments?: DeployControlHandlers;
   /** What `outpost check` needs to probe the running hub: its process and bound ports. */
   status?(): unknown;
-  /** The metrics text, when metrics are on. */
-  metrics?(): Promise<string>;
+  /** The metrics text, when metrics are on: every family, or only those in `names`. */
+  metrics?(names?: ReadonlySet<string>): Promise<string>;
 }
 
 export interface HubControlAnswer {
@@ -114,7 +115,10 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
   }
   if (method === 'GET' && parts[0] === 'v1' && parts.length === 2) {
     if (parts[1] === 'status' && handlers.status !== undefined) return { status: 200, body: handlers.status() };
-    if (parts[1] === 'metrics' && handlers.metrics !== undefined) return { status: 200, body: { text: await handlers.metrics() } };
+    if (parts[1] === 'metrics' && handlers.metrics !== undefined) {
+      const names = url.searchParams.getAll('name');
+      return { status: 200, body: { text: await handlers.metrics(names.length === 0 ? undefined : new Set(names)) } };
+    }
   }
   const c2d = handlers.c2d?.route(method, parts, () => readBody(request));
   if (c2d !== undefined) return c2d;

@@ -362,8 +362,8 @@ export const ConfigSchema = Section('Outpost configuration', {
     deliveryWindow: Int(1024, { min: 1, max: 65_535 }, {
       description: 'Messages in flight to the parent (handed to the upstream link, not yet settled by it) for the `$upstream` endpoint, in place of store.deliveryWindow; twice as many are kept loaded ahead. The parent settles a message once its own store has it, so a backlog drains at most at this window per round trip. Measured on the 2-core machine, one identity: 1024 drains at 54-56k msg/s on a quiet machine (45-51k under load), and 2048 or 4096 were no faster (the CPU of the two hubs holds it there) at 55-78 MiB more peak RSS on the parent (docs/benchmarks.md, "Upstream"). Raise it for a parent far away (a round trip of tens of milliseconds), where memory allows.',
     }),
-    fanOutFactor: Int(10, { min: 1, max: 1_000 }, {
-      description: 'Most client identities with messages in flight to the parent at once; the others wait their turn (an identity gives its slot up when its transfers are settled and others wait).',
+    fanOutFactor: Int(100, { min: 1, max: 1_000 }, {
+      description: 'Most client identities with messages in flight to the parent at once; the others wait their turn (an identity gives its slot up when its transfers are settled and others wait). Azure names it UpstreamFanOutFactor with a default of 10; the default here is 100, because on one multiplexed connection, whose delivery window already bounds what is in flight, 10 identities at a time hold a backlog of many identities to about 10 transfers per round trip. Measured on the 2-core machine with both hubs on it: 100 identities drained at 34-35k msg/s with 10 and 46-50k with 100, 1,000 identities at 18k and 37-38k (docs/benchmarks.md, "Upstream"). Set it to 10 to send as Azure does.',
       aliases: [alias('UpstreamFanOutFactor')],
     }),
   }),

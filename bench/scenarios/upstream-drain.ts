@@ -2,9 +2,10 @@
 // connection (issue 18): the child's backlog (module output queued while its link was cut) drains
 // once the link is restored. Headline: messages stored at the parent per second; also the drain
 // start (link restored → first message at the parent). Batched (upstream.maxBatchSize 10, the
-// default) or one transfer per message (1), with 1, 100 or 1,000 identities (modules of the child, one
-// MQTT connection each on the child; 1,000 shows what grows with the identities on one connection). Outpost only; the harness starts the parent, the scenario
-// the child (bench/lib/upstream-drain.ts). Fill 4 s (quick: 1 s; --duration overrides).
+// default) or one transfer per message (1), with 1, 100 or 1,000 identities (modules of the
+// child, one MQTT connection each on the child; 1,000 shows what grows with the identities on one
+// connection). Outpost only; the harness starts the parent, the scenario the child
+// (bench/lib/upstream-drain.ts). Fill 6 s (quick: 1 s; --duration overrides).
 // Run: npm run bench -- upstream-drain upstream-drain-unbatched upstream-drain-100 upstream-drain-100-unbatched upstream-drain-1000 --target outpost
 import { runUpstreamDrain, UPSTREAM_TARGETS, upstreamParentSetup, type UpstreamSpec } from '../lib/upstream-drain.js';
 import type { Scenario } from './scenario.js';

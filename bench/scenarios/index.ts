@@ -26,7 +26,7 @@ import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttTlsStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microAmqpCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip, upstreamDrain, upstreamDrainUnbatched, upstreamDrain100, upstreamDrain1000, upstreamDrain100Unbatched];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttTlsStorm, mqttAuthStorm, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microAmqpCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip, upstreamDrain, upstreamDrainUnbatched, upstreamDrain100, upstreamDrain100Unbatched, upstreamDrain1000];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

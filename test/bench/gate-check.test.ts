@@ -274,6 +274,7 @@ describe('bench command line', () => {
       'upstream-drain-unbatched',
       'upstream-drain-100',
       'upstream-drain-100-unbatched',
+      'upstream-drain-1000',
     ]);
     assert.deepEqual(plan.targets, ['outpost', 'mosquitto', 'aedes']);
     assert.equal(plan.loadgen, 'c');

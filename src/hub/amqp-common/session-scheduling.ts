@@ -26,6 +26,8 @@ import { createRequire } from 'node:module';
 
 interface RheaSession {
   readonly connection: SchedulingConnection;
+  /** In its connection's `outpostMarked` now. */
+  outpostMarked?: boolean;
   readonly local: { readonly channel: number };
   readonly outgoing: object;
   readonly incoming: object;
@@ -48,8 +50,8 @@ interface SchedulingConnection {
   readonly local_channel_map: Record<string, RheaSession>;
   _write_open(): void;
   _write_close(): void;
-  /** Sessions marked since the last tick; undefined until the first mark (every session is walked). */
-  outpostMarked?: Set<RheaSession>;
+  /** Sessions marked since the last tick, each once (its flag); undefined until the first mark (every session is walked). */
+  outpostMarked?: RheaSession[];
   /** The next tick walks every session. */
   outpostWalkAll?: boolean;
 }
@@ -70,27 +72,45 @@ const CONNECTION_METHODS = ['open', 'close', 'connect', 'reconnect', '_disconnec
 let installed = false;
 let deliveriesInstalled = false;
 
+// A flag and an array rather than a Set: this runs several times per message on the hub's AMQP path.
 function mark(session: RheaSession | undefined): void {
-  if (session === undefined) return;
-  const connection = session.connection;
-  (connection.outpostMarked ??= new Set()).add(session);
+  if (session === undefined || session.outpostMarked === true) return;
+  session.outpostMarked = true;
+  (session.connection.outpostMarked ??= []).push(session);
 }
 
-function markBefore(prototype: Prototype, name: string, sessionOf: (self: unknown, args: unknown[]) => RheaSession | undefined): void {
+/** The marked sessions, unmarked and taken off the connection's list. */
+function takeMarked(marked: RheaSession[]): RheaSession[] {
+  const taken = marked.splice(0);
+  for (const session of taken) session.outpostMarked = false;
+  return taken;
+}
+
+/** rhea's own, checked: a missing one, or one taking more arguments than the wrappers pass on, is an rhea this was not written for. */
+function originalOf(prototype: Prototype, name: string): Method {
   const original = prototype[name];
-  if (typeof original !== 'function') throw new Error(`rhea has no ${name} to schedule sessions by (an rhea version this was not written for)`);
-  prototype[name] = function markedCall(this: unknown, ...args: unknown[]): unknown {
-    mark(sessionOf(this, args));
-    return original.apply(this, args);
+  if (typeof original !== 'function' || original.length > MAX_ARGUMENTS) throw new Error(`rhea's ${name} is not the one session scheduling was written for (rhea 3.0)`);
+  return original;
+}
+
+/** The wrapped functions take at most this many arguments (Session.send: 4) and none reads `arguments`. */
+const MAX_ARGUMENTS = 4;
+
+// Fixed arity, not rest parameters: some of these run for every message (send, update, on_transfer),
+// and a rest array is an allocation per call.
+function markBefore(prototype: Prototype, name: string, sessionOf: (self: unknown, first: unknown) => RheaSession | undefined): void {
+  const original = originalOf(prototype, name);
+  prototype[name] = function markedCall(this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
+    mark(sessionOf(this, a));
+    return original.call(this, a, b, c, d);
   };
 }
 
 function walkAllBefore(prototype: Prototype, name: string): void {
-  const original = prototype[name];
-  if (typeof original !== 'function') throw new Error(`rhea has no Connection.${name} to schedule sessions by (an rhea version this was not written for)`);
-  prototype[name] = function connectionWide(this: unknown, ...args: unknown[]): unknown {
+  const original = originalOf(prototype, name);
+  prototype[name] = function connectionWide(this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
     (this as SchedulingConnection).outpostWalkAll = true;
-    return original.apply(this, args);
+    return original.call(this, a, b, c, d);
   };
 }
 
@@ -98,7 +118,7 @@ function walkAllBefore(prototype: Prototype, name: string): void {
 function installDeliveries(session: RheaSession): void {
   if (deliveriesInstalled) return;
   deliveriesInstalled = true;
-  const sessionOfDelivery = (_self: unknown, args: unknown[]): RheaSession | undefined => (args[0] as RheaDelivery | undefined)?.link.session;
+  const sessionOfDelivery = (_self: unknown, delivery: unknown): RheaSession | undefined => (delivery as RheaDelivery | undefined)?.link.session;
   markBefore(Object.getPrototypeOf(session.outgoing) as Prototype, 'update', sessionOfDelivery);
   markBefore(Object.getPrototypeOf(session.incoming) as Prototype, 'update', sessionOfDelivery);
 }
@@ -112,14 +132,12 @@ function processMarked(this: SchedulingConnection): void {
     const marked = this.outpostMarked;
     if (this.outpostWalkAll === true || marked === undefined) {
       this.outpostWalkAll = false;
-      marked?.clear();
+      if (marked !== undefined) takeMarked(marked);
       for (const channel in sessions) sessions[channel]!._process();
-    } else if (marked.size > 0) {
+    } else if (marked.length > 0) {
       // Taken first: a session's walk can mark another (a `sendable` handler that sends), walked next tick.
-      const now = [...marked];
-      marked.clear();
       // An ended and removed session is no longer the connection's: rhea would not walk it either.
-      for (const session of now) if (sessions[session.local.channel] === session) session._process();
+      for (const session of takeMarked(marked)) if (sessions[session.local.channel] === session) session._process();
     }
     if (this.state.need_close()) this._write_close();
   } while (!this.state.has_settled());
@@ -143,8 +161,8 @@ export function installSessionScheduling(): void {
   markBefore(links.Sender.prototype, 'set_drained', (self) => (self as { session: RheaSession }).session);
   for (const name of CONNECTION_METHODS) walkAllBefore(connection, name);
   const createSession = connection.create_session!;
-  connection.create_session = function createScheduledSession(this: unknown, ...args: unknown[]): unknown {
-    const created = createSession.apply(this, args) as RheaSession;
+  connection.create_session = function createScheduledSession(this: unknown, bufferSize?: unknown): unknown {
+    const created = createSession.call(this, bufferSize) as RheaSession;
     installDeliveries(created);
     return created;
   };

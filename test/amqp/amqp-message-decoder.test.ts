@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import rhea, { type Message } from 'rhea';
 import { SystemProperty, type HubMessage } from '../../src/hub/message/index.js';
 import { toHubMessage } from '../../src/hub/transport/amqp/amqp-message.js';
-import { decodeBatch, encodeBatch } from '../../src/hub/amqp-common/index.js';
+import { BATCH_SECTION_OVERHEAD, BatchBuilder, decodeBatch, encodeBatch } from '../../src/hub/amqp-common/index.js';
 import { decodeFastFirst, decodeMessage } from '../../src/hub/transport/amqp/message-decoder.js';
 import { pick, prng } from '../native/implementations.js';
 
@@ -189,6 +189,29 @@ describe('batched messages (0x80013700) against rhea', () => {
       const parts = Array.from({ length: pick(random, [1, 2, 10, 40]) }, () => Buffer.alloc(pick(random, [0, 1, 200, 255, 256, 70_000]), Math.floor(random() * 256)));
       const expected = rhea.message.encode({ body: rhea.message.data_sections(parts) } as unknown as Message);
       assert.equal(encodeBatch(parts).toString('hex'), expected.toString('hex'), `batch ${i}`);
+    }
+  });
+
+  it("BatchBuilder reused across batches writes rhea's bytes, refuses a part past the bound (the first always goes in), and gives a lone part back as it was", () => {
+    const random = prng(3701);
+    const builder = new BatchBuilder(16);
+    for (let i = 0; i < 300; i++) {
+      const parts = Array.from({ length: pick(random, [1, 2, 10]) }, () => Buffer.alloc(pick(random, [0, 1, 255, 256, 5_000]), Math.floor(random() * 256)));
+      const maxBytes = pick(random, [Number.MAX_SAFE_INTEGER, 300, 6_000]);
+      builder.reset();
+      const taken: Buffer[] = [];
+      for (const part of parts) {
+        // Scratch-like input: the part at the front of a larger buffer, `length` saying where it ends.
+        const scratch = Buffer.concat([part, Buffer.alloc(7, 0xee)]);
+        const fits = taken.length === 0 || taken.reduce((sum, p) => sum + p.length + BATCH_SECTION_OVERHEAD, 0) + part.length + BATCH_SECTION_OVERHEAD <= maxBytes;
+        assert.equal(builder.add(scratch, part.length, maxBytes), fits, `batch ${i}, part ${taken.length}`);
+        if (!fits) break;
+        taken.push(part);
+      }
+      assert.equal(builder.parts, taken.length);
+      const expected = rhea.message.encode({ body: rhea.message.data_sections(taken) } as unknown as Message);
+      assert.equal(builder.finish().toString('hex'), expected.toString('hex'), `batch ${i}`);
+      assert.equal(builder.onlyPart().toString('hex'), taken[0]!.toString('hex'));
     }
   });
 

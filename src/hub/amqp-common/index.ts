@@ -2,5 +2,5 @@ export { hubMessageAmqp, setOwn, SYSTEM_APP_PROPERTIES, SystemAppProperty, Telem
 export { bodyBytes, idText } from './amqp-body.js';
 export { decodeFastFrame, encodePerformative, FastPerformative, installFastFrames } from './fast-frames.js';
 export { encodeFrame, reuseFrameBuffer } from './frame-writer.js';
-export { BATCHED_MESSAGE_FORMAT, decodeBatch, encodeBatch, type BatchDecode } from './batch-codec.js';
+export { BATCH_SECTION_OVERHEAD, BATCHED_MESSAGE_FORMAT, BatchBuilder, decodeBatch, encodeBatch, type BatchDecode } from './batch-codec.js';
 export { installSessionScheduling } from './session-scheduling.js';

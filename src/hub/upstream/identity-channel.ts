@@ -1,9 +1,9 @@
 import type { Connection, Delivery, EventContext, Sender, Session } from 'rhea';
 import type { DeliveryOutcome } from '../endpoints/index.js';
 import type { Logger } from '../../log/index.js';
-import { BATCHED_MESSAGE_FORMAT, encodeBatch } from '../amqp-common/index.js';
+import { BATCHED_MESSAGE_FORMAT, BatchBuilder } from '../amqp-common/index.js';
 import type { HubMessage } from '../message/index.js';
-import { encodeUpstreamMessage } from '../transport/amqp/module-input-encoder.js';
+import { addUpstreamMessage, encodeUpstreamMessage } from '../transport/amqp/module-input-encoder.js';
 import type { FanOutGate } from './fan-out-gate.js';
 import { SendBudget } from './send-budget.js';
 import { API_VERSION, LinkProperty, TRANSIENT_CONDITIONS, eventsAddress, tokenAudience } from './upstream-constants.js';
@@ -43,8 +43,8 @@ type Settle = (outcome: DeliveryOutcome) => void;
 
 /** A batch's bound in bytes (Azure: MaxUpstreamBatchSize messages and at most 256 KiB, `CloudEndpoint.GetBatchSize`). */
 const MAX_BATCH_BYTES = 256 * 1024;
-/** The batched envelope's own bytes per Data section (descriptor and binary length), counted against the bound. */
-const SECTION_OVERHEAD = 8;
+/** Every channel's batches are written here, one at a time (flush is synchronous), and copied out whole; made on first use. */
+let sharedBatch: BatchBuilder | undefined;
 
 /** Renew a token once this share of its lifetime has passed (the Azure SDK renews at 45 of 60 minutes). */
 const RENEW_AT_SHARE = 0.75;
@@ -248,23 +248,19 @@ export class IdentityChannel {
     let available = this.budget.available();
     while (available > 0 && this.pending.length > 0) {
       const first = this.pending.shift()!;
-      const firstPart = encodeUpstreamMessage(first.message);
       if (this.ctx.maxBatchSize === 1 || this.pending.length === 0) {
-        this.unsettled.set(this.sender.send(firstPart, undefined, 0), first.onSettled);
+        this.unsettled.set(this.sender.send(encodeUpstreamMessage(first.message), undefined, 0), first.onSettled);
       } else {
-        const parts = [firstPart];
+        const batch = (sharedBatch ??= new BatchBuilder());
+        batch.reset();
+        addUpstreamMessage(first.message, batch, maxBytes);
         const settles: Settle[] = [first.onSettled];
-        let bytes = firstPart.length + SECTION_OVERHEAD;
-        while (parts.length < this.ctx.maxBatchSize && this.pending.length > 0) {
-          const part = encodeUpstreamMessage(this.pending[0]!.message);
-          if (bytes + part.length + SECTION_OVERHEAD > maxBytes) break;
-          bytes += part.length + SECTION_OVERHEAD;
-          parts.push(part);
+        // A message that does not fit stays first in line, for the next transfer (rare: batches near 256 KiB).
+        while (settles.length < this.ctx.maxBatchSize && this.pending.length > 0 && addUpstreamMessage(this.pending[0]!.message, batch, maxBytes)) {
           settles.push(this.pending.shift()!.onSettled);
         }
-        // A message that did not fit is encoded again for the next batch: rare (batches near 256 KiB).
-        if (parts.length === 1) this.unsettled.set(this.sender.send(firstPart, undefined, 0), first.onSettled);
-        else this.unsettled.set(this.sender.send(encodeBatch(parts), undefined, BATCHED_MESSAGE_FORMAT), settles);
+        if (settles.length === 1) this.unsettled.set(this.sender.send(batch.onlyPart(), undefined, 0), first.onSettled);
+        else this.unsettled.set(this.sender.send(batch.finish(), undefined, BATCHED_MESSAGE_FORMAT), settles);
       }
       this.budget.used();
       available--;

@@ -17,7 +17,7 @@
  * by their UTF-8 length.
  */
 import { SystemProperty, type HubMessage } from '../../message/index.js';
-import { SYSTEM_APP_PROPERTIES, TelemetryAnnotation } from '../../amqp-common/index.js';
+import { SYSTEM_APP_PROPERTIES, TelemetryAnnotation, type BatchBuilder } from '../../amqp-common/index.js';
 import { Annotation } from './amqp-constants.js';
 
 /** AMQP 1.0 type codes (part 1, section 1.6) and section descriptors (part 3, section 3.2). */
@@ -202,6 +202,22 @@ export function encodeModuleInput(inputName: string, message: HubMessage): Buffe
  * thread. Checked byte for byte against rhea in test/amqp/amqp-module-input-encoder.test.ts.
  */
 export function encodeUpstreamMessage(message: HubMessage): Buffer {
+  writeUpstreamMessage(message);
+  const out = Buffer.allocUnsafe(pos);
+  scratch.copy(out, 0, 0, pos);
+  return out;
+}
+
+/**
+ * The same message added to a batch being built (one copy, from the scratch buffer into the
+ * batch's): false when it would take the batch past `maxBytes`, and nothing was added.
+ */
+export function addUpstreamMessage(message: HubMessage, batch: BatchBuilder, maxBytes: number): boolean {
+  writeUpstreamMessage(message);
+  return batch.add(scratch, pos, maxBytes);
+}
+
+function writeUpstreamMessage(message: HubMessage): void {
   const system = message.systemProperties;
   pos = 0;
   described(Section.Header);
@@ -220,9 +236,6 @@ export function encodeUpstreamMessage(message: HubMessage): Buffer {
   applicationProperties(message, SYSTEM_APP_PROPERTIES);
   described(Section.Data);
   bin(message.body);
-  const out = Buffer.allocUnsafe(pos);
-  scratch.copy(out, 0, 0, pos);
-  return out;
 }
 
 /** The application properties map: the message's own, then the system ones of `systemOnes` that are set. */

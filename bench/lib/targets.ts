@@ -63,6 +63,8 @@ export interface RunningTarget {
   readonly amqpTls?: { readonly port: number; readonly caPem: string };
   /** Outpost's HTTPS listener, which also serves MQTT and AMQP over WebSocket, and its CA. */
   readonly httpsTls?: { readonly port: number; readonly caPem: string };
+  /** The Outpost build it runs (TargetOptions.outpostRoot), when the harness started Outpost: a scenario's second hub starts from it too. */
+  readonly outpostRoot?: string;
   stop(): Promise<void>;
 }
 
@@ -291,6 +293,7 @@ async function startOutpost(options: TargetOptions): Promise<RunningTarget> {
       ...(mqttTls === undefined ? {} : { mqttTls }),
       ...(amqpTls === undefined ? {} : { amqpTls }),
       ...(httpsTls === undefined ? {} : { httpsTls }),
+      outpostRoot: root,
       stop: stopChild(child, cleanup),
     };
   } catch (error) {

@@ -13,7 +13,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
 import { HUB_CONTROL_SOCKET, HubControlClient } from '../../src/hub/control/index.js';
@@ -119,8 +120,15 @@ async function queueLength(client: HubControlClient, endpoint: string): Promise<
 const wordsOf = (value: string | undefined): string[] => (value === undefined || value.trim() === '' ? [] : value.trim().split(/\s+/));
 const childNodeArgs = wordsOf(process.env.OUTPOST_BENCH_CHILD_NODE_ARGS);
 const childArgs = wordsOf(process.env.OUTPOST_BENCH_CHILD_ARGS);
-/** The child's upstream.fanOutFactor: its default unless OUTPOST_BENCH_CHILD_ARGS sets it. */
-const childFanOut = Number(childArgs.find((arg) => arg.startsWith('upstream.fanOutFactor='))?.split('=')[1] ?? ConfigSchema.properties.upstream.properties.fanOutFactor.default);
+/** The child's upstream.fanOutFactor when OUTPOST_BENCH_CHILD_ARGS sets it. */
+const childFanOutSet = childArgs.find((arg) => arg.startsWith('upstream.fanOutFactor='))?.split('=')[1];
+const THIS_BUILD = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+
+/** The child's fan-out: as set, or this build's default when the child is this build; 'default' for another build's (the gate's baseline). */
+function childFanOut(childRoot: string | undefined): number | string {
+  if (childFanOutSet !== undefined) return Number(childFanOutSet);
+  return childRoot === undefined || resolve(childRoot) === THIS_BUILD ? ConfigSchema.properties.upstream.properties.fanOutFactor.default : 'default';
+}
 
 export async function runUpstreamDrain(parent: RunningTarget, options: ScenarioOptions, spec: UpstreamSpec, parentDataDir: () => string): Promise<ScenarioOutcome> {
   if (parent.amqpTls === undefined || parent.pid === undefined) throw new Error(`${parent.name}: no AMQP listener known (the upstream scenarios need an Outpost parent the harness started)`);
@@ -135,6 +143,8 @@ export async function runUpstreamDrain(parent: RunningTarget, options: ScenarioO
   let child: RunningTarget | undefined;
   try {
     child = await startTarget('outpost', {
+      // The parent's build: in the gate, the baseline's child is the baseline's too.
+      ...(parent.outpostRoot === undefined ? {} : { outpostRoot: parent.outpostRoot }),
       ...(childNodeArgs.length === 0 ? {} : { outpostNodeArgs: childNodeArgs }),
       outpostSetup: (dataDir) => {
         childDataDir = dataDir;
@@ -186,7 +196,7 @@ export async function runUpstreamDrain(parent: RunningTarget, options: ScenarioO
     if (drainStartMs >= TARGET_DRAIN_START_MS) warnings.push(`issue 18's target missed: drain started ${drainStartMs.toFixed(0)} ms after the link was restored (target < ${TARGET_DRAIN_START_MS} ms)`);
     if (backlog < perSec * 0.5) warnings.push(`a short drain (${backlog} messages, ${(drainSec * 1000).toFixed(0)} ms): the figure is coarse (polled every ${POLL_MS} ms)`);
     return {
-      params: { identities: spec.identities, maxBatchSize: spec.maxBatchSize, fanOutFactor: childFanOut, payloadBytes: PAYLOAD_BYTES, fillSec, store: 'rocksdb', transport: 'amqp-tls', seed: options.seed, loadgen: 'node' },
+      params: { identities: spec.identities, maxBatchSize: spec.maxBatchSize, fanOutFactor: childFanOut(parent.outpostRoot), payloadBytes: PAYLOAD_BYTES, fillSec, store: 'rocksdb', transport: 'amqp-tls', seed: options.seed, loadgen: 'node' },
       windowSec: figures.windowSec,
       throughput: { value: perSec, unit: 'msg/s', what: 'messages of the child\'s $upstream backlog stored at the parent per second (one multiplexed AMQP connection)' },
       metrics: { backlog, drainStartMs, drainSec, upstreamPerSec: perSec },

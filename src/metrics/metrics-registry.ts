@@ -1,3 +1,4 @@
+import { OutpostError } from '../errors/index.js';
 import { HistogramSeries, MetricFamily, type Counter, type Gauge, type Histogram, type MetricDefinition } from './metric-family.js';
 
 /** Fills gauges (and anything read rather than counted) just before a scrape is rendered. */
@@ -49,8 +50,10 @@ export class MetricsRegistry {
     for (const collect of this.collectors) await collect();
   }
 
-  /** Runs the collectors, then renders every family, or only those named in `names`. */
+  /** Runs the collectors, then renders every family, or only those named in `names` (a name no family has is refused: a typo would read as an empty figure). */
   async scrape(names?: ReadonlySet<string>): Promise<string> {
+    const unknown = names === undefined ? [] : [...names].filter((name) => !this.families.has(name));
+    if (unknown.length > 0) throw new OutpostError('OUTPOST_CLI_USAGE', `no metric family named ${unknown.join(', ')}`, { details: { unknown } });
     await this.collect();
     return this.render(names);
   }

@@ -55,6 +55,11 @@ describe('metrics exposition', () => {
       assert.match(two, /^test_sent_total\{iothub="h\.example",id="a"\} 3$/m);
       assert.match(two, /^test_other_total\{iothub="h\.example"\} 1$/m);
       assert.doesNotMatch(two, /test_queue_length/);
+      // A family that does not exist is a 400 naming it, not an empty text that reads as no data.
+      const typo = await client.call('GET', '/v1/metrics?name=test_queue_lenght');
+      assert.equal(typo.status, 400);
+      assert.equal((typo.body as { code: string }).code, 'OUTPOST_CLI_USAGE');
+      assert.match((typo.body as { message: string }).message, /no metric family named test_queue_lenght/);
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -55,3 +55,58 @@ export function diffPatch(from: TwinProperties, to: TwinProperties): TwinPropert
   }
   return changed ? patch : undefined;
 }
+
+/**
+ * Whether `later` can be folded into `earlier` as one merge patch with the same effect: not when
+ * `earlier` removes a key or sets it to anything but an object (null, a number, an array) and
+ * `later` then sets it to an object — merged as one, the object would merge into what the
+ * receiver still has instead of starting empty.
+ */
+function composable(earlier: TwinProperties, later: TwinProperties): boolean {
+  for (const key of Object.keys(later)) {
+    if (!Object.hasOwn(earlier, key)) continue;
+    const before = earlier[key]!;
+    const after = later[key]!;
+    if (!isObject(before) && isObject(after)) return false;
+    if (isObject(before) && isObject(after) && !composable(before, after)) return false;
+  }
+  return true;
+}
+
+/** `later` folded into a copy of `earlier`, nulls kept (they remove keys at the receiver); `$version` dropped. */
+function compose(earlier: TwinProperties, later: TwinProperties): TwinProperties {
+  const result: TwinProperties = { ...earlier };
+  for (const key of Object.keys(later)) {
+    if (key === '$version') continue;
+    const before = Object.hasOwn(result, key) ? result[key] : undefined;
+    const after = later[key]!;
+    Object.defineProperty(result, key, { value: isObject(before) && isObject(after) ? compose(before, after) : after, enumerable: true, writable: true, configurable: true });
+  }
+  return result;
+}
+
+/**
+ * Patches of one twin waiting to be sent, oldest first, each with the range of section versions
+ * (`from`..`version`) whose patches it carries.
+ */
+export interface FoldedPatch {
+  readonly patch: TwinProperties;
+  readonly from: number;
+  readonly version: number;
+}
+
+/**
+ * Appends `added` to `entries` (changed in place), folded into the entries before it as long as
+ * one patch has the same effect as the two in order. Folding again after each fold (not only into
+ * the last entry) is what bounds the list: a key that is removed and then set to an object again
+ * and again stays two entries, not one per patch. A long run of patches therefore stays as many
+ * entries as there are such removals of distinct keys, however many patches arrive.
+ */
+export function appendFolded(entries: FoldedPatch[], added: FoldedPatch): void {
+  let next: FoldedPatch = { patch: compose({}, added.patch), from: added.from, version: added.version };
+  for (let last = entries[entries.length - 1]; last !== undefined && composable(last.patch, next.patch); last = entries[entries.length - 1]) {
+    entries.pop();
+    next = { patch: compose(last.patch, next.patch), from: Math.min(last.from, next.from), version: Math.max(last.version, next.version) };
+  }
+  entries.push(next);
+}

@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/index.js';
 import type { MessageSink } from '../endpoints/index.js';
 import { twinChangeMessage, type TwinChange } from './twin-change-message.js';
-import { diffPatch, mergePatch } from './twin-patch.js';
+import { appendFolded, diffPatch, mergePatch, type FoldedPatch } from './twin-patch.js';
 import type { PendingReported, TwinRecord, TwinStore } from './twin-store.js';
 import { emptyTwin, IotHubErrorCode, TwinStatus, type DesiredNotification, type StoredTwin, type TwinFailure, type TwinGetResult, type TwinPatchResult, type TwinProperties, type TwinSection } from './twin-types.js';
 import { sectionBytes, TwinLimits, validateTwinPatch } from './validate-twin-patch.js';
@@ -139,12 +139,12 @@ export class TwinService {
     this.keepOutbox = true;
   }
 
-  /** The upstream took (or refused for good) the reported patches that made these `$version`s: they leave the twin's outbox. */
-  reportedSynced(twinId: string, versions: readonly number[]): Promise<void> {
+  /** The upstream took (or refused for good) every reported patch up to `$version` `upTo`: they leave the twin's outbox. */
+  reportedSynced(twinId: string, upTo: number): Promise<void> {
     return this.serial(twinId, async () => {
       const record = await this.load(twinId);
       const outbox = record.upstreamOutbox ?? [];
-      const left = outbox.filter((entry) => !versions.includes(entry.version));
+      const left = outbox.filter((entry) => entry.version > upTo);
       if (left.length !== outbox.length) await this.save(twinId, { ...record, upstreamOutbox: left });
     });
   }
@@ -180,12 +180,19 @@ export class TwinService {
    * Desired properties as the upstream has them (a parent's patch, or its whole section after a
    * re-pull): the section takes the upstream's content and `$version`, and subscribed clients get
    * the patch (for a whole section, the difference from what was here). Nothing happens when the
-   * content and version are already those. Not validated again: the upstream did.
+   * content and version are already those. Not validated again: the upstream did. A patch whose
+   * `$version` is not the next one here is not applied: 412 (PreconditionFailed), re-pull.
    */
   mirrorDesired(twinId: string, update: { readonly patch: TwinProperties } | { readonly section: TwinProperties }, version: number): Promise<TwinPatchResult> {
     return this.serial(twinId, async (): Promise<TwinPatchResult> => {
       const record = await this.load(twinId);
       const current = record.twin.desired;
+      // A patch applies only on the version it follows: one that skips a version (a patch missed
+      // while unsubscribed or disconnected) or repeats an old one would leave a section that claims
+      // a version it does not have. The caller re-pulls the whole section instead.
+      if ('patch' in update && version !== current.$version + 1) {
+        return failure(TwinStatus.PreconditionFailed, `a desired patch of $version ${version} does not follow $version ${current.$version} here`);
+      }
       const patch = 'patch' in update ? stripVersion(update.patch) : diffPatch(current, update.section);
       if ((patch === undefined || Object.keys(patch).length === 0) && current.$version === version) return { ok: true, version };
       const merged = 'patch' in update ? mergePatch(current, update.patch) : mergePatch({}, update.section);
@@ -246,7 +253,7 @@ export class TwinService {
     }
     const version = current.$version + 1;
     const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, [section]: { ...merged, $version: version } as TwinSection };
-    const outbox = section === 'reported' && this.keepOutbox ? [...(record.upstreamOutbox ?? []), { version, patch }] : record.upstreamOutbox;
+    const outbox = section === 'reported' && this.keepOutbox ? withReported(record.upstreamOutbox, patch, version) : record.upstreamOutbox;
     await this.save(twinId, { ...record, twin, ...(outbox === undefined ? {} : { upstreamOutbox: outbox }) });
     this.route({ twinId, section, patch, sectionVersion: version, twinVersion: twin.version });
     if (section === 'desired') await this.notify(twinId, twin, patch, version);
@@ -358,7 +365,18 @@ function stripVersion(patch: TwinProperties): TwinProperties {
   return copy;
 }
 
+/** The stored outbox with a reported patch appended, folded (`appendFolded`): its length stays bounded however long the link is down. */
+function withReported(outbox: readonly PendingReported[] | undefined, patch: TwinProperties, version: number): PendingReported[] {
+  const entries: FoldedPatch[] = (outbox ?? []).map((entry) => ({ patch: entry.patch, from: entry.from ?? entry.version, version: entry.version }));
+  appendFolded(entries, { patch, from: version, version });
+  return entries;
+}
+
 export function failure(status: number, reason: string): TwinFailure {
-  const errorCode = status === TwinStatus.BadRequest ? IotHubErrorCode.ArgumentInvalid : status === TwinStatus.NotFound ? IotHubErrorCode.DeviceNotFound : IotHubErrorCode.ServerError;
+  const errorCode =
+    status === TwinStatus.BadRequest ? IotHubErrorCode.ArgumentInvalid
+    : status === TwinStatus.NotFound ? IotHubErrorCode.DeviceNotFound
+    : status === TwinStatus.PreconditionFailed ? IotHubErrorCode.PreconditionFailed
+    : IotHubErrorCode.ServerError;
   return { ok: false, status, errorCode, reason };
 }

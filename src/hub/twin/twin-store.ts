@@ -29,11 +29,16 @@ export interface TwinRecord {
    * Reported patches answered here and not yet taken by the upstream (the relay's outbox, kept
    * only while an upstream is configured), oldest first, each with the reported `$version` it
    * made. Written with the patch itself, so a patch acknowledged to its client survives a restart.
+   * Folded as they arrive (`appendFolded`): a twin reported into for a day while the link is down
+   * keeps a handful of entries, not one per patch.
    */
   readonly upstreamOutbox?: readonly PendingReported[];
 }
 
 export interface PendingReported {
+  /** The reported `$version` after the last patch folded into this one. */
   readonly version: number;
+  /** The version of the first patch folded into it (absent in records of builds before folding: `version`). */
+  readonly from?: number;
   readonly patch: TwinProperties;
 }

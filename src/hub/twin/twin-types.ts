@@ -32,6 +32,8 @@ export const TwinStatus = {
   NoContent: 204,
   BadRequest: 400,
   NotFound: 404,
+  /** A desired patch from the upstream that does not follow the version here (TwinService.mirrorDesired). */
+  PreconditionFailed: 412,
   InternalError: 500,
 } as const;
 
@@ -39,6 +41,7 @@ export const TwinStatus = {
 export const IotHubErrorCode = {
   ArgumentInvalid: 400004,
   DeviceNotFound: 404001,
+  PreconditionFailed: 412001,
   ServerError: 500001,
 } as const;
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/index.js';
-import type { TwinProperties, TwinService } from '../twin/index.js';
+import { TwinStatus, type TwinProperties, type TwinService } from '../twin/index.js';
 import type { ReportedOutbox } from './reported-outbox.js';
 
 /**
@@ -16,9 +16,10 @@ const HTTP_SERVER_ERROR_MIN = 500;
 /**
  * A desired patch from the parent (its `$version` and JSON body), mirrored into the twin here in
  * arrival order (the twin service is serial per twin); one without a version or a JSON object is
- * logged and dropped.
+ * logged and dropped. One whose version does not follow the version here is not applied, and
+ * `outOfOrder` is called: the caller re-pulls the whole section (TwinSync.outOfOrder).
  */
-export function mirrorParentDesired(twins: TwinService, twinId: string, version: number, body: Buffer, logger: Logger): void {
+export function mirrorParentDesired(twins: TwinService, twinId: string, version: number, body: Buffer, logger: Logger, outOfOrder: () => void): void {
   let patch: unknown;
   try {
     patch = JSON.parse(body.toString('utf8'));
@@ -30,7 +31,10 @@ export function mirrorParentDesired(twins: TwinService, twinId: string, version:
     return;
   }
   void twins.mirrorDesired(twinId, { patch: patch as TwinProperties }, version).then((result) => {
-    if (!result.ok) logger.warn({ event: 'upstream.twin_mirror_failed', twinId, status: result.status }, 'a desired patch from the parent could not be stored here');
+    if (!result.ok && result.status === TwinStatus.PreconditionFailed) {
+      logger.info({ event: 'upstream.desired_out_of_order', twinId, version, reason: result.reason }, 'a desired patch from the parent does not follow the version here; the desired section is pulled again');
+      outOfOrder();
+    } else if (!result.ok) logger.warn({ event: 'upstream.twin_mirror_failed', twinId, status: result.status }, 'a desired patch from the parent could not be stored here');
   });
 }
 
@@ -45,9 +49,9 @@ export function reportedAnswered(twins: TwinService, outbox: ReportedOutbox, twi
   if (status < HTTP_OK_MIN || status > HTTP_OK_MAX) {
     logger.warn({ event: 'upstream.reported_refused', code: 'OUTPOST_UPSTREAM_TWIN_SYNC_FAILED', twinId, status }, 'the parent refused a reported-properties patch; it is not sent again');
   }
-  const versions = outbox.done(patch);
-  if (versions.length > 0) {
-    twins.reportedSynced(twinId, versions).catch((error: unknown) => {
+  const upTo = outbox.done(patch);
+  if (upTo !== undefined) {
+    twins.reportedSynced(twinId, upTo).catch((error: unknown) => {
       logger.warn({ event: 'upstream.outbox_write_failed', code: 'OUTPOST_TWIN_STORE_FAILED', twinId, err: error }, 'a reported patch the parent took is still in the stored outbox; it may be sent again after a restart');
     });
   }

@@ -176,6 +176,7 @@ export class TwinRelay {
       return;
     }
     // A desired patch: applied here in arrival order.
-    mirrorParentDesired(this.options.twins, this.options.twinId, Number(annotations[TwinWire.Version]), bodyBytes(message.body), this.options.logger);
+    const { twins, twinId, logger, sync } = this.options;
+    mirrorParentDesired(twins, twinId, Number(annotations[TwinWire.Version]), bodyBytes(message.body), logger, () => sync.outOfOrder(twinId, this));
   }
 }

@@ -44,6 +44,7 @@ export class TwinSync {
   private readonly deferred = new Map<string, NodeJS.Timeout>();
   private readonly current = new Map<string, TwinRelay>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly gapRepulls = new Map<string, { again: boolean }>();
   private readonly now: () => number;
 
   constructor(private readonly options: TwinSyncOptions) {
@@ -100,6 +101,30 @@ export class TwinSync {
     const waiting = [...this.waiters.values()];
     this.waiters.clear();
     for (const set of waiting) for (const waiter of set) waiter(undefined);
+  }
+
+  /**
+   * A desired patch from the parent did not follow the version here (one was missed): `relay`
+   * re-pulls the whole section now, not rate-limited — something is known to be missing, and the
+   * subscribed clients get the difference. One re-pull at a time per twin; patches out of order
+   * while it runs ask for one more after it (the GET may have been answered before them).
+   */
+  outOfOrder(twinId: string, relay: TwinRelay): void {
+    const running = this.gapRepulls.get(twinId);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const state = { again: true };
+    this.gapRepulls.set(twinId, state);
+    void (async () => {
+      while (state.again) {
+        state.again = false;
+        this.lastSyncMs.set(twinId, this.now());
+        this.cancelDeferred(twinId);
+        if (!(await relay.repull().catch(() => false))) break;
+      }
+    })().finally(() => this.gapRepulls.delete(twinId));
   }
 
   private deferredRepull(twinId: string): void {

@@ -3,7 +3,7 @@ import { RateLimitedLog, type Logger } from '../../log/index.js';
 import type { C2dService } from '../c2d/index.js';
 import type { ConnectedClients } from '../core/index.js';
 import type { MethodService } from '../methods/index.js';
-import { splitTwinId, type TwinProperties, type TwinService } from '../twin/index.js';
+import { splitTwinId, type PendingReported, type TwinProperties, type TwinService } from '../twin/index.js';
 import { C2dRelay } from './c2d-relay.js';
 import { MethodRelay } from './method-relay.js';
 import { ReportedOutbox } from './reported-outbox.js';
@@ -154,7 +154,7 @@ export class UpstreamRelay implements ChannelWatcher {
    * upstreamOutbox) go first, in order; patches reported meanwhile follow unless already read.
    */
   private async loadOutboxes(): Promise<void> {
-    let pending = new Map<string, readonly { version: number; patch: TwinProperties }[]>();
+    let pending = new Map<string, readonly PendingReported[]>();
     try {
       pending = await this.options.services.twins.pendingReported();
     } catch (error) {
@@ -164,7 +164,7 @@ export class UpstreamRelay implements ChannelWatcher {
     let patches = 0;
     for (const [twinId, entries] of pending) {
       const state = this.stateOf(twinId);
-      for (const entry of entries) state.outbox.add(entry.patch, entry.version);
+      for (const entry of entries) state.outbox.add(entry.patch, entry.version, entry.from);
       lastRead.set(twinId, entries[entries.length - 1]!.version);
       patches += entries.length;
     }

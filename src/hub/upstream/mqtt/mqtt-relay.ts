@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { C2D_LIMITS, type C2dMessage } from '../../c2d/index.js';
 import { MethodHttpStatus, MethodLimits } from '../../methods/index.js';
-import { splitTwinId, type TwinProperties } from '../../twin/index.js';
+import { splitTwinId, type PendingReported, type TwinProperties } from '../../twin/index.js';
 import { decodePropertyBag } from '../../transport/mqtt/iothub/index.js';
 import { parseJson } from '../method-relay.js';
 import { ReportedOutbox } from '../reported-outbox.js';
@@ -74,7 +74,7 @@ export class MqttRelay {
   }
 
   private async loadOutboxes(): Promise<void> {
-    let pending = new Map<string, readonly { version: number; patch: TwinProperties }[]>();
+    let pending = new Map<string, readonly PendingReported[]>();
     try {
       pending = await this.options.services.twins.pendingReported();
     } catch (error) {
@@ -83,7 +83,7 @@ export class MqttRelay {
     const lastRead = new Map<string, number>();
     for (const [twinId, entries] of pending) {
       const state = this.stateOf(twinId);
-      for (const entry of entries) state.outbox.add(entry.patch, entry.version);
+      for (const entry of entries) state.outbox.add(entry.patch, entry.version, entry.from);
       lastRead.set(twinId, entries[entries.length - 1]!.version);
     }
     if (pending.size > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches: [...pending.values()].reduce((n, e) => n + e.length, 0) }, 'reported patches not yet taken by the parent before the restart will be sent');

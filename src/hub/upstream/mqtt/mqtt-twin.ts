@@ -109,7 +109,8 @@ export class MqttTwin implements SyncedTwin {
       waiter.resolve({ status: Number(topic.slice(TwinTopic.ResponsePrefix.length).split('/')[0]), body: payload });
       return;
     }
-    mirrorParentDesired(this.options.twins, this.options.twinId, Number(query.get('$version')), payload, this.options.logger);
+    const { twins, twinId, logger, sync } = this.options;
+    mirrorParentDesired(twins, twinId, Number(query.get('$version')), payload, logger, () => sync.outOfOrder(twinId, this));
   }
 
   private patched(patch: TwinProperties, answer: Answer): void {

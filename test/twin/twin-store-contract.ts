@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../src/log/index.js';
 import type { HubMessage } from '../../src/hub/message/index.js';
-import { MemoryTwinStore, RocksTwinStore, TwinService, TwinStatus, type DesiredNotification, type TwinStore } from '../../src/hub/twin/index.js';
+import { IotHubErrorCode, MAX_UNFOLDED_PATCHES, MemoryTwinStore, mergePatch, RocksTwinStore, TwinService, TwinStatus, type DesiredNotification, type TwinProperties, type TwinStore } from '../../src/hub/twin/index.js';
 import { tempDir } from '../helpers/outpost-process.js';
 
 export type TwinBackend = 'rocksdb' | 'memory';
@@ -187,6 +187,59 @@ export function twinStoreContract(backend: TwinBackend): void {
       assert.equal(reported!.systemProperties.connectionDeviceId, 'dev1');
       assert.equal(reported!.systemProperties.connectionModuleId, 'mod');
       assert.equal(reported!.systemProperties.contentType, 'application/json');
+    });
+
+    it('keeps reported patches for the upstream folded: 5,000 are one stored entry, keys reset in turn stay a few, and an answer drops those up to its version', async () => {
+      const { twins } = await open();
+      twins.keepReportedForUpstream();
+      let expected: TwinProperties = {};
+      for (let n = 1; n <= 5_000; n++) {
+        const patch = { reading: n, [`k${n % 7}`]: { at: n, [`n${n % 5}`]: n % 3 === 0 ? null : n } };
+        assert.ok((await twins.patchReported('dev1', patch)).ok);
+        expected = mergePatch(expected, patch);
+      }
+      let pending = (await twins.pendingReported()).get('dev1')!;
+      assert.deepEqual(pending.map((entry) => [entry.from, entry.version]), [[2, 5_001]], 'one folded entry');
+      assert.deepEqual(mergePatch({}, pending[0]!.patch), expected);
+      const upstream = mergePatch({}, pending[0]!.patch);
+      await twins.reportedSynced('dev1', 5_001);
+      assert.equal((await twins.pendingReported()).get('dev1'), undefined);
+
+      // Keys removed (or set to a number) and then set to an object, in turn: no two of these fold.
+      for (let n = 1; n <= 5_000; n++) {
+        const key = `k${n % 7}`;
+        const patch = n % 2 === 0 ? { [key]: n % 4 === 0 ? null : n } : { [key]: { fresh: n } };
+        assert.ok((await twins.patchReported('dev1', patch)).ok);
+        expected = mergePatch(expected, patch);
+      }
+      pending = (await twins.pendingReported()).get('dev1')!;
+      assert.ok(pending.length <= MAX_UNFOLDED_PATCHES, `${pending.length} stored entries`);
+      assert.deepEqual(pending.reduce((twin, entry) => mergePatch(twin, entry.patch), upstream), expected, 'the stored entries, applied where the first 5,000 were, end at the section here');
+      const got = await twins.get('dev1');
+      assert.ok(got.ok);
+      assert.deepEqual(mergePatch({}, got.twin.reported), expected);
+      await twins.reportedSynced('dev1', pending[pending.length - 1]!.version - 1);
+      assert.ok((await twins.pendingReported()).get('dev1') !== undefined, 'not all answered yet');
+      await twins.reportedSynced('dev1', 10_001);
+      assert.equal((await twins.pendingReported()).get('dev1'), undefined);
+    });
+
+    it('mirrors an upstream\'s desired patch only on the version it follows: one that skips or repeats a version is 412 and changes nothing', async () => {
+      const { twins } = await open();
+      const seen: DesiredNotification[] = [];
+      twins.subscribeDesired('dev1', (n) => (seen.push(n), true));
+      assert.deepEqual(await twins.mirrorDesired('dev1', { section: { a: 1, $version: 7 } }, 7), { ok: true, version: 7 });
+      const skipped = await twins.mirrorDesired('dev1', { patch: { b: 1 } }, 9);
+      assert.equal(skipped.ok, false);
+      assert.equal(!skipped.ok && skipped.status, TwinStatus.PreconditionFailed);
+      assert.equal(!skipped.ok && skipped.errorCode, IotHubErrorCode.PreconditionFailed);
+      const repeated = await twins.mirrorDesired('dev1', { patch: { c: 1 } }, 7);
+      assert.equal(!repeated.ok && repeated.status, TwinStatus.PreconditionFailed);
+      assert.deepEqual(await twins.mirrorDesired('dev1', { patch: { d: 1 } }, 8), { ok: true, version: 8 });
+      const got = await twins.get('dev1');
+      assert.ok(got.ok);
+      assert.deepEqual(got.twin.desired, { a: 1, d: 1, $version: 8 });
+      assert.deepEqual(seen.map((n) => n.patch), [{ a: 1, $version: 7 }, { d: 1, $version: 8 }]);
     });
 
     if (backend === 'rocksdb') {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergePatch, type TwinProperties } from '../../src/hub/twin/index.js';
+import { MAX_UNFOLDED_PATCHES, mergePatch, type TwinProperties } from '../../src/hub/twin/index.js';
 import { ReportedOutbox } from '../../src/hub/upstream/reported-outbox.js';
 
 /** What the parent's reported section becomes after the outbox's patches, applied in order. */
@@ -97,12 +97,17 @@ describe('ReportedOutbox', () => {
       let parent: TwinProperties = { a: { b: 1 }, c: 2 };
       const start = parent;
       const inflight: TwinProperties[] = [];
-      for (let step = 0; step < 40; step++) {
+      // Half the runs give the section here with each patch, so long runs are rewritten as two.
+      const withSection = run % 2 === 0;
+      let here = start;
+      for (let step = 0; step < 60; step++) {
         const action = random(6);
         if (action <= 2) {
           const patch = Object.fromEntries(keys.slice(random(3)).map((key) => [key, value(0)]));
           patches.push(patch);
-          outbox.add(patch, patches.length);
+          here = mergePatch(here, patch);
+          outbox.add(patch, patches.length, withSection ? { section: here } : {});
+          if (withSection) assert.ok(outbox.size <= MAX_UNFOLDED_PATCHES + inflight.length, `run ${run}: ${outbox.size} patches`);
         } else if (action === 3) {
           const patch = outbox.take();
           if (patch !== undefined) inflight.push(patch);
@@ -124,6 +129,23 @@ describe('ReportedOutbox', () => {
       assert.deepEqual(applied(parent, outbox), oneByOne(start, patches), `run ${run}`);
       assert.ok(outbox.empty);
     }
+  });
+
+  it('rewrites keys reset in turn as two patches once there are too many, ending at the section here', () => {
+    const outbox = new ReportedOutbox();
+    const start: TwinProperties = { k0: { stale: 1 }, k1: { stale: 1 }, k2: 'x', other: 1 };
+    let here = start;
+    const patches: TwinProperties[] = [];
+    for (let n = 1; n <= 3_000; n++) {
+      const key = `k${n % 3}`;
+      const patch = n % 2 === 0 ? { [key]: null } : { [key]: { fresh: n } };
+      patches.push(patch);
+      here = mergePatch(here, patch);
+      outbox.add(patch, n, { section: here });
+      assert.ok(outbox.size <= MAX_UNFOLDED_PATCHES, `${outbox.size} patches after ${n}`);
+    }
+    assert.deepEqual(applied(start, outbox), oneByOne(start, patches));
+    assert.deepEqual(oneByOne(start, patches), here);
   });
 
   it('tells how far every patch has been answered: not past one still in flight, even when a later one is answered first', () => {

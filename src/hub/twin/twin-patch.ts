@@ -95,18 +95,50 @@ export interface FoldedPatch {
   readonly version: number;
 }
 
+/** Past this many entries that cannot be folded, `appendFolded` rewrites them as at most two (see there). */
+export const MAX_UNFOLDED_PATCHES = 8;
+
 /**
  * Appends `added` to `entries` (changed in place), folded into the entries before it as long as
- * one patch has the same effect as the two in order. Folding again after each fold (not only into
- * the last entry) is what bounds the list: a key that is removed and then set to an object again
- * and again stays two entries, not one per patch. A long run of patches therefore stays as many
- * entries as there are such removals of distinct keys, however many patches arrive.
+ * one patch has the same effect as the two in order (folding again after each fold, not only into
+ * the last entry). What cannot be folded is a key reset (removed, or set to a number) and then set
+ * to an object; keys taking turns at that keep entries apart. Past `MAX_UNFOLDED_PATCHES` of them,
+ * when `section` — the twin's section after `added`, which the entries lead to — is given, they
+ * are rewritten as at most two patches that end at the same section: every key they touch removed
+ * where the section has an object there (so the object starts empty), then every such key set to
+ * its value in the section. So the list stays short however many patches arrive. The receiver sees
+ * those keys removed for a moment between the two.
  */
-export function appendFolded(entries: FoldedPatch[], added: FoldedPatch): void {
+export function appendFolded(entries: FoldedPatch[], added: FoldedPatch, section?: TwinProperties): void {
   let next: FoldedPatch = { patch: compose({}, added.patch), from: added.from, version: added.version };
   for (let last = entries[entries.length - 1]; last !== undefined && composable(last.patch, next.patch); last = entries[entries.length - 1]) {
     entries.pop();
     next = { patch: compose(last.patch, next.patch), from: Math.min(last.from, next.from), version: Math.max(last.version, next.version) };
   }
   entries.push(next);
+  if (entries.length > MAX_UNFOLDED_PATCHES && section !== undefined) entries.splice(0, entries.length, ...rewritten(entries, section));
+}
+
+/**
+ * `entries` as at most two patches that lead to `section` on every key they touch. Both carry the
+ * whole version range: the first answered alone must not count the range as taken.
+ */
+function rewritten(entries: readonly FoldedPatch[], section: TwinProperties): FoldedPatch[] {
+  const resets: TwinProperties = {};
+  const values: TwinProperties = {};
+  let resetting = false;
+  for (const entry of entries) {
+    for (const key of Object.keys(entry.patch)) {
+      if (key === '$version' || Object.hasOwn(values, key)) continue;
+      const value = Object.hasOwn(section, key) ? section[key]! : null;
+      Object.defineProperty(values, key, { value, enumerable: true, writable: true, configurable: true });
+      if (isObject(value)) {
+        Object.defineProperty(resets, key, { value: null, enumerable: true, writable: true, configurable: true });
+        resetting = true;
+      }
+    }
+  }
+  const from = Math.min(...entries.map((entry) => entry.from));
+  const version = Math.max(...entries.map((entry) => entry.version));
+  return resetting ? [{ patch: resets, from, version }, { patch: values, from, version }] : [{ patch: values, from, version }];
 }

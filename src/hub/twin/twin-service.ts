@@ -19,7 +19,7 @@ export type DesiredListener = (notification: DesiredNotification) => boolean;
 export type UpstreamTwinGet = (twinId: string) => Promise<TwinProperties | undefined>;
 
 /** Told of every accepted reported patch once durable, per twin in the order applied (the upstream relay). */
-export type ReportedListener = (twinId: string, patch: TwinProperties, version: number) => void;
+export type ReportedListener = (twinId: string, patch: TwinProperties, version: number, section: TwinSection) => void;
 
 export interface TwinServiceOptions {
   readonly store: TwinStore;
@@ -253,11 +253,11 @@ export class TwinService {
     }
     const version = current.$version + 1;
     const twin: StoredTwin = { ...record.twin, version: record.twin.version + 1, [section]: { ...merged, $version: version } as TwinSection };
-    const outbox = section === 'reported' && this.keepOutbox ? withReported(record.upstreamOutbox, patch, version) : record.upstreamOutbox;
+    const outbox = section === 'reported' && this.keepOutbox ? withReported(record.upstreamOutbox, patch, version, merged) : record.upstreamOutbox;
     await this.save(twinId, { ...record, twin, ...(outbox === undefined ? {} : { upstreamOutbox: outbox }) });
     this.route({ twinId, section, patch, sectionVersion: version, twinVersion: twin.version });
     if (section === 'desired') await this.notify(twinId, twin, patch, version);
-    else this.reported(twinId, patch, version);
+    else this.reported(twinId, patch, version, twin.reported);
     return { ok: true, version };
   }
 
@@ -292,10 +292,10 @@ export class TwinService {
     await this.save(twinId, { ...record, delivered: desired });
   }
 
-  private reported(twinId: string, patch: TwinProperties, version: number): void {
+  private reported(twinId: string, patch: TwinProperties, version: number, section: TwinSection): void {
     for (const listener of this.reportedListeners) {
       try {
-        listener(twinId, patch, version);
+        listener(twinId, patch, version, section);
       } catch (error) {
         this.options.logger.error({ event: 'twin.listener_failed', code: 'OUTPOST_INTERNAL', twinId, err: error }, 'a reported-properties listener threw');
       }
@@ -366,9 +366,9 @@ function stripVersion(patch: TwinProperties): TwinProperties {
 }
 
 /** The stored outbox with a reported patch appended, folded (`appendFolded`): its length stays bounded however long the link is down. */
-function withReported(outbox: readonly PendingReported[] | undefined, patch: TwinProperties, version: number): PendingReported[] {
+function withReported(outbox: readonly PendingReported[] | undefined, patch: TwinProperties, version: number, section: TwinProperties): PendingReported[] {
   const entries: FoldedPatch[] = (outbox ?? []).map((entry) => ({ patch: entry.patch, from: entry.from ?? entry.version, version: entry.version }));
-  appendFolded(entries, { patch, from: version, version });
+  appendFolded(entries, { patch, from: version, version }, section);
   return entries;
 }
 

@@ -27,9 +27,13 @@ export class ReportedOutbox {
     return this.waiting.length + this.inflight.length;
   }
 
-  /** `version`: the reported `$version` the patch made here; `from`: the first one, when a stored entry carries several. */
-  add(patch: TwinProperties, version: number, from = version): void {
-    appendFolded(this.waiting, { patch, from, version });
+  /**
+   * `version`: the reported `$version` the patch made here; `from`: the first one, when a stored
+   * entry carries several; `section`: the reported section after it, which lets a long run of
+   * patches that cannot be folded be rewritten as two (`appendFolded`).
+   */
+  add(patch: TwinProperties, version: number, options: { readonly from?: number; readonly section?: TwinProperties } = {}): void {
+    appendFolded(this.waiting, { patch, from: options.from ?? version, version }, options.section);
   }
 
   /** The next patch to send, now in flight. */

@@ -94,7 +94,7 @@ export class UpstreamRelay implements ChannelWatcher {
   private readonly always: ReadonlySet<string>;
   /** False until the stored outboxes are read (nothing is relayed before: their patches go first). */
   private loaded = false;
-  private early: Array<[string, TwinProperties, number]> = [];
+  private early: Array<[string, TwinProperties, number, TwinProperties]> = [];
 
   constructor(private readonly options: UpstreamRelayOptions) {
     this.warnings = new RateLimitedLog(options.logger);
@@ -108,7 +108,7 @@ export class UpstreamRelay implements ChannelWatcher {
     options.services.clients.onChanged((identity) => this.reconcile(identity));
     twins.keepReportedForUpstream();
     twins.useUpstreamGet((twinId) => this.sync.fetchDesired(twinId));
-    twins.onReported((twinId, patch, version) => this.reported(twinId, patch, version));
+    twins.onReported((twinId, patch, version, section) => this.reported(twinId, patch, version, section));
     void this.loadOutboxes();
   }
 
@@ -164,23 +164,23 @@ export class UpstreamRelay implements ChannelWatcher {
     let patches = 0;
     for (const [twinId, entries] of pending) {
       const state = this.stateOf(twinId);
-      for (const entry of entries) state.outbox.add(entry.patch, entry.version, entry.from);
+      for (const entry of entries) state.outbox.add(entry.patch, entry.version, { from: entry.from });
       lastRead.set(twinId, entries[entries.length - 1]!.version);
       patches += entries.length;
     }
     if (patches > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches }, 'reported patches not yet taken by the parent before the restart will be sent');
     this.loaded = true;
-    for (const [twinId, patch, version] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version);
+    for (const [twinId, patch, version, section] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version, section);
     if (this.options.link.connected) this.connected();
   }
 
-  private reported(twinId: string, patch: TwinProperties, version: number): void {
+  private reported(twinId: string, patch: TwinProperties, version: number, section: TwinProperties): void {
     if (!this.loaded) {
-      this.early.push([twinId, patch, version]);
+      this.early.push([twinId, patch, version, section]);
       return;
     }
     const state = this.stateOf(twinId);
-    state.outbox.add(patch, version);
+    state.outbox.add(patch, version, { section });
     if (state.twin !== undefined) state.twin.flush();
     else this.reconcile(twinId);
   }

@@ -52,7 +52,7 @@ export class MqttRelay {
   private readonly relayed = new Map<string, Relayed>();
   private readonly sync: TwinSync;
   private loaded = false;
-  private early: Array<[string, TwinProperties, number]> = [];
+  private early: Array<[string, TwinProperties, number, TwinProperties]> = [];
   private readonly always: ReadonlySet<string>;
 
   constructor(private readonly options: MqttRelayOptions) {
@@ -65,7 +65,7 @@ export class MqttRelay {
     clients.onChanged((identity) => this.reconcile(identity));
     twins.keepReportedForUpstream();
     twins.useUpstreamGet((twinId) => this.sync.fetchDesired(twinId));
-    twins.onReported((twinId, patch, version) => this.reported(twinId, patch, version));
+    twins.onReported((twinId, patch, version, section) => this.reported(twinId, patch, version, section));
     void this.loadOutboxes();
   }
 
@@ -83,21 +83,21 @@ export class MqttRelay {
     const lastRead = new Map<string, number>();
     for (const [twinId, entries] of pending) {
       const state = this.stateOf(twinId);
-      for (const entry of entries) state.outbox.add(entry.patch, entry.version, entry.from);
+      for (const entry of entries) state.outbox.add(entry.patch, entry.version, { from: entry.from });
       lastRead.set(twinId, entries[entries.length - 1]!.version);
     }
     if (pending.size > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches: [...pending.values()].reduce((n, e) => n + e.length, 0) }, 'reported patches not yet taken by the parent before the restart will be sent');
     this.loaded = true;
-    for (const [twinId, patch, version] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version);
+    for (const [twinId, patch, version, section] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version, section);
     for (const identity of new Set([...this.relayed.keys(), ...this.always, ...this.options.services.clients.list().map((entry) => entry.identity)])) this.reconcile(identity);
   }
 
-  private reported(twinId: string, patch: TwinProperties, version: number): void {
+  private reported(twinId: string, patch: TwinProperties, version: number, section: TwinProperties): void {
     if (!this.loaded) {
-      this.early.push([twinId, patch, version]);
+      this.early.push([twinId, patch, version, section]);
       return;
     }
-    this.stateOf(twinId).outbox.add(patch, version);
+    this.stateOf(twinId).outbox.add(patch, version, { section });
     this.reconcile(twinId);
     this.relayed.get(twinId)?.twin?.flush();
   }

@@ -54,4 +54,40 @@ describe('TwinSync', () => {
       sync.close();
     }
   });
+
+  it('re-pulls at once for a desired patch out of order, inside the period too: one at a time, one more if asked again meanwhile', async () => {
+    const { logger } = recordingLogger();
+    const sync = new TwinSync({ minPeriodMs: 600_000, getTimeoutMs: 1000, connected: () => true, canRelay: () => true, logger });
+    try {
+      assert.equal(sync.shouldRepull('dev1'), true);
+      assert.equal(sync.shouldRepull('dev1'), false, 'inside the period: the attach defers its re-pull');
+      const answers: Array<(ok: boolean) => void> = [];
+      let repulls = 0;
+      const twin: SyncedTwin = {
+        repull: () => {
+          repulls++;
+          return new Promise((resolve) => answers.push(resolve));
+        },
+        getDesired: async () => undefined,
+      };
+      sync.outOfOrder('dev1', twin);
+      sync.outOfOrder('dev1', twin);
+      sync.outOfOrder('dev1', twin);
+      assert.equal(repulls, 1, 'one at a time');
+      answers.shift()!(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(repulls, 2, 'the patches out of order while it ran ask for one more, once');
+      answers.shift()!(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(repulls, 2);
+      sync.outOfOrder('dev1', twin);
+      assert.equal(repulls, 3, 'a later patch out of order re-pulls again');
+      sync.outOfOrder('dev1', twin);
+      answers.shift()!(false);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(repulls, 3, 'a failed re-pull is not retried here (its links are dropped and attach again)');
+    } finally {
+      sync.close();
+    }
+  });
 });

@@ -39,7 +39,7 @@ export interface ScopeAuthentication {
 export interface ScopeResult {
   readonly devices: readonly ScopeDevice[];
   readonly modules: readonly ScopeModule[];
-  /** The next page's path and query, or null on the last page (scopePage). */
+  /** The next page: its path and query (the GET API) or its token (the nested POST API); null on the last page (scopePage). */
   readonly continuationLink: string | null;
 }
 
@@ -47,6 +47,26 @@ export interface ScopeResult {
 export interface ScopeSource extends ChainLookup {
   list(): IdentityRecord[];
 }
+
+/**
+ * The four operations, by the API that has them: IoT Hub's first scope API (2018-08-30-preview,
+ * GET, what `DeviceScopeApiClient` calls) and the nested one (2020-06-30-preview, POST with a JSON
+ * body naming an auth chain, what Azure's edge hub calls from version 1.2 on, of IoT Hub and of
+ * a parent edge hub alike: `NestedDeviceScopeApiClient`).
+ */
+export const ScopeOperation = {
+  /** GET: the whole scope of the calling edge device, in pages. */
+  Scope: 'devicesAndModulesInDeviceScope',
+  /** GET: one identity of that scope. */
+  Target: 'deviceAndModuleInDeviceScope',
+  /** POST: the whole scope of the edge device the auth chain starts with, in pages. */
+  NestedScope: 'devicesAndModulesInTargetDeviceScope',
+  /** POST: one identity, on behalf of the edge device the auth chain starts with. */
+  OnBehalfOf: 'getDeviceAndModuleOnBehalfOf',
+} as const;
+
+export const SCOPE_API_VERSION = '2018-08-30-preview';
+export const NESTED_SCOPE_API_VERSION = '2020-06-30-preview';
 
 const SCOPE_PREFIX = 'ms-azure-iot-edge://';
 

@@ -41,4 +41,4 @@ export {
 } from './workload/module-environment.js';
 export { clientIdRefusal, sessionOwnerKey, type ClientIdRefusal, type IdentityLookup } from './session-owner.js';
 export { authChainProblem, deviceChain, formatAuthChain, identityChain, onBehalfOfProblem, type ChainLookup } from './auth-chain.js';
-export { deviceScopeOf, recordsFromScope, scopeOwners, scopePage, scopeTarget, type ScopeAuthentication, type ScopeDevice, type ScopeModule, type ScopeResult, type ScopeSource } from './device-scope.js';
+export { deviceScopeOf, NESTED_SCOPE_API_VERSION, recordsFromScope, SCOPE_API_VERSION, ScopeOperation, scopeOwners, scopePage, scopeTarget, type ScopeAuthentication, type ScopeDevice, type ScopeModule, type ScopeResult, type ScopeSource } from './device-scope.js';

@@ -1,6 +1,6 @@
 import { request } from 'node:https';
 import { RateLimitedLog, type Logger } from '../../log/index.js';
-import { recordsFromScope, scopeOwners, type IdentityRecord, type IdentitySource, type UpsertResult } from '../auth/index.js';
+import { NESTED_SCOPE_API_VERSION, recordsFromScope, SCOPE_API_VERSION, ScopeOperation, scopeOwners, type IdentityRecord, type IdentitySource, type UpsertResult } from '../auth/index.js';
 import { signSasToken } from './sas-signer.js';
 import { tokenAudience } from './upstream-constants.js';
 import type { UpstreamCredential, UpstreamCredentials } from './upstream-credentials.js';
@@ -27,8 +27,6 @@ export interface DeviceScopeSyncOptions {
   readonly logger: Logger;
 }
 
-/** IoT Hub's api-version for the scope call (DeviceScopeApiClient.cs). */
-const SCOPE_API_VERSION = '2018-08-30-preview';
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Devices asked per page (IoT Hub's DeviceScopeApiClient asks for 1000). */
 const PAGE_DEVICES = 1000;
@@ -50,10 +48,19 @@ const ON_DEMAND_REMEMBERED = 10_000;
 /** And at most this many requests per interval for all identities together: made-up ids cost the parent this much at most. */
 const ON_DEMAND_MAX_PER_INTERVAL = 20;
 const HTTP_NOT_FOUND = 404;
+const HTTP_METHOD_NOT_ALLOWED = 405;
+
+/** Whether an answer says the parent has no such call (it does not serve that API). */
+function notServed(status: number | undefined): boolean {
+  return status === HTTP_NOT_FOUND || status === HTTP_METHOD_NOT_ALLOWED;
+}
 
 /**
  * The device scope fetched from the parent (docs/upstream.md, "The device scope"): each time the
- * upstream link connects, and every upstream.scopeRefreshInterval. The identities
+ * upstream link connects, and every upstream.scopeRefreshInterval. IoT Hub's nested scope API
+ * first (POST, 2020-06-30-preview: what Azure's edge hub 1.2 and later serves as a parent, and
+ * calls itself), and the first API (GET, 2018-08-30-preview) when the parent answers 404 or 405 to
+ * it (an older parent); each call tries both, so a parent upgraded meanwhile is used as it is now. The identities
  * below this edge device, with their keys, go into the identity registry as `source: upstream`
  * (a full sync: one no longer in the scope is removed), whose file is 0600 under <dataDir>. So
  * devices in the scope authenticate here from then on, also while the parent is unreachable, and
@@ -105,12 +112,13 @@ export class DeviceScopeSync {
 
   /**
    * An identity is not known here: ask the parent for it alone (IoT Hub's
-   * `deviceAndModuleInDeviceScope`, as Azure's edge hub does for an identity it does not know) and
+   * `getDeviceAndModuleOnBehalfOf`, or `deviceAndModuleInDeviceScope` of the first API, as Azure's
+   * edge hub does for an identity it does not know) and
    * resolve once the answer is in the registry (or after ON_DEMAND_WAIT_MS), so a device registered
    * at the top connects at once instead of after the next periodic sync. Each identity is asked for
    * at most once per ON_DEMAND_MIN_INTERVAL_MS, and all together at most ON_DEMAND_MAX_PER_INTERVAL
-   * times per interval: past either, it resolves at once and nothing is asked. A parent without
-   * that call (404) gets the whole scope fetched instead.
+   * times per interval: past either, it resolves at once and nothing is asked. A parent with
+   * neither call (404 or 405) gets the whole scope fetched instead.
    */
   refreshForUnknown(deviceId: string, moduleId: string | undefined): Promise<void> {
     if (this.closed || !this.admitOnDemand(moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`, Date.now())) return Promise.resolve();
@@ -141,11 +149,18 @@ export class DeviceScopeSync {
       this.failed('no SAS key for this edge device (upstream.connectionString)');
       return 'done';
     }
-    const path = `${this.basePath()}/deviceAndModuleInDeviceScope?targetDeviceId=${encodeURIComponent(deviceId)}&targetModuleId=${encodeURIComponent(moduleId ?? '')}&api-version=${SCOPE_API_VERSION}`;
-    const answer = await this.getJson(credential, path);
+    // The nested API first (Azure's edge hub 1.2 and IoT Hub serve it), then the first one.
+    let answer = await this.requestJson(credential, 'POST', `${this.basePath()}/${ScopeOperation.OnBehalfOf}?api-version=${NESTED_SCOPE_API_VERSION}`, {
+      targetDeviceId: deviceId,
+      targetModuleId: moduleId ?? '',
+      authChain: this.options.edgeDeviceId,
+    });
+    if (!answer.ok && notServed(answer.status) && !this.closed) {
+      answer = await this.requestJson(credential, 'GET', `${this.basePath()}/${ScopeOperation.Target}?targetDeviceId=${encodeURIComponent(deviceId)}&targetModuleId=${encodeURIComponent(moduleId ?? '')}&api-version=${SCOPE_API_VERSION}`);
+    }
     if (this.closed) return 'done';
     if (!answer.ok) {
-      if (answer.status === HTTP_NOT_FOUND) return 'not-served';
+      if (notServed(answer.status)) return 'not-served';
       this.failed(answer.reason);
       return 'done';
     }
@@ -191,30 +206,19 @@ export class DeviceScopeSync {
     const credential = this.options.credentials.signerCredential();
     if (credential === undefined) return this.failed('no SAS key for this edge device (upstream.connectionString)');
     // Every page, then one sync: a device's parent may be on another page than the device.
-    const devices: unknown[] = [];
-    const modules: unknown[] = [];
-    let path: string | null = this.firstPagePath();
-    for (let pages = 0; path !== null; pages++) {
-      if (pages === MAX_PAGES) return this.failed(`the scope has more than ${MAX_PAGES} pages`);
-      const answer = await this.getJson(credential, path);
-      if (this.closed) return;
-      if (!answer.ok) return this.failed(answer.reason);
-      const page = answer.value as { devices?: unknown; modules?: unknown; continuationLink?: unknown };
-      if (typeof page !== 'object' || page === null || !Array.isArray(page.devices)) return this.failed('the answer is not a device scope ({devices, modules})');
-      devices.push(...page.devices);
-      if (Array.isArray(page.modules)) modules.push(...page.modules);
-      const next = page.continuationLink;
-      if (next === null || next === undefined || next === '') path = null;
-      else if (typeof next === 'string' && next.startsWith(this.scopePath())) path = next;
-      else return this.failed('the answer\'s continuationLink is not a page of this edge device\'s scope');
-    }
+    let pages = await this.pages(credential, 'nested');
+    if (typeof pages === 'object' && 'notServed' in pages && !this.closed) pages = await this.pages(credential, 'first');
+    if (this.closed) return;
+    if (typeof pages === 'string') return this.failed(pages);
+    if ('notServed' in pages) return this.failed(pages.notServed);
+    const { devices, modules, api } = pages;
     const parsed = { devices, modules };
     const { records, problems } = recordsFromScope(parsed, edgeDeviceId);
     if (problems.length > 0 && records.length === 0) return this.failed(problems.join('; '));
     const result = this.options.store.upsertMany(records, { source: 'upstream', removeMissing: true });
     const rejected = result.rejected.map((r) => `${r.key}: ${r.problems.join(', ')}`);
     logger.info(
-      { event: 'upstream.scope_synced', identities: records.length, added: result.added, updated: result.updated, removed: result.removed, rejected: [...problems, ...rejected] },
+      { event: 'upstream.scope_synced', api, identities: records.length, added: result.added, updated: result.updated, removed: result.removed, rejected: [...problems, ...rejected] },
       'device scope fetched from the parent',
     );
   }
@@ -223,25 +227,55 @@ export class DeviceScopeSync {
     this.failures.warn('upstream.scope_sync_failed', { event: 'upstream.scope_sync_failed', code: 'OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED', host: this.options.host, port: this.options.port, reason }, 'could not fetch the device scope from the parent; the identities synced before stay');
   }
 
-  /** This edge device's `$edgeHub` on the parent, under which both scope calls are. */
+  /**
+   * Every page of the scope from one of IoT Hub's two scope APIs: the nested one (POST with this
+   * edge device as the auth chain, the next page's token in the body) or the first one (GET, the
+   * next page's path). `notServed` when the parent has no such call; a string says why it failed.
+   */
+  private async pages(credential: UpstreamCredential, api: 'nested' | 'first'): Promise<{ devices: unknown[]; modules: unknown[]; api: string } | { notServed: string } | string> {
+    const devices: unknown[] = [];
+    const modules: unknown[] = [];
+    const nestedPath = `${this.basePath()}/${ScopeOperation.NestedScope}?api-version=${NESTED_SCOPE_API_VERSION}`;
+    let link: string | null = api === 'nested' ? '' : this.firstPagePath();
+    for (let pages = 0; link !== null; pages++) {
+      if (pages === MAX_PAGES) return `the scope has more than ${MAX_PAGES} pages`;
+      const answer =
+        api === 'nested'
+          ? await this.requestJson(credential, 'POST', nestedPath, { pageSize: PAGE_DEVICES, authChain: this.options.edgeDeviceId, ...(link === '' ? {} : { continuationLink: link }) })
+          : await this.requestJson(credential, 'GET', link);
+      if (this.closed) return 'closed';
+      if (!answer.ok) return pages === 0 && notServed(answer.status) ? { notServed: answer.reason } : answer.reason;
+      const page = answer.value as { devices?: unknown; modules?: unknown; continuationLink?: unknown };
+      if (typeof page !== 'object' || page === null || !Array.isArray(page.devices)) return 'the answer is not a device scope ({devices, modules})';
+      devices.push(...page.devices);
+      if (Array.isArray(page.modules)) modules.push(...page.modules);
+      const next = page.continuationLink;
+      if (next === null || next === undefined || next === '') link = null;
+      else if (typeof next === 'string' && (api === 'nested' || next.startsWith(this.scopePath()))) link = next;
+      else return 'the answer\'s continuationLink is not a page of this edge device\'s scope';
+    }
+    return { devices, modules, api: api === 'nested' ? NESTED_SCOPE_API_VERSION : SCOPE_API_VERSION };
+  }
+
+  /** This edge device's `$edgeHub` on the parent, under which the scope calls are. */
   private basePath(): string {
     return `/devices/${encodeURIComponent(this.options.edgeDeviceId)}/modules/${encodeURIComponent('$edgeHub')}`;
   }
 
-  /** The scope call's path on the parent (each page's link must start with it). */
+  /** The first API's scope call on the parent (each page's link must start with it). */
   private scopePath(): string {
-    return `${this.basePath()}/devicesAndModulesInDeviceScope`;
+    return `${this.basePath()}/${ScopeOperation.Scope}`;
   }
 
   private firstPagePath(): string {
     return `${this.scopePath()}?deviceCount=${PAGE_DEVICES}&continuationToken=&api-version=${SCOPE_API_VERSION}`;
   }
 
-  /** A GET on the parent answered 200 with JSON, or why not (with the status when it answered). */
-  private async getJson(credential: UpstreamCredential, path: string): Promise<{ ok: true; value: unknown } | { ok: false; status?: number; reason: string }> {
+  /** A request to the parent answered 200 with JSON, or why not (with the status when it answered). */
+  private async requestJson(credential: UpstreamCredential, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ ok: true; value: unknown } | { ok: false; status?: number; reason: string }> {
     let answer: { status: number; body: string };
     try {
-      answer = await this.fetch(credential, path);
+      answer = await this.fetch(credential, method, path, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
       return { ok: false, reason: (error as Error).message };
     }
@@ -253,12 +287,17 @@ export class DeviceScopeSync {
     }
   }
 
-  private fetch(credential: UpstreamCredential, path: string): Promise<{ status: number; body: string }> {
+  private fetch(credential: UpstreamCredential, method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number; body: string }> {
     const { host, port, ca, edgeDeviceId, iotHubHostname, tokenTtlMs } = this.options;
     // The edge device's own token, or its $edgeHub's (both are what a parent accepts here).
     const token = signSasToken(tokenAudience(iotHubHostname, edgeDeviceId, credential.signerModuleId), credential.key, Math.floor((Date.now() + tokenTtlMs) / MS_PER_SEC));
+    const headers: Record<string, string | number> = { authorization: token };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json; charset=utf-8';
+      headers['content-length'] = Buffer.byteLength(body);
+    }
     return new Promise((resolve, reject) => {
-      const req = request({ host, port, path, method: 'GET', servername: host, ...(ca === undefined ? {} : { ca }), headers: { authorization: token }, timeout: REQUEST_TIMEOUT_MS }, (response) => {
+      const req = request({ host, port, path, method, servername: host, ...(ca === undefined ? {} : { ca }), headers, timeout: REQUEST_TIMEOUT_MS }, (response) => {
         const chunks: Buffer[] = [];
         let size = 0;
         response.on('data', (chunk: Buffer) => {
@@ -271,7 +310,7 @@ export class DeviceScopeSync {
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../log/index.js';
-import { deviceChain, deviceScopeOf, scopePage, scopeTarget, type AuthResult, type ScopeSource } from '../../auth/index.js';
-import { sendJson } from '../../../http/index.js';
+import { deviceChain, deviceScopeOf, SCOPE_API_VERSION, ScopeOperation, scopePage, scopeTarget, type AuthResult, type ScopeResult, type ScopeSource } from '../../auth/index.js';
+import { readLimitedBody, sendJson } from '../../../http/index.js';
 
 export interface DeviceScopeRouteOptions {
   /** The identity registry: who is below whom, and their keys. */
@@ -11,84 +11,165 @@ export interface DeviceScopeRouteOptions {
   readonly logger: Logger;
 }
 
-/** The path prefix of the route; the rest is `{edgeDeviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope`. */
+/** The path prefix of the route; the rest is `{edgeDeviceId}/modules/$edgeHub/{operation}`. */
 export const DEVICE_SCOPE_ROUTE_PREFIX = '/devices/';
+
+const OPERATION_METHOD: Readonly<Record<string, 'GET' | 'POST'>> = {
+  [ScopeOperation.Scope]: 'GET',
+  [ScopeOperation.Target]: 'GET',
+  [ScopeOperation.NestedScope]: 'POST',
+  [ScopeOperation.OnBehalfOf]: 'POST',
+};
 
 const SAS_PREFIX = 'SharedAccessSignature ';
 const EDGE_HUB_MODULE = '$edgeHub';
-const SCOPE_OPERATION = 'devicesAndModulesInDeviceScope';
-/** One identity of the scope (IoT Hub's `deviceAndModuleInDeviceScope`, DeviceScopeApiClient.GetIdentity). */
-const TARGET_OPERATION = 'deviceAndModuleInDeviceScope';
-const HTTP_OK = 200;
-const HTTP_BAD_REQUEST = 400;
-const HTTP_UNAUTHORIZED = 401;
-const HTTP_FORBIDDEN = 403;
-const HTTP_NOT_FOUND = 404;
+/** An auth chain's ids are separated by this (Azure's `AuthChainHelpers`). */
+const AUTH_CHAIN_SEPARATOR = ';';
+/** The nested API's request bodies are a few hundred bytes; anything past this is refused. */
+const MAX_BODY_BYTES = 16 * 1024;
+/** Far deeper than any gateway hierarchy (Azure allows 5 levels). */
+const MAX_AUTH_CHAIN_IDS = 16;
+const HttpStatus = { Ok: 200, BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, PayloadTooLarge: 413, InternalError: 500 } as const;
 /** IoT Hub's largest page (DeviceScopeApiClient asks for 1000). */
 const MAX_PAGE_DEVICES = 1000;
-const SCOPE_API_VERSION = '2018-08-30-preview';
+
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
 
 /**
- * The device scope of a child edge device, as IoT Hub serves it to edge hub (notes 5.2,
- * `DeviceScopeApiClient.cs`):
+ * The device scope of a child edge device, as IoT Hub serves it to edge hub (notes 5.2), in both
+ * of its APIs. Every call is signed by the calling edge device (its own token or its `$edgeHub`
+ * module's); only an edge device below this gateway may ask (401 or 403 otherwise). The answers hold
+ * keys: they are never logged.
  *
- *   GET /devices/{edgeDeviceId}/modules/$edgeHub/devicesAndModulesInDeviceScope[?deviceCount=…&continuationToken=…&api-version=…]
- *   Authorization: SharedAccessSignature …   (the edge device's token, or its $edgeHub module's)
+ *   GET  /devices/{edge}/modules/$edgeHub/devicesAndModulesInDeviceScope[?deviceCount=…&continuationToken=…]
+ *   GET  /devices/{edge}/modules/$edgeHub/deviceAndModuleInDeviceScope?targetDeviceId=…&targetModuleId=…
+ *   POST /devices/{edge}/modules/$edgeHub/devicesAndModulesInTargetDeviceScope   {"authChain":…, "pageSize":…, "continuationLink":…}
+ *   POST /devices/{edge}/modules/$edgeHub/getDeviceAndModuleOnBehalfOf           {"authChain":…, "targetDeviceId":…, "targetModuleId":…}
  *
- * Answers `{devices, modules, continuationLink}` (auth/device-scope.ts): pages of at most
- * `deviceCount` devices (default and most MAX_PAGE_DEVICES) with their modules, from the offset in
- * `continuationToken`; `continuationLink` is the next page's path, null on the last. Only that edge
- * device may ask (401 otherwise), and only if it is an edge device below this gateway (403). The
- * answer holds keys: it is never logged.
- *
- *   GET /devices/{edgeDeviceId}/modules/$edgeHub/deviceAndModuleInDeviceScope?targetDeviceId=…&targetModuleId=…&api-version=…
- *
- * answers the same shape for one identity: the target device if it is in the scope, and its
+ * The scope calls answer `{devices, modules, continuationLink}` (auth/device-scope.ts): pages of at
+ * most `deviceCount` / `pageSize` devices (default and most MAX_PAGE_DEVICES) with their modules;
+ * `continuationLink` leads to the next page (the GET's next path; the POST's token, sent back as
+ * the body's `continuationLink`), null on the last. The nested scope call asks for the scope of
+ * the edge device its auth chain starts with — the caller itself, or an edge device below it that
+ * it asks for — and the chain this gateway knows for that device must pass through the caller.
+ * The one-identity calls answer the same shape holding the device if it is in the scope, and its
  * module if one is named and in the scope (both lists empty when not: nothing to add).
  */
 export function deviceScopeRoute(options: DeviceScopeRouteOptions): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
-    const { status, body } = answer(request, options);
-    sendJson(response, status, body);
+    answer(request, options).then(
+      ({ status, body }) => sendJson(response, status, body),
+      (error: unknown) => {
+        options.logger.error({ event: 'identity.scope_failed', code: 'OUTPOST_INTERNAL', err: error }, 'a device scope request failed');
+        sendJson(response, HttpStatus.InternalError, { message: 'internal error' });
+      },
+    );
   };
 }
 
-function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): { status: number; body: unknown } {
-  const parsed = parseEdgeDevice((request.url ?? '/').split('?', 1)[0]!);
-  const edgeDeviceId = parsed?.edgeDeviceId;
-  if (parsed === undefined || edgeDeviceId === undefined) return { status: HTTP_NOT_FOUND, body: { message: `no such endpoint: use ${DEVICE_SCOPE_ROUTE_PREFIX}{edgeDeviceId}/modules/$edgeHub/${SCOPE_OPERATION}` } };
-  const authorization = request.headers.authorization;
-  const refused = (status: number, reason: string) => {
-    options.logger.warn({ event: 'identity.scope_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', identity: edgeDeviceId, reason, remoteAddress: request.socket.remoteAddress }, 'device scope request refused');
+async function answer(request: IncomingMessage, options: DeviceScopeRouteOptions): Promise<Answer> {
+  const parsed = parseRoute((request.url ?? '/').split('?', 1)[0]!);
+  if (parsed === undefined || OPERATION_METHOD[parsed.operation] !== request.method) {
+    return { status: HttpStatus.NotFound, body: { message: `no such endpoint: use ${DEVICE_SCOPE_ROUTE_PREFIX}{edgeDeviceId}/modules/$edgeHub/{${Object.values(ScopeOperation).join('|')}}` } };
+  }
+  const { edgeDeviceId, operation } = parsed;
+  const refused = (status: number, reason: string): Answer => {
+    options.logger.warn({ event: 'identity.scope_refused', code: 'OUTPOST_AUTH_NOT_AUTHORIZED', identity: edgeDeviceId, operation, reason, remoteAddress: request.socket.remoteAddress }, 'device scope request refused');
     return { status, body: { message: reason } };
   };
-  if (authorization === undefined || !authorization.startsWith(SAS_PREFIX)) return refused(HTTP_UNAUTHORIZED, 'the request needs an Authorization: SharedAccessSignature header (the edge device\'s token)');
+  const authorization = request.headers.authorization;
+  if (authorization === undefined || !authorization.startsWith(SAS_PREFIX)) return refused(HttpStatus.Unauthorized, 'the request needs an Authorization: SharedAccessSignature header (the edge device\'s token)');
   const asDevice = options.verifySasToken(authorization, edgeDeviceId);
   const result = asDevice.ok ? asDevice : options.verifySasToken(authorization, edgeDeviceId, EDGE_HUB_MODULE);
-  if (!result.ok || result.actor !== undefined) return refused(HTTP_UNAUTHORIZED, `the token does not authenticate edge device ${edgeDeviceId}`);
-  const record = options.registry.get(edgeDeviceId);
-  const chain = deviceChain(options.registry, edgeDeviceId);
-  if (record?.edge !== true || chain === undefined || chain.length < 2) return refused(HTTP_FORBIDDEN, `${edgeDeviceId} is not an edge device below this gateway`);
+  if (!result.ok || result.actor !== undefined) return refused(HttpStatus.Unauthorized, `the token does not authenticate edge device ${edgeDeviceId}`);
+  if (!isEdgeBelow(options.registry, edgeDeviceId)) return refused(HttpStatus.Forbidden, `${edgeDeviceId} is not an edge device below this gateway`);
   const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
-  if (parsed.operation === TARGET_OPERATION) {
+  const served = (fields: Record<string, unknown>, body: ScopeResult): Answer => {
+    options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, operation, ...fields, devices: body.devices.length, modules: body.modules.length }, 'device scope served to a child edge device');
+    return { status: HttpStatus.Ok, body };
+  };
+
+  if (operation === ScopeOperation.Target) {
     const targetDeviceId = query.get('targetDeviceId') ?? '';
-    if (targetDeviceId === '') return { status: HTTP_BAD_REQUEST, body: { message: 'targetDeviceId is required' } };
+    if (targetDeviceId === '') return { status: HttpStatus.BadRequest, body: { message: 'targetDeviceId is required' } };
     const targetModuleId = query.get('targetModuleId') || undefined;
-    const target = scopeTarget(options.registry, edgeDeviceId, targetDeviceId, targetModuleId);
-    options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, target: targetModuleId === undefined ? targetDeviceId : `${targetDeviceId}/${targetModuleId}`, devices: target.devices.length, modules: target.modules.length }, 'one identity of the device scope served to a child edge device');
-    return { status: HTTP_OK, body: target };
+    return served({ target: identityKey(targetDeviceId, targetModuleId) }, scopeTarget(options.registry, edgeDeviceId, targetDeviceId, targetModuleId));
   }
-  const asked = Number.parseInt(query.get('deviceCount') ?? '', 10);
-  const deviceCount = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_PAGE_DEVICES) : MAX_PAGE_DEVICES;
-  const from = Number.parseInt(query.get('continuationToken') ?? '', 10);
-  const offset = Number.isSafeInteger(from) && from > 0 ? from : 0;
-  const path = `${DEVICE_SCOPE_ROUTE_PREFIX}${encodeURIComponent(edgeDeviceId)}/modules/${encodeURIComponent(EDGE_HUB_MODULE)}/${SCOPE_OPERATION}`;
-  const page = scopePage(deviceScopeOf(options.registry, edgeDeviceId), offset, deviceCount, (next) => `${path}?deviceCount=${deviceCount}&continuationToken=${next}&api-version=${SCOPE_API_VERSION}`);
-  options.logger.info({ event: 'identity.scope_served', identity: edgeDeviceId, devices: page.devices.length, modules: page.modules.length, offset, more: page.continuationLink !== null }, 'device scope served to a child edge device');
-  return { status: HTTP_OK, body: page };
+  if (operation === ScopeOperation.Scope) {
+    const deviceCount = pageSizeOf(query.get('deviceCount'));
+    const offset = offsetOf(query.get('continuationToken'));
+    const path = `${DEVICE_SCOPE_ROUTE_PREFIX}${encodeURIComponent(edgeDeviceId)}/modules/${encodeURIComponent(EDGE_HUB_MODULE)}/${ScopeOperation.Scope}`;
+    const page = scopePage(deviceScopeOf(options.registry, edgeDeviceId), offset, deviceCount, (next) => `${path}?deviceCount=${deviceCount}&continuationToken=${next}&api-version=${SCOPE_API_VERSION}`);
+    return served({ offset, more: page.continuationLink !== null }, page);
+  }
+
+  const text = await readLimitedBody(request, MAX_BODY_BYTES);
+  if (text === undefined) return { status: HttpStatus.PayloadTooLarge, body: { message: `the request body is larger than ${MAX_BODY_BYTES} bytes` } };
+  const body = parseBody(text);
+  if (typeof body === 'string') return { status: HttpStatus.BadRequest, body: { message: body } };
+  const chain = parseAuthChain(body.authChain);
+  if (typeof chain === 'string') return { status: HttpStatus.BadRequest, body: { message: chain } };
+  // The edge device the request is for: the first of the chain (the caller, or one below it).
+  const forEdge = chain[0]!;
+  if (forEdge !== edgeDeviceId && !(isEdgeBelow(options.registry, forEdge) && deviceChain(options.registry, forEdge)!.includes(edgeDeviceId))) {
+    return refused(HttpStatus.Unauthorized, `the auth chain names ${forEdge}, which is not ${edgeDeviceId} or an edge device below it here`);
+  }
+
+  if (operation === ScopeOperation.OnBehalfOf) {
+    const targetDeviceId = typeof body.targetDeviceId === 'string' ? body.targetDeviceId : '';
+    if (targetDeviceId === '') return { status: HttpStatus.BadRequest, body: { message: 'targetDeviceId is required' } };
+    const targetModuleId = typeof body.targetModuleId === 'string' && body.targetModuleId !== '' ? body.targetModuleId : undefined;
+    return served({ forEdge, target: identityKey(targetDeviceId, targetModuleId) }, scopeTarget(options.registry, forEdge, targetDeviceId, targetModuleId));
+  }
+  const pageSize = pageSizeOf(typeof body.pageSize === 'number' ? String(body.pageSize) : null);
+  const offset = offsetOf(typeof body.continuationLink === 'string' ? body.continuationLink : null);
+  const page = scopePage(deviceScopeOf(options.registry, forEdge), offset, pageSize, (next) => String(next));
+  return served({ forEdge, offset, more: page.continuationLink !== null }, page);
 }
 
-function parseEdgeDevice(path: string): { edgeDeviceId: string; operation: string } | undefined {
+/** Whether `deviceId` is an edge device with a chain up to this gateway (not this gateway itself). */
+function isEdgeBelow(registry: ScopeSource, deviceId: string): boolean {
+  const chain = deviceChain(registry, deviceId);
+  return registry.get(deviceId)?.edge === true && chain !== undefined && chain.length >= 2;
+}
+
+function identityKey(deviceId: string, moduleId: string | undefined): string {
+  return moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
+}
+
+function pageSizeOf(text: string | null): number {
+  const asked = Number.parseInt(text ?? '', 10);
+  return Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_PAGE_DEVICES) : MAX_PAGE_DEVICES;
+}
+
+function offsetOf(text: string | null): number {
+  const from = Number.parseInt(text ?? '', 10);
+  return Number.isSafeInteger(from) && from > 0 ? from : 0;
+}
+
+/** The nested API's JSON body, or why it cannot be read. */
+function parseBody(text: string): Record<string, unknown> | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'the request body is not JSON';
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : 'the request body is not a JSON object';
+}
+
+/** `authChain` ("leaf;…;caller") as its ids, or why it is not one. */
+function parseAuthChain(value: unknown): string[] | string {
+  if (typeof value !== 'string' || value === '') return 'authChain is required (the edge device ids from the one asked for up to the caller, separated by ";")';
+  const ids = value.split(AUTH_CHAIN_SEPARATOR);
+  if (ids.length > MAX_AUTH_CHAIN_IDS || ids.some((id) => id === '')) return 'authChain is not a list of device ids separated by ";"';
+  return ids;
+}
+
+function parseRoute(path: string): { edgeDeviceId: string; operation: string } | undefined {
   if (!path.startsWith(DEVICE_SCOPE_ROUTE_PREFIX)) return undefined;
   let parts: string[];
   try {
@@ -97,6 +178,6 @@ function parseEdgeDevice(path: string): { edgeDeviceId: string; operation: strin
     return undefined;
   }
   const operation = parts[3];
-  const known = operation === SCOPE_OPERATION || operation === TARGET_OPERATION;
+  const known = operation !== undefined && Object.hasOwn(OPERATION_METHOD, operation);
   return parts.length === 4 && parts[0] !== '' && parts[1] === 'modules' && parts[2] === EDGE_HUB_MODULE && known ? { edgeDeviceId: parts[0]!, operation: operation! } : undefined;
 }

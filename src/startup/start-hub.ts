@@ -198,7 +198,12 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // Direct methods from modules (ModuleClient.invokeMethod), on the HTTPS listener.
   hub.routeHttps('POST', METHODS_ROUTE_PREFIX, methodsRoute({ edgeDeviceId: config.deviceId, methods, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: logger.child({ component: 'methods' }) }));
   // The device scope of a child edge device (nested edge), which it keeps to authenticate its devices offline.
-  const scopeRoute = deviceScopeRoute({ registry, verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId), logger: componentLogger('identity') });
+  const scopeRoute = deviceScopeRoute({
+    registry,
+    verifySasToken: (token, deviceId, moduleId) => identityAuthenticator.verifySasToken(token, deviceId, moduleId),
+    ...(upstream === undefined ? {} : { lookUpUnknown: (deviceId: string, moduleId: string | undefined) => upstream.scope.refreshForUnknown(deviceId, moduleId) }),
+    logger: componentLogger('identity'),
+  });
   // GET: IoT Hub's first scope API; POST: the nested one (Azure's edge hub 1.2 and later as a child).
   hub.routeHttps('GET', DEVICE_SCOPE_ROUTE_PREFIX, scopeRoute);
   hub.routeHttps('POST', DEVICE_SCOPE_ROUTE_PREFIX, scopeRoute);

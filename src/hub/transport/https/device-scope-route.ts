@@ -8,6 +8,12 @@ export interface DeviceScopeRouteOptions {
   readonly registry: ScopeSource;
   /** Verifies a SAS token for a device or module (IdentityAuthenticator.verifySasToken). */
   readonly verifySasToken: (token: string, deviceId: string, moduleId?: string) => AuthResult;
+  /**
+   * With an upstream: asks it for an identity not in the registry before a one-identity call is
+   * answered (DeviceScopeSync.refreshForUnknown: rate-limited, bounded wait), so a device
+   * registered at the top of a hierarchy reaches a gateway two levels down at once.
+   */
+  readonly lookUpUnknown?: (deviceId: string, moduleId: string | undefined) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -56,7 +62,9 @@ interface Answer {
  * the edge device its auth chain starts with — the caller itself, or an edge device below it that
  * it asks for — and the chain this gateway knows for that device must pass through the caller.
  * The one-identity calls answer the same shape holding the device if it is in the scope, and its
- * module if one is named and in the scope (both lists empty when not: nothing to add).
+ * module if one is named and in the scope (both lists empty when not: nothing to add); an identity
+ * not here is first asked of this gateway's own upstream, when it has one (`lookUpUnknown`), as
+ * Azure's edge hub does.
  */
 export function deviceScopeRoute(options: DeviceScopeRouteOptions): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
@@ -96,7 +104,8 @@ async function answer(request: IncomingMessage, options: DeviceScopeRouteOptions
     const targetDeviceId = query.get('targetDeviceId') ?? '';
     if (targetDeviceId === '') return { status: HttpStatus.BadRequest, body: { message: 'targetDeviceId is required' } };
     const targetModuleId = query.get('targetModuleId') || undefined;
-    return served({ target: identityKey(targetDeviceId, targetModuleId) }, scopeTarget(options.registry, edgeDeviceId, targetDeviceId, targetModuleId));
+    const lookedUp = await lookUpIfUnknown(options, targetDeviceId, targetModuleId);
+    return served({ target: identityKey(targetDeviceId, targetModuleId), lookedUp }, scopeTarget(options.registry, edgeDeviceId, targetDeviceId, targetModuleId));
   }
   if (operation === ScopeOperation.Scope) {
     const deviceCount = pageSizeOf(query.get('deviceCount'));
@@ -122,12 +131,22 @@ async function answer(request: IncomingMessage, options: DeviceScopeRouteOptions
     const targetDeviceId = typeof body.targetDeviceId === 'string' ? body.targetDeviceId : '';
     if (targetDeviceId === '') return { status: HttpStatus.BadRequest, body: { message: 'targetDeviceId is required' } };
     const targetModuleId = typeof body.targetModuleId === 'string' && body.targetModuleId !== '' ? body.targetModuleId : undefined;
-    return served({ forEdge, target: identityKey(targetDeviceId, targetModuleId) }, scopeTarget(options.registry, forEdge, targetDeviceId, targetModuleId));
+    const lookedUp = await lookUpIfUnknown(options, targetDeviceId, targetModuleId);
+    return served({ forEdge, target: identityKey(targetDeviceId, targetModuleId), lookedUp }, scopeTarget(options.registry, forEdge, targetDeviceId, targetModuleId));
   }
   const pageSize = pageSizeOf(typeof body.pageSize === 'number' ? String(body.pageSize) : null);
   const offset = offsetOf(typeof body.continuationLink === 'string' ? body.continuationLink : null);
   const page = scopePage(deviceScopeOf(options.registry, forEdge), offset, pageSize, (next) => String(next));
   return served({ forEdge, offset, more: page.continuationLink !== null }, page);
+}
+
+/** Asks the upstream for the identity when it is not here (and there is an upstream); whether it asked. */
+async function lookUpIfUnknown(options: DeviceScopeRouteOptions, deviceId: string, moduleId: string | undefined): Promise<boolean> {
+  const { registry, lookUpUnknown } = options;
+  if (lookUpUnknown === undefined) return false;
+  if (registry.get(deviceId) !== undefined && (moduleId === undefined || registry.get(deviceId, moduleId) !== undefined)) return false;
+  await lookUpUnknown(deviceId, moduleId);
+  return true;
 }
 
 /** Whether `deviceId` is an edge device with a chain up to this gateway (not this gateway itself). */

@@ -3,10 +3,11 @@ import { RateLimitedLog, type Logger } from '../../log/index.js';
 import type { C2dService } from '../c2d/index.js';
 import type { ConnectedClients } from '../core/index.js';
 import type { MethodService } from '../methods/index.js';
-import { splitTwinId, type PendingReported, type TwinProperties, type TwinService } from '../twin/index.js';
+import { splitTwinId, type TwinService } from '../twin/index.js';
 import { C2dRelay } from './c2d-relay.js';
 import { MethodRelay } from './method-relay.js';
-import { ReportedOutbox } from './reported-outbox.js';
+import type { ReportedOutbox } from './reported-outbox.js';
+import { ReportedOutboxes } from './reported-outboxes.js';
 import { TwinRelay } from './twin-relay.js';
 import { TwinSync } from './twin-sync.js';
 import type { ChannelWatcher, UpstreamLink } from './upstream-link.js';
@@ -92,9 +93,8 @@ export class UpstreamRelay implements ChannelWatcher {
   private readonly warnings: RateLimitedLog;
   private readonly sync: TwinSync;
   private readonly always: ReadonlySet<string>;
-  /** False until the stored outboxes are read (nothing is relayed before: their patches go first). */
-  private loaded = false;
-  private early: Array<[string, TwinProperties, number, TwinProperties]> = [];
+  /** Nothing is relayed before they are read: their stored patches go first. */
+  private readonly outboxes: ReportedOutboxes;
 
   constructor(private readonly options: UpstreamRelayOptions) {
     this.warnings = new RateLimitedLog(options.logger);
@@ -104,16 +104,22 @@ export class UpstreamRelay implements ChannelWatcher {
       const { deviceId, moduleId } = splitTwinId(twinId);
       return options.link.canSignFor(deviceId, moduleId);
     }, logger: options.logger });
+    this.outboxes = new ReportedOutboxes({
+      twins,
+      logger: options.logger,
+      queued: (twinId) => this.reported(twinId),
+      loaded: (twinIds) => {
+        for (const twinId of twinIds) this.stateOf(twinId);
+        if (options.link.connected) this.connected();
+      },
+    });
     options.link.watch(this);
     options.services.clients.onChanged((identity) => this.reconcile(identity));
-    twins.keepReportedForUpstream();
     twins.useUpstreamGet((twinId) => this.sync.fetchDesired(twinId));
-    twins.onReported((twinId, patch, version, section) => this.reported(twinId, patch, version, section));
-    void this.loadOutboxes();
   }
 
   connected(): void {
-    if (!this.loaded) return;
+    if (!this.outboxes.loaded) return;
     const identities = new Set(this.options.services.clients.list().map((entry) => entry.identity));
     for (const [identity, state] of this.relayed) if (!state.outbox.empty) identities.add(identity);
     for (const identity of this.always) identities.add(identity);
@@ -149,38 +155,9 @@ export class UpstreamRelay implements ChannelWatcher {
     }
   }
 
-  /**
-   * The reported patches a previous run answered and the parent had not taken (the twins'
-   * upstreamOutbox) go first, in order; patches reported meanwhile follow unless already read.
-   */
-  private async loadOutboxes(): Promise<void> {
-    let pending = new Map<string, readonly PendingReported[]>();
-    try {
-      pending = await this.options.services.twins.pendingReported();
-    } catch (error) {
-      this.options.logger.error({ event: 'upstream.outbox_read_failed', code: 'OUTPOST_TWIN_STORE_FAILED', err: error }, 'the stored reported patches for the parent cannot be read; only new ones are sent');
-    }
-    const lastRead = new Map<string, number>();
-    let patches = 0;
-    for (const [twinId, entries] of pending) {
-      const state = this.stateOf(twinId);
-      for (const entry of entries) state.outbox.add(entry.patch, entry.version, { from: entry.from });
-      lastRead.set(twinId, entries[entries.length - 1]!.version);
-      patches += entries.length;
-    }
-    if (patches > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches }, 'reported patches not yet taken by the parent before the restart will be sent');
-    this.loaded = true;
-    for (const [twinId, patch, version, section] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version, section);
-    if (this.options.link.connected) this.connected();
-  }
-
-  private reported(twinId: string, patch: TwinProperties, version: number, section: TwinProperties): void {
-    if (!this.loaded) {
-      this.early.push([twinId, patch, version, section]);
-      return;
-    }
+  /** A patch reported here is in the twin's outbox: sent now if its links are up, else they are made. */
+  private reported(twinId: string): void {
     const state = this.stateOf(twinId);
-    state.outbox.add(patch, version, { section });
     if (state.twin !== undefined) state.twin.flush();
     else this.reconcile(twinId);
   }
@@ -189,7 +166,7 @@ export class UpstreamRelay implements ChannelWatcher {
     let state = this.relayed.get(identity);
     if (state === undefined) {
       const { deviceId, moduleId } = splitTwinId(identity);
-      state = { identity, deviceId, moduleId, outbox: new ReportedOutbox(), session: undefined, methods: undefined, c2d: undefined, twin: undefined, retry: undefined, failures: 0 };
+      state = { identity, deviceId, moduleId, outbox: this.outboxes.of(identity), session: undefined, methods: undefined, c2d: undefined, twin: undefined, retry: undefined, failures: 0 };
       this.relayed.set(identity, state);
     }
     return state;
@@ -211,7 +188,7 @@ export class UpstreamRelay implements ChannelWatcher {
   }
 
   private reconcile(identity: string): void {
-    if (!this.loaded) return;
+    if (!this.outboxes.loaded) return;
     const state = this.relayed.get(identity) ?? (this.always.has(identity) || this.options.services.clients.isConnected(identity) ? this.stateOf(identity) : undefined);
     if (state === undefined) return;
     const wanted = this.wanted(state);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { C2D_LIMITS, type C2dMessage } from '../../c2d/index.js';
 import { MethodHttpStatus, MethodLimits } from '../../methods/index.js';
-import { splitTwinId, type PendingReported, type TwinProperties } from '../../twin/index.js';
+import { splitTwinId } from '../../twin/index.js';
 import { decodePropertyBag } from '../../transport/mqtt/iothub/index.js';
 import { parseJson } from '../method-relay.js';
-import { ReportedOutbox } from '../reported-outbox.js';
+import type { ReportedOutbox } from '../reported-outbox.js';
+import { ReportedOutboxes } from '../reported-outboxes.js';
 import { TwinSync } from '../twin-sync.js';
 import type { RelayOptions } from '../upstream-relay.js';
 import type { MqttIdentityConnection } from './mqtt-identity-connection.js';
@@ -51,8 +52,8 @@ interface Relayed {
 export class MqttRelay {
   private readonly relayed = new Map<string, Relayed>();
   private readonly sync: TwinSync;
-  private loaded = false;
-  private early: Array<[string, TwinProperties, number, TwinProperties]> = [];
+  /** Nothing is relayed before they are read: their stored patches go first. */
+  private readonly outboxes: ReportedOutboxes;
   private readonly always: ReadonlySet<string>;
 
   constructor(private readonly options: MqttRelayOptions) {
@@ -62,51 +63,32 @@ export class MqttRelay {
       const { deviceId, moduleId } = splitTwinId(twinId);
       return options.canSignFor(deviceId, moduleId);
     }, logger: options.logger });
+    this.outboxes = new ReportedOutboxes({
+      twins,
+      logger: options.logger,
+      queued: (twinId) => {
+        this.stateOf(twinId);
+        this.reconcile(twinId);
+        this.relayed.get(twinId)?.twin?.flush();
+      },
+      loaded: (twinIds) => {
+        for (const twinId of twinIds) this.stateOf(twinId);
+        for (const identity of new Set([...this.relayed.keys(), ...this.always, ...clients.list().map((entry) => entry.identity)])) this.reconcile(identity);
+      },
+    });
     clients.onChanged((identity) => this.reconcile(identity));
-    twins.keepReportedForUpstream();
     twins.useUpstreamGet((twinId) => this.sync.fetchDesired(twinId));
-    twins.onReported((twinId, patch, version, section) => this.reported(twinId, patch, version, section));
-    void this.loadOutboxes();
   }
 
   close(): void {
     this.sync.close();
   }
 
-  private async loadOutboxes(): Promise<void> {
-    let pending = new Map<string, readonly PendingReported[]>();
-    try {
-      pending = await this.options.services.twins.pendingReported();
-    } catch (error) {
-      this.options.logger.error({ event: 'upstream.outbox_read_failed', code: 'OUTPOST_TWIN_STORE_FAILED', err: error }, 'the stored reported patches for the parent cannot be read; only new ones are sent');
-    }
-    const lastRead = new Map<string, number>();
-    for (const [twinId, entries] of pending) {
-      const state = this.stateOf(twinId);
-      for (const entry of entries) state.outbox.add(entry.patch, entry.version, { from: entry.from });
-      lastRead.set(twinId, entries[entries.length - 1]!.version);
-    }
-    if (pending.size > 0) this.options.logger.info({ event: 'upstream.outbox_loaded', twins: pending.size, patches: [...pending.values()].reduce((n, e) => n + e.length, 0) }, 'reported patches not yet taken by the parent before the restart will be sent');
-    this.loaded = true;
-    for (const [twinId, patch, version, section] of this.early.splice(0)) if (version > (lastRead.get(twinId) ?? -1)) this.reported(twinId, patch, version, section);
-    for (const identity of new Set([...this.relayed.keys(), ...this.always, ...this.options.services.clients.list().map((entry) => entry.identity)])) this.reconcile(identity);
-  }
-
-  private reported(twinId: string, patch: TwinProperties, version: number, section: TwinProperties): void {
-    if (!this.loaded) {
-      this.early.push([twinId, patch, version, section]);
-      return;
-    }
-    this.stateOf(twinId).outbox.add(patch, version, { section });
-    this.reconcile(twinId);
-    this.relayed.get(twinId)?.twin?.flush();
-  }
-
   private stateOf(identity: string): Relayed {
     let state = this.relayed.get(identity);
     if (state === undefined) {
       const { deviceId, moduleId } = splitTwinId(identity);
-      state = { identity, deviceId, moduleId, outbox: new ReportedOutbox(), connection: undefined, twin: undefined };
+      state = { identity, deviceId, moduleId, outbox: this.outboxes.of(identity), connection: undefined, twin: undefined };
       this.relayed.set(identity, state);
     }
     return state;
@@ -114,7 +96,7 @@ export class MqttRelay {
 
   /** Holds on the identity's connection the subscriptions its client here has (the twin answers while connected or with patches to send). */
   private reconcile(identity: string): void {
-    if (!this.loaded) return;
+    if (!this.outboxes.loaded) return;
     const { clients } = this.options.services;
     const always = this.always.has(identity);
     const connected = always || clients.isConnected(identity);

@@ -157,7 +157,7 @@ describe('the nested device-scope API', () => {
 });
 
 describe('an IoT Hub that serves only the first scope API', () => {
-  it('is asked with the first API (GET) once the nested call answers 404, for the whole scope and for one identity', async () => {
+  it('is asked with the first API (GET) once the nested call answers 404, for the whole scope and for one identity; with no one-identity call, the whole scope', async () => {
     const dir = tempDir('outpost-scope-first-api-');
     const logger = createLogger({ level: 'silent' });
     const certs = ensureDevCertificates({ dataDir: dir.path, hostnames: ['localhost'], logger });
@@ -165,6 +165,7 @@ describe('an IoT Hub that serves only the first scope API', () => {
     const device = (deviceId: string) => ({ deviceId, generationId: `g-${deviceId}`, status: 'enabled', authentication: { type: 'sas', symmetricKey: { primaryKey: Buffer.alloc(32, deviceId.length).toString('base64'), secondaryKey: Buffer.alloc(32, 1).toString('base64') } }, capabilities: { iotEdge: false }, parentScopes: ['ms-azure-iot-edge://edge1-g1'] });
     const asked: string[] = [];
     let later = false;
+    let targetCalls = true;
     // IoT Hub's first scope API: a valid SAS token of edge1 (an HMAC of the encoded sr and se), GET only.
     const hub = createServer({ cert: certs.certPem, key: certs.keyPem }, (req, res) => {
       asked.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
@@ -177,8 +178,8 @@ describe('an IoT Hub that serves only the first scope API', () => {
       if (fields.get('sig') !== expected || fields.get('sr') !== 'iothub.example/devices/edge1') return send(401, { message: 'unauthorized' });
       if (req.method !== 'GET') return send(404, { message: 'no such API' });
       const url = new URL(req.url ?? '/', 'https://localhost');
-      if (url.pathname === '/devices/edge1/modules/%24edgeHub/devicesAndModulesInDeviceScope') return send(200, { devices: [device('d1'), ...(later ? [device('d2')] : [])], modules: [], continuationLink: null });
-      if (url.pathname === '/devices/edge1/modules/%24edgeHub/deviceAndModuleInDeviceScope' && url.searchParams.get('targetDeviceId') === 'd2') return send(200, { devices: [device('d2')], modules: [] });
+      if (url.pathname === '/devices/edge1/modules/%24edgeHub/devicesAndModulesInDeviceScope') return send(200, { devices: [device('d1'), ...(later ? [device('d2'), device('d3')] : [])], modules: [], continuationLink: null });
+      if (targetCalls && url.pathname === '/devices/edge1/modules/%24edgeHub/deviceAndModuleInDeviceScope' && url.searchParams.get('targetDeviceId') === 'd2') return send(200, { devices: [device('d2')], modules: [] });
       send(404, { message: 'no such API' });
     });
     await new Promise<void>((resolve) => hub.listen(0, '127.0.0.1', resolve));
@@ -204,6 +205,18 @@ describe('an IoT Hub that serves only the first scope API', () => {
       await sync.refreshForUnknown('d2', undefined);
       assert.equal(registry.get('d2')?.source, 'upstream', 'the one-identity call of the first API');
       assert.deepEqual(asked, ['POST /devices/edge1/modules/%24edgeHub/getDeviceAndModuleOnBehalfOf', 'GET /devices/edge1/modules/%24edgeHub/deviceAndModuleInDeviceScope']);
+
+      // With neither one-identity call served, the whole scope is fetched instead.
+      targetCalls = false;
+      asked.length = 0;
+      await sync.refreshForUnknown('d3', undefined);
+      assert.equal(registry.get('d3')?.source, 'upstream', 'from the whole scope');
+      assert.deepEqual(asked, [
+        'POST /devices/edge1/modules/%24edgeHub/getDeviceAndModuleOnBehalfOf',
+        'GET /devices/edge1/modules/%24edgeHub/deviceAndModuleInDeviceScope',
+        'POST /devices/edge1/modules/%24edgeHub/devicesAndModulesInTargetDeviceScope',
+        'GET /devices/edge1/modules/%24edgeHub/devicesAndModulesInDeviceScope',
+      ]);
     } finally {
       sync.close();
       await new Promise<void>((resolve) => hub.close(() => resolve()));

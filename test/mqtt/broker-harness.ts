@@ -28,7 +28,7 @@ export interface TestBroker {
  * A real broker in-process: the Broker core, the MQTT adapter and a plain-TCP SocketListener on
  * an ephemeral loopback port, exactly as the hub wires them, without TLS or a child process.
  */
-export async function startTestBroker(options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number; brokerLimits?: Partial<BrokerLimits>; logLines?: Record<string, unknown>[] } = {}): Promise<TestBroker> {
+export async function startTestBroker(options: { limits?: Partial<MqttLimits>; store?: BrokerStore; maxInflight?: number; maxQueued?: number; brokerLimits?: Partial<BrokerLimits>; logLines?: Record<string, unknown>[]; connectTimeoutMs?: number } = {}): Promise<TestBroker> {
   // With logLines, every line at info and above is parsed into it (for tests of what is logged).
   const lines = options.logLines;
   const destination = lines === undefined ? undefined : new Writable({
@@ -57,7 +57,7 @@ export async function startTestBroker(options: { limits?: Partial<MqttLimits>; s
     name: 'mqttPlain',
     host: '127.0.0.1',
     port: 0,
-    connectTimeoutMs: 5_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     adapter,
     registry: new ConnectionRegistry(10_000, logger),
     logger,

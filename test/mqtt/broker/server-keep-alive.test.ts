@@ -86,6 +86,25 @@ describe('Server Keep Alive (MQTT 5 section 3.2.2.3.14)', () => {
     await v311.client.next((p): p is Packet => p.cmd === 'pingresp');
   });
 
+  it('keeps a client that sends within 1.5 × its keep-alive for as long as it does, and closes a connection without CONNECT after the connect timeout, not before', async () => {
+    const broker = await startTestBroker({ limits: { maxKeepAliveSec: 1 }, connectTimeoutMs: 1_000 });
+    brokers.push(broker);
+    const { client } = await rawConnect(broker.port, 5, 'ka-pinging', 1);
+    const silent = await RawMqttClient.open(broker.port, 5);
+    clients.push(silent);
+    const openedAtMs = Date.now();
+    // Pings every 0.6 s for 4 s: each moves its deadline (the connection's place on the wheel).
+    for (let i = 0; i < 7; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      client.send({ cmd: 'pingreq' });
+      await client.next((p): p is Packet => p.cmd === 'pingresp', 2_000);
+    }
+    const closedAtMs = await silent.closed;
+    assert.ok(closedAtMs - openedAtMs >= 1_000, `closed ${closedAtMs - openedAtMs} ms after it opened, before the 1 s connect timeout`);
+    assert.ok(closedAtMs - openedAtMs < 3_500, `closed ${closedAtMs - openedAtMs} ms after it opened`);
+    assert.ok((broker.adapter.protocolErrors.get('connect timeout') ?? 0) >= 1, JSON.stringify([...broker.adapter.protocolErrors]));
+  });
+
   it('a cap above 65535 s is announced as 65535 s instead of failing the CONNACK', async () => {
     const broker = await brokerWithCap(100_000);
     const { connack, client } = await rawConnect(broker.port, 5, 'ka-huge', 0);

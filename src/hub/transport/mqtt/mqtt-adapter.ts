@@ -4,6 +4,7 @@ import type { Authenticator, Authorizer, ClientIdentity, ConnectedClient, Device
 import { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { ConnectionInfo, ProtocolAdapter } from '../protocol-adapter.js';
+import { DeadlineWheel } from './deadline-wheel.js';
 import type { IotHubServices } from './iothub-handler.js';
 import { MqttConnection } from './mqtt-connection.js';
 import type { MqttContext, MqttLimits } from './mqtt-context.js';
@@ -43,6 +44,7 @@ export class MqttAdapter implements ProtocolAdapter, PolicyTarget {
       refusals: new RateLimitedLog(options.logger),
       live: new Map(),
       pendingWills: new Map(),
+      deadlines: new DeadlineWheel(),
       protocolErrors: new Map(),
       stopping: false,
     };
@@ -97,5 +99,6 @@ export class MqttAdapter implements ProtocolAdapter, PolicyTarget {
       await Promise.race([new Promise<void>((resolve) => (this.onIdle = resolve)), untilDeadline()]);
     }
     await Promise.race([this.ctx.broker.close(), untilDeadline()]);
+    this.ctx.deadlines.close();
   }
 }

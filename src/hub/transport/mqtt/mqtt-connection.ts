@@ -21,6 +21,9 @@ import { Violation, violationCode } from './protocol-violation.js';
 import { decodeEmptyPacket, decodePublish, decodeShortAck } from './publish-codec.js';
 import { ConnackReturnCode, ReasonCode } from './reason-codes.js';
 
+/** MQTT-3.1.2-24: one and a half keep-alive periods without a packet closes the connection. */
+const KEEP_ALIVE_GRACE = 1.5;
+
 export interface MqttConnectionOptions {
   /** The byte stream a listener accepted (TLS already negotiated). */
   readonly stream: Duplex;
@@ -68,7 +71,10 @@ export class MqttConnection implements ConnectionState {
   private iotHubHandler: IotHubHandler | undefined;
   private logger: Logger | undefined;
   private lastPacketAtMs = Date.now();
-  private timer: NodeJS.Timeout | undefined;
+  /** Its place on the adapter's DeadlineWheel (the CONNECT deadline, then the keep-alive limit). */
+  wheelSlot = -1;
+  /** CONNACK sent: the deadline is the keep-alive limit, no longer the CONNECT one. */
+  private keepAliveArmed = false;
 
   constructor(options: MqttConnectionOptions) {
     const { stream, info, ctx } = options;
@@ -87,7 +93,7 @@ export class MqttConnection implements ConnectionState {
     stream.on('drain', () => this.session?.drain());
     stream.on('error', () => this.close('socket-error', true));
     stream.on('close', () => this.close('socket-closed', true));
-    this.timer = setTimeout(() => this.protocolError(Violation.ConnectTimeout, undefined), info.connectTimeoutMs);
+    ctx.deadlines.set(this, Date.now() + info.connectTimeoutMs);
   }
 
   /**
@@ -236,17 +242,26 @@ export class MqttConnection implements ConnectionState {
   // ---- keep-alive and closing --------------------------------------------------------------
 
   armKeepAlive(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.keepAliveMs === 0) return;
-    // MQTT-3.1.2-24: one and a half keep-alive periods without a packet closes the connection.
-    const limitMs = this.keepAliveMs * 1.5;
-    const check = () => {
-      const idleMs = Date.now() - this.lastPacketAtMs;
-      if (idleMs >= limitMs) return this.protocolError(Violation.KeepAliveTimeout, ReasonCode.KeepAliveTimeout);
-      this.timer = setTimeout(check, limitMs - idleMs);
-    };
-    this.timer = setTimeout(check, limitMs);
+    this.keepAliveArmed = true;
+    if (this.keepAliveMs === 0) this.ctx.deadlines.delete(this);
+    else this.ctx.deadlines.set(this, Date.now() + this.keepAliveMs * KEEP_ALIVE_GRACE);
+  }
+
+  /**
+   * Its deadline came (DeadlineWheel): no CONNECT in time, or no packet for one and a half
+   * keep-alive periods (MQTT-3.1.2-24) closes it; otherwise the next deadline.
+   */
+  due(nowMs: number): number | undefined {
+    if (this.closed) return undefined;
+    if (!this.keepAliveArmed) {
+      this.protocolError(Violation.ConnectTimeout, undefined);
+      return undefined;
+    }
+    if (this.keepAliveMs === 0) return undefined;
+    const limitMs = this.keepAliveMs * KEEP_ALIVE_GRACE;
+    if (nowMs - this.lastPacketAtMs < limitMs) return this.lastPacketAtMs + limitMs;
+    this.protocolError(Violation.KeepAliveTimeout, ReasonCode.KeepAliveTimeout);
+    return undefined;
   }
 
   /**
@@ -282,7 +297,7 @@ export class MqttConnection implements ConnectionState {
     // offered to this connection again).
     this.writer.flush();
     this.writer.close();
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.ctx.deadlines.delete(this);
     if (this.session !== undefined) {
       if (this.ctx.live.get(this.clientId) === this) this.ctx.live.delete(this.clientId);
       this.ctx.broker.disconnect(this.session);

@@ -2,6 +2,7 @@ import type { Logger } from '../../../log/index.js';
 import type { Authenticator, Authorizer, DeviceScope, IdentityLookup } from '../../auth/index.js';
 import type { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
+import type { DeadlineWheel } from './deadline-wheel.js';
 import type { IotHubServices } from './iothub-handler.js';
 
 /** Limits of the MQTT adapter, in the units of the resolved configuration. */
@@ -46,6 +47,8 @@ export interface MqttContext {
   readonly live: Map<string, LiveConnection>;
   /** Wills waiting out their delay, by client id; a reconnect cancels them (MQTT 5 section 3.1.3.2.2). */
   readonly pendingWills: Map<string, NodeJS.Timeout>;
+  /** Every connection's CONNECT or keep-alive deadline, on one timer. */
+  readonly deadlines: DeadlineWheel;
   /** Counts protocol errors by reason, for metrics and tests. */
   readonly protocolErrors: Map<string, number>;
   /** True once shutdown began: new CONNECTs are refused. */

@@ -35,3 +35,65 @@ describe('EndpointStream read-ahead', () => {
     assert.equal(stream.needsRead(), false);
   });
 });
+
+describe('EndpointStream parking (held sources)', () => {
+  it('takes a held source\'s entries out of a full window, holds the checkpoint at the oldest, and reads them back in order', () => {
+    // Entries 0..7 of 16 loaded, read-ahead 8; entries 0, 2, 4, 6 are the held source's.
+    const stream = new EndpointStream(0, 'q', 0, { head: 0, tail: 16, cumHead: 0 }, 8);
+    stream.loadPage(0, [0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ ...stored(n), cum: (n + 1) * 10 })));
+    const held = (n: number) => n % 2 === 0;
+    const source = (entry: { decode(keep?: boolean): unknown }) => {
+      const decoded = entry.decode(true);
+      return !(decoded instanceof RangeError) && held(numberOf(decoded as never)) ? 'held' : undefined;
+    };
+    // The others' entries went and were acknowledged; the held ones wait: the window is full.
+    for (const n of [1, 3, 5, 7]) {
+      const found = stream.nextFrom(0, (entry) => source(entry) !== undefined)!;
+      assert.equal(found.entry.seq, n);
+      found.entry.state = EntryState.Inflight;
+      stream.markDone(found.entry);
+    }
+    assert.equal(stream.windowFull(), true);
+    assert.equal(stream.takeCommit(), undefined, 'entry 0 is not done: no checkpoint yet');
+    assert.equal(stream.parkHeld(source, 100), 4);
+    assert.equal(stream.parkedTotal, 4);
+    assert.equal(stream.doneUpTo, 8, 'the window moved past them');
+    assert.equal(stream.needsRead(), true, 'and can load the rest of the queue');
+    assert.equal(stream.takeCommit(), undefined, 'the checkpoint stays before entry 0, the oldest parked');
+    assert.equal(stream.hasParked('held'), true);
+
+    // Read back from 0: its entries, in order, each done in turn moves the checkpoint to the next.
+    assert.equal(stream.reviveFrom('held'), 0);
+    stream.reviving = true;
+    assert.equal(stream.revivePage('held', 0, [0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ ...stored(n), cum: (n + 1) * 10 }))), 0);
+    assert.equal(stream.reviving, false);
+    const order: number[] = [];
+    for (let entry = stream.nextRevived(() => false); entry !== undefined; entry = stream.nextRevived(() => false)) {
+      order.push(entry.seq);
+      entry.state = EntryState.Inflight;
+      assert.equal(stream.markDone(entry), true);
+      const commit = stream.takeCommit();
+      const next = order.length < 4 ? order.length * 2 : 8;
+      // Before entry n, the queue's cumulative bytes are those of entry n - 1.
+      assert.deepEqual(commit, { queueId: 'q', head: next, cumHead: next * 10 }, `after ${entry.seq}`);
+    }
+    assert.deepEqual(order, [0, 2, 4, 6]);
+    assert.equal(stream.parkedTotal, 0);
+    assert.equal(stream.hasParked('held'), false);
+  });
+
+  it('forgets parked entries the shard removed (expired): below a head advance, or before the page read back', () => {
+    const stream = new EndpointStream(0, 'q', 0, { head: 0, tail: 12, cumHead: 0 }, 4);
+    stream.loadPage(0, [0, 1, 2, 3].map(stored));
+    assert.equal(stream.parkHeld(() => 'held', 100), 4);
+    stream.loadPage(4, [4, 5, 6, 7].map(stored));
+    assert.equal(stream.parkHeld(() => 'held', 100), 4);
+    assert.equal(stream.parkedBelow(2), 2);
+    assert.equal(stream.advanceHead(2, 2), 0);
+    assert.equal(stream.parkedTotal, 6);
+    assert.equal(stream.revivePage('held', 5, [5, 6, 7].map(stored)), 3, 'entries 2, 3 and 4 are gone');
+    assert.equal(stream.parkedTotal, 3);
+    assert.deepEqual([stream.nextRevived(() => false)?.seq], [5]);
+    assert.equal(stream.nextRevived((s) => s === 'held'), undefined, 'a held source\'s are not sent');
+  });
+});

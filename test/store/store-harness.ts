@@ -72,7 +72,7 @@ export class RecordingTarget implements EndpointTarget {
   manual: (endpoint: RouteEndpoint) => boolean = () => false;
   private waiters: (() => void)[] = [];
 
-  deliver(endpoint: RouteEndpoint, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean {
+  deliver(endpoint: RouteEndpoint, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean | 'sourceUnavailable' {
     if (!this.available(endpoint)) return false;
     let settled = false;
     const delivery: Delivery = {

@@ -22,12 +22,17 @@ export interface DispatchContext {
   target(): EndpointTarget | undefined;
   /** Load more of a stream's queue from its shard (sets stream.reading until the page arrives). */
   requestRead(stream: EndpointStream): void;
+  /** Read back `source`'s parked entries from `fromSeq` (sets stream.reviving until the page arrives: EndpointStream.revivePage). */
+  requestRevive(stream: EndpointStream, source: string, fromSeq: number): void;
   /** The done prefix of a stream moved: checkpoint it. */
   commit(stream: EndpointStream): void;
   counted(event: 'delivered' | 'expired' | 'undeliverable' | 'corrupt' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void;
   /** One copy acknowledged by the endpoint (metrics: sender, age, send time). */
   delivered(endpoint: RouteEndpoint, priority: number, message: HubMessage, sentAtMs: number): void;
 }
+
+/** Parked entries a stream may hold, in read-aheads: about 40 bytes each (5 MiB at the default). */
+const PARKED_PER_READ_AHEAD = 64;
 
 /**
  * Windowed delivery to one endpoint from its queues in every shard. Up to `window` messages are in
@@ -193,9 +198,11 @@ export class EndpointDispatcher {
     const nowMs = Date.now();
     // Reads first, so a priority whose messages are still on disk is seen as arriving (pick waits for it).
     for (const stream of this.streams) if (stream.needsRead()) this.ctx.requestRead(stream);
+    // Parked entries come and go only between pumps; a source is held during one.
+    const parked = sourceOf !== undefined && this.anyParked();
     while (this.inflight < this.ctx.window) {
       // Per message, for every target: two comparisons (heldUntil stays empty but for $upstream).
-      const picked = sourceOf !== undefined && this.heldUntil.size > 0 ? this.pickUnheld((scan ??= new Map()), sourceOf) : this.pick();
+      const picked = sourceOf !== undefined && (parked || this.heldUntil.size > 0) ? this.pickUnheld((scan ??= new Map()), sourceOf) : this.pick();
       if (picked === undefined) break;
       const { stream, entry } = picked;
       if (entry.expiresAtMs <= nowMs) {
@@ -242,7 +249,40 @@ export class EndpointDispatcher {
         break;
       }
     }
+    if (sourceOf !== undefined && (this.heldUntil.size > 0 || this.anyParked())) this.parkAndRevive(sourceOf);
     for (const stream of this.streams) if (stream.needsRead()) this.ctx.requestRead(stream);
+  }
+
+  private anyParked(): boolean {
+    for (const stream of this.streams) if (stream.parkedTotal > 0) return true;
+    return false;
+  }
+
+  /**
+   * Held sources one by one: a window full of entries that cannot go parks them (endpoint-stream.ts),
+   * so the other sources' messages behind them load and go; a source that may go again has its
+   * parked entries read back, in order.
+   */
+  private parkAndRevive(sourceOf: (message: HubMessage) => string | undefined): void {
+    const maxParked = PARKED_PER_READ_AHEAD * this.ctx.readAhead;
+    for (const stream of this.streams) {
+      if (this.heldUntil.size > 0 && stream.windowFull()) {
+        stream.parkHeld((entry) => {
+          const message = entry.decode(true);
+          if (message instanceof RangeError) return undefined;
+          const source = sourceOf(message);
+          return source !== undefined && (this.heldUntil.has(source) || stream.hasParked(source)) ? source : undefined;
+        }, maxParked);
+      }
+      if (stream.reviving) continue;
+      for (const source of stream.parkedSources()) {
+        if (this.heldUntil.has(source)) continue;
+        const fromSeq = stream.reviveFrom(source);
+        if (fromSeq === undefined) continue;
+        this.ctx.requestRevive(stream, source, fromSeq);
+        break;
+      }
+    }
   }
 
   /**
@@ -275,16 +315,25 @@ export class EndpointDispatcher {
    * messages of held sources (each source stays in order: all its messages are skipped).
    */
   private pickUnheld(scan: Map<EndpointStream, number>, sourceOf: (message: HubMessage) => string | undefined): { stream: EndpointStream; entry: QueueEntry } | undefined {
-    const held = (entry: QueueEntry): boolean => {
-      // An entry that does not decode is not held: picked, it is removed as corrupt.
-      const message = entry.decode(true);
-      return !(message instanceof RangeError) && this.heldUntil.has(sourceOf(message) ?? '');
-    };
+    const isHeld = (source: string): boolean => this.heldUntil.has(source);
     for (const group of this.groups) {
       const streams = group.streams;
       for (let k = 0; k < streams.length; k++) {
         const index = (group.next + k) % streams.length;
         const stream = streams[index]!;
+        // A source's parked entries read back go before any of its entries in the window.
+        const revived = stream.parkedTotal > 0 ? stream.nextRevived(isHeld) : undefined;
+        if (revived !== undefined) {
+          group.next = (index + 1) % streams.length;
+          return { stream, entry: revived };
+        }
+        const held = (entry: QueueEntry): boolean => {
+          // An entry that does not decode is not held: picked, it is removed as corrupt.
+          const message = entry.decode(true);
+          if (message instanceof RangeError) return false;
+          const source = sourceOf(message) ?? '';
+          return this.heldUntil.has(source) || stream.hasParked(source);
+        };
         const found = stream.nextFrom(scan.get(stream) ?? 0, held);
         if (found !== undefined) {
           scan.set(stream, found.index + 1);

@@ -18,6 +18,8 @@ export class QueueEntry {
   /** Bumped on every send and every abandonment, so a late outcome of an old attempt is ignored. */
   attempt = 0;
   sentAtMs = 0;
+  /** Set on an entry read back for a parked source (EndpointStream.revivePage): it is not in the window. */
+  parkedSource: string | undefined = undefined;
   /** `message`: the one just written (the fast path); `stored`: its bytes, read back from the store. */
   constructor(
     readonly seq: number,
@@ -33,6 +35,12 @@ export class QueueEntry {
    * bytes do not decode. `keep`: decoded once for good (for an entry looked at again and again
    * while its source is held up).
    */
+  /** Parked: its message leaves memory (it is read back from the store when its source may go). */
+  release(): void {
+    this.message = undefined;
+    this.stored = undefined;
+  }
+
   decode(keep = false): HubMessage | RangeError {
     if (this.message !== undefined) return this.message;
     try {
@@ -55,6 +63,15 @@ export interface StoredEntry {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * A held source's entry taken out of the window: what it takes to read it back in order and to
+ * keep the checkpoint from passing it (the queue's cumulative bytes before it).
+ */
+interface Parked {
+  readonly seq: number;
+  readonly cumBefore: number;
+}
+
 export interface StreamDescription {
   readonly shard: number;
   readonly queueId: string;
@@ -66,6 +83,8 @@ export interface StreamDescription {
   readonly loaded: number;
   readonly ready: number;
   readonly inflight: number;
+  /** Entries of held sources taken out of the window, waiting in the store. */
+  readonly parked: number;
 }
 
 /**
@@ -88,6 +107,13 @@ export class EndpointStream {
   tail: number;
   committedHead: number;
   reading = false;
+  /** Held sources' entries taken out of the window (parkHeld), by source, in order. */
+  private readonly parked = new Map<string, Parked[]>();
+  private parkedCount = 0;
+  /** Parked entries read back for delivery once their source may go (revivePage), by source, in order. */
+  private readonly revived = new Map<string, QueueEntry[]>();
+  /** A read for parked entries is under way (one at a time). */
+  reviving = false;
 
   constructor(
     readonly shard: number,
@@ -179,6 +205,8 @@ export class EndpointStream {
   rewind(entry: QueueEntry): void {
     entry.state = EntryState.Ready;
     entry.attempt += 1;
+    // A revived entry is not in the window: it is first in its source's revived list already.
+    if (entry.parkedSource !== undefined) return;
     const index = this.first + (entry.seq - this.doneUpTo);
     if (index < this.cursor) this.cursor = index;
   }
@@ -186,8 +214,14 @@ export class EndpointStream {
   /** Acknowledged, expired or undeliverable: done. Returns true when the done prefix grew. */
   markDone(entry: QueueEntry): boolean {
     entry.state = EntryState.Done;
-    const entries = this.entries;
+    if (entry.parkedSource !== undefined) return this.parkedDone(entry);
     const before = this.doneUpTo;
+    this.advanceDone();
+    return this.doneUpTo > before;
+  }
+
+  private advanceDone(): void {
+    const entries = this.entries;
     while (this.first < entries.length && entries[this.first]!.state === EntryState.Done) {
       this.doneCum = entries[this.first]!.cum;
       entries[this.first] = undefined as unknown as QueueEntry;
@@ -196,12 +230,155 @@ export class EndpointStream {
     }
     if (this.cursor < this.first) this.cursor = this.first;
     this.compact();
-    return this.doneUpTo > before;
+  }
+
+  // ---- held sources' entries out of the window (parking) --------------------------------------
+  //
+  // A target that holds sources up one by one ($upstream) skips a held source's entries; once they
+  // fill the window (the read-ahead), nothing behind them could load and every other source of the
+  // queue waited too. Parked, they leave the window (only their sequence number and the queue's
+  // cumulative bytes before them stay, about 40 bytes each) and the window moves on; the
+  // checkpoint stops at the oldest parked entry, so none is trimmed from the store or lost by a
+  // restart (the other sources' messages after it are sent again then, as any unacknowledged
+  // tail). Once the source may go, its parked entries are read back from the store in order
+  // (revivePage) and sent before any of its entries still in the window.
+
+  /** The window is full of what cannot move while the durable queue has more: parking would let it load. */
+  windowFull(): boolean {
+    return !this.reading && this.loadedUpTo < this.tail && this.entries.length - this.cursor >= this.readAhead;
+  }
+
+  get parkedTotal(): number {
+    return this.parkedCount;
+  }
+
+  hasParked(source: string): boolean {
+    return this.parked.has(source);
+  }
+
+  /**
+   * Parks every Ready entry of the window that `parkable` names a source for (a held one, or one
+   * whose parked entries are not all sent yet), up to `maxParked` in this stream; returns how many.
+   */
+  parkHeld(parkable: (entry: QueueEntry) => string | undefined, maxParked: number): number {
+    const entries = this.entries;
+    let count = 0;
+    for (let i = this.cursor; i < entries.length && this.parkedCount < maxParked; i++) {
+      const entry = entries[i]!;
+      if (entry.state !== EntryState.Ready) continue;
+      const source = parkable(entry);
+      if (source === undefined) continue;
+      let list = this.parked.get(source);
+      if (list === undefined) this.parked.set(source, (list = []));
+      list.push({ seq: entry.seq, cumBefore: i === this.first ? this.doneCum : entries[i - 1]!.cum });
+      this.parkedCount++;
+      entry.state = EntryState.Done;
+      entry.attempt += 1;
+      entry.release();
+      count++;
+    }
+    if (count === 0) return 0;
+    this.advanceDone();
+    // advanceDone may have compacted: `this.entries`, not the array read above.
+    while (this.cursor < this.entries.length && this.entries[this.cursor]!.state === EntryState.Done) this.cursor++;
+    return count;
+  }
+
+  /**
+   * Where the next read-back of `source`'s parked entries starts, or undefined when none is needed
+   * now (all read back, or enough read back and not yet sent).
+   */
+  reviveFrom(source: string): number | undefined {
+    const list = this.parked.get(source);
+    const revived = this.revived.get(source)?.length ?? 0;
+    if (list === undefined || revived >= list.length || revived >= this.readAhead / 2) return undefined;
+    return list[revived]!.seq;
+  }
+
+  parkedSources(): IterableIterator<string> {
+    return this.parked.keys();
+  }
+
+  /**
+   * A page read back from `firstSeq` for `source`'s parked entries: those it holds become entries to
+   * send (in order, after the ones already read back). Parked entries the page starts after are no
+   * longer in the store (the shard removed them, expired): they are forgotten; returns how many.
+   */
+  revivePage(source: string, firstSeq: number, page: readonly StoredEntry[]): number {
+    this.reviving = false;
+    const list = this.parked.get(source);
+    if (list === undefined) return 0;
+    let revived = this.revived.get(source);
+    if (revived === undefined) this.revived.set(source, (revived = []));
+    let gone = 0;
+    while (list.length > revived.length && list[revived.length]!.seq < firstSeq) {
+      list.splice(revived.length, 1);
+      this.parkedCount--;
+      gone++;
+    }
+    for (let k = revived.length; k < list.length; k++) {
+      const at = list[k]!.seq - firstSeq;
+      if (at >= page.length) break;
+      const stored = page[at]!;
+      const entry = new QueueEntry(list[k]!.seq, stored.expiresAtMs, stored.cum, undefined, stored.bytes);
+      entry.parkedSource = source;
+      revived.push(entry);
+    }
+    this.forgetIfEmpty(source);
+    return gone;
+  }
+
+  /** The oldest revived entry ready to send of a source `skip` does not exclude. */
+  nextRevived(skip: (source: string) => boolean): QueueEntry | undefined {
+    for (const [source, revived] of this.revived) {
+      if (skip(source)) continue;
+      for (const entry of revived) if (entry.state === EntryState.Ready) return entry;
+    }
+    return undefined;
+  }
+
+  /** How many parked entries are below `head` (the shard removed them). */
+  parkedBelow(head: number): number {
+    let count = 0;
+    for (const list of this.parked.values()) for (const parked of list) if (parked.seq < head) count++;
+    return count;
+  }
+
+  private parkedDone(entry: QueueEntry): boolean {
+    const source = entry.parkedSource!;
+    const revived = this.revived.get(source);
+    const list = this.parked.get(source);
+    const at = revived?.indexOf(entry) ?? -1;
+    if (at < 0 || list === undefined) return false;
+    revived!.splice(at, 1);
+    const parkedAt = list.findIndex((parked) => parked.seq === entry.seq);
+    if (parkedAt >= 0) {
+      list.splice(parkedAt, 1);
+      this.parkedCount--;
+    }
+    this.forgetIfEmpty(source);
+    // The checkpoint may move past it now.
+    return true;
+  }
+
+  private forgetIfEmpty(source: string): void {
+    const list = this.parked.get(source);
+    if (list !== undefined && list.length > 0) return;
+    this.parked.delete(source);
+    this.revived.delete(source);
+  }
+
+  /** The oldest parked entry (the checkpoint stops there), if any. */
+  private oldestParked(): Parked | undefined {
+    let oldest: Parked | undefined;
+    for (const list of this.parked.values()) if (list[0] !== undefined && (oldest === undefined || list[0].seq < oldest.seq)) oldest = list[0];
+    return oldest;
   }
 
   /** Every in-flight entry, oldest first. */
   *inflight(): Generator<QueueEntry> {
     for (let i = this.first; i < this.entries.length; i++) if (this.entries[i]!.state === EntryState.Inflight) yield this.entries[i]!;
+    for (const revived of this.revived.values()) for (const entry of revived) if (entry.state === EntryState.Inflight) yield entry;
   }
 
   /**
@@ -209,8 +386,8 @@ export class EndpointStream {
    * removed entries were in flight (their outcomes will be ignored).
    */
   advanceHead(head: number, cumHead: number): number {
-    if (head <= this.doneUpTo) return 0;
-    let inflight = 0;
+    let inflight = this.parkedCount > 0 ? this.dropParkedBelow(head) : 0;
+    if (head <= this.doneUpTo) return inflight;
     const entries = this.entries;
     while (this.first < entries.length && entries[this.first]!.seq < head) {
       const entry = entries[this.first]!;
@@ -230,6 +407,26 @@ export class EndpointStream {
     return inflight;
   }
 
+  /** Forgets parked (and revived) entries below `head`; returns how many revived ones were in flight. */
+  private dropParkedBelow(head: number): number {
+    let inflight = 0;
+    for (const [source, list] of this.parked) {
+      const revived = this.revived.get(source) ?? [];
+      while (list.length > 0 && list[0]!.seq < head) {
+        list.shift();
+        this.parkedCount--;
+        if (revived[0] !== undefined && revived[0].seq < head) {
+          const entry = revived.shift()!;
+          if (entry.state === EntryState.Inflight) inflight++;
+          entry.state = EntryState.Done;
+          entry.attempt += 1;
+        }
+      }
+      this.forgetIfEmpty(source);
+    }
+    return inflight;
+  }
+
   /** Its delivery state, for diagnostics (a stalled queue says where it stands). */
   describe(): StreamDescription {
     let ready = 0;
@@ -239,14 +436,21 @@ export class EndpointStream {
       if (state === EntryState.Ready) ready++;
       else if (state === EntryState.Inflight) inflight++;
     }
-    return { shard: this.shard, queueId: this.queueId, doneUpTo: this.doneUpTo, loadedUpTo: this.loadedUpTo, tail: this.tail, committedHead: this.committedHead, reading: this.reading, loaded: this.loaded, ready, inflight };
+    return { shard: this.shard, queueId: this.queueId, doneUpTo: this.doneUpTo, loadedUpTo: this.loadedUpTo, tail: this.tail, committedHead: this.committedHead, reading: this.reading, loaded: this.loaded, ready, inflight, parked: this.parkedCount };
   }
 
   /** The checkpoint to write, if the done prefix moved since the last one. */
   takeCommit(): Commit | undefined {
-    if (this.doneUpTo <= this.committedHead) return undefined;
-    this.committedHead = this.doneUpTo;
-    return { queueId: this.queueId, head: this.doneUpTo, cumHead: this.doneCum };
+    let head = this.doneUpTo;
+    let cumHead = this.doneCum;
+    const oldest = this.parkedCount > 0 ? this.oldestParked() : undefined;
+    if (oldest !== undefined && oldest.seq < head) {
+      head = oldest.seq;
+      cumHead = oldest.cumBefore;
+    }
+    if (head <= this.committedHead) return undefined;
+    this.committedHead = head;
+    return { queueId: this.queueId, head, cumHead };
   }
 
   private compact(): void {

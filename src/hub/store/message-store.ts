@@ -75,6 +75,7 @@ export class MessageStore implements MessageSink {
       retryMaxMs: options.retryMaxMs,
       target: () => this.target,
       requestRead: (stream) => this.read(stream),
+      requestRevive: (stream, source, fromSeq) => this.revive(stream, source, fromSeq),
       commit: (stream) => {
         const commit = stream.takeCommit();
         if (commit !== undefined) this.clients[stream.shard]?.commit(commit);
@@ -257,8 +258,9 @@ export class MessageStore implements MessageSink {
       const dispatcher = this.queueOwners.get(advance.queueId);
       const stream = dispatcher?.queueStreams(advance.queueId)?.[client.shard];
       if (dispatcher === undefined || stream === undefined) continue;
-      // Entries the main thread had already counted as done (and not yet checkpointed) are not new.
-      const removed = Math.max(0, advance.head - stream.doneUpTo);
+      // Entries the main thread had already counted as done (and not yet checkpointed) are not new;
+      // parked ones (below the window, above the checkpoint) are.
+      const removed = Math.max(0, advance.head - stream.doneUpTo) + (stream.parkedTotal > 0 ? stream.parkedBelow(advance.head) : 0);
       dispatcher.headAdvanced(stream, advance.head, advance.cumHead);
       if (removed > 0) this.counted(reason, dispatcher.endpoint, removed);
     }
@@ -299,6 +301,30 @@ export class MessageStore implements MessageSink {
       },
       (error: unknown) => {
         stream.reading = false;
+        this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: dispatcher.endpoint.id, priority: stream.priority, err: error }, 'reading a queue page failed; retrying');
+        setTimeout(() => dispatcher.schedule(), this.options.retryMaxMs).unref();
+      },
+    );
+  }
+
+  /** Reads back parked entries of `source` (endpoint-stream.ts, parking) from `fromSeq`. */
+  private revive(stream: EndpointStream, source: string, fromSeq: number): void {
+    const client = this.clients[stream.shard];
+    const dispatcher = this.queueOwners.get(stream.queueId);
+    if (client === undefined || dispatcher === undefined) return;
+    stream.reviving = true;
+    client.read(stream.queueId, fromSeq, stream.readAhead, READ_PAGE_BYTES).then(
+      (page) => {
+        const entries = unpackFrames(page.frames).map((value) => {
+          const header = readEntryHeader(value);
+          return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, bytes: entryMessage(value) };
+        });
+        const gone = stream.revivePage(source, page.firstSeq, entries);
+        if (gone > 0) this.counted('expired', dispatcher.endpoint, gone);
+        dispatcher.schedule();
+      },
+      (error: unknown) => {
+        stream.reviving = false;
         this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: dispatcher.endpoint.id, priority: stream.priority, err: error }, 'reading a queue page failed; retrying');
         setTimeout(() => dispatcher.schedule(), this.options.retryMaxMs).unref();
       },

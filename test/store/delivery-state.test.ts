@@ -28,7 +28,7 @@ describe('store delivery state', () => {
       assert.equal(state.retrying, false);
       const streams = state.streams.filter((s) => s.tail > 0);
       assert.equal(streams.length, 1, 'one source: one shard holds its queue');
-      assert.deepEqual({ ...streams[0]!, shard: 0 }, { shard: 0, queueId: INPUT_A, doneUpTo: 0, loadedUpTo: 20, tail: 20, committedHead: 0, reading: false, loaded: 20, ready: 12, inflight: 8 });
+      assert.deepEqual({ ...streams[0]!, shard: 0 }, { shard: 0, queueId: INPUT_A, doneUpTo: 0, loadedUpTo: 20, tail: 20, committedHead: 0, reading: false, loaded: 20, ready: 12, inflight: 8, parked: 0 });
       target.manual = () => false;
       for (const delivery of [...target.unsettled]) delivery.settle('acked');
       await target.until(() => store.metrics.delivered === 20, 10_000, 'every message');

@@ -95,5 +95,16 @@ describe('EndpointStream parking (held sources)', () => {
     assert.equal(stream.parkedTotal, 3);
     assert.deepEqual([stream.nextRevived(() => false)?.seq], [5]);
     assert.equal(stream.nextRevived((s) => s === 'held'), undefined, 'a held source\'s are not sent');
+    // Sent, lost (rewound), sent again: the same entry comes first again.
+    const five = stream.nextRevived(() => false)!;
+    five.state = EntryState.Inflight;
+    assert.equal(stream.nextRevived(() => false)?.seq, 6);
+    stream.rewind(five);
+    assert.equal(stream.nextRevived(() => false)?.seq, 5);
+    // An empty page: nothing from there on is in the store, the rest of what was parked is gone.
+    stream.loadPage(8, [8, 9, 10, 11].map(stored));
+    assert.equal(stream.parkHeld(() => 'later', 100), 4);
+    assert.equal(stream.revivePage('later', 8, []), 4);
+    assert.equal(stream.hasParked('later'), false);
   });
 });

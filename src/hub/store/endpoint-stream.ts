@@ -72,6 +72,50 @@ interface Parked {
   readonly cumBefore: number;
 }
 
+/**
+ * One source's parked entries, oldest first: removed at the front as they are sent (an array with a
+ * head index, so removing the oldest of tens of thousands does not move the rest).
+ */
+class ParkedList {
+  private items: Parked[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  at(k: number): Parked | undefined {
+    return this.items[this.head + k];
+  }
+
+  push(parked: Parked): void {
+    this.items.push(parked);
+  }
+
+  removeAt(k: number): void {
+    if (k === 0) {
+      this.items[this.head] = undefined as unknown as Parked;
+      this.head++;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+    } else this.items.splice(this.head + k, 1);
+  }
+
+  indexOfSeq(seq: number): number {
+    // Almost always the first: entries of a source are sent and acknowledged in order.
+    for (let k = 0; k < this.length; k++) if (this.items[this.head + k]!.seq === seq) return k;
+    return -1;
+  }
+
+  countBelow(seq: number): number {
+    let count = 0;
+    while (count < this.length && this.items[this.head + count]!.seq < seq) count++;
+    return count;
+  }
+}
+
 export interface StreamDescription {
   readonly shard: number;
   readonly queueId: string;
@@ -108,10 +152,12 @@ export class EndpointStream {
   committedHead: number;
   reading = false;
   /** Held sources' entries taken out of the window (parkHeld), by source, in order. */
-  private readonly parked = new Map<string, Parked[]>();
+  private readonly parked = new Map<string, ParkedList>();
   private parkedCount = 0;
   /** Parked entries read back for delivery once their source may go (revivePage), by source, in order. */
   private readonly revived = new Map<string, QueueEntry[]>();
+  /** Per source, the index in `revived` before which none is Ready (they are in flight): where nextRevived looks from. */
+  private readonly revivedCursor = new Map<string, number>();
   /** A read for parked entries is under way (one at a time). */
   reviving = false;
 
@@ -205,8 +251,12 @@ export class EndpointStream {
   rewind(entry: QueueEntry): void {
     entry.state = EntryState.Ready;
     entry.attempt += 1;
-    // A revived entry is not in the window: it is first in its source's revived list already.
-    if (entry.parkedSource !== undefined) return;
+    // A revived entry is not in the window: its source's revived list is looked at from it again.
+    if (entry.parkedSource !== undefined) {
+      const at = this.revived.get(entry.parkedSource)?.indexOf(entry) ?? -1;
+      if (at >= 0 && at < (this.revivedCursor.get(entry.parkedSource) ?? 0)) this.revivedCursor.set(entry.parkedSource, at);
+      return;
+    }
     const index = this.first + (entry.seq - this.doneUpTo);
     if (index < this.cursor) this.cursor = index;
   }
@@ -269,7 +319,7 @@ export class EndpointStream {
       const source = parkable(entry);
       if (source === undefined) continue;
       let list = this.parked.get(source);
-      if (list === undefined) this.parked.set(source, (list = []));
+      if (list === undefined) this.parked.set(source, (list = new ParkedList()));
       list.push({ seq: entry.seq, cumBefore: i === this.first ? this.doneCum : entries[i - 1]!.cum });
       this.parkedCount++;
       entry.state = EntryState.Done;
@@ -292,7 +342,7 @@ export class EndpointStream {
     const list = this.parked.get(source);
     const revived = this.revived.get(source)?.length ?? 0;
     if (list === undefined || revived >= list.length || revived >= this.readAhead / 2) return undefined;
-    return list[revived]!.seq;
+    return list.at(revived)!.seq;
   }
 
   parkedSources(): IterableIterator<string> {
@@ -311,16 +361,18 @@ export class EndpointStream {
     let revived = this.revived.get(source);
     if (revived === undefined) this.revived.set(source, (revived = []));
     let gone = 0;
-    while (list.length > revived.length && list[revived.length]!.seq < firstSeq) {
-      list.splice(revived.length, 1);
+    // Nothing from there on in the store: whatever of it was parked and not read back is gone.
+    if (page.length === 0) firstSeq = Number.POSITIVE_INFINITY;
+    while (list.length > revived.length && list.at(revived.length)!.seq < firstSeq) {
+      list.removeAt(revived.length);
       this.parkedCount--;
       gone++;
     }
     for (let k = revived.length; k < list.length; k++) {
-      const at = list[k]!.seq - firstSeq;
+      const at = list.at(k)!.seq - firstSeq;
       if (at >= page.length) break;
       const stored = page[at]!;
-      const entry = new QueueEntry(list[k]!.seq, stored.expiresAtMs, stored.cum, undefined, stored.bytes);
+      const entry = new QueueEntry(list.at(k)!.seq, stored.expiresAtMs, stored.cum, undefined, stored.bytes);
       entry.parkedSource = source;
       revived.push(entry);
     }
@@ -332,7 +384,12 @@ export class EndpointStream {
   nextRevived(skip: (source: string) => boolean): QueueEntry | undefined {
     for (const [source, revived] of this.revived) {
       if (skip(source)) continue;
-      for (const entry of revived) if (entry.state === EntryState.Ready) return entry;
+      for (let i = this.revivedCursor.get(source) ?? 0; i < revived.length; i++) {
+        if (revived[i]!.state !== EntryState.Ready) continue;
+        this.revivedCursor.set(source, i);
+        return revived[i];
+      }
+      this.revivedCursor.set(source, revived.length);
     }
     return undefined;
   }
@@ -340,7 +397,7 @@ export class EndpointStream {
   /** How many parked entries are below `head` (the shard removed them). */
   parkedBelow(head: number): number {
     let count = 0;
-    for (const list of this.parked.values()) for (const parked of list) if (parked.seq < head) count++;
+    for (const list of this.parked.values()) count += list.countBelow(head);
     return count;
   }
 
@@ -351,9 +408,11 @@ export class EndpointStream {
     const at = revived?.indexOf(entry) ?? -1;
     if (at < 0 || list === undefined) return false;
     revived!.splice(at, 1);
-    const parkedAt = list.findIndex((parked) => parked.seq === entry.seq);
+    const cursor = this.revivedCursor.get(source) ?? 0;
+    if (at < cursor) this.revivedCursor.set(source, cursor - 1);
+    const parkedAt = list.indexOfSeq(entry.seq);
     if (parkedAt >= 0) {
-      list.splice(parkedAt, 1);
+      list.removeAt(parkedAt);
       this.parkedCount--;
     }
     this.forgetIfEmpty(source);
@@ -366,12 +425,16 @@ export class EndpointStream {
     if (list !== undefined && list.length > 0) return;
     this.parked.delete(source);
     this.revived.delete(source);
+    this.revivedCursor.delete(source);
   }
 
   /** The oldest parked entry (the checkpoint stops there), if any. */
   private oldestParked(): Parked | undefined {
     let oldest: Parked | undefined;
-    for (const list of this.parked.values()) if (list[0] !== undefined && (oldest === undefined || list[0].seq < oldest.seq)) oldest = list[0];
+    for (const list of this.parked.values()) {
+      const first = list.at(0);
+      if (first !== undefined && (oldest === undefined || first.seq < oldest.seq)) oldest = first;
+    }
     return oldest;
   }
 
@@ -412,11 +475,13 @@ export class EndpointStream {
     let inflight = 0;
     for (const [source, list] of this.parked) {
       const revived = this.revived.get(source) ?? [];
-      while (list.length > 0 && list[0]!.seq < head) {
-        list.shift();
+      while (list.length > 0 && list.at(0)!.seq < head) {
+        list.removeAt(0);
         this.parkedCount--;
         if (revived[0] !== undefined && revived[0].seq < head) {
           const entry = revived.shift()!;
+          const cursor = this.revivedCursor.get(source) ?? 0;
+          if (cursor > 0) this.revivedCursor.set(source, cursor - 1);
           if (entry.state === EntryState.Inflight) inflight++;
           entry.state = EntryState.Done;
           entry.attempt += 1;

@@ -266,7 +266,8 @@ export class EndpointDispatcher {
   private parkAndRevive(sourceOf: (message: HubMessage) => string | undefined): void {
     const maxParked = PARKED_PER_READ_AHEAD * this.ctx.readAhead;
     for (const stream of this.streams) {
-      if (this.heldUntil.size > 0 && stream.windowFull()) {
+      // Also while a released source's parked entries are read back: its newer ones wait meanwhile.
+      if (stream.windowFull()) {
         stream.parkHeld((entry) => {
           const message = entry.decode(true);
           if (message instanceof RangeError) return undefined;

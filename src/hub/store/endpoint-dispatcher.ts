@@ -200,10 +200,15 @@ export class EndpointDispatcher {
     for (const stream of this.streams) if (stream.needsRead()) this.ctx.requestRead(stream);
     // Parked entries come and go only between pumps; a source is held during one.
     const parked = sourceOf !== undefined && this.anyParked();
+    // Whether the loop ran out of messages it may send (rather than of window).
+    let exhausted = false;
     while (this.inflight < this.ctx.window) {
       // Per message, for every target: two comparisons (heldUntil stays empty but for $upstream).
       const picked = sourceOf !== undefined && (parked || this.heldUntil.size > 0) ? this.pickUnheld((scan ??= new Map()), sourceOf) : this.pick();
-      if (picked === undefined) break;
+      if (picked === undefined) {
+        exhausted = true;
+        break;
+      }
       const { stream, entry } = picked;
       if (entry.expiresAtMs <= nowMs) {
         // Never delivered once expired; the shard's sweep reclaims the space of the rest.
@@ -249,7 +254,7 @@ export class EndpointDispatcher {
         break;
       }
     }
-    if (sourceOf !== undefined && (this.heldUntil.size > 0 || this.anyParked())) this.parkAndRevive(sourceOf);
+    if (sourceOf !== undefined && (this.heldUntil.size > 0 || this.anyParked())) this.parkAndRevive(sourceOf, exhausted);
     for (const stream of this.streams) if (stream.needsRead()) this.ctx.requestRead(stream);
   }
 
@@ -261,13 +266,15 @@ export class EndpointDispatcher {
   /**
    * Held sources one by one: a window full of entries that cannot go parks them (endpoint-stream.ts),
    * so the other sources' messages behind them load and go; a source that may go again has its
-   * parked entries read back, in order.
+   * parked entries read back, in order. `exhausted`: the pump found nothing more it may send. Only
+   * then: a window that is merely full (a backlog draining, sources held for a moment while their
+   * links attach) keeps its entries, since parking them would cost a read each to bring back.
    */
-  private parkAndRevive(sourceOf: (message: HubMessage) => string | undefined): void {
+  private parkAndRevive(sourceOf: (message: HubMessage) => string | undefined, exhausted: boolean): void {
     const maxParked = PARKED_PER_READ_AHEAD * this.ctx.readAhead;
     for (const stream of this.streams) {
       // Also while a released source's parked entries are read back: its newer ones wait meanwhile.
-      if (stream.windowFull()) {
+      if (exhausted && stream.windowFull()) {
         stream.parkHeld((entry) => {
           const message = entry.decode(true);
           if (message instanceof RangeError) return undefined;

@@ -6,7 +6,7 @@ import { freeBytesUnder } from '../free-space.js';
 import type { HubMessage } from '../message/index.js';
 import { describeRejected, RouteCompilerPool, type CompiledRouteTableData, type RouteEndpoint } from '../routing/index.js';
 import { EndpointDispatcher, type DispatchContext, type DispatcherDescription } from './endpoint-dispatcher.js';
-import type { EndpointStream } from './endpoint-stream.js';
+import type { EndpointStream, StoredEntry } from './endpoint-stream.js';
 import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
 import { ShardClient } from './shard-client.js';
@@ -292,11 +292,7 @@ export class MessageStore implements MessageSink {
     stream.reading = true;
     client.read(stream.queueId, stream.loadedUpTo, stream.readAhead, READ_PAGE_BYTES).then(
       (page) => {
-        const entries = unpackFrames(page.frames).map((value) => {
-          const header = readEntryHeader(value);
-          return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, bytes: entryMessage(value) };
-        });
-        stream.loadPage(page.firstSeq, entries);
+        stream.loadPage(page.firstSeq, storedEntries(page.frames));
         dispatcher.schedule();
       },
       (error: unknown) => {
@@ -315,11 +311,7 @@ export class MessageStore implements MessageSink {
     stream.reviving = true;
     client.read(stream.queueId, fromSeq, stream.readAhead, READ_PAGE_BYTES).then(
       (page) => {
-        const entries = unpackFrames(page.frames).map((value) => {
-          const header = readEntryHeader(value);
-          return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, bytes: entryMessage(value) };
-        });
-        const gone = stream.revivePage(source, page.firstSeq, entries);
+        const gone = stream.revivePage(source, page.firstSeq, storedEntries(page.frames));
         if (gone > 0) this.counted('expired', dispatcher.endpoint, gone);
         dispatcher.schedule();
       },
@@ -459,4 +451,12 @@ export class MessageStore implements MessageSink {
       defaultTtlSec: this.defaultTtlSec,
     };
   }
+}
+
+/** A page read back from a shard as the stream's entries: each still encoded, with its header's fields. */
+function storedEntries(frames: Parameters<typeof unpackFrames>[0]): StoredEntry[] {
+  return unpackFrames(frames).map((value) => {
+    const header = readEntryHeader(value);
+    return { expiresAtMs: header.expiresAtMs, cum: header.cumulativeBytes, bytes: entryMessage(value) };
+  });
 }

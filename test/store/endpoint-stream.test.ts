@@ -107,4 +107,24 @@ describe('EndpointStream parking (held sources)', () => {
     assert.equal(stream.revivePage('later', 8, []), 4);
     assert.equal(stream.hasParked('later'), false);
   });
+
+  it('keeps a source\'s parked entries in order when one in flight comes back (lost) after its later ones were parked', () => {
+    const stream = new EndpointStream(0, 'q', 0, { head: 0, tail: 12, cumHead: 0 }, 8);
+    stream.loadPage(0, [0, 1, 2, 3, 4, 5, 6, 7].map(stored));
+    const zero = stream.next()!;
+    zero.state = EntryState.Inflight;
+    assert.equal(stream.parkHeld(() => 'held', 100), 7, 'entries 1-7; 0 is in flight');
+    stream.rewind(zero);
+    assert.equal(stream.parkHeld(() => 'held', 100), 1);
+    assert.equal(stream.reviveFrom('held'), 0, 'read back from 0, the oldest');
+    stream.revivePage('held', 0, [0, 1, 2, 3, 4, 5, 6, 7].map(stored));
+    const order: number[] = [];
+    for (let entry = stream.nextRevived(() => false); entry !== undefined; entry = stream.nextRevived(() => false)) {
+      order.push(entry.seq);
+      entry.state = EntryState.Inflight;
+      stream.markDone(entry);
+    }
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(stream.takeCommit(), { queueId: 'q', head: 8, cumHead: 7 });
+  });
 });

@@ -88,8 +88,16 @@ class ParkedList {
     return this.items[this.head + k];
   }
 
-  push(parked: Parked): void {
-    this.items.push(parked);
+  /**
+   * Adds `parked` in sequence order and returns its index: at the end but for an entry that was in
+   * flight when its source's later ones were parked, and came back (lost) to be parked after them.
+   */
+  insert(parked: Parked): number {
+    let at = this.items.length;
+    while (at > this.head && this.items[at - 1]!.seq > parked.seq) at--;
+    if (at === this.items.length) this.items.push(parked);
+    else this.items.splice(at, 0, parked);
+    return at - this.head;
   }
 
   removeAt(k: number): void {
@@ -320,7 +328,14 @@ export class EndpointStream {
       if (source === undefined) continue;
       let list = this.parked.get(source);
       if (list === undefined) this.parked.set(source, (list = new ParkedList()));
-      list.push({ seq: entry.seq, cumBefore: i === this.first ? this.doneCum : entries[i - 1]!.cum });
+      const at = list.insert({ seq: entry.seq, cumBefore: i === this.first ? this.doneCum : entries[i - 1]!.cum });
+      // Older than entries already read back: those are read back again after it, in order (any of
+      // them in flight that is acknowledged meanwhile is sent once more: at least once).
+      const revived = this.revived.get(source);
+      if (revived !== undefined && at < revived.length) {
+        revived.length = at;
+        this.revivedCursor.set(source, Math.min(this.revivedCursor.get(source) ?? 0, at));
+      }
       this.parkedCount++;
       entry.state = EntryState.Done;
       entry.attempt += 1;

@@ -65,7 +65,7 @@ describe('EndpointStream parking (held sources)', () => {
     // Read back from 0: its entries, in order, each done in turn moves the checkpoint to the next.
     assert.equal(stream.reviveFrom('held'), 0);
     stream.reviving = true;
-    assert.equal(stream.revivePage('held', 0, [0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ ...stored(n), cum: (n + 1) * 10 }))), 0);
+    assert.equal(stream.revivePage('held', 0, 0, [0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ ...stored(n), cum: (n + 1) * 10 }))), 0);
     assert.equal(stream.reviving, false);
     const order: number[] = [];
     for (let entry = stream.nextRevived(() => false); entry !== undefined; entry = stream.nextRevived(() => false)) {
@@ -91,7 +91,9 @@ describe('EndpointStream parking (held sources)', () => {
     assert.equal(stream.parkedBelow(2), 2);
     assert.equal(stream.advanceHead(2, 2), 0);
     assert.equal(stream.parkedTotal, 6);
-    assert.equal(stream.revivePage('held', 5, [5, 6, 7].map(stored)), 3, 'entries 2, 3 and 4 are gone');
+    assert.equal(stream.revivePage('held', 3, 5, [5, 6, 7].map(stored)), 0, 'asked for from 3, the next to read back is 2: ignored');
+    assert.equal(stream.parkedTotal, 6);
+    assert.equal(stream.revivePage('held', 2, 5, [5, 6, 7].map(stored)), 3, 'entries 2, 3 and 4 are gone');
     assert.equal(stream.parkedTotal, 3);
     assert.deepEqual([stream.nextRevived(() => false)?.seq], [5]);
     assert.equal(stream.nextRevived((s) => s === 'held'), undefined, 'a held source\'s are not sent');
@@ -104,7 +106,7 @@ describe('EndpointStream parking (held sources)', () => {
     // An empty page: nothing from there on is in the store, the rest of what was parked is gone.
     stream.loadPage(8, [8, 9, 10, 11].map(stored));
     assert.equal(stream.parkHeld(() => 'later', 100), 4);
-    assert.equal(stream.revivePage('later', 8, []), 4);
+    assert.equal(stream.revivePage('later', 8, 8, []), 4);
     assert.equal(stream.hasParked('later'), false);
   });
 
@@ -117,7 +119,7 @@ describe('EndpointStream parking (held sources)', () => {
     stream.rewind(zero);
     assert.equal(stream.parkHeld(() => 'held', 100), 1);
     assert.equal(stream.reviveFrom('held'), 0, 'read back from 0, the oldest');
-    stream.revivePage('held', 0, [0, 1, 2, 3, 4, 5, 6, 7].map(stored));
+    stream.revivePage('held', 0, 0, [0, 1, 2, 3, 4, 5, 6, 7].map(stored));
     const order: number[] = [];
     for (let entry = stream.nextRevived(() => false); entry !== undefined; entry = stream.nextRevived(() => false)) {
       order.push(entry.seq);

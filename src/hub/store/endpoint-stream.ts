@@ -365,16 +365,19 @@ export class EndpointStream {
   }
 
   /**
-   * A page read back from `firstSeq` for `source`'s parked entries: those it holds become entries to
-   * send (in order, after the ones already read back). Parked entries the page starts after are no
-   * longer in the store (the shard removed them, expired): they are forgotten; returns how many.
+   * A page read back for `source`'s parked entries, asked for from `fromSeq` and starting at
+   * `firstSeq`: those it holds become entries to send (in order, after the ones already read back).
+   * Parked entries from `fromSeq` up to where the page starts are no longer in the store (the shard
+   * removed them, expired): they are forgotten; returns how many. A page asked for before the
+   * entries to read back changed (an older one parked since) is ignored: the next is asked anew.
    */
-  revivePage(source: string, firstSeq: number, page: readonly StoredEntry[]): number {
+  revivePage(source: string, fromSeq: number, firstSeq: number, page: readonly StoredEntry[]): number {
     this.reviving = false;
     const list = this.parked.get(source);
     if (list === undefined) return 0;
     let revived = this.revived.get(source);
     if (revived === undefined) this.revived.set(source, (revived = []));
+    if (list.at(revived.length)?.seq !== fromSeq) return 0;
     let gone = 0;
     // Nothing from there on in the store: whatever of it was parked and not read back is gone.
     if (page.length === 0) firstSeq = Number.POSITIVE_INFINITY;

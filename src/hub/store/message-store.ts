@@ -311,7 +311,7 @@ export class MessageStore implements MessageSink {
     stream.reviving = true;
     client.read(stream.queueId, fromSeq, stream.readAhead, READ_PAGE_BYTES).then(
       (page) => {
-        const gone = stream.revivePage(source, page.firstSeq, storedEntries(page.frames));
+        const gone = stream.revivePage(source, fromSeq, page.firstSeq, storedEntries(page.frames));
         if (gone > 0) this.counted('expired', dispatcher.endpoint, gone);
         dispatcher.schedule();
       },

@@ -101,7 +101,8 @@ describe('Server Keep Alive (MQTT 5 section 3.2.2.3.14)', () => {
     }
     const closedAtMs = await silent.closed;
     assert.ok(closedAtMs - openedAtMs >= 1_000, `closed ${closedAtMs - openedAtMs} ms after it opened, before the 1 s connect timeout`);
-    assert.ok(closedAtMs - openedAtMs < 3_500, `closed ${closedAtMs - openedAtMs} ms after it opened`);
+    // The wheel checks at most a tick (1 s) late; the rest is room for a loaded machine.
+    assert.ok(closedAtMs - openedAtMs < 6_000, `closed ${closedAtMs - openedAtMs} ms after it opened`);
     assert.ok((broker.adapter.protocolErrors.get('connect timeout') ?? 0) >= 1, JSON.stringify([...broker.adapter.protocolErrors]));
   });
 

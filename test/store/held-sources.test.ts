@@ -11,6 +11,7 @@ import type { DeliveryOutcome } from '../../src/hub/endpoints/index.js';
 import type { HubMessage } from '../../src/hub/message/index.js';
 import type { RouteEndpoint } from '../../src/hub/routing/index.js';
 import { tempDir } from '../helpers/outpost-process.js';
+import type { MessageStore } from '../../src/hub/store/index.js';
 import { message, openStore, RecordingTarget } from './store-harness.js';
 
 const UPSTREAM_ROUTES = { routes: { up: 'FROM /messages/* INTO $upstream' } };
@@ -25,6 +26,24 @@ class PerDeviceTarget extends RecordingTarget {
   sourceOf(_endpoint: RouteEndpoint, msg: HubMessage): string | undefined {
     return msg.systemProperties.connectionDeviceId;
   }
+}
+
+/**
+ * A store with the held device refused: `held` messages of it first (more than the read-ahead),
+ * then `others` of another device, which are all delivered meanwhile.
+ */
+async function heldAhead(name: string, held: number, others: number, overrides: { shards: number; timeToLiveSecs?: number }): Promise<{ store: MessageStore; target: PerDeviceTarget }> {
+  const dir = tempDir(`outpost-held-${name}-`);
+  dirs.push(dir);
+  const { timeToLiveSecs, shards } = overrides;
+  const store = await openStore('rocksdb', dir.path, timeToLiveSecs === undefined ? UPSTREAM_ROUTES : { ...UPSTREAM_ROUTES, timeToLiveSecs }, { shards, deliveryWindow: 8 });
+  const target = new PerDeviceTarget();
+  target.refused.add('held');
+  store.attach(target);
+  for (let n = 0; n < held; n += 500) await Promise.all(Array.from({ length: 500 }, (_, i) => store.submit(message({ device: 'held' }, n + i))));
+  await Promise.all(Array.from({ length: others }, (_, n) => store.submit(message({ device: 'other' }, n))));
+  await target.until(() => target.firstDeliveries('$upstream', 'other').length === others, 30_000, `the other device's ${others}`);
+  return { store, target };
 }
 
 const dirs: { remove(): void }[] = [];
@@ -67,15 +86,7 @@ describe('sources held up one by one', () => {
   });
 
   it('sends a held source\'s parked messages before its newer ones once it may go, again in order after one is lost, with the other sources going on', async () => {
-    const dir = tempDir('outpost-held-release-');
-    dirs.push(dir);
-    const store = await openStore('rocksdb', dir.path, UPSTREAM_ROUTES, { shards: 2, deliveryWindow: 8 });
-    const target = new PerDeviceTarget();
-    target.refused.add('held');
-    store.attach(target);
-    for (let n = 0; n < 3_000; n += 500) await Promise.all(Array.from({ length: 500 }, (_, i) => store.submit(message({ device: 'held' }, n + i))));
-    await Promise.all(Array.from({ length: 200 }, (_, n) => store.submit(message({ device: 'other' }, n))));
-    await target.until(() => target.firstDeliveries('$upstream', 'other').length === 200, 30_000, 'the other device\'s first 200');
+    const { store, target } = await heldAhead('release', 3_000, 200, { shards: 2 });
     const state = store.deliveryState().find((d) => d.endpoint === '$upstream')!;
     assert.ok(state.streams.some((stream) => stream.parked > 0), JSON.stringify(state));
 
@@ -98,15 +109,7 @@ describe('sources held up one by one', () => {
   });
 
   it('lets a held source\'s parked messages expire: none is sent once it may go, and the queue empties', async () => {
-    const dir = tempDir('outpost-held-expiry-');
-    dirs.push(dir);
-    const store = await openStore('rocksdb', dir.path, { ...UPSTREAM_ROUTES, timeToLiveSecs: 2 }, { shards: 1, deliveryWindow: 8 });
-    const target = new PerDeviceTarget();
-    target.refused.add('held');
-    store.attach(target);
-    for (let n = 0; n < 3_000; n += 500) await Promise.all(Array.from({ length: 500 }, (_, i) => store.submit(message({ device: 'held' }, n + i))));
-    await Promise.all(Array.from({ length: 100 }, (_, n) => store.submit(message({ device: 'other' }, n))));
-    await target.until(() => target.firstDeliveries('$upstream', 'other').length === 100, 30_000, 'the other device\'s 100');
+    const { store, target } = await heldAhead('expiry', 3_000, 100, { shards: 1, timeToLiveSecs: 2 });
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     target.refused.delete('held');
     store.retryNow('$upstream');

@@ -324,24 +324,25 @@ export class EndpointDispatcher {
    */
   private pickUnheld(scan: Map<EndpointStream, number>, sourceOf: (message: HubMessage) => string | undefined): { stream: EndpointStream; entry: QueueEntry } | undefined {
     const isHeld = (source: string): boolean => this.heldUntil.has(source);
+    let stream: EndpointStream;
+    const held = (entry: QueueEntry): boolean => {
+      // An entry that does not decode is not held: picked, it is removed as corrupt.
+      const message = entry.decode(true);
+      if (message instanceof RangeError) return false;
+      const source = sourceOf(message) ?? '';
+      return this.heldUntil.has(source) || stream.hasParked(source);
+    };
     for (const group of this.groups) {
       const streams = group.streams;
       for (let k = 0; k < streams.length; k++) {
         const index = (group.next + k) % streams.length;
-        const stream = streams[index]!;
+        stream = streams[index]!;
         // A source's parked entries read back go before any of its entries in the window.
         const revived = stream.parkedTotal > 0 ? stream.nextRevived(isHeld) : undefined;
         if (revived !== undefined) {
           group.next = (index + 1) % streams.length;
           return { stream, entry: revived };
         }
-        const held = (entry: QueueEntry): boolean => {
-          // An entry that does not decode is not held: picked, it is removed as corrupt.
-          const message = entry.decode(true);
-          if (message instanceof RangeError) return false;
-          const source = sourceOf(message) ?? '';
-          return this.heldUntil.has(source) || stream.hasParked(source);
-        };
         const found = stream.nextFrom(scan.get(stream) ?? 0, held);
         if (found !== undefined) {
           scan.set(stream, found.index + 1);

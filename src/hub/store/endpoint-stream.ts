@@ -35,12 +35,6 @@ export class QueueEntry {
    * bytes do not decode. `keep`: decoded once for good (for an entry looked at again and again
    * while its source is held up).
    */
-  /** Parked: its message leaves memory (it is read back from the store when its source may go). */
-  release(): void {
-    this.message = undefined;
-    this.stored = undefined;
-  }
-
   decode(keep = false): HubMessage | RangeError {
     if (this.message !== undefined) return this.message;
     try {
@@ -53,6 +47,12 @@ export class QueueEntry {
     } catch (error) {
       return error instanceof RangeError ? error : new RangeError(String(error));
     }
+  }
+
+  /** Parked: its message leaves memory (it is read back from the store when its source may go). */
+  release(): void {
+    this.message = undefined;
+    this.stored = undefined;
   }
 }
 
@@ -74,11 +74,15 @@ interface Parked {
 
 /**
  * One source's parked entries, oldest first: removed at the front as they are sent (an array with a
- * head index, so removing the oldest of tens of thousands does not move the rest).
+ * head index, so removing the oldest of tens of thousands does not move the rest). `revived`: the
+ * first of them read back to send (always a prefix of the parked ones), and `cursor`, the index in
+ * it before which none is Ready (they are in flight), where the next one to send is looked for.
  */
-class ParkedList {
+class ParkedSource {
   private items: Parked[] = [];
   private head = 0;
+  revived: QueueEntry[] = [];
+  cursor = 0;
 
   get length(): number {
     return this.items.length - this.head;
@@ -159,13 +163,9 @@ export class EndpointStream {
   tail: number;
   committedHead: number;
   reading = false;
-  /** Held sources' entries taken out of the window (parkHeld), by source, in order. */
-  private readonly parked = new Map<string, ParkedList>();
+  /** Held sources' entries taken out of the window (parkHeld), and those read back (revivePage), by source. */
+  private readonly parked = new Map<string, ParkedSource>();
   private parkedCount = 0;
-  /** Parked entries read back for delivery once their source may go (revivePage), by source, in order. */
-  private readonly revived = new Map<string, QueueEntry[]>();
-  /** Per source, the index in `revived` before which none is Ready (they are in flight): where nextRevived looks from. */
-  private readonly revivedCursor = new Map<string, number>();
   /** A read for parked entries is under way (one at a time). */
   reviving = false;
 
@@ -261,8 +261,9 @@ export class EndpointStream {
     entry.attempt += 1;
     // A revived entry is not in the window: its source's revived list is looked at from it again.
     if (entry.parkedSource !== undefined) {
-      const at = this.revived.get(entry.parkedSource)?.indexOf(entry) ?? -1;
-      if (at >= 0 && at < (this.revivedCursor.get(entry.parkedSource) ?? 0)) this.revivedCursor.set(entry.parkedSource, at);
+      const parked = this.parked.get(entry.parkedSource);
+      const at = parked?.revived.indexOf(entry) ?? -1;
+      if (at >= 0 && at < parked!.cursor) parked!.cursor = at;
       return;
     }
     const index = this.first + (entry.seq - this.doneUpTo);
@@ -327,14 +328,13 @@ export class EndpointStream {
       const source = parkable(entry);
       if (source === undefined) continue;
       let list = this.parked.get(source);
-      if (list === undefined) this.parked.set(source, (list = new ParkedList()));
+      if (list === undefined) this.parked.set(source, (list = new ParkedSource()));
       const at = list.insert({ seq: entry.seq, cumBefore: i === this.first ? this.doneCum : entries[i - 1]!.cum });
       // Older than entries already read back: those are read back again after it, in order (any of
       // them in flight that is acknowledged meanwhile is sent once more: at least once).
-      const revived = this.revived.get(source);
-      if (revived !== undefined && at < revived.length) {
-        revived.length = at;
-        this.revivedCursor.set(source, Math.min(this.revivedCursor.get(source) ?? 0, at));
+      if (at < list.revived.length) {
+        list.revived.length = at;
+        list.cursor = Math.min(list.cursor, at);
       }
       this.parkedCount++;
       entry.state = EntryState.Done;
@@ -355,8 +355,9 @@ export class EndpointStream {
    */
   reviveFrom(source: string): number | undefined {
     const list = this.parked.get(source);
-    const revived = this.revived.get(source)?.length ?? 0;
-    if (list === undefined || revived >= list.length || revived >= this.readAhead / 2) return undefined;
+    if (list === undefined) return undefined;
+    const revived = list.revived.length;
+    if (revived >= list.length || revived >= this.readAhead / 2) return undefined;
     return list.at(revived)!.seq;
   }
 
@@ -375,8 +376,7 @@ export class EndpointStream {
     this.reviving = false;
     const list = this.parked.get(source);
     if (list === undefined) return 0;
-    let revived = this.revived.get(source);
-    if (revived === undefined) this.revived.set(source, (revived = []));
+    const revived = list.revived;
     if (list.at(revived.length)?.seq !== fromSeq) return 0;
     let gone = 0;
     // Nothing from there on in the store: whatever of it was parked and not read back is gone.
@@ -400,14 +400,15 @@ export class EndpointStream {
 
   /** The oldest revived entry ready to send of a source `skip` does not exclude. */
   nextRevived(skip: (source: string) => boolean): QueueEntry | undefined {
-    for (const [source, revived] of this.revived) {
+    for (const [source, list] of this.parked) {
       if (skip(source)) continue;
-      for (let i = this.revivedCursor.get(source) ?? 0; i < revived.length; i++) {
+      const revived = list.revived;
+      for (let i = list.cursor; i < revived.length; i++) {
         if (revived[i]!.state !== EntryState.Ready) continue;
-        this.revivedCursor.set(source, i);
+        list.cursor = i;
         return revived[i];
       }
-      this.revivedCursor.set(source, revived.length);
+      list.cursor = revived.length;
     }
     return undefined;
   }
@@ -421,13 +422,11 @@ export class EndpointStream {
 
   private parkedDone(entry: QueueEntry): boolean {
     const source = entry.parkedSource!;
-    const revived = this.revived.get(source);
     const list = this.parked.get(source);
-    const at = revived?.indexOf(entry) ?? -1;
+    const at = list?.revived.indexOf(entry) ?? -1;
     if (at < 0 || list === undefined) return false;
-    revived!.splice(at, 1);
-    const cursor = this.revivedCursor.get(source) ?? 0;
-    if (at < cursor) this.revivedCursor.set(source, cursor - 1);
+    list.revived.splice(at, 1);
+    if (at < list.cursor) list.cursor--;
     const parkedAt = list.indexOfSeq(entry.seq);
     if (parkedAt >= 0) {
       list.removeAt(parkedAt);
@@ -442,8 +441,6 @@ export class EndpointStream {
     const list = this.parked.get(source);
     if (list !== undefined && list.length > 0) return;
     this.parked.delete(source);
-    this.revived.delete(source);
-    this.revivedCursor.delete(source);
   }
 
   /** The oldest parked entry (the checkpoint stops there), if any. */
@@ -459,7 +456,7 @@ export class EndpointStream {
   /** Every in-flight entry, oldest first. */
   *inflight(): Generator<QueueEntry> {
     for (let i = this.first; i < this.entries.length; i++) if (this.entries[i]!.state === EntryState.Inflight) yield this.entries[i]!;
-    for (const revived of this.revived.values()) for (const entry of revived) if (entry.state === EntryState.Inflight) yield entry;
+    for (const list of this.parked.values()) for (const entry of list.revived) if (entry.state === EntryState.Inflight) yield entry;
   }
 
   /**
@@ -492,14 +489,13 @@ export class EndpointStream {
   private dropParkedBelow(head: number): number {
     let inflight = 0;
     for (const [source, list] of this.parked) {
-      const revived = this.revived.get(source) ?? [];
+      const revived = list.revived;
       while (list.length > 0 && list.at(0)!.seq < head) {
         list.removeAt(0);
         this.parkedCount--;
         if (revived[0] !== undefined && revived[0].seq < head) {
           const entry = revived.shift()!;
-          const cursor = this.revivedCursor.get(source) ?? 0;
-          if (cursor > 0) this.revivedCursor.set(source, cursor - 1);
+          if (list.cursor > 0) list.cursor--;
           if (entry.state === EntryState.Inflight) inflight++;
           entry.state = EntryState.Done;
           entry.attempt += 1;

@@ -286,41 +286,48 @@ export class MessageStore implements MessageSink {
   }
 
   private read(stream: EndpointStream): void {
-    const client = this.clients[stream.shard];
-    const dispatcher = this.queueOwners.get(stream.queueId);
-    if (client === undefined || dispatcher === undefined) return;
-    stream.reading = true;
-    client.read(stream.queueId, stream.loadedUpTo, stream.readAhead, READ_PAGE_BYTES).then(
-      (page) => {
-        stream.loadPage(page.firstSeq, storedEntries(page.frames));
-        dispatcher.schedule();
-      },
-      (error: unknown) => {
-        stream.reading = false;
-        this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: dispatcher.endpoint.id, priority: stream.priority, err: error }, 'reading a queue page failed; retrying');
-        setTimeout(() => dispatcher.schedule(), this.options.retryMaxMs).unref();
-      },
+    stream.reading = this.readPage(
+      stream,
+      stream.loadedUpTo,
+      (firstSeq, entries) => stream.loadPage(firstSeq, entries),
+      () => (stream.reading = false),
     );
   }
 
   /** Reads back parked entries of `source` (endpoint-stream.ts, parking) from `fromSeq`. */
   private revive(stream: EndpointStream, source: string, fromSeq: number): void {
+    stream.reviving = this.readPage(
+      stream,
+      fromSeq,
+      (firstSeq, entries, dispatcher) => {
+        const gone = stream.revivePage(source, fromSeq, firstSeq, entries);
+        if (gone > 0) this.counted('expired', dispatcher.endpoint, gone);
+      },
+      () => (stream.reviving = false),
+    );
+  }
+
+  /**
+   * Reads a page of a stream's queue from `fromSeq` and hands it to `loaded`, then pumps; a failed
+   * read is logged (rate-limited), `failed` clears the caller's flag and the pump tries again after
+   * retryMax. False when the stream has no shard or endpoint (nothing was asked for).
+   */
+  private readPage(stream: EndpointStream, fromSeq: number, loaded: (firstSeq: number, entries: StoredEntry[], dispatcher: EndpointDispatcher) => void, failed: () => void): boolean {
     const client = this.clients[stream.shard];
     const dispatcher = this.queueOwners.get(stream.queueId);
-    if (client === undefined || dispatcher === undefined) return;
-    stream.reviving = true;
+    if (client === undefined || dispatcher === undefined) return false;
     client.read(stream.queueId, fromSeq, stream.readAhead, READ_PAGE_BYTES).then(
       (page) => {
-        const gone = stream.revivePage(source, fromSeq, page.firstSeq, storedEntries(page.frames));
-        if (gone > 0) this.counted('expired', dispatcher.endpoint, gone);
+        loaded(page.firstSeq, storedEntries(page.frames), dispatcher);
         dispatcher.schedule();
       },
       (error: unknown) => {
-        stream.reviving = false;
+        failed();
         this.warn.warn(`read:${stream.shard}`, { event: 'store.read_failed', shard: stream.shard, endpoint: dispatcher.endpoint.id, priority: stream.priority, err: error }, 'reading a queue page failed; retrying');
         setTimeout(() => dispatcher.schedule(), this.options.retryMaxMs).unref();
       },
     );
+    return true;
   }
 
   private counted(event: 'delivered' | 'expired' | 'dropped' | 'undeliverable' | 'corrupt' | 'redelivered' | 'timeout', endpoint: RouteEndpoint, count: number): void {

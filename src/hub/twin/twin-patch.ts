@@ -9,6 +9,11 @@ function isObject(value: Json | undefined): value is TwinProperties {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `target[key] = value` as an own data property: a key named "__proto__" stays plain data. */
+function setOwn(target: TwinProperties, key: string, value: Json): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /**
  * A new object: `target` with `patch` merged in (neither is changed). `$version` is dropped from
  * both: the caller sets the new one, last, where IoT Hub writes it.
@@ -22,9 +27,8 @@ export function mergePatch(target: TwinProperties, patch: TwinProperties): TwinP
     if (value === null) delete result[key];
     else if (isObject(value)) {
       const current = result[key];
-      // defineProperty, not assignment: a key named "__proto__" stays plain data.
-      Object.defineProperty(result, key, { value: mergePatch(isObject(current) ? current : {}, value), enumerable: true, writable: true, configurable: true });
-    } else Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+      setOwn(result, key, mergePatch(isObject(current) ? current : {}, value));
+    } else setOwn(result, key, value);
   }
   return result;
 }
@@ -34,7 +38,7 @@ export function diffPatch(from: TwinProperties, to: TwinProperties): TwinPropert
   const patch: TwinProperties = {};
   let changed = false;
   const set = (key: string, value: Json) => {
-    Object.defineProperty(patch, key, { value, enumerable: true, writable: true, configurable: true });
+    setOwn(patch, key, value);
     changed = true;
   };
   for (const key of Object.keys(from)) {
@@ -80,7 +84,7 @@ function compose(earlier: TwinProperties, later: TwinProperties): TwinProperties
     if (key === '$version') continue;
     const before = Object.hasOwn(result, key) ? result[key] : undefined;
     const after = later[key]!;
-    Object.defineProperty(result, key, { value: isObject(before) && isObject(after) ? compose(before, after) : after, enumerable: true, writable: true, configurable: true });
+    setOwn(result, key, isObject(before) && isObject(after) ? compose(before, after) : after);
   }
   return result;
 }
@@ -131,9 +135,9 @@ function rewritten(entries: readonly FoldedPatch[], section: TwinProperties): Fo
     for (const key of Object.keys(entry.patch)) {
       if (key === '$version' || Object.hasOwn(values, key)) continue;
       const value = Object.hasOwn(section, key) ? section[key]! : null;
-      Object.defineProperty(values, key, { value, enumerable: true, writable: true, configurable: true });
+      setOwn(values, key, value);
       if (isObject(value)) {
-        Object.defineProperty(resets, key, { value: null, enumerable: true, writable: true, configurable: true });
+        setOwn(resets, key, null);
         resetting = true;
       }
     }

@@ -60,8 +60,8 @@ function notServed(status: number | undefined): boolean {
  * upstream link connects, and every upstream.scopeRefreshInterval. IoT Hub's nested scope API
  * first (POST, 2020-06-30-preview: what Azure's edge hub 1.2 and later serves as a parent, and
  * calls itself), and the first API (GET, 2018-08-30-preview) when the parent answers 404 or 405 to
- * it (an older parent); each call tries both, so a parent upgraded meanwhile is used as it is now. The identities
- * below this edge device, with their keys, go into the identity registry as `source: upstream`
+ * it (an older parent); each call tries both, so a parent upgraded meanwhile is used as it is now.
+ * The identities below this edge device, with their keys, go into the identity registry as `source: upstream`
  * (a full sync: one no longer in the scope is removed), whose file is 0600 under <dataDir>. So
  * devices in the scope authenticate here from then on, also while the parent is unreachable, and
  * one removed from the scope on the parent is refused here after the next sync. Requests are

@@ -3,7 +3,8 @@ export interface WheelMember {
   /** The slot it is in, kept by the wheel (-1: none); a field of the member, so no map is needed. */
   wheelSlot: number;
   /**
-   * Called at or after its deadline (at most one tick late): returns the next deadline, or
+   * Called at or after its deadline (at most two ticks late: rounded up to a tick, and the timer's
+   * own phase): returns the next deadline, or
    * undefined when it has none any more (it closed, or its keep-alive is off).
    */
   due(nowMs: number): number | undefined;
@@ -15,11 +16,11 @@ const SLOTS = 64;
 /**
  * The deadlines of every connection on one timer, instead of a `Timeout`, a closure and its context
  * per connection (about 220 bytes of heap each; issue 20: idle connections). Deadlines are rounded
- * up to the next tick (1 s): a keep-alive limit of one and a half periods is checked at most a
- * second late, which MQTT allows (the server "may" close after it). The ring of SLOTS ticks holds
- * nearer deadlines in their own slot and farther ones in the slot they come round to, rechecked
- * then: a member asked early answers its deadline again and is placed anew. Adding, moving and
- * removing are O(1); a tick costs the members of one slot.
+ * up to the next tick (1 s) and handled on the timer's next call: a keep-alive limit of one and a
+ * half periods is checked at most two seconds late, which MQTT allows (the server "may" close
+ * after it). The ring of SLOTS ticks holds nearer deadlines in their own slot and farther ones in
+ * the slot they come round to, rechecked then: a member asked early answers its deadline again
+ * and is placed anew. Adding, moving and removing are O(1); a tick costs the members of one slot.
  */
 export class DeadlineWheel {
   private readonly slots: Set<WheelMember>[] = Array.from({ length: SLOTS }, () => new Set());

@@ -1,5 +1,8 @@
 import type { AuthResult, Authenticator, ConnectCredentials } from './authenticator.js';
 
+/** One result for every anonymous client: the connection and its session keep it (issue 20: no object per connection). */
+const ANONYMOUS: AuthResult = Object.freeze({ ok: true, identity: Object.freeze({ kind: 'anonymous' }) });
+
 /**
  * `mqttPlain.allowAnonymous`: clients without credentials may connect to the plain MQTT listener
  * (loopback unless forced) and use user topics. Anything else is delegated — to the identity
@@ -14,7 +17,7 @@ export class AnonymousAuthenticator implements Authenticator {
   authenticate(credentials: ConnectCredentials): Promise<AuthResult> | AuthResult {
     const anonymous = credentials.anonymous;
     if (anonymous && this.allowAnonymous && credentials.listener === 'mqttPlain') {
-      return { ok: true, identity: { kind: 'anonymous' } };
+      return ANONYMOUS;
     }
     if (this.next !== undefined) return this.next.authenticate(credentials);
     return anonymous

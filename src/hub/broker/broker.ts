@@ -432,7 +432,7 @@ export class Broker {
 
   private index(session: Session, subscription: Subscription): void {
     this.forgetMatches();
-    session.subscriptions.set(subscription.filter, subscription);
+    session.setSubscription(subscription);
     if (subscription.shareGroup === undefined) {
       this.trie.set(subscription.filter, session.clientId, subscription);
       return;
@@ -450,7 +450,7 @@ export class Broker {
 
   private unindex(session: Session, subscription: Subscription): void {
     this.forgetMatches();
-    session.subscriptions.delete(subscription.filter);
+    session.removeSubscription(subscription.filter);
     if (subscription.shareGroup === undefined) {
       this.trie.delete(subscription.filter, session.clientId);
       return;

@@ -80,7 +80,12 @@ export const LAST_SESSION_PACKET_ID = 0x7fff;
  * own memory and never slows the publishers or the other subscribers.
  */
 export class Session {
-  readonly subscriptions = new Map<string, Subscription>();
+  /**
+   * The general-broker subscriptions by filter; made on the first (issue 20: an empty Map and its
+   * table are about 300 B, kept by every connection of a client that never subscribes, as most
+   * devices and every client of a connection storm).
+   */
+  private subscriptionTable: Map<string, Subscription> | undefined;
   /**
    * IoT Hub subscriptions of a device or module (module-inputs, methods, desired-properties,
    * twin-responses, c2d). They are not in the subscription trie: the hub delivers to them directly,
@@ -90,11 +95,15 @@ export class Session {
   iotHub: Set<string> | undefined;
   /** Packet ids of inbound QoS 2 PUBLISHes awaiting PUBREL (MQTT-4.3.3); made on the first (an empty Set is ~180 B per connection). */
   inboundQos2: Set<number> | undefined;
-  /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id (not a Map: see PacketIdSlots). */
-  private readonly inflight = new PacketIdSlots<Outgoing>(1, LAST_SESSION_PACKET_ID);
+  /**
+   * Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id (not a Map: see
+   * PacketIdSlots); made on the first (about 160 B a session that never receives QoS 1/2 keeps).
+   */
+  private inflightSlots: PacketIdSlots<Outgoing> | undefined;
   /** Packet ids of `inflight` QoS 2 messages past PUBREC: PUBREL sent, waiting for PUBCOMP; made on the first. */
   private releasing: Set<number> | undefined;
-  private queue: Outgoing[] = [];
+  /** Messages behind the in-flight window; NO_QUEUE (shared, never written) until the first. */
+  private queue: Outgoing[] = NO_QUEUE;
   private queueHead = 0;
   /** Bytes of the messages in `queue` from `queueHead` on (messageBytes each). */
   private queueBytes = 0;
@@ -120,6 +129,24 @@ export class Session {
     private readonly budget: QueueBudget = { usedBytes: 0, maxBytes: Number.POSITIVE_INFINITY },
   ) {
     this.expiryIntervalSec = expiryIntervalSec;
+  }
+
+  get subscriptions(): ReadonlyMap<string, Subscription> {
+    return this.subscriptionTable ?? NO_SUBSCRIPTIONS;
+  }
+
+  /** Adds or replaces the subscription of its filter (the broker keeps its index in step). */
+  setSubscription(subscription: Subscription): void {
+    (this.subscriptionTable ??= new Map()).set(subscription.filter, subscription);
+  }
+
+  removeSubscription(filter: string): void {
+    this.subscriptionTable?.delete(filter);
+  }
+
+  /** What is in flight; NO_INFLIGHT (empty, only read) until the first message is sent. */
+  private get inflight(): PacketIdSlots<Outgoing> {
+    return this.inflightSlots ?? (NO_INFLIGHT as PacketIdSlots<Outgoing>);
   }
 
   get persistent(): boolean {
@@ -179,7 +206,7 @@ export class Session {
   release(): void {
     this.budget.usedBytes -= this.queueBytes;
     this.queueBytes = 0;
-    this.queue = [];
+    this.queue = NO_QUEUE;
     this.queueHead = 0;
   }
 
@@ -253,7 +280,7 @@ export class Session {
   }
 
   private send(link: SessionLink, outgoing: Outgoing): void {
-    const packetId = this.inflight.add(outgoing);
+    const packetId = (this.inflightSlots ??= new PacketIdSlots<Outgoing>(1, LAST_SESSION_PACKET_ID)).add(outgoing);
     link.sendPublish(outgoing.message, outgoing.qos, packetId, false, outgoing.retain, outgoing.subscriptionIds);
   }
 
@@ -278,6 +305,7 @@ export class Session {
       this.drop(this.takeOldest(), sessionFull ? 'queue_full' : 'total_queue_full');
     }
     if (fresh && this.persistent && outgoing.onSettled === undefined) this.events.queued(this, outgoing);
+    if (this.queue === NO_QUEUE) this.queue = [];
     this.queue.push(outgoing);
     this.queueBytes += bytes;
     budget.usedBytes += bytes;
@@ -315,6 +343,11 @@ export class Session {
   }
 
 }
+
+/** Shared by every session until its first subscription, message in flight or queued message; never written. */
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, Subscription> = new Map();
+const NO_INFLIGHT = new PacketIdSlots<never>(1, LAST_SESSION_PACKET_ID);
+const NO_QUEUE: Outgoing[] = [];
 
 /** What a queued message counts against the byte bounds: payload and topic (O(1); the topic's length in UTF-16 units). */
 function messageBytes(message: BrokerMessage): number {

@@ -11,12 +11,22 @@ export class ConnectionRegistry {
   private readonly sockets = new Set<Socket>();
   private readonly refusals: RateLimitedLog;
   private refusedTotal = 0;
+  /**
+   * The 'close' listener of every admitted socket: one function for all of them (`this` is the
+   * socket), not a `once` per socket, which kept a closure, a bound wrapper and its state, about
+   * 200 B, on every open connection (issue 20).
+   */
+  private readonly forget: (this: Socket) => void;
 
   constructor(
     private readonly maxConnections: number,
     logger: Logger,
   ) {
     this.refusals = new RateLimitedLog(logger);
+    const sockets = this.sockets;
+    this.forget = function (this: Socket) {
+      sockets.delete(this);
+    };
   }
 
   get size(): number {
@@ -42,7 +52,7 @@ export class ConnectionRegistry {
       return false;
     }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('close', this.forget);
     return true;
   }
 

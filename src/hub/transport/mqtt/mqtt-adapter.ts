@@ -47,6 +47,10 @@ export class MqttAdapter implements ProtocolAdapter, PolicyTarget {
       deadlines: new DeadlineWheel(),
       protocolErrors: new Map(),
       stopping: false,
+      streamClosed: (connection) => {
+        this.connections.delete(connection);
+        if (this.connections.size === 0) this.onIdle?.();
+      },
     };
   }
 
@@ -77,12 +81,7 @@ export class MqttAdapter implements ProtocolAdapter, PolicyTarget {
   }
 
   handle(stream: Duplex, info: ConnectionInfo): void {
-    const connection = new MqttConnection({ stream, info, ctx: this.ctx });
-    this.connections.add(connection);
-    stream.once('close', () => {
-      this.connections.delete(connection);
-      if (this.connections.size === 0) this.onIdle?.();
-    });
+    this.connections.add(new MqttConnection({ stream, info, ctx: this.ctx }));
   }
 
   /**

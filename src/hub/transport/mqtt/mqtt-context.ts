@@ -4,6 +4,7 @@ import type { RateLimitedLog } from '../../../log/index.js';
 import type { Broker } from '../../broker/index.js';
 import type { DeadlineWheel } from './deadline-wheel.js';
 import type { IotHubServices } from './iothub-handler.js';
+import type { MqttConnection } from './mqtt-connection.js';
 
 /** Limits of the MQTT adapter, in the units of the resolved configuration. */
 export interface MqttLimits {
@@ -53,4 +54,6 @@ export interface MqttContext {
   readonly protocolErrors: Map<string, number>;
   /** True once shutdown began: new CONNECTs are refused. */
   stopping: boolean;
+  /** A connection's stream closed: the adapter stops counting it. */
+  readonly streamClosed: (connection: MqttConnection) => void;
 }

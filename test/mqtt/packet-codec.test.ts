@@ -194,6 +194,33 @@ describe('packet framing and the shared parser', () => {
     }
   });
 
+  it('frames a stream read in pieces of every size, a large packet among them, with empty reads', () => {
+    const packets = [
+      mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(70_000, 7), qos: 0, dup: false, retain: false }),
+      mqttPacket.generate({ cmd: 'pingreq' }),
+      mqttPacket.generate({ cmd: 'publish', topic: 'a/b', payload: Buffer.alloc(200, 2), qos: 1, messageId: 3, dup: false, retain: false }),
+      mqttPacket.generate({ cmd: 'puback', messageId: 4 }),
+    ];
+    const stream = Buffer.concat(packets);
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (const maxPiece of [1, 3, 64, 5_000, 100_000]) {
+      const framer = new PacketFramer(1 << 20);
+      const out: Buffer[] = [];
+      for (let at = 0; at < stream.length; ) {
+        const piece = stream.subarray(at, at + random(maxPiece + 1));
+        at += piece.length;
+        framer.push(piece);
+        for (let f = framer.next(); f.kind === 'packet'; f = framer.next()) out.push(Buffer.from(f.packet));
+      }
+      assert.deepEqual(out, packets, `pieces of at most ${maxPiece} bytes`);
+      assert.equal(framer.pendingBytes, 0);
+    }
+  });
+
   it('refuses an oversized packet from its header and a 5-byte remaining length', () => {
     const big = new PacketFramer(100);
     big.push(Buffer.from([0x30, 0xe8, 0x07])); // remaining length 1000

@@ -27,6 +27,8 @@ function flushWriter(writer: OutboundWriter): void {
   writer.flush();
 }
 
+const NO_CHUNKS: Buffer[] = [];
+
 /** PINGRESP is two fixed bytes in every version; nothing writes into a buffer once sent, so one serves every connection. */
 const PINGRESP = Buffer.from([0xd0, 0x00]);
 
@@ -68,7 +70,8 @@ export class OutboundWriter implements SessionLink {
   /** The session attached to this connection, once CONNACK is sent. */
   session: Session | undefined;
   private closed = false;
-  private outChunks: Buffer[] = [];
+  /** What was written this turn; NO_CHUNKS (shared, never written) between turns, so an idle connection keeps no array. */
+  private outChunks: Buffer[] = NO_CHUNKS;
   private outBytes = 0;
   /**
    * Hub-core deliveries sent and not yet acknowledged, by packet id (not a Map: see PacketIdSlots).
@@ -230,7 +233,10 @@ export class OutboundWriter implements SessionLink {
    */
   private write(bytes: Buffer): boolean {
     if (this.closed) return false;
-    if (this.outChunks.length === 0) process.nextTick(flushWriter, this);
+    if (this.outChunks === NO_CHUNKS) {
+      this.outChunks = [];
+      process.nextTick(flushWriter, this);
+    }
     this.outChunks.push(bytes);
     this.outBytes += bytes.length;
     return !this.isCongested();
@@ -239,9 +245,9 @@ export class OutboundWriter implements SessionLink {
   /** Hands what was written this turn to the stream (also called on close, so final packets leave first). */
   flush(): void {
     const chunks = this.outChunks;
-    if (chunks.length === 0) return;
+    if (chunks === NO_CHUNKS) return;
     const bytes = this.outBytes;
-    this.outChunks = [];
+    this.outChunks = NO_CHUNKS;
     this.outBytes = 0;
     if (this.stream.destroyed) return;
     this.stream.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));

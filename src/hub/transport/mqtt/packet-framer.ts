@@ -12,15 +12,30 @@ export type FrameResult =
   | { kind: 'malformed'; reason: string };
 
 const NEED_MORE: FrameResult = { kind: 'need-more' };
+const EMPTY = Buffer.alloc(0);
 
 export class PacketFramer {
-  private buffered: Buffer[] = [];
+  /**
+   * What has been received and not yet framed: `head` from `start` on, then `more` (made only when
+   * a packet spans reads). A packet is a view of `head`, and taking it moves `start`: no view of
+   * the rest and no new array per packet, and an idle connection keeps no array (issue 20).
+   */
+  private head: Buffer = EMPTY;
+  private start = 0;
+  private more: Buffer[] | undefined;
   private bufferedBytes = 0;
+  /** The size of the packet being received, once its header is read: until then no coalescing (a large packet is joined once, not once per read). */
+  private needed = 0;
 
   constructor(private readonly maxPacketBytes: number) {}
 
   push(chunk: Buffer): void {
-    this.buffered.push(chunk);
+    if (this.bufferedBytes === 0) {
+      this.head = chunk;
+      this.start = 0;
+    } else {
+      (this.more ??= []).push(chunk);
+    }
     this.bufferedBytes += chunk.length;
   }
 
@@ -30,35 +45,47 @@ export class PacketFramer {
 
   /** Takes the next whole packet off the buffer, if there is one. */
   next(): FrameResult {
-    if (this.bufferedBytes < 2) return NEED_MORE;
-    const head = this.buffered.length === 1 ? this.buffered[0]! : this.coalesce();
+    if (this.bufferedBytes < 2 || this.bufferedBytes < this.needed) return NEED_MORE;
+    if (this.more !== undefined) this.coalesce();
+    const head = this.head;
+    const start = this.start;
     // Remaining length: variable byte integer, 1 to 4 bytes (MQTT 5 section 1.5.5).
     let remaining = 0;
     let multiplier = 1;
-    let offset = 1;
+    let offset = start + 1;
     for (;;) {
       if (offset >= head.length) return NEED_MORE;
       const byte = head[offset]!;
       remaining += (byte & 0x7f) * multiplier;
       offset += 1;
       if ((byte & 0x80) === 0) break;
-      if (offset > 4) return { kind: 'malformed', reason: 'remaining length longer than 4 bytes' };
+      if (offset - start > 4) return { kind: 'malformed', reason: 'remaining length longer than 4 bytes' };
       multiplier *= 128;
     }
-    const total = offset + remaining;
+    const total = offset - start + remaining;
     if (total > this.maxPacketBytes) return { kind: 'too-large', bytes: total };
-    // With several chunks buffered, head is already their concatenation.
-    if (head.length < total) return NEED_MORE;
-    const packet = head.subarray(0, total);
-    const rest = head.subarray(total);
-    this.buffered = rest.length === 0 ? [] : [rest];
-    this.bufferedBytes = rest.length;
+    // Everything buffered is in head (coalesced above).
+    if (this.bufferedBytes < total) {
+      this.needed = total;
+      return NEED_MORE;
+    }
+    this.needed = 0;
+    const packet = head.subarray(start, start + total);
+    this.bufferedBytes -= total;
+    if (this.bufferedBytes === 0) {
+      this.head = EMPTY;
+      this.start = 0;
+    } else {
+      this.start = start + total;
+    }
     return { kind: 'packet', packet };
   }
 
-  private coalesce(): Buffer {
-    const joined = Buffer.concat(this.buffered, this.bufferedBytes);
-    this.buffered = [joined];
-    return joined;
+  /** A packet spans reads: what is buffered becomes one buffer. */
+  private coalesce(): void {
+    const parts = [this.head.subarray(this.start), ...this.more!];
+    this.head = Buffer.concat(parts, this.bufferedBytes);
+    this.start = 0;
+    this.more = undefined;
   }
 }

@@ -467,7 +467,7 @@ export class Broker {
   }
 
   private discard(session: Session): void {
-    for (const subscription of [...session.subscriptions.values()]) this.unindex(session, subscription);
+    if (session.subscriptions.size > 0) for (const subscription of [...session.subscriptions.values()]) this.unindex(session, subscription);
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     this.sessions.delete(session.clientId);
     session.release();

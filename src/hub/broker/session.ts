@@ -174,18 +174,29 @@ export class Session {
   attach(link: SessionLink, receiveMaximum: number | undefined): void {
     this.link = link;
     this.window = Math.min(this.limits.maxInflight, receiveMaximum ?? MAX_PACKET_ID, LAST_SESSION_PACKET_ID);
+    // Nothing to resend is the common case, and the check allocates nothing (a connection storm).
+    if (this.inflight.size > 0) this.resend(link);
+    this.drain();
+  }
+
+  private resend(link: SessionLink): void {
     for (const packetId of this.inflight.ids()) {
       const item = this.inflight.get(packetId)!;
       if (this.releasing?.has(packetId) === true) link.sendPubrel(packetId);
       else link.sendPublish(item.message, item.qos, packetId, true, item.retain, item.subscriptionIds);
     }
-    this.drain();
   }
 
   detach(): void {
     this.link = undefined;
     // QoS 0 is never kept for an offline client; QoS 1/2 stays (queued and in flight), except
-    // what its owner redelivers itself: it is handed back now, so it is not sent twice.
+    // what its owner redelivers itself: it is handed back now, so it is not sent twice. Most
+    // sessions have nothing in flight or queued, and then nothing is allocated here.
+    if (this.inflight.size > 0) this.handBackInflight();
+    if (this.queuedCount > 0) this.handBackQueued();
+  }
+
+  private handBackInflight(): void {
     for (const packetId of this.inflight.ids()) {
       const item = this.inflight.get(packetId)!;
       if (item.onSettled === undefined) continue;
@@ -193,6 +204,9 @@ export class Session {
       this.releasing?.delete(packetId);
       item.onSettled(false);
     }
+  }
+
+  private handBackQueued(): void {
     if (this.queue.some((item, i) => i >= this.queueHead && item.onSettled !== undefined)) {
       const released = this.queue.slice(this.queueHead).filter((item) => item.onSettled !== undefined);
       this.queue = this.queue.slice(this.queueHead).filter((item) => item.onSettled === undefined);

@@ -329,10 +329,14 @@ export class MqttConnection implements ConnectionState {
     } else {
       this.stream.end();
       // Give the final packets a moment to leave, then make sure the socket is gone.
-      setTimeout(() => this.stream.destroy(), 1_000).unref();
+      setTimeout(destroyStream, 1_000, this.stream).unref();
     }
     if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ event: 'mqtt.disconnected', why }, 'connection closed');
   }
+}
+
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
 }
 
 /** Where an accepted stream keeps its connection, for the shared listeners above. */

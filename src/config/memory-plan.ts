@@ -34,8 +34,14 @@ const WORKER_OLD_FLOOR = 12 * MIB;
 /** A worker's young generation is three semi-spaces' worth in V8: 3 MiB is a 1 MiB semi-space. */
 const WORKER_YOUNG_SMALL = 3 * MIB;
 const WORKER_YOUNG_LARGE = 6 * MIB;
-/** From this budget on, workers and the main thread get 2 MiB semi-spaces instead of 1 MiB. */
+/** From this budget on, workers get 2 MiB semi-spaces instead of 1 MiB, and the main thread 8 MiB. */
 const LARGE_YOUNG_FROM = 256 * MIB;
+/**
+ * The main thread's semi-space from LARGE_YOUNG_FROM on. 2 and 4 MiB made QoS 1 fan-in's peak
+ * bimodal (up to 209 MiB, 470k/s, in 3 of 4 runs); 8 MiB lowered every broker scenario's peak by
+ * 16-18 MiB against V8's 16 MiB at the same throughput (docs/benchmarks.md, "Measured effects").
+ */
+const MAIN_SEMI_LARGE_MB = 8;
 /** Each RocksDB database keeps up to two write buffers (maxWriteBufferNumber 2). */
 const WRITE_BUFFERS_PER_DB = 2;
 const WRITE_BUFFER_FLOOR = 256 * KIB;
@@ -55,7 +61,10 @@ export interface MemoryPlan {
   readonly shards: number;
   /** The sum of the floors: the least budget this configuration runs with. */
   readonly minimumBytes: number;
-  /** Recommended for the main thread: it can only be given on the node command line (NODE_OPTIONS). */
+  /**
+   * The main thread's heap. The semi-space is applied at run time (YoungGenerationCap); the old
+   * space only on the node command line (NODE_OPTIONS, `mainHeapFlags`).
+   */
   readonly mainHeap: { readonly maxOldSpaceMb: number; readonly maxSemiSpaceMb: number };
   /** resourceLimits of each store shard worker. */
   readonly shardWorker: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
@@ -81,13 +90,13 @@ export function plannedShards(config: Pick<MemorySettings, 'store'>): number {
 
 /** Semi-space size (MiB) of the main thread, and young generation of each worker, by budget tier. */
 function youngSizes(large: boolean): { semiMb: number; workerYoung: number } {
-  return large ? { semiMb: 2, workerYoung: WORKER_YOUNG_LARGE } : { semiMb: 1, workerYoung: WORKER_YOUNG_SMALL };
+  return large ? { semiMb: MAIN_SEMI_LARGE_MB, workerYoung: WORKER_YOUNG_LARGE } : { semiMb: 1, workerYoung: WORKER_YOUNG_SMALL };
 }
 
 /**
  * The floors of a configuration with `shards` shards, summed: below it the hub does not run. The
  * young generations count in full (V8 holds three semi-spaces' worth); `large` is the tier of
- * budgets from 256 MiB, whose semi-spaces are twice as large.
+ * budgets from 256 MiB, whose semi-spaces are larger (workers 2 MiB, the main thread 8 MiB).
  */
 export function memoryFloor(shards: number, persistent: boolean, large = false): number {
   const databases = persistent ? shards + 3 : 0;

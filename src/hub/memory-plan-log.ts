@@ -1,17 +1,27 @@
 import { getHeapStatistics } from 'node:v8';
 import { mainHeapFlags, type MemoryPlan } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import { semiSpaceSetOnCommandLine, YoungGenerationCap } from './young-generation-cap.js';
 
 const MIB = 1024 * 1024;
 /** V8's heap_size_limit is old space plus the young generation (three semi-spaces) and a little more. */
 const HEAP_LIMIT_SLACK_MB = 16;
 
 /**
- * Logs how the memory budget is split (event memory.plan), and whether the main thread's heap is
- * bounded: Node takes --max-old-space-size and --max-semi-space-size only on its command line
- * (V8 ignores them once the heap exists), so the operator puts `mainHeapFlags` in NODE_OPTIONS.
+ * Applies the main thread's part of the memory budget that can be applied while running (its
+ * young generation, YoungGenerationCap, unless node was given its own `--max-semi-space-size`)
+ * and logs how the budget is split (event memory.plan), and whether the main thread's old space
+ * is bounded: Node takes --max-old-space-size only on its command line (V8 ignores it once the
+ * heap exists), so the operator puts `mainHeapFlags` in NODE_OPTIONS.
  */
-export function logMemoryPlan(plan: MemoryPlan, logger: Logger): void {
+export function applyMemoryPlan(plan: MemoryPlan, logger: Logger): YoungGenerationCap | undefined {
+  const ownFlag = semiSpaceSetOnCommandLine();
+  const cap = ownFlag ? undefined : new YoungGenerationCap(plan.mainHeap.maxSemiSpaceMb * MIB);
+  logMemoryPlan(plan, logger, ownFlag ? 'node flag' : 'capped at run time');
+  return cap;
+}
+
+function logMemoryPlan(plan: MemoryPlan, logger: Logger, mainYoungGeneration: string): void {
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / MIB);
   const mainHeapBounded = heapLimitMb <= plan.mainHeap.maxOldSpaceMb + 3 * plan.mainHeap.maxSemiSpaceMb + HEAP_LIMIT_SLACK_MB;
   logger.info(
@@ -29,9 +39,11 @@ export function logMemoryPlan(plan: MemoryPlan, logger: Logger): void {
       mainHeapLimitMb: heapLimitMb,
       mainHeapBounded,
       mainHeapFlags: mainHeapFlags(plan),
+      mainSemiSpaceMb: plan.mainHeap.maxSemiSpaceMb,
+      mainYoungGeneration,
     },
     mainHeapBounded
       ? 'memory budget applied'
-      : `memory budget applied except to the main thread's heap: start node with NODE_OPTIONS="${mainHeapFlags(plan)}" to bound it`,
+      : `memory budget applied except to the main thread's old space: start node with NODE_OPTIONS="${mainHeapFlags(plan)}" to bound it`,
   );
 }

@@ -11,7 +11,7 @@ import { HUB_CONTROL_SOCKET, HubControlServer, OPERATOR_API_METHODS, OPERATOR_AP
 import { ConnectedClients } from '../hub/core/index.js';
 import { moduleInputTarget } from '../hub/endpoints/index.js';
 import { Hub } from '../hub/index.js';
-import { logMemoryPlan } from '../hub/memory-plan-log.js';
+import { applyMemoryPlan } from '../hub/memory-plan-log.js';
 import { MethodHttpStatus, MethodService, type MethodAnswer, type MethodCall } from '../hub/methods/index.js';
 import { MessageStore, storeOptionsFromConfig } from '../hub/store/index.js';
 import { AmqpAdapter, DEVICE_SCOPE_ROUTE_PREFIX, deviceScopeRoute, METHODS_ROUTE_PREFIX, methodsRoute, MqttAdapter, Subprotocol, WebSocketUpgrade, type WebSocketProtocol } from '../hub/transport/index.js';
@@ -78,7 +78,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
 
   // What grows is bounded by the memory budget (memoryBudget; src/config/memory-plan.ts).
   const memory = planMemory(config);
-  logMemoryPlan(memory, logger);
+  const youngCap = applyMemoryPlan(memory, logger);
+  if (youngCap !== undefined) closers.push(() => youngCap.stop());
   const rocksMemory = (writeBufferBytes: number) => ({ writeBufferBytes, blockCache: memory.blockCache });
   const broker = new Broker({
     limits: {

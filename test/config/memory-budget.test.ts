@@ -95,6 +95,9 @@ describe('memoryBudget', () => {
       const limit = opened['workerHeapLimitMb'] as number;
       assert.ok(limit >= worker.maxOldGenerationSizeMb && limit <= worker.maxOldGenerationSizeMb + worker.maxYoungGenerationSizeMb + 8, `worker heap limit ${limit} MiB, planned ${JSON.stringify(worker)}`);
       assert.match(String(plan['mainHeapFlags']), /^--max-old-space-size=\d+ --max-semi-space-size=1$/);
+      // The semi-space part is applied while running (node got no --max-semi-space-size here).
+      assert.equal(plan['mainSemiSpaceMb'], 1);
+      assert.equal(plan['mainYoungGeneration'], 'capped at run time');
     } finally {
       await stopGracefully(hub);
     }

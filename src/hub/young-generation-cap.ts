@@ -1,0 +1,60 @@
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+
+const MIB = 1024 * 1024;
+/** V8's own growth factor (its flag's default), set back when the cap stops. */
+const V8_GROWTH_FACTOR = 2;
+
+/**
+ * Holds the main thread's young generation at the memory plan's semi-space size, from inside the
+ * running process (issue 20; docs/benchmarks.md, "Memory budget").
+ *
+ * V8 takes `--max-semi-space-size` only at start, from the node command line. What it reads on
+ * every growth is `--semi-space-growth-factor`: a semi-space that grows becomes the factor times
+ * its size (at most V8's maximum, 16 MiB). So after each collection the factor is set to what
+ * brings the semi-space to the target in one step (1 MiB × 8 = 8 MiB), and to 1, no growth, once
+ * it is there. A growth needs more bytes to survive scavenges than the semi-space holds, so two
+ * growths between two observations would take a turn of the event loop that keeps megabytes alive:
+ * none of the hub's does. V8 still shrinks the young generation when idle (and the idle release
+ * does); the next collection lets it grow back to the target.
+ *
+ * The flag is the process's, so the shard workers' young generations do not grow while the main
+ * thread's is at its target either: they stay within their `resourceLimits`, at their current size.
+ */
+export class YoungGenerationCap {
+  private factor = 0;
+  private readonly observer: PerformanceObserver;
+
+  constructor(private readonly semiSpaceBytes: number) {
+    this.observer = new PerformanceObserver(() => this.adjust());
+    this.adjust();
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** The semi-space's size now, in whole MiB (V8 counts its usable area, a little less). */
+  static semiSpaceBytes(): number {
+    const space = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    if (space === undefined) return 0;
+    return Math.ceil((space.space_used_size + space.space_available_size) / MIB) * MIB;
+  }
+
+  private adjust(): void {
+    const semi = Math.max(MIB, YoungGenerationCap.semiSpaceBytes());
+    const factor = semi >= this.semiSpaceBytes ? 1 : Math.max(V8_GROWTH_FACTOR, Math.floor(this.semiSpaceBytes / semi));
+    if (factor === this.factor) return;
+    this.factor = factor;
+    setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+  }
+
+  /** Stops observing and gives V8 its own growth back. */
+  stop(): void {
+    this.observer.disconnect();
+    setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
+  }
+}
+
+/** Whether node was started with its own `--max-semi-space-size` (command line or NODE_OPTIONS): the operator's bound stands then. */
+export function semiSpaceSetOnCommandLine(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env['NODE_OPTIONS']): boolean {
+  const named = (arg: string) => /^--max[-_]semi[-_]space[-_]size\b/.test(arg);
+  return execArgv.some(named) || (nodeOptions ?? '').split(/\s+/).some(named);
+}

@@ -1,0 +1,64 @@
+// YoungGenerationCap holds the main thread's semi-space at the memory plan's size from inside the
+// running process, through V8's growth factor (src/hub/young-generation-cap.ts). Each case runs in
+// a child process of its own: the flag is the process's, and the young generation's size is V8's.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { semiSpaceSetOnCommandLine } from '../../src/hub/young-generation-cap.js';
+
+const MIB = 1024 * 1024;
+const MODULE = new URL('../../src/hub/young-generation-cap.js', import.meta.url).href;
+
+/**
+ * A hub-like load in a child: work in event-loop turns (4,000 objects each, one in five kept for a
+ * while, as in-flight messages are), the largest semi-space seen after each turn. The launcher's
+ * start (bin/outpost.js) is reproduced: no growth until the plan is known.
+ */
+function largestSemiSpace(capMb: number | undefined): number {
+  const script = `
+    import { setFlagsFromString } from 'node:v8';
+    setFlagsFromString('--semi-space-growth-factor=1');
+    const { YoungGenerationCap } = await import(${JSON.stringify(MODULE)});
+    const capMb = ${capMb === undefined ? 'undefined' : String(capMb)};
+    const cap = capMb === undefined ? undefined : new YoungGenerationCap(capMb * ${MIB});
+    if (cap === undefined) setFlagsFromString('--semi-space-growth-factor=2');
+    let keep = [];
+    let largest = 0;
+    let turns = 0;
+    const turn = () => {
+      for (let i = 0; i < 4000; i += 1) {
+        const o = { a: i, b: [i, i + 1], c: 'x' + (i % 1000) };
+        if (i % 5 === 0) keep.push(o);
+        if (keep.length > 40000) keep = [];
+      }
+      largest = Math.max(largest, YoungGenerationCap.semiSpaceBytes());
+      if (++turns < 1500) setImmediate(turn);
+      else {
+        cap?.stop();
+        process.stdout.write(JSON.stringify({ largest }));
+      }
+    };
+    turn();
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, `child failed: ${child.stderr}`);
+  return (JSON.parse(child.stdout) as { largest: number }).largest;
+}
+
+describe('young generation cap', () => {
+  it('lets the semi-space grow to the cap and no further, where V8 alone grows it to 16 MiB', () => {
+    const alone = largestSemiSpace(undefined);
+    assert.equal(alone, 16 * MIB, `without the cap V8 grew the semi-space to ${alone / MIB} MiB`);
+    for (const capMb of [4, 8]) {
+      const capped = largestSemiSpace(capMb);
+      assert.equal(capped, capMb * MIB, `with a ${capMb} MiB cap the semi-space reached ${capped / MIB} MiB`);
+    }
+  });
+
+  it("leaves the operator's own --max-semi-space-size alone, from the command line or NODE_OPTIONS", () => {
+    assert.equal(semiSpaceSetOnCommandLine([], undefined), false);
+    assert.equal(semiSpaceSetOnCommandLine(['--max-old-space-size=99'], '--enable-source-maps'), false);
+    assert.equal(semiSpaceSetOnCommandLine(['--max-semi-space-size=4'], undefined), true);
+    assert.equal(semiSpaceSetOnCommandLine([], '--max-old-space-size=99 --max_semi_space_size=2'), true);
+  });
+});

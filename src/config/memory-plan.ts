@@ -37,9 +37,11 @@ const WORKER_YOUNG_LARGE = 6 * MIB;
 /** From this budget on, workers get 2 MiB semi-spaces instead of 1 MiB, and the main thread 8 MiB. */
 const LARGE_YOUNG_FROM = 256 * MIB;
 /**
- * The main thread's semi-space from LARGE_YOUNG_FROM on. 2 and 4 MiB made QoS 1 fan-in's peak
- * bimodal (up to 209 MiB, 470k/s, in 3 of 4 runs); 8 MiB lowered every broker scenario's peak by
- * 16-18 MiB against V8's 16 MiB at the same throughput (docs/benchmarks.md, "Measured effects").
+ * The main thread's semi-space from LARGE_YOUNG_FROM on. 8 MiB lowered every peak by 12-21 MiB
+ * against V8's 16 MiB at the same or better throughput; 2 MiB brought the broker scenarios to
+ * 126-129 MiB but durable routing to 87-90k msg/s against 102-105k (its messages outlive a small
+ * young generation), and at 2 and 4 MiB QoS 1 fan-in's peak was bimodal in an earlier build
+ * (docs/benchmarks.md, "The main thread's young generation, held at run time").
  */
 const MAIN_SEMI_LARGE_MB = 8;
 /** Each RocksDB database keeps up to two write buffers (maxWriteBufferNumber 2). */

@@ -7,6 +7,7 @@ import { SessionQuota } from './session-quota.js';
 import { Session, type Outgoing, type QueueBudget, type SessionEvents, type SessionLimits, type SessionLink } from './session.js';
 import type { TopicFilterIndex } from '../../native/index.js';
 import { IndexedSubscriptions } from './indexed-subscriptions.js';
+import { judgeFullCache, MATCH_CACHE_BYPASS, MATCH_CACHE_LIMIT } from './match-cache-policy.js';
 import { SubscriptionTrie, type SubscriptionMatcher } from './subscription-trie.js';
 
 /** Bounds of the whole broker on top of each session's (docs/mqtt.md, "Limits"). */
@@ -46,14 +47,6 @@ export interface BrokerCounters {
   droppedExpired: number;
 }
 
-/** Distinct topics whose matches are cached; past this the cache starts over. */
-const MATCH_CACHE_LIMIT = 10_000;
-/**
- * Publishes that skip the cache after it filled up with fewer hits than entries: the topics do
- * not repeat within its reach (tens of thousands of tags, each its own topic), and keeping it
- * costs more than the walk it saves (a Map insert of a new string, and a clear every 10,000).
- */
-const MATCH_CACHE_BYPASS = 200_000;
 const NO_GROUPS: readonly ShareGroup[] = [];
 
 /** One shared-subscription group on one filter; members take turns (MQTT 5 section 4.8.2). */
@@ -91,6 +84,8 @@ export class Broker {
   private matchCacheHits = 0;
   /** Publishes left that match without the cache (it was thrashing). */
   private matchCacheBypass = 0;
+  /** The bypass after the next fill that does not pay (match-cache-policy.ts). */
+  private matchCacheNextBypass = MATCH_CACHE_BYPASS;
   private readonly dropLog: RateLimitedLog;
   private readonly events: SessionEvents;
   private seq = 0;
@@ -362,7 +357,7 @@ export class Broker {
    * Trie matches by topic, cached: gateways mostly publish to a small set of topics over and over,
    * so a lookup replaces the walk. Any subscription change empties the cache. When the topics do
    * not repeat within the cache's reach (it fills with fewer hits than entries), matching goes
-   * without it for MATCH_CACHE_BYPASS publishes, then tries it again.
+   * without it for a while, longer each time that happens again (match-cache-policy.ts).
    */
   private matchesOf(topic: string): { subscriptions: Subscription[]; groups: readonly ShareGroup[] } {
     if (this.matchCacheBypass === 0) {
@@ -383,7 +378,9 @@ export class Broker {
     const matched = { subscriptions, groups };
     if (this.matchCacheBypass === 0) {
       if (this.matchCache.size >= MATCH_CACHE_LIMIT) {
-        if (this.matchCacheHits < this.matchCache.size) this.matchCacheBypass = MATCH_CACHE_BYPASS;
+        const judged = judgeFullCache(this.matchCacheHits, this.matchCache.size, this.matchCacheNextBypass);
+        this.matchCacheBypass = judged.bypass;
+        this.matchCacheNextBypass = judged.nextBypass;
         this.matchCache.clear();
         this.matchCacheHits = 0;
       }

@@ -63,9 +63,11 @@ describe('desired patches from the parent out of order', () => {
         return desired.b === 1 && !('local' in desired) ? true : undefined;
       });
       assert.deepEqual(await copy(), { a: 2, b: 1, $version: next });
-      const outOfOrder = hubs.child!.outpost.lines.find((line) => line.event === 'upstream.desired_out_of_order' && line.twinId === 'dev5');
-      assert.ok(outOfOrder !== undefined, 'the out-of-order patch was logged');
-      assert.equal(outOfOrder.version, next);
+      // Looked up by its version: the in-step patch can arrive twice when the relay attaches at
+      // the parent while it is made (once in the relay's first GET, once as a patch), and that
+      // second copy is out of order too (seen once in a full run).
+      const outOfOrder = hubs.child!.outpost.lines.find((line) => line.event === 'upstream.desired_out_of_order' && line.twinId === 'dev5' && line.version === next);
+      assert.ok(outOfOrder !== undefined, `the out-of-order patch ${next} was logged`);
       // The device got the difference: b set, the local change removed.
       await retryUntil('the difference at the device', async () => (patches.some((p) => p.b === 1 && p.local === null && p.$version === next) ? true : undefined));
     });

@@ -13,8 +13,11 @@ if (!existsSync(fileURLToPath(entry))) {
 // which V8 takes only as a flag read at start or, while running, as its growth factor. It is held from
 // here, before anything is loaded: start-up's burst would otherwise grow it to V8's 16 MiB semi-spaces
 // before the plan is known, and V8 does not shrink it again while the hub is busy.
+// (The module it asks loads only node:v8 and node:perf_hooks.)
 const command = process.argv[2];
-const ownSemiSpace = /--max[-_]semi[-_]space[-_]size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
-if ((command === 'hub' || command === 'run') && !ownSemiSpace) setFlagsFromString('--semi-space-growth-factor=1');
+if (command === 'hub' || command === 'run') {
+  const { semiSpaceSetOnCommandLine } = await import(new URL('../dist/src/hub/young-generation-cap.js', import.meta.url).href);
+  if (!semiSpaceSetOnCommandLine()) setFlagsFromString('--semi-space-growth-factor=1');
+}
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

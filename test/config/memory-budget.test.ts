@@ -102,4 +102,18 @@ describe('memoryBudget', () => {
       await stopGracefully(hub);
     }
   });
+
+  it("leaves the main thread's young generation to an operator's own --max-semi-space-size in NODE_OPTIONS", async () => {
+    let hub: OutpostProcess | undefined;
+    try {
+      const started = await startHub({ dataDir: scope.newDir(), env: { NODE_OPTIONS: '--max-semi-space-size=4' }, timeoutMs: 60_000 });
+      hub = started.outpost;
+      const plan = await hub.waitFor((line) => line.event === 'memory.plan');
+      assert.equal(plan['mainYoungGeneration'], 'node flag');
+      // The default budget's plan, logged all the same.
+      assert.equal(plan['mainSemiSpaceMb'], 8);
+    } finally {
+      await stopGracefully(hub);
+    }
+  });
 });

@@ -58,6 +58,8 @@ export class EndpointDispatcher {
   private closed = false;
   /** Sources held up alone until then (targets with `sourceOf` only; empty otherwise). */
   private readonly heldUntil = new Map<string, number>();
+  /** Whether a source is held now: one function for every pick (pickUnheld runs per message while one is). */
+  private readonly isHeld = (source: string): boolean => this.heldUntil.has(source);
   /** Each held source's current backoff, reset when one of its messages is acknowledged. */
   private readonly sourceRetryMs = new Map<string, number>();
   private sourceTimer: NodeJS.Timeout | undefined;
@@ -323,7 +325,6 @@ export class EndpointDispatcher {
    * messages of held sources (each source stays in order: all its messages are skipped).
    */
   private pickUnheld(scan: Map<EndpointStream, number>, sourceOf: (message: HubMessage) => string | undefined): { stream: EndpointStream; entry: QueueEntry } | undefined {
-    const isHeld = (source: string): boolean => this.heldUntil.has(source);
     let stream: EndpointStream;
     const held = (entry: QueueEntry): boolean => {
       // An entry that does not decode is not held: picked, it is removed as corrupt.
@@ -338,7 +339,7 @@ export class EndpointDispatcher {
         const index = (group.next + k) % streams.length;
         stream = streams[index]!;
         // A source's parked entries read back go before any of its entries in the window.
-        const revived = stream.parkedTotal > 0 ? stream.nextRevived(isHeld) : undefined;
+        const revived = stream.parkedTotal > 0 ? stream.nextRevived(this.isHeld) : undefined;
         if (revived !== undefined) {
           group.next = (index + 1) % streams.length;
           return { stream, entry: revived };

@@ -130,7 +130,7 @@ export class MqttConnection implements ConnectionState {
   /** The connection's child logger, made on first use: most connections never log. */
   get log(): Logger {
     // Its bindings are made here too (not at accept): most connections never log.
-    this.logger ??= this.ctx.logger.child(this.clientId === '' ? { remoteAddress: this.info.remoteAddress, listener: this.info.listener } : { remoteAddress: this.info.remoteAddress, listener: this.info.listener, clientId: this.clientId });
+    this.logger ??= this.ctx.logger.child({ remoteAddress: this.info.remoteAddress, listener: this.info.listener, ...(this.clientId === '' ? {} : { clientId: this.clientId }) });
     return this.logger;
   }
 

@@ -3,7 +3,7 @@
 // broker that the harness only connects to (no pid, so no RSS or CPU figures).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,7 @@ export interface RunningTarget {
 
 /** Thrown when a target cannot be started or does not speak MQTT yet. */
 export class TargetUnavailable extends Error {
-  constructor(readonly target: string, reason: string) {
+  constructor(readonly target: string, readonly reason: string) {
     super(`target ${target} unavailable: ${reason}`);
   }
 }
@@ -81,16 +81,29 @@ export function mosquittoBinary(): string | undefined {
   return which.status === 0 ? which.stdout.trim() : undefined;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+/** `count` distinct free loopback ports: each is held until all are picked. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((server) => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      return typeof address === 'object' && address !== null ? address.port : 0;
     });
-  });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  }
 }
 
 /** Mosquitto's TLS listener: its port and the files of a CA and server certificate. */
@@ -216,25 +229,50 @@ export function stopChild(child: ChildProcess, cleanup?: () => void): () => Prom
 async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
   const binary = mosquittoBinary();
   if (binary === undefined) throw new TargetUnavailable('mosquitto', 'mosquitto not installed (run scripts/install-bench-deps.sh)');
+  // The ports are free when picked and taken when Mosquitto binds them, and in between the
+  // benchmark's own clients open thousands of connections from the same ephemeral range: a bind
+  // that loses that race makes Mosquitto exit with 1 (one CI gate run was lost to it). A fresh
+  // pair of ports on each of a few tries.
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= MOSQUITTO_START_ATTEMPTS; attempt++) {
+    try {
+      return await startMosquittoOnce(binary, options);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+const MOSQUITTO_START_ATTEMPTS = 3;
+
+async function startMosquittoOnce(binary: string, options: TargetOptions): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-mosquitto-'));
-  const port = await freePort();
+  const [port, tlsPort] = await freePorts(2);
   // The same kind of certificates as Outpost's own TLS listener (its development CA: EC P-256),
   // made the same way, so a TLS storm compares like with like.
   const dev = ensureDevCertificates({ dataDir: dir, hostnames: [], logger: createLogger({ level: 'silent' }) });
   // certFile is the server certificate and the CA, the chain Outpost's listener sends too.
-  const tls: MosquittoTls = { port: await freePort(), caFile: dev.caFile, certFile: dev.certFile, keyFile: dev.keyFile };
+  const tls: MosquittoTls = { port: tlsPort!, caFile: dev.caFile, certFile: dev.certFile, keyFile: dev.keyFile };
   const configFile = join(dir, 'mosquitto.conf');
-  writeFileSync(configFile, mosquittoConfig(port, options, tls));
+  writeFileSync(configFile, mosquittoConfig(port!, options, tls));
   const version = spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0]?.replace(/^mosquitto version /, '') ?? null;
   const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its error lines say why it exited (a port in use, a certificate it cannot read).
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  child.stdout?.resume();
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   try {
-    await waitForListen('127.0.0.1', port, child, 'mosquitto');
+    await waitForListen('127.0.0.1', port!, child, 'mosquitto');
   } catch (error) {
     await stopChild(child, cleanup)();
-    throw error;
+    const said = stderr.trim();
+    throw said === '' || !(error instanceof TargetUnavailable) ? error : new TargetUnavailable('mosquitto', `${error.reason}: ${said}`);
   }
-  return { name: 'mosquitto', host: '127.0.0.1', port, pid: child.pid, version, mqttTls: { port: tls.port, caPem: dev.caPem }, stop: stopChild(child, cleanup) };
+  return { name: 'mosquitto', host: '127.0.0.1', port: port!, pid: child.pid, version, mqttTls: { port: tls.port, caPem: dev.caPem }, stop: stopChild(child, cleanup) };
 }
 
 /** A Node server of bench/peers that prints `{"event":"<name>.ready","port":N,"version":…}`. */

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { freePort, stopChild, TargetUnavailable, waitForListen, type RunningTarget } from '../lib/targets.js';
+import { freePorts, stopChild, TargetUnavailable, waitForListen, type RunningTarget } from '../lib/targets.js';
 
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 /** RabbitMQ's default user, allowed from loopback only: what the generator logs in as. */
@@ -56,7 +56,7 @@ async function waitForTls(port: number, caPem: string, deadline: number): Promis
 export async function startRabbitmq(): Promise<RunningTarget> {
   if (!existsSync(SERVER)) throw new TargetUnavailable('rabbitmq', 'rabbitmq-server not installed (run scripts/install-bench-deps.sh)');
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-rabbitmq-'));
-  const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, distPort, epmdPort] = (await freePorts(3)) as [number, number, number];
   const { certFile, keyFile } = selfSignedCertificate(dir);
   const config = [
     'listeners.tcp = none',

@@ -85,9 +85,10 @@ describe('memoryBudget', () => {
   it('a hub applies it: its shard workers start with the planned heap limit, and it logs the plan', async () => {
     let hub: OutpostProcess | undefined;
     try {
-      const started = await startHub({ dataDir: scope.newDir(), args: ['--memory-budget', '96MiB', '--set', 'store.shards=2'], timeoutMs: 60_000 });
+      const started = await startHub({ dataDir: scope.newDir(), args: ['--memory-budget', '96MiB', '--set', 'store.shards=2', '--set', 'store.shardIdleStop=0s'], timeoutMs: 60_000 });
       hub = started.outpost;
       const plan = await hub.waitFor((line) => line.event === 'memory.plan');
+      // Shards started with the hub (store.shardIdleStop=0s): by default a new store's start with their first message.
       const opened = await hub.waitFor((line) => line.event === 'store.opened');
       assert.equal(plan['budgetMb'], 96);
       const worker = plan['shardWorker'] as { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };

@@ -32,6 +32,8 @@ export function storeOptions(backend: Backend, dir: string, overrides: Partial<S
     retryMaxMs: 100,
     cleanupIntervalMs: 60_000,
     reclaimIntervalMs: 0,
+    // As a hub runs (store.shardIdleStop): a new store's shards start with their first message.
+    shardIdleStopMs: 30_000,
     ...STORE_TUNING,
     ...overrides,
   };

@@ -17,9 +17,13 @@ after(() => dir.remove());
 let count = 0;
 let pristine = '';
 
-/** Runs `outpost hub` on the data directory until hub.ready, then stops it (generous limits: the machine is shared). */
+/**
+ * Runs `outpost hub` on the data directory until hub.ready, then stops it (generous limits: the
+ * machine is shared). Its shards start with it (store.shardIdleStop=0s): by default a shard's
+ * database is made with its first message, and these tests need every shard's.
+ */
 async function runHubOnce(dataDir: string): Promise<void> {
-  const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0']);
+  const outpost = spawnOutpost(['hub', '--data-dir', dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', '--set', 'store.shardIdleStop=0s']);
   try {
     await outpost.waitFor((line) => line.event === 'hub.ready', 60_000);
     outpost.child.kill('SIGTERM');

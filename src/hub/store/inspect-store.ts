@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { OutpostError } from '../../errors/index.js';
 import { RocksShardLog } from './rocks-shard-log.js';
 import { ShardCore } from './shard-core.js';
@@ -20,6 +21,11 @@ export async function inspectStore(dir: string): Promise<StoreStats> {
   const nowMs = Date.now();
   const shards: ShardStatsResult[] = [];
   for (let shard = 0; shard < layout.shards; shard++) {
+    // A shard that has never had a message has no database yet (store.shardIdleStop): empty.
+    if (!existsSync(join(shardDir(dir, shard), 'CURRENT'))) {
+      shards.push({ ok: true, shard, persistent: true, diskBytes: 0, totals: { liveBytes: 0, liveCount: 0 }, queues: [], failed: undefined });
+      continue;
+    }
     const log = new RocksShardLog({ dir: shardDir(dir, shard), memtableBytes: 1024 * 1024, readOnly: true });
     const { core } = await ShardCore.open(
       { shard, dir: shardDir(dir, shard), memtableBytes: 1024 * 1024, sync: 'none', syncIntervalMs: 0, reclaimIntervalMs: 0, routes: { routes: [], rejected: [] }, defaultTtlSec: 0 },

@@ -11,7 +11,7 @@ import { entryMessage, readEntryHeader } from './entry-header.js';
 import { unpackFrames } from './frames.js';
 import { ShardClient } from './shard-client.js';
 import type { QueueRef } from './queue-id.js';
-import type { AppendResult, HeadAdvance, QueueInfo, ShardConfig } from './shard-protocol.js';
+import type { AppendResult, HeadAdvance, OpenResult, QueueInfo, ShardConfig } from './shard-protocol.js';
 import { shardOf } from './source-shard.js';
 import { openLayout, shardDir } from './store-layout.js';
 import { newStoreMetrics, type StoreMetrics } from './store-metrics.js';
@@ -102,6 +102,8 @@ export class MessageStore implements MessageSink {
           ShardClient.open(store.shardConfig(shard, table), options, {
             appended: (client, messages, result, roundTripMs) => store.appended(client, messages, result, roundTripMs),
             failed: (client, count, error) => store.failed(client, count, error),
+            started: (client, result, openMs) => store.shardStarted(client, result, openMs),
+            stopped: (client, idleMs) => logger.info({ event: 'store.shard_stopped', shard: client.shard, idleMs: Math.round(idleMs) }, 'store shard stopped its thread: nothing queued'),
           }),
         ),
       );
@@ -116,7 +118,8 @@ export class MessageStore implements MessageSink {
     store.startTimers();
     const queued = store.clients.reduce((n, c) => n + c.totals.liveCount, 0);
     const workerHeapLimitMb = heapLimit === undefined ? undefined : Math.round(heapLimit / (1024 * 1024));
-    logger.info({ event: 'store.opened', persistent: options.persistent, dir: options.persistent ? options.dir : undefined, shards, workerHeapLimitMb, queued, endpoints: store.dispatchers.size, openMs: Date.now() - startedMs }, 'message store open');
+    const running = store.runningShards;
+    logger.info({ event: 'store.opened', persistent: options.persistent, dir: options.persistent ? options.dir : undefined, shards, running, workerHeapLimitMb, queued, endpoints: store.dispatchers.size, openMs: Date.now() - startedMs }, 'message store open');
     return store;
   }
 
@@ -138,6 +141,13 @@ export class MessageStore implements MessageSink {
 
   get shardCount(): number {
     return this.clients.length;
+  }
+
+  /** Shards whose worker thread runs now (store.shardIdleStop leaves the others cold). */
+  get runningShards(): number {
+    let running = 0;
+    for (const client of this.clients) if (client.started) running++;
+    return running;
   }
 
   submit(message: HubMessage): Promise<void> {
@@ -243,6 +253,11 @@ export class MessageStore implements MessageSink {
       }
     }
     for (const queue of result.queues) this.queueOwners.get(queue.id)!.schedule();
+  }
+
+  private shardStarted(client: ShardClient, opened: OpenResult, openMs: number): void {
+    const heapLimit = opened.heapLimitBytes;
+    this.logger.info({ event: 'store.shard_started', shard: client.shard, running: this.runningShards, workerHeapLimitMb: heapLimit === undefined ? undefined : Math.round(heapLimit / (1024 * 1024)), openMs: Math.round(openMs) }, 'store shard started its thread');
   }
 
   private failed(client: ShardClient, count: number, failure: OutpostError): void {
@@ -398,6 +413,15 @@ export class MessageStore implements MessageSink {
     if (this.options.persistent) {
       this.checkDisk();
       every(DISK_CHECK_MS, () => this.checkDisk());
+    }
+    const idleStopMs = this.options.shardIdleStopMs ?? 0;
+    if (this.options.persistent && idleStopMs > 0) {
+      // Looked at a few times per idle period, so a shard stops within 1.25 of it.
+      every(Math.max(50, Math.floor(idleStopMs / 4)), () => {
+        if (this.closing !== undefined) return;
+        const nowMs = Date.now();
+        for (const client of this.clients) client.stopIfIdle(nowMs);
+      });
     }
   }
 

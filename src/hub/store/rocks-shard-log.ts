@@ -1,9 +1,10 @@
 import { blockCacheOptions } from '../rocks-memory.js';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import RocksDB from 'rocksdb-native';
 import type { LogBatch, ReadPage, ShardLog, StreamState, TrimmedRange } from './shard-log.js';
+import { directoryBytes } from './store-layout.js';
 import { checkStoreFormat } from './store-version.js';
 import { WalSync } from './wal-sync.js';
 import { idKey, SCAN_CAPACITY } from '../rocks-key.js';
@@ -162,18 +163,6 @@ function queueKey(queueId: string, seq: number | bigint): Buffer {
 /** Key bytes of one queue entry (for the store's byte accounting). */
 export function queueKeyBytes(queueId: string): number {
   return 11 + Buffer.byteLength(queueId, 'utf8');
-}
-
-function directoryBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    try {
-      total += statSync(join(dir, name)).size;
-    } catch {
-      // A file RocksDB deleted between the listing and the stat.
-    }
-  }
-  return total;
 }
 
 function pruneInfoLogs(dir: string): void {

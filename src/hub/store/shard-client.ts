@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { OutpostError } from '../../errors/index.js';
@@ -5,6 +7,7 @@ import type { HubMessage } from '../message/index.js';
 import type { CompiledRouteTableData } from '../routing/index.js';
 import { FrameBuilder } from './frames.js';
 import { messageBound, writeMessage } from './message-codec.js';
+import { directoryBytes } from './store-layout.js';
 import type {
   AppendResult,
   Commit,
@@ -38,11 +41,15 @@ const PIPELINE_MIN_MESSAGES = 32;
  */
 const WORKER_TASK_SLOTS = 1_000_000;
 
-/** What the store learns from every append: written (and routed), or refused. */
+/** What the store learns from every append: written (and routed), or refused; and when a shard's thread starts or stops. */
 export interface AppendListener {
   /** `roundTripMs`: from the task's post to its answer (the worker's queue, decode, routing, write). */
   appended(client: ShardClient, messages: readonly HubMessage[], result: AppendResult, roundTripMs: number): void;
   failed(client: ShardClient, count: number, error: OutpostError): void;
+  /** The worker thread started after the store opened (the first message, or the first after a stop). */
+  started?(client: ShardClient, opened: OpenResult, openMs: number): void;
+  /** The worker thread stopped: the shard had nothing queued for shardIdleStopMs. */
+  stopped?(client: ShardClient, idleMs: number): void;
 }
 
 export interface ShardClientOptions {
@@ -52,6 +59,12 @@ export interface ShardClientOptions {
   readonly checkpointIntervalMs: number;
   /** V8 heap limits of the shard's worker thread (memoryBudget); absent: Node's defaults. */
   readonly workerLimits?: { readonly maxOldGenerationSizeMb: number; readonly maxYoungGenerationSizeMb: number };
+  /**
+   * store.shardIdleStop: above 0, a shard with nothing on disk starts its thread on first use, and
+   * a persistent shard with nothing queued stops it after this long without use. 0 or absent: the
+   * thread starts with the store and runs until it closes.
+   */
+  readonly shardIdleStopMs?: number;
 }
 
 /** Messages waiting for the next append task; they share one promise (one write, one outcome). */
@@ -91,10 +104,23 @@ export class ShardClient {
   private readonly whenIdle: (() => void)[] = [];
   /** Bytes submitted and not yet written (counted against store.maxSize before the write). */
   pendingBytes = 0;
+  /**
+   * The worker thread while it runs. A shard without one is cold: it has nothing queued, so the
+   * sweeps, statistics and route changes are answered here, and only work on messages starts it
+   * (`start`). A cold shard costs no thread, isolate or RocksDB instance (about 10 MiB each).
+   */
+  private pool: Piscina<ShardTask, ShardResult> | undefined;
+  /** The start under way (or done) of the current worker; undefined while cold. */
+  private starting: Promise<Piscina<ShardTask, ShardResult>> | undefined;
+  /** The stop under way: a start waits for it (one RocksDB instance per directory at a time). */
+  private stopping: Promise<void> | undefined;
+  /** When messages were last submitted, read or acknowledged here (the idle stop's clock). */
+  private lastUseMs = Date.now();
+  /** What the statistics say while cold: the queues as the last stop left them (all empty). */
+  private coldQueues: ShardStatsResult['queues'] = [];
 
   private constructor(
-    readonly shard: number,
-    private readonly pool: Piscina<ShardTask, ShardResult>,
+    private config: ShardConfig,
     private readonly options: ShardClientOptions,
     private readonly listener: AppendListener,
     opened: OpenResult,
@@ -102,28 +128,35 @@ export class ShardClient {
     this.totals = opened.totals;
   }
 
+  get shard(): number {
+    return this.config.shard;
+  }
+
+  /** Whether the shard's worker thread is running (or starting). */
+  get started(): boolean {
+    return this.starting !== undefined;
+  }
+
+  /**
+   * Opens the shard. With store.shardIdleStop and nothing on disk (a new store, or one in memory)
+   * the thread is left to the first message: there is nothing to recover. Otherwise it starts now
+   * and the queues it found come back in `opened`.
+   */
   static async open(
     config: ShardConfig,
     options: ShardClientOptions,
     listener: AppendListener,
   ): Promise<{ client: ShardClient; opened: OpenResult }> {
-    const pool = new Piscina<ShardTask, ShardResult>({
-      filename: WORKER_FILE,
-      minThreads: 1,
-      maxThreads: 1,
-      concurrentTasksPerWorker: WORKER_TASK_SLOTS,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // The worker's event loop must keep running between tasks (WAL sync timer, compactions).
-      atomics: 'disabled',
-      ...(options.workerLimits === undefined ? {} : { resourceLimits: options.workerLimits }),
-    });
-    const result = await pool.run({ op: 'open', config });
-    if (!result.ok) {
-      await pool.destroy();
-      throw OutpostError.fromJSON(result.error);
+    const lazy = (options.shardIdleStopMs ?? 0) > 0 && (config.dir === undefined || !existsSync(join(config.dir, 'CURRENT')));
+    if (lazy) {
+      const opened: OpenResult = { ok: true, queues: [], totals: { liveBytes: 0, liveCount: 0 } };
+      return { client: new ShardClient(config, options, listener, opened), opened };
     }
-    const opened = result as OpenResult;
-    return { client: new ShardClient(config.shard, pool, options, listener, opened), opened };
+    const { pool, opened } = await startWorker(config, options);
+    const client = new ShardClient(config, options, listener, opened);
+    client.pool = pool;
+    client.starting = Promise.resolve(pool);
+    return { client, opened };
   }
 
   /**
@@ -176,25 +209,32 @@ export class ShardClient {
   }
 
   expire(nowMs: number, scanLimit: number): Promise<TrimResult> {
-    return this.run<TrimResult>({ op: 'expire', nowMs, scanLimit });
+    if (this.starting === undefined) return Promise.resolve(this.nothingTrimmed());
+    return this.run<TrimResult>({ op: 'expire', nowMs, scanLimit }, false);
   }
 
   drop(bytes: number): Promise<TrimResult> {
-    return this.run<TrimResult>({ op: 'drop', bytes });
+    if (this.starting === undefined) return Promise.resolve(this.nothingTrimmed());
+    return this.run<TrimResult>({ op: 'drop', bytes }, false);
   }
 
+  /** The routes take effect for every later batch; a cold shard gets them when it starts. */
   setRoutes(routes: CompiledRouteTableData, defaultTtlSec: number): Promise<RoutesResult> {
-    return this.run<RoutesResult>({ op: 'routes', routes, defaultTtlSec });
+    this.config = { ...this.config, routes, defaultTtlSec };
+    if (this.starting === undefined) return Promise.resolve({ ok: true, routes: routes.routes.length });
+    return this.run<RoutesResult>({ op: 'routes', routes, defaultTtlSec }, false);
   }
 
   /** Figures as of now: checkpoints not yet written go first, so acknowledged messages are not counted. */
   stats(nowMs: number): Promise<ShardStatsResult> {
+    if (this.starting === undefined) return Promise.resolve(this.coldStats());
     if (this.commits.size > 0) void this.sendCommits();
-    return this.run<ShardStatsResult>({ op: 'stats', nowMs });
+    return this.run<ShardStatsResult>({ op: 'stats', nowMs }, false);
   }
 
   reclaim(): Promise<DoneResult> {
-    return this.run<DoneResult>({ op: 'reclaim' });
+    if (this.starting === undefined) return Promise.resolve({ ok: true, totals: this.totals });
+    return this.run<DoneResult>({ op: 'reclaim' }, false);
   }
 
   /**
@@ -202,8 +242,41 @@ export class ShardClient {
    * Checkpoints not yet written go first, so what was just acknowledged is part of it.
    */
   reclaimTrimmed(): Promise<DoneResult> {
+    // A stop compacts nothing, but a cold shard has nothing trimmed left that matters: it was
+    // empty when it stopped, and RocksDB compacts its files on its next start as it needs.
+    if (this.starting === undefined) return Promise.resolve({ ok: true, totals: this.totals });
     if (this.commits.size > 0) void this.sendCommits();
-    return this.run<DoneResult>({ op: 'reclaimTrimmed' });
+    return this.run<DoneResult>({ op: 'reclaimTrimmed' }, false);
+  }
+
+  /**
+   * Stops the worker thread if the shard has had nothing queued, pending or unacknowledged for
+   * store.shardIdleStop (the store's sweep asks). Only a persistent shard stops: its queues'
+   * positions are on disk and come back with the next start; a shard in memory would lose them.
+   * True when a stop began.
+   */
+  stopIfIdle(nowMs: number): boolean {
+    const idleStopMs = this.options.shardIdleStopMs ?? 0;
+    if (idleStopMs <= 0 || this.config.dir === undefined || this.closed || this.pool === undefined || this.stopping !== undefined) return false;
+    const idleMs = nowMs - this.lastUseMs;
+    if (idleMs < idleStopMs || this.totals.liveCount > 0 || this.queue.length > 0 || this.inFlight > 0 || this.running > 0 || this.commits.size > 0) return false;
+    const pool = this.pool;
+    this.pool = undefined;
+    this.starting = undefined;
+    this.stopping = (async () => {
+      try {
+        const stats = await pool.run({ op: 'stats', nowMs });
+        if (stats.ok) this.coldQueues = (stats as ShardStatsResult).queues;
+        await pool.run({ op: 'close' });
+      } finally {
+        await pool.destroy();
+      }
+    })().then(
+      () => this.listener.stopped?.(this, idleMs),
+      // The next start opens RocksDB again and says what is wrong, if anything is.
+      () => undefined,
+    ).finally(() => (this.stopping = undefined));
+    return true;
   }
 
   /** Writes what is pending, the last checkpoints, and closes the shard and its thread. */
@@ -216,27 +289,74 @@ export class ShardClient {
       await Promise.allSettled(this.queue.map((p) => p.promise));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    await this.stopping;
+    const pool = await this.starting?.catch(() => undefined);
+    // Cold: every checkpoint was written when it stopped and nothing was delivered from it since
+    // (it had nothing queued); the commits the store hands every stream at close repeat them.
+    if (pool === undefined) return;
     try {
       if (this.commits.size > 0) await this.sendCommits();
       if (this.running > 0) await new Promise<void>((resolve) => this.whenIdle.push(resolve));
       await this.run({ op: 'close' });
     } finally {
-      await this.pool.destroy();
+      this.pool = undefined;
+      this.starting = undefined;
+      await pool.destroy();
     }
   }
 
   private flush(): void {
+    const pool = this.pool;
+    if (pool === undefined) {
+      // Cold, starting or stopping: the start flushes once the thread is up.
+      if (this.queue.length > 0) this.start().catch(() => undefined);
+      return;
+    }
     while (this.queue.length > 0 && this.canSend(this.queue[0]!)) {
       const pending = this.queue.shift()!;
       this.inFlight += 1;
       pending.sentAt = performance.now();
+      this.lastUseMs = Date.now();
       const frames = pending.frames.finish();
       const commits = this.takeCommitsIfDue();
-      this.track(this.pool.run({ op: 'append', frames, commits }, { transferList: [frames.buffer as ArrayBuffer] })).then(
+      this.track(pool.run({ op: 'append', frames, commits }, { transferList: [frames.buffer as ArrayBuffer] })).then(
         (result) => this.settle(pending, commits, result),
         (error: unknown) => this.settle(pending, commits, { ok: false, error: { code: 'OUTPOST_INTERNAL', message: `shard ${this.shard} worker failed: ${String(error)}` } }),
       );
     }
+  }
+
+  /**
+   * Starts the worker thread of a cold shard (after a stop under way has ended). A start that
+   * fails refuses the messages waiting for it with the open's error, and the next message tries
+   * again.
+   */
+  private start(): Promise<Piscina<ShardTask, ShardResult>> {
+    this.starting ??= (async () => {
+      const startedMs = performance.now();
+      await this.stopping;
+      if (this.closed && this.queue.length === 0) throw new OutpostError('OUTPOST_STORE_CLOSED', 'the message store is closed');
+      const { pool, opened } = await startWorker(this.config, this.options);
+      this.totals = opened.totals;
+      this.lastUseMs = Date.now();
+      this.pool = pool;
+      this.listener.started?.(this, opened, performance.now() - startedMs);
+      return pool;
+    })();
+    const starting = this.starting;
+    starting.then(
+      () => this.flush(),
+      (error: unknown) => {
+        if (this.starting === starting) this.starting = undefined;
+        const failure = error instanceof OutpostError ? error : new OutpostError('OUTPOST_STORE_OPEN_FAILED', `shard ${this.shard}: ${String(error)}`, { cause: error });
+        for (const pending of this.queue.splice(0)) {
+          this.pendingBytes -= pending.frames.bytes;
+          this.listener.failed(this, pending.messages.length, failure);
+          pending.reject(failure);
+        }
+      },
+    );
+    return starting;
   }
 
   private canSend(next: Pending): boolean {
@@ -297,12 +417,56 @@ export class ShardClient {
     return task;
   }
 
-  private async run<R extends ShardResult>(task: ShardTask): Promise<R> {
-    const result = await this.track(this.pool.run(task));
+  /** Runs a task on the worker, starting it if cold; `use` false: a sweep or a look, which does not keep an idle shard running. */
+  private async run<R extends ShardResult>(task: ShardTask, use = true): Promise<R> {
+    if (use) this.lastUseMs = Date.now();
+    const pool = this.pool ?? (await this.start());
+    const result = await this.track(pool.run(task));
     if (!result.ok) throw OutpostError.fromJSON(result.error);
     if ('totals' in result) this.totals = result.totals;
     return result as R;
   }
+
+  private nothingTrimmed(): TrimResult {
+    return { ok: true, advances: [], totals: this.totals, reclaiming: false, more: false };
+  }
+
+  private coldStats(): ShardStatsResult {
+    const dir = this.config.dir;
+    let diskBytes = 0;
+    try {
+      if (dir !== undefined) diskBytes = directoryBytes(dir);
+    } catch {
+      // Not there (yet, or any more): nothing on disk.
+    }
+    return { ok: true, shard: this.shard, persistent: dir !== undefined, diskBytes, totals: this.totals, queues: this.coldQueues, failed: undefined };
+  }
+}
+
+/** A shard's worker thread: a Piscina instance with exactly one thread, and the shard opened in it. */
+async function startWorker(config: ShardConfig, options: ShardClientOptions): Promise<{ pool: Piscina<ShardTask, ShardResult>; opened: OpenResult }> {
+  const pool = new Piscina<ShardTask, ShardResult>({
+    filename: WORKER_FILE,
+    minThreads: 1,
+    maxThreads: 1,
+    concurrentTasksPerWorker: WORKER_TASK_SLOTS,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    // The worker's event loop must keep running between tasks (WAL sync timer, compactions).
+    atomics: 'disabled',
+    ...(options.workerLimits === undefined ? {} : { resourceLimits: options.workerLimits }),
+  });
+  let result: ShardResult;
+  try {
+    result = await pool.run({ op: 'open', config });
+  } catch (error) {
+    await pool.destroy();
+    throw error;
+  }
+  if (!result.ok) {
+    await pool.destroy();
+    throw OutpostError.fromJSON(result.error);
+  }
+  return { pool, opened: result as OpenResult };
 }
 
 function newPending(): Pending {

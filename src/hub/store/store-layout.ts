@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutpostError } from '../../errors/index.js';
 
@@ -52,4 +52,17 @@ export function readLayout(dir: string): StoreLayout | undefined {
 
 export function shardDir(dir: string, shard: number): string {
   return join(dir, `shard-${shard}`);
+}
+
+/** Bytes of the files directly in `dir` (a RocksDB directory has no subdirectories). */
+export function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    try {
+      total += statSync(join(dir, name)).size;
+    } catch {
+      // A file RocksDB deleted between the listing and the stat.
+    }
+  }
+  return total;
 }

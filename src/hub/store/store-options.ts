@@ -46,6 +46,12 @@ export interface StoreOptions {
   readonly maxBatchBytes: number;
   /** Entries the expiry sweep looks at per shard and sweep. */
   readonly expireScanLimit: number;
+  /**
+   * store.shardIdleStop: above 0, shards with nothing on disk start their worker thread on the
+   * first message, and persistent shards with nothing queued for this long stop it. 0 or absent:
+   * every shard's thread runs from open to close.
+   */
+  readonly shardIdleStopMs?: number;
 }
 
 export const STORE_TUNING = {
@@ -81,6 +87,7 @@ export function storeOptionsFromConfig(config: OutpostConfig, plan: MemoryPlan =
     retryMinMs: store.retryInterval,
     retryMaxMs: Math.max(store.retryInterval, store.retryIntervalMax),
     cleanupIntervalMs: store.cleanupInterval,
+    shardIdleStopMs: store.shardIdleStop,
     reclaimIntervalMs: Math.max(store.cleanupInterval, 60_000),
     ...STORE_TUNING,
     readAhead: readAheadFor(store.deliveryWindow),

@@ -14,9 +14,11 @@ const MODULE = new URL('../../src/hub/young-generation-cap.js', import.meta.url)
  * while, as in-flight messages are), the largest semi-space seen after each turn. The launcher's
  * start (bin/outpost.js) is reproduced: no growth until the plan is known.
  */
-function largestSemiSpace(capMb: number | undefined): number {
+function largestSemiSpace(capMb: number | undefined, workerAtTurn?: number): number {
   const script = `
     import { setFlagsFromString } from 'node:v8';
+    import { Worker } from 'node:worker_threads';
+    let worker;
     setFlagsFromString('--semi-space-growth-factor=1');
     const { YoungGenerationCap } = await import(${JSON.stringify(MODULE)});
     const capMb = ${capMb === undefined ? 'undefined' : String(capMb)};
@@ -32,8 +34,10 @@ function largestSemiSpace(capMb: number | undefined): number {
         if (keep.length > 40000) keep = [];
       }
       largest = Math.max(largest, YoungGenerationCap.semiSpaceBytes());
+      if (turns === ${workerAtTurn ?? -1}) worker = new Worker('setTimeout(() => {}, 60000)', { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } });
       if (++turns < 1500) setImmediate(turn);
       else {
+        void worker?.terminate();
         cap?.stop();
         process.stdout.write(JSON.stringify({ largest }));
       }
@@ -53,6 +57,12 @@ describe('young generation cap', () => {
       const capped = largestSemiSpace(capMb);
       assert.equal(capped, capMb * MIB, `with a ${capMb} MiB cap the semi-space reached ${capped / MIB} MiB`);
     }
+  });
+
+  it('holds the cap when a worker thread starts under load (V8 resets the growth factor for every new isolate)', () => {
+    // A store shard starts its thread with its first message, while the hub is busy.
+    const capped = largestSemiSpace(4, 300);
+    assert.equal(capped, 4 * MIB, `a worker started at turn 300: the semi-space reached ${capped / MIB} MiB`);
   });
 
   it("leaves the operator's own --max-semi-space-size alone, from the command line or NODE_OPTIONS", () => {

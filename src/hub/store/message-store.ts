@@ -103,7 +103,10 @@ export class MessageStore implements MessageSink {
             appended: (client, messages, result, roundTripMs) => store.appended(client, messages, result, roundTripMs),
             failed: (client, count, error) => store.failed(client, count, error),
             started: (client, result, openMs) => store.shardStarted(client, result, openMs),
-            stopped: (client, idleMs) => logger.info({ event: 'store.shard_stopped', shard: client.shard, idleMs: Math.round(idleMs) }, 'store shard stopped its thread: nothing queued'),
+            stopped: (client, idleMs, error) => {
+              if (error === undefined) logger.info({ event: 'store.shard_stopped', shard: client.shard, idleMs: Math.round(idleMs) }, 'store shard stopped its thread: nothing queued');
+              else logger.warn({ event: 'store.shard_stop_failed', shard: client.shard, err: error }, 'closing an idle store shard failed; its next message opens it again');
+            },
           }),
         ),
       );

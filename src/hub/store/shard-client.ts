@@ -48,8 +48,8 @@ export interface AppendListener {
   failed(client: ShardClient, count: number, error: OutpostError): void;
   /** The worker thread started after the store opened (the first message, or the first after a stop). */
   started?(client: ShardClient, opened: OpenResult, openMs: number): void;
-  /** The worker thread stopped: the shard had nothing queued for shardIdleStopMs. */
-  stopped?(client: ShardClient, idleMs: number): void;
+  /** The worker thread stopped: the shard had nothing queued for shardIdleStopMs (`error`: its close failed). */
+  stopped?(client: ShardClient, idleMs: number, error?: unknown): void;
 }
 
 export interface ShardClientOptions {
@@ -273,8 +273,8 @@ export class ShardClient {
       }
     })().then(
       () => this.listener.stopped?.(this, idleMs),
-      // The next start opens RocksDB again and says what is wrong, if anything is.
-      () => undefined,
+      // Said, not thrown: the next start opens RocksDB again and refuses messages if it cannot.
+      (error: unknown) => this.listener.stopped?.(this, idleMs, error),
     ).finally(() => (this.stopping = undefined));
     return true;
   }

@@ -27,6 +27,8 @@ export class RouteCompilerPool {
       maxThreads: 1,
       // A deployment change is rare; do not keep an idle thread around for it.
       idleTimeout: options.idleTimeoutMs ?? 5_000,
+      // Nothing reads Piscina's timing histograms (native memory; see ShardClient).
+      recordTiming: false,
       // The memory budget's bound on this thread's heap (memoryBudget).
       ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
     });

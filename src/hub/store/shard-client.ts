@@ -453,6 +453,9 @@ async function startWorker(config: ShardConfig, options: ShardClientOptions): Pr
     idleTimeout: Number.POSITIVE_INFINITY,
     // The worker's event loop must keep running between tasks (WAL sync timer, compactions).
     atomics: 'disabled',
+    // Piscina's two run- and wait-time histograms per pool (HdrHistograms, about 350 KB of native
+    // memory each in a heap snapshot, and a record per task): nothing reads them.
+    recordTiming: false,
     ...(options.workerLimits === undefined ? {} : { resourceLimits: options.workerLimits }),
   });
   let result: ShardResult;

@@ -309,7 +309,8 @@ export class ShardClient {
     const pool = this.pool;
     if (pool === undefined) {
       // Cold, starting or stopping: the start flushes once the thread is up.
-      if (this.queue.length > 0) this.start().catch(() => undefined);
+      // (A failed start refuses the queued messages itself.)
+      if (this.queue.length > 0 && this.starting === undefined) this.start().catch(() => undefined);
       return;
     }
     while (this.queue.length > 0 && this.canSend(this.queue[0]!)) {
@@ -332,7 +333,8 @@ export class ShardClient {
    * again.
    */
   private start(): Promise<Piscina<ShardTask, ShardResult>> {
-    this.starting ??= (async () => {
+    if (this.starting !== undefined) return this.starting;
+    const starting = (async () => {
       const startedMs = performance.now();
       await this.stopping;
       if (this.closed && this.queue.length === 0) throw new OutpostError('OUTPOST_STORE_CLOSED', 'the message store is closed');
@@ -343,7 +345,7 @@ export class ShardClient {
       this.listener.started?.(this, opened, performance.now() - startedMs);
       return pool;
     })();
-    const starting = this.starting;
+    this.starting = starting;
     starting.then(
       () => this.flush(),
       (error: unknown) => {

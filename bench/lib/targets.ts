@@ -81,10 +81,6 @@ export function mosquittoBinary(): string | undefined {
   return which.status === 0 ? which.stdout.trim() : undefined;
 }
 
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!;
-}
-
 /** `count` distinct free loopback ports: each is held until all are picked. */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
@@ -226,6 +222,9 @@ export function stopChild(child: ChildProcess, cleanup?: () => void): () => Prom
     });
 }
 
+/** Tries at starting Mosquitto, each on a fresh pair of ports (startMosquitto). */
+const MOSQUITTO_START_ATTEMPTS = 3;
+
 async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
   const binary = mosquittoBinary();
   if (binary === undefined) throw new TargetUnavailable('mosquitto', 'mosquitto not installed (run scripts/install-bench-deps.sh)');
@@ -244,7 +243,6 @@ async function startMosquitto(options: TargetOptions): Promise<RunningTarget> {
   throw lastError;
 }
 
-const MOSQUITTO_START_ATTEMPTS = 3;
 
 async function startMosquittoOnce(binary: string, options: TargetOptions): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-mosquitto-'));

@@ -2,13 +2,11 @@
  * The messages waiting in the `$upstream` queue of a persistent store, read from its files the way
  * `outpost store stats` reads them (each shard's RocksDB opened read-only, beside a running hub).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HubMessage } from '../../src/hub/message/index.js';
 import { RocksShardLog } from '../../src/hub/store/rocks-shard-log.js';
 import { entryMessage } from '../../src/hub/store/entry-header.js';
 import { decodeMessage } from '../../src/hub/store/message-codec.js';
-import { readLayout, shardDir } from '../../src/hub/store/store-layout.js';
+import { holdsDatabase, readLayout, shardDir } from '../../src/hub/store/store-layout.js';
 
 const PAGE = 1_000;
 
@@ -18,7 +16,7 @@ export async function upstreamMessages(storeDir: string): Promise<HubMessage[]> 
   const messages: HubMessage[] = [];
   for (let shard = 0; shard < layout.shards; shard++) {
     // A shard that has had no message has no database yet (store.shardIdleStop).
-    if (!existsSync(join(shardDir(storeDir, shard), 'CURRENT'))) continue;
+    if (!holdsDatabase(shardDir(storeDir, shard))) continue;
     const log = new RocksShardLog({ dir: shardDir(storeDir, shard), memtableBytes: 1024 * 1024, readOnly: true });
     try {
       for (const state of await log.open()) {

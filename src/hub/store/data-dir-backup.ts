@@ -4,7 +4,7 @@ import RocksDB from 'rocksdb-native';
 import { OutpostError } from '../../errors/index.js';
 import { BROKER_FORMAT_VERSION } from '../broker/rocks-broker-store.js';
 import { SHARD_FORMAT_VERSION } from './rocks-shard-log.js';
-import { LAYOUT_FORMAT, readLayout, shardDir } from './store-layout.js';
+import { holdsDatabase, LAYOUT_FORMAT, readLayout, shardDir } from './store-layout.js';
 
 /**
  * Backup and restore of a data directory by stop-copy (docs/operations.md, "Backup and restore").
@@ -78,7 +78,7 @@ async function requireStopped(paths: BackupPaths): Promise<void> {
   const layout = existsSync(paths.storeDir) ? readLayout(paths.storeDir) : undefined;
   for (let shard = 0; shard < (layout?.shards ?? 0); shard++) databases.push(shardDir(paths.storeDir, shard));
   for (const dir of databases) {
-    if (!existsSync(join(dir, 'CURRENT'))) continue;
+    if (!holdsDatabase(dir)) continue;
     const db = new RocksDB(dir, { createIfMissing: false });
     try {
       await db.ready();

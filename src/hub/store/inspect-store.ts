@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { OutpostError } from '../../errors/index.js';
 import { RocksShardLog } from './rocks-shard-log.js';
 import { ShardCore } from './shard-core.js';
 import type { ShardStatsResult } from './shard-protocol.js';
-import { readLayout, shardDir } from './store-layout.js';
+import { holdsDatabase, readLayout, shardDir } from './store-layout.js';
 import { aggregateStats, type StoreStats } from './store-stats.js';
 
 /**
@@ -22,7 +21,7 @@ export async function inspectStore(dir: string): Promise<StoreStats> {
   const shards: ShardStatsResult[] = [];
   for (let shard = 0; shard < layout.shards; shard++) {
     // A shard that has never had a message has no database yet (store.shardIdleStop): empty.
-    if (!existsSync(join(shardDir(dir, shard), 'CURRENT'))) {
+    if (!holdsDatabase(shardDir(dir, shard))) {
       shards.push({ ok: true, shard, persistent: true, diskBytes: 0, totals: { liveBytes: 0, liveCount: 0 }, queues: [], failed: undefined });
       continue;
     }

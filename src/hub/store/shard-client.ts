@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { OutpostError } from '../../errors/index.js';
@@ -7,7 +5,7 @@ import type { HubMessage } from '../message/index.js';
 import type { CompiledRouteTableData } from '../routing/index.js';
 import { FrameBuilder } from './frames.js';
 import { messageBound, writeMessage } from './message-codec.js';
-import { directoryBytes } from './store-layout.js';
+import { directoryBytes, holdsDatabase } from './store-layout.js';
 import type {
   AppendResult,
   Commit,
@@ -147,7 +145,7 @@ export class ShardClient {
     options: ShardClientOptions,
     listener: AppendListener,
   ): Promise<{ client: ShardClient; opened: OpenResult }> {
-    const lazy = (options.shardIdleStopMs ?? 0) > 0 && (config.dir === undefined || !existsSync(join(config.dir, 'CURRENT')));
+    const lazy = (options.shardIdleStopMs ?? 0) > 0 && (config.dir === undefined || !holdsDatabase(config.dir));
     if (lazy) {
       const opened: OpenResult = { ok: true, queues: [], totals: { liveBytes: 0, liveCount: 0 } };
       return { client: new ShardClient(config, options, listener, opened), opened };
@@ -209,31 +207,31 @@ export class ShardClient {
   }
 
   expire(nowMs: number, scanLimit: number): Promise<TrimResult> {
-    if (this.starting === undefined) return Promise.resolve(this.nothingTrimmed());
+    if (!this.started) return Promise.resolve(this.nothingTrimmed());
     return this.run<TrimResult>({ op: 'expire', nowMs, scanLimit }, false);
   }
 
   drop(bytes: number): Promise<TrimResult> {
-    if (this.starting === undefined) return Promise.resolve(this.nothingTrimmed());
+    if (!this.started) return Promise.resolve(this.nothingTrimmed());
     return this.run<TrimResult>({ op: 'drop', bytes }, false);
   }
 
   /** The routes take effect for every later batch; a cold shard gets them when it starts. */
   setRoutes(routes: CompiledRouteTableData, defaultTtlSec: number): Promise<RoutesResult> {
     this.config = { ...this.config, routes, defaultTtlSec };
-    if (this.starting === undefined) return Promise.resolve({ ok: true, routes: routes.routes.length });
+    if (!this.started) return Promise.resolve({ ok: true, routes: routes.routes.length });
     return this.run<RoutesResult>({ op: 'routes', routes, defaultTtlSec }, false);
   }
 
   /** Figures as of now: checkpoints not yet written go first, so acknowledged messages are not counted. */
   stats(nowMs: number): Promise<ShardStatsResult> {
-    if (this.starting === undefined) return Promise.resolve(this.coldStats());
+    if (!this.started) return Promise.resolve(this.coldStats());
     if (this.commits.size > 0) void this.sendCommits();
     return this.run<ShardStatsResult>({ op: 'stats', nowMs }, false);
   }
 
   reclaim(): Promise<DoneResult> {
-    if (this.starting === undefined) return Promise.resolve({ ok: true, totals: this.totals });
+    if (!this.started) return Promise.resolve({ ok: true, totals: this.totals });
     return this.run<DoneResult>({ op: 'reclaim' }, false);
   }
 
@@ -244,7 +242,7 @@ export class ShardClient {
   reclaimTrimmed(): Promise<DoneResult> {
     // A stop compacts nothing, but a cold shard has nothing trimmed left that matters: it was
     // empty when it stopped, and RocksDB compacts its files on its next start as it needs.
-    if (this.starting === undefined) return Promise.resolve({ ok: true, totals: this.totals });
+    if (!this.started) return Promise.resolve({ ok: true, totals: this.totals });
     if (this.commits.size > 0) void this.sendCommits();
     return this.run<DoneResult>({ op: 'reclaimTrimmed' }, false);
   }

@@ -54,6 +54,11 @@ export function shardDir(dir: string, shard: number): string {
   return join(dir, `shard-${shard}`);
 }
 
+/** Whether `dir` holds a RocksDB database: its CURRENT file names the live manifest (absent: never created). */
+export function holdsDatabase(dir: string): boolean {
+  return existsSync(join(dir, 'CURRENT'));
+}
+
 /** Bytes of the files directly in `dir` (a RocksDB directory has no subdirectories). */
 export function directoryBytes(dir: string): number {
   let total = 0;

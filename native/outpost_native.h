@@ -27,11 +27,16 @@ napi_value IndexRemove(napi_env env, napi_callback_info info);
 napi_value IndexMatch(napi_env env, napi_callback_info info);
 napi_value IndexSize(napi_env env, napi_callback_info info);
 
-/* memory_release.cc (C++: V8's isolate API) */
+/* memory_release.cc (C++: V8's isolate API; malloc) */
 #ifdef __cplusplus
 extern "C" {
 #endif
 napi_value ReleaseIdleMemory(napi_env env, napi_callback_info info);
+napi_value HoldMallocThresholds(napi_env env, napi_callback_info info);
+napi_value MallocStats(napi_env env, napi_callback_info info);
+
+/* young_generation.cc (C++: V8's isolate API) */
+napi_value HoldSemiSpaceGrowthFactor(napi_env env, napi_callback_info info);
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Logger } from '../log/index.js';
+import type { MallocStats } from '../native/index.js';
 
 const MIB = 1024 * 1024;
 /** How often the main thread looks whether it has been idle. */
@@ -25,6 +26,8 @@ export interface IdleMemoryReleaseOptions {
   readonly intervalMs?: number;
   /** Utilization under which an interval is idle; IDLE_UTILIZATION by default. */
   readonly idleUtilization?: number;
+  /** malloc's totals after a release (the addon's mallocStats), logged with it; absent: not logged. */
+  readonly mallocStats?: () => MallocStats | undefined;
   /** The process's resident set now (tests read it from elsewhere); process.memoryUsage.rss by default. */
   readonly rss?: () => number;
 }
@@ -103,8 +106,19 @@ export class IdleMemoryRelease {
     this.skipNext = true;
     // The release itself counts as work in the next interval's utilization: start it afresh.
     this.last = performance.eventLoopUtilization();
+    const malloc = this.options.logger === undefined ? undefined : this.options.mallocStats?.();
+    const mb = (bytes: number) => +(bytes / MIB).toFixed(1);
     this.options.logger?.debug(
-      { event: 'memory.released', reason, rssBeforeMb: +(before / MIB).toFixed(1), rssAfterMb: +(after / MIB).toFixed(1), trimmed, ms: +(performance.now() - startedAt).toFixed(1) },
+      {
+        event: 'memory.released',
+        reason,
+        rssBeforeMb: mb(before),
+        rssAfterMb: mb(after),
+        trimmed,
+        ms: +(performance.now() - startedAt).toFixed(1),
+        // What malloc holds after the trim: its arenas (and how much of that is free) and its mapped chunks.
+        ...(malloc === undefined ? {} : { mallocArenaMb: mb(malloc.arena), mallocFreeMb: mb(malloc.free), mallocMappedMb: mb(malloc.mapped) }),
+      },
       'idle memory given back',
     );
   }

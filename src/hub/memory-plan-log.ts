@@ -1,6 +1,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { mainHeapFlags, type MemoryPlan } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import type { NativeFunctions } from '../native/index.js';
+import { describeMallocThresholds, holdMallocThresholds } from './malloc-thresholds.js';
 import { semiSpaceSetOnCommandLine, YoungGenerationCap } from './young-generation-cap.js';
 
 const MIB = 1024 * 1024;
@@ -12,16 +14,18 @@ const HEAP_LIMIT_SLACK_MB = 16;
  * young generation, YoungGenerationCap, unless node was given its own `--max-semi-space-size`)
  * and logs how the budget is split (event memory.plan), and whether the main thread's old space
  * is bounded: Node takes --max-old-space-size only on its command line (V8 ignores it once the
- * heap exists), so the operator puts `mainHeapFlags` in NODE_OPTIONS.
+ * heap exists), so the operator puts `mainHeapFlags` in NODE_OPTIONS. It also holds glibc's malloc
+ * thresholds (src/hub/malloc-thresholds.ts) with the addon's `holdMallocThresholds`.
  */
-export function applyMemoryPlan(plan: MemoryPlan, logger: Logger): YoungGenerationCap | undefined {
+export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<NativeFunctions, 'holdMallocThresholds' | 'holdSemiSpaceGrowthFactor'>): YoungGenerationCap | undefined {
   const ownFlag = semiSpaceSetOnCommandLine();
-  const cap = ownFlag ? undefined : new YoungGenerationCap(plan.mainHeap.maxSemiSpaceMb * MIB);
-  logMemoryPlan(plan, logger, ownFlag ? 'node flag' : 'capped at run time');
+  const cap = ownFlag ? undefined : new YoungGenerationCap(plan.mainHeap.maxSemiSpaceMb * MIB, native.holdSemiSpaceGrowthFactor);
+  const mallocThresholds = describeMallocThresholds(holdMallocThresholds(native.holdMallocThresholds));
+  logMemoryPlan(plan, logger, ownFlag ? 'node flag' : 'capped at run time', mallocThresholds);
   return cap;
 }
 
-function logMemoryPlan(plan: MemoryPlan, logger: Logger, mainYoungGeneration: string): void {
+function logMemoryPlan(plan: MemoryPlan, logger: Logger, mainYoungGeneration: string, mallocThresholds: string): void {
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / MIB);
   const mainHeapBounded = heapLimitMb <= plan.mainHeap.maxOldSpaceMb + 3 * plan.mainHeap.maxSemiSpaceMb + HEAP_LIMIT_SLACK_MB;
   logger.info(
@@ -41,6 +45,7 @@ function logMemoryPlan(plan: MemoryPlan, logger: Logger, mainYoungGeneration: st
       mainHeapFlags: mainHeapFlags(plan),
       mainSemiSpaceMb: plan.mainHeap.maxSemiSpaceMb,
       mainYoungGeneration,
+      mallocThresholds,
     },
     mainHeapBounded
       ? 'memory budget applied'

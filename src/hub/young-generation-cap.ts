@@ -23,6 +23,12 @@ const REASSERT_MS = 2_000;
  *
  * The flag is the process's, so the shard workers' young generations do not grow while the main
  * thread's is at its target either: they stay within their `resourceLimits`, at their current size.
+ *
+ * V8 sets the flag back to at least 2 whenever it makes an isolate (a worker thread starts). With
+ * the addon, `hold` (NativeFunctions.holdSemiSpaceGrowthFactor) sets the factor again before every
+ * collection of the main isolate, so no collection sees V8's value; without it, the factor is set
+ * again when the worker comes online and after every collection for REASSERT_MS, which a
+ * collection in between can still miss.
  */
 export class YoungGenerationCap {
   private factor = 0;
@@ -30,11 +36,14 @@ export class YoungGenerationCap {
   private reassertUntil = 0;
   private readonly observer: PerformanceObserver;
 
-  constructor(private readonly semiSpaceBytes: number) {
+  constructor(
+    private readonly semiSpaceBytes: number,
+    private readonly hold?: (factor: number) => void,
+  ) {
     this.observer = new PerformanceObserver(() => this.adjust());
     this.adjust();
     this.observer.observe({ entryTypes: ['gc'] });
-    process.on('worker', this.workerStarted);
+    if (hold === undefined) process.on('worker', this.workerStarted);
   }
 
   /** The semi-space's size now, in whole MiB (V8 counts its usable area, a little less). */
@@ -49,7 +58,8 @@ export class YoungGenerationCap {
     const factor = semi >= this.semiSpaceBytes ? 1 : Math.max(V8_GROWTH_FACTOR, Math.floor(this.semiSpaceBytes / semi));
     if (factor === this.factor && performance.now() > this.reassertUntil) return;
     this.factor = factor;
-    setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+    if (this.hold !== undefined) this.hold(factor);
+    else setFlagsFromString(`--semi-space-growth-factor=${factor}`);
   }
 
   /**
@@ -68,6 +78,7 @@ export class YoungGenerationCap {
   stop(): void {
     this.observer.disconnect();
     process.off('worker', this.workerStarted);
+    this.hold?.(0);
     setFlagsFromString(`--semi-space-growth-factor=${V8_GROWTH_FACTOR}`);
   }
 }

@@ -29,6 +29,24 @@ interface Addon {
   filterIndexSize(index: object): number;
   /** V8's low-memory collection on this thread's isolate, then glibc's malloc_trim(0); true if trim returned pages. */
   releaseIdleMemory(collect: boolean): boolean;
+  /** glibc's mmap threshold fixed at `bytes` (mallopt): true if held. */
+  holdMallocThresholds(bytes: number): boolean;
+  /** glibc's mallinfo2(), null without it. */
+  mallocStats(): MallocStats | null;
+  /** V8's semi-space growth factor set now and before every collection of this thread's isolate; 0 stops. */
+  holdSemiSpaceGrowthFactor(factor: number): void;
+}
+
+/** malloc's state for every arena together, in bytes (glibc's mallinfo2). */
+export interface MallocStats {
+  /** Obtained from the system by the arenas (their heaps), in use or not. */
+  readonly arena: number;
+  readonly inUse: number;
+  /** Free inside the arenas: resident unless trimmed or never touched. */
+  readonly free: number;
+  /** Chunks mapped on their own (at least the mmap threshold each), and how many. */
+  readonly mapped: number;
+  readonly mappedChunks: number;
 }
 
 export interface NativeFunctions {
@@ -45,6 +63,20 @@ export interface NativeFunctions {
    * thread for a full collection; for idle moments only (src/hub/idle-memory-release.ts).
    */
   readonly releaseIdleMemory: ((collect: boolean) => boolean) | undefined;
+  /**
+   * Fixes glibc's mmap threshold at `bytes` for the whole process, which also stops glibc from
+   * raising it (and the trim threshold) after each large free (src/hub/malloc-thresholds.ts). True
+   * if held; only with the addon on glibc.
+   */
+  readonly holdMallocThresholds: ((bytes: number) => boolean) | undefined;
+  /** malloc's totals (glibc's mallinfo2), undefined without the addon or glibc 2.33. */
+  readonly mallocStats: (() => MallocStats | undefined) | undefined;
+  /**
+   * Sets V8's `--semi-space-growth-factor` now and again before every collection of the calling
+   * thread's isolate (0 stops): V8 sets the flag back whenever a worker thread starts, and a
+   * collection in between would grow the young generation (src/hub/young-generation-cap.ts).
+   */
+  readonly holdSemiSpaceGrowthFactor: ((factor: number) => void) | undefined;
 }
 
 class NativeTopicFilterIndex implements TopicFilterIndex {
@@ -77,6 +109,9 @@ const TYPESCRIPT = (reason: string): NativeFunctions => ({
   scanPackets: scanPacketsTs,
   createTopicFilterIndex: () => new TsTopicFilterIndex(),
   releaseIdleMemory: undefined,
+  holdMallocThresholds: undefined,
+  mallocStats: undefined,
+  holdSemiSpaceGrowthFactor: undefined,
 });
 
 let loaded: { addon: Addon } | { error: string } | undefined;
@@ -111,7 +146,10 @@ export function loadNative(mode: NativeMode): NativeFunctions {
     reason: undefined,
     scanPackets: addon.scanPackets,
     createTopicFilterIndex: () => new NativeTopicFilterIndex(addon),
-    // An addon built before memory_release.cc existed has no such export: nothing to release then.
+    // An addon built before one of these existed lacks its export: that part is simply not done then.
     releaseIdleMemory: typeof addon.releaseIdleMemory === 'function' ? (collect: boolean) => addon.releaseIdleMemory(collect) : undefined,
+    holdMallocThresholds: typeof addon.holdMallocThresholds === 'function' ? (bytes: number) => addon.holdMallocThresholds(bytes) : undefined,
+    mallocStats: typeof addon.mallocStats === 'function' ? () => addon.mallocStats() ?? undefined : undefined,
+    holdSemiSpaceGrowthFactor: typeof addon.holdSemiSpaceGrowthFactor === 'function' ? (factor: number) => addon.holdSemiSpaceGrowthFactor(factor) : undefined,
   };
 }

@@ -121,7 +121,12 @@ export class Runtime {
     // fan-in cost 2.4x: that was the in-flight Map's promotion chain (PacketIdSlots).
     const releaseIdleMemory = native.releaseIdleMemory;
     if (releaseIdleMemory !== undefined) {
-      const release = new IdleMemoryRelease({ release: (collect) => releaseIdleMemory(collect), collectAtStartup: false, logger: logger.child({ component: 'memory' }) });
+      const release = new IdleMemoryRelease({
+        release: (collect) => releaseIdleMemory(collect),
+        collectAtStartup: false,
+        logger: logger.child({ component: 'memory' }),
+        ...(native.mallocStats === undefined ? {} : { mallocStats: native.mallocStats }),
+      });
       release.start();
       closers.push(() => release.stop());
     }

@@ -85,6 +85,12 @@ export class YoungGenerationCap {
 
 /** Whether node was started with its own `--max-semi-space-size` (command line or NODE_OPTIONS): the operator's bound stands then. */
 export function semiSpaceSetOnCommandLine(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env['NODE_OPTIONS']): boolean {
-  const named = (arg: string) => /^--max[-_]semi[-_]space[-_]size\b/.test(arg);
+  return nodeFlagSet('max-semi-space-size', execArgv, nodeOptions);
+}
+
+/** Whether node was started with V8 flag `name` (dashed, as `max-old-space-size`), on its command line or in NODE_OPTIONS, spelt with dashes or underscores. */
+export function nodeFlagSet(name: string, execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env['NODE_OPTIONS']): boolean {
+  const pattern = new RegExp(`^--${name.split('-').join('[-_]')}\\b`);
+  const named = (arg: string) => pattern.test(arg);
   return execArgv.some(named) || (nodeOptions ?? '').split(/\s+/).some(named);
 }

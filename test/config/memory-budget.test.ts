@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { loadConfig, memoryFloor, planMemory, type ConfigProblem, type MemoryPlan } from '../../src/config/index.js';
+import { loadConfig, mainHeapFlags, memoryFloor, planMemory, type ConfigProblem, type MemoryPlan } from '../../src/config/index.js';
 import { OutpostError } from '../../src/errors/index.js';
 import { ADDON_PATH } from '../../src/native/index.js';
 import { startHub, stopGracefully, testScope, type OutpostProcess } from '../helpers/outpost-process.js';
@@ -101,6 +101,9 @@ describe('memoryBudget', () => {
       // The semi-space part is applied while running (node got no --max-semi-space-size here).
       assert.equal(plan['mainSemiSpaceMb'], 1);
       assert.equal(plan['mainYoungGeneration'], 'capped at run time');
+      // No --max-old-space-size: the old space's growth between full collections is held instead.
+      assert.equal(plan['mainHeapBounded'], false);
+      assert.equal(plan['mainHeapGrowth'], '50% at run time');
       // glibc's thresholds, held by the addon (the hub loads it when built, as npm ci does).
       assert.equal(plan['mallocThresholds'], existsSync(ADDON_PATH) ? 'held (mmap threshold 131072 bytes)' : "glibc's adjustment (no native addon, or not glibc)");
     } finally {
@@ -108,13 +111,28 @@ describe('memoryBudget', () => {
     }
   });
 
-  it("leaves the main thread's young generation to an operator's own --max-semi-space-size in NODE_OPTIONS, and malloc's thresholds to its own MALLOC_TRIM_THRESHOLD_", async () => {
+  it("leaves the old space's growth to V8 once the operator bounds the main heap as memory.plan says (NODE_OPTIONS)", async () => {
     let hub: OutpostProcess | undefined;
     try {
-      const started = await startHub({ dataDir: scope.newDir(), env: { NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_TRIM_THRESHOLD_: '1048576' }, timeoutMs: 60_000 });
+      const plan96 = planMemory(configWith({ OUTPOST_MEMORY_BUDGET: '96MiB' }));
+      const started = await startHub({ dataDir: scope.newDir(), args: ['--memory-budget', '96MiB'], env: { NODE_OPTIONS: mainHeapFlags(plan96) }, timeoutMs: 60_000 });
+      hub = started.outpost;
+      const plan = await hub.waitFor((line) => line.event === 'memory.plan');
+      assert.equal(plan['mainHeapBounded'], true, JSON.stringify(plan));
+      assert.equal(plan['mainHeapGrowth'], "V8's, for the bounded heap");
+    } finally {
+      await stopGracefully(hub);
+    }
+  });
+
+  it("leaves the main thread's young generation to an operator's own --max-semi-space-size in NODE_OPTIONS, its old space's growth to its own --heap-growing-percent (node's command line), and malloc's thresholds to its own MALLOC_TRIM_THRESHOLD_", async () => {
+    let hub: OutpostProcess | undefined;
+    try {
+      const started = await startHub({ dataDir: scope.newDir(), env: { NODE_OPTIONS: '--max-semi-space-size=4', MALLOC_TRIM_THRESHOLD_: '1048576' }, nodeArgs: ['--heap-growing-percent=80'], timeoutMs: 60_000 });
       hub = started.outpost;
       const plan = await hub.waitFor((line) => line.event === 'memory.plan');
       assert.equal(plan['mainYoungGeneration'], 'node flag');
+      assert.equal(plan['mainHeapGrowth'], 'node flag');
       // And glibc's thresholds to the operator's own malloc variables.
       assert.equal(plan['mallocThresholds'], 'set by the operator (MALLOC_TRIM_THRESHOLD_)');
       // The default budget's plan, logged all the same.

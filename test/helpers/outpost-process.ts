@@ -138,11 +138,11 @@ export interface HubPorts {
 
 /** Starts `outpost <command>` on ephemeral ports and waits for hub.ready. */
 export async function startHub(
-  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string>; timeoutMs?: number },
+  options: { command?: string; dataDir: string; args?: readonly string[]; env?: Record<string, string>; timeoutMs?: number; nodeArgs?: readonly string[] },
 ): Promise<{ outpost: OutpostProcess; ports: HubPorts; ready: LogLine }> {
   const outpost = spawnOutpost(
     [options.command ?? 'hub', '--data-dir', options.dataDir, '--mqtt-port', '0', '--amqp-port', '0', '--https-port', '0', ...(options.args ?? [])],
-    { env: childEnv(options.env) },
+    { env: childEnv(options.env), ...(options.nodeArgs === undefined ? {} : { command: [process.execPath, ...options.nodeArgs, OUTPOST_BIN] }) },
   );
   try {
     const ready = await outpost.waitFor((line) => line.event === 'hub.ready', options.timeoutMs);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { semiSpaceSetOnCommandLine } from '../../src/hub/young-generation-cap.js';
+import { nodeFlagSet, semiSpaceSetOnCommandLine } from '../../src/hub/young-generation-cap.js';
 import { ADDON_PATH } from '../../src/native/index.js';
 import { selected } from '../native/implementations.js';
 
@@ -82,5 +82,9 @@ describe('young generation cap', () => {
     assert.equal(semiSpaceSetOnCommandLine(['--max-old-space-size=99'], '--enable-source-maps'), false);
     assert.equal(semiSpaceSetOnCommandLine(['--max-semi-space-size=4'], undefined), true);
     assert.equal(semiSpaceSetOnCommandLine([], '--max-old-space-size=99 --max_semi_space_size=2'), true);
+    // The same reading for the old space's growth (src/hub/memory-plan-log.ts).
+    assert.equal(nodeFlagSet('heap-growing-percent', [], '--heap_growing_percent=30'), true);
+    assert.equal(nodeFlagSet('heap-growing-percent', ['--heap-growing-percent=30'], undefined), true);
+    assert.equal(nodeFlagSet('heap-growing-percent', ['--max-old-space-size=99'], '--heap-growing'), false);
   });
 });

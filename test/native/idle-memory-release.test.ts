@@ -3,6 +3,7 @@
 // spell once idle, never twice in a row on an idle thread (docs/benchmarks.md, "Where the idle
 // memory goes").
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { IdleMemoryRelease } from '../../src/hub/idle-memory-release.js';
@@ -81,6 +82,37 @@ describe('idle memory release', () => {
     } finally {
       release.stop();
     }
+  });
+});
+
+describe('the release log line', () => {
+  it("says what malloc holds after the trim, when the addon reads it (mallinfo2)", () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString().split('\n')) if (text.trim() !== '') lines.push(JSON.parse(text) as Record<string, unknown>);
+        done();
+      },
+    });
+    const stats = selected.mallocStats;
+    const release = new IdleMemoryRelease({
+      release: () => selected.releaseIdleMemory?.(false) ?? false,
+      logger: createLogger({ level: 'debug', destination }),
+      ...(stats === undefined ? {} : { mallocStats: stats }),
+      intervalMs: 60_000,
+    });
+    release.start();
+    release.stop();
+    const line = lines.find((l) => l.event === 'memory.released');
+    assert.ok(line !== undefined, JSON.stringify(lines));
+    assert.equal(line.reason, 'startup');
+    if (stats === undefined) {
+      assert.equal(line.mallocArenaMb, undefined, 'no addon: no malloc figures');
+      return;
+    }
+    const arena = line.mallocArenaMb as number;
+    assert.ok(arena > 0 && (line.mallocFreeMb as number) <= arena, JSON.stringify(line));
+    assert.equal(typeof line.mallocMappedMb, 'number');
   });
 });
 

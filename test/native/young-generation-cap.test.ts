@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { nodeFlagSet, semiSpaceSetOnCommandLine } from '../../src/hub/young-generation-cap.js';
 import { ADDON_PATH } from '../../src/native/index.js';
-import { selected } from '../native/implementations.js';
+import { selected } from './implementations.js';
 
 const MIB = 1024 * 1024;
 const MODULE = new URL('../../src/hub/young-generation-cap.js', import.meta.url).href;

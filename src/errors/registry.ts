@@ -511,7 +511,7 @@ export const ErrorRegistry = {
   },
   OUTPOST_UPSTREAM_TWIN_SYNC_FAILED: {
     kind: 'transient',
-    summary: 'The parent refused (status 4xx) a reported-properties patch relayed for a client; the twin here keeps it, the parent does not get it. The log line carries the status.',
+    summary: "A twin could not be synced with the parent: it refused (status 4xx) a reported-properties patch relayed for a client (the twin here keeps it, the parent does not get it; the log line carries the status), or a re-pull of the parent's twin went unanswered or failed (event upstream.twin_repull_failed: the copy here answers until the re-pull, tried again after retryInMs, from 5 s doubling up to 5 min while the connection stays).",
   },
   OUTPOST_UPSTREAM_SCOPE_SYNC_FAILED: {
     kind: 'transient',

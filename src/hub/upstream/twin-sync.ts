@@ -12,7 +12,13 @@ export interface TwinSyncOptions {
   readonly canRelay: (twinId: string) => boolean;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The first retry of a failed re-pull comes after this; each next one after twice the last, up to REPULL_RETRY_MAX_MS. */
+  readonly repullRetryMs?: number;
 }
+
+/** A failed re-pull (no answer, or an error status) is tried again after 5 s, 10 s, … up to 5 min while the twin's relay stays. */
+const REPULL_RETRY_FIRST_MS = 5_000;
+const REPULL_RETRY_MAX_MS = 300_000;
 
 /** An identity's twin at the parent, reachable now (the AMQP TwinRelay, the MQTT relay's twin). */
 export interface SyncedTwin {
@@ -38,6 +44,11 @@ type Waiter = (relay: TwinRelay | undefined) => void;
  * - A client's GET: the parent's desired section through the twin's links once they are ready
  *   (waiting for them while they attach), undefined when the link is down or no answer comes
  *   within `getTimeoutMs` (the twin service then answers from its copy).
+ * - A re-pull that failed (`repullFailed`: the parent did not answer, or answered an error) is
+ *   tried again after REPULL_RETRY_FIRST_MS, then twice as long each time up to
+ *   REPULL_RETRY_MAX_MS, for as long as the same relay is the twin's: the copy here would
+ *   otherwise stay stale until the next connection. A relay whose links are gone (AMQP drops them
+ *   on a failed GET and re-attaches) is not retried: its next attach re-pulls.
  */
 export class TwinSync {
   private readonly lastSyncMs = new Map<string, number>();
@@ -45,6 +56,8 @@ export class TwinSync {
   private readonly current = new Map<string, TwinRelay>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly gapRepulls = new Map<string, { again: boolean }>();
+  /** Per twin: the retry of a failed re-pull waiting, and the delay before the one after it. */
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout | undefined; nextMs: number }>();
   private readonly now: () => number;
 
   constructor(private readonly options: TwinSyncOptions) {
@@ -95,9 +108,37 @@ export class TwinSync {
     return desired ?? this.fallback(twinId, 'no_answer');
   }
 
+  /**
+   * `relay`'s re-pull of `twinId` failed: tried again later while `relay` is the twin's (see the
+   * class comment). A retry already waiting is kept.
+   */
+  repullFailed(twinId: string, relay: TwinRelay): void {
+    const retry = this.retries.get(twinId) ?? { timer: undefined, nextMs: this.options.repullRetryMs ?? REPULL_RETRY_FIRST_MS };
+    this.retries.set(twinId, retry);
+    if (retry.timer !== undefined) return;
+    const inMs = retry.nextMs;
+    retry.nextMs = Math.min(REPULL_RETRY_MAX_MS, inMs * 2);
+    this.options.logger.warn({ event: 'upstream.twin_repull_failed', code: 'OUTPOST_UPSTREAM_TWIN_SYNC_FAILED', twinId, retryInMs: inMs }, 'the twin could not be pulled from the parent; the copy here stays until the retry');
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      if (this.current.get(twinId) !== relay) {
+        this.retries.delete(twinId);
+        return;
+      }
+      this.lastSyncMs.set(twinId, this.now());
+      void relay
+        .repull()
+        .catch(() => false)
+        .then((ok) => (ok ? this.retries.delete(twinId) : this.repullFailed(twinId, relay)));
+    }, inMs);
+    retry.timer.unref();
+  }
+
   close(): void {
     for (const timer of this.deferred.values()) clearTimeout(timer);
     this.deferred.clear();
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    this.retries.clear();
     const waiting = [...this.waiters.values()];
     this.waiters.clear();
     for (const set of waiting) for (const waiter of set) waiter(undefined);
@@ -122,7 +163,11 @@ export class TwinSync {
         state.again = false;
         this.lastSyncMs.set(twinId, this.now());
         this.cancelDeferred(twinId);
-        if (!(await relay.repull().catch(() => false))) break;
+        if (!(await relay.repull().catch(() => false))) {
+          this.repullFailed(twinId, relay);
+          break;
+        }
+        this.retries.delete(twinId);
       }
     })().finally(() => this.gapRepulls.delete(twinId));
   }
@@ -133,7 +178,10 @@ export class TwinSync {
     if (relay === undefined) return;
     this.lastSyncMs.set(twinId, this.now());
     this.options.logger.info({ event: 'upstream.twin_sync_due', twinId }, 'the deferred twin re-pull is due');
-    void relay.repull();
+    void relay
+      .repull()
+      .catch(() => false)
+      .then((ok) => (ok ? this.retries.delete(twinId) : this.repullFailed(twinId, relay)));
   }
 
   private cancelDeferred(twinId: string): void {

@@ -48,14 +48,20 @@ export class MqttTwin implements SyncedTwin {
 
   constructor(private readonly options: MqttTwinOptions) {}
 
-  /** The connection opened: re-pull (when due), then send what waits. */
+  /**
+   * The connection opened: re-pull (when due), then send what waits. A re-pull that fails (no
+   * answer, or an error) does not hold the reported patches back: they go, and TwinSync tries the
+   * re-pull again later on this connection (the connection, shared by the identity's telemetry
+   * and methods, is not dropped for it; until then the copy here answers).
+   */
   async up(): Promise<void> {
     this.ready = false;
     const { sync, twinId } = this.options;
-    if (sync.shouldRepull(twinId) && !(await this.repull())) return;
+    const pulled = !sync.shouldRepull(twinId) || (await this.repull());
     if (!this.options.connection.connected) return;
     this.ready = true;
     sync.ready(twinId, this);
+    if (!pulled) sync.repullFailed(twinId, this);
     this.flush();
   }
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { OutpostError } from '../errors/index.js';
-import { resolve } from 'node:path';
-import { backupDataDir, inspectStore, restoreDataDir, type StoreStats } from '../hub/store/index.js';
+import { join, resolve } from 'node:path';
+import { HUB_CONTROL_SOCKET, HubControlClient } from '../hub/control/index.js';
+import { backupDataDir, inspectStore, restoreDataDir, type DispatcherDescription, type StoreStats } from '../hub/store/index.js';
 import { VERSION } from '../version.js';
 import { addConfigOptions } from './config-options.js';
 import { loadCliConfig } from './load-cli-config.js';
@@ -10,6 +11,9 @@ import { loadCliConfig } from './load-cli-config.js';
  * `outpost store stats [--json]`: what the message store holds — queue length, bytes and oldest
  * message per endpoint, per-shard figures and disk use — read from store.dir, with or without a
  * running hub (each shard's RocksDB is opened read-only, which takes no lock).
+ * `outpost store delivery [--json]`: how each endpoint's delivery stands now, asked of the running
+ * hub over its control socket (MessageStore.deliveryState): what waits and is in flight, whether it
+ * backs off after a failure, senders held (an `$upstream` identity refused) and entries parked.
  * `outpost store backup <dir>` / `restore <dir>`: a copy of the stopped data directory, and back
  * into an empty one (data-dir-backup.ts, docs/operations.md).
  */
@@ -22,6 +26,14 @@ export function storeCommand(program: Command, setExit: (code: number) => void):
     .exitOverride();
   addConfigOptions(stats);
   stats.action(async () => setExit(await printStats(stats)));
+
+  const delivery = store
+    .command('delivery')
+    .description("each endpoint's delivery now, from the running hub: messages waiting and in flight, whether it is backing off, senders held")
+    .option('--json', 'print JSON (every queue of every shard)')
+    .exitOverride();
+  addConfigOptions(delivery);
+  delivery.action(async () => setExit(await printDelivery(delivery)));
 
   const backup = store
     .command('backup')
@@ -84,6 +96,40 @@ async function printStats(command: Command): Promise<number> {
     process.stderr.write(`error: ${error.code}: ${error.message}\n`);
     return error.kind === 'client' || error.kind === 'config' ? 2 : 1;
   }
+}
+
+async function printDelivery(command: Command): Promise<number> {
+  const loaded = loadCliConfig(command);
+  if (!loaded.ok) {
+    process.stderr.write(`error: ${loaded.message}\n`);
+    return 2;
+  }
+  const client = new HubControlClient(join(loaded.loaded.config.dataDir, HUB_CONTROL_SOCKET));
+  try {
+    const answer = await client.call('GET', '/v1/delivery');
+    if (answer.status !== 200) {
+      const error = answer.body as { code?: string; message?: string };
+      process.stderr.write(`error: ${error.code ?? 'OUTPOST_INTERNAL'}: ${error.message ?? JSON.stringify(answer.body)}\n`);
+      return 1;
+    }
+    const state = answer.body as DispatcherDescription[];
+    process.stdout.write(command.opts<{ json?: boolean }>().json === true ? `${JSON.stringify(state, null, 2)}\n` : renderDelivery(state));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof OutpostError)) throw error;
+    process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+    return 1;
+  }
+}
+
+function renderDelivery(state: readonly DispatcherDescription[]): string {
+  if (state.length === 0) return '(no endpoint has had a message since the hub started)\n';
+  // WAITING: stored and not yet acknowledged (in flight included), over every shard and priority.
+  const sum = (d: DispatcherDescription, of: (s: DispatcherDescription['streams'][number]) => number) => d.streams.reduce((total, s) => total + of(s), 0);
+  const rows = [...state]
+    .sort((a, b) => a.endpoint.localeCompare(b.endpoint))
+    .map((d) => [d.endpoint, String(sum(d, (s) => s.tail - s.doneUpTo)), String(d.inflight), d.retrying ? 'yes' : 'no', String(d.heldSources), String(sum(d, (s) => s.parked))]);
+  return `${table(['ENDPOINT', 'WAITING', 'IN FLIGHT', 'BACKING OFF', 'HELD SENDERS', 'PARKED'], rows).join('\n')}\n`;
 }
 
 function render(stats: StoreStats): string {

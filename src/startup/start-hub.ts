@@ -255,7 +255,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   const status = () => ({ pid: process.pid, version: VERSION, startedAt, ports: hub.ports });
   // `outpost deploy <file> --device <child>`: a root (or any parent) deploys to an edge device below.
   const deployments = deployControl(twins, exists, checkDeploymentForChild);
-  const controlHandlers: HubControlHandlers = { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), deployments, status, ...(metrics === undefined ? {} : { metrics: (names) => metrics.scrape(names) }) };
+  const controlHandlers: HubControlHandlers = { ...twinControl(twins, exists), ...methodControl(methods), c2d: c2dControl(c2d), deployments, status, delivery: () => store.deliveryState(), ...(metrics === undefined ? {} : { metrics: (names) => metrics.scrape(names) }) };
   const control = await HubControlServer.start(join(config.dataDir, HUB_CONTROL_SOCKET), controlHandlers, logger);
   // The same API on HTTPS for a remote operator, behind <dataDir>/api.token (`outpost api token`).
   const operatorApi = operatorApiRoute({ dataDir: config.dataDir, handlers: controlHandlers, logger: componentLogger('operator-api') });

@@ -38,6 +38,8 @@ export interface HubControlHandlers {
   readonly deployments?: DeployControlHandlers;
   /** What `outpost check` needs to probe the running hub: its process and bound ports. */
   status?(): unknown;
+  /** Each store endpoint's delivery state now (MessageStore.deliveryState): `outpost store delivery`. */
+  delivery?(): unknown;
   /** The metrics text, when metrics are on: every family, or only those in `names`. */
   metrics?(names?: ReadonlySet<string>): Promise<string>;
 }
@@ -115,6 +117,7 @@ async function handle(request: IncomingMessage, handlers: HubControlHandlers): P
   }
   if (method === 'GET' && parts[0] === 'v1' && parts.length === 2) {
     if (parts[1] === 'status' && handlers.status !== undefined) return { status: 200, body: handlers.status() };
+    if (parts[1] === 'delivery' && handlers.delivery !== undefined) return { status: 200, body: handlers.delivery() };
     if (parts[1] === 'metrics' && handlers.metrics !== undefined) {
       const names = url.searchParams.getAll('name');
       return { status: 200, body: { text: await handlers.metrics(names.length === 0 ? undefined : new Set(names)) } };

@@ -100,6 +100,10 @@ describe('the operator API on HTTPS (/v1/, bearer token)', () => {
     assert.equal((await call(port, ca, 'PATCH', '/v1/twins/dev1/desired', token, '{not json')).status, 400);
     const nowhere = await call(port, ca, 'GET', '/v1/nothing', token);
     assert.equal(nowhere.status, 404);
+    // The store's delivery state (`outpost store delivery`): a list, one entry per endpoint that had a message.
+    const delivery = await call(port, ca, 'GET', '/v1/delivery', token);
+    assert.equal(delivery.status, 200);
+    assert.ok(Array.isArray(delivery.body), JSON.stringify(delivery.body));
     // A body over the API's 1 MiB is refused with the limit named, nothing written.
     const huge = await call(port, ca, 'PATCH', '/v1/twins/dev1/desired', token, JSON.stringify({ big: 'x'.repeat(1_100_000) }));
     assert.equal(huge.status, 400);

@@ -26,7 +26,7 @@ function startIdleRelease(mode: ShardConfig['native']): void {
   // The main thread already failed the start if `require` could not load the addon.
   const release = loadNative('auto').releaseIdleMemory;
   if (release === undefined) return;
-  const started = new IdleMemoryRelease({ release: () => release(true) });
+  const started = new IdleMemoryRelease({ release: (collect) => release(collect) });
   idleRelease = started;
   // After the open answer has gone: the first release is a full collection of this isolate.
   setImmediate(() => {

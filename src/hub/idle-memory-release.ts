@@ -12,8 +12,15 @@ export const IDLE_CHECK_INTERVAL_MS = 30_000;
 export const IDLE_UTILIZATION = 0.02;
 
 export interface IdleMemoryReleaseOptions {
-  /** The addon's releaseIdleMemory (src/native): V8's low-memory collection, then malloc_trim; true if trim gave pages back. */
-  readonly release: () => boolean;
+  /** The addon's releaseIdleMemory (src/native): V8's low-memory collection when `collect`, then malloc_trim. */
+  readonly release: (collect: boolean) => boolean;
+  /**
+   * Whether the release at the end of start-up collects too (true by default). False on the main
+   * thread: a collection there leaves V8 sizing the heap from a small live set, and the storms that
+   * come right after start-up (reconnecting devices) paid for it (docs/benchmarks.md, "Where the
+   * idle memory goes"); start-up then counts as a busy spell, so the first idle interval collects.
+   */
+  readonly collectAtStartup?: boolean;
   /** Absent in a shard worker (it has no logger): releases are not logged there. */
   readonly logger?: Logger;
   readonly intervalMs?: number;
@@ -28,8 +35,8 @@ export interface IdleMemoryReleaseOptions {
 /**
  * Gives a thread's spare memory back when the hub is idle (docs/benchmarks.md, "Where the idle
  * memory goes"): once right after start-up, whose allocation burst leaves V8's young generation at
- * its largest and the old space full of its garbage, and malloc's arenas full of freed pages, and
- * again after each busy spell once an interval has passed idle.
+ * its largest (16 MiB) and malloc's arenas full of freed pages (malloc's pages only, with
+ * `collectAtStartup` false), and again after each busy spell once an interval has passed idle.
  * Each release is a full collection of a few ms on an idle thread; none happens while the hub is
  * busy, and none twice in a row without work between (an idle hub is not collected every
  * interval). Nothing here is on the message path.
@@ -52,6 +59,7 @@ export class IdleMemoryRelease {
   /** Releases now (the end of start-up) and then checks every interval; the timer keeps no process alive. */
   start(): void {
     this.releaseNow('startup');
+    if (this.options.collectAtStartup === false) this.busySinceRelease = true;
     this.timer = setInterval(() => this.check(), this.options.intervalMs ?? IDLE_CHECK_INTERVAL_MS);
     this.timer.unref();
   }
@@ -91,7 +99,7 @@ export class IdleMemoryRelease {
     const rss = this.options.rss ?? (() => process.memoryUsage.rss());
     const before = rss();
     const startedAt = performance.now();
-    const trimmed = this.options.release();
+    const trimmed = this.options.release(reason === 'idle' || this.options.collectAtStartup !== false);
     const after = rss();
     this.releases += 1;
     this.busySinceRelease = false;

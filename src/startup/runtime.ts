@@ -114,16 +114,19 @@ export class Runtime {
       throw error;
     }
     // Last, once everything has started: start-up's allocation burst is over (docs/benchmarks.md,
-    // "Where the idle memory goes"). Only with the addon. V8's low-memory collection and
-    // malloc_trim give back what start-up left (the idle hub as the benchmarks read it soon after
-    // start: 87 against 95 MiB). Until the old space's growth was held (memory-plan-log.ts) this
-    // collection waited for the first idle interval on the main thread: V8 then sized the heap
-    // from the small live set and a SAS storm right after start-up cost 1.21-1.25x the anonymous
-    // one's CPU per connection; with the growth held, 1.08-1.17x with it and 1.16x without.
+    // "Where the idle memory goes"). Only with the addon. malloc_trim gives the free pages back at
+    // once; V8's low-memory collection (the young generation start-up grew, about 16 MiB) waits for
+    // the first idle interval: right after start-up it made the SAS storm that often follows cost
+    // 1.21-1.25x the anonymous one's CPU per connection (1.04 without). It once also made QoS 1
+    // fan-in cost 2.4x: that was the in-flight Map's promotion chain (PacketIdSlots). Tried again
+    // with the old space's growth held (memory-plan-log.ts): the idle hub read soon after start
+    // was 87 against 95 MiB, but the plain storm right after start cost 73-75 against 63-65 µs of
+    // CPU per connection (2 of 3 pairs), so it still waits (docs/benchmarks.md).
     const releaseIdleMemory = native.releaseIdleMemory;
     if (releaseIdleMemory !== undefined) {
       const release = new IdleMemoryRelease({
-        release: () => releaseIdleMemory(true),
+        release: (collect) => releaseIdleMemory(collect),
+        collectAtStartup: false,
         logger: logger.child({ component: 'memory' }),
         ...(native.mallocStats === undefined ? {} : { mallocStats: native.mallocStats }),
       });

@@ -40,7 +40,7 @@ describe('idle memory release', () => {
     allocationBurst();
     const before = newSpaceBytes();
     assert.ok(before > 4 * MIB, `the burst grew the new space (${before} B)`);
-    // collect=false: malloc's pages only, V8's heap left as it is.
+    // collect=false (the main thread's way): malloc's pages only, V8's heap left as it is.
     selected.releaseIdleMemory!(false);
     assert.ok(newSpaceBytes() > 4 * MIB, `collect=false left the new space (${newSpaceBytes()} B)`);
     selected.releaseIdleMemory!(true);
@@ -51,7 +51,8 @@ describe('idle memory release', () => {
   it('releases at start-up, again after a busy spell once idle, and not on every idle interval', async () => {
     let releases = 0;
     const release = new IdleMemoryRelease({
-      release: () => {
+      release: (collect) => {
+        assert.equal(collect, true, 'collects at start-up and after busy spells by default');
         releases += 1;
         return selected.releaseIdleMemory?.(false) ?? false;
       },
@@ -113,6 +114,33 @@ describe('the release log line', () => {
     const arena = line.mallocArenaMb as number;
     assert.ok(arena > 0 && (line.mallocFreeMb as number) <= arena, JSON.stringify(line));
     assert.equal(typeof line.mallocMappedMb, 'number');
+  });
+});
+
+describe('idle memory release without a collection at start-up (the main thread)', () => {
+  it('trims at start-up, collects at the first idle interval, then only after busy spells', async () => {
+    const calls: boolean[] = [];
+    const release = new IdleMemoryRelease({
+      release: (collect) => {
+        calls.push(collect);
+        return selected.releaseIdleMemory?.(false) ?? false;
+      },
+      collectAtStartup: false,
+      logger: createLogger({ level: 'silent' }),
+      intervalMs: 250,
+      idleUtilization: 0.15,
+    });
+    release.start();
+    try {
+      assert.deepEqual(calls, [false], 'malloc only at start');
+      await until(() => calls.length === 2, 20_000, 'the first idle interval');
+      assert.deepEqual(calls, [false, true], 'start-up counts as a busy spell: the first idle interval collects');
+      const idleFrom = release.checked;
+      await until(() => release.checked >= idleFrom + 4, 20_000, 'more idle checks');
+      assert.deepEqual(calls, [false, true], 'no more without work between');
+    } finally {
+      release.stop();
+    }
   });
 });
 

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processStartTicks } from '../../src/agent/runtime/process/process-alive.js';
 
 /** The CLI launcher, as a user runs it. */
 export const OUTPOST_BIN = fileURLToPath(new URL('../../../bin/outpost.js', import.meta.url));
@@ -161,11 +162,50 @@ export async function stopGracefully(outpost: OutpostProcess | undefined): Promi
   await outpost.exited(60_000).catch(() => stopQuietly(outpost));
 }
 
-/** Stops a child and waits for it; used in `after` hooks so a failed test leaves nothing running. */
+/**
+ * Stops a child and waits for it; used in `after` hooks so a failed test leaves nothing running.
+ * An agent killed this way cannot stop its process modules (they run in sessions of their own, to
+ * survive an agent's restart), so those recorded under its data directory are killed too.
+ */
 export async function stopQuietly(outpost: OutpostProcess | undefined): Promise<void> {
   if (outpost === undefined || outpost.child.exitCode !== null || outpost.child.signalCode !== null) return;
   outpost.child.kill('SIGKILL');
   await outpost.exited().catch(() => undefined);
+  const dataDir = dataDirOf(outpost.child.spawnargs);
+  if (dataDir !== undefined) killProcessModules(dataDir);
+}
+
+/** `--data-dir X` or `--data-dir=X` among a command line's arguments. */
+function dataDirOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--data-dir') return args[i + 1];
+    if (args[i]!.startsWith('--data-dir=')) return args[i]!.slice('--data-dir='.length);
+  }
+  return undefined;
+}
+
+/**
+ * Kills the process group of every module the process runtime recorded under `dataDir` that still
+ * runs: the pid's start time (field 22 of /proc/<pid>/stat) must be the recorded one, so a pid
+ * reused by another process is left alone.
+ */
+export function killProcessModules(dataDir: string): void {
+  const dir = join(dataDir, 'agent', 'processes');
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      const record = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { pid?: number; startTicks?: string };
+      if (record.pid === undefined || record.startTicks === undefined) continue;
+      if (processStartTicks(record.pid) === record.startTicks) process.kill(-record.pid, 'SIGKILL');
+    } catch {
+      // Gone already, or not a record: nothing to stop.
+    }
+  }
 }
 
 export function tempDir(prefix = 'outpost-test-'): { path: string; remove: () => void } {

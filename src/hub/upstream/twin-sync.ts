@@ -59,6 +59,7 @@ export class TwinSync {
   /** Per twin: the retry of a failed re-pull waiting, and the delay before the one after it. */
   private readonly retries = new Map<string, { timer: NodeJS.Timeout | undefined; nextMs: number }>();
   private readonly now: () => number;
+  private closed = false;
 
   constructor(private readonly options: TwinSyncOptions) {
     this.now = options.now ?? Date.now;
@@ -113,6 +114,7 @@ export class TwinSync {
    * class comment). A retry already waiting is kept.
    */
   repullFailed(twinId: string, relay: TwinRelay): void {
+    if (this.closed) return;
     const retry = this.retries.get(twinId) ?? { timer: undefined, nextMs: this.options.repullRetryMs ?? REPULL_RETRY_FIRST_MS };
     this.retries.set(twinId, retry);
     if (retry.timer !== undefined) return;
@@ -129,12 +131,19 @@ export class TwinSync {
       void relay
         .repull()
         .catch(() => false)
-        .then((ok) => (ok ? this.retries.delete(twinId) : this.repullFailed(twinId, relay)));
+        .then((ok) => (ok ? this.repulled(twinId) : this.repullFailed(twinId, relay)));
     }, inMs);
     retry.timer.unref();
   }
 
+  /** A re-pull of `twinId` worked: a retry waiting is not needed, and the next failure starts from the first delay. */
+  private repulled(twinId: string): void {
+    clearTimeout(this.retries.get(twinId)?.timer);
+    this.retries.delete(twinId);
+  }
+
   close(): void {
+    this.closed = true;
     for (const timer of this.deferred.values()) clearTimeout(timer);
     this.deferred.clear();
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
@@ -167,7 +176,7 @@ export class TwinSync {
           this.repullFailed(twinId, relay);
           break;
         }
-        this.retries.delete(twinId);
+        this.repulled(twinId);
       }
     })().finally(() => this.gapRepulls.delete(twinId));
   }
@@ -181,7 +190,7 @@ export class TwinSync {
     void relay
       .repull()
       .catch(() => false)
-      .then((ok) => (ok ? this.retries.delete(twinId) : this.repullFailed(twinId, relay)));
+      .then((ok) => (ok ? this.repulled(twinId) : this.repullFailed(twinId, relay)));
   }
 
   private cancelDeferred(twinId: string): void {

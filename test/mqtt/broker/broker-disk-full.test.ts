@@ -21,7 +21,9 @@ const MIB = 1024 * 1024;
 const PAYLOAD = 128 * 1024;
 const QUOTA_EXCEEDED = 0x97;
 
-type Outcome = { kind: 'acked' } | { kind: 'refused'; reasonCode: number | undefined } | { kind: 'closed' };
+type Outcome = { kind: 'acked' } | { kind: 'refused'; reasonCode: number | undefined } | { kind: 'closed' } | { kind: 'stalled'; afterMs: number };
+/** A publish neither acknowledged nor refused nor closed by then is reported as stalled (a failure), not waited for past the file's timeout. */
+const PUBLISH_STALL_MS = 30_000;
 
 const running: OutpostProcess[] = [];
 const mounts: Tmpfs[] = [];
@@ -51,9 +53,17 @@ function payloadOf(n: number): Buffer {
 
 function publish(client: MqttClient, topic: string, payload: Buffer, retain: boolean): Promise<Outcome> {
   return new Promise((resolve) => {
-    const onClose = () => resolve({ kind: 'closed' });
+    const stalled = setTimeout(() => {
+      client.off('close', onClose);
+      resolve({ kind: 'stalled', afterMs: PUBLISH_STALL_MS });
+    }, PUBLISH_STALL_MS);
+    const onClose = () => {
+      clearTimeout(stalled);
+      resolve({ kind: 'closed' });
+    };
     client.once('close', onClose);
     client.publish(topic, payload, { qos: 1, retain }, (error) => {
+      clearTimeout(stalled);
       client.off('close', onClose);
       resolve(error === undefined || error === null ? { kind: 'acked' } : { kind: 'refused', reasonCode: (error as { code?: number }).code });
     });

@@ -5,6 +5,7 @@ import { HUB_CONTROL_SOCKET, HubControlClient } from '../hub/control/index.js';
 import { backupDataDir, inspectStore, restoreDataDir, type DispatcherDescription, type StoreStats } from '../hub/store/index.js';
 import { VERSION } from '../version.js';
 import { addConfigOptions } from './config-options.js';
+import { reportCliError } from './list-command.js';
 import { loadCliConfig } from './load-cli-config.js';
 
 /**
@@ -108,17 +109,16 @@ async function printDelivery(command: Command): Promise<number> {
   try {
     const answer = await client.call('GET', '/v1/delivery');
     if (answer.status !== 200) {
+      // As the other commands on the control socket say a refusal (twin, c2d, list).
       const error = answer.body as { code?: string; message?: string };
-      process.stderr.write(`error: ${error.code ?? 'OUTPOST_INTERNAL'}: ${error.message ?? JSON.stringify(answer.body)}\n`);
+      process.stderr.write(`outpost: ${answer.status} ${error.message ?? JSON.stringify(answer.body)} [${error.code ?? 'OUTPOST_INTERNAL'}]\n`);
       return 1;
     }
     const state = answer.body as DispatcherDescription[];
     process.stdout.write(command.opts<{ json?: boolean }>().json === true ? `${JSON.stringify(state, null, 2)}\n` : renderDelivery(state));
     return 0;
   } catch (error) {
-    if (!(error instanceof OutpostError)) throw error;
-    process.stderr.write(`error: ${error.code}: ${error.message}\n`);
-    return 1;
+    return reportCliError(error);
   }
 }
 

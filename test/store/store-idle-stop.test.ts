@@ -9,7 +9,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import RocksDB from 'rocksdb-native';
-import { tempDir } from '../helpers/outpost-process.js';
+import { until } from '../helpers/eventually.js';
+import { testScope } from '../helpers/outpost-process.js';
 import type { MessageStore } from '../../src/hub/store/index.js';
 import { shardOf } from '../../src/hub/store/source-shard.js';
 import { shardDir } from '../../src/hub/store/store-layout.js';
@@ -27,24 +28,9 @@ async function submitRange(store: MessageStore, from: number, count: number): Pr
   await Promise.all(Array.from({ length: count }, (_, i) => store.submit(message(sensor, from + i))));
 }
 
-async function eventually(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('store shards started on first use and stopped when idle (store.shardIdleStop)', () => {
-  const dirs: { remove(): void; path: string }[] = [];
-  after(() => {
-    for (const dir of dirs) dir.remove();
-  });
-  const newDir = () => {
-    const dir = tempDir('outpost-idle-stop-');
-    dirs.push(dir);
-    return dir.path;
-  };
+  const scope = testScope('outpost-idle-stop-', after);
+  const newDir = () => scope.newDir();
 
   it('opens a new store without shard threads, and starts only the shard of the first message', async () => {
     const dir = newDir();
@@ -82,7 +68,7 @@ describe('store shards started on first use and stopped when idle (store.shardId
     try {
       await submitRange(store, 0, 500);
       await target.until(() => store.metrics.delivered === 500);
-      await eventually(() => store.runningShards === 0, 5_000, 'the idle shard stops');
+      await until(() => store.runningShards === 0, 5_000, 'the idle shard stops');
       // A stopped shard's statistics are those it stopped with.
       const stats = await store.stats();
       assert.equal(stats.totals.queued, 0);
@@ -94,7 +80,7 @@ describe('store shards started on first use and stopped when idle (store.shardId
       assert.equal(store.runningShards, 1);
       assert.deepEqual(target.firstDeliveries(INPUT_A), Array.from({ length: 1000 }, (_, n) => n));
       assert.equal(target.deliveries.length, 1000, 'no message delivered twice');
-      await eventually(() => store.runningShards === 0, 5_000, 'it stops again');
+      await until(() => store.runningShards === 0, 5_000, 'it stops again');
     } finally {
       await store.close();
     }
@@ -127,7 +113,7 @@ describe('store shards started on first use and stopped when idle (store.shardId
       store.retryNow(INPUT_A);
       await target.until(() => store.metrics.delivered === 50);
       assert.deepEqual(target.firstDeliveries(INPUT_A), Array.from({ length: 50 }, (_, n) => n));
-      await eventually(() => store.runningShards === 0, 5_000, 'the drained shard stops');
+      await until(() => store.runningShards === 0, 5_000, 'the drained shard stops');
     } finally {
       await store.close();
     }

@@ -10,14 +10,16 @@
 //     --qos1-refill N                              QoS 1 publishers refill after N free slots (default 1)
 //     --outpost-arg ARG                            extra argument for `outpost hub` (repeatable)
 //     --outpost-node-arg ARG                       extra argument for the hub's node, e.g. --outpost-node-arg=--cpu-prof (repeatable)
+//     --outpost-root DIR                           run the Outpost built in DIR (another checkout, e.g. the gate's cached
+//                                                  baseline under /tmp/outpost-gate-cache/<commit>) with this harness
 //     --out FILE                                   results file (default bench/results/<timestamp>.json)
 //     --markdown                                   also print the table as Markdown
 //     --list                                       list the scenarios and exit
 // Writes the JSON results file (schema: bench/lib/result-schema.ts) and prints a table. Exits 1
 // when a scenario failed on a target that was available; an unavailable target (not installed,
 // or not speaking MQTT yet) is reported in the table and the file but does not fail the run.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCLoadgen } from './lib/c-loadgen.js';
@@ -43,6 +45,7 @@ export interface CliPlan {
   readonly mosquittoMaxInflight?: number;
   readonly outpostArgs: string[];
   readonly outpostNodeArgs: string[];
+  readonly outpostRoot?: string;
   readonly out?: string;
   readonly markdown: boolean;
   readonly list: boolean;
@@ -53,6 +56,15 @@ function positiveNumber(name: string, text: string | undefined): number | undefi
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${text}"`);
   return value;
+}
+
+/** An --outpost-root that holds a built Outpost (its launcher and compiled hub), as an absolute path. */
+function outpostRoot(dir: string): string {
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'bin', 'outpost.js')) || !existsSync(join(root, 'dist', 'src'))) {
+    throw new Error(`--outpost-root ${dir} is not a built Outpost checkout (no bin/outpost.js or dist/src there)`);
+  }
+  return root;
 }
 
 /** Parses the command line; throws with a message naming the bad argument. */
@@ -72,6 +84,7 @@ export function parseCli(argv: readonly string[]): CliPlan {
       'qos1-refill': { type: 'string' },
       'outpost-arg': { type: 'string', multiple: true },
       'outpost-node-arg': { type: 'string', multiple: true },
+      'outpost-root': { type: 'string' },
       out: { type: 'string' },
       markdown: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -108,6 +121,7 @@ export function parseCli(argv: readonly string[]): CliPlan {
     ...(refill === undefined ? {} : { qos1RefillMin: Math.floor(refill) }),
     outpostArgs: values['outpost-arg'] ?? [],
     outpostNodeArgs: values['outpost-node-arg'] ?? [],
+    ...(values['outpost-root'] === undefined ? {} : { outpostRoot: outpostRoot(values['outpost-root']) }),
     ...(values.out === undefined ? {} : { out: values.out }),
     markdown: values.markdown ?? false,
     list: values.list ?? false,
@@ -157,6 +171,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(plan.mosquittoMaxInflight === undefined ? {} : { mosquittoMaxInflight: plan.mosquittoMaxInflight }),
       outpostArgs: plan.outpostArgs,
       outpostNodeArgs: plan.outpostNodeArgs,
+      ...(plan.outpostRoot === undefined ? {} : { outpostRoot: plan.outpostRoot }),
     },
     onSkip: (scenario, why) => process.stderr.write(`bench: ${scenario.name} skipped: it ${why} (this run's targets: ${plan.targets.join(', ')})\n`),
     onResult: (r) => {

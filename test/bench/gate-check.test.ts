@@ -288,6 +288,8 @@ describe('bench command line', () => {
     assert.equal(plan.clients, 10);
     assert.equal(plan.loadgen, 'node');
     assert.deepEqual(parseCli(['--outpost-node-arg=--cpu-prof', '--outpost-node-arg=--cpu-prof-dir=/tmp/p']).outpostNodeArgs, ['--cpu-prof', '--cpu-prof-dir=/tmp/p']);
+    assert.equal(parseCli(['--outpost-root', '.']).outpostRoot, process.cwd());
+    assert.equal(parseCli([]).outpostRoot, undefined);
   });
 
   it('names what is wrong with a bad argument', () => {
@@ -295,5 +297,6 @@ describe('bench command line', () => {
     assert.throws(() => parseCli(['--target', 'hivemq']), /unknown target "hivemq"/);
     assert.throws(() => parseCli(['--duration=0']), /--duration must be a positive number/);
     assert.throws(() => parseCli(['--loadgen', 'rust']), /--loadgen must be c or node/);
+    assert.throws(() => parseCli(['--outpost-root', '/nonexistent-outpost']), /--outpost-root \/nonexistent-outpost is not a built Outpost checkout/);
   });
 });

@@ -78,8 +78,7 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
 
   // What grows is bounded by the memory budget (memoryBudget; src/config/memory-plan.ts).
   const memory = planMemory(config);
-  const youngCap = applyMemoryPlan(memory, logger, native);
-  if (youngCap !== undefined) closers.push(() => youngCap.stop());
+  for (const hold of applyMemoryPlan(memory, logger, native)) closers.push(() => hold.stop());
   const rocksMemory = (writeBufferBytes: number) => ({ writeBufferBytes, blockCache: memory.blockCache });
   const broker = new Broker({
     limits: {

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import rhea, { type Connection } from 'rhea';
 import { encodePerformative, FastPerformative, installFastFrames, type RheaWriter } from './fast-frames.js';
 import { installSessionScheduling } from './session-scheduling.js';
+import { installQuietRheaLog } from './quiet-rhea-log.js';
 
 interface FrameWriter extends RheaWriter {
   skip(bytes: number): void;
@@ -146,11 +147,13 @@ class FrameOutbox {
  * Makes the connection's AMQP transport encode its frames into a FrameOutbox on `stream` (the
  * stream the connection was accepted or connected on), and installs fast-frames.ts (process-wide,
  * once) so that its transfers, dispositions and flows are read and written by hand, and
- * session-scheduling.ts so that a tick walks only the sessions with something to write.
+ * session-scheduling.ts so that a tick walks only the sessions with something to write, and
+ * silences rhea's loggers that are off (quiet-rhea-log.ts).
  */
 export function reuseFrameBuffer(connection: Connection, stream: Writable): void {
   installFastFrames();
   installSessionScheduling();
+  installQuietRheaLog();
   const transport = (connection as unknown as { amqp_transport: RheaTransport }).amqp_transport;
   const outbox = new FrameOutbox(stream, stream.write);
   const write = stream.write;

@@ -13,9 +13,8 @@
  * `iothub-connection-device-id`/`-module-id`, `iothub-enqueuedtime`, `x-opt-input-name`, and the
  * body as one Data section.
  */
-import { randomUUID } from 'node:crypto';
 import type { Message } from 'rhea';
-import { isoTime, SystemProperty, messageSource, type HubMessage } from '../../message/index.js';
+import { edgeMessageId, isoTime, SystemProperty, messageSource, type HubMessage } from '../../message/index.js';
 import { bodyBytes, hubMessageAmqp, idText, setOwn, SYSTEM_APP_PROPERTIES } from '../../amqp-common/index.js';
 
 export { bodyBytes, idText };
@@ -77,7 +76,7 @@ export function toHubMessage(sender: Sender, message: Message, nowMs: number, ed
   system[SystemProperty.ConnectionDeviceId] = sender.deviceId;
   if (sender.moduleId !== undefined) system[SystemProperty.ConnectionModuleId] = sender.moduleId;
   if (sender.modelId !== undefined) system[SystemProperty.ModelId] = sender.modelId;
-  system[SystemProperty.EdgeMessageId] = randomUUID();
+  system[SystemProperty.EdgeMessageId] = edgeMessageId();
   system[SystemProperty.EnqueuedTime] = isoTime(nowMs);
   system[SystemProperty.EdgeHubOriginInterface] = sender.deviceId === edgeDeviceId ? ORIGIN_INTERNAL : ORIGIN_DOWNSTREAM;
   return {

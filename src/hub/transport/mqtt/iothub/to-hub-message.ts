@@ -13,8 +13,7 @@
  * - MQTT RETAIN is not retained: as IoT Hub does, the message gets application property
  *   `mqtt-retain` = `true` (unless the bag already set that key; EdgeHub lets the bag win).
  */
-import { randomUUID } from 'node:crypto';
-import { isoTime, SystemProperty, messageSource, type HubMessage } from '../../../message/index.js';
+import { edgeMessageId, isoTime, SystemProperty, messageSource, type HubMessage } from '../../../message/index.js';
 import type { TelemetryTopic } from './classify-publish-topic.js';
 import type { ClientIdentity } from './iothub-types.js';
 import { setOwn } from './set-own.js';
@@ -53,7 +52,7 @@ export function toHubMessage(
   systemProperties[SystemProperty.ConnectionDeviceId] = identity.deviceId;
   if (identity.moduleId !== undefined) systemProperties[SystemProperty.ConnectionModuleId] = identity.moduleId;
   if (context.modelId !== undefined) systemProperties[SystemProperty.ModelId] = context.modelId;
-  systemProperties[SystemProperty.EdgeMessageId] = randomUUID();
+  systemProperties[SystemProperty.EdgeMessageId] = edgeMessageId();
   systemProperties[SystemProperty.EnqueuedTime] = isoTime(nowMs);
   systemProperties[SystemProperty.EdgeHubOriginInterface] =
     identity.deviceId === context.edgeDeviceId ? ORIGIN_INTERNAL : ORIGIN_DOWNSTREAM;

@@ -15,6 +15,7 @@ import rhea, { type Connection } from 'rhea';
 import { encodePerformative, FastPerformative, installFastFrames, type RheaWriter } from './fast-frames.js';
 import { installSessionScheduling } from './session-scheduling.js';
 import { installQuietRheaLog } from './quiet-rhea-log.js';
+import { installFastDispatch } from './event-dispatch.js';
 
 interface FrameWriter extends RheaWriter {
   skip(bytes: number): void;
@@ -147,13 +148,15 @@ class FrameOutbox {
  * Makes the connection's AMQP transport encode its frames into a FrameOutbox on `stream` (the
  * stream the connection was accepted or connected on), and installs fast-frames.ts (process-wide,
  * once) so that its transfers, dispositions and flows are read and written by hand, and
- * session-scheduling.ts so that a tick walks only the sessions with something to write, and
- * silences rhea's loggers that are off (quiet-rhea-log.ts).
+ * session-scheduling.ts so that a tick walks only the sessions with something to write; it
+ * silences rhea's loggers that are off (quiet-rhea-log.ts) and dispatches its events without
+ * copying listener arrays (event-dispatch.ts).
  */
 export function reuseFrameBuffer(connection: Connection, stream: Writable): void {
   installFastFrames();
   installSessionScheduling();
   installQuietRheaLog();
+  installFastDispatch();
   const transport = (connection as unknown as { amqp_transport: RheaTransport }).amqp_transport;
   const outbox = new FrameOutbox(stream, stream.write);
   const write = stream.write;

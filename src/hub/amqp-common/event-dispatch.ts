@@ -16,6 +16,19 @@ const emit = EventEmitter.prototype.emit;
 
 let installed = false;
 
+/** A link's or a session's dispatch: its observers, then its own listeners, else the level `up`. */
+function observedDispatch(original: Dispatch, up: (self: DispatchTarget) => DispatchTarget): Dispatch {
+  return function dispatchObserved(this: DispatchTarget, name: string, context?: unknown): boolean {
+    if (arguments.length !== 2) return original.apply(this, arguments as unknown as [string, ...unknown[]]);
+    emit.call(this.observers, name, context);
+    if (this.listenerCount(name) > 0) {
+      emit.call(this, name, context);
+      return true;
+    }
+    return up(this).dispatch(name, context);
+  };
+}
+
 /**
  * rhea's events (a message arrived, a delivery was accepted or settled) go link → session →
  * connection → container until one has a listener, and each `dispatch` on the way took
@@ -34,26 +47,8 @@ export function installFastDispatch(): void {
   // container.js exports a container (rhea's default one), not its constructor.
   const container = Object.getPrototypeOf(rheaRequire('rhea/lib/container.js')) as Prototype;
 
-  const linkDispatch = link.dispatch;
-  link.dispatch = function dispatchOnLink(this: DispatchTarget, name: string, context?: unknown): boolean {
-    if (arguments.length !== 2) return linkDispatch.apply(this, arguments as unknown as [string, ...unknown[]]);
-    emit.call(this.observers, name, context);
-    if (this.listenerCount(name) > 0) {
-      emit.call(this, name, context);
-      return true;
-    }
-    return this.session!.dispatch(name, context);
-  };
-  const sessionDispatch = session.dispatch;
-  session.dispatch = function dispatchOnSession(this: DispatchTarget, name: string, context?: unknown): boolean {
-    if (arguments.length !== 2) return sessionDispatch.apply(this, arguments as unknown as [string, ...unknown[]]);
-    emit.call(this.observers, name, context);
-    if (this.listenerCount(name) > 0) {
-      emit.call(this, name, context);
-      return true;
-    }
-    return this.connection!.dispatch(name, context);
-  };
+  link.dispatch = observedDispatch(link.dispatch, (self) => self.session!);
+  session.dispatch = observedDispatch(session.dispatch, (self) => self.connection!);
   const connectionDispatch = connection.dispatch;
   connection.dispatch = function dispatchOnConnection(this: DispatchTarget, name: string, context?: unknown): boolean {
     if (arguments.length !== 2) return connectionDispatch.apply(this, arguments as unknown as [string, ...unknown[]]);

@@ -55,11 +55,30 @@ export interface HubMessage {
   readonly enqueuedAtMs: number;
 }
 
+/**
+ * Source paths made so far, by module id and then output name ('' for none): a module sends on a
+ * few outputs, and every message of each would otherwise build (and routing flatten) the same
+ * string. Bounded: past SOURCE_CACHE_LIMIT paths (a client inventing output names), they are built
+ * each time and not kept.
+ */
+const sourceCache = new Map<string, Map<string, string>>();
+export const SOURCE_CACHE_LIMIT = 4_096;
+let sourcesCached = 0;
+
 /** The routing source path of a message from a device or module (section 4.2 of the notes). */
 export function messageSource(moduleId: string | undefined, outputName: string | undefined): string {
   if (moduleId === undefined) return '/messages/';
-  if (outputName === undefined || outputName === '') return `/messages/modules/${moduleId}/`;
-  return `/messages/modules/${moduleId}/outputs/${outputName}/`;
+  const output = outputName ?? '';
+  let outputs = sourceCache.get(moduleId);
+  const cached = outputs?.get(output);
+  if (cached !== undefined) return cached;
+  const source = output === '' ? `/messages/modules/${moduleId}/` : `/messages/modules/${moduleId}/outputs/${output}/`;
+  if (sourcesCached < SOURCE_CACHE_LIMIT) {
+    if (outputs === undefined) sourceCache.set(moduleId, (outputs = new Map()));
+    outputs.set(output, source);
+    sourcesCached++;
+  }
+  return source;
 }
 
 export const TWIN_CHANGE_SOURCE = '/twinChangeNotifications/';

@@ -2,7 +2,8 @@
  * Telemetry (`/devices/{d}/messages/events`) and module output (`/devices/{d}/modules/{m}/messages/events`)
  * from a client: each transfer becomes a HubMessage submitted to the MessageSink, and is settled
  * `accepted` only once the sink has it (with the store: in its write-ahead log), `rejected` with
- * the error's AMQP condition when the sink refuses it.
+ * the error's AMQP condition when the sink refuses it. Transfers whose messages share one store
+ * write are settled together (WriteGroup).
  *
  * Flow control is by credit, not by rhea's automatic window: the link starts with
  * `limits.linkCredit` and gets one credit back per settled transfer (in batches of a quarter),
@@ -85,9 +86,21 @@ function linkSender(identity: AmqpClientLink, receiver: Receiver): Sender {
   return { deviceId: identity.deviceId, moduleId: identity.moduleId, modelId: typeof modelId === 'string' && modelId.trim() !== '' ? modelId : undefined };
 }
 
+/**
+ * Transfers in a row whose messages went into one store write: the store answers each message of
+ * a batch with the batch's promise, so one handler settles them all (a handler, a derived promise
+ * and two closures per message otherwise), as the MQTT transport groups its PUBACKs.
+ */
+interface WriteGroup {
+  readonly written: Promise<void>;
+  readonly deliveries: Delivery[];
+}
+
 export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, receiver: Receiver, control: ReceiverControl): void {
   const credit = new CreditWindow(receiver, ctx.limits.linkCredit);
   const sender = linkSender(identity, receiver);
+  /** The last group of transfers waiting for a store write, while it waits. */
+  let waiting: WriteGroup | undefined;
   useFastDecode(receiver);
   receiver.on('message', (context: EventContext) => {
     const delivery = context.delivery;
@@ -108,16 +121,29 @@ export function serveEventsLink(ctx: AmqpContext, identity: AmqpClientLink, rece
       credit.settled();
       return;
     }
-    ctx.services.sink.submit(hubMessage).then(
+    const written = ctx.services.sink.submit(hubMessage);
+    if (waiting !== undefined && waiting.written === written) {
+      waiting.deliveries.push(delivery);
+      return;
+    }
+    const group: WriteGroup = { written, deliveries: [delivery] };
+    waiting = group;
+    written.then(
       () => {
-        accept(delivery);
-        credit.settled();
+        if (waiting === group) waiting = undefined;
+        for (const settled of group.deliveries) {
+          accept(settled);
+          credit.settled();
+        }
       },
       (error: unknown) => {
+        if (waiting === group) waiting = undefined;
         const { condition, description } = conditionOf(error);
-        ctx.refusals.warn(`amqp.message_refused:${condition}`, { event: 'amqp.message_refused', identity: identity.identity, condition, code: (error as { code?: string }).code ?? 'OUTPOST_INTERNAL' }, 'a message was not accepted by the store; rejected to its sender');
-        rejectAlone(delivery, { condition, description });
-        credit.settled();
+        ctx.refusals.warn(`amqp.message_refused:${condition}`, { event: 'amqp.message_refused', identity: identity.identity, condition, code: (error as { code?: string }).code ?? 'OUTPOST_INTERNAL', messages: group.deliveries.length }, 'messages were not accepted by the store; rejected to their sender');
+        for (const refused of group.deliveries) {
+          rejectAlone(refused, { condition, description });
+          credit.settled();
+        }
       },
     );
   });

@@ -15,9 +15,9 @@ const HEAP_LIMIT_SLACK_MB = 16;
  * and logs how the budget is split (event memory.plan), and whether the main thread's old space
  * is bounded: Node takes --max-old-space-size only on its command line (V8 ignores it once the
  * heap exists), so the operator puts `mainHeapFlags` in NODE_OPTIONS; until then the old space's
- * growth between full collections is held at HELD_GROWTH_PERCENT (unless node was given its
- * own --heap-growing-percent) while full collections are rare (OldSpaceGrowth). It also holds glibc's malloc thresholds
- * (src/hub/malloc-thresholds.ts) with the addon's `holdMallocThresholds`.
+ * growth between full collections is held at HELD_GROWTH_PERCENT while they are rare
+ * (OldSpaceGrowth), unless node was given its own --heap-growing-percent. It also holds glibc's
+ * malloc thresholds (src/hub/malloc-thresholds.ts) with the addon's `holdMallocThresholds`.
  */
 export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<NativeFunctions, 'holdMallocThresholds' | 'holdSemiSpaceGrowthFactor'>): Array<{ stop(): void }> {
   const holds: Array<{ stop(): void }> = [];

@@ -24,7 +24,7 @@ export const V8_GROWTH_PERCENT = 0;
 
 /**
  * When the growth is held and full collections come this often, it is relaxed: that many
- * consecutive full collections, each less than `relaxIntervalMs` after the one before. Measured
+ * consecutive full collections, each less than RELAX_INTERVAL_MS after the one before. Measured
  * (session 14), with the growth held: under the AMQP routed load, whose in-flight deliveries
  * outlive two scavenges and are promoted, a full collection every 150-280 ms (live old space
  * steady at 19-21 MiB), which cost 20 % of its throughput; the SAS connection storm every 620-1,200
@@ -69,8 +69,9 @@ export interface OldSpaceGrowthOptions {
  * Holds the main thread's old-space growth at HELD_GROWTH_PERCENT while full collections are rare,
  * and lets it grow by RELAXED_GROWTH_PERCENT while they come in quick succession (a load that
  * promotes faster than a 1.5x heap can hold pays for a full collection every few hundred ms
- * otherwise), holding it again once they are rare. V8 reads the flag each time it sizes the heap after a full collection, so it
- * takes effect from the next one. Each change is logged (memory.old_space_growth).
+ * otherwise), holding it again once they are rare. V8 reads the flag each time it sizes the heap
+ * after a full collection, so a change takes effect from the next one. Each change is logged
+ * (memory.old_space_growth).
  */
 export class OldSpaceGrowth {
   private track: GrowthTrack = INITIAL_TRACK;

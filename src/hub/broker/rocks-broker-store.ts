@@ -21,7 +21,8 @@ import { checkStoreFormat } from '../store/store-version.js';
  * (docs/invariants.md).
  *
  * A failed batch is kept and written again with the next one (or after RETRY_MS), so memory and
- * disk agree again once the disk does. Below store.minFreeDisk free space, or after a write found
+ * disk agree again once the disk does. A batch still not written after WRITE_DEADLINE_MS has its
+ * publishers refused, and new ones until it completes. Below store.minFreeDisk free space, or after a write found
  * no space, `refusal` is set and the broker refuses publishes that would write; while it is set,
  * what was deleted is compacted, since deleted data gives its space back only then.
  *
@@ -39,6 +40,13 @@ const DISK_CHECK_MS = 1_000;
 const DISK_CHECK_BYTES = 1024 * 1024;
 /** Delay before a failed batch is written again when nothing new comes. */
 const RETRY_MS = 1_000;
+/**
+ * How long a batch may take before the publishes waiting for it are refused. RocksDB can stop
+ * writes without failing them: after a background flush found no space, its recovery waits for
+ * free space (SstFileManager) and a write meanwhile waits in DelayWrite, with nothing logged (seen
+ * under broker-disk-full: the publish was never answered). A healthy write takes milliseconds.
+ */
+export const WRITE_DEADLINE_MS = 5_000;
 /** Operations of failed batches kept for the retry at most; past it the oldest are given up (logged). */
 const MAX_RETRY_OPS = 65_536;
 
@@ -61,6 +69,8 @@ export interface RocksBrokerStoreOptions {
   readonly memtableBytes?: number;
   /** RocksDB's block cache (memoryBudget turns it off on a small budget). */
   readonly blockCache?: boolean;
+  /** WRITE_DEADLINE_MS by default (tests shorten it). */
+  readonly writeDeadlineMs?: number;
 }
 
 export class RocksBrokerStore implements BrokerStore {
@@ -69,6 +79,7 @@ export class RocksBrokerStore implements BrokerStore {
   writes = 0;
   private readonly packr = new Packr({ useRecords: false, moreTypes: true });
   private readonly minFreeDiskBytes: number;
+  private readonly writeDeadlineMs: number;
   private readonly warn: RateLimitedLog;
   private pending: Op[] = [];
   /** Operations of failed batches; they go first in the next batch. */
@@ -84,6 +95,8 @@ export class RocksBrokerStore implements BrokerStore {
   private underReserve = false;
   /** The last batch failed for lack of space (cleared by the next batch that is written). */
   private noSpace: OutpostError | undefined;
+  /** The batch in flight passed WRITE_DEADLINE_MS (cleared when it completes, written or failed). */
+  private stalled: OutpostError | undefined;
   /** Lowest and highest key deleted since the last compaction under pressure. */
   private deletedLow: Buffer | undefined;
   private deletedHigh: Buffer | undefined;
@@ -96,6 +109,7 @@ export class RocksBrokerStore implements BrokerStore {
     options: RocksBrokerStoreOptions = {},
   ) {
     this.minFreeDiskBytes = options.minFreeDiskBytes ?? 0;
+    this.writeDeadlineMs = options.writeDeadlineMs ?? WRITE_DEADLINE_MS;
     this.warn = new RateLimitedLog(logger);
     mkdirSync(dir, { recursive: true });
     this.db = new RocksDB(dir, {
@@ -228,6 +242,8 @@ export class RocksBrokerStore implements BrokerStore {
 
   private async write(ops: Op[], outcome: BatchOutcome): Promise<void> {
     let failure: OutpostError | undefined;
+    const deadline = setTimeout(this.writeStalled, this.writeDeadlineMs, ops.length, outcome);
+    deadline.unref();
     const batch = this.db.write();
     try {
       // Operations apply in order, so a delete after a put of the same key wins.
@@ -242,8 +258,14 @@ export class RocksBrokerStore implements BrokerStore {
     } finally {
       // An undestroyed batch makes close() hang (rocksdb-native).
       batch.destroy();
+      clearTimeout(deadline);
     }
     this.inFlight = undefined;
+    if (this.stalled !== undefined) {
+      this.logger.info({ event: 'broker.store_write_resumed', written: failure === undefined, ops: ops.length }, 'the stalled broker state write completed; publishes that write broker state are taken again');
+      this.stalled = undefined;
+      this.updateRefusal();
+    }
     if (failure === undefined) {
       if (this.noSpace !== undefined) {
         this.noSpace = undefined;
@@ -267,6 +289,19 @@ export class RocksBrokerStore implements BrokerStore {
     }, RETRY_MS);
     this.retryTimer.unref();
   }
+
+  /**
+   * The batch in flight has not completed by its deadline: its publishers are refused now (it
+   * stays in flight; if it is written later they were refused a message that is durable, and send
+   * it again: at least once), and so are new publishes that would write, until it completes.
+   */
+  private readonly writeStalled = (ops: number, outcome: BatchOutcome): void => {
+    const failure = this.describeFailure(new Error(`the write has not completed in ${this.writeDeadlineMs} ms (RocksDB stopped writes)`));
+    this.logger.error({ event: 'broker.store_write_stalled', code: failure.code, err: failure, ops }, 'broker state write has not completed; the publishes waiting for it are refused, and new ones that would write until it completes');
+    this.stalled = failure;
+    this.updateRefusal();
+    outcome.reject(failure);
+  };
 
   private keepForRetry(ops: Op[]): void {
     const excess = ops.length + this.retry.length - MAX_RETRY_OPS;
@@ -303,7 +338,7 @@ export class RocksBrokerStore implements BrokerStore {
 
   private updateRefusal(): void {
     if (this.underReserve) this.refusal ??= new OutpostError('OUTPOST_BROKER_DISK_FULL', `less than ${this.minFreeDiskBytes} bytes free under ${this.dir}`);
-    else this.refusal = this.noSpace;
+    else this.refusal = this.noSpace ?? this.stalled;
   }
 
   private noteDeleted(low: Buffer, high: Buffer): void {

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { createLogger, type Logger } from '../../src/log/index.js';
 
 // Every wait has a deadline so a broken handshake fails the test instead of hanging it.
 const HANDSHAKE_DEADLINE_MS = 10_000;
@@ -20,19 +19,7 @@ export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'outpos
   return dir;
 }
 
-export interface LogLine {
-  readonly level: string;
-  readonly event?: string;
-  readonly msg?: string;
-  readonly [field: string]: unknown;
-}
-
-/** A real pino logger writing JSON lines into memory. */
-export function captureLogger(): { logger: Logger; lines: LogLine[]; events: () => string[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
-  return { logger, lines, events: () => lines.map((line) => line.event ?? '') };
-}
+export { captureLogger, type LogLine } from '../helpers/capture-logger.js';
 
 export interface RunningServer {
   readonly port: number;

@@ -7,10 +7,10 @@
  * still in flight when the deadline passes: what a held write looks like from the hub's side.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { RocksBrokerStore, type BrokerMessage } from '../../../src/hub/broker/index.js';
 import { createLogger } from '../../../src/log/index.js';
+import { captureLogger } from '../../helpers/capture-logger.js';
 import { tempDir } from '../../helpers/outpost-process.js';
 
 const dirs: { remove(): void }[] = [];
@@ -26,8 +26,7 @@ describe('broker store write deadline', () => {
   it('refuses the publishes of a batch not written by its deadline and new ones until it completes, then takes them again, and what it wrote is there', async () => {
     const dir = tempDir('outpost-write-deadline-');
     dirs.push(dir);
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk)) as Record<string, unknown>), done()) }) });
+    const { logger, lines } = captureLogger();
     const store = new RocksBrokerStore(dir.path, logger, { writeDeadlineMs: 1 });
     await store.load();
     // 24 retained messages of 1 MiB: one batch.
@@ -59,8 +58,7 @@ describe('broker store write deadline', () => {
   it('leaves a write that completes within its deadline alone', async () => {
     const dir = tempDir('outpost-write-deadline-');
     dirs.push(dir);
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk)) as Record<string, unknown>), done()) }) });
+    const { logger, lines } = captureLogger();
     const store = new RocksBrokerStore(dir.path, logger);
     await store.load();
     for (let i = 0; i < 24; i++) store.putRetained(retained(`big/${i}`, 1024 * 1024));

@@ -7,23 +7,6 @@ const MIB = 1024 * 1024;
 const V8_GROWTH_FACTOR = 2;
 /** How long after a worker thread starts the factor is set after every collection. */
 const REASSERT_MS = 2_000;
-/**
- * Messages handled between two collections for the young generation to grow (countMessagesWith).
- * At the 1 MiB start, a collection comes every 250-350 routed messages (MQTT 2.85 KB, AMQP 4.2 KB
- * of garbage each) and every few thousand broker messages; a connection storm brings none.
- */
-export const MESSAGES_TO_GROW = 32;
-
-/**
- * The growth factor after a collection: what brings the semi-space to the target in one step, or 1
- * (no growth) once it is there, or while too few messages (MESSAGES_TO_GROW) came since the previous
- * collection. `messages` undefined: not counted, the young generation grows under any load.
- */
-export function growthFactorAfter(semiBytes: number, targetBytes: number, messages: number | undefined): number {
-  if (semiBytes >= targetBytes) return 1;
-  if (messages !== undefined && messages < MESSAGES_TO_GROW) return 1;
-  return Math.max(V8_GROWTH_FACTOR, Math.floor(targetBytes / Math.max(MIB, semiBytes)));
-}
 
 /**
  * Holds the main thread's young generation at the memory plan's semi-space size, from inside the
@@ -41,13 +24,6 @@ export function growthFactorAfter(semiBytes: number, targetBytes: number, messag
  * The flag is the process's, so the shard workers' young generations do not grow while the main
  * thread's is at its target either: they stay within their `resourceLimits`, at their current size.
  *
- * With a message count (countMessagesWith), the young generation grows only for messages: its
- * size is for messages in flight, which die within a few scavenges of a large one and are
- * promoted by a small one. A connection storm's survivors are connection state that lives on
- * whatever the size, so there a larger young generation holds only more garbage: measured on the
- * 5,000-client storm, 129-133 MiB peak at 8 MiB against 120-121 at 1 MiB, for about 6 % more CPU
- * (scavenges) over the run (docs/benchmarks.md, "The young generation in a connection storm").
- *
  * V8 sets the flag back to at least 2 whenever it makes an isolate (a worker thread starts). With
  * the addon, `hold` (NativeFunctions.holdSemiSpaceGrowthFactor) sets the factor again before every
  * collection of the main isolate, so no collection sees V8's value; without it, the factor is set
@@ -56,9 +32,6 @@ export function growthFactorAfter(semiBytes: number, targetBytes: number, messag
  */
 export class YoungGenerationCap {
   private factor = 0;
-  /** Messages handled so far (countMessagesWith), and the count at the last collection. */
-  private messages: (() => number) | undefined;
-  private messagesAtLast = 0;
   /** Until then (performance.now()), the factor is set after every collection, changed or not (workerStarted). */
   private reassertUntil = 0;
   private readonly observer: PerformanceObserver;
@@ -80,26 +53,9 @@ export class YoungGenerationCap {
     return Math.ceil((space.space_used_size + space.space_available_size) / MIB) * MIB;
   }
 
-  /**
-   * From now on the young generation grows to its target only after a collection that
-   * MESSAGES_TO_GROW messages came before (`handled`: messages handled so far, monotonic). Called
-   * again to replace the count (the hub counts nothing until its broker and store exist).
-   */
-  countMessagesWith(handled: () => number): void {
-    this.messages = handled;
-    this.messagesAtLast = handled();
-    this.adjust();
-  }
-
   private adjust(): void {
-    const semi = YoungGenerationCap.semiSpaceBytes();
-    let messages: number | undefined;
-    if (this.messages !== undefined) {
-      const handled = this.messages();
-      messages = handled - this.messagesAtLast;
-      this.messagesAtLast = handled;
-    }
-    const factor = growthFactorAfter(semi, this.semiSpaceBytes, messages);
+    const semi = Math.max(MIB, YoungGenerationCap.semiSpaceBytes());
+    const factor = semi >= this.semiSpaceBytes ? 1 : Math.max(V8_GROWTH_FACTOR, Math.floor(this.semiSpaceBytes / semi));
     if (factor === this.factor && performance.now() > this.reassertUntil) return;
     this.factor = factor;
     if (this.hold !== undefined) this.hold(factor);

@@ -137,7 +137,7 @@ export const ConfigSchema = Section('Outpost configuration', {
       description: 'How long after its expiry (se) a SAS token is still accepted, to absorb clock differences between devices and the gateway.',
     }),
     tokenCacheSize: Int(20_000, { min: 0, max: 10_000_000 }, {
-      description: 'Verified SAS tokens remembered until they expire, so reconnect storms skip the HMAC; 0 turns the cache off. Entries are keyed by a hash of the token.',
+      description: 'Verified SAS tokens remembered until they expire, so reconnect storms skip the HMAC; 0 turns the cache off. The same bound applies to MQTT logins (client id, user name and token) remembered whole; a login remembered there is not kept as a token too.',
     }),
     policy: Json(Type.Union([Type.Array(Type.Unknown()), Type.Record(Type.String(), Type.Unknown())]), {
       description:

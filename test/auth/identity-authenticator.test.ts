@@ -293,6 +293,15 @@ describe('a reconnect with the login that worked before (the login cache)', () =
     assert.equal(authenticator.logins.size, 1);
   });
 
+  it('is kept in the login cache alone: the token cache, which tokens verified directly (CBS, HTTPS) still fill, does not hold it too', async (t) => {
+    const { authenticator, login, sent } = clocked(t);
+    accepted(await authenticator.authenticate(login));
+    assert.equal(authenticator.logins.size, 1);
+    assert.equal(authenticator.sas.cache.size, 0, 'an MQTT login is not cached twice');
+    assert.equal(authenticator.verifySasToken(sent.password!.toString('utf8'), 'dev1').ok, true);
+    assert.equal(authenticator.sas.cache.size, 1);
+  });
+
   it('stops working at once when the keys are rotated, the identity disabled or removed', async (t) => {
     for (const change of ['rotate', 'disable', 'remove'] as const) {
       const { registry, authenticator, login } = clocked(t);

@@ -189,7 +189,8 @@ export class IdentityAuthenticator implements Authenticator {
     if (!claim.ok) return authFailure(claim.code, claim.reason);
     const { deviceId, moduleId, modelId } = claim;
     if (sasToken !== undefined && sasToken.length > 0) {
-      const checked = this.sas.check(sasToken.toString('utf8'), deviceId, moduleId);
+      // A cacheable login is remembered whole by the login cache; the token cache is for the rest (CBS, HTTPS).
+      const checked = this.sas.check(sasToken.toString('utf8'), deviceId, moduleId, !(cacheable && this.logins.maxEntries > 0));
       const result = withModelId(checked.result, modelId);
       if (cacheable && result.ok && checked.expiresAtMs !== undefined) this.logins.set(clientId, loginKey, sasToken, result, changes, checked.expiresAtMs);
       return result;

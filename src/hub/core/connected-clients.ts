@@ -31,24 +31,33 @@ export class ConnectedClients {
     for (const listener of this.changedListeners) listener(identity);
   }
 
-  /** Registers a live link; returns the function that removes it (idempotent). */
+  /** Registers a live link; returns the function that removes it (idempotent; `remove` does the same). */
   add(link: ClientLink): () => void {
+    this.register(link);
+    return () => this.remove(link);
+  }
+
+  /**
+   * Registers a live link, to be removed with `remove`: no remover closure is kept per link (an
+   * MQTT connection keeps its link; issue 20, memory per idle connection).
+   */
+  register(link: ClientLink): void {
     let list = this.links.get(link.identity);
     if (list === undefined) this.links.set(link.identity, (list = []));
     list.push(link);
     this.changed(link.identity);
-    let removed = false;
-    return () => {
-      if (removed) return;
-      removed = true;
-      const current = this.links.get(link.identity);
-      if (current === undefined) return;
-      const index = current.indexOf(link);
-      if (index >= 0) current.splice(index, 1);
-      if (current.length === 0) this.links.delete(link.identity);
-      for (const listener of this.removedListeners) listener(link);
-      this.changed(link.identity);
-    };
+  }
+
+  /** Removes a link registered before; a second call, or one for a link never added, does nothing. */
+  remove(link: ClientLink): void {
+    const current = this.links.get(link.identity);
+    if (current === undefined) return;
+    const index = current.indexOf(link);
+    if (index < 0) return;
+    current.splice(index, 1);
+    if (current.length === 0) this.links.delete(link.identity);
+    for (const listener of this.removedListeners) listener(link);
+    this.changed(link.identity);
   }
 
   /** The newest live link of `identity` subscribed to `kind`, if any. */

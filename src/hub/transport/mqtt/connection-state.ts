@@ -5,6 +5,7 @@ import type { ClientIdentity } from '../../auth/index.js';
 import type { BrokerMessage, Session } from '../../broker/index.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
 import type { IotHubHandler } from './iothub-handler.js';
+import type { MqttClientLink } from './mqtt-client-link.js';
 import type { LiveConnection, MqttContext } from './mqtt-context.js';
 import type { OutboundWriter } from './outbound-writer.js';
 import type { Violation } from './protocol-violation.js';
@@ -36,7 +37,8 @@ export interface ConnectionState extends LiveConnection {
   session: Session | undefined;
   readonly clientId: string;
   identity: ClientIdentity | undefined;
-  removeLink: (() => void) | undefined;
+  /** The hub core's link of an IoT Hub identity's connection, registered in `ctx.iotHub.clients` until close. */
+  coreLink: MqttClientLink | undefined;
   modelId: string | undefined;
   will: Will | undefined;
   keepAliveMs: number;

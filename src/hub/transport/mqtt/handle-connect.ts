@@ -181,8 +181,9 @@ function connack(conn: ConnectionState, packet: IConnectPacket, accepted: Accept
 function linkToCore(conn: ConnectionState, session: Session, identity: ClientIdentity): void {
   const iotHub = conn.ctx.iotHub;
   if (identity.kind === 'anonymous' || iotHub === undefined) return;
-  const link = new MqttClientLink({ deviceId: identity.deviceId, moduleId: identity.kind === 'module' ? identity.moduleId : undefined, subscriptions: () => conn.session?.iotHub, writer: conn.writer, log: () => conn.log });
-  conn.removeLink = iotHub.clients.add(link);
+  const link = new MqttClientLink(conn, identity.deviceId, identity.kind === 'module' ? identity.moduleId : undefined);
+  conn.coreLink = link;
+  iotHub.clients.register(link);
   if (session.iotHub?.has('desired-properties') === true) conn.iotHub?.resumeDesired();
   if (session.iotHub?.has('c2d') === true) conn.iotHub?.resumeC2d();
 }

@@ -1,23 +1,8 @@
-import type { Logger } from '../../../log/index.js';
 import type { ClientLink, ClientSubscriptionKind, MethodRequest } from '../../core/index.js';
 import type { DeliveryOutcome } from '../../endpoints/index.js';
 import type { HubMessage } from '../../message/index.js';
 import { OutboundTopic } from './iothub/index.js';
-import type { OutboundWriter } from './outbound-writer.js';
-
-export interface MqttClientLinkOptions {
-  readonly deviceId: string;
-  readonly moduleId: string | undefined;
-  /**
-   * The session's IoT Hub subscriptions: the MQTT transport's own state, kept across reconnects
-   * of a persistent session (the Azure SDK does not subscribe again after reconnecting).
-   */
-  readonly subscriptions: () => ReadonlySet<string> | undefined;
-  /** The connection's outbound writer: QoS 0 replies and the hub core's QoS 1 deliveries. */
-  readonly writer: OutboundWriter;
-  /** The connection's logger, made on first use. */
-  readonly log: () => Logger;
-}
+import type { ConnectionState } from './connection-state.js';
 
 /**
  * One MQTT connection of an IoT Hub identity as the hub core sees it (ClientLink). A method
@@ -29,28 +14,41 @@ export class MqttClientLink implements ClientLink {
   readonly protocol = 'mqtt';
   readonly identity: string;
 
-  constructor(private readonly options: MqttClientLinkOptions) {
-    this.identity = options.moduleId === undefined ? options.deviceId : `${options.deviceId}/${options.moduleId}`;
+  /**
+   * `conn`: the connection, which keeps this link (`coreLink`) while it is registered. The link
+   * reads what it needs from it when asked, rather than keeping an options object and closures
+   * of its own (issue 20: memory per idle connection): the session's IoT Hub subscriptions (the
+   * MQTT transport's own state, kept across reconnects of a persistent session, since the Azure
+   * SDK does not subscribe again after reconnecting), the outbound writer (QoS 0 replies and the
+   * hub core's QoS 1 deliveries) and the logger.
+   */
+  constructor(
+    private readonly conn: ConnectionState,
+    private readonly deviceId: string,
+    private readonly moduleId: string | undefined,
+  ) {
+    this.identity = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
   }
 
   subscribed(kind: ClientSubscriptionKind): boolean {
-    return this.options.subscriptions()?.has(kind) === true;
+    return this.conn.session?.iotHub?.has(kind) === true;
   }
 
   sendMethodRequest(request: MethodRequest): boolean {
     const topic = OutboundTopic.methodRequest(request.methodName, request.requestId);
     if (!topic.ok) return false;
-    this.options.writer.reply(topic.topic, request.payload);
+    this.conn.writer.reply(topic.topic, request.payload);
     return true;
   }
 
   sendModuleInput(inputName: string, message: HubMessage, onSettled: (outcome: DeliveryOutcome) => void): boolean {
-    const { moduleId, writer } = this.options;
+    const { moduleId } = this;
+    const writer = this.conn.writer;
     // A device has no inputs; a full window is told before any work on the topic.
     if (moduleId === undefined || !writer.canSendCore()) return false;
-    const topic = OutboundTopic.moduleInput(this.options.deviceId, moduleId, inputName, message);
+    const topic = OutboundTopic.moduleInput(this.deviceId, moduleId, inputName, message);
     if (!topic.ok) {
-      this.options.log().warn({ event: 'iothub.module_input_topic_invalid', moduleId, inputName, reason: topic.reason }, 'cannot build a module input topic');
+      this.conn.log.warn({ event: 'iothub.module_input_topic_invalid', moduleId, inputName, reason: topic.reason }, 'cannot build a module input topic');
       onSettled('rejected');
       return true;
     }

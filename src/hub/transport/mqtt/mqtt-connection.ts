@@ -12,6 +12,7 @@ import { handleDisconnect, publishWill } from './handle-disconnect.js';
 import { handlePublish } from './handle-publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handle-subscribe.js';
 import { IotHubHandler } from './iothub-handler.js';
+import type { MqttClientLink } from './mqtt-client-link.js';
 import type { MqttContext } from './mqtt-context.js';
 import { CONNECT_FIRST_BYTE, MAX_PACKET_ID, PacketType, ProtocolLevel } from './mqtt-protocol.js';
 import { OutboundWriter } from './outbound-writer.js';
@@ -53,7 +54,7 @@ export class MqttConnection implements ConnectionState {
   clientId = '';
   identity: ClientIdentity | undefined;
   /** Removes this connection from the hub core's registry of connected clients. */
-  removeLink: (() => void) | undefined;
+  coreLink: MqttClientLink | undefined;
   /** `model-id` of an IoT Hub client's user name (IoT Plug and Play), read at CONNECT. */
   modelId: string | undefined;
   will: Will | undefined;
@@ -308,8 +309,10 @@ export class MqttConnection implements ConnectionState {
     if (this.closed) return;
     this.closed = true;
     this.iotHubHandler?.close();
-    this.removeLink?.();
-    this.removeLink = undefined;
+    if (this.coreLink !== undefined) {
+      this.ctx.iotHub?.clients.remove(this.coreLink);
+      this.coreLink = undefined;
+    }
     // What was written before closing (a refusal CONNACK, a DISCONNECT) goes out before the end;
     // then hub-core deliveries in flight are reported lost (after the link is gone, so none is
     // offered to this connection again).

@@ -16,6 +16,7 @@ import { encodePerformative, FastPerformative, installFastFrames, type RheaWrite
 import { installSessionScheduling } from './session-scheduling.js';
 import { installQuietRheaLog } from './quiet-rhea-log.js';
 import { installFastDispatch } from './event-dispatch.js';
+import { installSharedLinkAccessors } from './shared-link-accessors.js';
 
 interface FrameWriter extends RheaWriter {
   skip(bytes: number): void;
@@ -149,14 +150,16 @@ class FrameOutbox {
  * stream the connection was accepted or connected on), and installs fast-frames.ts (process-wide,
  * once) so that its transfers, dispositions and flows are read and written by hand, and
  * session-scheduling.ts so that a tick walks only the sessions with something to write; it
- * silences rhea's loggers that are off (quiet-rhea-log.ts) and dispatches its events without
- * copying listener arrays (event-dispatch.ts).
+ * silences rhea's loggers that are off (quiet-rhea-log.ts), dispatches its events without
+ * copying listener arrays (event-dispatch.ts) and gives links their getters from their prototype
+ * (shared-link-accessors.ts).
  */
 export function reuseFrameBuffer(connection: Connection, stream: Writable): void {
   installFastFrames();
   installSessionScheduling();
   installQuietRheaLog();
   installFastDispatch();
+  installSharedLinkAccessors();
   const transport = (connection as unknown as { amqp_transport: RheaTransport }).amqp_transport;
   const outbox = new FrameOutbox(stream, stream.write);
   const write = stream.write;

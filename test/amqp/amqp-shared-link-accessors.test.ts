@@ -1,0 +1,93 @@
+// rhea's links get their getters (source, target, … and error) from their prototype instead of
+// nine closures of their own each (src/hub/amqp-common/shared-link-accessors.ts): the same fields
+// and the same reads as rhea's own init, and links that V8 keeps as fast objects.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import rhea from 'rhea';
+import { installSharedLinkAccessors, LINK_ALIASES, rheaLinkInit } from '../../src/hub/amqp-common/shared-link-accessors.js';
+
+const require = createRequire(import.meta.url);
+const MODULE = new URL('../../src/hub/amqp-common/shared-link-accessors.js', import.meta.url).href;
+
+type AnyLink = Record<string, unknown> & { remote: Record<string, unknown>; local: Record<string, unknown> };
+
+function ownDataProperties(link: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(link)) {
+    const descriptor = Object.getOwnPropertyDescriptor(link, name)!;
+    if ('value' in descriptor) out[name] = descriptor.value;
+  }
+  return out;
+}
+
+/** How many of `count` receivers and senders made through a session V8 keeps with fast properties, in a child process. */
+function fastLinks(count: number, install: boolean): number {
+  const script = `
+    const rhea = require(${JSON.stringify(require.resolve('rhea'))});
+    const run = async () => {
+      if (${install}) (await import(${JSON.stringify(MODULE)})).installSharedLinkAccessors();
+      const container = rhea.create_container();
+      let fast = 0;
+      for (let i = 0; i < ${count}; i += 1) {
+        const session = container.create_connection({ reconnect: false, tcp_no_delay: false }).create_session();
+        const receiver = session.attach_receiver({ source: { address: 'in' } });
+        const sender = session.attach_sender({ target: { address: 'out' } });
+        if (%HasFastProperties(receiver) && %HasFastProperties(sender)) fast += 1;
+      }
+      process.stdout.write(String(fast));
+    };
+    run();
+  `;
+  const child = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  return Number(child.stdout);
+}
+
+describe('shared link accessors', () => {
+  it("sets what rhea's own link init sets, and reads the peer's attach and detach the same way", () => {
+    const original = rheaLinkInit();
+    installSharedLinkAccessors();
+    const replaced = rheaLinkInit();
+    assert.notEqual(replaced, original);
+    const { Receiver, Sender } = require('rhea/lib/link.js') as { Receiver: { prototype: object }; Sender: { prototype: object } };
+    const session = rhea.create_container().create_connection({ reconnect: false } as never).create_session() as unknown as { connection: unknown };
+    for (const [Kind, isReceiver] of [[Receiver, true], [Sender, false]] as const) {
+      for (const options of [undefined, { name: 'ignored', handle: 99, source: { address: 'in' }, target: { address: 'out' }, snd_settle_mode: 1, rcv_settle_mode: 0, max_message_size: 1024, properties: { k: 'v' } }]) {
+        const theirs = Object.create(Kind.prototype) as AnyLink;
+        const ours = Object.create(Kind.prototype) as AnyLink;
+        original.call(theirs as never, session, 'link-1', 7, options, isReceiver);
+        replaced.call(ours as never, session, 'link-1', 7, options, isReceiver);
+        const a = ownDataProperties(theirs);
+        const b = ownDataProperties(ours);
+        assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+        for (const name of Object.keys(a)) {
+          if (name === 'observers') assert.ok(b[name] instanceof EventEmitter);
+          else if (name === 'options' && options !== undefined) assert.equal(b[name], options);
+          else assert.deepEqual(b[name], a[name], name);
+        }
+        assert.equal(ours.connection, session.connection);
+        // rhea's own getters are on the instance; ours on the prototype, and none on the instance.
+        for (const alias of [...LINK_ALIASES, 'error']) {
+          assert.equal(typeof Object.getOwnPropertyDescriptor(theirs, alias)?.get, 'function', alias);
+          assert.equal(Object.getOwnPropertyDescriptor(ours, alias), undefined, alias);
+          assert.equal(ours[alias], theirs[alias], `${alias} before the peer's attach`);
+        }
+        const attach = { source: { address: 'peer-in' }, target: { address: 'peer-out' }, snd_settle_mode: 1, rcv_settle_mode: 1, max_message_size: 65_536, offered_capabilities: ['a'], desired_capabilities: ['b'], properties: { p: 1 } };
+        const detach = { error: { condition: 'amqp:internal-error' } };
+        theirs.remote.attach = ours.remote.attach = attach;
+        theirs.remote.detach = ours.remote.detach = detach;
+        for (const alias of [...LINK_ALIASES, 'error']) assert.equal(ours[alias], theirs[alias], alias);
+        assert.equal(ours['target'], attach.target);
+        assert.equal(ours['error'], detach.error);
+      }
+    }
+  });
+
+  it('keeps links as fast objects, where rhea alone keeps one in hundreds', () => {
+    assert.ok(fastLinks(300, false) <= 2, 'rhea alone: every link after the first is a dictionary');
+    assert.equal(fastLinks(300, true), 300);
+  });
+});

@@ -14,6 +14,8 @@ import { LEAF_EDGE, ThreeHubs } from './three-level-harness.js';
 import { HUB } from './upstream-harness.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
+/** How long a hub's log line may take to reach this process after the client is connected. */
+const LOG_LINE_TIMEOUT_MS = 5_000;
 
 function connect(port: number, ca: string, key: string, deviceId: string): Promise<mqtt.MqttClient> {
   const client = mqtt.connect(`mqtts://localhost:${port}`, { ...sasLogin(HUB, key, deviceId), ca, reconnectPeriod: 0, connectTimeout: CONNECT_TIMEOUT_MS });
@@ -54,12 +56,14 @@ describe('the device scope three levels down', () => {
     clients.push(await connect(leaf.mqttPort, leaf.ca, key, 'late-dev'));
     assert.ok(Date.now() - startedMs < 10_000, `connected after ${Date.now() - startedMs} ms`);
 
-    const atMiddle = middle.outpost.lines.find((line) => line.event === 'identity.scope_served' && line.target === 'late-dev');
-    assert.ok(atMiddle !== undefined, 'the leaf gateway asked the middle one');
+    // Each hub's log reaches this process through its own pipe: a line written before the CONNACK
+    // can still be on its way when the client is connected, so each is awaited (bounded), not read
+    // from what has arrived so far.
+    const atMiddle = await middle.outpost.waitFor((line) => line.event === 'identity.scope_served' && line.target === 'late-dev', LOG_LINE_TIMEOUT_MS);
     assert.equal(atMiddle.lookedUp, true, 'the middle one did not know it and asked the root');
     assert.equal(atMiddle.devices, 1);
-    assert.ok(middle.outpost.lines.some((line) => line.event === 'upstream.scope_identity_fetched' && line.identity === 'late-dev'));
-    assert.ok(leaf.outpost.lines.some((line) => line.event === 'upstream.scope_identity_fetched' && line.identity === 'late-dev'));
-    assert.ok(root.outpost.lines.some((line) => line.event === 'identity.scope_served' && line.target === 'late-dev'));
+    await middle.outpost.waitFor((line) => line.event === 'upstream.scope_identity_fetched' && line.identity === 'late-dev', LOG_LINE_TIMEOUT_MS);
+    await leaf.outpost.waitFor((line) => line.event === 'upstream.scope_identity_fetched' && line.identity === 'late-dev', LOG_LINE_TIMEOUT_MS);
+    await root.outpost.waitFor((line) => line.event === 'identity.scope_served' && line.target === 'late-dev', LOG_LINE_TIMEOUT_MS);
   });
 });

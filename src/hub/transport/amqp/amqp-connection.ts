@@ -26,7 +26,7 @@ import { AmqpCondition, CbsStatus, LinkProperty } from './amqp-constants.js';
 import type { AmqpContext } from './amqp-context.js';
 import { authenticateIdentity, type IdentityCheck } from './authenticate-identity.js';
 import { c2dLink, type C2dLink } from './c2d-link.js';
-import { serveCbsReceiver, type PutTokenOutcome } from './cbs-link.js';
+import { serveCbsReceiver, type CbsHandler, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
 import { reuseFrameBuffer } from '../../amqp-common/index.js';
 import { decodeFastOn } from './message-decoder.js';
@@ -52,7 +52,20 @@ interface IdentityState {
   detachC2d?: () => void;
 }
 
-export class AmqpConnection implements TwinLinkOwner {
+/** Where a rhea connection, its container and its socket keep their AmqpConnection (the shared listeners below find it there). */
+const OWNER = Symbol('outpost.amqpConnection');
+type Owned = { [OWNER]?: AmqpConnection };
+
+function ownerOf(emitter: unknown): AmqpConnection {
+  return (emitter as Owned)[OWNER]!;
+}
+
+/** Connection events the hub only marks as handled. */
+const QUIETLY_HANDLED = ['connection_close', 'connection_error', 'disconnected', 'session_close', 'session_error'] as const;
+
+function handledQuietly(): void {}
+
+export class AmqpConnection implements TwinLinkOwner, CbsHandler {
   private readonly connection: Connection;
   private readonly identities = new Map<string, IdentityState>();
   private readonly cbsSenders = new Set<Sender>();
@@ -66,6 +79,7 @@ export class AmqpConnection implements TwinLinkOwner {
     private readonly ctx: AmqpContext,
   ) {
     const container = rhea.create_container({ id: ctx.containerId });
+    (container as unknown as Owned)[OWNER] = this;
     installSaslMechanisms(container, (username, password) => this.plainLogin(username, password));
     this.connection = container.create_connection({
       container_id: ctx.containerId,
@@ -77,14 +91,14 @@ export class AmqpConnection implements TwinLinkOwner {
       autoaccept: false,
       credit_window: 0,
     } as never);
+    (this.connection as unknown as Owned)[OWNER] = this;
     guardFrames(this.connection, ctx.limits.maxFrameBytes, (description) => this.fail(AmqpCondition.FramingError, description, 'frame_size'));
-    this.connectTimer = setTimeout(() => {
-      this.logger().info({ event: 'transport.connect_timeout', code: 'OUTPOST_LISTENER_CONNECT_TIMEOUT', listener: info.listener, remoteAddress: info.remoteAddress }, 'no AMQP open within the connect timeout');
-      stream.destroy();
-    }, info.connectTimeoutMs);
+    this.connectTimer = setTimeout(AmqpConnection.connectTimedOut, info.connectTimeoutMs, this);
     this.connectTimer.unref();
     this.wire(container);
-    stream.once('close', () => this.closed());
+    (stream as unknown as Owned)[OWNER] = this;
+    // `on`, not `once`: a socket closes once, and `once` wraps each listener in a state object and a bound function.
+    stream.on('close', AmqpConnection.onStreamClosed);
     this.connection.accept(stream as never);
     // A tick's frames encoded into one buffer and written once (frame-writer.ts).
     reuseFrameBuffer(this.connection, stream);
@@ -104,34 +118,100 @@ export class AmqpConnection implements TwinLinkOwner {
     return this.ctx.services.twins;
   }
 
+  // Listeners shared by every connection: `this` is the emitter, which keeps its AmqpConnection.
+  private static onPeerError(this: unknown, error: unknown): void {
+    ownerOf(this).peerError(error);
+  }
+
+  private static onConnectionOpen(this: unknown): void {
+    ownerOf(this).opened();
+  }
+
+  private static onSessionOpen(this: unknown, context: EventContext): void {
+    ownerOf(this).sessionOpened(context.session as Session);
+  }
+
+  private static onReceiverOpen(this: unknown, context: EventContext): void {
+    ownerOf(this).onReceiverOpen(context.receiver as Receiver);
+  }
+
+  private static onSenderOpen(this: unknown, context: EventContext): void {
+    ownerOf(this).onSenderOpen(context.sender as Sender);
+  }
+
+  private static onReceiverClose(this: unknown, context: EventContext): void {
+    ownerOf(this).forgetLink(context.receiver as Receiver);
+  }
+
+  private static onSenderClose(this: unknown, context: EventContext): void {
+    ownerOf(this).forgetLink(context.sender as Sender);
+  }
+
+  private static onProtocolError(this: unknown, error: Error): void {
+    ownerOf(this).fail(AmqpCondition.DecodeError, error.message, 'decode');
+  }
+
+  private static onConnectionError(this: unknown, error: Error): void {
+    ownerOf(this).readFailed(error);
+  }
+
+  private static onStreamClosed(this: unknown): void {
+    ownerOf(this).closed();
+  }
+
+  private static connectTimedOut(connection: AmqpConnection): void {
+    connection.timedOut();
+  }
+
+  /**
+   * The connection's and its container's listeners are functions shared by every connection,
+   * which find their AmqpConnection under OWNER on the emitter (`this`): a closure per event per
+   * connection was 16 closures and their context on every idle connection (issue 20).
+   */
   private wire(container: ReturnType<typeof rhea.create_container>): void {
     const connection = this.connection;
     // rhea throws an unhandled 'error' from its container when nothing listens: log instead.
-    container.on('error', (error: unknown) => this.logger().debug({ event: 'amqp.peer_error', err: error }, 'AMQP error from the client'));
-    connection.on('connection_open', () => clearTimeout(this.connectTimer));
-    connection.on('connection_close', () => undefined);
-    connection.on('connection_error', () => undefined);
-    connection.on('disconnected', () => undefined);
-    connection.on('session_open', (context: EventContext) => {
-      const session = context.session as Session;
-      guardMessageSize(session, this.ctx.limits.maxMessageBytes, (receiver) =>
-        this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE'),
-      );
-      // Telemetry and module-output links decode their messages on the fast path (message-decoder.ts).
-      decodeFastOn(session);
-    });
-    connection.on('session_close', () => undefined);
-    connection.on('session_error', () => undefined);
-    connection.on('receiver_open', (context: EventContext) => this.onReceiverOpen(context.receiver as Receiver));
-    connection.on('sender_open', (context: EventContext) => this.onSenderOpen(context.sender as Sender));
-    connection.on('receiver_close', (context: EventContext) => this.forgetLink(context.receiver as Receiver));
-    connection.on('sender_close', (context: EventContext) => this.forgetLink(context.sender as Sender));
-    connection.on('protocol_error', (error: Error) => this.fail(AmqpCondition.DecodeError, error.message, 'decode'));
-    connection.on('error', (error: Error) => {
-      // Thrown while reading: the client broke the protocol (bad handle, frame order, ...).
-      const decode = error.name === 'ProtocolError' || error.name === 'TypeError';
-      this.fail(decode ? AmqpCondition.DecodeError : AmqpCondition.NotAllowed, error.message, decode ? 'decode' : 'frame_semantics');
-    });
+    container.on('error', AmqpConnection.onPeerError);
+    connection.on('connection_open', AmqpConnection.onConnectionOpen);
+    // Listened to so that rhea counts them as handled; the socket's close does the cleaning up.
+    for (const event of QUIETLY_HANDLED) connection.on(event, handledQuietly);
+    connection.on('session_open', AmqpConnection.onSessionOpen);
+    connection.on('receiver_open', AmqpConnection.onReceiverOpen);
+    connection.on('sender_open', AmqpConnection.onSenderOpen);
+    connection.on('receiver_close', AmqpConnection.onReceiverClose);
+    connection.on('sender_close', AmqpConnection.onSenderClose);
+    connection.on('protocol_error', AmqpConnection.onProtocolError);
+    connection.on('error', AmqpConnection.onConnectionError);
+  }
+
+  /** Telemetry and module-output links decode on the fast path (message-decoder.ts); no delivery buffers beyond the largest message. */
+  private sessionOpened(session: Session): void {
+    guardMessageSize(session, this.ctx.limits.maxMessageBytes, (receiver) =>
+      this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE'),
+    );
+    decodeFastOn(session);
+  }
+
+  /** rhea's 'error' while reading: the client broke the protocol (bad handle, frame order, ...). */
+  private readFailed(error: Error): void {
+    const decode = error.name === 'ProtocolError' || error.name === 'TypeError';
+    this.fail(decode ? AmqpCondition.DecodeError : AmqpCondition.NotAllowed, error.message, decode ? 'decode' : 'frame_semantics');
+  }
+
+  /** No AMQP open within the listener's connect timeout. */
+  private timedOut(): void {
+    this.logger().info({ event: 'transport.connect_timeout', code: 'OUTPOST_LISTENER_CONNECT_TIMEOUT', listener: this.info.listener, remoteAddress: this.info.remoteAddress }, 'no AMQP open within the connect timeout');
+    this.stream.destroy();
+  }
+
+  /** The hub's own answer to an 'error' its container would otherwise throw. */
+  private peerError(error: unknown): void {
+    this.logger().debug({ event: 'amqp.peer_error', err: error }, 'AMQP error from the client');
+  }
+
+  /** The client's open arrived in time. */
+  private opened(): void {
+    clearTimeout(this.connectTimer);
   }
 
   // ---- links ----------------------------------------------------------------------------
@@ -143,7 +223,7 @@ export class AmqpConnection implements TwinLinkOwner {
     receiver.set_source(receiver.source ?? {});
     (receiver as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size = this.ctx.limits.maxMessageBytes;
     if (address === undefined) return this.refuse(receiver, AmqpCondition.NotFound, `no such node: ${String(receiver.target?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
-    if (address.kind === 'cbs') return serveCbsReceiver(receiver, this.cbsHandler(), REQUEST_LINK_CREDIT);
+    if (address.kind === 'cbs') return serveCbsReceiver(receiver, this, REQUEST_LINK_CREDIT);
     this.withIdentity(receiver, address, (identity) => {
       switch (address.kind) {
         case 'events':
@@ -275,23 +355,24 @@ export class AmqpConnection implements TwinLinkOwner {
 
   // ---- identities -------------------------------------------------------------------------
 
-  private cbsHandler() {
-    return {
-      putToken: (deviceId: string, moduleId: string | undefined, token: string) => this.putToken(deviceId, moduleId, token),
-      replyLink: (receiver: Receiver): Sender | undefined => {
-        let any: Sender | undefined;
-        for (const sender of this.cbsSenders) {
-          if (!sender.is_open()) continue;
-          if (sender.session === receiver.session) return sender;
-          any ??= sender;
-        }
-        return any;
-      },
-      malformed: (reason: string) => this.ctx.refusals.warn('amqp.cbs_request_invalid', { event: 'amqp.cbs_request_invalid', code: 'OUTPOST_AMQP_CBS_REQUEST_INVALID', reason, remoteAddress: this.info.remoteAddress }, 'malformed CBS put-token request'),
-    };
+  /** CbsHandler: where a put-token's reply goes, the client's receiving link from `$cbs` (preferably on the same session). */
+  replyLink(receiver: Receiver): Sender | undefined {
+    let any: Sender | undefined;
+    for (const sender of this.cbsSenders) {
+      if (!sender.is_open()) continue;
+      if (sender.session === receiver.session) return sender;
+      any ??= sender;
+    }
+    return any;
   }
 
-  private async putToken(deviceId: string, moduleId: string | undefined, token: string): Promise<PutTokenOutcome> {
+  /** CbsHandler: a malformed put-token request (rate-limited). */
+  malformed(reason: string): void {
+    this.ctx.refusals.warn('amqp.cbs_request_invalid', { event: 'amqp.cbs_request_invalid', code: 'OUTPOST_AMQP_CBS_REQUEST_INVALID', reason, remoteAddress: this.info.remoteAddress }, 'malformed CBS put-token request');
+  }
+
+  /** CbsHandler: authenticates (or renews) an identity from a put-token. */
+  async putToken(deviceId: string, moduleId: string | undefined, token: string): Promise<PutTokenOutcome> {
     const check = await authenticateIdentity(this.ctx.authenticator, this.info, { deviceId, moduleId, token, peerCertificate: undefined }, this.ctx.limits.clockSkewMs);
     if (!check.result.ok) {
       this.ctx.refusals.warn(`amqp.auth_failed:${deviceId}`, { event: 'amqp.auth_failed', code: check.result.code ?? 'OUTPOST_AUTH_BAD_CREDENTIALS', identity: identityName(deviceId, moduleId), reason: check.result.logDetail ?? check.result.detail, remoteAddress: this.info.remoteAddress }, 'CBS put-token refused');

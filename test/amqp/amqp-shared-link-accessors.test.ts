@@ -65,6 +65,16 @@ describe('shared link accessors', () => {
         assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
         for (const name of Object.keys(a)) {
           if (name === 'observers') assert.ok(b[name] instanceof EventEmitter);
+          else if (name === 'local') {
+            // The same handle and attach; the detach built on first read, the same frame, and replaceable.
+            assert.equal(ours.local['handle'], theirs.local['handle']);
+            assert.deepEqual(ours.local['attach'], theirs.local['attach']);
+            const detach = ours.local['detach'] as Record<string, unknown>;
+            assert.deepEqual(detach, theirs.local['detach']);
+            assert.equal(ours.local['detach'], detach, 'built once');
+            detach['closed'] = false;
+            assert.equal((ours.local['detach'] as Record<string, unknown>)['closed'], false);
+          }
           else if (name === 'options' && options !== undefined) assert.equal(b[name], options);
           else assert.deepEqual(b[name], a[name], name);
         }

@@ -15,11 +15,36 @@ interface LinkUnderConstruction {
   options: Record<string, unknown>;
   state: unknown;
   issue_flow: boolean;
-  local: { handle: number; attach?: Record<string, unknown>; detach?: unknown };
+  local: { handle: number; attach: Record<string, unknown>; detach: unknown };
   remote: { handle: number | undefined; attach?: Record<string, unknown>; detach?: { error?: unknown } };
   delivery_count: number;
   credit: number;
   observers: EventEmitter;
+}
+
+type Frames = { attach(fields: Record<string, unknown>): Record<string, unknown>; detach(fields: Record<string, unknown>): unknown };
+
+/**
+ * A link's own end: its handle, its attach, and its detach, which rhea builds with every link but
+ * reads only when the link detaches or closes (about 300 B per link): built then, on first read.
+ */
+class LocalEnd {
+  private detachFrame: unknown;
+
+  constructor(
+    readonly handle: number,
+    public attach: Record<string, unknown>,
+    private readonly frames: Frames,
+  ) {}
+
+  get detach(): unknown {
+    this.detachFrame ??= this.frames.detach({ handle: this.handle, closed: true });
+    return this.detachFrame;
+  }
+
+  set detach(frame: unknown) {
+    this.detachFrame = frame;
+  }
 }
 
 type LinkInit = (this: LinkUnderConstruction, session: LinkUnderConstruction['session'], name: string, localHandle: number, opts: Record<string, unknown> | undefined, isReceiver: boolean) => void;
@@ -35,6 +60,7 @@ let installed = false;
  * Receiver held a 1.6 KB property dictionary besides its nine closures (issue 20: memory per idle
  * connection). This `init` sets the same fields, and the same getters are defined once on the
  * links' shared prototype: reads and the failed writes of a getter without a setter are as before.
+ * The link's detach frame is built when it is first read (LocalEnd).
  * `test/amqp/amqp-shared-link-accessors.test.ts` compares what both make.
  */
 export function installSharedLinkAccessors(): void {
@@ -42,7 +68,7 @@ export function installSharedLinkAccessors(): void {
   installed = true;
   const { Sender } = rheaRequire('rhea/lib/link.js') as { Sender: { prototype: object } };
   const link = Object.getPrototypeOf(Sender.prototype) as { init: LinkInit } & Record<string, unknown>;
-  const frames = rheaRequire('rhea/lib/frames.js') as { attach(fields: Record<string, unknown>): Record<string, unknown>; detach(fields: Record<string, unknown>): unknown };
+  const frames = rheaRequire('rhea/lib/frames.js') as Frames;
   const EndpointState = rheaRequire('rhea/lib/endpoint.js') as new () => unknown;
   link.init = function init(this: LinkUnderConstruction, session, name, localHandle, opts, isReceiver) {
     this.session = session;
@@ -55,7 +81,7 @@ export function installSharedLinkAccessors(): void {
     for (const field in attach) {
       if (!INTERNAL_FIELDS.has(field) && this.options[field] !== undefined) attach[field] = this.options[field];
     }
-    this.local = { handle: localHandle, attach, detach: frames.detach({ handle: localHandle, closed: true }) };
+    this.local = new LocalEnd(localHandle, attach, frames);
     this.remote = { handle: undefined };
     this.delivery_count = 0;
     this.credit = 0;

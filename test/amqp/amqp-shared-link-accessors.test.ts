@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
-import { installSharedLinkAccessors, LINK_ALIASES, rheaLinkInit } from '../../src/hub/amqp-common/shared-link-accessors.js';
+import { installSharedLinkAccessors, LINK_ALIASES, currentLinkInit } from '../../src/hub/amqp-common/shared-link-accessors.js';
 
 const require = createRequire(import.meta.url);
 const MODULE = new URL('../../src/hub/amqp-common/shared-link-accessors.js', import.meta.url).href;
@@ -48,9 +48,9 @@ function fastLinks(count: number, install: boolean): number {
 
 describe('shared link accessors', () => {
   it("sets what rhea's own link init sets, and reads the peer's attach and detach the same way", () => {
-    const original = rheaLinkInit();
+    const original = currentLinkInit();
     installSharedLinkAccessors();
-    const replaced = rheaLinkInit();
+    const replaced = currentLinkInit();
     assert.notEqual(replaced, original);
     const { Receiver, Sender } = require('rhea/lib/link.js') as { Receiver: { prototype: object }; Sender: { prototype: object } };
     const session = rhea.create_container().create_connection({ reconnect: false } as never).create_session() as unknown as { connection: unknown };

@@ -104,8 +104,8 @@ export function installSharedLinkAccessors(): void {
   });
 }
 
-/** rhea's own `init`, for the test that compares the two (captured before install). */
-export function rheaLinkInit(): LinkInit {
+/** The links' `init` now: rhea's own before installSharedLinkAccessors, this file's after (the test reads both to compare them). */
+export function currentLinkInit(): LinkInit {
   const { Sender } = rheaRequire('rhea/lib/link.js') as { Sender: { prototype: object } };
   return (Object.getPrototypeOf(Sender.prototype) as { init: LinkInit }).init;
 }

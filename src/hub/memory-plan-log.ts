@@ -7,6 +7,13 @@ import { HELD_GROWTH_PERCENT, OldSpaceGrowth, RELAXED_GROWTH_PERCENT } from './o
 import { nodeFlagSet, semiSpaceSetOnCommandLine, YoungGenerationCap } from './young-generation-cap.js';
 
 const MIB = 1024 * 1024;
+
+/** What applyMemoryPlan holds while the hub runs (each stopped with it), and the young generation's cap, which the hub gives its message count. */
+export interface AppliedMemoryPlan {
+  readonly holds: ReadonlyArray<{ stop(): void }>;
+  /** Absent when node was given its own --max-semi-space-size. */
+  readonly youngGeneration: YoungGenerationCap | undefined;
+}
 /** V8's heap_size_limit is old space plus the young generation (three semi-spaces) and a little more. */
 const HEAP_LIMIT_SLACK_MB = 16;
 /**
@@ -19,10 +26,16 @@ const HEAP_LIMIT_SLACK_MB = 16;
  * (OldSpaceGrowth), unless node was given its own --heap-growing-percent. It also holds glibc's
  * malloc thresholds (src/hub/malloc-thresholds.ts) with the addon's `holdMallocThresholds`.
  */
-export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<NativeFunctions, 'holdMallocThresholds' | 'holdSemiSpaceGrowthFactor'>): Array<{ stop(): void }> {
+export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<NativeFunctions, 'holdMallocThresholds' | 'holdSemiSpaceGrowthFactor'>): AppliedMemoryPlan {
   const holds: Array<{ stop(): void }> = [];
   const ownFlag = semiSpaceSetOnCommandLine();
-  if (!ownFlag) holds.push(new YoungGenerationCap(plan.mainHeap.maxSemiSpaceMb * MIB, native.holdSemiSpaceGrowthFactor));
+  let youngGeneration: YoungGenerationCap | undefined;
+  if (!ownFlag) {
+    youngGeneration = new YoungGenerationCap(plan.mainHeap.maxSemiSpaceMb * MIB, native.holdSemiSpaceGrowthFactor);
+    // Not past 2 MiB until the hub counts its messages (start-up has none to grow for).
+    youngGeneration.countMessagesWith(() => 0);
+    holds.push(youngGeneration);
+  }
   const mallocThresholds = describeMallocThresholds(holdMallocThresholds(native.holdMallocThresholds));
   const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / MIB);
   const mainHeapBounded = heapLimitMb <= plan.mainHeap.maxOldSpaceMb + 3 * plan.mainHeap.maxSemiSpaceMb + HEAP_LIMIT_SLACK_MB;
@@ -33,8 +46,8 @@ export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<N
     holds.push(new OldSpaceGrowth(logger));
     mainHeapGrowth = `${HELD_GROWTH_PERCENT}% at run time, ${RELAXED_GROWTH_PERCENT}% while full collections come often`;
   }
-  logMemoryPlan(plan, logger, { heapLimitMb, mainHeapBounded, mainYoungGeneration: ownFlag ? 'node flag' : 'capped at run time', mainHeapGrowth, mallocThresholds });
-  return holds;
+  logMemoryPlan(plan, logger, { heapLimitMb, mainHeapBounded, mainYoungGeneration: ownFlag ? 'node flag' : 'capped at run time, past 2 MiB for messages', mainHeapGrowth, mallocThresholds });
+  return { holds, youngGeneration };
 }
 
 function logMemoryPlan(

@@ -78,7 +78,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
 
   // What grows is bounded by the memory budget (memoryBudget; src/config/memory-plan.ts).
   const memory = planMemory(config);
-  for (const hold of applyMemoryPlan(memory, logger, native)) closers.push(() => hold.stop());
+  const applied = applyMemoryPlan(memory, logger, native);
+  for (const hold of applied.holds) closers.push(() => hold.stop());
   const rocksMemory = (writeBufferBytes: number) => ({ writeBufferBytes, blockCache: memory.blockCache });
   const broker = new Broker({
     limits: {
@@ -99,6 +100,8 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // core (ConnectedClients): the target is attached once the core exists.
   const store = await MessageStore.open(storeOptionsFromConfig(config, memory), sources.routes, componentLogger('store'));
   closers.push(() => store.close());
+  // The main thread's young generation grows for messages in flight, not for a connection storm.
+  applied.youngGeneration?.countMessagesWith(() => broker.counters.published + store.submitted);
   // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
   // to routing (FROM /twinChangeNotifications). Closed after the adapters stop, before the store.
   const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger, rocksMemory(memory.writeBufferBytes.twin)) : new MemoryTwinStore();

@@ -100,7 +100,7 @@ describe('memoryBudget', () => {
       assert.match(String(plan['mainHeapFlags']), /^--max-old-space-size=\d+ --max-semi-space-size=1$/);
       // The semi-space part is applied while running (node got no --max-semi-space-size here).
       assert.equal(plan['mainSemiSpaceMb'], 1);
-      assert.equal(plan['mainYoungGeneration'], 'capped at run time');
+      assert.equal(plan['mainYoungGeneration'], 'capped at run time, past 2 MiB for messages');
       // No --max-old-space-size: the old space's growth between full collections is held instead.
       assert.equal(plan['mainHeapBounded'], false);
       assert.equal(plan['mainHeapGrowth'], '50% at run time, 200% while full collections come often');

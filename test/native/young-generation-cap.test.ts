@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { nodeFlagSet, semiSpaceSetOnCommandLine } from '../../src/hub/young-generation-cap.js';
+import { growthFactorAfter, MESSAGES_TO_GROW, nodeFlagSet, semiSpaceSetOnCommandLine, UNGATED_SEMI_SPACE_BYTES } from '../../src/hub/young-generation-cap.js';
 import { ADDON_PATH } from '../../src/native/index.js';
 import { selected } from './implementations.js';
 
@@ -16,7 +16,7 @@ const MODULE = new URL('../../src/hub/young-generation-cap.js', import.meta.url)
  * while, as in-flight messages are), the largest semi-space seen after each turn. The launcher's
  * start (bin/outpost.js) is reproduced: no growth until the plan is known.
  */
-function largestSemiSpace(capMb: number | undefined, workerAtTurn?: number, options: { workers?: number; native?: boolean } = {}): number {
+function largestSemiSpace(capMb: number | undefined, workerAtTurn?: number, options: { workers?: number; native?: boolean; messagesPerTurn?: number } = {}): number {
   const script = `
     import { setFlagsFromString } from 'node:v8';
     import { Worker } from 'node:worker_threads';
@@ -28,6 +28,9 @@ function largestSemiSpace(capMb: number | undefined, workerAtTurn?: number, opti
     const capMb = ${capMb === undefined ? 'undefined' : String(capMb)};
     const cap = capMb === undefined ? undefined : new YoungGenerationCap(capMb * ${MIB}, hold);
     if (cap === undefined) setFlagsFromString('--semi-space-growth-factor=2');
+    const messagesPerTurn = ${options.messagesPerTurn === undefined ? 'undefined' : String(options.messagesPerTurn)};
+    let handled = 0;
+    if (messagesPerTurn !== undefined) cap.countMessagesWith(() => handled);
     let keep = [];
     let largest = 0;
     let turns = 0;
@@ -37,6 +40,7 @@ function largestSemiSpace(capMb: number | undefined, workerAtTurn?: number, opti
         if (i % 5 === 0) keep.push(o);
         if (keep.length > 40000) keep = [];
       }
+      if (messagesPerTurn !== undefined) handled += messagesPerTurn;
       largest = Math.max(largest, YoungGenerationCap.semiSpaceBytes());
       if (turns === ${workerAtTurn ?? -1}) {
         for (let w = 0; w < ${options.workers ?? 1}; w += 1) workers.push(new Worker('setTimeout(() => {}, 60000)', { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } }));
@@ -63,6 +67,28 @@ describe('young generation cap', () => {
       const capped = largestSemiSpace(capMb);
       assert.equal(capped, capMb * MIB, `with a ${capMb} MiB cap the semi-space reached ${capped / MIB} MiB`);
     }
+  });
+
+  it('with a message count, grows past 2 MiB only while messages come: a load of long-lived state alone (a connection storm) stays at 2 MiB', () => {
+    // The same load, counted as 0 messages (connection state only) and as 20 per turn (about 100
+    // between two collections, as a routed load at 1 MiB brings 250-350).
+    assert.equal(largestSemiSpace(8, undefined, { messagesPerTurn: 0 }), UNGATED_SEMI_SPACE_BYTES);
+    assert.equal(largestSemiSpace(8, undefined, { messagesPerTurn: 20 }), 8 * MIB);
+  });
+
+  it('the growth factor: to the target in one step, none at the target, none past 2 MiB without messages', () => {
+    assert.equal(UNGATED_SEMI_SPACE_BYTES, 2 * MIB);
+    assert.equal(growthFactorAfter(MIB, 8 * MIB, undefined), 8);
+    assert.equal(growthFactorAfter(MIB, 8 * MIB, MESSAGES_TO_GROW), 8);
+    assert.equal(growthFactorAfter(MIB, 8 * MIB, MESSAGES_TO_GROW - 1), 2);
+    assert.equal(growthFactorAfter(MIB, 8 * MIB, 0), 2);
+    assert.equal(growthFactorAfter(2 * MIB, 8 * MIB, 0), 1);
+    assert.equal(growthFactorAfter(2 * MIB, 8 * MIB, MESSAGES_TO_GROW), 4);
+    assert.equal(growthFactorAfter(MIB, MIB, 0), 1, 'a 1 MiB target (a small budget) is not passed');
+    assert.equal(growthFactorAfter(4 * MIB, 8 * MIB, 1_000), 2);
+    assert.equal(growthFactorAfter(2 * MIB, 3 * MIB, 1_000), 2, "at least V8's own factor");
+    assert.equal(growthFactorAfter(8 * MIB, 8 * MIB, 1_000), 1);
+    assert.equal(growthFactorAfter(16 * MIB, 8 * MIB, undefined), 1);
   });
 
   it('with the addon, holds the cap when worker threads start under load (V8 resets the growth factor for every new isolate)', () => {

@@ -8,8 +8,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
 import { Writable, type Duplex } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { setImmediate as turn } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { ConnectionRegistry, HttpsListener, WebSocketUpgrade, type ConnectionInfo } from '../../src/hub/transport/index.js';
 import { createLogger } from '../../src/log/index.js';
@@ -21,7 +25,10 @@ after(() => dir.remove());
 const certs = ensureDevCertificates({ dataDir: dir.path, hostnames: [], logger: createLogger({ level: 'silent' }) });
 
 /** A listener with a WebSocketUpgrade that looks for uWebSockets.js from `resolveFrom`; its log lines are kept. */
-async function serve(resolveFrom: string): Promise<{ lines: Record<string, unknown>[]; port: number; handed: Promise<{ stream: Duplex; info: ConnectionInfo }>; close: () => Promise<void> }> {
+async function serve(
+  resolveFrom: string,
+  onRequest: (request: IncomingMessage) => void = () => undefined,
+): Promise<{ lines: Record<string, unknown>[]; port: number; handed: Promise<{ stream: Duplex; info: ConnectionInfo }>; close: () => Promise<void> }> {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -43,7 +50,10 @@ async function serve(resolveFrom: string): Promise<{ lines: Record<string, unkno
   const adapter = { handle: (stream: Duplex, info: ConnectionInfo) => onHanded({ stream, info }) };
   const upgrade = new WebSocketUpgrade({ protocols: new Map([['mqtt', { adapter, listener: 'mqttWs', connectTimeoutMs: 5_000 }]]), maxMessageBytes: 1024 * 1024, logger, resolveEngineFrom: resolveFrom });
   assert.equal(upgrade.engineName, 'ws');
-  https.upgrade(upgrade.handleUpgrade);
+  https.upgrade((request, socket, head) => {
+    onRequest(request);
+    upgrade.handleUpgrade(request, socket, head);
+  });
   const port = await https.listen();
   return { lines, port, handed, close: () => https.shutdown(Date.now() + 2_000) };
 }
@@ -96,6 +106,34 @@ describe('the WebSocket engine', () => {
       assert.match(String(line?.reason), /no uWebSockets\.js engine/);
       await echoThrough(site.port, site.handed);
     } finally {
+      await site.close();
+    }
+  });
+
+  it('an open WebSocket does not keep its upgrade request (headers and raw headers) alive', async () => {
+    const empty = join(dir.path, 'retained');
+    mkdirSync(empty);
+    let request: WeakRef<IncomingMessage> | undefined;
+    const site = await serve(join(empty, 'outpost.js'), (r) => (request = new WeakRef(r)));
+    const client = new WebSocket(`wss://127.0.0.1:${site.port}/$iothub/websocket`, ['mqtt'], { ca: certs.caPem });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('open', () => resolve());
+        client.once('error', reject);
+      });
+      const { stream } = await site.handed;
+      assert.notEqual(request?.deref(), undefined, 'the request was seen');
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      for (let i = 0; i < 5 && request?.deref() !== undefined; i += 1) {
+        await turn();
+        gc();
+      }
+      assert.equal(request?.deref(), undefined, 'the upgrade request is still reachable while its WebSocket is open');
+      assert.equal(stream.destroyed, false, 'the connection is still open');
+      stream.destroy();
+    } finally {
+      client.terminate();
       await site.close();
     }
   });

@@ -95,8 +95,17 @@ export class WebSocketUpgrade {
       return;
     }
     const protocol = this.options.protocols.get(subprotocol)!;
-    this.engine.upgrade(request, socket, head, subprotocol, (stream) => this.accept(stream, protocol, request), (reason) => this.framingError(protocol, request, reason));
+    this.engine.upgrade(request, socket, head, subprotocol, (stream) => this.accept(stream, protocol, request), this.framingErrorHandler(protocol, request.socket.remoteAddress ?? ''));
   };
+
+  /**
+   * The stream keeps this handler for the connection's life, so it is made outside handleUpgrade:
+   * a closure made there would keep the upgrade request (its headers and raw headers, about 1.5 KB)
+   * alive with its scope.
+   */
+  private framingErrorHandler(protocol: WebSocketProtocol, remoteAddress: string): (reason: string) => void {
+    return (reason) => this.framingError(protocol, remoteAddress, reason);
+  }
 
   /** The first offered subprotocol this hub serves. */
   private choose(offered: readonly string[]): string | undefined {
@@ -115,8 +124,8 @@ export class WebSocketUpgrade {
     protocol.adapter.handle(stream, info);
   }
 
-  private framingError(protocol: WebSocketProtocol, request: IncomingMessage, reason: string): void {
-    this.refusals.info(`frame:${reason}`, { event: 'websocket.protocol_error', code: 'OUTPOST_WEBSOCKET_PROTOCOL_ERROR', listener: protocol.listener, remoteAddress: request.socket.remoteAddress ?? '', reason }, 'WebSocket framing error: connection closed');
+  private framingError(protocol: WebSocketProtocol, remoteAddress: string, reason: string): void {
+    this.refusals.info(`frame:${reason}`, { event: 'websocket.protocol_error', code: 'OUTPOST_WEBSOCKET_PROTOCOL_ERROR', listener: protocol.listener, remoteAddress, reason }, 'WebSocket framing error: connection closed');
   }
 
   private refuse(socket: Duplex, request: IncomingMessage, status: number, code: string, message: string, fields: Record<string, unknown>): void {

@@ -4,6 +4,7 @@ import type { Logger } from '../../log/index.js';
 import { PeerChainCache, SessionTickets } from '../../tls/index.js';
 import { bindError } from './bind-error.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import { HandshakeDeadlines, NO_NODE_HANDSHAKE_TIMEOUT } from './handshake-deadlines.js';
 import type { ProtocolAdapter } from './protocol-adapter.js';
 
 export interface SocketListenerOptions {
@@ -42,6 +43,8 @@ const PEER_CHAINS_MAX = 10_000;
 export class SocketListener {
   private server: Server | undefined;
   private tickets: SessionTickets | undefined;
+  /** The TLS listener's handshake deadlines (one sweep instead of Node's timer per socket). */
+  private handshakes: HandshakeDeadlines | undefined;
 
   constructor(private readonly options: SocketListenerOptions) {}
 
@@ -62,6 +65,7 @@ export class SocketListener {
       if (!options.registry.admit(socket, options.name)) return;
       // A socket error before the adapter owns the stream (reset during the handshake) is routine.
       socket.on('error', destroyOnError);
+      this.handshakes?.accepted(socket);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: unknown) => reject(bindError(options.name, options.host, options.port, options.flag, error));
@@ -91,12 +95,18 @@ export class SocketListener {
     const secureOptions = (tls.secureOptions ?? 0) | (ticketOptions.secureOptions ?? 0);
     // A resumed session carries the client's certificate but not its intermediates; this puts them back.
     const chains = tickets?.enabled === true && tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
-    const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, noDelay: true, handshakeTimeout: this.options.connectTimeoutMs }, (socket: TLSSocket) => {
+    const handshakes = new HandshakeDeadlines(this.options.connectTimeoutMs, (socket) =>
+      this.options.logger.debug({ event: 'transport.tls_handshake_failed', listener: this.options.name, remoteAddress: socket.remoteAddress, reason: 'TLS handshake timeout' }, 'TLS handshake failed'),
+    );
+    this.handshakes = handshakes;
+    const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, noDelay: true, handshakeTimeout: NO_NODE_HANDSHAKE_TIMEOUT }, (socket: TLSSocket) => {
+      handshakes.settled(socket);
       chains?.attach(socket);
       this.handOver(socket, socket.remoteAddress, socket.remotePort, true);
     });
     tickets?.attach(server);
     server.on('tlsClientError', (error, socket) => {
+      handshakes.settled(socket);
       this.options.logger.debug(
         { event: 'transport.tls_handshake_failed', listener: this.options.name, remoteAddress: socket.remoteAddress, reason: error.message },
         'TLS handshake failed',

@@ -8,6 +8,7 @@ import { PeerChainCache, SessionTickets } from '../../../tls/index.js';
 import { sendJson } from '../../../http/index.js';
 import { bindError } from '../bind-error.js';
 import type { ConnectionRegistry } from '../connection-registry.js';
+import { HandshakeDeadlines, NO_NODE_HANDSHAKE_TIMEOUT } from '../handshake-deadlines.js';
 import { refuseUpgrade, UpgradeStatus } from './upgrade-refusal.js';
 
 /** Chains remembered for resumed sessions, as on the socket listeners. */
@@ -81,10 +82,16 @@ export class HttpsListener {
     // A WebSocket device authenticates from the TLS socket's peer certificate, as on 8883: a
     // resumed session has lost the intermediates the client sent, and this puts them back.
     const chains = tickets?.enabled === true && options.tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
-    const server = createServer({ ...options.tls, ...ticketOptions, secureOptions, handshakeTimeout: options.connectTimeoutMs }, (request, response) =>
+    const handshakes = new HandshakeDeadlines(options.connectTimeoutMs, (socket) =>
+      options.logger.debug({ event: 'transport.tls_handshake_failed', listener: 'https', remoteAddress: socket.remoteAddress, reason: 'TLS handshake timeout' }, 'TLS handshake failed'),
+    );
+    const server = createServer({ ...options.tls, ...ticketOptions, secureOptions, handshakeTimeout: NO_NODE_HANDSHAKE_TIMEOUT }, (request, response) =>
       this.dispatch(request, response),
     );
-    if (chains !== undefined) server.on('secureConnection', (socket: TLSSocket) => chains.attach(socket));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      handshakes.settled(socket);
+      chains?.attach(socket);
+    });
     tickets?.attach(server);
     server.headersTimeout = options.connectTimeoutMs;
     server.requestTimeout = options.connectTimeoutMs;
@@ -92,9 +99,11 @@ export class HttpsListener {
     server.on('connection', (socket: Socket) => {
       if (!options.registry.admit(socket, 'https')) return;
       socket.on('error', () => socket.destroy());
+      handshakes.accepted(socket);
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.dispatchUpgrade(request, socket, head));
     server.on('tlsClientError', (error, socket) => {
+      handshakes.settled(socket);
       options.logger.debug({ event: 'transport.tls_handshake_failed', listener: 'https', remoteAddress: socket.remoteAddress, reason: error.message }, 'TLS handshake failed');
       socket.destroy();
     });

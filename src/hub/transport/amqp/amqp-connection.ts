@@ -28,7 +28,7 @@ import { authenticateIdentity, type IdentityCheck } from './authenticate-identit
 import { c2dLink, type C2dLink } from './c2d-link.js';
 import { serveCbsReceiver, type CbsHandler, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
-import { reuseFrameBuffer } from '../../amqp-common/index.js';
+import { createConnection, reuseFrameBuffer } from '../../amqp-common/index.js';
 import { decodeFastOn } from './message-decoder.js';
 import { guardFrames, guardMessageSize } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
@@ -81,7 +81,8 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     const container = rhea.create_container({ id: ctx.containerId });
     (container as unknown as Owned)[OWNER] = this;
     installSaslMechanisms(container, (username, password) => this.plainLogin(username, password));
-    this.connection = container.create_connection({
+    // rhea's create_connection, without a getter and closure of its own per connection (shared-connection.ts).
+    this.connection = createConnection(container, {
       container_id: ctx.containerId,
       max_frame_size: ctx.limits.maxFrameBytes,
       ...(ctx.limits.idleTimeoutMs > 0 ? { idle_time_out: ctx.limits.idleTimeoutMs } : {}),
@@ -90,7 +91,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
       // Every receiving link is settled and credited by its handler (events-link.ts).
       autoaccept: false,
       credit_window: 0,
-    } as never);
+    });
     (this.connection as unknown as Owned)[OWNER] = this;
     guardFrames(this.connection, ctx.limits.maxFrameBytes, (description) => this.fail(AmqpCondition.FramingError, description, 'frame_size'));
     this.connectTimer = setTimeout(AmqpConnection.connectTimedOut, info.connectTimeoutMs, this);

@@ -16,7 +16,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
-import rhea, { type Connection, type EventContext, type link as Link, type Receiver, type Sender, type Session } from 'rhea';
+import rhea, { type Connection, type Container, type EventContext, type link as Link, type Receiver, type Sender, type Session } from 'rhea';
 import type { ErrorCode } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
 import { authChainProblem } from '../../auth/index.js';
@@ -33,7 +33,7 @@ import { decodeFastOn } from './message-decoder.js';
 import { guardFrames, guardMessageSize } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
 import { serveMethodResponses } from './methods-link.js';
-import { installSaslMechanisms, parsePlainUsername } from './sasl-layer.js';
+import { parsePlainUsername, serverMechanisms, type PlainLogin } from './sasl-layer.js';
 import { sendDesiredPatch, serveTwinReceiver, type TwinLinkOwner } from './twin-link.js';
 
 /** Longest wait for a timer: setTimeout takes at most 2^31 - 1 ms; a later expiry is re-armed. */
@@ -52,7 +52,7 @@ interface IdentityState {
   detachC2d?: () => void;
 }
 
-/** Where a rhea connection, its container and its socket keep their AmqpConnection (the shared listeners below find it there). */
+/** Where a connection's own rhea container and its socket keep their AmqpConnection (the shared listeners below find it there). */
 const OWNER = Symbol('outpost.amqpConnection');
 type Owned = { [OWNER]?: AmqpConnection };
 
@@ -65,7 +65,20 @@ const QUIETLY_HANDLED = ['connection_close', 'connection_error', 'disconnected',
 
 function handledQuietly(): void {}
 
-export class AmqpConnection implements TwinLinkOwner, CbsHandler {
+/** One rhea container per context, whose listeners serve all its connections (AmqpConnection.wire). */
+const sharedContainers = new WeakMap<AmqpContext, Container>();
+
+function sharedContainer(ctx: AmqpContext): Container {
+  let container = sharedContainers.get(ctx);
+  if (container === undefined) {
+    container = rhea.create_container({ id: ctx.containerId });
+    AmqpConnection.wire(container);
+    sharedContainers.set(ctx, container);
+  }
+  return container;
+}
+
+export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
   private readonly connection: Connection;
   private readonly identities = new Map<string, IdentityState>();
   private readonly cbsSenders = new Set<Sender>();
@@ -78,9 +91,10 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     private readonly info: ConnectionInfo,
     private readonly ctx: AmqpContext,
   ) {
-    const container = rhea.create_container({ id: ctx.containerId });
-    (container as unknown as Owned)[OWNER] = this;
-    installSaslMechanisms(container, (username, password) => this.plainLogin(username, password));
+    // The connection's own container: its owner and SASL mechanisms, the rest (listeners, id, options) the context's.
+    const container = Object.create(sharedContainer(ctx)) as Container & Owned & { sasl_server_mechanisms: unknown };
+    container[OWNER] = this;
+    container.sasl_server_mechanisms = serverMechanisms(this);
     // rhea's create_connection, without a getter and closure of its own per connection (shared-connection.ts).
     this.connection = createConnection(container, {
       container_id: ctx.containerId,
@@ -92,11 +106,9 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
       autoaccept: false,
       credit_window: 0,
     });
-    (this.connection as unknown as Owned)[OWNER] = this;
     guardFrames(this.connection, ctx.limits.maxFrameBytes, (description) => this.fail(AmqpCondition.FramingError, description, 'frame_size'));
     this.connectTimer = setTimeout(AmqpConnection.connectTimedOut, info.connectTimeoutMs, this);
     this.connectTimer.unref();
-    this.wire(container);
     (stream as unknown as Owned)[OWNER] = this;
     // `on`, not `once`: a socket closes once, and `once` wraps each listener in a state object and a bound function.
     stream.on('close', AmqpConnection.onStreamClosed);
@@ -119,11 +131,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     return this.ctx.services.twins;
   }
 
-  // Listeners shared by every connection: `this` is the emitter, which keeps its AmqpConnection.
-  private static onPeerError(this: unknown, error: unknown): void {
-    ownerOf(this).peerError(error);
-  }
-
+  // Listeners shared by every connection: `this` is the connection's own container, which keeps its AmqpConnection.
   private static onConnectionOpen(this: unknown): void {
     ownerOf(this).opened();
   }
@@ -165,24 +173,24 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
   }
 
   /**
-   * The connection's and its container's listeners are functions shared by every connection,
-   * which find their AmqpConnection under OWNER on the emitter (`this`): a closure per event per
-   * connection was 16 closures and their context on every idle connection (issue 20).
+   * The listeners of every connection of a context, on the container its connections' own
+   * containers inherit from: rhea dispatches a connection's events (and its sessions' and links'
+   * that nothing below handled) to its container, so `this` is the connection's own container,
+   * which keeps its AmqpConnection under OWNER. Listeners on each connection were 14 entries of a
+   * property dictionary per connection, and a container of its own with an 'error' listener.
    */
-  private wire(container: ReturnType<typeof rhea.create_container>): void {
-    const connection = this.connection;
-    // rhea throws an unhandled 'error' from its container when nothing listens: log instead.
-    container.on('error', AmqpConnection.onPeerError);
-    connection.on('connection_open', AmqpConnection.onConnectionOpen);
+  static wire(container: Container): void {
+    container.on('connection_open', AmqpConnection.onConnectionOpen);
     // Listened to so that rhea counts them as handled; the socket's close does the cleaning up.
-    for (const event of QUIETLY_HANDLED) connection.on(event, handledQuietly);
-    connection.on('session_open', AmqpConnection.onSessionOpen);
-    connection.on('receiver_open', AmqpConnection.onReceiverOpen);
-    connection.on('sender_open', AmqpConnection.onSenderOpen);
-    connection.on('receiver_close', AmqpConnection.onReceiverClose);
-    connection.on('sender_close', AmqpConnection.onSenderClose);
-    connection.on('protocol_error', AmqpConnection.onProtocolError);
-    connection.on('error', AmqpConnection.onConnectionError);
+    for (const event of QUIETLY_HANDLED) container.on(event, handledQuietly);
+    container.on('session_open', AmqpConnection.onSessionOpen);
+    container.on('receiver_open', AmqpConnection.onReceiverOpen);
+    container.on('sender_open', AmqpConnection.onSenderOpen);
+    container.on('receiver_close', AmqpConnection.onReceiverClose);
+    container.on('sender_close', AmqpConnection.onSenderClose);
+    container.on('protocol_error', AmqpConnection.onProtocolError);
+    // Also keeps rhea's container from throwing an 'error' nothing listens to.
+    container.on('error', AmqpConnection.onConnectionError);
   }
 
   /** Telemetry and module-output links decode on the fast path (message-decoder.ts); no delivery buffers beyond the largest message. */
@@ -203,11 +211,6 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
   private timedOut(): void {
     this.logger().info({ event: 'transport.connect_timeout', code: 'OUTPOST_LISTENER_CONNECT_TIMEOUT', listener: this.info.listener, remoteAddress: this.info.remoteAddress }, 'no AMQP open within the connect timeout');
     this.stream.destroy();
-  }
-
-  /** The hub's own answer to an 'error' its container would otherwise throw. */
-  private peerError(error: unknown): void {
-    this.logger().debug({ event: 'amqp.peer_error', err: error }, 'AMQP error from the client');
   }
 
   /** The client's open arrived in time. */
@@ -385,7 +388,8 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     return { status: CbsStatus.Ok, description: 'OK' };
   }
 
-  private async plainLogin(username: string, password: string): Promise<boolean> {
+  /** PlainLogin: a SASL PLAIN login (sasl-layer.ts). */
+  async plainLogin(username: string, password: string): Promise<boolean> {
     const named = parsePlainUsername(username);
     if (named === undefined) return false;
     const check = await authenticateIdentity(this.ctx.authenticator, this.info, { deviceId: named.deviceId, moduleId: named.moduleId, token: password, peerCertificate: undefined }, this.ctx.limits.clockSkewMs);

@@ -30,7 +30,7 @@ import { serveCbsReceiver, type CbsHandler, type PutTokenOutcome } from './cbs-l
 import { serveEventsLink } from './events-link.js';
 import { createConnection, reuseFrameBuffer } from '../../amqp-common/index.js';
 import { decodeFastOn } from './message-decoder.js';
-import { guardFrames, guardMessageSize } from './input-guards.js';
+import { guardFrames, guardMessageSize, type FrameGuard, type MessageSizeGuard } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
 import { serveMethodResponses } from './methods-link.js';
 import { parsePlainUsername, serverMechanisms, type PlainLogin } from './sasl-layer.js';
@@ -78,7 +78,7 @@ function sharedContainer(ctx: AmqpContext): Container {
   return container;
 }
 
-export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
+export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin, FrameGuard, MessageSizeGuard {
   private readonly connection: Connection;
   private readonly identities = new Map<string, IdentityState>();
   private readonly cbsSenders = new Set<Sender>();
@@ -106,7 +106,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
       autoaccept: false,
       credit_window: 0,
     });
-    guardFrames(this.connection, ctx.limits.maxFrameBytes, (description) => this.fail(AmqpCondition.FramingError, description, 'frame_size'));
+    guardFrames(this.connection, this);
     this.connectTimer = setTimeout(AmqpConnection.connectTimedOut, info.connectTimeoutMs, this);
     this.connectTimer.unref();
     (stream as unknown as Owned)[OWNER] = this;
@@ -168,6 +168,11 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
     ownerOf(this).closed();
   }
 
+  private static expiryDue(connection: AmqpConnection, identity: IdentityState): void {
+    if (Date.now() >= identity.link.expiresAtMs) connection.expire(identity);
+    else connection.armExpiry(identity);
+  }
+
   private static connectTimedOut(connection: AmqpConnection): void {
     connection.timedOut();
   }
@@ -195,10 +200,28 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
 
   /** Telemetry and module-output links decode on the fast path (message-decoder.ts); no delivery buffers beyond the largest message. */
   private sessionOpened(session: Session): void {
-    guardMessageSize(session, this.ctx.limits.maxMessageBytes, (receiver) =>
-      this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE'),
-    );
+    guardMessageSize(session, this);
     decodeFastOn(session);
+  }
+
+  /** FrameGuard: the largest frame announced in Open. */
+  get maxFrameBytes(): number {
+    return this.ctx.limits.maxFrameBytes;
+  }
+
+  /** FrameGuard: a frame beyond it (or shorter than a frame header) closes the connection. */
+  frameViolated(description: string): void {
+    this.fail(AmqpCondition.FramingError, description, 'frame_size');
+  }
+
+  /** MessageSizeGuard: the largest message a client may send. */
+  get maxMessageBytes(): number {
+    return this.ctx.limits.maxMessageBytes;
+  }
+
+  /** MessageSizeGuard: a receiver's delivery went beyond it; the link is detached. */
+  messageTooLarge(receiver: Receiver): void {
+    this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE');
   }
 
   /** rhea's 'error' while reading: the client broke the protocol (bad handle, frame order, ...). */
@@ -425,7 +448,8 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
     link.expiryTimer = undefined;
     if (!Number.isFinite(link.expiresAtMs)) return;
     const delayMs = Math.max(0, link.expiresAtMs - Date.now());
-    link.expiryTimer = setTimeout(() => (Date.now() >= link.expiresAtMs ? this.expire(identity) : this.armExpiry(identity)), Math.min(delayMs, MAX_TIMER_MS));
+    // The connection and the identity as the timer's arguments: no closure per identity.
+    link.expiryTimer = setTimeout(AmqpConnection.expiryDue, Math.min(delayMs, MAX_TIMER_MS), this, identity);
     link.expiryTimer.unref();
   }
 
@@ -505,5 +529,6 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin {
     this.closing = true;
     for (const identity of [...this.identities.values()]) this.removeIdentity(identity);
     this.cbsSenders.clear();
+    this.ctx.closed(this);
   }
 }

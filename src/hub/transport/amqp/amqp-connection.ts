@@ -28,7 +28,7 @@ import { authenticateIdentity, type IdentityCheck } from './authenticate-identit
 import { c2dLink, type C2dLink } from './c2d-link.js';
 import { serveCbsReceiver, type CbsHandler, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
-import { createConnection, reuseFrameBuffer } from '../../amqp-common/index.js';
+import { createConnection, reuseFrameBuffer, shareEmptyValues, shareEmptyValuesIn } from '../../amqp-common/index.js';
 import { decodeFastOn } from './message-decoder.js';
 import { guardFrames, guardMessageSize, type FrameGuard, type MessageSizeGuard } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
@@ -59,6 +59,9 @@ type Owned = { [OWNER]?: AmqpConnection };
 function ownerOf(emitter: unknown): AmqpConnection {
   return (emitter as Owned)[OWNER]!;
 }
+
+/** The performatives rhea keeps of a connection, session or link: its own and the peer's. */
+type Performatives<K extends string> = { local: Partial<Record<K, unknown>>; remote: Partial<Record<K, unknown>> };
 
 /** Connection events the hub only marks as handled. */
 const QUIETLY_HANDLED = ['connection_close', 'connection_error', 'disconnected', 'session_close', 'session_error'] as const;
@@ -202,6 +205,16 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin, Fr
   private sessionOpened(session: Session): void {
     guardMessageSize(session, this);
     decodeFastOn(session);
+    const kept = session as unknown as Performatives<'begin'>;
+    shareEmptyValues(kept.local.begin);
+    shareEmptyValues(kept.remote.begin);
+  }
+
+  /** The link's attaches, its own and the client's, as rhea keeps them (after the hub set its own source and target). */
+  private static shareAttachValues(link: Receiver | Sender): void {
+    const kept = link as unknown as Performatives<'attach'> & { local: { attach: { source?: unknown; target?: unknown } } };
+    shareEmptyValues(kept.remote.attach);
+    shareEmptyValuesIn([kept.local.attach.source, kept.local.attach.target]);
   }
 
   /** FrameGuard: the largest frame announced in Open. */
@@ -239,6 +252,9 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin, Fr
   /** The client's open arrived in time. */
   private opened(): void {
     clearTimeout(this.connectTimer);
+    const kept = this.connection as unknown as Performatives<'open'>;
+    shareEmptyValues(kept.local.open);
+    shareEmptyValues(kept.remote.open);
   }
 
   // ---- links ----------------------------------------------------------------------------
@@ -249,6 +265,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin, Fr
     receiver.set_target(receiver.target ?? {});
     receiver.set_source(receiver.source ?? {});
     (receiver as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size = this.ctx.limits.maxMessageBytes;
+    AmqpConnection.shareAttachValues(receiver);
     if (address === undefined) return this.refuse(receiver, AmqpCondition.NotFound, `no such node: ${String(receiver.target?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
     if (address.kind === 'cbs') return serveCbsReceiver(receiver, this, REQUEST_LINK_CREDIT);
     this.withIdentity(receiver, address, (identity) => {
@@ -270,6 +287,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin, Fr
     const address = parseLinkAddress(sender.source?.address);
     sender.set_source(sender.source ?? {});
     sender.set_target(sender.target ?? {});
+    AmqpConnection.shareAttachValues(sender);
     if (address === undefined) return this.refuse(sender, AmqpCondition.NotFound, `no such node: ${String(sender.source?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
     if (address.kind === 'cbs') {
       this.cbsSenders.add(sender);

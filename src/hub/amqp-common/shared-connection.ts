@@ -1,9 +1,6 @@
 import net from 'node:net';
-import { createRequire } from 'node:module';
 import tls from 'node:tls';
 import type { Connection, Container } from 'rhea';
-
-const rheaRequire = createRequire(import.meta.url);
 
 /** The open fields rhea reads through the peer's open (`connection.js`, its `aliases`), and `error` through its close. */
 export const CONNECTION_ALIASES = ['container_id', 'hostname', 'max_frame_size', 'channel_max', 'idle_time_out', 'outgoing_locales', 'incoming_locales', 'offered_capabilities', 'desired_capabilities', 'properties'] as const;
@@ -11,7 +8,17 @@ export const CONNECTION_ALIASES = ['container_id', 'hostname', 'max_frame_size',
 const AMQP_PROTOCOL_ID = 0x00;
 
 type Options = Record<string, unknown>;
-type Frames = { open(fields: Options): unknown; close(fields: Options): unknown; TYPE_AMQP: number };
+type FrameClass = { create(fields: Options): unknown };
+
+/** What a connection is made of, from the rhea its container belongs to (see rheaOf). */
+interface RheaParts {
+  readonly prototype: object;
+  readonly EndpointState: new () => unknown;
+  readonly Transport: new (identifier: unknown, protocolId: number, frameType: number, handler: unknown) => unknown;
+  readonly Open: FrameClass;
+  readonly Close: FrameClass;
+  readonly frameType: number;
+}
 
 interface ConnectionUnderConstruction {
   options: Options;
@@ -87,12 +94,38 @@ function connectionDetails(this: Options): { connect: unknown; host: unknown; po
   return { connect, host: this['host'] ? this['host'] : 'localhost', port: this['port'] ? this['port'] : 5672, options: this };
 }
 
-let installed = false;
 let counter = 1;
+const partsByContainer = new WeakMap<object, RheaParts>();
 
-function install(prototype: object): void {
-  if (installed) return;
-  installed = true;
+/**
+ * The Connection class and the pieces its constructor uses, taken from a connection the container
+ * itself makes once: the connection then belongs to the same rhea as its container, its sessions
+ * and links, as one made by `container.create_connection` does (a process can hold two copies of
+ * rhea: one loaded through a symbolic link, one through its real path; their typed values are not
+ * each other's). The getters are defined on that Connection class's prototype.
+ */
+function rheaOf(container: Container): RheaParts {
+  // The container's class: a connection's own container inherits from the hub's (amqp-connection.ts).
+  let owner = container as object;
+  while (!Object.hasOwn(owner, 'create_connection')) owner = Object.getPrototypeOf(owner) as object;
+  let parts = partsByContainer.get(owner);
+  if (parts !== undefined) return parts;
+  const probe = (owner as Container).create_connection.call(container, { reconnect: false } as never) as unknown as ConnectionUnderConstruction & { amqp_transport: { frame_type: number } };
+  parts = {
+    prototype: Object.getPrototypeOf(probe) as object,
+    EndpointState: (probe.state as object).constructor as RheaParts['EndpointState'],
+    Transport: (probe.amqp_transport as object).constructor as RheaParts['Transport'],
+    Open: (probe.local.open as object).constructor as unknown as FrameClass,
+    Close: (probe.local.close as object).constructor as unknown as FrameClass,
+    frameType: probe.amqp_transport.frame_type,
+  };
+  defineGetters(parts.prototype);
+  partsByContainer.set(owner, parts);
+  return parts;
+}
+
+function defineGetters(prototype: object): void {
+  if (Object.getOwnPropertyDescriptor(prototype, 'error')?.get !== undefined) return;
   for (const alias of CONNECTION_ALIASES) {
     Object.defineProperty(prototype, alias, {
       get(this: ConnectionUnderConstruction) {
@@ -123,13 +156,9 @@ function install(prototype: object): void {
  * open is read the same way; test/amqp/amqp-shared-connection.test.ts compares what both make.
  */
 export function createConnection(container: Container, given: Options): Connection {
-  const ConnectionClass = rheaRequire('rhea/lib/connection.js') as { prototype: object };
-  const frames = rheaRequire('rhea/lib/frames.js') as Frames;
-  const EndpointState = rheaRequire('rhea/lib/endpoint.js') as new () => unknown;
-  const Transport = rheaRequire('rhea/lib/transport.js') as new (identifier: unknown, protocolId: number, frameType: number, handler: unknown) => unknown;
-  install(ConnectionClass.prototype);
+  const rhea = rheaOf(container);
   if (given['reconnect'] !== false) throw new TypeError('createConnection makes connections that do not reconnect (reconnect: false)');
-  const connection = Object.create(ConnectionClass.prototype) as ConnectionUnderConstruction;
+  const connection = Object.create(rhea.prototype) as ConnectionUnderConstruction;
   const options: Options = {};
   for (const key in given) options[key] = given[key];
   if ((given['transport'] === 'tls' || given['transport'] === 'ssl') && given['servername'] === undefined && given['host'] !== undefined) options['servername'] = given['host'];
@@ -142,17 +171,17 @@ export function createConnection(container: Container, given: Options): Connecti
   // rhea's set_reconnect for `false`.
   options['reconnect'] = false;
   connection.registered = false;
-  connection.state = new EndpointState();
+  connection.state = new rhea.EndpointState();
   connection.local_channel_map = {};
   connection.remote_channel_map = {};
   connection.local = {};
   connection.remote = {};
   const openFields: Options = {};
   for (const alias of CONNECTION_ALIASES) if (options[alias] !== undefined) openFields[alias] = options[alias];
-  connection.local.open = frames.open(openFields);
-  connection.local.close = frames.close({});
+  connection.local.open = rhea.Open.create(openFields);
+  connection.local.close = rhea.Close.create({});
   connection.session_policy = new SessionPerConnection(connection, connection.session_buffer_size);
-  connection.amqp_transport = new Transport(options['id'], AMQP_PROTOCOL_ID, frames.TYPE_AMQP, connection);
+  connection.amqp_transport = new rhea.Transport(options['id'], AMQP_PROTOCOL_ID, rhea.frameType, connection);
   connection.sasl_transport = undefined;
   connection.transport = connection.amqp_transport;
   connection.conn_established_counter = 0;

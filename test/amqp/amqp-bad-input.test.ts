@@ -6,6 +6,7 @@
  * SASL PLAIN and MSSBCBS logins work. After all of it, a client still connects and sends.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { audience, rheaConnect, sasToken, setUp, tearDown, type AmqpSite } from './amqp-harness.js';
@@ -104,6 +105,29 @@ describe('bad input on the AMQP listener', () => {
     const receiver = connection.open_receiver({ source: { address: '/devices/dev1/messages/events' } });
     assert.equal(await detached(receiver), 'amqp:not-allowed');
     connection.close();
+  });
+
+  it('offers SASL ANONYMOUS, MSSBCBS and PLAIN, in that order, on every connection', async () => {
+    const frames = createRequire(import.meta.url)('rhea/lib/frames.js') as { read_frame(buffer: Buffer): { performative: { sasl_server_mechanisms: unknown } } | null };
+    const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0x03, 0x01, 0x00, 0x00]);
+    for (let i = 0; i < 2; i += 1) {
+      const received = await new Promise<Buffer>((resolve, reject) => {
+        const socket = connect({ host: 'localhost', port: site!.amqpPort, ca: site!.ca, servername: 'localhost' }, () => socket.write(SASL_HEADER));
+        let bytes = Buffer.alloc(0);
+        const timer = setTimeout(() => reject(new Error('no sasl-mechanisms frame')), 20_000);
+        socket.on('data', (chunk: Buffer) => {
+          bytes = Buffer.concat([bytes, chunk]);
+          if (bytes.length >= 12 && bytes.length >= 8 + bytes.readUInt32BE(8)) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(bytes);
+          }
+        });
+        socket.on('error', () => undefined);
+      });
+      assert.deepEqual(received.subarray(0, 8), SASL_HEADER);
+      assert.deepEqual(frames.read_frame(received.subarray(8))!.performative.sasl_server_mechanisms, ['ANONYMOUS', 'MSSBCBS', 'PLAIN']);
+    }
   });
 
   it('takes SASL PLAIN ({device}@sas.{hub} and a SAS token) and SASL MSSBCBS followed by CBS', async () => {

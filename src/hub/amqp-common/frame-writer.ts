@@ -89,6 +89,23 @@ const NO_BYTES = Buffer.alloc(0);
 type Writable = Pick<Duplex, 'write' | 'end'>;
 
 /**
+ * A stream and its connection's AMQP transport keep their FrameOutbox (the shared wrappers below
+ * find it there). A named property, not a symbol: V8 turns an object with many properties (a
+ * TLSSocket) into a dictionary when one more is added by a computed key.
+ */
+type Outboxed = { outpostFrameOutbox?: FrameOutbox };
+
+/** rhea's Writer, growing into an unfilled buffer: every byte of it is written before it is sent. */
+class GrowingWriter extends types.Writer {
+  override ensure(length: number): void {
+    if (this.buffer.length >= length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, length));
+    this.buffer.copy(bigger, 0, 0, this.position);
+    this.buffer = bigger;
+  }
+}
+
+/**
  * The frames a connection writes in one tick, encoded back to back into one buffer and handed to
  * the stream once, on process.nextTick: one write per tick instead of one per frame (each a
  * stream request, an allocation and a copy out of the encoder's buffer). Anything else written to
@@ -96,23 +113,17 @@ type Writable = Pick<Duplex, 'write' | 'end'>;
  * An idle connection holds no buffer.
  */
 class FrameOutbox {
-  private readonly writer = new types.Writer(NO_BYTES);
+  private readonly writer = new GrowingWriter(NO_BYTES);
   private scheduled = false;
   private sizeHint = MIN_TICK_BYTES;
 
   constructor(
     private readonly stream: Writable,
-    private readonly write: Writable['write'],
-  ) {
-    // rhea's Writer grows into a zero-filled buffer; every byte of this one is written before it is sent.
-    const writer = this.writer;
-    writer.ensure = (length: number): void => {
-      if (writer.buffer.length >= length) return;
-      const bigger = Buffer.allocUnsafe(Math.max(writer.buffer.length * 2, length));
-      writer.buffer.copy(bigger, 0, 0, writer.position);
-      writer.buffer = bigger;
-    };
-  }
+    /** The stream's and the transport's own, which the wrappers below call after taking what waits here. */
+    readonly write: Writable['write'],
+    readonly end: Writable['end'],
+    readonly transportWrite: RheaTransport['write'],
+  ) {}
 
   append(frame: RheaFrame): void {
     const writer = this.writer;
@@ -128,11 +139,11 @@ class FrameOutbox {
     if (writer.position >= WRITE_AT_BYTES) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flush);
+      process.nextTick(flushOutbox, this);
     }
   }
 
-  readonly flush = (): void => {
+  flush(): void {
     this.scheduled = false;
     const writer = this.writer;
     const used = writer.position;
@@ -142,7 +153,35 @@ class FrameOutbox {
     writer.position = 0;
     this.sizeHint = Math.min(MAX_TICK_HINT_BYTES, Math.max(MIN_TICK_BYTES, used));
     (this.write as (chunk: Buffer) => boolean).call(this.stream, out);
-  };
+  }
+}
+
+function flushOutbox(outbox: FrameOutbox): void {
+  outbox.flush();
+}
+
+// The stream's and the transport's wrappers, one function each for every connection: `this` is
+// the stream or the transport, which keeps its FrameOutbox (a closure per connection each before).
+function writeAfterFrames(this: Writable & Outboxed, ...args: Parameters<Writable['write']>): boolean {
+  const outbox = this.outpostFrameOutbox!;
+  outbox.flush();
+  return (outbox.write as (...a: Parameters<Writable['write']>) => boolean).apply(this, args);
+}
+
+function endAfterFrames(this: Writable & Outboxed, ...args: unknown[]): Writable {
+  const outbox = this.outpostFrameOutbox!;
+  outbox.flush();
+  return (outbox.end as (...a: unknown[]) => Writable).apply(this, args);
+}
+
+function writeFrames(this: RheaTransport & Outboxed, socket: { write(bytes: Buffer): unknown }): void {
+  const outbox = this.outpostFrameOutbox!;
+  // The first write sends the protocol header: rhea's own, as it is.
+  if (!this.header_sent) return outbox.transportWrite.call(this, socket);
+  // Taken first: a frame that throws must not leave those before it to be sent again.
+  const pending = this.pending;
+  this.pending = [];
+  for (const frame of pending) outbox.append(frame);
 }
 
 /**
@@ -160,25 +199,12 @@ export function reuseFrameBuffer(connection: Connection, stream: Writable): void
   installQuietRheaLog();
   installFastDispatch();
   installSharedLinkAccessors();
-  const transport = (connection as unknown as { amqp_transport: RheaTransport }).amqp_transport;
-  const outbox = new FrameOutbox(stream, stream.write);
-  const write = stream.write;
-  const end = stream.end;
-  stream.write = function writeAfterFrames(this: Writable, ...args: Parameters<Writable['write']>): boolean {
-    outbox.flush();
-    return (write as (...a: Parameters<Writable['write']>) => boolean).apply(this, args);
-  } as Writable['write'];
-  stream.end = function endAfterFrames(this: Writable, ...args: unknown[]) {
-    outbox.flush();
-    return (end as (...a: unknown[]) => Writable).apply(this, args);
-  } as Writable['end'];
-  const transportWrite = transport.write;
-  transport.write = function writeFrames(this: RheaTransport, socket): void {
-    // The first write sends the protocol header: rhea's own, as it is.
-    if (!this.header_sent) return transportWrite.call(this, socket);
-    // Taken first: a frame that throws must not leave those before it to be sent again.
-    const pending = this.pending;
-    this.pending = [];
-    for (const frame of pending) outbox.append(frame);
-  };
+  const transport = (connection as unknown as { amqp_transport: RheaTransport & Outboxed }).amqp_transport;
+  const outbox = new FrameOutbox(stream, stream.write, stream.end, transport.write);
+  const owner = stream as Writable & Outboxed;
+  owner.outpostFrameOutbox = outbox;
+  transport.outpostFrameOutbox = outbox;
+  stream.write = writeAfterFrames as Writable['write'];
+  stream.end = endAfterFrames as Writable['end'];
+  transport.write = writeFrames;
 }

@@ -4,3 +4,5 @@ export { decodeFastFrame, encodePerformative, FastPerformative, installFastFrame
 export { encodeFrame, reuseFrameBuffer } from './frame-writer.js';
 export { BATCH_SECTION_OVERHEAD, BATCHED_MESSAGE_FORMAT, BatchBuilder, decodeBatch, encodeBatch, type BatchDecode } from './batch-codec.js';
 export { installSessionScheduling } from './session-scheduling.js';
+export { createConnection } from './shared-connection.js';
+export { shareEmptyValues, shareEmptyValuesIn } from './shared-empty-values.js';

@@ -23,6 +23,7 @@
  * rhea client in the same process); idempotent. test/amqp/amqp-session-scheduling.test.ts.
  */
 import { createRequire } from 'node:module';
+import { installSharedSessionAccessors } from './shared-session-accessors.js';
 
 interface RheaSession {
   readonly connection: SchedulingConnection;
@@ -146,6 +147,8 @@ function processMarked(this: SchedulingConnection): void {
 export function installSessionScheduling(): void {
   if (installed) return;
   installed = true;
+  // Its `create_session` is the one wrapped below.
+  installSharedSessionAccessors();
   const connection = (rheaRequire('rhea/lib/connection.js') as { prototype: Prototype }).prototype;
   const session = (rheaRequire('rhea/lib/session.js') as { prototype: Prototype }).prototype;
   const links = rheaRequire('rhea/lib/link.js') as { Sender: { prototype: Prototype }; Receiver: { prototype: Prototype } };

@@ -37,6 +37,7 @@ export class AmqpAdapter implements ProtocolAdapter {
       containerId: `${CONTAINER_ID_PREFIX}${randomUUID()}`,
       protocolErrors: new Map(),
       stopping: false,
+      closed: (connection) => this.forget(connection),
     };
   }
 
@@ -56,13 +57,20 @@ export class AmqpAdapter implements ProtocolAdapter {
       return;
     }
     // A socket error (reset) is routine; rhea sees the close that follows.
-    stream.on('error', () => stream.destroy());
+    stream.on('error', AmqpAdapter.destroyOnError);
     const connection = new AmqpConnection(stream, info, this.ctx);
     this.connections.add(connection);
-    stream.once('close', () => {
-      this.connections.delete(connection);
-      if (this.connections.size === 0) this.onIdle?.();
-    });
+  }
+
+  /** The stream's error listener, one function for every stream (a closure each before). */
+  private static destroyOnError(this: Duplex): void {
+    this.destroy();
+  }
+
+  /** A connection's stream closed (the connection's own close listener tells: no listener and closure of the adapter's per stream). */
+  private forget(connection: AmqpConnection): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0) this.onIdle?.();
   }
 
   /** Stop: every connection is closed with `amqp:connection:forced`; resolves when all are gone or at the deadline. */

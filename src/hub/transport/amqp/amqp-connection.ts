@@ -16,7 +16,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
-import rhea, { type Connection, type EventContext, type link as Link, type Receiver, type Sender, type Session } from 'rhea';
+import rhea, { type Connection, type Container, type EventContext, type link as Link, type Receiver, type Sender, type Session } from 'rhea';
 import type { ErrorCode } from '../../../errors/index.js';
 import type { Logger } from '../../../log/index.js';
 import { authChainProblem } from '../../auth/index.js';
@@ -28,12 +28,12 @@ import { authenticateIdentity, type IdentityCheck } from './authenticate-identit
 import { c2dLink, type C2dLink } from './c2d-link.js';
 import { serveCbsReceiver, type CbsHandler, type PutTokenOutcome } from './cbs-link.js';
 import { serveEventsLink } from './events-link.js';
-import { reuseFrameBuffer } from '../../amqp-common/index.js';
+import { createConnection, reuseFrameBuffer, shareEmptyValues, shareEmptyValuesIn } from '../../amqp-common/index.js';
 import { decodeFastOn } from './message-decoder.js';
-import { guardFrames, guardMessageSize } from './input-guards.js';
+import { guardFrames, guardMessageSize, type FrameGuard, type MessageSizeGuard } from './input-guards.js';
 import { identityName, parseLinkAddress, type LinkAddress } from './link-address.js';
 import { serveMethodResponses } from './methods-link.js';
-import { installSaslMechanisms, parsePlainUsername } from './sasl-layer.js';
+import { parsePlainUsername, serverMechanisms, type PlainLogin } from './sasl-layer.js';
 import { sendDesiredPatch, serveTwinReceiver, type TwinLinkOwner } from './twin-link.js';
 
 /** Longest wait for a timer: setTimeout takes at most 2^31 - 1 ms; a later expiry is re-armed. */
@@ -52,7 +52,7 @@ interface IdentityState {
   detachC2d?: () => void;
 }
 
-/** Where a rhea connection, its container and its socket keep their AmqpConnection (the shared listeners below find it there). */
+/** Where a connection's own rhea container and its socket keep their AmqpConnection (the shared listeners below find it there). */
 const OWNER = Symbol('outpost.amqpConnection');
 type Owned = { [OWNER]?: AmqpConnection };
 
@@ -60,12 +60,28 @@ function ownerOf(emitter: unknown): AmqpConnection {
   return (emitter as Owned)[OWNER]!;
 }
 
+/** The performatives rhea keeps of a connection, session or link: its own and the peer's. */
+type Performatives<K extends string> = { local: Partial<Record<K, unknown>>; remote: Partial<Record<K, unknown>> };
+
 /** Connection events the hub only marks as handled. */
 const QUIETLY_HANDLED = ['connection_close', 'connection_error', 'disconnected', 'session_close', 'session_error'] as const;
 
 function handledQuietly(): void {}
 
-export class AmqpConnection implements TwinLinkOwner, CbsHandler {
+/** One rhea container per context, whose listeners serve all its connections (AmqpConnection.wire). */
+const sharedContainers = new WeakMap<AmqpContext, Container>();
+
+function sharedContainer(ctx: AmqpContext): Container {
+  let container = sharedContainers.get(ctx);
+  if (container === undefined) {
+    container = rhea.create_container({ id: ctx.containerId });
+    AmqpConnection.wire(container);
+    sharedContainers.set(ctx, container);
+  }
+  return container;
+}
+
+export class AmqpConnection implements TwinLinkOwner, CbsHandler, PlainLogin, FrameGuard, MessageSizeGuard {
   private readonly connection: Connection;
   private readonly identities = new Map<string, IdentityState>();
   private readonly cbsSenders = new Set<Sender>();
@@ -78,10 +94,12 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     private readonly info: ConnectionInfo,
     private readonly ctx: AmqpContext,
   ) {
-    const container = rhea.create_container({ id: ctx.containerId });
-    (container as unknown as Owned)[OWNER] = this;
-    installSaslMechanisms(container, (username, password) => this.plainLogin(username, password));
-    this.connection = container.create_connection({
+    // The connection's own container: its owner and SASL mechanisms, the rest (listeners, id, options) the context's.
+    const container = Object.create(sharedContainer(ctx)) as Container & Owned & { sasl_server_mechanisms: unknown };
+    container[OWNER] = this;
+    container.sasl_server_mechanisms = serverMechanisms(this);
+    // rhea's create_connection, without a getter and closure of its own per connection (shared-connection.ts).
+    this.connection = createConnection(container, {
       container_id: ctx.containerId,
       max_frame_size: ctx.limits.maxFrameBytes,
       ...(ctx.limits.idleTimeoutMs > 0 ? { idle_time_out: ctx.limits.idleTimeoutMs } : {}),
@@ -90,12 +108,10 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
       // Every receiving link is settled and credited by its handler (events-link.ts).
       autoaccept: false,
       credit_window: 0,
-    } as never);
-    (this.connection as unknown as Owned)[OWNER] = this;
-    guardFrames(this.connection, ctx.limits.maxFrameBytes, (description) => this.fail(AmqpCondition.FramingError, description, 'frame_size'));
+    });
+    guardFrames(this.connection, this);
     this.connectTimer = setTimeout(AmqpConnection.connectTimedOut, info.connectTimeoutMs, this);
     this.connectTimer.unref();
-    this.wire(container);
     (stream as unknown as Owned)[OWNER] = this;
     // `on`, not `once`: a socket closes once, and `once` wraps each listener in a state object and a bound function.
     stream.on('close', AmqpConnection.onStreamClosed);
@@ -118,11 +134,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     return this.ctx.services.twins;
   }
 
-  // Listeners shared by every connection: `this` is the emitter, which keeps its AmqpConnection.
-  private static onPeerError(this: unknown, error: unknown): void {
-    ownerOf(this).peerError(error);
-  }
-
+  // Listeners shared by every connection: `this` is the connection's own container, which keeps its AmqpConnection.
   private static onConnectionOpen(this: unknown): void {
     ownerOf(this).opened();
   }
@@ -159,37 +171,70 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     ownerOf(this).closed();
   }
 
+  private static expiryDue(connection: AmqpConnection, identity: IdentityState): void {
+    if (Date.now() >= identity.link.expiresAtMs) connection.expire(identity);
+    else connection.armExpiry(identity);
+  }
+
   private static connectTimedOut(connection: AmqpConnection): void {
     connection.timedOut();
   }
 
   /**
-   * The connection's and its container's listeners are functions shared by every connection,
-   * which find their AmqpConnection under OWNER on the emitter (`this`): a closure per event per
-   * connection was 16 closures and their context on every idle connection (issue 20).
+   * The listeners of every connection of a context, on the container its connections' own
+   * containers inherit from: rhea dispatches a connection's events (and its sessions' and links'
+   * that nothing below handled) to its container, so `this` is the connection's own container,
+   * which keeps its AmqpConnection under OWNER. Listeners on each connection were 14 entries of a
+   * property dictionary per connection, and a container of its own with an 'error' listener.
    */
-  private wire(container: ReturnType<typeof rhea.create_container>): void {
-    const connection = this.connection;
-    // rhea throws an unhandled 'error' from its container when nothing listens: log instead.
-    container.on('error', AmqpConnection.onPeerError);
-    connection.on('connection_open', AmqpConnection.onConnectionOpen);
+  static wire(container: Container): void {
+    container.on('connection_open', AmqpConnection.onConnectionOpen);
     // Listened to so that rhea counts them as handled; the socket's close does the cleaning up.
-    for (const event of QUIETLY_HANDLED) connection.on(event, handledQuietly);
-    connection.on('session_open', AmqpConnection.onSessionOpen);
-    connection.on('receiver_open', AmqpConnection.onReceiverOpen);
-    connection.on('sender_open', AmqpConnection.onSenderOpen);
-    connection.on('receiver_close', AmqpConnection.onReceiverClose);
-    connection.on('sender_close', AmqpConnection.onSenderClose);
-    connection.on('protocol_error', AmqpConnection.onProtocolError);
-    connection.on('error', AmqpConnection.onConnectionError);
+    for (const event of QUIETLY_HANDLED) container.on(event, handledQuietly);
+    container.on('session_open', AmqpConnection.onSessionOpen);
+    container.on('receiver_open', AmqpConnection.onReceiverOpen);
+    container.on('sender_open', AmqpConnection.onSenderOpen);
+    container.on('receiver_close', AmqpConnection.onReceiverClose);
+    container.on('sender_close', AmqpConnection.onSenderClose);
+    container.on('protocol_error', AmqpConnection.onProtocolError);
+    // Also keeps rhea's container from throwing an 'error' nothing listens to.
+    container.on('error', AmqpConnection.onConnectionError);
   }
 
   /** Telemetry and module-output links decode on the fast path (message-decoder.ts); no delivery buffers beyond the largest message. */
   private sessionOpened(session: Session): void {
-    guardMessageSize(session, this.ctx.limits.maxMessageBytes, (receiver) =>
-      this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE'),
-    );
+    guardMessageSize(session, this);
     decodeFastOn(session);
+    const kept = session as unknown as Performatives<'begin'>;
+    shareEmptyValues(kept.local.begin);
+    shareEmptyValues(kept.remote.begin);
+  }
+
+  /** The link's attaches, its own and the client's, as rhea keeps them (after the hub set its own source and target). */
+  private static shareAttachValues(link: Receiver | Sender): void {
+    const kept = link as unknown as Performatives<'attach'> & { local: { attach: { source?: unknown; target?: unknown } } };
+    shareEmptyValues(kept.remote.attach);
+    shareEmptyValuesIn([kept.local.attach.source, kept.local.attach.target]);
+  }
+
+  /** FrameGuard: the largest frame announced in Open. */
+  get maxFrameBytes(): number {
+    return this.ctx.limits.maxFrameBytes;
+  }
+
+  /** FrameGuard: a frame beyond it (or shorter than a frame header) closes the connection. */
+  frameViolated(description: string): void {
+    this.fail(AmqpCondition.FramingError, description, 'frame_size');
+  }
+
+  /** MessageSizeGuard: the largest message a client may send. */
+  get maxMessageBytes(): number {
+    return this.ctx.limits.maxMessageBytes;
+  }
+
+  /** MessageSizeGuard: a receiver's delivery went beyond it; the link is detached. */
+  messageTooLarge(receiver: Receiver): void {
+    this.refuse(receiver, AmqpCondition.MessageSizeExceeded, `a message larger than ${this.ctx.limits.maxMessageBytes} bytes`, 'OUTPOST_AMQP_MESSAGE_TOO_LARGE');
   }
 
   /** rhea's 'error' while reading: the client broke the protocol (bad handle, frame order, ...). */
@@ -204,14 +249,12 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     this.stream.destroy();
   }
 
-  /** The hub's own answer to an 'error' its container would otherwise throw. */
-  private peerError(error: unknown): void {
-    this.logger().debug({ event: 'amqp.peer_error', err: error }, 'AMQP error from the client');
-  }
-
   /** The client's open arrived in time. */
   private opened(): void {
     clearTimeout(this.connectTimer);
+    const kept = this.connection as unknown as Performatives<'open'>;
+    shareEmptyValues(kept.local.open);
+    shareEmptyValues(kept.remote.open);
   }
 
   // ---- links ----------------------------------------------------------------------------
@@ -222,6 +265,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     receiver.set_target(receiver.target ?? {});
     receiver.set_source(receiver.source ?? {});
     (receiver as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size = this.ctx.limits.maxMessageBytes;
+    AmqpConnection.shareAttachValues(receiver);
     if (address === undefined) return this.refuse(receiver, AmqpCondition.NotFound, `no such node: ${String(receiver.target?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
     if (address.kind === 'cbs') return serveCbsReceiver(receiver, this, REQUEST_LINK_CREDIT);
     this.withIdentity(receiver, address, (identity) => {
@@ -243,6 +287,7 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     const address = parseLinkAddress(sender.source?.address);
     sender.set_source(sender.source ?? {});
     sender.set_target(sender.target ?? {});
+    AmqpConnection.shareAttachValues(sender);
     if (address === undefined) return this.refuse(sender, AmqpCondition.NotFound, `no such node: ${String(sender.source?.address ?? '(none)')}`, 'OUTPOST_AMQP_LINK_REFUSED');
     if (address.kind === 'cbs') {
       this.cbsSenders.add(sender);
@@ -384,7 +429,8 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     return { status: CbsStatus.Ok, description: 'OK' };
   }
 
-  private async plainLogin(username: string, password: string): Promise<boolean> {
+  /** PlainLogin: a SASL PLAIN login (sasl-layer.ts). */
+  async plainLogin(username: string, password: string): Promise<boolean> {
     const named = parsePlainUsername(username);
     if (named === undefined) return false;
     const check = await authenticateIdentity(this.ctx.authenticator, this.info, { deviceId: named.deviceId, moduleId: named.moduleId, token: password, peerCertificate: undefined }, this.ctx.limits.clockSkewMs);
@@ -420,7 +466,8 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     link.expiryTimer = undefined;
     if (!Number.isFinite(link.expiresAtMs)) return;
     const delayMs = Math.max(0, link.expiresAtMs - Date.now());
-    link.expiryTimer = setTimeout(() => (Date.now() >= link.expiresAtMs ? this.expire(identity) : this.armExpiry(identity)), Math.min(delayMs, MAX_TIMER_MS));
+    // The connection and the identity as the timer's arguments: no closure per identity.
+    link.expiryTimer = setTimeout(AmqpConnection.expiryDue, Math.min(delayMs, MAX_TIMER_MS), this, identity);
     link.expiryTimer.unref();
   }
 
@@ -500,5 +547,6 @@ export class AmqpConnection implements TwinLinkOwner, CbsHandler {
     this.closing = true;
     for (const identity of [...this.identities.values()]) this.removeIdentity(identity);
     this.cbsSenders.clear();
+    this.ctx.closed(this);
   }
 }

@@ -5,6 +5,7 @@ import type { ConnectedClients } from '../../core/index.js';
 import type { MessageSink } from '../../endpoints/index.js';
 import type { MethodService } from '../../methods/index.js';
 import type { TwinService } from '../../twin/index.js';
+import type { AmqpConnection } from './amqp-connection.js';
 
 /** What the IoT Hub operations over AMQP need from the rest of the hub (the hub core's services). */
 export interface AmqpHubServices {
@@ -44,4 +45,6 @@ export interface AmqpContext {
   /** Counts protocol errors by reason, for metrics and tests. */
   readonly protocolErrors: Map<string, number>;
   stopping: boolean;
+  /** A connection's stream closed, after the connection cleaned up. */
+  readonly closed: (connection: AmqpConnection) => void;
 }

@@ -16,29 +16,53 @@
 import rhea, { type Connection, type Receiver, type Session } from 'rhea';
 import { AmqpCondition, MIN_FRAME_BYTES } from './amqp-constants.js';
 
+/** What a guarded connection answers to: its largest frame, and what to do with one too large (once). */
+export interface FrameGuard {
+  readonly maxFrameBytes: number;
+  frameViolated(description: string): void;
+}
+
+/** What a guarded session answers to: its largest message, and what to do with a receiver that sent one too large (once per delivery). */
+export interface MessageSizeGuard {
+  readonly maxMessageBytes: number;
+  messageTooLarge(receiver: Receiver): void;
+}
+
+// A guarded connection and a session's incoming side keep their guard and rhea's function they
+// wrap (`outpost…` properties): the wrappers below are one function each for every connection and
+// session (a closure each, and their context, before). Named properties, not symbols: V8 turns
+// an object with many properties into a dictionary when one more is added by a computed key.
+
 interface RheaConnectionInternals {
   input(buffer: Buffer): void;
   frame_size: number | undefined;
   previous_input: Buffer | null | undefined;
+  outpostFrameGuard?: FrameGuard;
+  outpostInput?: (this: RheaConnectionInternals, buffer: Buffer) => void;
+  outpostFramesViolated?: true;
 }
 
-/** Wraps the connection's input (before `accept`) so an oversize frame closes it with an error. */
-export function guardFrames(connection: Connection, maxFrameBytes: number, onViolation: (description: string) => void): void {
+function guardedInput(this: RheaConnectionInternals, buffer: Buffer): void {
+  if (this.outpostFramesViolated === true) return;
+  this.outpostInput!.call(this, buffer);
+  const guard = this.outpostFrameGuard!;
+  const maxFrameBytes = guard.maxFrameBytes;
+  const announced = this.frame_size;
+  if (announced !== undefined && (announced > maxFrameBytes || announced < MIN_FRAME_BYTES)) {
+    this.outpostFramesViolated = true;
+    guard.frameViolated(`a frame of ${announced} bytes was announced; this hub takes frames of ${MIN_FRAME_BYTES} to ${maxFrameBytes} bytes`);
+  } else if (this.previous_input !== null && this.previous_input !== undefined && this.previous_input.length > maxFrameBytes) {
+    this.outpostFramesViolated = true;
+    guard.frameViolated('unframed input beyond the largest frame');
+  }
+}
+
+/** Wraps the connection's input (before `accept`) so an oversize frame closes it with an error (`guard.frameViolated`, once). */
+export function guardFrames(connection: Connection, guard: FrameGuard): void {
   const internals = connection as unknown as RheaConnectionInternals;
-  const input = internals.input;
-  let violated = false;
-  internals.input = function guardedInput(this: RheaConnectionInternals, buffer: Buffer): void {
-    if (violated) return;
-    input.call(this, buffer);
-    const announced = this.frame_size;
-    if (announced !== undefined && (announced > maxFrameBytes || announced < MIN_FRAME_BYTES)) {
-      violated = true;
-      onViolation(`a frame of ${announced} bytes was announced; this hub takes frames of ${MIN_FRAME_BYTES} to ${maxFrameBytes} bytes`);
-    } else if (this.previous_input !== null && this.previous_input !== undefined && this.previous_input.length > maxFrameBytes) {
-      violated = true;
-      onViolation('unframed input beyond the largest frame');
-    }
-  };
+  internals.outpostInput = internals.input;
+  internals.outpostFrameGuard = guard;
+  internals.input = guardedInput;
 }
 
 interface IncomingDelivery {
@@ -50,6 +74,8 @@ interface IncomingDelivery {
 interface RheaIncoming {
   next_transfer_id: number;
   on_transfer(frame: TransferFrame, receiver: Receiver): void;
+  outpostSizeGuard?: MessageSizeGuard;
+  outpostGuardedTransfer?: (this: RheaIncoming, frame: TransferFrame, receiver: Receiver) => void;
 }
 
 interface TransferFrame {
@@ -63,46 +89,56 @@ interface ReceiverInternals {
   delivery_count: number;
 }
 
+/** Bytes so far of the multi-frame deliveries being received (a delivery is one session's). */
+const deliveryBytes = new WeakMap<IncomingDelivery, number>();
+/** Deliveries already found too large: their further frames are counted, not kept. */
+const oversize = new WeakSet<IncomingDelivery>();
+
+function refuse(guard: MessageSizeGuard, delivery: IncomingDelivery, receiver: Receiver): void {
+  oversize.add(delivery);
+  delivery.frames = [];
+  guard.messageTooLarge(receiver);
+}
+
+function guardedTransfer(this: RheaIncoming, frame: TransferFrame, receiver: Receiver): void {
+  const guard = this.outpostSizeGuard!;
+  const maxMessageBytes = guard.maxMessageBytes;
+  const link = receiver as unknown as ReceiverInternals;
+  const size = frame.payload?.length ?? 0;
+  const current = link._incomplete;
+  if (current === undefined) {
+    this.outpostGuardedTransfer!.call(this, frame, receiver);
+    const started = link._incomplete;
+    if (started === undefined) return;
+    deliveryBytes.set(started, size);
+    if (size > maxMessageBytes) refuse(guard, started, receiver);
+    return;
+  }
+  const total = (deliveryBytes.get(current) ?? 0) + size;
+  if (!oversize.has(current) && total <= maxMessageBytes) {
+    deliveryBytes.set(current, total);
+    this.outpostGuardedTransfer!.call(this, frame, receiver);
+    return;
+  }
+  if (!oversize.has(current)) refuse(guard, current, receiver);
+  // Frames of a delivery already refused are counted (session window) but not kept.
+  this.next_transfer_id++;
+  if (frame.performative.more === true) return;
+  // Its last frame: what rhea does on completion, minus decoding, and the delivery rejected.
+  link._incomplete = undefined;
+  if (link.credit > 0) link.credit--;
+  link.delivery_count++;
+  current.update(true, (rhea.message as unknown as { rejected(fields: unknown): { described(): unknown } }).rejected({ error: { condition: AmqpCondition.MessageSizeExceeded, description: `the message is larger than ${maxMessageBytes} bytes` } }).described());
+}
+
 /**
- * Wraps a session's incoming transfers so no delivery on it buffers more than `maxMessageBytes`;
- * `onOversize` is called once per oversize delivery, with its receiver (to detach it).
+ * Wraps a session's incoming transfers so no delivery on it buffers more than
+ * `guard.maxMessageBytes`; `guard.messageTooLarge` is called once per oversize delivery, with its
+ * receiver (to detach it).
  */
-export function guardMessageSize(session: Session, maxMessageBytes: number, onOversize: (receiver: Receiver) => void): void {
+export function guardMessageSize(session: Session, guard: MessageSizeGuard): void {
   const incoming = (session as unknown as { incoming: RheaIncoming }).incoming;
-  const onTransfer = incoming.on_transfer;
-  const bytes = new WeakMap<IncomingDelivery, number>();
-  const oversize = new WeakSet<IncomingDelivery>();
-  const refuse = (delivery: IncomingDelivery, receiver: Receiver) => {
-    oversize.add(delivery);
-    delivery.frames = [];
-    onOversize(receiver);
-  };
-  incoming.on_transfer = function guardedTransfer(this: RheaIncoming, frame: TransferFrame, receiver: Receiver): void {
-    const link = receiver as unknown as ReceiverInternals;
-    const size = frame.payload?.length ?? 0;
-    const current = link._incomplete;
-    if (current === undefined) {
-      onTransfer.call(this, frame, receiver);
-      const started = link._incomplete;
-      if (started === undefined) return;
-      bytes.set(started, size);
-      if (size > maxMessageBytes) refuse(started, receiver);
-      return;
-    }
-    const total = (bytes.get(current) ?? 0) + size;
-    if (!oversize.has(current) && total <= maxMessageBytes) {
-      bytes.set(current, total);
-      onTransfer.call(this, frame, receiver);
-      return;
-    }
-    if (!oversize.has(current)) refuse(current, receiver);
-    // Frames of a delivery already refused are counted (session window) but not kept.
-    this.next_transfer_id++;
-    if (frame.performative.more === true) return;
-    // Its last frame: what rhea does on completion, minus decoding, and the delivery rejected.
-    link._incomplete = undefined;
-    if (link.credit > 0) link.credit--;
-    link.delivery_count++;
-    current.update(true, (rhea.message as unknown as { rejected(fields: unknown): { described(): unknown } }).rejected({ error: { condition: AmqpCondition.MessageSizeExceeded, description: `the message is larger than ${maxMessageBytes} bytes` } }).described());
-  };
+  incoming.outpostGuardedTransfer = incoming.on_transfer;
+  incoming.outpostSizeGuard = guard;
+  incoming.on_transfer = guardedTransfer;
 }

@@ -411,19 +411,24 @@ function leanTransfer(incoming: IncomingSession, frame: TransferFrame, receiver:
   link.dispatch('message', link._context(context));
 }
 
+/** A session's incoming side keeps the on_transfer fastDecodedTransfer wraps (one function for every session, not a closure each; a named property: see input-guards.ts). */
+type WrappedIncoming = IncomingSession & { outpostFastDecodeNext?: (this: IncomingSession, frame: TransferFrame, receiver: Receiver) => void };
+
+function fastDecodedTransfer(this: WrappedIncoming, frame: TransferFrame, receiver: Receiver): void {
+  if (!fastReceivers.has(receiver)) return this.outpostFastDecodeNext!.call(this, frame, receiver);
+  // A delivery in one frame (not the start or the rest of a multi-frame one): the lean path.
+  if ((receiver as unknown as ReceiverInternals)._incomplete === undefined && !frame.performative.more) return leanTransfer(this, frame, receiver);
+  codec.decode = decodeFastFirst;
+  try {
+    this.outpostFastDecodeNext!.call(this, frame, receiver);
+  } finally {
+    codec.decode = rheaDecode;
+  }
+}
+
 /** Wires a session's incoming transfers so flagged receivers get the fast decoder. */
 export function decodeFastOn(session: Session): void {
-  const incoming = (session as unknown as { incoming: IncomingSession }).incoming;
-  const onTransfer = incoming.on_transfer;
-  incoming.on_transfer = function fastDecodedTransfer(this: IncomingSession, frame: TransferFrame, receiver: Receiver): void {
-    if (!fastReceivers.has(receiver)) return onTransfer.call(this, frame, receiver);
-    // A delivery in one frame (not the start or the rest of a multi-frame one): the lean path.
-    if ((receiver as unknown as ReceiverInternals)._incomplete === undefined && !frame.performative.more) return leanTransfer(this, frame, receiver);
-    codec.decode = decodeFastFirst;
-    try {
-      onTransfer.call(this, frame, receiver);
-    } finally {
-      codec.decode = rheaDecode;
-    }
-  };
+  const incoming = (session as unknown as { incoming: WrappedIncoming }).incoming;
+  incoming.outpostFastDecodeNext = incoming.on_transfer;
+  incoming.on_transfer = fastDecodedTransfer;
 }

@@ -2,27 +2,14 @@
 // instead of rhea's constructor: the same fields and the same reads of the peer's open and close,
 // the getters on the prototype instead of eleven closures per connection, and fast objects.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
 import { CONNECTION_ALIASES, createConnection } from '../../src/hub/amqp-common/shared-connection.js';
+import { fastRounds, own } from './fast-objects.js';
 
-const require = createRequire(import.meta.url);
 const MODULE = new URL('../../src/hub/amqp-common/shared-connection.js', import.meta.url).href;
 
 type AnyObject = Record<string, unknown>;
-
-function own(object: object): { data: AnyObject; accessors: string[] } {
-  const data: AnyObject = {};
-  const accessors: string[] = [];
-  for (const name of Object.getOwnPropertyNames(object)) {
-    const descriptor = Object.getOwnPropertyDescriptor(object, name)!;
-    if ('value' in descriptor) data[name] = descriptor.value;
-    else accessors.push(name);
-  }
-  return { data, accessors };
-}
 
 /** The hub's options (amqp-connection.ts), and more. */
 const OPTIONS: AnyObject[] = [
@@ -33,24 +20,9 @@ const OPTIONS: AnyObject[] = [
 
 /** How many of `count` connections V8 keeps with fast properties, in a child process. */
 function fastConnections(count: number, shared: boolean): number {
-  const script = `
-    const rhea = require(${JSON.stringify(require.resolve('rhea'))});
-    const run = async () => {
-      const { createConnection } = await import(${JSON.stringify(MODULE)});
-      const container = rhea.create_container();
-      let fast = 0;
-      for (let i = 0; i < ${count}; i += 1) {
-        const options = { reconnect: false, container_id: 'c' };
-        const connection = ${shared} ? createConnection(container, options) : container.create_connection(options);
-        if (%HasFastProperties(connection)) fast += 1;
-      }
-      process.stdout.write(String(fast));
-    };
-    run();
-  `;
-  const child = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(child.status, 0, child.stderr);
-  return Number(child.stdout);
+  const options = "{ reconnect: false, container_id: 'c' }";
+  if (!shared) return fastRounds(count, '', `[container.create_connection(${options})]`);
+  return fastRounds(count, `const { createConnection } = await import(${JSON.stringify(MODULE)});`, `[createConnection(container, ${options})]`);
 }
 
 describe('shared connection accessors', () => {

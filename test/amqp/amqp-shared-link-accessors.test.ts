@@ -2,13 +2,13 @@
 // nine closures of their own each (src/hub/amqp-common/shared-link-accessors.ts): the same fields
 // and the same reads as rhea's own init, and links that V8 keeps as fast objects.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
 import { encodeFrame } from '../../src/hub/amqp-common/frame-writer.js';
 import { installSharedLinkAccessors, LINK_ALIASES, currentLinkInit } from '../../src/hub/amqp-common/shared-link-accessors.js';
+import { fastRounds } from './fast-objects.js';
 
 const require = createRequire(import.meta.url);
 const MODULE = new URL('../../src/hub/amqp-common/shared-link-accessors.js', import.meta.url).href;
@@ -47,25 +47,9 @@ function assertSameAttach(ours: AnyAttach, theirs: AnyAttach): void {
 
 /** How many of `count` receivers and senders made through a session V8 keeps with fast properties, in a child process. */
 function fastLinks(count: number, install: boolean): number {
-  const script = `
-    const rhea = require(${JSON.stringify(require.resolve('rhea'))});
-    const run = async () => {
-      if (${install}) (await import(${JSON.stringify(MODULE)})).installSharedLinkAccessors();
-      const container = rhea.create_container();
-      let fast = 0;
-      for (let i = 0; i < ${count}; i += 1) {
-        const session = container.create_connection({ reconnect: false, tcp_no_delay: false }).create_session();
-        const receiver = session.attach_receiver({ source: { address: 'in' } });
-        const sender = session.attach_sender({ target: { address: 'out' } });
-        if (%HasFastProperties(receiver) && %HasFastProperties(sender)) fast += 1;
-      }
-      process.stdout.write(String(fast));
-    };
-    run();
-  `;
-  const child = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(child.status, 0, child.stderr);
-  return Number(child.stdout);
+  const setup = install ? `(await import(${JSON.stringify(MODULE)})).installSharedLinkAccessors();` : '';
+  const make = "((session) => [session.attach_receiver({ source: { address: 'in' } }), session.attach_sender({ target: { address: 'out' } })])(container.create_connection({ reconnect: false, tcp_no_delay: false }).create_session())";
+  return fastRounds(count, setup, make);
 }
 
 describe('shared link accessors', () => {

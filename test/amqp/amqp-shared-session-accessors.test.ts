@@ -2,29 +2,18 @@
 // prototypes instead of a closure of their own each (src/hub/amqp-common/shared-session-accessors.ts):
 // the same fields and the same reads as rhea's own constructor, and sessions V8 keeps as fast objects.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import rhea from 'rhea';
 import { installSharedSessionAccessors } from '../../src/hub/amqp-common/shared-session-accessors.js';
+import { fastRounds, own } from './fast-objects.js';
 
 const require = createRequire(import.meta.url);
 const MODULE = new URL('../../src/hub/amqp-common/shared-session-accessors.js', import.meta.url).href;
 
 type AnyObject = Record<string, unknown>;
 type Factory = (this: unknown, size?: unknown) => AnyObject;
-
-function own(object: object): { data: AnyObject; accessors: string[] } {
-  const data: AnyObject = {};
-  const accessors: string[] = [];
-  for (const name of Object.getOwnPropertyNames(object)) {
-    const descriptor = Object.getOwnPropertyDescriptor(object, name)!;
-    if ('value' in descriptor) data[name] = descriptor.value;
-    else accessors.push(name);
-  }
-  return { data, accessors };
-}
 
 /** rhea's own fields on `theirs`, the same on `ours` (data properties in the same order); its own getters, on our prototype instead. */
 function assertSameShape(theirs: object, ours: object, skip: (name: string, a: unknown, b: unknown) => boolean): void {
@@ -42,23 +31,8 @@ function connection(): AnyObject & { local_channel_map: AnyObject } {
 
 /** How many of `count` sessions (and their incoming sides) V8 keeps with fast properties, in a child process. */
 function fastSessions(count: number, install: boolean): number {
-  const script = `
-    const rhea = require(${JSON.stringify(require.resolve('rhea'))});
-    const run = async () => {
-      if (${install}) (await import(${JSON.stringify(MODULE)})).installSharedSessionAccessors();
-      const container = rhea.create_container();
-      let fast = 0;
-      for (let i = 0; i < ${count}; i += 1) {
-        const session = container.create_connection({ reconnect: false }).create_session();
-        if (%HasFastProperties(session) && %HasFastProperties(session.incoming)) fast += 1;
-      }
-      process.stdout.write(String(fast));
-    };
-    run();
-  `;
-  const child = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(child.status, 0, child.stderr);
-  return Number(child.stdout);
+  const setup = install ? `(await import(${JSON.stringify(MODULE)})).installSharedSessionAccessors();` : '';
+  return fastRounds(count, setup, '((session) => [session, session.incoming])(container.create_connection({ reconnect: false }).create_session())');
 }
 
 describe('shared session accessors', () => {

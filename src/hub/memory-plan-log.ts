@@ -4,7 +4,7 @@ import type { Logger } from '../log/index.js';
 import type { NativeFunctions } from '../native/index.js';
 import { describeMallocThresholds, holdMallocThresholds } from './malloc-thresholds.js';
 import { HELD_GROWTH_PERCENT, OldSpaceGrowth, RELAXED_GROWTH_PERCENT } from './old-space-growth.js';
-import { nodeFlagSet, semiSpaceSetOnCommandLine, YoungGenerationCap } from './young-generation-cap.js';
+import { nodeFlagSet, semiSpaceSetOnCommandLine, UNGATED_SEMI_SPACE_BYTES, YoungGenerationCap } from './young-generation-cap.js';
 
 const MIB = 1024 * 1024;
 
@@ -32,7 +32,7 @@ export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<N
   let youngGeneration: YoungGenerationCap | undefined;
   if (!ownFlag) {
     youngGeneration = new YoungGenerationCap(plan.mainHeap.maxSemiSpaceMb * MIB, native.holdSemiSpaceGrowthFactor);
-    // Not past 2 MiB until the hub counts its messages (start-up has none to grow for).
+    // Not past UNGATED_SEMI_SPACE_BYTES until the hub counts its messages (start-up has none to grow for).
     youngGeneration.countMessagesWith(() => 0);
     holds.push(youngGeneration);
   }
@@ -46,7 +46,7 @@ export function applyMemoryPlan(plan: MemoryPlan, logger: Logger, native: Pick<N
     holds.push(new OldSpaceGrowth(logger));
     mainHeapGrowth = `${HELD_GROWTH_PERCENT}% at run time, ${RELAXED_GROWTH_PERCENT}% while full collections come often`;
   }
-  logMemoryPlan(plan, logger, { heapLimitMb, mainHeapBounded, mainYoungGeneration: ownFlag ? 'node flag' : 'capped at run time, past 2 MiB for messages', mainHeapGrowth, mallocThresholds });
+  logMemoryPlan(plan, logger, { heapLimitMb, mainHeapBounded, mainYoungGeneration: ownFlag ? 'node flag' : `capped at run time, past ${UNGATED_SEMI_SPACE_BYTES / MIB} MiB for messages`, mainHeapGrowth, mallocThresholds });
   return { holds, youngGeneration };
 }
 

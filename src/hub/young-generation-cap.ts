@@ -56,7 +56,7 @@ export function growthFactorAfter(semiBytes: number, targetBytes: number, messag
  * (UNGATED_SEMI_SPACE_BYTES) only for messages: its size is for messages in flight, which die
  * within a few scavenges of a large one and are promoted by a small one. A connection storm's
  * survivors are connection state that lives on whatever the size, so there a larger young
- * generation holds only more garbage: the 5,000-client storm peaked at 121-123 MiB against
+ * generation holds only more garbage: the 5,000-client storm peaked at 121-124 MiB against
  * 129-138 at 8 MiB, the SAS storm 136-149 against 147-162. Below 2 MiB the SAS storm paid about
  * 11 % more CPU per connection in scavenges (docs/benchmarks.md, "The young generation in a
  * connection storm").

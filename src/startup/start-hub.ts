@@ -100,8 +100,9 @@ async function startHubParts(config: OutpostConfig, native: NativeFunctions, roo
   // core (ConnectedClients): the target is attached once the core exists.
   const store = await MessageStore.open(storeOptionsFromConfig(config, memory), sources.routes, componentLogger('store'));
   closers.push(() => store.close());
-  // The main thread's young generation grows for messages in flight, not for a connection storm.
-  applied.youngGeneration?.countMessagesWith(() => broker.counters.published + store.submitted);
+  // The main thread's young generation grows for messages in flight, not for a connection storm:
+  // the broker's publishes and the messages the store has taken (counted per appended batch).
+  applied.youngGeneration?.countMessagesWith(() => broker.counters.published + store.metrics.accepted);
   // Twins: durable under <dataDir>/twins unless the store is in memory; change notifications go
   // to routing (FROM /twinChangeNotifications). Closed after the adapters stop, before the store.
   const twinStore = config.store.persistent ? new RocksTwinStore(join(config.dataDir, 'twins'), logger, rocksMemory(memory.writeBufferBytes.twin)) : new MemoryTwinStore();

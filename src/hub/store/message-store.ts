@@ -55,7 +55,6 @@ export class MessageStore implements MessageSink {
   private diskFull = false;
   /** Bytes accepted since free space was last looked at (a burst can fill a disk within a second). */
   private bytesSinceDiskCheck = 0;
-  private submittedTotal = 0;
   private dropping = false;
   /** A compaction of what was trimmed is under way in the shards (the disk is under the reserve). */
   private reclaimingTrimmed = false;
@@ -154,13 +153,7 @@ export class MessageStore implements MessageSink {
     return running;
   }
 
-  /** Messages submitted so far, refused ones included (the main thread's young generation grows with them). */
-  get submitted(): number {
-    return this.submittedTotal;
-  }
-
   submit(message: HubMessage): Promise<void> {
-    this.submittedTotal += 1;
     if (this.closing !== undefined) return Promise.reject(new OutpostError('OUTPOST_STORE_CLOSED', 'the message store is shutting down'));
     if (this.diskFull) return this.refuse('OUTPOST_STORE_DISK_FULL', `less than ${this.options.minFreeDiskBytes} bytes free under ${this.options.dir}`);
     const live = this.liveBytes();

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../../log/index.js';
 
 /**
  * The `handshakeTimeout` given to Node's TLS server so that it arms no timer of its own: Node
@@ -18,7 +19,8 @@ const SWEEP_MS = 1_000;
  * on the socket for its whole life: about 250 bytes of heap per idle TLS connection, and two timer
  * operations in every handshake of a storm. Here a socket is placed at TCP accept with its
  * deadline and taken out when its handshake completes (`secured`) or fails; a sweep every
- * SWEEP_MS cuts the ones still pending past their deadline. One timeout per listener means
+ * SWEEP_MS cuts the ones still pending past their deadline, logged as Node's own timeout is
+ * (`transport.tls_handshake_failed`, reason `TLS handshake timeout`). One timeout per listener means
  * deadlines come in accept order, so a sweep stops at the first one not yet due.
  *
  * The accepted socket is the TCP socket (`connection` event); a completed handshake gives its TLS
@@ -32,8 +34,9 @@ export class HandshakeDeadlines {
 
   constructor(
     private readonly timeoutMs: number,
-    /** Called for a socket whose handshake did not complete in time; it is destroyed after. */
-    private readonly onExpired: (socket: Socket) => void,
+    /** The listener's name in the log line of a handshake cut ("mqtt", "amqp", "https"). */
+    private readonly listener: string,
+    private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -64,7 +67,7 @@ export class HandshakeDeadlines {
       if (deadlineMs > nowMs) break;
       this.pending.delete(socket);
       if (socket.destroyed) continue;
-      this.onExpired(socket);
+      this.logger.debug({ event: 'transport.tls_handshake_failed', listener: this.listener, remoteAddress: socket.remoteAddress, reason: 'TLS handshake timeout' }, 'TLS handshake failed');
       socket.destroy();
     }
     if (this.pending.size === 0) this.stop();

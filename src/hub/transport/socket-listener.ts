@@ -95,9 +95,7 @@ export class SocketListener {
     const secureOptions = (tls.secureOptions ?? 0) | (ticketOptions.secureOptions ?? 0);
     // A resumed session carries the client's certificate but not its intermediates; this puts them back.
     const chains = tickets?.enabled === true && tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
-    const handshakes = new HandshakeDeadlines(this.options.connectTimeoutMs, (socket) =>
-      this.options.logger.debug({ event: 'transport.tls_handshake_failed', listener: this.options.name, remoteAddress: socket.remoteAddress, reason: 'TLS handshake timeout' }, 'TLS handshake failed'),
-    );
+    const handshakes = new HandshakeDeadlines(this.options.connectTimeoutMs, this.options.name, this.options.logger);
     this.handshakes = handshakes;
     const server = createTlsServer({ ...tls, ...ticketOptions, secureOptions, noDelay: true, handshakeTimeout: NO_NODE_HANDSHAKE_TIMEOUT }, (socket: TLSSocket) => {
       handshakes.settled(socket);

@@ -82,9 +82,7 @@ export class HttpsListener {
     // A WebSocket device authenticates from the TLS socket's peer certificate, as on 8883: a
     // resumed session has lost the intermediates the client sent, and this puts them back.
     const chains = tickets?.enabled === true && options.tls.requestCert === true ? new PeerChainCache(lifetimeMs!, PEER_CHAINS_MAX) : undefined;
-    const handshakes = new HandshakeDeadlines(options.connectTimeoutMs, (socket) =>
-      options.logger.debug({ event: 'transport.tls_handshake_failed', listener: 'https', remoteAddress: socket.remoteAddress, reason: 'TLS handshake timeout' }, 'TLS handshake failed'),
-    );
+    const handshakes = new HandshakeDeadlines(options.connectTimeoutMs, 'https', options.logger);
     const server = createServer({ ...options.tls, ...ticketOptions, secureOptions, handshakeTimeout: NO_NODE_HANDSHAKE_TIMEOUT }, (request, response) =>
       this.dispatch(request, response),
     );

@@ -1,0 +1,260 @@
+// idle-devices — what an idle device costs the hub on each of its device transports (issue 20):
+// 1,000 IoT Hub devices (SAS tokens, the hub's registry) connect over one transport, 25 at a time,
+// and stay connected and idle; then 1,000 more over the next, until every transport holds its
+// thousand:
+//   - MQTT over TLS (8883): CONNECT with the device's user name and token;
+//   - MQTT over WebSocket (443, `/$iothub/websocket`, subprotocol `mqtt`): the same CONNECT;
+//   - AMQP over TLS (5671): no SASL layer, a CBS put-token for the device, then a sending link to
+//     `/devices/{id}/messages/events`, as the Azure IoT device SDK for Node does with a SAS key;
+//   - AMQP over WebSocket (443, subprotocol `AMQPWSB10`): the same.
+// Before the measured rounds, 100 devices per transport connect and disconnect, so code loaded or
+// compiled on a transport's first use is not counted per device.
+//
+// Measures, per transport: the hub's resident memory once that transport's devices are connected
+// and the hub is quiet, minus the same just before they connected, divided by the devices (bytes
+// per idle device; connections already held stay held, so nothing freed is reused). TLS itself is
+// most of each figure: Node keeps a 64 KiB read buffer per TLS connection (docs/benchmarks.md, "Per
+// idle connection"); the differences between transports are theirs. Mosquitto takes the MQTT over
+// TLS round only (no WebSocket or AMQP listener in the harness's configuration).
+// The headline is MQTT over TLS, the figure with a peer beside it.
+// Run: npm run bench -- idle-devices [--target outpost|mosquitto] [--quick] [--clients N]
+import rhea, { type Connection, type ConnectionOptions, type EventContext } from 'rhea';
+import WebSocket from 'ws';
+import { ensureOpenFiles } from '../lib/fd-limit.js';
+import { finalBrokerFigures } from '../lib/measure.js';
+import { sampleProc } from '../lib/proc-stats.js';
+import { BENCH_HUB_ARGS, BENCH_IOT_HUB, benchDevices, loginOf, registerIdentities, signSasToken, type SasIdentity } from '../lib/sas-devices.js';
+import { brokerQuiet } from '../lib/storm-load.js';
+import type { RunningTarget } from '../lib/targets.js';
+import { ModuleConnection } from '../loadgen/module-connection.js';
+import type { Scenario, ScenarioOptions } from './scenario.js';
+
+const DEVICES = 1000;
+const QUICK_DEVICES = 100;
+const WARMUP_DEVICES = 100;
+const CONCURRENCY = 25;
+/** How long the hub may take to go quiet after a round's connects (token checks, timers). */
+const QUIET_DEADLINE_MS = 10_000;
+/** Settle time once quiet: the hub's idle interval is longer, so this is memory held, not released. */
+const SETTLE_MS = 1000;
+const CONNECT_TIMEOUT_MS = 15_000;
+/** The development certificate's name for this machine's loopback. */
+const SERVERNAME = 'localhost';
+const WEBSOCKET_PATH = '/$iothub/websocket';
+const AMQP_WS_SUBPROTOCOL = 'AMQPWSB10';
+/** CBS put-token status for an accepted token (Azure IoT Hub's AMQP claims-based security). */
+const CBS_OK = 200;
+
+type Transport = 'mqttTls' | 'mqttWs' | 'amqpTls' | 'amqpWs';
+const TRANSPORTS: readonly Transport[] = ['mqttTls', 'mqttWs', 'amqpTls', 'amqpWs'];
+
+/** One held device connection, closed at the end. */
+interface Held {
+  close(): void;
+}
+
+export const idleDevices: Scenario = {
+  name: 'idle-devices',
+  description: '1,000 idle SAS devices on each transport (MQTT and AMQP, over TLS and WebSocket): the hub\'s resident bytes per device',
+  targets: ['outpost', 'mosquitto'],
+  outpostSetup(dataDir, options) {
+    registerIdentities(dataDir, allDevices(options));
+    return BENCH_HUB_ARGS;
+  },
+  async run(target, options) {
+    const perTransport = devicesOf(options);
+    const transports = target.name === 'outpost' ? TRANSPORTS : (['mqttTls'] as const);
+    const devices = allDevices(options);
+    const warnings: string[] = [];
+    const fdWarning = ensureOpenFiles(target.pid, perTransport * TRANSPORTS.length);
+    if (fdWarning !== undefined) warnings.push(fdWarning);
+    const container = rhea.create_container();
+    const held: Held[] = [];
+    try {
+      // Warm-up: each transport's first connections load and compile its code; not per device.
+      for (const [i, transport] of transports.entries()) {
+        const warm = await connectAll(target, container, transport, devices.slice(i * WARMUP_DEVICES, (i + 1) * WARMUP_DEVICES));
+        for (const connection of warm) connection.close();
+      }
+      await settle(target, warnings);
+
+      const bytesPerDevice = new Map<Transport, number>();
+      const firstMeasured = TRANSPORTS.length * WARMUP_DEVICES;
+      const startedAt = process.hrtime.bigint();
+      for (const [i, transport] of transports.entries()) {
+        const before = rssOf(target);
+        const start = firstMeasured + i * perTransport;
+        held.push(...(await connectAll(target, container, transport, devices.slice(start, start + perTransport))));
+        await settle(target, warnings);
+        const after = rssOf(target);
+        if (before !== undefined && after !== undefined) bytesPerDevice.set(transport, (after - before) / perTransport);
+      }
+      const windowSec = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      const figure = (transport: Transport): number | null => bytesPerDevice.get(transport) ?? null;
+      const sample = target.pid === undefined ? undefined : sampleProc(target.pid);
+      return {
+        params: { devicesPerTransport: perTransport, warmupDevices: WARMUP_DEVICES, concurrency: CONCURRENCY, settleMs: SETTLE_MS, seed: options.seed },
+        windowSec,
+        throughput: { value: figure('mqttTls') ?? 0, unit: 'B/device', what: 'resident bytes per idle MQTT-over-TLS device (lower is better)' },
+        metrics: {
+          connected: held.length,
+          mqttTlsBytesPerDevice: figure('mqttTls'),
+          mqttWsBytesPerDevice: figure('mqttWs'),
+          amqpTlsBytesPerDevice: figure('amqpTls'),
+          amqpWsBytesPerDevice: figure('amqpWs'),
+          rssAllConnectedBytes: sample?.rssBytes ?? null,
+        },
+        latency: null,
+        broker: sample === undefined ? null : finalBrokerFigures({ pid: target.pid!, peakRssBytes: sample.peakRssBytes, cpuSec: 0, cpuSecTotal: sample.cpuSec, utilization: 0 }),
+        loadgen: { processes: 0, cpuSec: 0, maxProcessUtilization: 0 },
+        cpuMicrosPerUnit: { broker: null, loadgen: null },
+        warnings,
+      };
+    } finally {
+      for (const connection of held) connection.close();
+    }
+  },
+};
+
+function devicesOf(options: ScenarioOptions): number {
+  return options.clients ?? (options.quick ? QUICK_DEVICES : DEVICES);
+}
+
+/** Warm-up devices first (WARMUP_DEVICES per transport), then the measured ones, transport by transport. */
+function allDevices(options: ScenarioOptions): SasIdentity[] {
+  return benchDevices(options.seed, TRANSPORTS.length * (WARMUP_DEVICES + devicesOf(options)));
+}
+
+function rssOf(target: RunningTarget): number | undefined {
+  return target.pid === undefined ? undefined : sampleProc(target.pid)?.rssBytes;
+}
+
+async function settle(target: RunningTarget, warnings: string[]): Promise<void> {
+  if (!(await brokerQuiet(target.pid, QUIET_DEADLINE_MS))) warnings.push('the broker did not go quiet after a round of connects');
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
+
+/** Connects every device over `transport`, CONCURRENCY at a time; any failure fails the run. */
+async function connectAll(target: RunningTarget, container: rhea.Container, transport: Transport, devices: readonly SasIdentity[]): Promise<Held[]> {
+  const held: Held[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < devices.length) {
+      const device = devices[next++]!;
+      held.push(await connectOne(target, container, transport, device));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  } catch (error) {
+    for (const connection of held) connection.close();
+    throw error;
+  }
+  return held;
+}
+
+async function connectOne(target: RunningTarget, container: rhea.Container, transport: Transport, device: SasIdentity): Promise<Held> {
+  switch (transport) {
+    case 'mqttTls':
+    case 'mqttWs': {
+      const listener = transport === 'mqttTls' ? target.mqttTls : target.httpsTls;
+      if (listener === undefined) throw new Error(`${target.name}: no ${transport === 'mqttTls' ? 'MQTT-over-TLS' : 'HTTPS'} listener known`);
+      const login = loginOf(device);
+      const connection = new ModuleConnection(
+        {
+          host: target.host,
+          port: listener.port,
+          caPem: listener.caPem,
+          servername: SERVERNAME,
+          clientId: login.clientId,
+          credentials: login,
+          ...(transport === 'mqttWs' ? { websocketPath: WEBSOCKET_PATH } : {}),
+        },
+        () => undefined,
+      );
+      await connection.ready;
+      return { close: () => void connection.close().catch(() => undefined) };
+    }
+    case 'amqpTls':
+    case 'amqpWs':
+      return connectAmqp(target, container, transport, device);
+  }
+}
+
+/** An AMQP device as the Azure IoT device SDK opens one for telemetry: CBS put-token, then its events link. */
+async function connectAmqp(target: RunningTarget, container: rhea.Container, transport: 'amqpTls' | 'amqpWs', device: SasIdentity): Promise<Held> {
+  const listener = transport === 'amqpTls' ? target.amqpTls : target.httpsTls;
+  if (listener === undefined) throw new Error(`${target.name}: no ${transport === 'amqpTls' ? 'AMQP-over-TLS' : 'HTTPS'} listener known`);
+  const common = { container_id: device.deviceId, hostname: BENCH_IOT_HUB, reconnect: false, idle_time_out: 0 };
+  // rhea's typings describe connection_details as a TCP endpoint; its websocket_connect returns
+  // the factory rhea actually calls (as src/hub/upstream/upstream-transport.ts does).
+  const options =
+    transport === 'amqpTls'
+      ? ({ ...common, host: target.host, port: listener.port, transport: 'tls', ca: listener.caPem, servername: SERVERNAME } as ConnectionOptions)
+      : ({
+          ...common,
+          connection_details: container.websocket_connect(WebSocket as never)(`wss://${target.host}:${listener.port}${WEBSOCKET_PATH}`, [AMQP_WS_SUBPROTOCOL], { ca: listener.caPem, servername: SERVERNAME }),
+        } as unknown as ConnectionOptions);
+  const connection = container.connect(options);
+  const close = (): void => {
+    connection.close();
+  };
+  connection.on('error', () => undefined);
+  connection.on('disconnected', () => undefined);
+  try {
+    await withTimeout(device.deviceId, opened(connection));
+    const audience = `${BENCH_IOT_HUB}/devices/${device.deviceId}`;
+    const code = await withTimeout(device.deviceId, putToken(connection, audience, signSasToken(BENCH_IOT_HUB, device)));
+    if (code !== CBS_OK) throw new Error(`${device.deviceId}: CBS put-token answered ${code}`);
+    await withTimeout(device.deviceId, sendable(connection, `/devices/${device.deviceId}/messages/events`));
+  } catch (error) {
+    close();
+    throw error;
+  }
+  return { close };
+}
+
+function opened(connection: Connection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    connection.once('connection_open', () => resolve());
+    connection.once('connection_error', (context: EventContext) => reject(new Error(`connection refused: ${String(context.connection.error ?? 'no error')}`)));
+    connection.once('disconnected', (context: EventContext) => reject(new Error(`disconnected before open: ${String(context.error ?? 'no error')}`)));
+  });
+}
+
+/** The CBS exchange: a put-token on `$cbs`, its answer's status code on the reply link. */
+function putToken(connection: Connection, audience: string, token: string): Promise<number> {
+  const sender = connection.open_sender({ target: { address: '$cbs' } });
+  const receiver = connection.open_receiver({ source: { address: '$cbs' } });
+  return new Promise((resolve) => {
+    receiver.once('message', (context: EventContext) => {
+      const properties = (context.message?.application_properties ?? {}) as Record<string, unknown>;
+      resolve(Number(properties['status-code']));
+    });
+    sender.once('sendable', () => {
+      sender.send({
+        message_id: 'put-token',
+        to: '$cbs',
+        reply_to: 'cbs',
+        application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: encodeURIComponent(audience) },
+        body: token,
+      });
+    });
+  });
+}
+
+function sendable(connection: Connection, address: string): Promise<void> {
+  const sender = connection.open_sender({ target: { address } });
+  return new Promise((resolve, reject) => {
+    sender.once('sendable', () => resolve());
+    sender.once('sender_close', () => reject(new Error(`${address}: link refused (${String((sender.error as { condition?: string } | undefined)?.condition ?? 'no error')})`)));
+  });
+}
+
+function withTimeout<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not connected within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

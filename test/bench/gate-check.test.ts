@@ -254,6 +254,7 @@ describe('bench command line', () => {
       'mqtt-connect-storm',
       'mqtt-tls-storm',
       'mqtt-auth-storm',
+      'idle-devices',
       'mqtt-routed',
       'mqtt-routed-memory',
       'mqtt-routed-paced',

@@ -45,10 +45,11 @@ const MIB = 1024 * 1024;
 /** How often a round reads the hub's RSS, to see memory given back during it. */
 const RSS_SAMPLE_MS = 50;
 /**
- * A fall of RSS within a round larger than this is a collection giving memory back (young
- * generation shrunk, old space compacted), not the noise of a round that only adds connections.
+ * A fall of RSS within a round larger than this is memory given back (V8 shrinking the young
+ * generation from 4 to 2 MiB when the hub goes quiet gives back about 1.6 MiB; a collection,
+ * a thread's exit), not the noise of a round that only adds connections.
  */
-const GIVEN_BACK_BYTES = 2 * MIB;
+export const GIVEN_BACK_BYTES = MIB;
 /**
  * The first measured round starts at least this long after the run does: Outpost's route compiler
  * thread ends 5 s after its last compile (start-up's), and its exit gives back about 5-7 MiB, which
@@ -99,26 +100,20 @@ export const idleDevices: Scenario = {
       await settle(target, warnings);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, runStartedMs + FIRST_ROUND_AFTER_MS - Date.now())));
 
-      const bytesPerDevice = new Map<Transport, number>();
       const firstMeasured = TRANSPORTS.length * WARMUP_DEVICES;
       const startedAt = process.hrtime.bigint();
-      let regrowth = false;
+      const rounds: RoundReading[] = [];
       for (const [i, transport] of transports.entries()) {
         const watch = new RssWatch(target.pid);
         const start = firstMeasured + i * perTransport;
         held.push(...(await connectAll(target, container, transport, devices.slice(start, start + perTransport))));
         await settle(target, warnings);
         const round = watch.stop();
-        if (round === undefined) continue;
-        // A collection that gives memory back in the middle of a round (V8's memory reducer runs
-        // on its own timer) makes the round read low and the next one read high as it regrows.
-        if (round.gaveBackBytes > GIVEN_BACK_BYTES || regrowth) {
-          warnings.push(`${transport}: ${regrowth ? 'the round after a round in which' : 'during the round'} the hub gave back ${(round.gaveBackBytes / MIB).toFixed(1)} MiB: no figure`);
-          regrowth = !regrowth && round.gaveBackBytes > GIVEN_BACK_BYTES;
-          continue;
-        }
-        bytesPerDevice.set(transport, (round.after - round.before) / perTransport);
+        if (round !== undefined) rounds.push({ transport, ...round });
       }
+      const judged = judgeRounds(rounds, perTransport);
+      warnings.push(...judged.warnings);
+      const bytesPerDevice = judged.bytesPerDevice;
       const windowSec = Number(process.hrtime.bigint() - startedAt) / 1e9;
       const figure = (transport: Transport): number | null => bytesPerDevice.get(transport) ?? null;
       const sample = target.pid === undefined ? undefined : sampleProc(target.pid);
@@ -147,6 +142,34 @@ export const idleDevices: Scenario = {
   },
 };
 
+/** One measured round: RSS at its start and end, and how far the end is below its highest sample. */
+export interface RoundReading {
+  readonly transport: string;
+  readonly before: number;
+  readonly after: number;
+  readonly gaveBackBytes: number;
+}
+
+/**
+ * Bytes per device of each round, in order. Memory given back during a round and not taken again
+ * before its end (V8 shrinking the young generation as the hub goes quiet, a thread's exit) makes
+ * that round read low, and the next one high as it is taken again: neither gets a figure, and a
+ * warning says why. Given back and taken again within the round is no error.
+ */
+export function judgeRounds(rounds: readonly RoundReading[], devices: number): { bytesPerDevice: Map<string, number>; warnings: string[] } {
+  const bytesPerDevice = new Map<string, number>();
+  const warnings: string[] = [];
+  let regrowth = false;
+  for (const round of rounds) {
+    const gaveBack = round.gaveBackBytes > GIVEN_BACK_BYTES;
+    if (gaveBack) warnings.push(`${round.transport}: the hub gave back ${(round.gaveBackBytes / MIB).toFixed(1)} MiB during the round: no figure`);
+    else if (regrowth) warnings.push(`${round.transport}: the round after one in which the hub gave memory back: no figure`);
+    else bytesPerDevice.set(round.transport, (round.after - round.before) / devices);
+    regrowth = gaveBack;
+  }
+  return { bytesPerDevice, warnings };
+}
+
 function devicesOf(options: ScenarioOptions): number {
   return options.clients ?? (options.quick ? QUICK_DEVICES : DEVICES);
 }
@@ -160,16 +183,20 @@ function rssOf(pid: number | undefined): number | undefined {
   return pid === undefined ? undefined : sampleProc(pid)?.rssBytes;
 }
 
-/** The hub's RSS at a round's start and end, and the largest fall between two samples in between. */
+/**
+ * The hub's RSS at a round's start and end, and how far the end is below the round's highest
+ * sample: memory given back during the round and not taken again before it ended.
+ */
 class RssWatch {
   private readonly before: number | undefined;
   private last: number | undefined;
-  private gaveBack = 0;
+  private highest = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pid: number | undefined) {
     this.before = rssOf(pid);
     this.last = this.before;
+    this.highest = this.before ?? 0;
     this.timer = setInterval(() => this.sample(), RSS_SAMPLE_MS);
   }
 
@@ -177,13 +204,13 @@ class RssWatch {
     clearInterval(this.timer);
     this.sample();
     if (this.before === undefined || this.last === undefined) return undefined;
-    return { before: this.before, after: this.last, gaveBackBytes: this.gaveBack };
+    return { before: this.before, after: this.last, gaveBackBytes: this.highest - this.last };
   }
 
   private sample(): void {
     const now = rssOf(this.pid);
     if (now === undefined) return;
-    if (this.last !== undefined) this.gaveBack = Math.max(this.gaveBack, this.last - now);
+    this.highest = Math.max(this.highest, now);
     this.last = now;
   }
 }

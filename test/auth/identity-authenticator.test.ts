@@ -339,4 +339,16 @@ describe('a reconnect with the login that worked before (the login cache)', () =
     refused(await authenticator.authenticate(credentials({ ...sent, clientId: 'dev2', username: `${HUB}/dev2/${USERNAME_QUERY}` })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
     refused(await authenticator.authenticate(credentials({ ...sent, username: `${HUB}/dev1` })), 'OUTPOST_MQTT_BAD_USERNAME');
   });
+
+  it('is only the exact token: one changed byte of it, or a token of another length, is checked in full and refused', async (t) => {
+    const { authenticator, login, sent } = clocked(t);
+    accepted(await authenticator.authenticate(login));
+    const token = sent.password!;
+    const changed = Buffer.from(token);
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 1;
+    refused(await authenticator.authenticate(credentials({ ...sent, password: changed })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    refused(await authenticator.authenticate(credentials({ ...sent, password: Buffer.concat([token, Buffer.from('x')]) })), 'OUTPOST_AUTH_BAD_CREDENTIALS');
+    accepted(await authenticator.authenticate(credentials({ ...sent, password: Buffer.from(token) })));
+    assert.equal(authenticator.logins.size, 1);
+  });
 });

@@ -63,8 +63,11 @@ export class SocketListener {
     // per connection (issue 20: accept-path work in a connection storm).
     server.on('connection', (socket: Socket) => {
       if (!options.registry.admit(socket, options.name)) return;
-      // A socket error before the adapter owns the stream (reset during the handshake) is routine.
-      socket.on('error', destroyOnError);
+      // A socket error before the adapter owns the stream (reset during the TLS handshake) is
+      // routine. A plain socket's adapter owns it already (the server's own 'connection' listener,
+      // registered first, handed it over) and listens for its errors: a second listener would
+      // cost an array per connection (issue 20).
+      if (options.tls !== undefined) socket.on('error', destroyOnError);
       this.handshakes?.accepted(socket);
     });
     await new Promise<void>((resolve, reject) => {

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runOne } from '../../bench/lib/harness.js';
-import { validateResultFile } from '../../bench/lib/result-schema.js';
 import { BENCH_EDGE_DEVICE, BENCH_HUB_ARGS, BENCH_IOT_HUB, benchDevices, loginOf, registerIdentities } from '../../bench/lib/sas-devices.js';
 import { StormLoad } from '../../bench/lib/storm-load.js';
 import { startTarget } from '../../bench/lib/targets.js';
 import { findScenario } from '../../bench/scenarios/index.js';
 import { IdentityRegistry, parseSasToken } from '../../src/hub/auth/index.js';
+import { assertValidResult } from './result-file.js';
 
 describe('SAS devices for the benchmarks', () => {
   it('derives the same devices and tokens from a seed, and registers them as children of the bench edge device', (t) => {
@@ -85,14 +85,6 @@ describe('mqtt-auth-storm against Outpost', { timeout: 120_000 }, () => {
     assert.ok(Math.abs(m['throughputRatio']! - m['round1SasConnPerSec']! / m['round1AnonymousConnPerSec']!) < 1e-9);
     assert.ok(m['cpuPerConnRatio']! > 0 && m['sasCpuMicrosPerConn']! > 0);
     assert.ok(r.broker !== null && r.broker.cpuSec > 0);
-    const file = {
-      schemaVersion: 1 as const,
-      startedAt: '',
-      finishedAt: '',
-      machine: { cpus: 2, cpuModel: 't', totalMemoryBytes: 1, node: process.version, os: 'linux' },
-      options: { quick: true, loadgen: 'c' as const, seed: 5, scenarios: ['mqtt-auth-storm'], targets: ['outpost'] },
-      results: [r],
-    };
-    assert.deepEqual(validateResultFile(file), []);
+    assertValidResult(r);
   });
 });

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runOne } from '../../bench/lib/harness.js';
-import { validateResultFile } from '../../bench/lib/result-schema.js';
 import { findScenario } from '../../bench/scenarios/index.js';
 import { GIVEN_BACK_BYTES, judgeRounds } from '../../bench/scenarios/idle-devices.js';
+import { assertValidResult } from './result-file.js';
 
 const DEVICES = 20;
 const FIGURES: Record<string, string> = {
@@ -38,15 +38,7 @@ describe('idle-devices', { timeout: 240_000 }, () => {
         else assert.ok(Number.isFinite(value) && !explained, `${name}: ${String(value)}`);
       }
       assert.equal(r.throughput.value, r.metrics['mqttTlsBytesPerDevice'] ?? 0);
-      const file = {
-        schemaVersion: 1 as const,
-        startedAt: '',
-        finishedAt: '',
-        machine: { cpus: 2, cpuModel: 't', totalMemoryBytes: 1, node: process.version, os: 'linux' },
-        options: { quick: true, loadgen: 'c' as const, seed: 11, scenarios: ['idle-devices'], targets: [target] },
-        results: [r],
-      };
-      assert.deepEqual(validateResultFile(file), []);
+      assertValidResult(r);
     });
   }
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runOne, runPlan } from '../../bench/lib/harness.js';
 import { measureVariants } from '../../bench/lib/micro.js';
-import { validateResultFile } from '../../bench/lib/result-schema.js';
 import { formatMarkdown, formatTable } from '../../bench/lib/table.js';
 import { parseCli } from '../../bench/run.js';
 import { findScenario, SCENARIOS, type ScenarioOptions } from '../../bench/scenarios/index.js';
+import { assertValidResult } from './result-file.js';
 
 const quick: ScenarioOptions = { quick: true, loadgen: 'node', seed: 3 };
 
@@ -40,8 +40,7 @@ describe('micro-benchmarks in the harness', { timeout: 120_000 }, () => {
       for (const v of variants) assert.ok(names.includes(v), `${name} lacks ${v} (has ${names.join(', ')})`);
       for (const v of r.variants ?? []) assert.ok(v.value > 0 && v.min <= v.value && v.value <= v.max, `${v.name}: ${v.min} ≤ ${v.value} ≤ ${v.max}`);
       assert.ok(r.throughput.value > 0);
-      const file = { schemaVersion: 1 as const, startedAt: '', finishedAt: '', machine: { cpus: 2, cpuModel: 't', totalMemoryBytes: 1, node: process.version, os: 'linux' }, options: { quick: true, loadgen: 'node' as const, seed: 3, scenarios: [name], targets: [] }, results: [r] };
-      assert.deepEqual(validateResultFile(file), []);
+      assertValidResult(r, 'node');
       assert.match(formatTable([r]), new RegExp(`${name}\\s+${variants[0]!.replace(/[+]/g, '\\+')}\\s`));
     });
   }

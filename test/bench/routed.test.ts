@@ -8,24 +8,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runOne, runPlan } from '../../bench/lib/harness.js';
 import { routedSetup } from '../../bench/lib/routed.js';
-import { validateResultFile, type ScenarioResult } from '../../bench/lib/result-schema.js';
 import { BENCH_EDGE_DEVICE } from '../../bench/lib/sas-devices.js';
 import { findScenario, type ScenarioOptions } from '../../bench/scenarios/index.js';
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
+import { assertValidResult } from './result-file.js';
 
 const short: ScenarioOptions = { quick: true, loadgen: 'c', seed: 9, warmupSec: 0.5, durationSec: 1 };
-
-function assertValid(r: ScenarioResult): void {
-  const file = {
-    schemaVersion: 1 as const,
-    startedAt: '',
-    finishedAt: '',
-    machine: { cpus: 2, cpuModel: 't', totalMemoryBytes: 1, node: process.version, os: 'linux' },
-    options: { quick: true, loadgen: 'c' as const, seed: 9, scenarios: [r.scenario], targets: [r.target] },
-    results: [r],
-  };
-  assert.deepEqual(validateResultFile(file), []);
-}
 
 describe('routed scenarios', { timeout: 120_000 }, () => {
   it('prepares the hub: five module identities, the route in a deployment, the store as asked', (t) => {
@@ -43,7 +31,7 @@ describe('routed scenarios', { timeout: 120_000 }, () => {
   it('mqtt-routed: module output is routed to the module input over TLS, acknowledged and delivered', async () => {
     const r = await runOne(findScenario('mqtt-routed')!, 'outpost', short, {});
     assert.equal(r.status, 'ok', r.error);
-    assertValid(r);
+    assertValidResult(r);
     assert.equal(r.params['store'], 'rocksdb');
     assert.ok(r.metrics['ackedPerSec']! > 0 && r.metrics['deliveredPerSec']! > 0);
     assert.equal(r.throughput.value, r.metrics['deliveredPerSec']);
@@ -55,7 +43,7 @@ describe('routed scenarios', { timeout: 120_000 }, () => {
   it('mqtt-routed-paced-memory: the open loop sends no faster than offered and reports its backlog', async () => {
     const r = await runOne(findScenario('mqtt-routed-paced-memory')!, 'outpost', short, {});
     assert.equal(r.status, 'ok', r.error);
-    assertValid(r);
+    assertValidResult(r);
     assert.equal(r.params['store'], 'memory');
     assert.equal(r.metrics['offeredPerSec'], 50_000);
     // Sent in the window = due in it + what was waiting at its start − what still waits at its

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runOne } from '../../bench/lib/harness.js';
-import { validateResultFile } from '../../bench/lib/result-schema.js';
 import { findScenario } from '../../bench/scenarios/index.js';
+import { assertValidResult } from './result-file.js';
 
 const CLIENTS = 30;
 
@@ -21,15 +21,7 @@ describe('mqtt-tls-storm', { timeout: 240_000 }, () => {
       assert.equal(m['fullHandshakesResumed'], 0, 'the full-handshake storm presented no session');
       assert.equal(m['resumedHandshakes'], CLIENTS, 'every reconnecting client resumed');
       assert.ok(m['resumedConnPerSec']! > 0 && r.throughput.value > 0);
-      const file = {
-        schemaVersion: 1 as const,
-        startedAt: '',
-        finishedAt: '',
-        machine: { cpus: 2, cpuModel: 't', totalMemoryBytes: 1, node: process.version, os: 'linux' },
-        options: { quick: true, loadgen: 'c' as const, seed: 9, scenarios: ['mqtt-tls-storm'], targets: [target] },
-        results: [r],
-      };
-      assert.deepEqual(validateResultFile(file), []);
+      assertValidResult(r);
     });
   }
 });

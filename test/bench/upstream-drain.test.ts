@@ -8,25 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runOne } from '../../bench/lib/harness.js';
-import { validateResultFile, type ScenarioResult } from '../../bench/lib/result-schema.js';
 import { BENCH_EDGE_DEVICE, derivedKey } from '../../bench/lib/sas-devices.js';
 import { upstreamParentSetup } from '../../bench/lib/upstream-drain.js';
 import { findScenario, type ScenarioOptions } from '../../bench/scenarios/index.js';
 import { IdentityRegistry } from '../../src/hub/auth/index.js';
+import { assertValidResult } from './result-file.js';
 
 const short: ScenarioOptions = { quick: true, loadgen: 'node', seed: 13, durationSec: 0.5 };
-
-function assertValid(r: ScenarioResult): void {
-  const file = {
-    schemaVersion: 1 as const,
-    startedAt: '',
-    finishedAt: '',
-    machine: { cpus: 2, cpuModel: 't', totalMemoryBytes: 1, node: process.version, os: 'linux' },
-    options: { quick: true, loadgen: 'node' as const, seed: 13, scenarios: [r.scenario], targets: [r.target] },
-    results: [r],
-  };
-  assert.deepEqual(validateResultFile(file), []);
-}
 
 describe('upstream scenarios', { timeout: 240_000 }, () => {
   it('prepares the parent: the child edge device and its modules with the child\'s keys, the sink and its route', (t) => {
@@ -46,7 +34,7 @@ describe('upstream scenarios', { timeout: 240_000 }, () => {
     it(`${name}: the child's backlog reaches the parent once the link is restored, with drain start and msg/s`, async () => {
       const r = await runOne(findScenario(name)!, 'outpost', short, {});
       assert.equal(r.status, 'ok', r.error);
-      assertValid(r);
+      assertValidResult(r, 'node');
       assert.equal(r.params['maxBatchSize'], name === 'upstream-drain' ? 10 : 1);
       assert.ok(r.metrics['backlog']! > 0);
       assert.ok(r.metrics['drainStartMs']! > 0);

@@ -11,7 +11,7 @@ export {
   type RouteCompileResult,
 } from './route-compiler.js';
 export { RouteTable, type BatchRouting, type RouteTarget, type TableRoute } from './route-table.js';
-export { RouteCompilerPool, type RouteCompileTask } from './route-compiler-pool.js';
+export { COMPILER_IDLE_TIMEOUT_MS, RouteCompilerPool, type RouteCompileTask } from './route-compiler-pool.js';
 export { instantiateCondition, type ConditionFn } from './instantiate-condition.js';
 export { MessageView } from './message-view.js';
 export { normalizeSource, sourceMatches, sourceCanMatch } from './route-source.js';

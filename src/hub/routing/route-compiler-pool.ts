@@ -17,6 +17,9 @@ const WORKER_FILE = fileURLToPath(new URL('../../../workers/route-compiler.js', 
  * `RouteTable.fromData` and swaps its table reference. One thread is plenty: tables change
  * only on deployment, and parsing a hundred routes takes milliseconds.
  */
+/** How long the compiler's thread outlives its last compile: a deployment change is rare, so no idle thread is kept. */
+export const COMPILER_IDLE_TIMEOUT_MS = 5_000;
+
 export class RouteCompilerPool {
   private readonly pool: Piscina<RouteCompileTask, CompiledRouteTableData>;
 
@@ -25,8 +28,7 @@ export class RouteCompilerPool {
       filename: WORKER_FILE,
       minThreads: 0,
       maxThreads: 1,
-      // A deployment change is rare; do not keep an idle thread around for it.
-      idleTimeout: options.idleTimeoutMs ?? 5_000,
+      idleTimeout: options.idleTimeoutMs ?? COMPILER_IDLE_TIMEOUT_MS,
       // Nothing reads Piscina's timing histograms (native memory; see ShardClient).
       recordTiming: false,
       // The memory budget's bound on this thread's heap (memoryBudget).

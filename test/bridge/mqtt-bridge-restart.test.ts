@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { portOutsideEphemeralRange } from '../helpers/outpost-process.js';
 import { BridgeHubs, until } from './bridge-hubs.js';
 
 const UPSTREAM = '$upstream';
@@ -18,7 +19,12 @@ describe('MQTT bridge through a parent restart', () => {
 
   it('loses no acknowledged out-message when the parent is killed (-9) and restarted mid-stream', async (t) => {
     const hubs = site(t, [{ endpoint: UPSTREAM, settings: [{ direction: 'out', topic: 'data/#', outPrefix: 'up/' }] }], { OUTPOST_UPSTREAM__RECONNECT_MAX: '4s' });
-    const first = await hubs.startParent();
+    // Ports below the ephemeral range: while the parent is down, a port 0 listener or an outgoing
+    // connection elsewhere in the suite could take one of its own (seen once: EADDRINUSE on restart).
+    const mqttPort = await portOutsideEphemeralRange();
+    let amqpPort = await portOutsideEphemeralRange();
+    while (amqpPort === mqttPort) amqpPort = await portOutsideEphemeralRange();
+    const first = await hubs.startParent({ amqp: amqpPort, mqtt: mqttPort });
     // A persistent session on the parent: what the parent acknowledged to the bridge waits there for it across the restart.
     let parentDevice = await hubs.device('parent', { clean: false });
     await parentDevice.client.subscribeAsync('up/#', { qos: 1 });

@@ -17,8 +17,11 @@
 // heap, TLS is most of each TLS figure (OpenSSL's state and Node's buffers, of which only the pages
 // written are resident: docs/benchmarks.md, "Per idle connection"). Mosquitto takes the MQTT
 // plain and TLS rounds only (no WebSocket or AMQP listener in the harness's configuration).
+// `node-floor` (bench/peers/node-floor-server.ts, a bare Node server that answers CONNECT and
+// keeps nothing but the socket) takes the plain MQTT round only: what an idle connection costs
+// any broker built on a Node `net.Socket`, the floor beneath Outpost's plain figure.
 // The headline is MQTT over TLS, the figure with a peer beside it.
-// Run: npm run bench -- idle-devices [--target outpost|mosquitto] [--quick] [--clients N]
+// Run: npm run bench -- idle-devices [--target outpost|mosquitto|node-floor] [--quick] [--clients N]
 import rhea, { type Connection, type ConnectionOptions, type EventContext } from 'rhea';
 import WebSocket from 'ws';
 import { ensureOpenFiles } from '../lib/fd-limit.js';
@@ -70,7 +73,7 @@ const AMQP_WS_SUBPROTOCOL = 'AMQPWSB10';
 /** CBS put-token status for an accepted token (Azure IoT Hub's AMQP claims-based security). */
 const CBS_OK = 200;
 
-type Transport = 'mqtt' | 'mqttTls' | 'mqttWs' | 'amqpTls' | 'amqpWs';
+export type Transport = 'mqtt' | 'mqttTls' | 'mqttWs' | 'amqpTls' | 'amqpWs';
 const TRANSPORTS: readonly Transport[] = ['mqtt', 'mqttTls', 'mqttWs', 'amqpTls', 'amqpWs'];
 
 /** One held device connection, closed at the end. */
@@ -81,7 +84,7 @@ interface Held {
 export const idleDevices: Scenario = {
   name: 'idle-devices',
   description: '1,000 idle SAS devices on each transport (MQTT plain, MQTT and AMQP over TLS and WebSocket): the hub\'s resident bytes per device',
-  targets: ['outpost', 'mosquitto'],
+  targets: ['outpost', 'mosquitto', 'node-floor'],
   outpostSetup(dataDir, options) {
     registerIdentities(dataDir, allDevices(options));
     return BENCH_HUB_ARGS;
@@ -89,7 +92,7 @@ export const idleDevices: Scenario = {
   async run(target, options) {
     const runStartedMs = Date.now();
     const perTransport = devicesOf(options);
-    const transports = target.name === 'outpost' ? TRANSPORTS : (['mqtt', 'mqttTls'] as const);
+    const transports = transportsOf(target.name);
     const devices = allDevices(options);
     const warnings: string[] = [];
     const fdWarning = ensureOpenFiles(target.pid, devices.length);
@@ -177,6 +180,13 @@ export function judgeRounds(rounds: readonly RoundReading[]): { bytesPerDevice: 
     regrowth = gaveBack;
   }
   return { bytesPerDevice, warnings };
+}
+
+/** The transports a target takes: Outpost all five, Mosquitto MQTT plain and TLS, node-floor plain MQTT. */
+export function transportsOf(targetName: string): readonly Transport[] {
+  if (targetName === 'outpost') return TRANSPORTS;
+  if (targetName === 'node-floor') return ['mqtt'];
+  return ['mqtt', 'mqttTls'];
 }
 
 function devicesOf(options: ScenarioOptions): number {

@@ -1,6 +1,6 @@
 // idle-devices in small: 20 SAS devices per transport against a real Outpost hub (MQTT on plain
 // TCP; MQTT and AMQP, each over TLS and over WebSocket) and a real Mosquitto (MQTT plain and over
-// TLS). Every device's connection must be accepted (a refused one fails the run) and all of them
+// TLS) and the bare node-floor server (plain MQTT). Every device's connection must be accepted (a refused one fails the run) and all of them
 // stay connected to the end; each transport the target serves gets its per-device figure, or a
 // warning saying the hub gave memory back during its round (frequent with rounds this short).
 // The judgement of the rounds is tested on its own with made-up readings.
@@ -24,6 +24,7 @@ describe('idle-devices', { timeout: 240_000 }, () => {
   for (const [target, served] of [
     ['outpost', Object.keys(FIGURES)],
     ['mosquitto', ['mqttBytesPerDevice', 'mqttTlsBytesPerDevice']],
+    ['node-floor', ['mqttBytesPerDevice']],
   ] as const) {
     it(`against ${target}: every device connects and stays, one figure per transport served`, async () => {
       const r = await runOne(findScenario('idle-devices')!, target, { quick: true, loadgen: 'c', seed: 11, clients: DEVICES }, {});

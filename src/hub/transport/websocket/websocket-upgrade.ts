@@ -5,6 +5,7 @@ import type { Logger } from '../../../log/index.js';
 import { RateLimitedLog } from '../../../log/index.js';
 import { refuseUpgrade, UpgradeStatus } from '../https/upgrade-refusal.js';
 import type { ConnectionInfo } from '../protocol-adapter.js';
+import { forgetPeerName } from '../socket-listener.js';
 import { loadWebSocketEngine } from './load-websocket-engine.js';
 import type { WebSocketEngine } from './websocket-engine.js';
 
@@ -121,6 +122,7 @@ export class WebSocketUpgrade {
       secure: true,
       connectTimeoutMs: protocol.connectTimeoutMs,
     };
+    forgetPeerName(socket);
     protocol.adapter.handle(stream, info);
   }
 

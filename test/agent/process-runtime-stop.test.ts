@@ -11,6 +11,10 @@
  * ends: the second case starts the module 0.7 s after the signal. A late module is one that was
  * not the wrapper's child when the SIGTERM went out (the runtime lists them first), not one whose
  * start time reads after the signal's: /proc's start times and /proc/uptime disagree by a tick.
+ * The third case is a child that was listed but was not the module yet: the wrapper's fork between
+ * fork and exec holds the wrapper's trap and swallows the signal, and the module it then becomes
+ * never got one. Here a child shell with the same trap stands in for that fork (its window made
+ * 0.4 s long), execing the module after the signal; the runtime sees its command line change.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,6 +39,11 @@ const SLOW_WRAPPER = `trap true TERM INT HUP; sleep 0.4; "${process.execPath}" -
  * (0.25 s), as a wrapper the scheduler runs late on a loaded machine would.
  */
 const LATER_WRAPPER = `trap true TERM INT HUP; setsid sleep 0.7; "${process.execPath}" -e "setInterval(() => {}, 1000)"; exit $?`;
+/**
+ * A child that swallows the group's SIGTERM in the wrapper's trap, then becomes the module (exec)
+ * once its sleep (which the signal ends) is over: as the wrapper's own fork does between fork and exec.
+ */
+const TRAPPED_WRAPPER = `trap true TERM INT HUP; /bin/sh -c 'trap true TERM INT HUP; sleep 0.4; exec "${process.execPath}" -e "setInterval(() => {}, 1000)"'; exit $?`;
 const STOP_TIMEOUT_MS = 8_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,7 +98,11 @@ describe('process runtime: a SIGTERM that arrives before the wrapper starts the 
     }
   });
 
-  for (const [when, script] of [['right after the signal', SLOW_WRAPPER], ['after the first look for late children', LATER_WRAPPER]] as const) {
+  for (const [when, script] of [
+    ['right after the signal', SLOW_WRAPPER],
+    ['after the first look for late children', LATER_WRAPPER],
+    ['by a child that swallowed the signal', TRAPPED_WRAPPER],
+  ] as const) {
     it(`stops the module started ${when} without waiting out the stop timeout`, async () => {
       const pid = startWrapper(script);
       const records = new ProcessRecordStore(join(dir, 'processes'));
@@ -116,6 +129,8 @@ describe('process runtime: a SIGTERM that arrives before the wrapper starts the 
         const gap = await childSince(pid, 0);
         // LATER_WRAPPER's sleep must have left the group first, or the group's SIGTERM ends it early.
         for (let session = sessionOf(gap); script === LATER_WRAPPER && session !== undefined && session !== gap; session = sessionOf(gap)) await sleep(5);
+        // TRAPPED_WRAPPER's child has set its trap (its first statement) once it runs its sleep.
+        if (script === TRAPPED_WRAPPER) await childSince(gap, 0);
         const startedAt = Date.now();
         await runtime.stopModule('late', STOP_TIMEOUT_MS);
         const tookMs = Date.now() - startedAt;

@@ -40,3 +40,15 @@ export function childrenOf(pid: number): number[] {
   }
   return children;
 }
+
+/**
+ * The command line of a live process (/proc/<pid>/cmdline, its arguments joined by NUL), or
+ * undefined when it is gone. It changes when the process execs another program.
+ */
+export function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return undefined;
+  }
+}

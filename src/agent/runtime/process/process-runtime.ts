@@ -9,7 +9,7 @@ import type { CreateRequest, LogOptions, ModuleRuntime } from '../module-runtime
 import { HealthProbe } from './health-probe.js';
 import { LogWindowFilter } from '../log-window.js';
 import { logFileStream, rotateLog } from './log-file.js';
-import { childrenOf, isSameProcessAlive, processStartTicks } from './process-alive.js';
+import { childrenOf, commandLineOf, isSameProcessAlive, processStartTicks } from './process-alive.js';
 import { ProcessRecordStore, type ProcessRecord } from './process-record.js';
 
 export interface ProcessRuntimeOptions {
@@ -157,7 +157,15 @@ export class ProcessRuntime implements ModuleRuntime {
     // of the signal missed a module that read a tick early (both seen as a shutdown test timing
     // out under a full suite). Only the wrapper's own children count: what the module starts
     // while shutting down is the module's business.
-    const signalled = new Set(childrenOf(pid));
+    // A child listed before the signal may not be the module yet: the wrapper's fork between its
+    // fork and its exec holds the wrapper's trap, which swallows the signal, and the module it
+    // becomes never gets one (a shutdown test waited out its module's stop timeout again under a
+    // full suite). So each child's command line is kept as it was before the signal, and a child
+    // whose command line has changed since (it exec'd the module) gets a SIGTERM of its own.
+    // A module that exec'd between the listing and the signal gets a second one: it ends at once
+    // instead of gracefully, in a window of microseconds, where a missed signal cost the timeout.
+    const signalled = new Map<number, string | undefined>();
+    for (const child of childrenOf(pid)) signalled.set(child, commandLineOf(child));
     signalGroup(pid, 'SIGTERM');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -165,8 +173,9 @@ export class ProcessRuntime implements ModuleRuntime {
       if (waitMs <= 0) break;
       if (await this.waitExit(record, waitMs)) return;
       for (const child of childrenOf(pid)) {
-        if (signalled.has(child)) continue;
-        signalled.add(child);
+        const commandLine = commandLineOf(child);
+        if (signalled.has(child) && signalled.get(child) === commandLine) continue;
+        signalled.set(child, commandLine);
         signalProcess(child, 'SIGTERM');
       }
     }

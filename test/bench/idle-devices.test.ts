@@ -38,7 +38,7 @@ describe('idle-devices', { timeout: 240_000 }, () => {
         else if (value === null) assert.ok(explained, `${name}: no figure and no warning (${r.warnings.join('; ')})`);
         else assert.ok(Number.isFinite(value) && !explained, `${name}: ${String(value)}`);
       }
-      assert.equal(r.throughput.value, r.metrics['mqttTlsBytesPerDevice'] ?? 0);
+      assert.equal(r.throughput.value, r.metrics['mqttBytesPerDevice'] ?? 0);
       assertValidResult(r);
     });
   }

@@ -4,7 +4,8 @@
 //   - Outpost's code loaded: `node` that imports the CLI's whole module graph (every command,
 //     the hub's start-up and what it imports, RocksDB's addon among them), starts nothing and
 //     idles, with the smallest young generation (`--max-semi-space-size=1`) so that it reads
-//     as low as that code can.
+//     as low as that code can. It is this checkout's build, also when --outpost-root runs
+//     another hub.
 // The hub is read once its first idle interval has passed (the release of start-up's garbage,
 // src/hub/idle-memory-release.ts), the other two after CHILD_SETTLE_MS. Each reading splits the
 // resident set into anonymous memory (heaps, stacks) and file-backed pages, and names the pages of

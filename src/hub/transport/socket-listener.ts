@@ -140,9 +140,9 @@ export class SocketListener {
 
 /**
  * Drops Node's cached peer name. Reading `remoteAddress` leaves an object of address, family and
- * port on the socket (`_peername`, 56 B and a larger property store on every open connection, issue
- * 20); the connection's info keeps the two values it needs. Should anything ask the socket again,
- * Node reads the name anew (one getpeername).
+ * port on the socket (`_peername`: 56 B on every open connection, issue 20); the connection's info
+ * keeps the two values it needs. Should anything ask the socket again, Node reads the name anew
+ * (one getpeername).
  */
 export function forgetPeerName(socket: Socket): void {
   (socket as Socket & { _peername?: unknown })._peername = undefined;

@@ -157,8 +157,8 @@ export class ProcessRuntime implements ModuleRuntime {
     // of the signal missed a module that read a tick early (both seen as a shutdown test timing
     // out under a full suite). Only the wrapper's own children count: what the module starts
     // while shutting down is the module's business.
-    // A child listed before the signal may not be the module yet: the wrapper's fork between its
-    // fork and its exec holds the wrapper's trap, which swallows the signal, and the module it
+    // A child listed before the signal may not be the module yet: between fork and exec, the
+    // wrapper's child still holds the wrapper's trap, which swallows the signal, and the module it
     // becomes never gets one (a shutdown test waited out its module's stop timeout again under a
     // full suite). So each child's command line is kept as it was before the signal, and a child
     // whose command line has changed since (it exec'd the module) gets a SIGTERM of its own.

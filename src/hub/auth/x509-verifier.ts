@@ -65,7 +65,7 @@ export class X509Verifier {
       const thumbprints = [auth.primaryThumbprint, auth.secondaryThumbprint].filter((t): t is string => t !== undefined);
       const sha1 = createHash('sha1').update(leaf.raw).digest('hex').toUpperCase();
       const sha256 = createHash('sha256').update(leaf.raw).digest('hex').toUpperCase();
-      if (thumbprints.some((t) => t === sha1 || t === sha256)) return { ok: true, identity: identityOf(deviceId, moduleId, 'x509-thumbprint') };
+      if (thumbprints.some((t) => t === sha1 || t === sha256)) return { ok: true, identity: identityOf(target.record.deviceId, target.record.moduleId, 'x509-thumbprint') };
       return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', GENERIC_DETAIL, `certificate thumbprint ${sha1} matches neither thumbprint of ${key}`);
     }
     if (auth.type === 'certificateAuthority') {
@@ -74,7 +74,7 @@ export class X509Verifier {
         return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', 'client certificate common name (CN) is not the device id', `CN ${JSON.stringify(commonName ?? null)} presented for ${key}`);
       }
       const chainProblem = this.chainProblem(leaf, intermediatesOf(peer));
-      return chainProblem === undefined ? { ok: true, identity: identityOf(deviceId, moduleId, 'x509-ca') } : chainProblem;
+      return chainProblem === undefined ? { ok: true, identity: identityOf(target.record.deviceId, target.record.moduleId, 'x509-ca') } : chainProblem;
     }
     return authFailure('OUTPOST_AUTH_BAD_CREDENTIALS', `${key} does not authenticate with a certificate`, `${key} uses ${auth.type}`);
   }
@@ -109,6 +109,10 @@ export class X509Verifier {
   }
 }
 
+/**
+ * Called with the registry's own id strings, as the SAS verifier does: the claimed ids are equal
+ * to them but cut from the user name, which they would keep alive as long as the identity lives.
+ */
 function identityOf(deviceId: string, moduleId: string | undefined, authMethod: 'x509-thumbprint' | 'x509-ca'): Extract<AuthResult, { ok: true }>['identity'] {
   return moduleId === undefined ? { kind: 'device', deviceId, authMethod } : { kind: 'module', deviceId, moduleId, authMethod };
 }

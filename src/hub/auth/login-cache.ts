@@ -39,8 +39,8 @@ interface CachedLogin {
 
 export class LoginCache {
   /**
-   * By client id (a string the connection holds anyway): no key is built and the token is never
-   * turned into a string on a hit; its digest is compared.
+   * By client id (a string the connection holds anyway): no key is built. A hit compares the digest
+   * of user name and token, which reads the token as a short-lived latin1 string for the hash.
    */
   private readonly entries = new Map<string, CachedLogin>();
 

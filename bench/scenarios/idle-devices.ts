@@ -73,7 +73,7 @@ const AMQP_WS_SUBPROTOCOL = 'AMQPWSB10';
 /** CBS put-token status for an accepted token (Azure IoT Hub's AMQP claims-based security). */
 const CBS_OK = 200;
 
-export type Transport = 'mqtt' | 'mqttTls' | 'mqttWs' | 'amqpTls' | 'amqpWs';
+type Transport = 'mqtt' | 'mqttTls' | 'mqttWs' | 'amqpTls' | 'amqpWs';
 const TRANSPORTS: readonly Transport[] = ['mqtt', 'mqttTls', 'mqttWs', 'amqpTls', 'amqpWs'];
 
 /** One held device connection, closed at the end. */
@@ -183,7 +183,7 @@ export function judgeRounds(rounds: readonly RoundReading[]): { bytesPerDevice: 
 }
 
 /** The transports a target takes: Outpost all five, Mosquitto MQTT plain and TLS, node-floor plain MQTT. */
-export function transportsOf(targetName: string): readonly Transport[] {
+function transportsOf(targetName: string): readonly Transport[] {
   if (targetName === 'outpost') return TRANSPORTS;
   if (targetName === 'node-floor') return ['mqtt'];
   return ['mqtt', 'mqttTls'];

@@ -13,10 +13,12 @@
 // clean. What the hub holds above the second process is its running state; what the second holds
 // above the first is the cost of Outpost's code (docs/benchmarks.md, "The idle floor").
 // Run: npm run bench -- idle-floor [--quick]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { IDLE_CHECK_INTERVAL_MS } from '../../src/hub/idle-memory-release.js';
+import { sleep } from '../lib/measure.js';
 import { statusField } from '../lib/proc-stats.js';
+import { stopChild } from '../lib/targets.js';
 import type { Scenario } from './scenario.js';
 
 /** How long the two comparison processes idle before they are read (start-up over, nothing pending). */
@@ -90,16 +92,8 @@ async function idleChild(args: readonly string[], settleMs: number): Promise<Res
     if (residency === undefined) throw new Error(`node ${args.join(' ')} exited before it was read: ${stderr.trim()}`);
     return residency;
   } finally {
-    await stop(child);
+    await stopChild(child)();
   }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
 }
 
 /** The residency of a live process, or undefined when it is gone. */
@@ -168,8 +162,4 @@ function prefixed(prefix: string, residency: Residency): Record<string, number> 
     [`${prefix}NodeExecutableBytes`]: residency.nodeExecutableBytes,
     [`${prefix}RocksdbLibraryBytes`]: residency.rocksdbLibraryBytes,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,15 +11,15 @@ export interface RouteCompileTask {
 
 const WORKER_FILE = fileURLToPath(new URL('../../../workers/route-compiler.js', import.meta.url));
 
+/** How long the compiler's thread outlives its last compile: a deployment change is rare, so no idle thread is kept. */
+export const COMPILER_IDLE_TIMEOUT_MS = 5_000;
+
 /**
  * Compiles route tables off the main thread (DESIGN: "filter compilation runs off the main
  * thread"). The result is plain data; each shard worker turns it into functions with
  * `RouteTable.fromData` and swaps its table reference. One thread is plenty: tables change
  * only on deployment, and parsing a hundred routes takes milliseconds.
  */
-/** How long the compiler's thread outlives its last compile: a deployment change is rare, so no idle thread is kept. */
-export const COMPILER_IDLE_TIMEOUT_MS = 5_000;
-
 export class RouteCompilerPool {
   private readonly pool: Piscina<RouteCompileTask, CompiledRouteTableData>;
 

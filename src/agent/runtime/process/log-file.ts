@@ -70,9 +70,12 @@ export function tailOffset(path: string, size: number, lines: number): number {
 
 export function logFileStream(path: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal }): Readable {
   const out = new PassThrough();
-  let position = options.tail === undefined ? 0 : tailOffset(path, sizeOf(path), options.tail);
-  const pump = () => {
-    const size = sizeOf(path);
+  // One size for the tail's offset and, without follow, for the read: a module writing between
+  // the two would otherwise add lines past the N asked for.
+  const sizeAtStart = sizeOf(path);
+  let position = options.tail === undefined ? 0 : tailOffset(path, sizeAtStart, options.tail);
+  const pump = (upTo?: number) => {
+    const size = upTo ?? sizeOf(path);
     if (size < position) position = 0; // rotated or truncated: start over from the new file
     if (size > position) {
       const data = readRange(path, position, size);
@@ -80,11 +83,12 @@ export function logFileStream(path: string, options: { tail?: number; follow?: b
       if (data.length > 0) out.write(data);
     }
   };
-  pump();
   if (options.follow !== true) {
+    pump(sizeAtStart);
     out.end();
     return out;
   }
+  pump();
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(path, () => pump());

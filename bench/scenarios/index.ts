@@ -21,14 +21,14 @@ import { mqttRoutedMemory } from './mqtt-routed-memory.js';
 import { mqttRoutedPaced } from './mqtt-routed-paced.js';
 import { mqttRoutedPacedMemory } from './mqtt-routed-paced-memory.js';
 import { mqttTlsStorm } from './mqtt-tls-storm.js';
-import { idleDevices } from './idle-devices.js';
+import { idleDevices, idleDevicesPlain } from './idle-devices.js';
 import { idleFloor } from './idle-floor.js';
 import { upstreamDrain, upstreamDrain100, upstreamDrain1000, upstreamDrain100Unbatched, upstreamDrainUnbatched } from './upstream-drain.js';
 import type { Scenario } from './scenario.js';
 
 export type { BrokerScenario, LocalScenario, Scenario, ScenarioOptions, ScenarioOutcome } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttTlsStorm, mqttAuthStorm, idleDevices, idleFloor, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microAmqpCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip, upstreamDrain, upstreamDrainUnbatched, upstreamDrain100, upstreamDrain100Unbatched, upstreamDrain1000];
+export const SCENARIOS: readonly Scenario[] = [mqttQos0Fanin, mqttQos0FaninTopics, mqttQos1Fanin, mqttFanout, mqttConnectStorm, mqttTlsStorm, mqttAuthStorm, idleDevices, idleDevicesPlain, idleFloor, mqttRouted, mqttRoutedMemory, mqttRoutedPaced, mqttRoutedPacedMemory, mqttRoutedWs, amqpTelemetry, amqpTelemetryDurable, amqpRouted, microCodec, microAmqpCodec, microTopicMatch, microRouteEval, microWorkerRoundtrip, microStoreAppend, microTwinReported, methodsRoundtrip, upstreamDrain, upstreamDrainUnbatched, upstreamDrain100, upstreamDrain100Unbatched, upstreamDrain1000];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

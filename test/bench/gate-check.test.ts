@@ -255,6 +255,7 @@ describe('bench command line', () => {
       'mqtt-tls-storm',
       'mqtt-auth-storm',
       'idle-devices',
+      'idle-devices-plain',
       'idle-floor',
       'mqtt-routed',
       'mqtt-routed-memory',

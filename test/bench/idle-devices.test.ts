@@ -3,6 +3,7 @@
 // TLS) and the bare node-floor server (plain MQTT). Every device's connection must be accepted (a refused one fails the run) and all of them
 // stay connected to the end; each transport the target serves gets its per-device figure, or a
 // warning saying the hub gave memory back during its round (frequent with rounds this short).
+// idle-devices-plain, the plain round alone, is run once against Outpost the same way.
 // The judgement of the rounds is tested on its own with made-up readings.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -42,6 +43,19 @@ describe('idle-devices', { timeout: 240_000 }, () => {
       assertValidResult(r);
     });
   }
+
+  it('idle-devices-plain: the plain MQTT round alone, its devices all connected, no other transport measured', async () => {
+    const r = await runOne(findScenario('idle-devices-plain')!, 'outpost', { quick: true, loadgen: 'c', seed: 12, clients: 4 * DEVICES }, {});
+    assert.equal(r.status, 'ok', r.error);
+    assert.equal(r.metrics['connected'], 4 * DEVICES);
+    assert.equal(r.params['plainRoundFactor'], 1);
+    assert.equal(r.metrics['mqttSettledBytesPerDevice'], null, 'the settled reading takes two minutes more: not with --quick');
+    for (const name of Object.keys(FIGURES).filter((n) => n !== 'mqttBytesPerDevice')) assert.equal(r.metrics[name], null, name);
+    const plain = r.metrics['mqttBytesPerDevice'];
+    if (plain === null) assert.ok(r.warnings.some((w) => w.startsWith('mqtt: ')), `no figure and no warning (${r.warnings.join('; ')})`);
+    else assert.ok(Number.isFinite(plain), String(plain));
+    assertValidResult(r);
+  });
 
   it('gives no figure for a round that gave memory back, nor for the round after it', () => {
     const MIB = 1024 * 1024;

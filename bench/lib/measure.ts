@@ -86,3 +86,8 @@ export function commonWarnings(figures: WindowFigures, units: number): string[] 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Sleeps until the wall-clock time `atMs` (Date.now()); at once if it has passed. */
+export function sleepUntil(atMs: number): Promise<void> {
+  return sleep(Math.max(0, atMs - Date.now()));
+}

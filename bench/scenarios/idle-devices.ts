@@ -28,7 +28,7 @@
 import rhea, { type Connection, type ConnectionOptions, type EventContext } from 'rhea';
 import WebSocket from 'ws';
 import { ensureOpenFiles } from '../lib/fd-limit.js';
-import { finalBrokerFigures, sleep } from '../lib/measure.js';
+import { finalBrokerFigures, sleep, sleepUntil } from '../lib/measure.js';
 import { sampleProc } from '../lib/proc-stats.js';
 import { BENCH_HUB_ARGS, BENCH_IOT_HUB, benchDevices, loginOf, registerIdentities, signSasToken, type SasIdentity } from '../lib/sas-devices.js';
 import { brokerQuiet } from '../lib/storm-load.js';
@@ -276,10 +276,6 @@ function allDevices(spec: IdleDevicesSpec, options: ScenarioOptions): SasIdentit
   return benchDevices(options.seed, spec.transports.length * WARMUP_DEVICES + measured);
 }
 
-function sleepUntil(atMs: number): Promise<void> {
-  return sleep(Math.max(0, atMs - Date.now()));
-}
-
 function rssOf(pid: number | undefined): number | undefined {
   return pid === undefined ? undefined : sampleProc(pid)?.rssBytes;
 }
@@ -318,7 +314,7 @@ class RssWatch {
 
 async function settle(target: RunningTarget, warnings: string[]): Promise<void> {
   if (!(await brokerQuiet(target.pid, QUIET_DEADLINE_MS))) warnings.push('the broker did not go quiet after a round of connects');
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  await sleep(SETTLE_MS);
 }
 
 /** Connects every device over `transport`, CONCURRENCY at a time; any failure fails the run. */

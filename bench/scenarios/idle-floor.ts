@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { IDLE_CHECK_INTERVAL_MS } from '../../src/hub/idle-memory-release.js';
-import { sleep } from '../lib/measure.js';
+import { sleep, sleepUntil } from '../lib/measure.js';
 import { statusField } from '../lib/proc-stats.js';
 import { stopChild } from '../lib/targets.js';
 import type { Scenario } from './scenario.js';
@@ -53,7 +53,7 @@ export const idleFloor: Scenario = {
     // One after the other, while the hub settles: two start-ups at once would only slow each other.
     const bare = await idleChild(['-e', 'setInterval(() => {}, 1 << 30)'], childSettleMs);
     const loaded = await idleChild(['--max-semi-space-size=1', '--input-type=module', '-e', `await import(${JSON.stringify(CLI_MAIN)}); setInterval(() => {}, 1 << 30);`], childSettleMs);
-    await sleep(Math.max(0, startedMs + hubSettleMs - Date.now()));
+    await sleepUntil(startedMs + hubSettleMs);
     const hub = residencyOf(target.pid);
     if (hub === undefined) throw new Error('the hub exited before it was read');
     const windowSec = (Date.now() - startedMs) / 1000;
